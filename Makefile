@@ -1,0 +1,62 @@
+# peerchain - portable make (POSIX): no GNU functions, no pattern rules.
+#   make              build ./peerchain
+#   make test         build and run every test; last line "N passed, M failed"
+#   make unit         the C unit tests only (RUN=qemu-s390x for a cross build)
+#   make bench        print benchmark figures, "name value"; ONLY=crypto for a group
+#   make install      copy peerchain to $(DESTDIR)$(PREFIX)/bin
+.POSIX:
+
+CC = cc
+CFLAGS = -std=c99 -pedantic -Wall -Wextra -O2
+LDFLAGS =
+PREFIX = /usr/local
+RUN =
+ONLY =
+
+OBJ = node.o sha256.o lms.o
+CRYPTO = sha256.o lms.o
+TESTS = t/sha256_test t/lms_test
+SCRIPTS = t/cli_test.sh
+
+all: peerchain
+
+peerchain: $(OBJ)
+	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $(OBJ)
+
+node.o: node.c node.h
+sha256.o: sha256.c node.h
+lms.o: lms.c node.h
+
+t/test.o: t/test.c t/test.h
+	$(CC) $(CFLAGS) -c -o $@ t/test.c
+
+t/sha256_test: t/sha256_test.c t/test.h t/test.o $(CRYPTO)
+	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ t/sha256_test.c t/test.o $(CRYPTO)
+
+t/lms_test: t/lms_test.c t/test.h t/test.o $(CRYPTO)
+	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ t/lms_test.c t/test.o $(CRYPTO)
+
+t/bench: t/bench.c $(CRYPTO)
+	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ t/bench.c $(CRYPTO)
+
+test: peerchain $(TESTS)
+	@RUN='$(RUN)' sh t/run.sh $(TESTS) $(SCRIPTS)
+
+unit: $(TESTS)
+	@RUN='$(RUN)' sh t/run.sh $(TESTS)
+
+bench: t/bench
+	@./t/bench $(ONLY)
+
+install: peerchain
+	mkdir -p $(DESTDIR)$(PREFIX)/bin
+	cp peerchain $(DESTDIR)$(PREFIX)/bin/peerchain
+	chmod 755 $(DESTDIR)$(PREFIX)/bin/peerchain
+
+uninstall:
+	rm -f $(DESTDIR)$(PREFIX)/bin/peerchain
+
+clean:
+	rm -f peerchain $(OBJ) t/test.o $(TESTS) t/bench
+
+.PHONY: all test unit bench install uninstall clean

@@ -1,0 +1,461 @@
+/*
+ * lms.c - Leighton-Micali hash-based signatures (RFC 8554), on sha256.c.
+ *
+ * peerchain signs transactions with LMS because its security rests on
+ * nothing but the hash function the chain already trusts.  Three layers:
+ *
+ *   LM-OTS  a one-time signature.  The private key is p secret strings; the
+ *           public key hashes the end of a Winternitz chain started at each
+ *           (2^w - 1 hash steps).  To sign, the message digest and its
+ *           checksum are cut into p digits of w bits, and for digit a the
+ *           signer reveals the value a steps down chain i.  The verifier
+ *           finishes each chain and must land on the public key.
+ *   LMS     a Merkle tree of 2^h one-time keys.  The public key is the root;
+ *           a signature is one LM-OTS signature, its leaf number q, and the
+ *           h sibling hashes that lead from that leaf up to the root.
+ *   HSS     a chain of LMS keys, each signing the next one's public key.
+ *           We only verify HSS, to check the RFC's official test vectors.
+ *
+ * A leaf must never sign twice: two signatures from one leaf reveal enough
+ * chain values to forge.  lms_sign() takes the leaf q from the caller, who
+ * keeps the count (the wallet, with each key's next leaf on disk).
+ *
+ * Every hash input is the one RFC 8554 gives, big-endian as it says.  Start
+ * reading at lms_verify().
+ */
+#include <string.h>
+
+#include "node.h"
+
+/* Domain separators of RFC 8554, so no hash of one kind equals another. */
+#define D_PBLC 0x8080  /* one-time public key */
+#define D_MESG 0x8181  /* message digest */
+#define D_LEAF 0x8282  /* leaf of the tree */
+#define D_INTR 0x8383  /* interior node */
+
+#define N 32            /* bytes per hash: n = m = 32 for SHA-256 */
+#define OTS_MAX_P 265   /* the most chains any LM-OTS type has (w = 1) */
+
+/* Byte offsets of the 55-byte chain-step input I || q || i || j || tmp. */
+#define STEP_Q 16
+#define STEP_I 20
+#define STEP_J 22
+#define STEP_TMP 23
+#define STEP_LEN (STEP_TMP + N)
+
+/* An LM-OTS parameter set (RFC 8554, table 1). */
+struct ots_param {
+	uint32_t type;   /* type code */
+	int w;           /* bits per Winternitz digit */
+	int p;           /* chains: digits of the digest plus of the checksum */
+	int ls;          /* left shift that aligns the checksum's digits */
+};
+
+/* An LMS parameter set (RFC 8554, table 2). */
+struct lms_param {
+	uint32_t type;   /* type code */
+	int h;           /* tree height: 2^h one-time keys */
+};
+
+static const struct ots_param ots_params[] = {
+	{ LMOTS_SHA256_N32_W1, 1, 265, 7 },
+	{ LMOTS_SHA256_N32_W2, 2, 133, 6 },
+	{ LMOTS_SHA256_N32_W4, 4, 67, 4 },
+	{ LMOTS_SHA256_N32_W8, 8, 34, 0 },
+};
+
+static const struct lms_param lms_params[] = {
+	{ LMS_SHA256_M32_H5, 5 },
+	{ LMS_SHA256_M32_H10, 10 },
+	{ LMS_SHA256_M32_H15, 15 },
+	{ LMS_SHA256_M32_H20, 20 },
+	{ LMS_SHA256_M32_H25, 25 },
+};
+
+/* ==== Parameters and lengths ==== */
+
+/* The LM-OTS parameters for a type code, or NULL if it is unknown. */
+static const struct ots_param *find_ots(uint32_t type)
+{
+	size_t i;
+
+	for (i = 0; i < sizeof ots_params / sizeof ots_params[0]; i++)
+		if (ots_params[i].type == type)
+			return &ots_params[i];
+	return NULL;
+}
+
+/* The LMS parameters for a type code, or NULL if it is unknown. */
+static const struct lms_param *find_lms(uint32_t type)
+{
+	size_t i;
+
+	for (i = 0; i < sizeof lms_params / sizeof lms_params[0]; i++)
+		if (lms_params[i].type == type)
+			return &lms_params[i];
+	return NULL;
+}
+
+/* Bytes in an LM-OTS signature: type, randomizer C, p chain values. */
+static size_t ots_sig_len(const struct ots_param *op)
+{
+	return 4 + N + (size_t)op->p * N;
+}
+
+/* Bytes in an LMS signature of these types, or 0 if either is unknown:
+ * q, the LM-OTS signature, the LMS type, h path hashes. */
+size_t lms_sig_len(uint32_t type, uint32_t ots_type)
+{
+	const struct lms_param *lp = find_lms(type);
+	const struct ots_param *op = find_ots(ots_type);
+
+	if (!lp || !op)
+		return 0;
+	return 4 + ots_sig_len(op) + 4 + (size_t)lp->h * N;
+}
+
+/* ==== LM-OTS ==== */
+
+/* Digit i (w bits) of the byte string s (RFC 8554, section 3.1.3). */
+static unsigned coef(const uint8_t *s, int i, int w)
+{
+	int per_byte = 8 / w;
+
+	return (s[i / per_byte] >> (8 - w * (i % per_byte + 1))) &
+	       ((1u << w) - 1);
+}
+
+/* Write the p digits of Q || Cksm(Q) to digits (RFC 8554, section 4.4). */
+static void digest_digits(const struct ots_param *op, const uint8_t Q[N],
+                          unsigned digits[OTS_MAX_P])
+{
+	uint8_t qc[N + 2];
+	unsigned max = (1u << op->w) - 1, sum = 0;
+	int i;
+
+	for (i = 0; i < N * 8 / op->w; i++)
+		sum += max - coef(Q, i, op->w);
+	memcpy(qc, Q, N);
+	put16be(qc + N, (uint16_t)(sum << op->ls));
+	for (i = 0; i < op->p; i++)
+		digits[i] = coef(qc, i, op->w);
+}
+
+/* Q = H(I || u32str(q) || u16str(D_MESG) || C || message). */
+static void message_hash(const uint8_t I[LMS_I_LEN], uint32_t q,
+                         const uint8_t C[N], const void *msg, size_t len,
+                         uint8_t Q[N])
+{
+	sha256_ctx c;
+	uint8_t head[LMS_I_LEN + 4 + 2];
+
+	memcpy(head, I, LMS_I_LEN);
+	put32be(head + 16, q);
+	put16be(head + 20, D_MESG);
+	sha256_init(&c);
+	sha256_update(&c, head, sizeof head);
+	sha256_update(&c, C, N);
+	sha256_update(&c, msg, len);
+	sha256_final(&c, Q);
+}
+
+/* Walk chain i of leaf q from step 'from' to step 'to', hashing
+ * tmp = H(I || u32str(q) || u16str(i) || u8str(j) || tmp) in place.
+ * Each step is one 55-byte input: a single compression. */
+static void chain(const uint8_t I[LMS_I_LEN], uint32_t q, int i,
+                  uint8_t tmp[N], unsigned from, unsigned to)
+{
+	uint8_t buf[STEP_LEN];
+	unsigned j;
+
+	memcpy(buf, I, LMS_I_LEN);
+	put32be(buf + STEP_Q, q);
+	put16be(buf + STEP_I, (uint16_t)i);
+	memcpy(buf + STEP_TMP, tmp, N);
+	for (j = from; j < to; j++) {
+		buf[STEP_J] = (uint8_t)j;
+		sha256(buf, STEP_LEN, buf + STEP_TMP);
+	}
+	memcpy(tmp, buf + STEP_TMP, N);
+}
+
+/* Start hashing a one-time public key: H(I || u32str(q) || u16str(D_PBLC)
+ * || ...), the chain ends to be added by the caller. */
+static void pblc_begin(sha256_ctx *c, const uint8_t I[LMS_I_LEN], uint32_t q)
+{
+	uint8_t head[LMS_I_LEN + 4 + 2];
+
+	memcpy(head, I, LMS_I_LEN);
+	put32be(head + 16, q);
+	put16be(head + 20, D_PBLC);
+	sha256_init(c);
+	sha256_update(c, head, sizeof head);
+}
+
+/* The secret start of chain i of leaf q (RFC 8554, appendix A):
+ * x = H(I || u32str(q) || u16str(i) || u8str(0xff) || SEED).  With
+ * i = 0xfffd the same formula makes the signature's randomizer C. */
+static void derive(const struct lms_key *k, uint32_t q, uint16_t i,
+                   uint8_t out[N])
+{
+	uint8_t buf[LMS_I_LEN + 4 + 2 + 1 + LMS_SEED_LEN];
+
+	memcpy(buf, k->I, LMS_I_LEN);
+	put32be(buf + 16, q);
+	put16be(buf + 20, i);
+	buf[22] = 0xff;
+	memcpy(buf + 23, k->seed, LMS_SEED_LEN);
+	sha256(buf, sizeof buf, out);
+}
+
+/* The public key K of the one-time key at leaf q: every chain walked to its
+ * end, the ends hashed together. */
+static void ots_public(const struct lms_key *k, const struct ots_param *op,
+                       uint32_t q, uint8_t K[N])
+{
+	sha256_ctx c;
+	uint8_t tmp[N];
+	int i;
+
+	pblc_begin(&c, k->I, q);
+	for (i = 0; i < op->p; i++) {
+		derive(k, q, (uint16_t)i, tmp);
+		chain(k->I, q, i, tmp, 0, (1u << op->w) - 1);
+		sha256_update(&c, tmp, N);
+	}
+	sha256_final(&c, K);
+}
+
+/*
+ * The public key candidate Kc that an LM-OTS signature (C, y[0..p-1])
+ * implies for msg at leaf q (RFC 8554, algorithm 4b): each chain finished
+ * from the digit the signer revealed it at.  Kc equals the real public key
+ * only if the signature is genuine.
+ */
+static void ots_candidate(const struct ots_param *op,
+                          const uint8_t I[LMS_I_LEN], uint32_t q,
+                          const void *msg, size_t len, const uint8_t *C,
+                          const uint8_t *y, uint8_t Kc[N])
+{
+	unsigned digits[OTS_MAX_P];
+	uint8_t Q[N], tmp[N];
+	sha256_ctx c;
+	int i;
+
+	message_hash(I, q, C, msg, len, Q);
+	digest_digits(op, Q, digits);
+	pblc_begin(&c, I, q);
+	for (i = 0; i < op->p; i++) {
+		memcpy(tmp, y + (size_t)i * N, N);
+		chain(I, q, i, tmp, digits[i], (1u << op->w) - 1);
+		sha256_update(&c, tmp, N);
+	}
+	sha256_final(&c, Kc);
+}
+
+/* ==== LMS: the Merkle tree ==== */
+
+/* Leaf r of the tree: H(I || u32str(r) || u16str(D_LEAF) || K). */
+static void leaf_hash(const uint8_t I[LMS_I_LEN], uint32_t r,
+                      const uint8_t K[N], uint8_t out[N])
+{
+	uint8_t buf[LMS_I_LEN + 4 + 2 + N];
+
+	memcpy(buf, I, LMS_I_LEN);
+	put32be(buf + 16, r);
+	put16be(buf + 20, D_LEAF);
+	memcpy(buf + 22, K, N);
+	sha256(buf, sizeof buf, out);
+}
+
+/* Interior node r: H(I || u32str(r) || u16str(D_INTR) || left || right). */
+static void node_hash(const uint8_t I[LMS_I_LEN], uint32_t r,
+                      const uint8_t left[N], const uint8_t right[N],
+                      uint8_t out[N])
+{
+	uint8_t buf[LMS_I_LEN + 4 + 2 + 2 * N];
+
+	memcpy(buf, I, LMS_I_LEN);
+	put32be(buf + 16, r);
+	put16be(buf + 20, D_INTR);
+	memcpy(buf + 22, left, N);
+	memcpy(buf + 22 + N, right, N);
+	sha256(buf, sizeof buf, out);
+}
+
+/*
+ * Make the key of the given types from identifier I and secret seed: every
+ * one-time public key, then the tree above them, kept whole in k->tree so
+ * that signing costs one one-time signature.  Returns 0, or -1 for a type
+ * we cannot make (unknown, or taller than LMS_SIGN_MAX_H).
+ */
+int lms_keygen(struct lms_key *k, uint32_t type, uint32_t ots_type,
+               const uint8_t I[LMS_I_LEN], const uint8_t seed[LMS_SEED_LEN])
+{
+	const struct lms_param *lp = find_lms(type);
+	const struct ots_param *op = find_ots(ots_type);
+	uint32_t leaves, r;
+	uint8_t K[N];
+
+	if (!lp || !op || lp->h > LMS_SIGN_MAX_H)
+		return -1;
+	k->type = type;
+	k->ots_type = ots_type;
+	memcpy(k->I, I, LMS_I_LEN);
+	memcpy(k->seed, seed, LMS_SEED_LEN);
+	leaves = (uint32_t)1 << lp->h;
+	for (r = 0; r < leaves; r++) {
+		ots_public(k, op, r, K);
+		leaf_hash(I, leaves + r, K, k->tree[leaves + r]);
+	}
+	for (r = leaves - 1; r >= 1; r--)
+		node_hash(I, r, k->tree[2 * r], k->tree[2 * r + 1], k->tree[r]);
+	return 0;
+}
+
+/* Write the 56-byte public key: type, LM-OTS type, I, root. */
+void lms_public_key(const struct lms_key *k, uint8_t pub[LMS_PUB_LEN])
+{
+	put32be(pub, k->type);
+	put32be(pub + 4, k->ots_type);
+	memcpy(pub + 8, k->I, LMS_I_LEN);
+	memcpy(pub + 24, k->tree[1], N);
+}
+
+/* Write the LM-OTS signature of msg by leaf q at out: type, C, y[]. */
+static void ots_sign(const struct lms_key *k, const struct ots_param *op,
+                     uint32_t q, const void *msg, size_t len, uint8_t *out)
+{
+	unsigned digits[OTS_MAX_P];
+	uint8_t Q[N], *C = out + 4, *y = out + 4 + N;
+	int i;
+
+	put32be(out, op->type);
+	derive(k, q, 0xfffd, C);
+	message_hash(k->I, q, C, msg, len, Q);
+	digest_digits(op, Q, digits);
+	for (i = 0; i < op->p; i++) {
+		derive(k, q, (uint16_t)i, y + (size_t)i * N);
+		chain(k->I, q, i, y + (size_t)i * N, 0, digits[i]);
+	}
+}
+
+/*
+ * Sign msg with leaf q into sig (cap bytes): q, the one-time signature,
+ * the LMS type and the authentication path, the sibling of every node from
+ * the leaf up.  Returns the signature's length, or 0 if q is out of range
+ * or sig too small.  The caller must never pass the same q twice.
+ */
+size_t lms_sign(const struct lms_key *k, uint32_t q, const void *msg,
+                size_t msglen, uint8_t *sig, size_t cap)
+{
+	const struct lms_param *lp = find_lms(k->type);
+	const struct ots_param *op = find_ots(k->ots_type);
+	size_t len = lms_sig_len(k->type, k->ots_type), off;
+	uint32_t r;
+
+	if (!lp || !op || q >= (uint32_t)1 << lp->h || cap < len)
+		return 0;
+	put32be(sig, q);
+	ots_sign(k, op, q, msg, msglen, sig + 4);
+	off = 4 + ots_sig_len(op);
+	put32be(sig + off, k->type);
+	off += 4;
+	for (r = ((uint32_t)1 << lp->h) + q; r > 1; r /= 2, off += N)
+		memcpy(sig + off, k->tree[r ^ 1], N);
+	return len;
+}
+
+/* ==== Verification ==== */
+
+/*
+ * Check an LMS signature (RFC 8554, algorithm 6a): parse the public key and
+ * signature, each to its exact length, compute the one-time key the
+ * signature implies, and climb the path to the root.  Returns LMS_OK,
+ * LMS_BAD_FORMAT or LMS_BAD_SIG; reads nothing outside pub and sig.
+ */
+int lms_verify(const uint8_t *pub, size_t publen, const void *msg,
+               size_t msglen, const uint8_t *sig, size_t siglen)
+{
+	const struct lms_param *lp;
+	const struct ots_param *op;
+	const uint8_t *I, *path;
+	uint8_t tmp[N];
+	uint32_t q, r;
+	int i;
+
+	if (publen != LMS_PUB_LEN || siglen < 8)
+		return LMS_BAD_FORMAT;
+	I = pub + 8;
+	lp = find_lms(get32be(pub));
+	op = find_ots(get32be(pub + 4));
+	if (!lp || !op || get32be(sig + 4) != op->type ||
+	    siglen != lms_sig_len(lp->type, op->type) ||
+	    get32be(sig + 4 + ots_sig_len(op)) != lp->type)
+		return LMS_BAD_FORMAT;
+	q = get32be(sig);
+	if (q >= (uint32_t)1 << lp->h)
+		return LMS_BAD_FORMAT;
+	ots_candidate(op, I, q, msg, msglen, sig + 8, sig + 8 + N, tmp);
+	r = ((uint32_t)1 << lp->h) + q;
+	leaf_hash(I, r, tmp, tmp);
+	path = sig + 4 + ots_sig_len(op) + 4;
+	for (i = 0; r > 1; i++, r /= 2) {
+		if (r & 1)
+			node_hash(I, r / 2, path + (size_t)i * N, tmp, tmp);
+		else
+			node_hash(I, r / 2, tmp, path + (size_t)i * N, tmp);
+	}
+	return memcmp(tmp, pub + 24, N) == 0 ? LMS_OK : LMS_BAD_SIG;
+}
+
+/* The length of the LMS signature at the start of s (avail bytes) as its
+ * own type codes give it, or 0 if they are unknown or it runs past avail. */
+static size_t sig_len_at(const uint8_t *s, size_t avail)
+{
+	const struct ots_param *op;
+	size_t at;
+
+	if (avail < 8 || !(op = find_ots(get32be(s + 4))))
+		return 0;
+	at = 4 + ots_sig_len(op);     /* where the LMS type code sits */
+	if (avail < at + 4 || !find_lms(get32be(s + at)))
+		return 0;
+	at = lms_sig_len(get32be(s + at), op->type);
+	return at <= avail ? at : 0;
+}
+
+/*
+ * Check an HSS signature (RFC 8554, algorithm 6b, with at most
+ * HSS_MAX_LEVELS levels).  The public key is u32str(L) || top LMS key; the
+ * signature is u32str(L-1), then for each lower level an LMS signature of
+ * the next public key followed by that key, then the signature of msg.
+ * Returns LMS_OK, LMS_BAD_FORMAT or LMS_BAD_SIG.
+ */
+int hss_verify(const uint8_t *pub, size_t publen, const void *msg,
+               size_t msglen, const uint8_t *sig, size_t siglen)
+{
+	const uint8_t *key = pub + 4;
+	uint32_t levels, i;
+	size_t off = 4, len;
+	int rc;
+
+	if (publen != 4 + LMS_PUB_LEN || siglen < 4)
+		return LMS_BAD_FORMAT;
+	levels = get32be(pub);
+	if (levels < 1 || levels > HSS_MAX_LEVELS || get32be(sig) != levels - 1)
+		return LMS_BAD_FORMAT;
+	for (i = 0; i + 1 < levels; i++) {
+		len = sig_len_at(sig + off, siglen - off);
+		if (len == 0 || siglen - off - len < LMS_PUB_LEN)
+			return LMS_BAD_FORMAT;
+		rc = lms_verify(key, LMS_PUB_LEN, sig + off + len, LMS_PUB_LEN,
+		                sig + off, len);
+		if (rc != LMS_OK)
+			return rc;
+		key = sig + off + len;
+		off += len + LMS_PUB_LEN;
+	}
+	return lms_verify(key, LMS_PUB_LEN, msg, msglen, sig + off,
+	                  siglen - off);
+}
