@@ -21,6 +21,7 @@ struct tc {
 	size_t publen, msglen, siglen;
 };
 
+/* Read a vector file; unload() frees it. */
 static struct tc load(const char *path)
 {
 	struct tc t;
@@ -29,6 +30,13 @@ static struct tc load(const char *path)
 	t.msg = vector_field(path, "message", &t.msglen);
 	t.sig = vector_field(path, "signature", &t.siglen);
 	return t;
+}
+
+static void unload(struct tc *t)
+{
+	free(t->pub);
+	free(t->msg);
+	free(t->sig);
 }
 
 /* Verify through exact-length heap copies: a read past either end is a
@@ -82,6 +90,7 @@ static void rfc_tc1(void)
 	                  t.siglen) == LMS_OK);
 	assert(hss_verify(t.pub, t.publen, t.msg, t.msglen - 1, t.sig,
 	                  t.siglen) == LMS_BAD_SIG);
+	unload(&t);
 }
 
 static void rfc_tc2(void)
@@ -92,6 +101,7 @@ static void rfc_tc2(void)
 	                  t.siglen) == LMS_OK);
 	assert(hss_verify(t.pub, t.publen, "", 0, t.sig, t.siglen) ==
 	       LMS_BAD_SIG);
+	unload(&t);
 }
 
 static void rfc_tc1_flips(void)
@@ -99,6 +109,7 @@ static void rfc_tc1_flips(void)
 	struct tc t = load(TC1);
 
 	flip_every_byte(1, t.pub, t.publen, t.msg, t.msglen, t.sig, t.siglen);
+	unload(&t);
 }
 
 static void rfc_tc2_flips(void)
@@ -106,6 +117,7 @@ static void rfc_tc2_flips(void)
 	struct tc t = load(TC2);
 
 	flip_every_byte(1, t.pub, t.publen, t.msg, t.msglen, t.sig, t.siglen);
+	unload(&t);
 }
 
 /*
@@ -135,6 +147,9 @@ static void rfc_tc2_keygen_sign(void)
 	len = lms_sign(&k, get32be(q), t.msg, t.msglen, sig, sizeof sig);
 	assert(len == t.siglen - (size_t)(sig2 - t.sig));
 	assert(memcmp(sig, sig2, len) == 0);
+	free(seed);
+	free(q);
+	unload(&t);
 }
 
 /* Every truncation of a valid signature, and every overlong one up to a
@@ -157,6 +172,8 @@ static void bad_lengths(void)
 		if (len != t.publen)
 			assert(verify_exact(1, longer, len, t.msg, t.msglen,
 			                    t.sig, t.siglen) == LMS_BAD_FORMAT);
+	free(longer);
+	unload(&t);
 }
 
 /* Set the 32-bit field at off of a copy of buf to v and verify: the
@@ -207,6 +224,7 @@ static void bad_fields(void)
 	assert(with_field(&t, 1, 4, 1023) == LMS_BAD_SIG);
 	assert(with_field(&t, 1, 4 + top + LMS_PUB_LEN, 32) == LMS_BAD_FORMAT);
 	assert(with_field(&t, 1, 4 + top + LMS_PUB_LEN, 31) == LMS_BAD_SIG);
+	unload(&t);
 }
 
 /* A key made from a seed: I is derived from the seed here only to vary

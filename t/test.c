@@ -56,18 +56,21 @@ uint8_t *read_file(const char *path, size_t *len)
 	return buf;
 }
 
+/* The value of one hex digit (the caller checked it is one). */
+static unsigned hexval(char c)
+{
+	return c <= '9' ? (unsigned)(c - '0') : (unsigned)((c | 0x20) - 'a' + 10);
+}
+
 /* Decode hex digits up to the first non-hex character into out (at most
  * cap bytes); returns the number of bytes.  Aborts on an odd count. */
 size_t unhex(const char *hex, uint8_t *out, size_t cap)
 {
 	size_t n = strspn(hex, "0123456789abcdefABCDEF"), i;
-	unsigned v;
 
 	assert(n % 2 == 0 && n / 2 <= cap);
-	for (i = 0; i < n / 2; i++) {
-		sscanf(hex + 2 * i, "%2x", &v);
-		out[i] = (uint8_t)v;
-	}
+	for (i = 0; i < n / 2; i++)
+		out[i] = (uint8_t)(hexval(hex[2 * i]) << 4 | hexval(hex[2 * i + 1]));
 	return n / 2;
 }
 
