@@ -119,6 +119,8 @@ unsigned long sha256_compressions(void);
 #define LMS_BAD_SIG    (-2) /* well formed, but not a signature of this
                                message by this key */
 
+/* A private key with its whole tree: over 64 KiB, so keep it static or on
+ * the heap, not on a small board's stack. */
 struct lms_key {
 	uint32_t type;                 /* LMS type code: tree height */
 	uint32_t ots_type;             /* LM-OTS type code: Winternitz w */
