@@ -36,11 +36,11 @@
 #define N 32            /* bytes per hash: n = m = 32 for SHA-256 */
 #define OTS_MAX_P 265   /* the most chains any LM-OTS type has (w = 1) */
 
-/* Byte offsets of the 55-byte chain-step input I || q || i || j || tmp. */
-#define STEP_Q 16
-#define STEP_I 20
-#define STEP_J 22
-#define STEP_TMP 23
+#define HEAD_LEN (LMS_I_LEN + 4 + 2)  /* I || u32str || u16str, see head() */
+
+/* Byte offsets in the 55-byte chain-step input I || q || i || j || tmp. */
+#define STEP_J HEAD_LEN
+#define STEP_TMP (STEP_J + 1)
 #define STEP_LEN (STEP_TMP + N)
 
 /* An LM-OTS parameter set (RFC 8554, table 1). */
@@ -116,6 +116,17 @@ size_t lms_sig_len(uint32_t type, uint32_t ots_type)
 
 /* ==== LM-OTS ==== */
 
+/* Write the 22 bytes every RFC 8554 hash input starts with:
+ * I || u32str(r) || u16str(d), where r is a leaf or node number and d a
+ * domain separator or chain number. */
+static void head(uint8_t buf[HEAD_LEN], const uint8_t I[LMS_I_LEN],
+                 uint32_t r, uint16_t d)
+{
+	memcpy(buf, I, LMS_I_LEN);
+	put32be(buf + LMS_I_LEN, r);
+	put16be(buf + LMS_I_LEN + 4, d);
+}
+
 /* Digit i (w bits) of the byte string s (RFC 8554, section 3.1.3). */
 static unsigned coef(const uint8_t *s, int i, int w)
 {
@@ -147,13 +158,11 @@ static void message_hash(const uint8_t I[LMS_I_LEN], uint32_t q,
                          uint8_t Q[N])
 {
 	sha256_ctx c;
-	uint8_t head[LMS_I_LEN + 4 + 2];
+	uint8_t h[HEAD_LEN];
 
-	memcpy(head, I, LMS_I_LEN);
-	put32be(head + 16, q);
-	put16be(head + 20, D_MESG);
+	head(h, I, q, D_MESG);
 	sha256_init(&c);
-	sha256_update(&c, head, sizeof head);
+	sha256_update(&c, h, sizeof h);
 	sha256_update(&c, C, N);
 	sha256_update(&c, msg, len);
 	sha256_final(&c, Q);
@@ -168,9 +177,7 @@ static void chain(const uint8_t I[LMS_I_LEN], uint32_t q, int i,
 	uint8_t buf[STEP_LEN];
 	unsigned j;
 
-	memcpy(buf, I, LMS_I_LEN);
-	put32be(buf + STEP_Q, q);
-	put16be(buf + STEP_I, (uint16_t)i);
+	head(buf, I, q, (uint16_t)i);
 	memcpy(buf + STEP_TMP, tmp, N);
 	for (j = from; j < to; j++) {
 		buf[STEP_J] = (uint8_t)j;
@@ -183,13 +190,11 @@ static void chain(const uint8_t I[LMS_I_LEN], uint32_t q, int i,
  * || ...), the chain ends to be added by the caller. */
 static void pblc_begin(sha256_ctx *c, const uint8_t I[LMS_I_LEN], uint32_t q)
 {
-	uint8_t head[LMS_I_LEN + 4 + 2];
+	uint8_t h[HEAD_LEN];
 
-	memcpy(head, I, LMS_I_LEN);
-	put32be(head + 16, q);
-	put16be(head + 20, D_PBLC);
+	head(h, I, q, D_PBLC);
 	sha256_init(c);
-	sha256_update(c, head, sizeof head);
+	sha256_update(c, h, sizeof h);
 }
 
 /* The secret start of chain i of leaf q (RFC 8554, appendix A):
@@ -198,13 +203,11 @@ static void pblc_begin(sha256_ctx *c, const uint8_t I[LMS_I_LEN], uint32_t q)
 static void derive(const struct lms_key *k, uint32_t q, uint16_t i,
                    uint8_t out[N])
 {
-	uint8_t buf[LMS_I_LEN + 4 + 2 + 1 + LMS_SEED_LEN];
+	uint8_t buf[HEAD_LEN + 1 + LMS_SEED_LEN];
 
-	memcpy(buf, k->I, LMS_I_LEN);
-	put32be(buf + 16, q);
-	put16be(buf + 20, i);
-	buf[22] = 0xff;
-	memcpy(buf + 23, k->seed, LMS_SEED_LEN);
+	head(buf, k->I, q, i);
+	buf[HEAD_LEN] = 0xff;
+	memcpy(buf + HEAD_LEN + 1, k->seed, LMS_SEED_LEN);
 	sha256(buf, sizeof buf, out);
 }
 
@@ -259,12 +262,10 @@ static void ots_candidate(const struct ots_param *op,
 static void leaf_hash(const uint8_t I[LMS_I_LEN], uint32_t r,
                       const uint8_t K[N], uint8_t out[N])
 {
-	uint8_t buf[LMS_I_LEN + 4 + 2 + N];
+	uint8_t buf[HEAD_LEN + N];
 
-	memcpy(buf, I, LMS_I_LEN);
-	put32be(buf + 16, r);
-	put16be(buf + 20, D_LEAF);
-	memcpy(buf + 22, K, N);
+	head(buf, I, r, D_LEAF);
+	memcpy(buf + HEAD_LEN, K, N);
 	sha256(buf, sizeof buf, out);
 }
 
@@ -273,13 +274,11 @@ static void node_hash(const uint8_t I[LMS_I_LEN], uint32_t r,
                       const uint8_t left[N], const uint8_t right[N],
                       uint8_t out[N])
 {
-	uint8_t buf[LMS_I_LEN + 4 + 2 + 2 * N];
+	uint8_t buf[HEAD_LEN + 2 * N];
 
-	memcpy(buf, I, LMS_I_LEN);
-	put32be(buf + 16, r);
-	put16be(buf + 20, D_INTR);
-	memcpy(buf + 22, left, N);
-	memcpy(buf + 22 + N, right, N);
+	head(buf, I, r, D_INTR);
+	memcpy(buf + HEAD_LEN, left, N);
+	memcpy(buf + HEAD_LEN + N, right, N);
 	sha256(buf, sizeof buf, out);
 }
 
