@@ -87,13 +87,14 @@ static double time_sha256sum(const char *path, const char *want)
 		return -1;
 	if (!fgets(line, sizeof line, p))
 		line[0] = 0;
+	t = now() - t0;
 	if (pclose(p) != 0 || strncmp(line, want, 2 * SHA256_LEN) != 0)
 		return -1;
-	t = now() - t0;
 	return t;
 }
 
-/* Write buf to a new temporary file; returns 0, or -1. */
+/* Write buf to a new temporary file named from the template path; returns
+ * 0, or -1 with nothing left behind. */
 static int write_temp(char *path, const uint8_t *buf, size_t len)
 {
 	int fd = mkstemp(path);
@@ -106,7 +107,10 @@ static int write_temp(char *path, const uint8_t *buf, size_t len)
 		if ((n = write(fd, buf + off, len - off)) <= 0)
 			break;
 	close(fd);
-	return off == len ? 0 : -1;
+	if (off == len)
+		return 0;
+	unlink(path);
+	return -1;
 }
 
 /* SHA-256 over 64 MiB in memory, and sha256sum over the same bytes in a
@@ -145,8 +149,11 @@ static double bench_sha256(void)
 		} else {
 			fprintf(stderr, "bench: sha256sum failed or disagreed\n");
 		}
+		unlink(path);
+	} else {
+		fprintf(stderr, "bench: cannot write %s: no sha256sum figures\n",
+		        path);
 	}
-	unlink(path);
 	free(buf);
 	figure("sha256_compress_s", (double)blocks / best);
 	return (double)blocks / best;
