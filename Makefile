@@ -13,9 +13,10 @@ PREFIX = /usr/local
 RUN =
 ONLY =
 
-OBJ = node.o sha256.o lms.o
+OBJ = node.o chain.o sha256.o lms.o
 CRYPTO = sha256.o lms.o
-TESTS = t/sha256_test t/lms_test
+LEDGER = chain.o $(CRYPTO)
+TESTS = t/sha256_test t/lms_test t/chain_test
 SCRIPTS = t/cli_test.sh
 
 all: peerchain
@@ -26,6 +27,7 @@ peerchain: $(OBJ)
 node.o: node.c node.h
 sha256.o: sha256.c node.h
 lms.o: lms.c node.h
+chain.o: chain.c node.h
 
 t/test.o: t/test.c t/test.h
 	$(CC) $(CFLAGS) -c -o $@ t/test.c
@@ -35,6 +37,9 @@ t/sha256_test: t/sha256_test.c t/test.h t/test.o $(CRYPTO)
 
 t/lms_test: t/lms_test.c t/test.h t/test.o $(CRYPTO)
 	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ t/lms_test.c t/test.o $(CRYPTO)
+
+t/chain_test: t/chain_test.c t/test.h t/test.o $(LEDGER)
+	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ t/chain_test.c t/test.o $(LEDGER)
 
 t/bench: t/bench.c $(CRYPTO)
 	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ t/bench.c $(CRYPTO)

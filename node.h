@@ -51,6 +51,18 @@ static inline uint64_t get64le(const uint8_t *p)
 	return (uint64_t)get32le(p) | (uint64_t)get32le(p + 4) << 32;
 }
 
+/* Store v at p, least significant byte first. */
+static inline void put16le(uint8_t *p, uint16_t v)
+{
+	p[0] = (uint8_t)v; p[1] = (uint8_t)(v >> 8);
+}
+
+/* Read a little-endian 16-bit integer from p. */
+static inline uint16_t get16le(const uint8_t *p)
+{
+	return (uint16_t)(p[0] | p[1] << 8);
+}
+
 /* Store v at p, most significant byte first. */
 static inline void put16be(uint8_t *p, uint16_t v)
 {
@@ -141,5 +153,169 @@ int lms_verify(const uint8_t *pub, size_t publen, const void *msg,
                size_t msglen, const uint8_t *sig, size_t siglen);
 int hss_verify(const uint8_t *pub, size_t publen, const void *msg,
                size_t msglen, const uint8_t *sig, size_t siglen);
+
+/* ==== chain.c: blocks, transactions, validation, storage, mempool ==== */
+
+#define HEADER_LEN     80        /* Bitcoin's block header, byte for byte */
+#define ADDR_LEN       32        /* an address: SHA-256 of an LMS public key */
+#define OUTPOINT_LEN   36        /* txid | u32 output index */
+#define MAX_BLOCK_SIZE 1000000   /* bytes, as Bitcoin's original limit */
+#define MAX_TX_SIZE    100000    /* bytes, for the mempool: as Bitcoin's
+                                    standardness limit */
+#define COIN           100000000ULL          /* base units in one coin */
+#define MAX_MONEY      (21000000ULL * COIN)  /* no amount may exceed it */
+
+/* What a network agrees on.  Everything else is the same everywhere. */
+struct params {
+	const char *name;        /* -n NAME on the command line */
+	uint8_t magic[4];        /* starts every message and block record */
+	uint32_t limit_bits;     /* the easiest target, in compact form */
+	uint32_t interval;       /* blocks between retargets; 0: never */
+	uint32_t spacing;        /* seconds one block should take */
+	uint64_t subsidy;        /* the first coinbase's new coins */
+	uint32_t halving;        /* blocks between halvings of the subsidy */
+	uint32_t maturity;       /* blocks before a coinbase can be spent */
+	uint16_t port;           /* default TCP port */
+	const char *genesis;     /* hex of the genesis block (bitcoin: the
+	                            header alone: we never spend its coins) */
+	uint32_t genesis_height; /* 0, except in tests that trust a header
+	                            from the middle of a chain */
+};
+
+/* Why a header, block or transaction was refused (chain_reason names it). */
+enum {
+	V_OK, V_HAVE, V_PARSE, V_SIZE, V_ORPHAN, V_BAD_PREV, V_BITS, V_POW,
+	V_TIME_OLD, V_TIME_FUTURE, V_COINBASE, V_MERKLE, V_DUP_TX, V_MISSING,
+	V_DOUBLE_SPEND, V_SIG, V_KEY, V_FEE, V_MONEY, V_CB_VALUE, V_IMMATURE,
+	V_CONFLICT, V_POOL_FULL, V_STORE, V_NREASONS
+};
+
+/* A transaction, parsed: pointers into raw, which the caller keeps. */
+struct txin {
+	const uint8_t *prev;     /* the outpoint spent: txid, then u32 index */
+	uint32_t index;          /* (also at prev + 32) */
+	const uint8_t *pub;      /* LMS public key, LMS_PUB_LEN bytes */
+	const uint8_t *sig;      /* LMS signature; siglen 0 borrows an earlier
+	                            input's signature by the same key */
+	size_t siglen;
+};
+struct txout {
+	uint64_t amount;         /* base units */
+	const uint8_t *addr;     /* ADDR_LEN bytes */
+};
+struct tx {
+	const uint8_t *raw;      /* the serialized transaction */
+	size_t len;
+	uint8_t id[SHA256_LEN];  /* double SHA-256 of raw */
+	uint32_t nin, nout;
+	struct txin *in;         /* allocated by tx_parse */
+	struct txout *out;
+};
+
+/* An unspent output. */
+struct coin {
+	uint64_t amount;
+	uint8_t addr[ADDR_LEN];
+	uint32_t height;         /* of the block that made it */
+	uint8_t coinbase;        /* 1: matures after params.maturity blocks */
+};
+
+/* A hash table keyed by fixed-length byte strings (hashes, outpoints). */
+struct ment {
+	struct ment *next;
+	void *val;
+	uint8_t key[OUTPOINT_LEN];
+};
+struct map {
+	struct ment **b;         /* buckets: a power of two of them */
+	size_t nb, n, klen;
+	uint64_t salt;           /* so nobody can aim at one bucket */
+};
+
+struct chain;
+
+void *xmalloc(size_t n);
+void *xcalloc(size_t n, size_t size);
+void map_init(struct map *m, size_t klen);
+void *map_get(const struct map *m, const uint8_t *key);
+void map_put(struct map *m, const uint8_t *key, void *val);
+void *map_del(struct map *m, const uint8_t *key);
+void map_free(struct map *m);
+void hex_encode(const uint8_t *in, size_t n, char *out);
+int hex_decode(const char *s, uint8_t *out, size_t n);
+int file_replace(const char *path, const uint8_t *buf, size_t len);
+uint8_t *file_read(const char *path, size_t max, size_t *len);
+
+const struct params *chain_params(const char *name);
+const char *chain_reason(int r);
+int tx_parse(struct tx *t, const uint8_t *buf, size_t len, size_t *used);
+void tx_free(struct tx *t);
+void tx_sighash(const struct tx *t, uint8_t out[SHA256_LEN]);
+size_t tx_write(const struct tx *t, uint8_t *buf, size_t cap);
+size_t coinbase_write(uint32_t height, const uint8_t addr[ADDR_LEN],
+                      uint64_t amount, uint8_t *buf, size_t cap);
+uint8_t *block_make(const uint8_t prev[SHA256_LEN], uint32_t time,
+                    uint32_t bits, uint8_t *const *txs, const size_t *lens,
+                    size_t ntx, size_t *len);
+int block_merkle(uint8_t *blk, size_t len);
+int block_mine(uint8_t *blk, size_t len, unsigned long tries,
+               int64_t max_time);
+
+struct chain *chain_open(const struct params *p, const char *dir,
+                         char *err, size_t errlen);
+void chain_close(struct chain *c);
+const char *chain_report(const struct chain *c);
+void chain_set_time(struct chain *c, int64_t now);
+void chain_set_file_limit(struct chain *c, uint32_t bytes);
+int chain_add_header(struct chain *c, const uint8_t hdr[HEADER_LEN]);
+int chain_add_block(struct chain *c, const uint8_t *blk, size_t len);
+int chain_add_tx(struct chain *c, const uint8_t *tx, size_t len);
+uint32_t chain_height(const struct chain *c);
+int chain_hash_at(const struct chain *c, uint32_t height,
+                  uint8_t hash[SHA256_LEN]);
+int chain_header(const struct chain *c, const uint8_t hash[SHA256_LEN],
+                 uint8_t hdr[HEADER_LEN], uint32_t *height);
+uint8_t *chain_read_block(struct chain *c, const uint8_t hash[SHA256_LEN],
+                          size_t *len);
+const struct coin *chain_coin(const struct chain *c,
+                              const uint8_t op[OUTPOINT_LEN]);
+void chain_each_coin(const struct chain *c, void (*fn)(void *arg,
+                     const uint8_t *op, const struct coin *coin), void *arg);
+void chain_each_pooltx(const struct chain *c, void (*fn)(void *arg,
+                       const struct tx *t), void *arg);
+const struct tx *chain_pool_tx(const struct chain *c,
+                               const uint8_t id[SHA256_LEN]);
+int chain_pool_spent(const struct chain *c, const uint8_t op[OUTPOINT_LEN]);
+size_t chain_pool_count(const struct chain *c, size_t *bytes);
+void chain_set_pool_cap(struct chain *c, size_t bytes);
+void chain_pool_expire(struct chain *c, int64_t max_age);
+uint8_t *chain_template(struct chain *c, const uint8_t addr[ADDR_LEN],
+                        size_t *len);
+int64_t chain_now(const struct chain *c);
+
+/* ==== wallet.c: keys, addresses, payments ==== */
+
+#define ADDR_TEXT_LEN 72   /* an address shown to users: 64 hex digits of
+                              the address and 8 of its checksum */
+
+struct wallet;
+
+void addr_text(const uint8_t addr[ADDR_LEN], char out[ADDR_TEXT_LEN + 1]);
+int addr_parse(const char *s, uint8_t addr[ADDR_LEN]);
+struct wallet *wallet_open(const char *dir, int create, uint32_t lms_type,
+                           char *err, size_t errlen);
+void wallet_close(struct wallet *w);
+int wallet_new_key(struct wallet *w, char *err, size_t errlen);
+void wallet_address(const struct wallet *w, uint8_t addr[ADDR_LEN]);
+uint32_t wallet_keys(const struct wallet *w);
+int wallet_key_info(const struct wallet *w, uint32_t i, uint8_t addr[ADDR_LEN],
+                    uint32_t *used, uint32_t *leaves);
+int wallet_owns(const struct wallet *w, const uint8_t addr[ADDR_LEN]);
+void wallet_balance(const struct wallet *w, const struct chain *c,
+                    uint64_t *confirmed, uint64_t *immature,
+                    uint64_t *unconfirmed);
+uint8_t *wallet_pay(struct wallet *w, struct chain *c,
+                    const uint8_t to[ADDR_LEN], uint64_t amount, uint64_t fee,
+                    size_t *len, char *err, size_t errlen);
 
 #endif

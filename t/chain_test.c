@@ -1,0 +1,1087 @@
+/*
+ * t/chain_test.c - the ledger: Bitcoin's real headers under the bitcoin
+ * parameters, one block per validation rule (each rejected with that
+ * rule's reason, leaving the chain as it was), the block files (torn and
+ * flipped tails, the lock), fork choice and reorgs, the mempool, mining.
+ */
+#define _POSIX_C_SOURCE 200809L
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "test.h"
+#include "../node.h"
+
+#define T0 1800000000       /* the tests' clock: later than every genesis */
+#define LEAVES 32           /* the test keys are H5: 32 one-time keys */
+
+static struct lms_key key, key2; /* static: each is over 64 KiB */
+static uint8_t pub[LMS_PUB_LEN], addr[ADDR_LEN];
+static uint8_t pub2[LMS_PUB_LEN], addr2[ADDR_LEN];
+static uint32_t leaf;
+static char dir[64];
+static uint8_t cbid[64][SHA256_LEN]; /* coinbase txid by height */
+
+/* Two small keys (H5/W4) from fixed seeds, and their addresses. */
+static void keys(void)
+{
+	uint8_t I[LMS_I_LEN] = { 1 }, seed[LMS_SEED_LEN] = { 2 };
+
+	assert(lms_keygen(&key, LMS_SHA256_M32_H5, LMOTS_SHA256_N32_W4, I,
+	                  seed) == 0);
+	lms_public_key(&key, pub);
+	sha256(pub, LMS_PUB_LEN, addr);
+	seed[0] = 3;
+	assert(lms_keygen(&key2, LMS_SHA256_M32_H5, LMOTS_SHA256_N32_W4, I,
+	                  seed) == 0);
+	lms_public_key(&key2, pub2);
+	sha256(pub2, LMS_PUB_LEN, addr2);
+}
+
+/* A fresh regtest chain in a new temporary directory. */
+static struct chain *fresh(const struct params *p)
+{
+	char err[256] = "";
+	struct chain *c;
+
+	strcpy(dir, "/tmp/pc-chain-XXXXXX");
+	assert(mkdtemp(dir));
+	c = chain_open(p ? p : chain_params("regtest"), dir, err, sizeof err);
+	assert(c);
+	chain_set_time(c, T0);
+	return c;
+}
+
+/* Reopen the chain in dir. */
+static struct chain *reopen(struct chain *c)
+{
+	char err[256] = "";
+
+	chain_close(c);
+	c = chain_open(chain_params("regtest"), dir, err, sizeof err);
+	assert(c);
+	chain_set_time(c, T0);
+	return c;
+}
+
+/* Close the chain and remove its directory. */
+static void done(struct chain *c)
+{
+	char cmd[128];
+
+	chain_close(c);
+	snprintf(cmd, sizeof cmd, "rm -rf %s", dir);
+	assert(system(cmd) == 0);
+}
+
+/* The tip's header. */
+static void tip_header(struct chain *c, uint8_t hdr[HEADER_LEN],
+                       uint8_t hash[SHA256_LEN])
+{
+	uint32_t h;
+
+	assert(chain_hash_at(c, chain_height(c), hash) == 0);
+	assert(chain_header(c, hash, hdr, &h) == 1);
+}
+
+/* Mine a block after prev (at height) holding a coinbase that claims
+ * `claim` and then the n transactions given; solved, or with bad_pow set
+ * deliberately not. */
+static uint8_t *block_after(const uint8_t prev[SHA256_LEN], uint32_t height,
+                            uint32_t time, uint8_t **txs, size_t *lens,
+                            size_t n, uint64_t claim, int bad_pow,
+                            size_t *len)
+{
+	uint8_t cb[512], *all[16], *b;
+	size_t alll[16], i;
+	int r;
+
+	assert(n < 15);
+	alll[0] = coinbase_write(height, addr, claim, cb, sizeof cb);
+	all[0] = cb;
+	for (i = 0; i < n; i++) {
+		all[i + 1] = txs[i];
+		alll[i + 1] = lens[i];
+	}
+	b = block_make(prev, time, 0x207fffff, all, alll, n + 1, len);
+	if (height < 64)
+		sha256d(cb, alll[0], cbid[height]);
+	while ((r = block_mine(b, *len, 1, T0)) != !bad_pow)
+		assert(r >= 0);
+	return b;
+}
+
+/* A block on the tip; see block_after. */
+static uint8_t *block_on(struct chain *c, uint8_t **txs, size_t *lens,
+                         size_t n, uint64_t claim, size_t *len)
+{
+	uint8_t hdr[HEADER_LEN], hash[SHA256_LEN];
+
+	tip_header(c, hdr, hash);
+	return block_after(hash, chain_height(c) + 1, get32le(hdr + 68) + 1,
+	                   txs, lens, n, claim, 0, len);
+}
+
+/* Add a block on the tip (coinbase claiming 50 coins plus fee); returns
+ * the chain's verdict. */
+static int add_on(struct chain *c, uint8_t **txs, size_t *lens, size_t n,
+                  uint64_t fee)
+{
+	size_t len;
+	uint8_t *b = block_on(c, txs, lens, n, 50 * COIN + fee, &len);
+	int r = chain_add_block(c, b, len);
+
+	free(b);
+	return r;
+}
+
+/* Mine n empty blocks on the tip. */
+static void grow(struct chain *c, int n)
+{
+	while (n-- > 0)
+		assert(add_on(c, NULL, NULL, 0, 0) == V_OK);
+}
+
+/* A transaction spending output idx of txid (signed by k, whose public
+ * key is kpub) into one or two outputs paying `to`. */
+static size_t make_tx(uint8_t *buf, size_t cap, const uint8_t *txid,
+                      uint32_t idx, const struct lms_key *k,
+                      const uint8_t *kpub, uint64_t a0, uint64_t a1,
+                      const uint8_t *to)
+{
+	uint8_t op[OUTPOINT_LEN], sighash[SHA256_LEN];
+	static uint8_t sig[LMS_SIG_MAX];
+	struct txin in;
+	struct txout out[2];
+	struct tx t;
+
+	memcpy(op, txid, SHA256_LEN);
+	put32le(op + SHA256_LEN, idx);
+	memset(&t, 0, sizeof t);
+	in.prev = op;
+	in.index = idx;
+	in.pub = kpub;
+	in.sig = NULL;
+	in.siglen = 0;
+	out[0].amount = a0;
+	out[1].amount = a1;
+	out[0].addr = out[1].addr = to;
+	t.nin = 1;
+	t.nout = a1 ? 2 : 1;
+	t.in = &in;
+	t.out = out;
+	tx_sighash(&t, sighash);
+	in.siglen = lms_sign(k, leaf++ % LEAVES, sighash, SHA256_LEN, sig,
+	                     sizeof sig);
+	assert(in.siglen > 0);
+	in.sig = sig;
+	return tx_write(&t, buf, cap);
+}
+
+/* An order-free digest of the UTXO set, to check it is unchanged. */
+static void utxo_sum(void *arg, const uint8_t *op, const struct coin *coin)
+{
+	uint8_t buf[OUTPOINT_LEN + 8 + ADDR_LEN + 4], h[SHA256_LEN];
+	uint8_t *acc = arg;
+	int i;
+
+	memcpy(buf, op, OUTPOINT_LEN);
+	put64le(buf + OUTPOINT_LEN, coin->amount);
+	memcpy(buf + OUTPOINT_LEN + 8, coin->addr, ADDR_LEN);
+	put32le(buf + OUTPOINT_LEN + 8 + ADDR_LEN, coin->height);
+	sha256(buf, sizeof buf, h);
+	for (i = 0; i < SHA256_LEN; i++)
+		acc[i] ^= h[i];
+}
+
+/* The UTXO digest and the tip hash together: the chain's state. */
+static void state(struct chain *c, uint8_t out[2 * SHA256_LEN])
+{
+	memset(out, 0, 2 * SHA256_LEN);
+	chain_each_coin(c, utxo_sum, out);
+	assert(chain_hash_at(c, chain_height(c), out + SHA256_LEN) == 0);
+}
+
+/* ==== Bitcoin's real headers ==== */
+
+/* Feed every header of a file; then, at each of `every`-th header, every
+ * single-byte change must be refused before the real header is taken. */
+static void feed_headers(struct chain *c, const uint8_t *h, size_t n,
+                         size_t every)
+{
+	uint8_t bad[HEADER_LEN];
+	size_t i, k;
+
+	for (i = 1; i < n; i++) {
+		for (k = 0; i % every == 0 && k < HEADER_LEN; k++) {
+			memcpy(bad, h + i * HEADER_LEN, HEADER_LEN);
+			bad[k] ^= (uint8_t)(1u << (k % 8));
+			assert(chain_add_header(c, bad) != V_OK);
+		}
+		assert(chain_add_header(c, h + i * HEADER_LEN) == V_OK);
+	}
+}
+
+/* Heights 0..9999 link, meet their targets and keep bits at the limit. */
+static void test_bitcoin_first(void)
+{
+	size_t len;
+	uint8_t *h = read_file("t/vectors/btc_headers_0_9999.bin", &len);
+	char err[64];
+	struct chain *c = chain_open(chain_params("bitcoin"), NULL, err,
+	                             sizeof err);
+	uint8_t hash[SHA256_LEN], hdr[HEADER_LEN];
+	uint32_t height;
+
+	assert(len == 10000 * HEADER_LEN);
+	assert(chain_add_header(c, h) == V_HAVE);   /* our genesis is theirs */
+	feed_headers(c, h, 10000, 7);
+	sha256d(h + 9999 * HEADER_LEN, HEADER_LEN, hash);
+	assert(chain_header(c, hash, hdr, &height) == 0 && height == 9999);
+	chain_close(c);
+	free(h);
+}
+
+/* Heights 30000..39999 from a trusted first header: every retarget is
+ * recomputed, among them the real changes at 32256, 34272, 36288, 38304. */
+static void test_bitcoin_retargets(void)
+{
+	static const uint32_t at[] = { 32256, 34272, 36288, 38304 };
+	static const uint32_t bits[] = { 0x1d00d86a, 0x1d00c428, 0x1d00be71,
+	                                 0x1d008cc3 };
+	struct params p = *chain_params("bitcoin");
+	char hex[2 * HEADER_LEN + 1], err[64];
+	size_t len, i;
+	uint8_t *h = read_file("t/vectors/btc_headers_30000_39999.bin", &len);
+	struct chain *c;
+
+	hex_encode(h, HEADER_LEN, hex);
+	p.genesis = hex;
+	p.genesis_height = 30000;
+	c = chain_open(&p, NULL, err, sizeof err);
+	for (i = 0; i < 4; i++) {
+		assert(get32le(h + (at[i] - 30000) * HEADER_LEN + 72) == bits[i]);
+		assert(get32le(h + (at[i] - 30001) * HEADER_LEN + 72) != bits[i]);
+	}
+	feed_headers(c, h, 10000, 7);
+	chain_close(c);
+	/* the same retarget headers with the previous bits are refused */
+	c = chain_open(&p, NULL, err, sizeof err);
+	for (i = 1; i < at[0] - 30000; i++)
+		assert(chain_add_header(c, h + i * HEADER_LEN) == V_OK);
+	put32le(h + i * HEADER_LEN + 72, 0x1d00ffff);
+	assert(chain_add_header(c, h + i * HEADER_LEN) == V_BITS);
+	chain_close(c);
+	free(h);
+}
+
+/* Every single-byte change of every retarget header is refused. */
+static void test_bitcoin_every_byte(void)
+{
+	struct params p = *chain_params("bitcoin");
+	char hex[2 * HEADER_LEN + 1], err[64];
+	size_t len;
+	uint8_t *h = read_file("t/vectors/btc_headers_30000_39999.bin", &len);
+	struct chain *c;
+
+	hex_encode(h, HEADER_LEN, hex);
+	p.genesis = hex;
+	p.genesis_height = 30000;
+	c = chain_open(&p, NULL, err, sizeof err);
+	feed_headers(c, h, 10000, 1);
+	chain_close(c);
+	free(h);
+}
+
+/* ==== One block per rule ==== */
+
+/* A chain 12 blocks high: the coinbases of heights 1 and 2 are mature. */
+static struct chain *funded(void)
+{
+	struct chain *c;
+
+	keys();
+	c = fresh(NULL);
+	grow(c, 12);
+	return c;
+}
+
+/* Offer a block; it must be refused for reason r, leaving tip and UTXO
+ * set as they were. */
+static void refused(struct chain *c, const uint8_t *b, size_t len, int r)
+{
+	uint8_t before[2 * SHA256_LEN], after[2 * SHA256_LEN];
+
+	state(c, before);
+	assert(chain_add_block(c, b, len) == r);
+	state(c, after);
+	assert(memcmp(before, after, sizeof before) == 0);
+}
+
+/* Build on the tip with the given transactions and coinbase claim; it
+ * must be refused for reason r. */
+static void refused_with(struct chain *c, uint8_t **txs, size_t *lens,
+                         size_t n, uint64_t claim, int r)
+{
+	size_t len;
+	uint8_t *b = block_on(c, txs, lens, n, claim, &len);
+
+	refused(c, b, len, r);
+	free(b);
+}
+
+/* Proof of work, and bits other than the required ones. */
+static void test_rule_pow_bits(void)
+{
+	struct chain *c = funded();
+	uint8_t hdr[HEADER_LEN], hash[SHA256_LEN], *b;
+	size_t len;
+
+	tip_header(c, hdr, hash);
+	b = block_after(hash, 13, get32le(hdr + 68) + 1, NULL, NULL, 0,
+	                50 * COIN, 1, &len);
+	refused(c, b, len, V_POW);
+	put32le(b + 72, 0x1f7fffff);   /* harder than required: still wrong */
+	while (block_mine(b, len, 1, T0) != 1)
+		;
+	refused(c, b, len, V_BITS);
+	free(b);
+	done(c);
+}
+
+/* Time: above the median of the last 11, at most 2 hours ahead. */
+static void test_rule_time(void)
+{
+	struct chain *c = funded();
+	uint8_t hdr[HEADER_LEN], hash[SHA256_LEN], *b;
+	uint32_t t;
+	size_t len;
+
+	tip_header(c, hdr, hash);
+	t = get32le(hdr + 68);          /* times rise by 1: median is t - 5 */
+	b = block_after(hash, 13, t - 5, NULL, NULL, 0, 50 * COIN, 0, &len);
+	refused(c, b, len, V_TIME_OLD);
+	free(b);
+	b = block_after(hash, 13, t - 4, NULL, NULL, 0, 50 * COIN, 0, &len);
+	assert(chain_add_block(c, b, len) == V_OK);
+	free(b);
+	tip_header(c, hdr, hash);
+	b = block_after(hash, 14, T0 + 7201, NULL, NULL, 0, 50 * COIN, 0,
+	                &len);
+	refused(c, b, len, V_TIME_FUTURE);
+	free(b);
+	b = block_after(hash, 14, T0 + 7200, NULL, NULL, 0, 50 * COIN, 0,
+	                &len);
+	assert(chain_add_block(c, b, len) == V_OK);
+	free(b);
+	done(c);
+}
+
+/* A block over the size limit (a coinbase with 25,001 outputs), and a
+ * block cut short. */
+static void test_rule_size(void)
+{
+	struct chain *c = funded();
+	size_t n = MAX_BLOCK_SIZE / (8 + ADDR_LEN) + 1, txlen, len, i;
+	uint8_t *tx = calloc(1, 200 + n * 40), op[OUTPOINT_LEN] = { 0 };
+	uint8_t hdr[HEADER_LEN], hash[SHA256_LEN], key0[LMS_PUB_LEN] = { 0 };
+	struct txout *out = calloc(n, sizeof *out);
+	uint8_t *b, *txs[1];
+	struct txin in;
+	struct tx t;
+
+	put32le(op + SHA256_LEN, 13);
+	in.prev = op;
+	in.pub = key0;
+	in.siglen = 0;
+	for (i = 0; i < n; i++)
+		out[i].addr = addr;
+	memset(&t, 0, sizeof t);
+	t.nin = 1;
+	t.nout = (uint32_t)n;
+	t.in = &in;
+	t.out = out;
+	txlen = tx_write(&t, tx, 200 + n * 40);
+	txs[0] = tx;
+	tip_header(c, hdr, hash);
+	b = block_make(hash, get32le(hdr + 68) + 1, 0x207fffff, txs, &txlen, 1,
+	               &len);
+	assert(len > MAX_BLOCK_SIZE && len < MAX_BLOCK_SIZE + 300);
+	while (block_mine(b, len, 1, T0) != 1)
+		;
+	refused(c, b, len, V_SIZE);
+	free(b);
+	b = block_on(c, NULL, NULL, 0, 50 * COIN, &len);
+	for (i = HEADER_LEN; i < len; i++)
+		refused(c, b, i, V_PARSE);
+	free(b);
+	free(tx);
+	free(out);
+	done(c);
+}
+
+/* One coinbase, first, committing to the height. */
+static void test_rule_coinbase(void)
+{
+	struct chain *c = funded();
+	uint8_t tx[4096], cb[512], *txs[2];
+	size_t lens[2], len;
+	uint8_t *b;
+
+	/* a normal transaction first: the block has no coinbase */
+	lens[0] = make_tx(tx, sizeof tx, cbid[1], 0, &key, pub, 50 * COIN, 0,
+	                  addr);
+	txs[0] = tx;
+	b = block_on(c, txs, lens, 1, 50 * COIN, &len);
+	memmove(b + HEADER_LEN + 4, b + HEADER_LEN + 4 + (len - HEADER_LEN - 4 -
+	        lens[0]), lens[0]);
+	put32le(b + HEADER_LEN, 1);
+	len = HEADER_LEN + 4 + lens[0];
+	block_merkle(b, len);
+	while (block_mine(b, len, 1, T0) != 1)
+		;
+	refused(c, b, len, V_COINBASE);
+	free(b);
+	/* a second coinbase */
+	lens[0] = coinbase_write(13, addr2, 1, cb, sizeof cb);
+	txs[0] = cb;
+	refused_with(c, txs, lens, 1, 50 * COIN, V_COINBASE);
+	/* a coinbase for the wrong height */
+	b = block_on(c, NULL, NULL, 0, 50 * COIN, &len);
+	put32le(b + HEADER_LEN + 4 + 6 + SHA256_LEN, 12);
+	block_merkle(b, len);
+	while (block_mine(b, len, 1, T0) != 1)
+		;
+	refused(c, b, len, V_COINBASE);
+	free(b);
+	done(c);
+}
+
+/* The merkle root, and the CVE-2012-2459 mutation: a repeated last
+ * transaction gives the same root.  The mutated copy must not poison the
+ * header: the real block is taken afterwards. */
+static void test_rule_merkle(void)
+{
+	struct chain *c = funded();
+	uint8_t t1[4096], t2[4096], *txs[2], *b, *m;
+	size_t lens[2], len;
+
+	lens[0] = make_tx(t1, sizeof t1, cbid[1], 0, &key, pub, 50 * COIN, 0,
+	                  addr2);
+	lens[1] = make_tx(t2, sizeof t2, cbid[2], 0, &key, pub, 50 * COIN, 0,
+	                  addr2);
+	txs[0] = t1;
+	txs[1] = t2;
+	b = block_on(c, txs, lens, 2, 50 * COIN, &len);
+	b[40] ^= 1;
+	while (block_mine(b, len, 1, T0) != 1)
+		;
+	refused(c, b, len, V_MERKLE);
+	block_merkle(b, len);
+	while (block_mine(b, len, 1, T0) != 1)
+		;
+	m = malloc(len + lens[1]);          /* [cb, t1, t2] -> [cb, t1, t2, t2] */
+	memcpy(m, b, len);
+	memcpy(m + len, t2, lens[1]);
+	put32le(m + HEADER_LEN, 4);
+	refused(c, m, len + lens[1], V_DUP_TX);
+	assert(chain_add_block(c, b, len) == V_OK);
+	assert(chain_height(c) == 13);
+	free(m);
+	free(b);
+	done(c);
+}
+
+/* Inputs: unknown, spent on this branch, spent twice in one block. */
+static void test_rule_inputs(void)
+{
+	struct chain *c = funded();
+	uint8_t t1[4096], t2[4096], none[SHA256_LEN] = { 9 }, *txs[2];
+	size_t lens[2];
+
+	lens[0] = make_tx(t1, sizeof t1, none, 0, &key, pub, COIN, 0, addr);
+	txs[0] = t1;
+	refused_with(c, txs, lens, 1, 50 * COIN, V_MISSING);
+	lens[0] = make_tx(t1, sizeof t1, cbid[1], 1, &key, pub, COIN, 0, addr);
+	refused_with(c, txs, lens, 1, 50 * COIN, V_MISSING);  /* no output 1 */
+	lens[0] = make_tx(t1, sizeof t1, cbid[1], 0, &key, pub, 20 * COIN, 0,
+	                  addr2);
+	lens[1] = make_tx(t2, sizeof t2, cbid[1], 0, &key, pub, 30 * COIN, 0,
+	                  addr2);
+	txs[1] = t2;
+	refused_with(c, txs, lens, 2, 50 * COIN, V_DOUBLE_SPEND);
+	assert(add_on(c, txs, lens, 1, 30 * COIN) == V_OK);
+	txs[0] = t2;
+	lens[0] = lens[1];
+	refused_with(c, txs, lens, 1, 50 * COIN, V_MISSING);  /* spent */
+	done(c);
+}
+
+/* Signatures: valid, and by the key the address names. */
+static void test_rule_signature(void)
+{
+	struct chain *c = funded();
+	uint8_t t1[4096], *txs[1];
+	size_t lens[1];
+
+	txs[0] = t1;
+	lens[0] = make_tx(t1, sizeof t1, cbid[1], 0, &key, pub, COIN, 0, addr);
+	t1[lens[0] - 41 - 100] ^= 4;      /* inside the signature */
+	refused_with(c, txs, lens, 1, 50 * COIN, V_SIG);
+	lens[0] = make_tx(t1, sizeof t1, cbid[1], 0, &key2, pub2, COIN, 0,
+	                  addr);           /* valid, by someone else's key */
+	refused_with(c, txs, lens, 1, 50 * COIN, V_KEY);
+	lens[0] = make_tx(t1, sizeof t1, cbid[1], 0, &key, pub, COIN, 0, addr);
+	assert(add_on(c, txs, lens, 1, 49 * COIN) == V_OK);
+	done(c);
+}
+
+/* Amounts: outputs within inputs, each and their sum in the money range,
+ * the coinbase at most subsidy plus fees. */
+static void test_rule_amounts(void)
+{
+	struct chain *c = funded();
+	uint8_t t1[4096], *txs[1];
+	size_t lens[1];
+
+	txs[0] = t1;
+	lens[0] = make_tx(t1, sizeof t1, cbid[1], 0, &key, pub, 50 * COIN + 1,
+	                  0, addr);
+	refused_with(c, txs, lens, 1, 50 * COIN, V_FEE);
+	lens[0] = make_tx(t1, sizeof t1, cbid[1], 0, &key, pub, MAX_MONEY + 1,
+	                  0, addr);
+	refused_with(c, txs, lens, 1, 50 * COIN, V_MONEY);
+	lens[0] = make_tx(t1, sizeof t1, cbid[1], 0, &key, pub, MAX_MONEY,
+	                  MAX_MONEY, addr);
+	refused_with(c, txs, lens, 1, 50 * COIN, V_MONEY);
+	lens[0] = make_tx(t1, sizeof t1, cbid[1], 0, &key, pub, 40 * COIN, 0,
+	                  addr);
+	refused_with(c, txs, lens, 1, 60 * COIN + 1, V_CB_VALUE);
+	refused_with(c, NULL, NULL, 0, 50 * COIN + 1, V_CB_VALUE);
+	assert(add_on(c, txs, lens, 1, 10 * COIN) == V_OK);  /* exactly */
+	done(c);
+}
+
+/* A coinbase is spendable only maturity (10) blocks later. */
+static void test_rule_maturity(void)
+{
+	struct chain *c;
+	uint8_t t1[4096], *txs[1];
+	size_t lens[1];
+
+	keys();
+	c = fresh(NULL);
+	grow(c, 10);
+	txs[0] = t1;
+	lens[0] = make_tx(t1, sizeof t1, cbid[2], 0, &key, pub, COIN, 0, addr);
+	refused_with(c, txs, lens, 1, 50 * COIN, V_IMMATURE);  /* at 11 */
+	lens[0] = make_tx(t1, sizeof t1, cbid[1], 0, &key, pub, COIN, 0, addr);
+	assert(add_on(c, txs, lens, 1, 49 * COIN) == V_OK);
+	done(c);
+}
+
+/* ==== Block files ==== */
+
+/* The length of a file. */
+static long file_len(const char *path)
+{
+	FILE *f = fopen(path, "rb");
+	long n;
+
+	assert(f);
+	fseek(f, 0, SEEK_END);
+	n = ftell(f);
+	fclose(f);
+	return n;
+}
+
+/* Rewrite a file as (buf, len). */
+static void put_file(const char *path, const uint8_t *buf, size_t len)
+{
+	FILE *f = fopen(path, "wb");
+
+	assert(f);
+	assert(fwrite(buf, 1, len, f) == len);
+	fclose(f);
+}
+
+/* Blocks survive closing; a small file limit spreads them over files. */
+static void test_store_reopen(void)
+{
+	struct chain *c;
+	uint8_t before[2 * SHA256_LEN], after[2 * SHA256_LEN];
+	char path[128];
+
+	keys();
+	c = fresh(NULL);
+	chain_set_file_limit(c, 1000);
+	grow(c, 12);
+	state(c, before);
+	c = reopen(c);
+	assert(chain_report(c) == NULL);
+	assert(chain_height(c) == 12);
+	state(c, after);
+	assert(memcmp(before, after, sizeof before) == 0);
+	snprintf(path, sizeof path, "%s/blk00002.dat", dir);   /* 4 a file */
+	assert(file_len(path) > 0);
+	done(c);
+}
+
+/* A damaged last record: cut at every byte inside it, or with any one
+ * byte flipped.  Each time the store says so, keeps every earlier block,
+ * and goes on appending. */
+static void test_store_damage(void)
+{
+	struct chain *c;
+	uint8_t *orig, *buf;
+	size_t len, last, i;
+	char path[128];
+	int cut;
+
+	keys();
+	c = fresh(NULL);
+	grow(c, 5);
+	snprintf(path, sizeof path, "%s/blk00000.dat", dir);
+	last = (size_t)file_len(path);
+	grow(c, 1);
+	chain_close(c);
+	orig = read_file(path, &len);
+	buf = malloc(len);
+	for (cut = 0; cut < 2; cut++) {
+		for (i = last; i < len; i++) {
+			memcpy(buf, orig, len);
+			buf[i] ^= 0x5a;
+			put_file(path, buf, cut ? i : len);
+			c = reopen(NULL);
+			assert(chain_report(c) != NULL || (cut && i == last));
+			assert(chain_height(c) == 5);
+			assert((size_t)file_len(path) == last);
+			grow(c, 1);
+			c = reopen(c);
+			assert(chain_report(c) == NULL && chain_height(c) == 6);
+			chain_close(c);
+		}
+	}
+	put_file(path, orig, len);
+	free(buf);
+	free(orig);
+	done(reopen(NULL));
+}
+
+/* A record claiming 4 GiB, or with another network's magic, is damage to
+ * report and cut, not a reason to allocate or crash. */
+static void test_store_absurd(void)
+{
+	static const uint8_t huge[] = { 'p', 'c', 'r', 't', 0xff, 0xff, 0xff,
+	                                0xff, 1, 2, 3 };
+	static const uint8_t other[] = { 0xf9, 0xbe, 0xb4, 0xd9, 100, 0, 0, 0 };
+	struct chain *c;
+	char path[128];
+	FILE *f;
+	int k;
+
+	keys();
+	c = fresh(NULL);
+	grow(c, 3);
+	chain_close(c);
+	snprintf(path, sizeof path, "%s/blk00000.dat", dir);
+	for (k = 0; k < 2; k++) {
+		f = fopen(path, "ab");
+		assert(f);
+		fwrite(k ? other : huge, 1, k ? sizeof other : sizeof huge, f);
+		fclose(f);
+		c = reopen(NULL);
+		assert(chain_report(c) && chain_height(c) == 3);
+		assert(strstr(chain_report(c), k ? "magic" : "length"));
+		chain_close(c);
+	}
+	done(reopen(NULL));
+}
+
+/* A second process cannot open a data directory in use. */
+static void test_store_lock(void)
+{
+	struct chain *c;
+	char err[256] = "";
+	int st;
+	pid_t pid;
+
+	c = fresh(NULL);
+	pid = fork();
+	assert(pid >= 0);
+	if (pid == 0) {
+		struct chain *d = chain_open(chain_params("regtest"), dir, err,
+		                             sizeof err);
+
+		_exit(d == NULL && strstr(err, "in use") ? 0 : 1);
+	}
+	assert(waitpid(pid, &st, 0) == pid);
+	assert(WIFEXITED(st) && WEXITSTATUS(st) == 0);
+	done(c);
+}
+
+/* ==== Fork choice ==== */
+
+/* Mine n blocks on top of the block `from` (at height h, time t), adding
+ * each; returns the last block's hash in out.  Blocks pay to addr2 so the
+ * branch differs from one mined on the tip. */
+static void branch(struct chain *c, const uint8_t from[SHA256_LEN],
+                   uint32_t h, uint32_t t, int n, uint8_t **txs,
+                   size_t *lens, size_t ntx, int at, uint8_t out[SHA256_LEN])
+{
+	uint8_t prev[SHA256_LEN], *b;
+	size_t len;
+	int i;
+
+	memcpy(prev, from, SHA256_LEN);
+	for (i = 0; i < n; i++) {
+		b = block_after(prev, h + 1 + (uint32_t)i, t + 1000 + (uint32_t)i,
+		                i == at ? txs : NULL, lens, i == at ? ntx : 0,
+		                50 * COIN, 0, &len);
+		chain_add_block(c, b, len);
+		sha256d(b, HEADER_LEN, prev);
+		free(b);
+	}
+	memcpy(out, prev, SHA256_LEN);
+}
+
+/* Depth 1: a rival of equal work does not replace the first seen; one
+ * more block on it does. */
+static void test_reorg_depth1(void)
+{
+	struct chain *c;
+	uint8_t base[SHA256_LEN], hdr[HEADER_LEN], a[SHA256_LEN];
+	uint8_t b[SHA256_LEN], now[SHA256_LEN];
+	uint32_t h;
+
+	keys();
+	c = fresh(NULL);
+	grow(c, 12);
+	assert(chain_hash_at(c, 11, base) == 0);
+	assert(chain_header(c, base, hdr, &h) == 1);
+	assert(chain_hash_at(c, 12, a) == 0);
+	branch(c, base, 11, get32le(hdr + 68), 1, NULL, NULL, 0, -1, b);
+	assert(chain_hash_at(c, 12, now) == 0 && memcmp(now, a, 32) == 0);
+	assert(chain_header(c, b, hdr, &h) == 0 && h == 12);  /* stored aside */
+	branch(c, b, 12, get32le(hdr + 68), 1, NULL, NULL, 0, -1, b);
+	assert(chain_height(c) == 13);
+	assert(chain_hash_at(c, 13, now) == 0 && memcmp(now, b, 32) == 0);
+	c = reopen(c);                        /* the files replay the same */
+	assert(chain_hash_at(c, 13, now) == 0 && memcmp(now, b, 32) == 0);
+	done(c);
+}
+
+/* Depth 12: the heavier branch wins; a transaction confirmed only on the
+ * losing branch goes back to the mempool. */
+static void test_reorg_deep(void)
+{
+	struct chain *c;
+	uint8_t base[SHA256_LEN], hdr[HEADER_LEN], end[SHA256_LEN], *txs[1];
+	uint8_t t1[4096], id[SHA256_LEN];
+	size_t lens[1];
+	uint32_t h;
+
+	keys();
+	c = fresh(NULL);
+	grow(c, 12);
+	assert(chain_hash_at(c, 12, base) == 0);
+	assert(chain_header(c, base, hdr, &h) == 1);
+	lens[0] = make_tx(t1, sizeof t1, cbid[1], 0, &key, pub, 49 * COIN, 0,
+	                  addr2);
+	txs[0] = t1;
+	sha256d(t1, lens[0], id);
+	assert(add_on(c, txs, lens, 1, COIN) == V_OK);
+	grow(c, 11);                                 /* 12 blocks past base */
+	assert(chain_pool_count(c, NULL) == 0);
+	branch(c, base, 12, get32le(hdr + 68), 12, NULL, NULL, 0, -1, end);
+	assert(chain_height(c) == 24);               /* equal: no switch */
+	branch(c, end, 24, get32le(hdr + 68) + 12, 1, NULL, NULL, 0, -1, end);
+	assert(chain_height(c) == 25);
+	assert(chain_header(c, end, hdr, &h) == 1);
+	assert(chain_pool_tx(c, id) != NULL);        /* back in the mempool */
+	done(c);
+}
+
+/* A heavier branch with an invalid block in its middle: the node stays
+ * on its chain, UTXO set unchanged, and the bad branch is failed. */
+static void test_reorg_invalid(void)
+{
+	struct chain *c;
+	uint8_t base[SHA256_LEN], hdr[HEADER_LEN], end[SHA256_LEN], *txs[1];
+	uint8_t t1[4096], before[2 * SHA256_LEN], after[2 * SHA256_LEN];
+	size_t lens[1];
+	uint32_t h;
+
+	keys();
+	c = fresh(NULL);
+	grow(c, 12);
+	assert(chain_hash_at(c, 12, base) == 0);
+	assert(chain_header(c, base, hdr, &h) == 1);
+	grow(c, 10);
+	state(c, before);
+	lens[0] = make_tx(t1, sizeof t1, cbid[1], 0, &key, pub, COIN, 0, addr);
+	t1[200] ^= 1;                              /* a bad signature */
+	txs[0] = t1;
+	branch(c, base, 12, get32le(hdr + 68), 14, txs, lens, 1, 5, end);
+	state(c, after);
+	assert(chain_height(c) == 22);
+	assert(memcmp(before, after, sizeof before) == 0);
+	assert(chain_header(c, end, hdr, &h) == -1);  /* after the bad one:
+	                                                 refused */
+	c = reopen(c);
+	state(c, after);
+	assert(memcmp(before, after, sizeof before) == 0);
+	done(c);
+}
+
+/* Longer but lighter loses: on a network retargeting every 4 blocks,
+ * branch A retargets to 4x the work per block, branch B stays at the
+ * limit; B has more blocks, A more work. */
+static void test_reorg_lighter(void)
+{
+	struct params p = *chain_params("regtest");
+	uint8_t prev[SHA256_LEN], a[SHA256_LEN], now[SHA256_LEN], *b;
+	uint8_t g[SHA256_LEN];
+	struct chain *c;
+	size_t len;
+	uint32_t i, bits = 0x207fffff, t0 = 1795219200;
+
+	keys();
+	p.interval = 4;
+	p.spacing = 600;
+	c = fresh(&p);
+	assert(chain_hash_at(c, 0, g) == 0);
+	memcpy(prev, g, SHA256_LEN);
+	for (i = 1; i <= 6; i++) {                 /* A: 1 s apart */
+		b = block_after(prev, i, t0 + i, NULL, NULL, 0, 50 * COIN, 0,
+		                &len);
+		if (i >= 4) {                          /* retargeted: 1/4 */
+			bits = 0x201fffff;
+			put32le(b + 72, bits);
+			while (block_mine(b, len, 1, T0) != 1)
+				;
+		}
+		assert(chain_add_block(c, b, len) == V_OK);
+		sha256d(b, HEADER_LEN, prev);
+		free(b);
+	}
+	memcpy(a, prev, SHA256_LEN);
+	memcpy(prev, g, SHA256_LEN);
+	for (i = 1; i <= 9; i++) {                 /* B: 10,000 s apart */
+		b = block_after(prev, i, t0 + 10000 * i, NULL, NULL, 0,
+		                50 * COIN, 0, &len);
+		assert(chain_add_block(c, b, len) == V_OK);
+		sha256d(b, HEADER_LEN, prev);
+		free(b);
+	}
+	assert(chain_height(c) == 6);
+	assert(chain_hash_at(c, 6, now) == 0 && memcmp(now, a, 32) == 0);
+	done(c);
+}
+
+/* ==== The mempool and mining ==== */
+
+/* Valid transactions are taken, also spending mempool outputs; the first
+ * seen wins a conflict; a block takes them out; they survive a restart. */
+static void test_pool_accept(void)
+{
+	struct chain *c = funded();
+	uint8_t t1[4096], t2[4096], t3[4096], id1[SHA256_LEN];
+	size_t l1, l2, l3, len, bytes;
+	uint8_t *b;
+
+	l1 = make_tx(t1, sizeof t1, cbid[1], 0, &key, pub, 30 * COIN,
+	             19 * COIN, addr2);
+	sha256d(t1, l1, id1);
+	assert(chain_add_tx(c, t1, l1) == V_OK);
+	assert(chain_add_tx(c, t1, l1) == V_HAVE);
+	l2 = make_tx(t2, sizeof t2, cbid[1], 0, &key, pub, 40 * COIN, 0, addr);
+	assert(chain_add_tx(c, t2, l2) == V_CONFLICT);
+	l3 = make_tx(t3, sizeof t3, id1, 1, &key2, pub2, 18 * COIN, 0, addr);
+	assert(chain_add_tx(c, t3, l3) == V_OK);     /* child of t1 */
+	t2[300] ^= 1;
+	assert(chain_add_tx(c, t2, l2) != V_OK);
+	assert(chain_add_tx(c, t1, l1 - 1) == V_PARSE);
+	assert(chain_pool_count(c, &bytes) == 2 && bytes == l1 + l3);
+	c = reopen(c);
+	assert(chain_pool_count(c, NULL) == 2);
+	b = chain_template(c, addr, &len);
+	while (block_mine(b, len, 1, T0) != 1)
+		;
+	assert(chain_add_block(c, b, len) == V_OK);
+	assert(chain_pool_count(c, NULL) == 0);
+	free(b);
+	done(c);
+}
+
+/* A confirmed spend evicts the mempool transaction it conflicts with, and
+ * that one's children. */
+static void test_pool_conflict(void)
+{
+	struct chain *c = funded();
+	uint8_t t1[4096], t2[4096], t3[4096], id1[SHA256_LEN], *txs[1];
+	size_t l1, lens[1], l3;
+
+	l1 = make_tx(t1, sizeof t1, cbid[1], 0, &key, pub, 49 * COIN, 0, addr2);
+	sha256d(t1, l1, id1);
+	assert(chain_add_tx(c, t1, l1) == V_OK);
+	l3 = make_tx(t3, sizeof t3, id1, 0, &key2, pub2, 48 * COIN, 0, addr);
+	assert(chain_add_tx(c, t3, l3) == V_OK);
+	lens[0] = make_tx(t2, sizeof t2, cbid[1], 0, &key, pub, 50 * COIN, 0,
+	                  addr);
+	txs[0] = t2;
+	assert(add_on(c, txs, lens, 1, 0) == V_OK);
+	assert(chain_pool_count(c, NULL) == 0);
+	done(c);
+}
+
+/* Over the byte cap the lowest fee rate goes, even the newcomer; old
+ * entries expire. */
+static void test_pool_cap_expiry(void)
+{
+	struct chain *c = funded();
+	uint8_t t[3][4096], low[4096], id[3][SHA256_LEN], hid[SHA256_LEN];
+	size_t l[3], ll;
+	int i;
+
+	grow(c, 1);                      /* coinbases 1 to 4 are mature */
+	for (i = 0; i < 3; i++) {        /* fees of 1, 2 and 3 coins */
+		l[i] = make_tx(t[i], sizeof t[i], cbid[i + 1], 0, &key, pub,
+		               (uint64_t)(49 - i) * COIN, 0, addr2);
+		sha256d(t[i], l[i], id[i]);
+		assert(chain_add_tx(c, t[i], l[i]) == V_OK);
+	}
+	chain_set_pool_cap(c, l[0] + l[1] + l[2]);
+	ll = make_tx(low, sizeof low, cbid[4], 0, &key, pub, 50 * COIN, 0, addr);
+	assert(chain_add_tx(c, low, ll) == V_POOL_FULL);    /* fee 0 */
+	assert(chain_pool_count(c, NULL) == 3);
+	chain_set_time(c, T0 + 1000);
+	ll = make_tx(low, sizeof low, cbid[4], 0, &key, pub, 46 * COIN, 0, addr);
+	sha256d(low, ll, hid);
+	assert(chain_add_tx(c, low, ll) == V_OK);            /* fee 4 */
+	assert(chain_pool_count(c, NULL) == 3);
+	assert(chain_pool_tx(c, id[0]) == NULL);             /* fee 1 went */
+	chain_pool_expire(c, 2000);
+	assert(chain_pool_count(c, NULL) == 3);
+	chain_pool_expire(c, 500);
+	assert(chain_pool_count(c, NULL) == 1 && chain_pool_tx(c, hid));
+	done(c);
+}
+
+/* The template orders by fee rate, a parent before its child even when
+ * the child pays more, and claims subsidy plus fees. */
+static void test_pool_template(void)
+{
+	struct chain *c = funded();
+	uint8_t t1[4096], t2[4096], t3[4096], id[3][SHA256_LEN], *b;
+	size_t l1, l2, l3, len;
+	struct tx cb, tx;
+
+	l1 = make_tx(t1, sizeof t1, cbid[1], 0, &key, pub, 49 * COIN, 0, addr2);
+	l2 = make_tx(t2, sizeof t2, cbid[2], 0, &key, pub, 48 * COIN, 0, addr2);
+	sha256d(t1, l1, id[0]);
+	sha256d(t2, l2, id[1]);
+	l3 = make_tx(t3, sizeof t3, id[0], 0, &key2, pub2, 40 * COIN, 0, addr);
+	sha256d(t3, l3, id[2]);
+	assert(chain_add_tx(c, t1, l1) == V_OK);     /* fee 1 */
+	assert(chain_add_tx(c, t2, l2) == V_OK);     /* fee 2 */
+	assert(chain_add_tx(c, t3, l3) == V_OK);     /* fee 9, after t1 */
+	b = chain_template(c, addr, &len);
+	assert(get32le(b + HEADER_LEN) == 4);
+	assert(tx_parse(&cb, b + HEADER_LEN + 4, len, &l1) == V_OK);
+	assert(cb.out[0].amount == 62 * COIN);
+	assert(tx_parse(&tx, b + HEADER_LEN + 4 + l1, len, &l2) == V_OK);
+	assert(memcmp(tx.id, id[1], SHA256_LEN) == 0);  /* best rate first */
+	tx_free(&tx);
+	assert(tx_parse(&tx, b + HEADER_LEN + 4 + l1 + l2, len, &l3) == V_OK);
+	assert(memcmp(tx.id, id[0], SHA256_LEN) == 0);  /* then the parent */
+	tx_free(&tx);
+	tx_free(&cb);
+	while (block_mine(b, len, 1, T0) != 1)
+		;
+	assert(chain_add_block(c, b, len) == V_OK);
+	free(b);
+	done(c);
+}
+
+/* When the nonces run out the miner rolls the time, and past max_time it
+ * bumps the extra nonce in the coinbase (a new merkle root). */
+static void test_mine_roll(void)
+{
+	uint8_t cb[512], *txs[1], zero[SHA256_LEN] = { 0 }, root[SHA256_LEN];
+	size_t lens[1], len;
+	uint8_t *b;
+
+	keys();
+	lens[0] = coinbase_write(1, addr, COIN, cb, sizeof cb);
+	txs[0] = cb;
+	b = block_make(zero, 1000, 0x1d00ffff, txs, lens, 1, &len);
+	put32le(b + 76, 0xfffffff0u);
+	assert(block_mine(b, len, 32, 5000) == 0);
+	assert(get32le(b + 68) == 1001 && get32le(b + 76) == 16);
+	memcpy(root, b + 36, SHA256_LEN);
+	put32le(b + 76, 0xfffffff0u);
+	assert(block_mine(b, len, 32, 1001) == 0);
+	assert(get32le(b + 68) == 1001);
+	assert(memcmp(root, b + 36, SHA256_LEN) != 0);
+	assert(block_merkle(b, len) == 0 && memcmp(root, b + 36, 32) != 0);
+	free(b);
+}
+
+/* The genesis blocks in the binary: proof of work, and a correct root. */
+static void test_genesis(void)
+{
+	static const char *nets[] = { "main", "regtest" };
+	const struct params *p;
+	uint8_t blk[512], root[SHA256_LEN];
+	size_t len;
+	int i;
+
+	for (i = 0; i < 2; i++) {
+		p = chain_params(nets[i]);
+		len = strlen(p->genesis) / 2;
+		assert(len < sizeof blk && hex_decode(p->genesis, blk, len) == 0);
+		memcpy(root, blk + 36, SHA256_LEN);
+		assert(block_merkle(blk, len) == 0);
+		assert(memcmp(root, blk + 36, SHA256_LEN) == 0);
+		assert(block_mine(blk, len, 1, 0) == 1);  /* nonce already good */
+		assert(get32le(blk + 72) == p->limit_bits);
+	}
+	assert(chain_params("nonesuch") == NULL);
+}
+
+int main(int argc, char **argv)
+{
+	static const struct test tests[] = {
+		{ "bitcoin_first", test_bitcoin_first },
+		{ "bitcoin_retargets", test_bitcoin_retargets },
+		{ "bitcoin_every_byte", test_bitcoin_every_byte },
+		{ "rule_pow_bits", test_rule_pow_bits },
+		{ "rule_time", test_rule_time },
+		{ "rule_size", test_rule_size },
+		{ "rule_coinbase", test_rule_coinbase },
+		{ "rule_merkle", test_rule_merkle },
+		{ "rule_inputs", test_rule_inputs },
+		{ "rule_signature", test_rule_signature },
+		{ "rule_amounts", test_rule_amounts },
+		{ "rule_maturity", test_rule_maturity },
+		{ "store_reopen", test_store_reopen },
+		{ "store_damage", test_store_damage },
+		{ "store_absurd", test_store_absurd },
+		{ "store_lock", test_store_lock },
+		{ "reorg_depth1", test_reorg_depth1 },
+		{ "reorg_deep", test_reorg_deep },
+		{ "reorg_invalid", test_reorg_invalid },
+		{ "reorg_lighter", test_reorg_lighter },
+		{ "pool_accept", test_pool_accept },
+		{ "pool_conflict", test_pool_conflict },
+		{ "pool_cap_expiry", test_pool_cap_expiry },
+		{ "pool_template", test_pool_template },
+		{ "mine_roll", test_mine_roll },
+		{ "genesis", test_genesis },
+	};
+
+	return test_main(tests, NTESTS(tests), argc, argv);
+}
