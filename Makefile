@@ -13,11 +13,11 @@ PREFIX = /usr/local
 RUN =
 ONLY =
 
-OBJ = node.o chain.o sha256.o lms.o
+OBJ = node.o chain.o wallet.o sha256.o lms.o
 CRYPTO = sha256.o lms.o
-LEDGER = chain.o $(CRYPTO)
-TESTS = t/sha256_test t/lms_test t/chain_test
-SCRIPTS = t/cli_test.sh
+LEDGER = chain.o wallet.o $(CRYPTO)
+TESTS = t/sha256_test t/lms_test t/chain_test t/wallet_test
+SCRIPTS = t/cli_test.sh t/ledger_test.sh
 
 all: peerchain
 
@@ -28,6 +28,7 @@ node.o: node.c node.h
 sha256.o: sha256.c node.h
 lms.o: lms.c node.h
 chain.o: chain.c node.h
+wallet.o: wallet.c node.h
 
 t/test.o: t/test.c t/test.h
 	$(CC) $(CFLAGS) -c -o $@ t/test.c
@@ -40,6 +41,9 @@ t/lms_test: t/lms_test.c t/test.h t/test.o $(CRYPTO)
 
 t/chain_test: t/chain_test.c t/test.h t/test.o $(LEDGER)
 	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ t/chain_test.c t/test.o $(LEDGER)
+
+t/wallet_test: t/wallet_test.c t/test.h t/test.o $(LEDGER)
+	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ t/wallet_test.c t/test.o $(LEDGER)
 
 t/bench: t/bench.c $(CRYPTO)
 	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ t/bench.c $(CRYPTO)

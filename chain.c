@@ -2258,3 +2258,9 @@ uint8_t *chain_template(struct chain *c, const uint8_t addr[ADDR_LEN],
 	free(lens);
 	return blk;
 }
+
+/* Blocks a coinbase must wait before it can be spent, on this network. */
+uint32_t chain_maturity(const struct chain *c)
+{
+	return c->p->maturity;
+}

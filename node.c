@@ -4,22 +4,31 @@
  * peerchain is a small proof-of-work blockchain node.  Every node is client
  * and server at once: it finds peers, gossips transactions and blocks,
  * checks everything itself and keeps the chain with the most work.  What
- * stands today is the ground the rest is built on:
+ * stands today:
  *
- *   sha256.c  SHA-256, the one hash function of the whole system.  Block
- *             and transaction ids, proof of work and merkle roots are
- *             (double) SHA-256; so are the signatures.
+ *   chain.c   the ledger: blocks and transactions, every rule they must
+ *             obey, the block files, the unspent outputs, the choice of
+ *             the chain with the most work, and the mempool.
+ *   wallet.c  the owner's keys and addresses, and payments.
  *   lms.c     LMS signatures (RFC 8554): hash-based, so the chain trusts
  *             nothing but SHA-256.  A key signs at most 2^h messages, one
  *             per leaf of its Merkle tree.
+ *   sha256.c  SHA-256, the one hash function of the whole system: block
+ *             and transaction ids, proof of work, merkle roots, signatures.
  *   node.h    the byte-order helpers every format is written with, and the
  *             functions each file offers the others.
  *
- * The chain, the network and gossip come in chain.c, net.c and gossip.c.
- * The command line is a table of subcommands; start reading main().
+ * The network and gossip come in net.c and gossip.c.  Today the command
+ * line works on a data directory offline: each command opens the chain
+ * (replaying the block files), does one thing and closes it.  The command
+ * line is a table of subcommands; start reading main().
  */
+#define _POSIX_C_SOURCE 200809L
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include "node.h"
 
@@ -32,20 +41,454 @@ struct command {
 
 static int cmd_help(int argc, char **argv);
 static int cmd_version(int argc, char **argv);
+static int cmd_address(int argc, char **argv);
+static int cmd_wallet(int argc, char **argv);
+static int cmd_mine(int argc, char **argv);
+static int cmd_tip(int argc, char **argv);
+static int cmd_block(int argc, char **argv);
+static int cmd_tx(int argc, char **argv);
+static int cmd_balance(int argc, char **argv);
+static int cmd_send(int argc, char **argv);
 
 static const struct command commands[] = {
 	{ "help", cmd_help, "list the commands" },
 	{ "version", cmd_version, "print the version" },
+	{ "address", cmd_address, "[new]  the wallet's receiving address" },
+	{ "wallet", cmd_wallet, "the wallet's keys and the leaves they used" },
+	{ "balance", cmd_balance, "the wallet's coins" },
+	{ "send", cmd_send, "AMOUNT ADDRESS [FEE]  pay, into the mempool" },
+	{ "mine", cmd_mine, "N [ADDRESS]  mine N blocks now" },
+	{ "tip", cmd_tip, "the best block and the mempool" },
+	{ "block", cmd_block, "HASH|HEIGHT  a block" },
+	{ "tx", cmd_tx, "TXID  a transaction and where it is" },
 };
 
 #define NCOMMANDS (sizeof commands / sizeof commands[0])
+
+#define DEFAULT_NET  "main"
+#define DEFAULT_FEE  10000          /* base units: 0.0001 coin */
+#define MINE_SLICE   100000         /* nonces between looks at the clock */
+
+static const char *opt_dir;         /* -d: the data directory */
+static const char *opt_net = DEFAULT_NET; /* -n: the network */
+static char netdir[4096];           /* opt_dir/opt_net */
+
+/* Print a hash as Bitcoin does: byte-reversed hex, so proof of work shows
+ * as leading zeros.  Returns a static buffer (two in turn). */
+static const char *hash_text(const uint8_t h[SHA256_LEN])
+{
+	static char buf[2][2 * SHA256_LEN + 1];
+	static int k;
+	uint8_t r[SHA256_LEN];
+	int i;
+
+	for (i = 0; i < SHA256_LEN; i++)
+		r[i] = h[SHA256_LEN - 1 - i];
+	k ^= 1;
+	hex_encode(r, SHA256_LEN, buf[k]);
+	return buf[k];
+}
+
+/* Read a hash as hash_text shows it; returns 0 or -1. */
+static int hash_parse(const char *s, uint8_t h[SHA256_LEN])
+{
+	uint8_t r[SHA256_LEN];
+	int i;
+
+	if (hex_decode(s, r, SHA256_LEN) != 0)
+		return -1;
+	for (i = 0; i < SHA256_LEN; i++)
+		h[i] = r[SHA256_LEN - 1 - i];
+	return 0;
+}
+
+/* Open the chain of -n in -d (both made if missing); prints why not. */
+static struct chain *open_chain(void)
+{
+	const struct params *p = chain_params(opt_net);
+	const char *home = getenv("HOME");
+	char base[4096], err[512] = "";
+	struct chain *c;
+
+	if (!p) {
+		fprintf(stderr, "peerchain: unknown network '%s' (main, regtest, "
+		        "bitcoin)\n", opt_net);
+		return NULL;
+	}
+	snprintf(base, sizeof base, "%s%s", opt_dir ? opt_dir : home ? home :
+	         ".", opt_dir ? "" : "/.peerchain");
+	mkdir(base, 0700);
+	if (snprintf(netdir, sizeof netdir, "%s/%s", base, opt_net) >=
+	    (int)sizeof netdir) {
+		fprintf(stderr, "peerchain: data directory path too long\n");
+		return NULL;
+	}
+	if (!(c = chain_open(p, netdir, err, sizeof err)))
+		fprintf(stderr, "peerchain: %s\n", err);
+	else if (chain_report(c))
+		fprintf(stderr, "peerchain: repaired: %s\n", chain_report(c));
+	return c;
+}
+
+/* Open the wallet beside the chain; prints why not. */
+static struct wallet *open_wallet(int create)
+{
+	char err[512];
+	struct wallet *w = wallet_open(netdir, create, LMS_SHA256_M32_H10, err,
+	                               sizeof err);
+
+	if (!w)
+		fprintf(stderr, "peerchain: %s\n", err);
+	return w;
+}
+
+/* Print a usage error for one command; returns exit status 2. */
+static int bad_usage(const char *syntax)
+{
+	fprintf(stderr, "usage: peerchain [-d DIR] [-n NET] %s\n", syntax);
+	return 2;
+}
+
+/* `peerchain address [new]`: the wallet's receiving address, making the
+ * wallet (or with `new`, a new key) first if need be. */
+static int cmd_address(int argc, char **argv)
+{
+	struct chain *c;
+	struct wallet *w = NULL;
+	char err[512], text[ADDR_TEXT_LEN + 1];
+	uint8_t addr[ADDR_LEN];
+	int r = 1;
+
+	if (argc > 2 || (argc == 2 && strcmp(argv[1], "new") != 0))
+		return bad_usage("address [new]");
+	if (!(c = open_chain()) || !(w = open_wallet(1)))
+		goto out;
+	if (argc == 2 && wallet_keys(w) > 0 && wallet_new_key(w, err,
+	                                                      sizeof err)) {
+		fprintf(stderr, "peerchain: %s\n", err);
+		goto out;
+	}
+	wallet_address(w, addr);
+	addr_text(addr, text);
+	printf("%s\n", text);
+	r = 0;
+out:
+	wallet_close(w);
+	chain_close(c);
+	return r;
+}
+
+/* `peerchain wallet`: every key, its address and the leaves it used. */
+static int cmd_wallet(int argc, char **argv)
+{
+	struct chain *c;
+	struct wallet *w = NULL;
+	char text[ADDR_TEXT_LEN + 1];
+	uint8_t addr[ADDR_LEN];
+	uint32_t i, used, all;
+
+	(void)argv;
+	if (argc != 1)
+		return bad_usage("wallet");
+	if (!(c = open_chain()) || !(w = open_wallet(0))) {
+		chain_close(c);
+		return 1;
+	}
+	for (i = 0; wallet_key_info(w, i, addr, &used, &all) == 0; i++) {
+		addr_text(addr, text);
+		printf("%s leaves %u/%u%s\n", text, (unsigned)used, (unsigned)all,
+		       i + 1 == wallet_keys(w) ? " receiving" : "");
+	}
+	wallet_close(w);
+	chain_close(c);
+	return 0;
+}
+
+/* Mine one block on the tip paying addr, in slices; returns the chain's
+ * verdict, or -1 if the template has no valid target. */
+static int mine_one(struct chain *c, const uint8_t addr[ADDR_LEN])
+{
+	size_t len;
+	uint8_t *b = chain_template(c, addr, &len), hash[SHA256_LEN];
+	int r;
+
+	while ((r = block_mine(b, len, MINE_SLICE, chain_now(c) + 3600)) == 0)
+		;
+	if (r == 1 && (r = chain_add_block(c, b, len)) == V_OK) {
+		sha256d(b, HEADER_LEN, hash);
+		printf("%u %s\n", (unsigned)chain_height(c), hash_text(hash));
+	} else if (r > 0) {
+		fprintf(stderr, "peerchain: mined block refused: %s\n",
+		        chain_reason(r));
+	}
+	free(b);
+	return r == 1 ? -1 : r;
+}
+
+/* `peerchain mine N [ADDRESS]`: mine N blocks now, paying the address or
+ * the wallet; prints each block's height and hash. */
+static int cmd_mine(int argc, char **argv)
+{
+	struct chain *c = NULL;
+	struct wallet *w = NULL;
+	uint8_t addr[ADDR_LEN];
+	char *end;
+	long n = argc >= 2 ? strtol(argv[1], &end, 10) : 0;
+	int r = 1;
+
+	if (argc < 2 || argc > 3 || *end || n < 1 || n > 1000000)
+		return bad_usage("mine N [ADDRESS]   (N from 1 to 1000000)");
+	if (argc == 3 && addr_parse(argv[2], addr) != 0) {
+		fprintf(stderr, "peerchain: '%s' is not an address (wrong "
+		        "length, digits or checksum)\n", argv[2]);
+		return 2;
+	}
+	if (!(c = open_chain()) || (argc == 2 && !(w = open_wallet(1))))
+		goto out;
+	if (w)
+		wallet_address(w, addr);
+	while (n-- > 0)
+		if (mine_one(c, addr) != V_OK)
+			goto out;
+	r = 0;
+out:
+	wallet_close(w);
+	chain_close(c);
+	return r;
+}
+
+/* `peerchain tip`: the active tip and the mempool. */
+static int cmd_tip(int argc, char **argv)
+{
+	struct chain *c;
+	uint8_t hash[SHA256_LEN], hdr[HEADER_LEN];
+	uint32_t height;
+	size_t n, bytes;
+
+	(void)argv;
+	if (argc != 1)
+		return bad_usage("tip");
+	if (!(c = open_chain()))
+		return 1;
+	chain_hash_at(c, chain_height(c), hash);
+	chain_header(c, hash, hdr, &height);
+	n = chain_pool_count(c, &bytes);
+	printf("network %s\nheight %u\nhash %s\ntime %u\nbits %08x\n"
+	       "mempool %lu transactions, %lu bytes\n", opt_net,
+	       (unsigned)height, hash_text(hash), (unsigned)get32le(hdr + 68),
+	       (unsigned)get32le(hdr + 72), (unsigned long)n,
+	       (unsigned long)bytes);
+	chain_close(c);
+	return 0;
+}
+
+/* Print a transaction: inputs (with the leaf each signature used) and
+ * outputs. */
+static void print_tx(const struct tx *t)
+{
+	char text[ADDR_TEXT_LEN + 1], amt[AMOUNT_TEXT_LEN];
+	uint32_t i;
+
+	printf("txid %s\nsize %lu\n", hash_text(t->id), (unsigned long)t->len);
+	for (i = 0; i < t->nin; i++) {
+		printf("in %s:%u ", hash_text(t->in[i].prev),
+		       (unsigned)t->in[i].index);
+		if (t->in[i].siglen >= 4)
+			printf("leaf %u\n", (unsigned)get32be(t->in[i].sig));
+		else
+			printf("%s\n", i ? "(signed by an earlier input)" :
+			       "(coinbase)");
+	}
+	for (i = 0; i < t->nout; i++) {
+		addr_text(t->out[i].addr, text);
+		printf("out %s %s\n", amount_text(t->out[i].amount, amt), text);
+	}
+}
+
+/* Call fn(arg, tx, k) for each transaction k of a block; stops when fn
+ * returns nonzero, and returns that. */
+static int each_tx(const uint8_t *b, size_t len,
+                   int (*fn)(void *arg, const struct tx *t, uint32_t k),
+                   void *arg)
+{
+	size_t at = HEADER_LEN + 4, used;
+	uint32_t k, n = get32le(b + HEADER_LEN);
+	struct tx t;
+	int r = 0;
+
+	for (k = 0; k < n && !r && tx_parse(&t, b + at, len - at, &used) == 0;
+	     k++, at += used) {
+		r = fn(arg, &t, k);
+		tx_free(&t);
+	}
+	return r;
+}
+
+/* each_tx callback: print a txid. */
+static int show_txid(void *arg, const struct tx *t, uint32_t k)
+{
+	(void)arg;
+	printf("tx %u %s\n", (unsigned)k, hash_text(t->id));
+	return 0;
+}
+
+/* `peerchain block HASH|HEIGHT`: a block's header and transactions. */
+static int cmd_block(int argc, char **argv)
+{
+	uint8_t hash[SHA256_LEN], hdr[HEADER_LEN], *b = NULL;
+	struct chain *c;
+	uint32_t height;
+	size_t len;
+	char *end;
+	long h;
+	int on;
+
+	if (argc != 2)
+		return bad_usage("block HASH|HEIGHT");
+	if (!(c = open_chain()))
+		return 1;
+	h = strtol(argv[1], &end, 10);
+	if ((*end || h < 0 || chain_hash_at(c, (uint32_t)h, hash) != 0) &&
+	    hash_parse(argv[1], hash) != 0) {
+		fprintf(stderr, "peerchain: no block '%s'\n", argv[1]);
+	} else if ((on = chain_header(c, hash, hdr, &height)) < 0 ||
+	           !(b = chain_read_block(c, hash, &len))) {
+		fprintf(stderr, "peerchain: no block %s\n", hash_text(hash));
+	} else {
+		printf("hash %s\nheight %u%s\nprevious %s\nmerkle %s\n"
+		       "time %u\nbits %08x\nnonce %u\nsize %lu\n",
+		       hash_text(hash), (unsigned)height, on ? "" :
+		       " (side branch)", hash_text(hdr + 4), hash_text(hdr + 36),
+		       (unsigned)get32le(hdr + 68), (unsigned)get32le(hdr + 72),
+		       (unsigned)get32le(hdr + 76), (unsigned long)len);
+		each_tx(b, len, show_txid, NULL);
+	}
+	free(b);
+	chain_close(c);
+	return b ? 0 : 1;
+}
+
+/* each_tx callback: print the transaction whose id is arg, and stop. */
+static int find_tx(void *arg, const struct tx *t, uint32_t k)
+{
+	(void)k;
+	if (memcmp(t->id, arg, SHA256_LEN) != 0)
+		return 0;
+	print_tx(t);
+	return 1;
+}
+
+/* `peerchain tx TXID`: a transaction from the mempool or the active
+ * chain (searched from the tip down), and where it is. */
+static int cmd_tx(int argc, char **argv)
+{
+	uint8_t id[SHA256_LEN], hash[SHA256_LEN], *b;
+	const struct tx *t;
+	struct chain *c;
+	uint32_t h;
+	size_t len;
+	int found = 0;
+
+	if (argc != 2 || hash_parse(argv[1], id) != 0)
+		return bad_usage("tx TXID   (64 hex digits)");
+	if (!(c = open_chain()))
+		return 1;
+	if ((t = chain_pool_tx(c, id))) {
+		print_tx(t);
+		printf("status in mempool\n");
+		found = 1;
+	}
+	for (h = chain_height(c); !found && h > 0; h--) {
+		chain_hash_at(c, h, hash);
+		b = chain_read_block(c, hash, &len);
+		if ((found = b && each_tx(b, len, find_tx, id)))
+			printf("status confirmed in block %u, %u confirmations\n",
+			       (unsigned)h, (unsigned)(chain_height(c) - h + 1));
+		free(b);
+	}
+	if (!found)
+		fprintf(stderr, "peerchain: no transaction %s\n", argv[1]);
+	chain_close(c);
+	return !found;
+}
+
+/* `peerchain balance`: the wallet's spendable, maturing and unconfirmed
+ * coins. */
+static int cmd_balance(int argc, char **argv)
+{
+	char a[AMOUNT_TEXT_LEN], b[AMOUNT_TEXT_LEN], u[AMOUNT_TEXT_LEN];
+	struct chain *c;
+	struct wallet *w;
+	uint64_t conf, imm, unconf;
+
+	(void)argv;
+	if (argc != 1)
+		return bad_usage("balance");
+	if (!(c = open_chain()))
+		return 1;
+	if (!(w = open_wallet(0))) {
+		chain_close(c);
+		return 1;
+	}
+	wallet_balance(w, c, &conf, &imm, &unconf);
+	printf("confirmed %s\nimmature %s\nunconfirmed %s\n",
+	       amount_text(conf, a), amount_text(imm, b),
+	       amount_text(unconf, u));
+	wallet_close(w);
+	chain_close(c);
+	return 0;
+}
+
+/* `peerchain send AMOUNT ADDRESS [FEE]`: pay from the wallet; the node
+ * checks the transaction and adds it to its mempool.  Prints the txid. */
+static int cmd_send(int argc, char **argv)
+{
+	uint64_t amount, fee = DEFAULT_FEE;
+	uint8_t to[ADDR_LEN], *tx = NULL, id[SHA256_LEN];
+	struct chain *c = NULL;
+	struct wallet *w = NULL;
+	char err[512];
+	size_t len;
+	int r = 1, v;
+
+	if (argc < 3 || argc > 4 || amount_parse(argv[1], &amount) != 0 ||
+	    (argc == 4 && amount_parse(argv[3], &fee) != 0))
+		return bad_usage("send AMOUNT ADDRESS [FEE]   (in coins: 1.5)");
+	if ((v = addr_parse(argv[2], to)) != 0) {
+		fprintf(stderr, "peerchain: %s\n", v == -2 ? "bad address "
+		        "checksum: is there a typo?" : "not an address: it "
+		        "should be 72 hex digits");
+		return 2;
+	}
+	if (!(c = open_chain()) || !(w = open_wallet(0)))
+		goto out;
+	if (!(tx = wallet_pay(w, c, to, amount, fee, &len, err, sizeof err)))
+		fprintf(stderr, "peerchain: %s\n", err);
+	else if ((v = chain_add_tx(c, tx, len)) != V_OK)
+		fprintf(stderr, "peerchain: payment refused: %s\n",
+		        chain_reason(v));
+	else {
+		sha256d(tx, len, id);
+		printf("%s\n", hash_text(id));
+		r = 0;
+	}
+out:
+	free(tx);
+	wallet_close(w);
+	chain_close(c);
+	return r;
+}
 
 /* Print the usage and every command to f. */
 static void usage(FILE *f)
 {
 	size_t i;
 
-	fprintf(f, "usage: peerchain COMMAND [ARGS...]\n\ncommands:\n");
+	fprintf(f, "usage: peerchain [-d DIR] [-n NET] COMMAND [ARGS...]\n\n"
+	        "  -d DIR   data directory (default ~/.peerchain); the files of\n"
+	        "           each network live in DIR/NET\n"
+	        "  -n NET   network: main (default), regtest, bitcoin\n"
+	        "  -h       this help\n\ncommands:\n");
 	for (i = 0; i < NCOMMANDS; i++)
 		fprintf(f, "  %-10s %s\n", commands[i].name, commands[i].help);
 }
@@ -68,25 +511,34 @@ static int cmd_version(int argc, char **argv)
 	return 0;
 }
 
-/* Find the command named argv[1] and run it; -h and --help mean help,
- * --version means version.  Exit status 2 means a usage error. */
+/* Read the options, then find the command named next and run it; --help
+ * and --version work too.  Exit status 2 means a usage error. */
 int main(int argc, char **argv)
 {
 	const char *name;
 	size_t i;
+	int ch;
 
-	if (argc < 2) {
+	if (argc == 2 && strcmp(argv[1], "--help") == 0)
+		return cmd_help(1, argv + 1);
+	if (argc == 2 && strcmp(argv[1], "--version") == 0)
+		return cmd_version(1, argv + 1);
+	while ((ch = getopt(argc, argv, "d:n:h")) != -1) {
+		if (ch == 'd')
+			opt_dir = optarg;
+		else if (ch == 'n')
+			opt_net = optarg;
+		else
+			return ch == 'h' ? cmd_help(1, argv) : (usage(stderr), 2);
+	}
+	if (optind >= argc) {
 		usage(stderr);
 		return 2;
 	}
-	name = argv[1];
-	if (strcmp(name, "-h") == 0 || strcmp(name, "--help") == 0)
-		name = "help";
-	else if (strcmp(name, "--version") == 0)
-		name = "version";
+	name = argv[optind];
 	for (i = 0; i < NCOMMANDS; i++)
 		if (strcmp(name, commands[i].name) == 0)
-			return commands[i].run(argc - 1, argv + 1);
+			return commands[i].run(argc - optind, argv + optind);
 	fprintf(stderr, "peerchain: unknown command '%s'\n", name);
 	usage(stderr);
 	return 2;

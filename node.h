@@ -292,16 +292,20 @@ void chain_pool_expire(struct chain *c, int64_t max_age);
 uint8_t *chain_template(struct chain *c, const uint8_t addr[ADDR_LEN],
                         size_t *len);
 int64_t chain_now(const struct chain *c);
+uint32_t chain_maturity(const struct chain *c);
 
 /* ==== wallet.c: keys, addresses, payments ==== */
 
 #define ADDR_TEXT_LEN 72   /* an address shown to users: 64 hex digits of
                               the address and 8 of its checksum */
+#define AMOUNT_TEXT_LEN 32 /* room for "21000000.00000000" */
 
 struct wallet;
 
 void addr_text(const uint8_t addr[ADDR_LEN], char out[ADDR_TEXT_LEN + 1]);
 int addr_parse(const char *s, uint8_t addr[ADDR_LEN]);
+char *amount_text(uint64_t v, char buf[AMOUNT_TEXT_LEN]);
+int amount_parse(const char *s, uint64_t *v);
 struct wallet *wallet_open(const char *dir, int create, uint32_t lms_type,
                            char *err, size_t errlen);
 void wallet_close(struct wallet *w);

@@ -1,0 +1,213 @@
+/*
+ * t/wallet_test.c - addresses and their checksum, amounts, the wallet
+ * file, and the one-time-leaf rule over many payments: no leaf is ever
+ * used twice and a used-up key is replaced.
+ */
+#define _POSIX_C_SOURCE 200809L
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "test.h"
+#include "../node.h"
+
+static char dir[64];
+
+/* A new temporary directory in dir. */
+static void make_dir(void)
+{
+	strcpy(dir, "/tmp/pc-wallet-XXXXXX");
+	assert(mkdtemp(dir));
+}
+
+/* Remove dir. */
+static void remove_dir(void)
+{
+	char cmd[128];
+
+	snprintf(cmd, sizeof cmd, "rm -rf %s", dir);
+	assert(system(cmd) == 0);
+}
+
+/* An address reads back; any one changed character is caught. */
+static void test_address_text(void)
+{
+	uint8_t addr[ADDR_LEN], back[ADDR_LEN];
+	char text[ADDR_TEXT_LEN + 1], bad[ADDR_TEXT_LEN + 2];
+	int i;
+
+	for (i = 0; i < ADDR_LEN; i++)
+		addr[i] = (uint8_t)test_rand();
+	addr_text(addr, text);
+	assert(strlen(text) == ADDR_TEXT_LEN);
+	assert(addr_parse(text, back) == 0 && memcmp(addr, back, 32) == 0);
+	for (i = 0; i < ADDR_TEXT_LEN; i++) {
+		strcpy(bad, text);
+		bad[i] = bad[i] == '0' ? '1' : '0';
+		assert(addr_parse(bad, back) == -2);
+		bad[i] = 'x';
+		assert(addr_parse(bad, back) == -1);
+	}
+	strcpy(bad, text);
+	strcat(bad, "0");
+	assert(addr_parse(bad, back) == -1);
+	bad[ADDR_TEXT_LEN - 1] = 0;
+	assert(addr_parse(bad, back) == -1);
+}
+
+/* Amounts in coins, and what is refused. */
+static void test_amounts(void)
+{
+	static const char *bad[] = { "", ".", "1.000000001", "-1", "1e3",
+	                             "21000000.00000001", "99999999999", "1.2.3",
+	                             " 1" };
+	char buf[AMOUNT_TEXT_LEN];
+	uint64_t v;
+	size_t i;
+
+	assert(amount_parse("1.5", &v) == 0 && v == 150000000);
+	assert(amount_parse("0.00000001", &v) == 0 && v == 1);
+	assert(amount_parse("21000000", &v) == 0 && v == MAX_MONEY);
+	assert(amount_parse("7", &v) == 0 && v == 7 * COIN);
+	assert(amount_parse(".25", &v) == 0 && v == COIN / 4);
+	for (i = 0; i < sizeof bad / sizeof bad[0]; i++)
+		assert(amount_parse(bad[i], &v) == -1);
+	assert(strcmp(amount_text(123456789, buf), "1.23456789") == 0);
+	assert(strcmp(amount_text(MAX_MONEY, buf), "21000000.00000000") == 0);
+}
+
+/* The file keeps the keys; a damaged file is refused and left alone; no
+ * file and no create is an error. */
+static void test_wallet_file(void)
+{
+	char err[512], path[128];
+	uint8_t a[ADDR_LEN], b[ADDR_LEN], *buf, *again;
+	struct wallet *w;
+	size_t len, len2, i;
+	FILE *f;
+
+	make_dir();
+	assert(!wallet_open(dir, 0, LMS_SHA256_M32_H5, err, sizeof err));
+	assert(strstr(err, "no wallet"));
+	w = wallet_open(dir, 1, LMS_SHA256_M32_H5, err, sizeof err);
+	assert(w && wallet_keys(w) == 1);
+	wallet_address(w, a);
+	assert(wallet_new_key(w, err, sizeof err) == 0);
+	wallet_address(w, b);
+	assert(memcmp(a, b, ADDR_LEN) != 0 && wallet_owns(w, a));
+	wallet_close(w);
+	w = wallet_open(dir, 0, LMS_SHA256_M32_H5, err, sizeof err);
+	assert(w && wallet_keys(w) == 2 && wallet_owns(w, a));
+	wallet_close(w);
+	snprintf(path, sizeof path, "%s/wallet.dat", dir);
+	buf = read_file(path, &len);
+	for (i = 0; i < len; i++) {
+		buf[i] ^= 0x10;
+		f = fopen(path, "wb");
+		assert(f && fwrite(buf, 1, len, f) == len);
+		fclose(f);
+		assert(!wallet_open(dir, 1, LMS_SHA256_M32_H5, err, sizeof err));
+		assert(strstr(err, "damaged"));
+		again = read_file(path, &len2);     /* untouched */
+		assert(len2 == len && memcmp(again, buf, len) == 0);
+		free(again);
+		buf[i] ^= 0x10;
+	}
+	free(buf);
+	remove_dir();
+}
+
+/* The leaf and key of every signature in a block's payments. */
+struct seen {
+	uint8_t who[64][LMS_I_LEN + 4];
+	int n;
+};
+
+/* Record every signature's (I, q) of a transaction; none may repeat. */
+static void record(struct seen *s, const struct tx *t)
+{
+	uint32_t i;
+	int k;
+
+	for (i = 0; i < t->nin; i++) {
+		if (!t->in[i].siglen)
+			continue;
+		assert(s->n < 64);
+		memcpy(s->who[s->n], t->in[i].pub + 8, LMS_I_LEN);
+		memcpy(s->who[s->n] + LMS_I_LEN, t->in[i].sig, 4);
+		for (k = 0; k < s->n; k++)
+			assert(memcmp(s->who[k], s->who[s->n], LMS_I_LEN + 4));
+		s->n++;
+	}
+}
+
+/* Mine one block on the tip paying the wallet. */
+static void mine(struct chain *c, struct wallet *w)
+{
+	uint8_t addr[ADDR_LEN], *b;
+	size_t len;
+
+	wallet_address(w, addr);
+	b = chain_template(c, addr, &len);
+	while (block_mine(b, len, 1000, chain_now(c) + 3600) != 1)
+		;
+	assert(chain_add_block(c, b, len) == V_OK);
+	free(b);
+}
+
+/* 40 payments from a wallet of 32-leaf keys: every signature a new leaf,
+ * a second key once the first is used up, change back to the wallet and
+ * the balance as it should be. */
+static void test_wallet_leaves(void)
+{
+	static struct seen s;
+	uint8_t to[ADDR_LEN] = { 7 }, *tx;
+	uint64_t conf, imm, unconf, before, paid = 0;
+	char err[512];
+	struct chain *c;
+	struct wallet *w;
+	struct tx t;
+	size_t len;
+	int i;
+
+	make_dir();
+	c = chain_open(chain_params("regtest"), dir, err, sizeof err);
+	w = wallet_open(dir, 1, LMS_SHA256_M32_H5, err, sizeof err);
+	assert(c && w);
+	for (i = 0; i < 11; i++)
+		mine(c, w);
+	for (i = 0; i < 40; i++) {
+		wallet_balance(w, c, &before, &imm, &unconf);
+		tx = wallet_pay(w, c, to, COIN, 1000, &len, err, sizeof err);
+		assert(tx);
+		assert(chain_add_tx(c, tx, len) == V_OK);
+		assert(tx_parse(&t, tx, len, NULL) == V_OK);
+		record(&s, &t);
+		tx_free(&t);
+		free(tx);
+		wallet_balance(w, c, &conf, &imm, &unconf);
+		assert(conf + unconf == before - COIN - 1000);
+		paid += COIN + 1000;
+		mine(c, w);
+	}
+	assert(s.n >= 40 && wallet_keys(w) == 2);
+	wallet_balance(w, c, &conf, &imm, &unconf);
+	assert(conf + imm + unconf == 51 * 50 * COIN - paid + 40 * 1000);
+	tx = wallet_pay(w, c, to, 100000 * COIN, 0, &len, err, sizeof err);
+	assert(!tx && strstr(err, "insufficient funds"));
+	wallet_close(w);
+	chain_close(c);
+	remove_dir();
+}
+
+int main(int argc, char **argv)
+{
+	static const struct test tests[] = {
+		{ "address_text", test_address_text },
+		{ "amounts", test_amounts },
+		{ "wallet_file", test_wallet_file },
+		{ "wallet_leaves", test_wallet_leaves },
+	};
+
+	return test_main(tests, NTESTS(tests), argc, argv);
+}

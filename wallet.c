@@ -1,0 +1,552 @@
+/*
+ * wallet.c - the keys of a node's owner, their addresses, and payments.
+ *
+ * A key is an LMS key: its seed comes from /dev/urandom and it can sign
+ * once with each of its 2^h leaves.  Signing twice with one leaf would let
+ * anyone forge, so the wallet file records the next free leaf and is
+ * flushed to disk BEFORE a signature is made: a crash can waste a leaf,
+ * never reuse one.  When a key's leaves run out the wallet makes a new
+ * one.  A payment spends every output of each address it draws on, with
+ * one signature per address, and sends the change to the wallet's newest
+ * address.  Start reading at wallet_pay().
+ */
+#define _POSIX_C_SOURCE 200809L
+#include <fcntl.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "node.h"
+
+#define WALLET_MAGIC "PCW1"
+#define KEY_REC   (4 + 4 + LMS_I_LEN + LMS_SEED_LEN + LMS_PUB_LEN + 4)
+#define MAX_KEYS  65536   /* far more than anyone signs with; bounds the
+                             file we read */
+#define MAX_SPEND 1000    /* inputs in one payment: 94 bytes each after
+                             the first of an address, under MAX_TX_SIZE */
+
+/* One key: what the file holds, and its address. */
+struct wkey {
+	uint32_t type, ots;           /* LMS and LM-OTS type codes */
+	uint8_t I[LMS_I_LEN];
+	uint8_t seed[LMS_SEED_LEN];   /* secret */
+	uint8_t pub[LMS_PUB_LEN];
+	uint8_t addr[ADDR_LEN];       /* SHA-256 of pub */
+	uint32_t next;                /* the next leaf never used */
+};
+
+struct wallet {
+	char path[4096];              /* DIR/wallet.dat */
+	struct wkey *keys;            /* the last one receives */
+	uint32_t n;
+	uint32_t type;                /* LMS type for new keys */
+};
+
+/* An output the wallet may spend. */
+struct spendable {
+	uint8_t op[OUTPOINT_LEN];
+	uint64_t amount;
+	uint32_t key;                 /* index in w->keys */
+};
+
+/* What a walk over the UTXO set and the mempool gathers. */
+struct gather {
+	const struct wallet *w;
+	uint32_t height;              /* of the next block */
+	uint32_t maturity;
+	const struct chain *c;
+	uint64_t confirmed, immature, unconfirmed;
+	struct spendable *v;          /* NULL: only count */
+	size_t n, cap;
+};
+
+/* Leaves of a key of this type: 2^h. */
+static uint32_t leaves(uint32_t type)
+{
+	return type == LMS_SHA256_M32_H5 ? 32 : 1024;
+}
+
+/* Show an address: its 64 hex digits, then 8 of a checksum (the first 4
+ * bytes of its double SHA-256), so a mistyped address is caught. */
+void addr_text(const uint8_t addr[ADDR_LEN], char out[ADDR_TEXT_LEN + 1])
+{
+	uint8_t sum[SHA256_LEN];
+
+	sha256d(addr, ADDR_LEN, sum);
+	hex_encode(addr, ADDR_LEN, out);
+	hex_encode(sum, 4, out + 2 * ADDR_LEN);
+}
+
+/* Read an address as addr_text shows it.  Returns 0, -1 if it is not 72
+ * hex digits, -2 if the checksum is wrong. */
+int addr_parse(const char *s, uint8_t addr[ADDR_LEN])
+{
+	uint8_t raw[ADDR_LEN + 4], sum[SHA256_LEN];
+
+	if (hex_decode(s, raw, sizeof raw) != 0)
+		return -1;
+	sha256d(raw, ADDR_LEN, sum);
+	if (memcmp(sum, raw + ADDR_LEN, 4) != 0)
+		return -2;
+	memcpy(addr, raw, ADDR_LEN);
+	return 0;
+}
+
+/* Write the wallet file: magic | u32 count | keys | checksum, replacing
+ * the old one atomically and flushed.  Returns 0 or -1. */
+static int save(const struct wallet *w)
+{
+	size_t len = 8 + (size_t)w->n * KEY_REC + 4, k = 8;
+	uint8_t *buf = xmalloc(len), sum[SHA256_LEN];
+	uint32_t i;
+	int r;
+
+	memcpy(buf, WALLET_MAGIC, 4);
+	put32le(buf + 4, w->n);
+	for (i = 0; i < w->n; i++, k += KEY_REC) {
+		put32le(buf + k, w->keys[i].type);
+		put32le(buf + k + 4, w->keys[i].ots);
+		memcpy(buf + k + 8, w->keys[i].I, LMS_I_LEN);
+		memcpy(buf + k + 24, w->keys[i].seed, LMS_SEED_LEN);
+		memcpy(buf + k + 56, w->keys[i].pub, LMS_PUB_LEN);
+		put32le(buf + k + 112, w->keys[i].next);
+	}
+	sha256d(buf, k, sum);
+	memcpy(buf + k, sum, 4);
+	r = file_replace(w->path, buf, len);
+	free(buf);
+	return r;
+}
+
+/* Parse a wallet file; returns 0, or -1 if it is damaged in any way. */
+static int load(struct wallet *w, const uint8_t *buf, size_t len)
+{
+	uint8_t sum[SHA256_LEN];
+	size_t k = 8;
+	uint32_t i;
+
+	if (len < 12 || memcmp(buf, WALLET_MAGIC, 4) != 0)
+		return -1;
+	w->n = get32le(buf + 4);
+	if (w->n == 0 || w->n > MAX_KEYS || len != 12 + (size_t)w->n * KEY_REC)
+		return -1;
+	sha256d(buf, len - 4, sum);
+	if (memcmp(sum, buf + len - 4, 4) != 0)
+		return -1;
+	w->keys = xcalloc(w->n, sizeof *w->keys);
+	for (i = 0; i < w->n; i++, k += KEY_REC) {
+		w->keys[i].type = get32le(buf + k);
+		w->keys[i].ots = get32le(buf + k + 4);
+		memcpy(w->keys[i].I, buf + k + 8, LMS_I_LEN);
+		memcpy(w->keys[i].seed, buf + k + 24, LMS_SEED_LEN);
+		memcpy(w->keys[i].pub, buf + k + 56, LMS_PUB_LEN);
+		w->keys[i].next = get32le(buf + k + 112);
+		sha256(w->keys[i].pub, LMS_PUB_LEN, w->keys[i].addr);
+	}
+	return 0;
+}
+
+/* Make a key from fresh randomness into k->tree; returns 0 or -1. */
+static int fresh_key(struct wallet *w, struct lms_key *k, char *err,
+                     size_t errlen)
+{
+	uint8_t rnd[LMS_I_LEN + LMS_SEED_LEN];
+	int fd = open("/dev/urandom", O_RDONLY);
+	ssize_t got = fd >= 0 ? read(fd, rnd, sizeof rnd) : -1;
+
+	if (fd >= 0)
+		close(fd);
+	if (got != (ssize_t)sizeof rnd ||
+	    lms_keygen(k, w->type, LMOTS_SHA256_N32_W4, rnd,
+	               rnd + LMS_I_LEN) != 0) {
+		snprintf(err, errlen, "cannot read /dev/urandom for a key");
+		return -1;
+	}
+	return 0;
+}
+
+/* Add a new key, which receives from now on, and save.  Returns 0, or -1
+ * with err set. */
+int wallet_new_key(struct wallet *w, char *err, size_t errlen)
+{
+	struct lms_key *k = xmalloc(sizeof *k);
+	struct wkey *nk;
+
+	if (w->n >= MAX_KEYS || fresh_key(w, k, err, errlen) != 0) {
+		if (w->n >= MAX_KEYS)
+			snprintf(err, errlen, "the wallet is full");
+		free(k);
+		return -1;
+	}
+	w->keys = realloc(w->keys, (w->n + 1) * sizeof *w->keys);
+	if (!w->keys)
+		abort();
+	nk = &w->keys[w->n++];
+	memset(nk, 0, sizeof *nk);
+	nk->type = k->type;
+	nk->ots = k->ots_type;
+	memcpy(nk->I, k->I, LMS_I_LEN);
+	memcpy(nk->seed, k->seed, LMS_SEED_LEN);
+	lms_public_key(k, nk->pub);
+	sha256(nk->pub, LMS_PUB_LEN, nk->addr);
+	free(k);
+	if (save(w) != 0) {
+		snprintf(err, errlen, "cannot write %s", w->path);
+		return -1;
+	}
+	return 0;
+}
+
+/* Open DIR/wallet.dat; with create, make it (one key) if missing.  New
+ * keys get lms_type (H5 or H10).  Returns NULL with err set on failure. */
+struct wallet *wallet_open(const char *dir, int create, uint32_t lms_type,
+                           char *err, size_t errlen)
+{
+	struct wallet *w = xcalloc(1, sizeof *w);
+	size_t len;
+	uint8_t *buf;
+
+	snprintf(w->path, sizeof w->path, "%s/wallet.dat", dir);
+	w->type = lms_type == LMS_SHA256_M32_H5 ? lms_type : LMS_SHA256_M32_H10;
+	if ((buf = file_read(w->path, 12 + (size_t)MAX_KEYS * KEY_REC, &len))) {
+		if (load(w, buf, len) != 0) {
+			snprintf(err, errlen, "%s is damaged; it was left as it "
+			         "is", w->path);
+			free(buf);
+			wallet_close(w);
+			return NULL;
+		}
+		free(buf);
+		return w;
+	}
+	if (!create || access(w->path, F_OK) == 0) {
+		snprintf(err, errlen, create ? "cannot read %s" : "no wallet in %s "
+		         "(make one with `peerchain address`)", create ? w->path :
+		         dir);
+		wallet_close(w);
+		return NULL;
+	}
+	if (wallet_new_key(w, err, errlen) != 0) {
+		wallet_close(w);
+		return NULL;
+	}
+	return w;
+}
+
+/* Free the wallet (it is always saved already). */
+void wallet_close(struct wallet *w)
+{
+	if (w) {
+		free(w->keys);
+		free(w);
+	}
+}
+
+/* The receiving address: the newest key's. */
+void wallet_address(const struct wallet *w, uint8_t addr[ADDR_LEN])
+{
+	memcpy(addr, w->keys[w->n - 1].addr, ADDR_LEN);
+}
+
+/* How many keys the wallet holds. */
+uint32_t wallet_keys(const struct wallet *w)
+{
+	return w->n;
+}
+
+/* Key i's address, leaves used and leaves in all; returns 0 or -1. */
+int wallet_key_info(const struct wallet *w, uint32_t i, uint8_t addr[ADDR_LEN],
+                    uint32_t *used, uint32_t *all)
+{
+	if (i >= w->n)
+		return -1;
+	memcpy(addr, w->keys[i].addr, ADDR_LEN);
+	*used = w->keys[i].next;
+	*all = leaves(w->keys[i].type);
+	return 0;
+}
+
+/* The index of the key whose address this is, or -1. */
+static long find_key(const struct wallet *w, const uint8_t *addr)
+{
+	uint32_t i;
+
+	for (i = 0; i < w->n; i++)
+		if (memcmp(w->keys[i].addr, addr, ADDR_LEN) == 0)
+			return (long)i;
+	return -1;
+}
+
+/* Is addr one of the wallet's? */
+int wallet_owns(const struct wallet *w, const uint8_t addr[ADDR_LEN])
+{
+	return find_key(w, addr) >= 0;
+}
+
+/* Count (and with g->v, collect) one confirmed output of the wallet. */
+static void gather_coin(void *arg, const uint8_t *op, const struct coin *coin)
+{
+	struct gather *g = arg;
+	long k = find_key(g->w, coin->addr);
+
+	if (k < 0 || chain_pool_spent(g->c, op))
+		return;
+	if (coin->coinbase && g->height - coin->height < g->maturity) {
+		g->immature += coin->amount;
+		return;
+	}
+	g->confirmed += coin->amount;
+	if (!g->v)
+		return;
+	if (g->n == g->cap) {
+		g->cap = g->cap ? 2 * g->cap : 64;
+		if (!(g->v = realloc(g->v, g->cap * sizeof *g->v)))
+			abort();
+	}
+	memcpy(g->v[g->n].op, op, OUTPOINT_LEN);
+	g->v[g->n].amount = coin->amount;
+	g->v[g->n++].key = (uint32_t)k;
+}
+
+/* Count the mempool's unspent outputs paying the wallet. */
+static void gather_pool(void *arg, const struct tx *t)
+{
+	struct gather *g = arg;
+	uint8_t op[OUTPOINT_LEN];
+	uint32_t i;
+
+	for (i = 0; i < t->nout; i++) {
+		memcpy(op, t->id, SHA256_LEN);
+		put32le(op + SHA256_LEN, i);
+		if (wallet_owns(g->w, t->out[i].addr) && !chain_pool_spent(g->c, op))
+			g->unconfirmed += t->out[i].amount;
+	}
+}
+
+/* Walk the UTXO set and the mempool for the wallet's outputs. */
+static void gather(const struct wallet *w, const struct chain *c,
+                   struct gather *g, int collect)
+{
+	memset(g, 0, sizeof *g);
+	g->w = w;
+	g->c = c;
+	g->height = chain_height(c) + 1;
+	g->maturity = chain_maturity(c);
+	if (collect)
+		g->v = xmalloc(1);
+	chain_each_coin(c, gather_coin, g);
+	chain_each_pooltx(c, gather_pool, g);
+}
+
+/* The wallet's balance: spendable now, coinbases still maturing, and
+ * outputs waiting in the mempool. */
+void wallet_balance(const struct wallet *w, const struct chain *c,
+                    uint64_t *confirmed, uint64_t *immature,
+                    uint64_t *unconfirmed)
+{
+	struct gather g;
+
+	gather(w, c, &g, 0);
+	*confirmed = g.confirmed;
+	*immature = g.immature;
+	*unconfirmed = g.unconfirmed;
+}
+
+/* Choose whole addresses, richest first, until they cover need (a key
+ * with no leaf left cannot sign and is passed over).  Marks chosen[k];
+ * returns their total. */
+static uint64_t choose(const struct wallet *w, const struct gather *g,
+                       uint64_t need, unsigned char *chosen)
+{
+	uint64_t *total = xcalloc(w->n, sizeof *total), sum = 0;
+	uint32_t k;
+	size_t i;
+	long best;
+
+	for (i = 0; i < g->n; i++)
+		total[g->v[i].key] += g->v[i].amount;
+	while (sum < need) {
+		for (k = 0, best = -1; k < w->n; k++)
+			if (!chosen[k] && total[k] &&
+			    w->keys[k].next < leaves(w->keys[k].type) &&
+			    (best < 0 || total[k] > total[best]))
+				best = (long)k;
+		if (best < 0)
+			break;
+		chosen[best] = 1;
+		sum += total[best];
+	}
+	free(total);
+	return sum;
+}
+
+/* Take the next leaf of every chosen key into q[], make a new receiving
+ * key if the current one is used up, and write it all to disk: only then
+ * may a signature be made.  Returns 0, or -1 with err set. */
+static int reserve(struct wallet *w, const unsigned char *chosen,
+                   uint32_t *q, char *err, size_t errlen)
+{
+	struct wkey *cur = &w->keys[w->n - 1];
+	uint32_t k;
+
+	for (k = 0; k < w->n; k++)
+		if (chosen[k])
+			q[k] = w->keys[k].next++;
+	if (cur->next >= leaves(cur->type))
+		return wallet_new_key(w, err, errlen);
+	if (save(w) != 0) {
+		snprintf(err, errlen, "cannot write %s", w->path);
+		return -1;
+	}
+	return 0;
+}
+
+/* Sign the transaction: the first input of each key carries a signature
+ * at its reserved leaf, the others borrow it.  sigs has room for one
+ * signature per input.  Returns 0 or -1. */
+static int sign_inputs(const struct wallet *w, struct tx *t,
+                       const uint32_t *ikey, const uint32_t *q, uint8_t *sigs)
+{
+	struct lms_key *k = xmalloc(sizeof *k);
+	uint8_t sighash[SHA256_LEN];
+	const struct wkey *wk;
+	uint32_t i;
+	int r = 0;
+
+	tx_sighash(t, sighash);
+	for (i = 0; i < t->nin && r == 0; i++) {
+		if (i > 0 && ikey[i] == ikey[i - 1])
+			continue;                  /* borrows the one before */
+		wk = &w->keys[ikey[i]];
+		t->in[i].sig = sigs + (size_t)i * LMS_SIG_MAX;
+		r = lms_keygen(k, wk->type, wk->ots, wk->I, wk->seed);
+		t->in[i].siglen = lms_sign(k, q[ikey[i]], sighash, SHA256_LEN,
+		                           sigs + (size_t)i * LMS_SIG_MAX,
+		                           LMS_SIG_MAX);
+		r |= t->in[i].siglen == 0;
+	}
+	free(k);
+	return r ? -1 : 0;
+}
+
+/* An amount in coins with 8 decimals, as users read and type it. */
+char *amount_text(uint64_t v, char buf[AMOUNT_TEXT_LEN])
+{
+	snprintf(buf, AMOUNT_TEXT_LEN, "%llu.%08llu", (unsigned long long)(v / COIN),
+	        (unsigned long long)(v % COIN));
+	return buf;
+}
+
+/* Build and sign a payment of amount to `to` with fee, spending whole
+ * addresses of the wallet, change to its newest address.  Returns the
+ * transaction (the caller adds it to the mempool), or NULL with err. */
+uint8_t *wallet_pay(struct wallet *w, struct chain *c,
+                    const uint8_t to[ADDR_LEN], uint64_t amount, uint64_t fee,
+                    size_t *len, char *err, size_t errlen)
+{
+	unsigned char *chosen = xcalloc(w->n, 1);
+	uint32_t *q = xcalloc(w->n + 1, sizeof *q), *ikey = NULL, k;
+	uint8_t *sigs = NULL, *buf = NULL, change[ADDR_LEN];
+	struct txout out[2];
+	struct txin *in = NULL;
+	struct gather g;
+	uint64_t have = 0;
+	char a[AMOUNT_TEXT_LEN], b[AMOUNT_TEXT_LEN], d[AMOUNT_TEXT_LEN];
+	char e[AMOUNT_TEXT_LEN];
+	struct tx t;
+	size_t i;
+
+	memset(&t, 0, sizeof t);
+	gather(w, c, &g, 1);
+	if (amount == 0 || amount > MAX_MONEY || fee > MAX_MONEY - amount) {
+		snprintf(err, errlen, "amount or fee out of range");
+		goto out;
+	}
+	if ((have = choose(w, &g, amount + fee, chosen)) < amount + fee) {
+		snprintf(err, errlen, "insufficient funds: %s spendable (%s "
+		         "maturing, %s unconfirmed), %s needed", amount_text(have, a),
+		         amount_text(g.immature, b), amount_text(g.unconfirmed, d),
+		         amount_text(amount + fee, e));
+		goto out;
+	}
+	in = xcalloc(g.n, sizeof *in);
+	ikey = xcalloc(g.n, sizeof *ikey);
+	for (k = 0; k < w->n; k++)
+		for (i = 0; chosen[k] && i < g.n; i++)
+			if (g.v[i].key == k) {
+				in[t.nin].prev = g.v[i].op;
+				in[t.nin].index = get32le(g.v[i].op + SHA256_LEN);
+				ikey[t.nin++] = k;
+			}
+	if (t.nin > MAX_SPEND) {
+		snprintf(err, errlen, "the chosen addresses hold over %d outputs: "
+		         "too many for one transaction", MAX_SPEND);
+		goto out;
+	}
+	if (reserve(w, chosen, q, err, errlen) != 0)
+		goto out;
+	if (getenv("PEERCHAIN_CRASH_AFTER_LEAF"))  /* the test of the rule */
+		raise(SIGKILL);
+	for (i = 0; i < t.nin; i++)
+		in[i].pub = w->keys[ikey[i]].pub;  /* after any new key */
+	wallet_address(w, change);
+	out[0].amount = amount;
+	out[0].addr = to;
+	out[1].amount = have - amount - fee;
+	out[1].addr = change;
+	t.in = in;
+	t.out = out;
+	t.nout = out[1].amount ? 2 : 1;
+	sigs = xmalloc((size_t)t.nin * LMS_SIG_MAX);
+	if (sign_inputs(w, &t, ikey, q, sigs) != 0) {
+		snprintf(err, errlen, "signing failed");
+		goto out;
+	}
+	buf = xmalloc(MAX_TX_SIZE);
+	if (!(*len = tx_write(&t, buf, MAX_TX_SIZE))) {
+		snprintf(err, errlen, "the transaction would be too big");
+		free(buf);
+		buf = NULL;
+	}
+out:
+	free(g.v);
+	free(chosen);
+	free(q);
+	free(ikey);
+	free(in);
+	free(sigs);
+	return buf;
+}
+
+/* Read an amount in coins ("12", "0.5", "1.00000001") into base units.
+ * Returns 0, or -1 if it is malformed, has over 8 decimals or passes
+ * MAX_MONEY. */
+int amount_parse(const char *s, uint64_t *v)
+{
+	uint64_t whole = 0, frac = 0;
+	int digits = 0, point = 0, any = 0;
+
+	for (; *s; s++) {
+		if (*s == '.' && !point) {
+			point = 1;
+		} else if (*s >= '0' && *s <= '9' && !point) {
+			if ((whole = whole * 10 + (uint64_t)(*s - '0')) > MAX_MONEY / COIN)
+				return -1;
+			any = 1;
+		} else if (*s >= '0' && *s <= '9' && digits < 8) {
+			frac = frac * 10 + (uint64_t)(*s - '0');
+			digits++;
+			any = 1;
+		} else {
+			return -1;
+		}
+	}
+	if (!any)
+		return -1;
+	while (digits++ < 8)
+		frac *= 10;
+	*v = whole * COIN + frac;
+	return *v > MAX_MONEY ? -1 : 0;
+}
