@@ -45,8 +45,8 @@ t/chain_test: t/chain_test.c t/test.h t/test.o $(LEDGER)
 t/wallet_test: t/wallet_test.c t/test.h t/test.o $(LEDGER)
 	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ t/wallet_test.c t/test.o $(LEDGER)
 
-t/bench: t/bench.c $(CRYPTO)
-	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ t/bench.c $(CRYPTO)
+t/bench: t/bench.c $(LEDGER)
+	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ t/bench.c $(LEDGER)
 
 test: peerchain $(TESTS)
 	@RUN='$(RUN)' sh t/run.sh $(TESTS) $(SCRIPTS)
@@ -54,7 +54,7 @@ test: peerchain $(TESTS)
 unit: $(TESTS)
 	@RUN='$(RUN)' sh t/run.sh $(TESTS)
 
-bench: t/bench
+bench: peerchain t/bench
 	@./t/bench $(ONLY)
 
 install: peerchain

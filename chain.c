@@ -131,6 +131,8 @@ struct chain {
 	struct map spends;       /* outpoint -> struct ptx spending it */
 	size_t pool_bytes, pool_cap;
 	int64_t now;             /* 0: the clock; tests set a time */
+	struct bnode *fresh;     /* the block add_block is checking... */
+	struct block *fresh_block; /* ...parsed: no need to read it back */
 	uint32_t work_bits;      /* the last block_work() answer, cached */
 	u256 work_of;
 	char report[512];        /* damage found in the block files */
@@ -1378,6 +1380,25 @@ static void sync_dir(const char *dir)
 	}
 }
 
+/* CRC-32 with the polynomial of zlib and PNG: the record checksum.  Cheap
+ * next to SHA-256, and it catches every torn or flipped byte a crash or a
+ * bad disk leaves. */
+static uint32_t crc32(const uint8_t *p, size_t n)
+{
+	static uint32_t table[256];
+	uint32_t c = 0xffffffff, v, k;
+	int i;
+
+	for (k = 0; !table[255] && k < 256; k++) {
+		for (v = k, i = 0; i < 8; i++)
+			v = v & 1 ? 0xedb88320 ^ v >> 1 : v >> 1;
+		table[k] = v;
+	}
+	while (n--)
+		c = table[(c ^ *p++) & 0xff] ^ c >> 8;
+	return ~c;
+}
+
 /* Append a block as one record (magic | u32 length | block | checksum)
  * and flush it: only then is it stored.  Starts a new file once this one
  * would pass the size limit.  Returns V_OK or V_STORE, with the file as
@@ -1385,7 +1406,7 @@ static void sync_dir(const char *dir)
 static int store(struct chain *c, struct bnode *n, const uint8_t *blk,
                  size_t len)
 {
-	uint8_t head[RECORD_HEAD], sum[SHA256_LEN];
+	uint8_t head[RECORD_HEAD], sum[RECORD_TAIL];
 	off_t at = c->filesize;
 
 	if (!c->dir)
@@ -1400,7 +1421,7 @@ static int store(struct chain *c, struct bnode *n, const uint8_t *blk,
 	}
 	memcpy(head, c->p->magic, 4);
 	put32le(head + 4, (uint32_t)len);
-	sha256d(blk, len, sum);
+	put32le(sum, crc32(blk, len));
 	if (c->fd < 0 || write_at(c->fd, head, RECORD_HEAD, at) ||
 	    write_at(c->fd, blk, len, at + RECORD_HEAD) ||
 	    write_at(c->fd, sum, RECORD_TAIL, at + RECORD_HEAD + (off_t)len) ||
@@ -1441,7 +1462,7 @@ static uint8_t *read_block(const struct chain *c, const struct bnode *n)
 static int read_record(const struct chain *c, int fd, off_t pos, uint8_t *buf,
                        uint32_t *len, const char **why)
 {
-	uint8_t head[RECORD_HEAD], sum[SHA256_LEN];
+	uint8_t head[RECORD_HEAD];
 	ssize_t n = pread(fd, head, RECORD_HEAD, pos);
 
 	if (n == 0)
@@ -1460,8 +1481,7 @@ static int read_record(const struct chain *c, int fd, off_t pos, uint8_t *buf,
 	if (read_at(fd, buf, *len + RECORD_TAIL, pos + RECORD_HEAD) != 0)
 		return -1;
 	*why = "bad checksum";
-	sha256d(buf, *len, sum);
-	return memcmp(sum, buf + *len, RECORD_TAIL) == 0 ? 0 : -1;
+	return crc32(buf, *len) == get32le(buf + *len) ? 0 : -1;
 }
 
 /* ==== Fork choice ==== */
@@ -1486,18 +1506,36 @@ static void pool_forget(struct chain *c, struct ptx *p);
 static void pool_remove(struct chain *c, struct ptx *p);
 static void pool_refill(struct chain *c, struct txlist *back);
 
-/* Connect n, the block after the tip.  Returns a reason; on failure n's
- * branch is marked failed. */
+/* A block is confirmed: its transactions leave the mempool, and so do
+ * those that spent the same outputs (with their children). */
+static void pool_confirm(struct chain *c, const struct block *b)
+{
+	struct ptx *p;
+	uint32_t i, k;
+
+	for (i = 1; i < b->ntx; i++) {
+		if ((p = map_get(&c->pool, b->tx[i].id)))
+			pool_forget(c, p);
+		for (k = 0; k < b->tx[i].nin; k++)
+			if ((p = map_get(&c->spends, b->tx[i].in[k].prev)))
+				pool_remove(c, p);
+	}
+}
+
+/* Connect n, the block after the tip: the block add_block just checked
+ * is at hand, any other is read back from its file.  Returns a reason;
+ * on failure n's branch is marked failed. */
 static int connect_tip(struct chain *c, struct bnode *n)
 {
-	uint8_t *raw = read_block(c, n);
-	struct ptx *p;
-	struct block b;
-	uint32_t i, k;
-	int r;
+	uint8_t *raw = NULL;
+	struct block own, *b = c->fresh_block;
+	int r = V_OK;
 
-	if ((r = block_parse(&b, raw, n->len)) == V_OK &&
-	    (r = connect_block(c, n, &b)) == V_OK) {
+	if (n != c->fresh) {
+		raw = read_block(c, n);
+		r = block_parse(b = &own, raw, n->len);
+	}
+	if (r == V_OK && (r = connect_block(c, n, b)) == V_OK) {
 		if (c->nactive == c->cap) {
 			c->cap *= 2;
 			c->active = realloc(c->active, c->cap * sizeof *c->active);
@@ -1505,15 +1543,10 @@ static int connect_tip(struct chain *c, struct bnode *n)
 				fatal("out of memory");
 		}
 		c->active[c->nactive++] = n;
-		for (i = 1; i < b.ntx; i++) {
-			if ((p = map_get(&c->pool, b.tx[i].id)))
-				pool_forget(c, p);
-			for (k = 0; k < b.tx[i].nin; k++)
-				if ((p = map_get(&c->spends, b.tx[i].in[k].prev)))
-					pool_remove(c, p);
-		}
+		pool_confirm(c, b);
 	}
-	block_free(&b);
+	if (b == &own)
+		block_free(&own);
 	free(raw);
 	if (r != V_OK)
 		fail(c, n, r);
@@ -1601,23 +1634,26 @@ static int add_block(struct chain *c, const uint8_t *blk, size_t len,
 		return V_HAVE;
 	if ((r = block_parse(&b, blk, len)) != V_OK)
 		return r;
-	r = check_block(&b, n->height);
-	block_free(&b);
-	if (r == V_COINBASE || r == V_MONEY)
+	if ((r = check_block(&b, n->height)) == V_COINBASE || r == V_MONEY)
 		fail(c, n, r);  /* the header commits to a bad body */
-	if (r != V_OK)
-		return r;       /* otherwise the body may be a mutated copy */
-	if (at) {
+	if (r == V_OK && at) {
 		n->file = at->file;
 		n->pos = at->pos;
 		n->len = at->len;
 		n->status |= HAVE_DATA;
-	} else if ((r = store(c, n, blk, len)) != V_OK) {
-		return r;
+	} else if (r == V_OK) {
+		r = store(c, n, blk, len);
 	}
-	link_node(c, n);
-	activate(c);
-	return n->status & FAILED ? n->reason : V_OK;
+	if (r == V_OK) {        /* (else the body may be a mutated copy) */
+		c->fresh = n;
+		c->fresh_block = &b;
+		link_node(c, n);
+		activate(c);
+		c->fresh = NULL;
+		r = n->status & FAILED ? n->reason : V_OK;
+	}
+	block_free(&b);
+	return r;
 }
 
 /* A block from a peer or the miner: check, store, and follow the most-work

@@ -7,10 +7,15 @@
  * of a few runs, so a busy machine shows less noise.  Groups:
  *   crypto  SHA-256 against coreutils sha256sum on the same 64 MiB, the
  *           miner's hash rate, LMS key generation, signing, verification.
+ *   chain   a 10,010-block regtest chain with 20,000 payments (1 input, 2
+ *           outputs, H10/W4 signatures) is generated, then reopened by
+ *           `peerchain tip`, which replays and checks every block: payments
+ *           validated per second, blocks per second, peak memory.
  */
 #define _POSIX_C_SOURCE 200809L
 #include <stdio.h>
 #include <stdlib.h>
+#include <sys/resource.h>
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
@@ -23,6 +28,10 @@
 #define MINE_BATCH 1000        /* nonces per timed call */
 #define VERIFY_SIGS 16         /* signatures verified in turn: their cost
                                   varies with the message digest */
+#define CHAIN_BLOCKS 10010     /* blocks in the reindexed chain... */
+#define PAYS_PER_BLOCK 2       /* ...with this many payments in all but
+                                  the first ten */
+#define PAYMENTS ((CHAIN_BLOCKS - 10) * PAYS_PER_BLOCK)
 
 /* Seconds on a clock that never jumps. */
 static double now(void)
@@ -245,6 +254,180 @@ static void bench_crypto(void)
 	figure("lms_verify_vs_bound", verify_s / (compress_s / blocks));
 }
 
+/* ==== chain: validation and reindexing ==== */
+
+/* The keys and coin a generated chain threads its payments through. */
+struct gen {
+	struct lms_key *key[2];         /* signing now, and the next one */
+	uint8_t pub[2][LMS_PUB_LEN], addr[2][ADDR_LEN];
+	uint32_t nkeys;                 /* keys made so far */
+	uint8_t coin[OUTPOINT_LEN];     /* the output the next payment spends */
+	uint64_t value;
+	uint32_t paid;                  /* payments so far */
+};
+
+/* Make key number g->nkeys into slot 1 (the next key). */
+static void next_key(struct gen *g)
+{
+	uint8_t I[LMS_I_LEN] = { 0 }, seed[LMS_SEED_LEN] = { 0 };
+
+	put32le(I, g->nkeys);
+	put32le(seed, ++g->nkeys);
+	lms_keygen(g->key[1], LMS_SHA256_M32_H10, LMOTS_SHA256_N32_W4, I, seed);
+	lms_public_key(g->key[1], g->pub[1]);
+	sha256(g->pub[1], LMS_PUB_LEN, g->addr[1]);
+}
+
+/* One payment of 1 unit to a stranger, the rest onward: 1 input, 2
+ * outputs, signed with the next leaf. */
+static size_t pay(struct gen *g, uint8_t *buf)
+{
+	static const uint8_t stranger[ADDR_LEN] = { 1 };
+	static uint8_t sig[LMS_SIG_LEN_H10_W4];
+	uint8_t sighash[SHA256_LEN], *swap;
+	struct txout out[2];
+	struct txin in;
+	struct tx t;
+	int last = g->paid % 1024 == 1023;   /* key used up: pay the next */
+	size_t len;
+
+	memset(&t, 0, sizeof t);
+	in.prev = g->coin;
+	in.index = get32le(g->coin + SHA256_LEN);
+	in.pub = g->pub[0];
+	in.siglen = 0;
+	out[0].amount = 1;
+	out[0].addr = stranger;
+	out[1].amount = --g->value;
+	out[1].addr = g->addr[last];
+	t.nin = 1;
+	t.nout = 2;
+	t.in = &in;
+	t.out = out;
+	tx_sighash(&t, sighash);
+	in.siglen = lms_sign(g->key[0], g->paid++ % 1024, sighash, SHA256_LEN,
+	                     sig, sizeof sig);
+	in.sig = sig;
+	len = tx_write(&t, buf, 4096);
+	sha256d(buf, len, g->coin);
+	put32le(g->coin + SHA256_LEN, 1);
+	if (last) {
+		swap = (uint8_t *)g->key[0];
+		g->key[0] = g->key[1];
+		g->key[1] = (struct lms_key *)swap;
+		memcpy(g->pub[0], g->pub[1], LMS_PUB_LEN);
+		memcpy(g->addr[0], g->addr[1], ADDR_LEN);
+		next_key(g);
+	}
+	return len;
+}
+
+/* Write a regtest chain of CHAIN_BLOCKS blocks into dir/regtest: ten to
+ * mature the first coinbase, then PAYS_PER_BLOCK payments a block. */
+static int generate(const char *dir)
+{
+	static uint8_t txbuf[PAYS_PER_BLOCK + 1][4096];
+	uint8_t *txs[PAYS_PER_BLOCK + 1], prev[SHA256_LEN], *b;
+	size_t lens[PAYS_PER_BLOCK + 1], len;
+	char err[256], path[512];
+	struct gen g;
+	struct chain *c;
+	uint32_t h, i, n;
+	int r = 0;
+
+	snprintf(path, sizeof path, "%s/regtest", dir);
+	if (!(c = chain_open(chain_params("regtest"), path, err, sizeof err)))
+		return -1;
+	memset(&g, 0, sizeof g);
+	g.key[0] = malloc(sizeof *g.key[0]);
+	g.key[1] = malloc(sizeof *g.key[1]);
+	next_key(&g);                        /* key 0, then key 1 */
+	memcpy(g.key[0], g.key[1], sizeof *g.key[0]);
+	memcpy(g.pub[0], g.pub[1], LMS_PUB_LEN);
+	memcpy(g.addr[0], g.addr[1], ADDR_LEN);
+	next_key(&g);
+	for (h = 1; h <= CHAIN_BLOCKS && r == 0; h++) {
+		n = h > 10 ? PAYS_PER_BLOCK : 0;
+		lens[0] = coinbase_write(h, g.addr[0], h == 1 ? 50 * COIN : 0,
+		                         txbuf[0], sizeof txbuf[0]);
+		if (h == 1) {
+			sha256d(txbuf[0], lens[0], g.coin);
+			put32le(g.coin + SHA256_LEN, 0);
+			g.value = 50 * COIN;
+		}
+		for (i = 0; i <= n; i++)
+			txs[i] = txbuf[i];
+		for (i = 1; i <= n; i++)
+			lens[i] = pay(&g, txbuf[i]);
+		chain_hash_at(c, h - 1, prev);
+		b = block_make(prev, 1795219200 + h, 0x207fffff, txs, lens, n + 1,
+		               &len);
+		while (block_mine(b, len, 1000, 1795219200 + 2 * h) != 1)
+			;
+		r = chain_add_block(c, b, len);
+		free(b);
+	}
+	chain_close(c);
+	free(g.key[0]);
+	free(g.key[1]);
+	return r;
+}
+
+/* Reopen the chain with `peerchain tip` (a full replay of the block
+ * files) and time it; *kib gets the peak memory of that process. */
+static double reindex(const char *dir, long *kib)
+{
+	char cmd[600];
+	struct rusage ru;
+	double t = now();
+
+	snprintf(cmd, sizeof cmd, "./peerchain -d '%s' -n regtest tip "
+	         ">/dev/null", dir);
+	if (system(cmd) != 0)
+		return -1;
+	t = now() - t;
+	getrusage(RUSAGE_CHILDREN, &ru);
+	*kib = ru.ru_maxrss;
+	return t;
+}
+
+/* The chain group: validation inside blocks, and reindexing. */
+static void bench_chain(void)
+{
+	char dir[] = "/tmp/peerchain-bench-XXXXXX", cmd[600];
+	double best = 1e9, t, verify_s;
+	static struct work w;
+	long kib = 0;
+	int k;
+
+	if (!mkdtemp(dir) || generate(dir) != 0) {
+		fprintf(stderr, "bench: cannot generate a chain in %s\n", dir);
+		return;
+	}
+	for (k = 0; k < TRIES; k++)
+		if ((t = reindex(dir, &kib)) > 0 && t < best)
+			best = t;
+	keygen(&w);
+	lms_public_key(&w.key, w.pub);
+	for (k = 0; k < VERIFY_SIGS; k++) {
+		uint8_t msg[SHA256_LEN] = { 0 };
+
+		put32le(msg, (uint32_t)k);
+		lms_sign(&w.key, (uint32_t)k, msg, sizeof msg, w.sigs[k],
+		         LMS_SIG_LEN_H10_W4);
+	}
+	verify_s = rate(verify, &w, NULL);
+	if (best < 1e9) {
+		figure("validate_tx_s", PAYMENTS / best);
+		figure("validate_tx_vs_lms_verify", PAYMENTS / best / verify_s);
+		figure("reindex_blocks_s", CHAIN_BLOCKS / best);
+		figure("reindex_peak_kib", (double)kib);
+	}
+	snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
+	if (system(cmd) != 0)
+		fprintf(stderr, "bench: cannot remove %s\n", dir);
+}
+
 /* A group of figures that `make bench ONLY=name` can pick. */
 struct group {
 	const char *name;
@@ -253,6 +436,7 @@ struct group {
 
 static const struct group groups[] = {
 	{ "crypto", bench_crypto },
+	{ "chain", bench_chain },
 };
 
 #define NGROUPS (sizeof groups / sizeof groups[0])

@@ -700,6 +700,50 @@ static void test_store_absurd(void)
 	done(reopen(NULL));
 }
 
+/* CRC-32 bit by bit: a second implementation to check the store's. */
+static uint32_t crc_slow(const uint8_t *p, size_t n)
+{
+	uint32_t c = 0xffffffff;
+	int i;
+
+	while (n--)
+		for (c ^= *p++, i = 0; i < 8; i++)
+			c = (c >> 1) ^ (0xedb88320 & (0u - (c & 1)));
+	return ~c;
+}
+
+/* The record layout of the README: magic | u32 length | block | CRC-32,
+ * one record per block, back to back. */
+static void test_store_format(void)
+{
+	struct chain *c;
+	uint8_t *f, hash[SHA256_LEN], blk_hash[SHA256_LEN];
+	size_t len, at = 0, len1;
+	char path[128];
+	uint32_t h = 1, n;
+
+	assert(crc_slow((const uint8_t *)"123456789", 9) == 0xcbf43926);
+	keys();
+	c = fresh(NULL);
+	grow(c, 3);
+	snprintf(path, sizeof path, "%s/blk00000.dat", dir);
+	f = read_file(path, &len);
+	for (; at < len; at += 12 + n, h++) {
+		assert(memcmp(f + at, "pcrt", 4) == 0);
+		n = get32le(f + at + 4);
+		assert(at + 12 + n <= len);
+		assert(get32le(f + at + 8 + n) == crc_slow(f + at + 8, n));
+		sha256d(f + at + 8, HEADER_LEN, blk_hash);
+		assert(chain_hash_at(c, h, hash) == 0);
+		assert(memcmp(hash, blk_hash, SHA256_LEN) == 0);
+		free(chain_read_block(c, hash, &len1));
+		assert(len1 == n);
+	}
+	assert(at == len && h == 4);
+	free(f);
+	done(c);
+}
+
 /* A second process cannot open a data directory in use. */
 static void test_store_lock(void)
 {
@@ -1070,6 +1114,7 @@ int main(int argc, char **argv)
 		{ "store_reopen", test_store_reopen },
 		{ "store_damage", test_store_damage },
 		{ "store_absurd", test_store_absurd },
+		{ "store_format", test_store_format },
 		{ "store_lock", test_store_lock },
 		{ "reorg_depth1", test_reorg_depth1 },
 		{ "reorg_deep", test_reorg_deep },
