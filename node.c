@@ -74,19 +74,17 @@ static const char *opt_net = DEFAULT_NET; /* -n: the network */
 static char netdir[4096];           /* opt_dir/opt_net */
 
 /* Print a hash as Bitcoin does: byte-reversed hex, so proof of work shows
- * as leading zeros.  Returns a static buffer (two in turn). */
+ * as leading zeros.  Returns a static buffer: one call per printf. */
 static const char *hash_text(const uint8_t h[SHA256_LEN])
 {
-	static char buf[2][2 * SHA256_LEN + 1];
-	static int k;
+	static char buf[2 * SHA256_LEN + 1];
 	uint8_t r[SHA256_LEN];
 	int i;
 
 	for (i = 0; i < SHA256_LEN; i++)
 		r[i] = h[SHA256_LEN - 1 - i];
-	k ^= 1;
-	hex_encode(r, SHA256_LEN, buf[k]);
-	return buf[k];
+	hex_encode(r, SHA256_LEN, buf);
+	return buf;
 }
 
 /* Read a hash as hash_text shows it; returns 0 or -1. */
@@ -355,10 +353,11 @@ static int cmd_block(int argc, char **argv)
 	           !(b = chain_read_block(c, hash, &len))) {
 		fprintf(stderr, "peerchain: no block %s\n", hash_text(hash));
 	} else {
-		printf("hash %s\nheight %u%s\nprevious %s\nmerkle %s\n"
-		       "time %u\nbits %08x\nnonce %u\nsize %lu\n",
-		       hash_text(hash), (unsigned)height, on ? "" :
-		       " (side branch)", hash_text(hdr + 4), hash_text(hdr + 36),
+		printf("hash %s\nheight %u%s\n", hash_text(hash),
+		       (unsigned)height, on ? "" : " (side branch)");
+		printf("previous %s\n", hash_text(hdr + 4));
+		printf("merkle %s\n", hash_text(hdr + 36));
+		printf("time %u\nbits %08x\nnonce %u\nsize %lu\n",
 		       (unsigned)get32le(hdr + 68), (unsigned)get32le(hdr + 72),
 		       (unsigned)get32le(hdr + 76), (unsigned long)len);
 		each_tx(b, len, show_txid, NULL);

@@ -47,7 +47,13 @@ pc tx "$tx" | grep -q '^status confirmed in block 13, 1 confirmations' ||
 	fail "payment not confirmed"
 pc block 13 >"$tmp/out" || fail "block 13 failed"
 grep -q "^tx 1 $tx\$" "$tmp/out" || fail "block 13 does not hold the payment"
-pc block "$(field hash)" >/dev/null || fail "block by hash failed"
+h13=$(field hash)
+prev=$(field previous)
+pc block 12 | grep -q "^hash $prev\$" || fail "block 13's previous is not block 12"
+pc block "$h13" >"$tmp/out" || fail "block by hash failed"
+[ "$(field height)" = 13 ] || fail "block by hash shows another block"
+grep -q -e "^merkle $prev\$" -e "^merkle $h13\$" "$tmp/out" &&
+	fail "the merkle root shows another hash"
 
 # clear errors, nothing changed by them
 pc send 1 "${b%?}x" 2>"$tmp/err" && fail "a bad address was taken"
