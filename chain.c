@@ -1736,17 +1736,18 @@ void chain_pool_expire(struct chain *c, int64_t max_age)
 static int pool_add(struct chain *c, const uint8_t *raw, size_t len,
                     int64_t time)
 {
-	struct ptx *p = xcalloc(1, sizeof *p);
+	struct ptx *p;
 	uint8_t id[SHA256_LEN];
 	struct map seen;
 	uint32_t i;
 	int r;
 
+	if (len > MAX_TX_SIZE)
+		return V_SIZE;
+	p = xcalloc(1, sizeof *p);
 	p->raw = xmalloc(len);
 	memcpy(p->raw, raw, len);
-	if (len > MAX_TX_SIZE)
-		r = V_SIZE;
-	else if ((r = tx_parse(&p->tx, p->raw, len, NULL)) != V_OK)
+	if ((r = tx_parse(&p->tx, p->raw, len, NULL)) != V_OK)
 		;
 	else if (map_get(&c->pool, p->tx.id))
 		r = V_HAVE;
@@ -2176,13 +2177,6 @@ uint8_t *chain_read_block(struct chain *c, const uint8_t hash[SHA256_LEN],
 		return NULL;
 	*len = n == c->root ? c->genesis_len : n->len;
 	return read_block(c, n);
-}
-
-/* The unspent output at an outpoint, or NULL. */
-const struct coin *chain_coin(const struct chain *c,
-                              const uint8_t op[OUTPOINT_LEN])
-{
-	return map_get(&c->utxo, op);
 }
 
 /* Call fn for every unspent output. */

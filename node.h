@@ -277,8 +277,6 @@ int chain_header(const struct chain *c, const uint8_t hash[SHA256_LEN],
                  uint8_t hdr[HEADER_LEN], uint32_t *height);
 uint8_t *chain_read_block(struct chain *c, const uint8_t hash[SHA256_LEN],
                           size_t *len);
-const struct coin *chain_coin(const struct chain *c,
-                              const uint8_t op[OUTPOINT_LEN]);
 void chain_each_coin(const struct chain *c, void (*fn)(void *arg,
                      const uint8_t *op, const struct coin *coin), void *arg);
 void chain_each_pooltx(const struct chain *c, void (*fn)(void *arg,

@@ -113,6 +113,13 @@ static uint8_t *block_after(const uint8_t prev[SHA256_LEN], uint32_t height,
 	return b;
 }
 
+/* Find a nonce for a block changed after it was mined. */
+static void solve(uint8_t *b, size_t len)
+{
+	while (block_mine(b, len, 1, T0) != 1)
+		;
+}
+
 /* A block on the tip; see block_after. */
 static uint8_t *block_on(struct chain *c, uint8_t **txs, size_t *lens,
                          size_t n, uint64_t claim, size_t *len)
@@ -344,8 +351,7 @@ static void test_rule_pow_bits(void)
 	                50 * COIN, 1, &len);
 	refused(c, b, len, V_POW);
 	put32le(b + 72, 0x1f7fffff);   /* harder than required: still wrong */
-	while (block_mine(b, len, 1, T0) != 1)
-		;
+	solve(b, len);
 	refused(c, b, len, V_BITS);
 	free(b);
 	done(c);
@@ -409,8 +415,7 @@ static void test_rule_size(void)
 	b = block_make(hash, get32le(hdr + 68) + 1, 0x207fffff, txs, &txlen, 1,
 	               &len);
 	assert(len > MAX_BLOCK_SIZE && len < MAX_BLOCK_SIZE + 300);
-	while (block_mine(b, len, 1, T0) != 1)
-		;
+	solve(b, len);
 	refused(c, b, len, V_SIZE);
 	free(b);
 	b = block_on(c, NULL, NULL, 0, 50 * COIN, &len);
@@ -440,8 +445,7 @@ static void test_rule_coinbase(void)
 	put32le(b + HEADER_LEN, 1);
 	len = HEADER_LEN + 4 + lens[0];
 	block_merkle(b, len);
-	while (block_mine(b, len, 1, T0) != 1)
-		;
+	solve(b, len);
 	refused(c, b, len, V_COINBASE);
 	free(b);
 	/* a second coinbase */
@@ -452,8 +456,7 @@ static void test_rule_coinbase(void)
 	b = block_on(c, NULL, NULL, 0, 50 * COIN, &len);
 	put32le(b + HEADER_LEN + 4 + 6 + SHA256_LEN, 12);
 	block_merkle(b, len);
-	while (block_mine(b, len, 1, T0) != 1)
-		;
+	solve(b, len);
 	refused(c, b, len, V_COINBASE);
 	free(b);
 	done(c);
@@ -476,12 +479,10 @@ static void test_rule_merkle(void)
 	txs[1] = t2;
 	b = block_on(c, txs, lens, 2, 50 * COIN, &len);
 	b[40] ^= 1;
-	while (block_mine(b, len, 1, T0) != 1)
-		;
+	solve(b, len);
 	refused(c, b, len, V_MERKLE);
 	block_merkle(b, len);
-	while (block_mine(b, len, 1, T0) != 1)
-		;
+	solve(b, len);
 	m = malloc(len + lens[1]);          /* [cb, t1, t2] -> [cb, t1, t2, t2] */
 	memcpy(m, b, len);
 	memcpy(m + len, t2, lens[1]);
@@ -904,8 +905,7 @@ static void test_reorg_lighter(void)
 		if (i >= 4) {                          /* retargeted: 1/4 */
 			bits = 0x201fffff;
 			put32le(b + 72, bits);
-			while (block_mine(b, len, 1, T0) != 1)
-				;
+			solve(b, len);
 		}
 		assert(chain_add_block(c, b, len) == V_OK);
 		sha256d(b, HEADER_LEN, prev);
@@ -952,8 +952,7 @@ static void test_pool_accept(void)
 	c = reopen(c);
 	assert(chain_pool_count(c, NULL) == 2);
 	b = chain_template(c, addr, &len);
-	while (block_mine(b, len, 1, T0) != 1)
-		;
+	solve(b, len);
 	assert(chain_add_block(c, b, len) == V_OK);
 	assert(chain_pool_count(c, NULL) == 0);
 	free(b);
@@ -1043,8 +1042,7 @@ static void test_pool_template(void)
 	assert(memcmp(tx.id, id[0], SHA256_LEN) == 0);  /* then the parent */
 	tx_free(&tx);
 	tx_free(&cb);
-	while (block_mine(b, len, 1, T0) != 1)
-		;
+	solve(b, len);
 	assert(chain_add_block(c, b, len) == V_OK);
 	free(b);
 	done(c);
