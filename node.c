@@ -69,9 +69,15 @@ static const struct command commands[] = {
 #define DEFAULT_FEE  10000          /* base units: 0.0001 coin */
 #define MINE_SLICE   100000         /* nonces between looks at the clock */
 
+/* What need() opens for a command. */
+#define CHAIN      1
+#define WALLET     2                /* the wallet must exist */
+#define NEW_WALLET 4                /* the wallet is made if missing */
+
 static const char *opt_dir;         /* -d: the data directory */
 static const char *opt_net = DEFAULT_NET; /* -n: the network */
-static char netdir[4096];           /* opt_dir/opt_net */
+static struct chain *chain;         /* opened by need(), closed by main() */
+static struct wallet *wallet;
 
 /* Print a hash as Bitcoin does: byte-reversed hex, so proof of work shows
  * as leading zeros.  Returns a static buffer: one call per printf. */
@@ -100,44 +106,36 @@ static int hash_parse(const char *s, uint8_t h[SHA256_LEN])
 	return 0;
 }
 
-/* Open the chain of -n in -d (both made if missing); prints why not. */
-static struct chain *open_chain(void)
+/* Open what a command needs: the chain of -n in -d (made if missing), and
+ * the wallet beside it.  Returns 0, or -1 having said why not. */
+static int need(int what)
 {
 	const struct params *p = chain_params(opt_net);
 	const char *home = getenv("HOME");
-	char base[4096], err[512] = "";
-	struct chain *c;
+	char base[4096], dir[4096], err[512] = "";
 
 	if (!p) {
 		fprintf(stderr, "peerchain: unknown network '%s' (main, regtest, "
 		        "bitcoin)\n", opt_net);
-		return NULL;
+		return -1;
 	}
 	snprintf(base, sizeof base, "%s%s", opt_dir ? opt_dir : home ? home :
 	         ".", opt_dir ? "" : "/.peerchain");
 	mkdir(base, 0700);
-	if (snprintf(netdir, sizeof netdir, "%s/%s", base, opt_net) >=
-	    (int)sizeof netdir) {
-		fprintf(stderr, "peerchain: data directory path too long\n");
-		return NULL;
+	if (snprintf(dir, sizeof dir, "%s/%s", base, opt_net) >= (int)sizeof dir)
+		snprintf(err, sizeof err, "data directory path too long");
+	else if (!(chain = chain_open(p, dir, err, sizeof err)))
+		;
+	else if (chain_report(chain))
+		fprintf(stderr, "peerchain: repaired: %s\n", chain_report(chain));
+	if (chain && what & (WALLET | NEW_WALLET))
+		wallet = wallet_open(dir, what & NEW_WALLET, LMS_SHA256_M32_H10,
+		                     err, sizeof err);
+	if (!chain || (!wallet && what & (WALLET | NEW_WALLET))) {
+		fprintf(stderr, "peerchain: %s\n", err);
+		return -1;
 	}
-	if (!(c = chain_open(p, netdir, err, sizeof err)))
-		fprintf(stderr, "peerchain: %s\n", err);
-	else if (chain_report(c))
-		fprintf(stderr, "peerchain: repaired: %s\n", chain_report(c));
-	return c;
-}
-
-/* Open the wallet beside the chain; prints why not. */
-static struct wallet *open_wallet(int create)
-{
-	char err[512];
-	struct wallet *w = wallet_open(netdir, create, LMS_SHA256_M32_H10, err,
-	                               sizeof err);
-
-	if (!w)
-		fprintf(stderr, "peerchain: %s\n", err);
-	return w;
+	return 0;
 }
 
 /* Print a usage error for one command; returns exit status 2. */
@@ -151,36 +149,26 @@ static int bad_usage(const char *syntax)
  * wallet (or with `new`, a new key) first if need be. */
 static int cmd_address(int argc, char **argv)
 {
-	struct chain *c;
-	struct wallet *w = NULL;
 	char err[512], text[ADDR_TEXT_LEN + 1];
 	uint8_t addr[ADDR_LEN];
-	int r = 1;
 
 	if (argc > 2 || (argc == 2 && strcmp(argv[1], "new") != 0))
 		return bad_usage("address [new]");
-	if (!(c = open_chain()) || !(w = open_wallet(1)))
-		goto out;
-	if (argc == 2 && wallet_keys(w) > 0 && wallet_new_key(w, err,
-	                                                      sizeof err)) {
+	if (need(CHAIN | NEW_WALLET) != 0)
+		return 1;
+	if (argc == 2 && wallet_new_key(wallet, err, sizeof err) != 0) {
 		fprintf(stderr, "peerchain: %s\n", err);
-		goto out;
+		return 1;
 	}
-	wallet_address(w, addr);
+	wallet_address(wallet, addr);
 	addr_text(addr, text);
 	printf("%s\n", text);
-	r = 0;
-out:
-	wallet_close(w);
-	chain_close(c);
-	return r;
+	return 0;
 }
 
 /* `peerchain wallet`: every key, its address and the leaves it used. */
 static int cmd_wallet(int argc, char **argv)
 {
-	struct chain *c;
-	struct wallet *w = NULL;
 	char text[ADDR_TEXT_LEN + 1];
 	uint8_t addr[ADDR_LEN];
 	uint32_t i, used, all;
@@ -188,33 +176,29 @@ static int cmd_wallet(int argc, char **argv)
 	(void)argv;
 	if (argc != 1)
 		return bad_usage("wallet");
-	if (!(c = open_chain()) || !(w = open_wallet(0))) {
-		chain_close(c);
+	if (need(CHAIN | WALLET) != 0)
 		return 1;
-	}
-	for (i = 0; wallet_key_info(w, i, addr, &used, &all) == 0; i++) {
+	for (i = 0; wallet_key_info(wallet, i, addr, &used, &all) == 0; i++) {
 		addr_text(addr, text);
 		printf("%s leaves %u/%u%s\n", text, (unsigned)used, (unsigned)all,
-		       i + 1 == wallet_keys(w) ? " receiving" : "");
+		       i + 1 == wallet_keys(wallet) ? " receiving" : "");
 	}
-	wallet_close(w);
-	chain_close(c);
 	return 0;
 }
 
 /* Mine one block on the tip paying addr, in slices; returns the chain's
  * verdict, or -1 if the template has no valid target. */
-static int mine_one(struct chain *c, const uint8_t addr[ADDR_LEN])
+static int mine_one(const uint8_t addr[ADDR_LEN])
 {
 	size_t len;
-	uint8_t *b = chain_template(c, addr, &len), hash[SHA256_LEN];
+	uint8_t *b = chain_template(chain, addr, &len), hash[SHA256_LEN];
 	int r;
 
-	while ((r = block_mine(b, len, MINE_SLICE, chain_now(c) + 3600)) == 0)
+	while ((r = block_mine(b, len, MINE_SLICE, chain_now(chain) + 3600)) == 0)
 		;
-	if (r == 1 && (r = chain_add_block(c, b, len)) == V_OK) {
+	if (r == 1 && (r = chain_add_block(chain, b, len)) == V_OK) {
 		sha256d(b, HEADER_LEN, hash);
-		printf("%u %s\n", (unsigned)chain_height(c), hash_text(hash));
+		printf("%u %s\n", (unsigned)chain_height(chain), hash_text(hash));
 	} else if (r > 0) {
 		fprintf(stderr, "peerchain: mined block refused: %s\n",
 		        chain_reason(r));
@@ -227,12 +211,9 @@ static int mine_one(struct chain *c, const uint8_t addr[ADDR_LEN])
  * the wallet; prints each block's height and hash. */
 static int cmd_mine(int argc, char **argv)
 {
-	struct chain *c = NULL;
-	struct wallet *w = NULL;
 	uint8_t addr[ADDR_LEN];
 	char *end;
 	long n = argc >= 2 ? strtol(argv[1], &end, 10) : 0;
-	int r = 1;
 
 	if (argc < 2 || argc > 3 || *end || n < 1 || n > 1000000)
 		return bad_usage("mine N [ADDRESS]   (N from 1 to 1000000)");
@@ -241,24 +222,19 @@ static int cmd_mine(int argc, char **argv)
 		        "length, digits or checksum)\n", argv[2]);
 		return 2;
 	}
-	if (!(c = open_chain()) || (argc == 2 && !(w = open_wallet(1))))
-		goto out;
-	if (w)
-		wallet_address(w, addr);
+	if (need(argc == 3 ? CHAIN : CHAIN | NEW_WALLET) != 0)
+		return 1;
+	if (wallet)
+		wallet_address(wallet, addr);
 	while (n-- > 0)
-		if (mine_one(c, addr) != V_OK)
-			goto out;
-	r = 0;
-out:
-	wallet_close(w);
-	chain_close(c);
-	return r;
+		if (mine_one(addr) != V_OK)
+			return 1;
+	return 0;
 }
 
 /* `peerchain tip`: the active tip and the mempool. */
 static int cmd_tip(int argc, char **argv)
 {
-	struct chain *c;
 	uint8_t hash[SHA256_LEN], hdr[HEADER_LEN];
 	uint32_t height;
 	size_t n, bytes;
@@ -266,17 +242,16 @@ static int cmd_tip(int argc, char **argv)
 	(void)argv;
 	if (argc != 1)
 		return bad_usage("tip");
-	if (!(c = open_chain()))
+	if (need(CHAIN) != 0)
 		return 1;
-	chain_hash_at(c, chain_height(c), hash);
-	chain_header(c, hash, hdr, &height);
-	n = chain_pool_count(c, &bytes);
+	chain_hash_at(chain, chain_height(chain), hash);
+	chain_header(chain, hash, hdr, &height);
+	n = chain_pool_count(chain, &bytes);
 	printf("network %s\nheight %u\nhash %s\ntime %u\nbits %08x\n"
 	       "mempool %lu transactions, %lu bytes\n", opt_net,
 	       (unsigned)height, hash_text(hash), (unsigned)get32le(hdr + 68),
 	       (unsigned)get32le(hdr + 72), (unsigned long)n,
 	       (unsigned long)bytes);
-	chain_close(c);
 	return 0;
 }
 
@@ -333,8 +308,7 @@ static int show_txid(void *arg, const struct tx *t, uint32_t k)
 /* `peerchain block HASH|HEIGHT`: a block's header and transactions. */
 static int cmd_block(int argc, char **argv)
 {
-	uint8_t hash[SHA256_LEN], hdr[HEADER_LEN], *b = NULL;
-	struct chain *c;
+	uint8_t hash[SHA256_LEN], hdr[HEADER_LEN], *b;
 	uint32_t height;
 	size_t len;
 	char *end;
@@ -343,28 +317,27 @@ static int cmd_block(int argc, char **argv)
 
 	if (argc != 2)
 		return bad_usage("block HASH|HEIGHT");
-	if (!(c = open_chain()))
+	if (need(CHAIN) != 0)
 		return 1;
 	h = strtol(argv[1], &end, 10);
-	if ((*end || h < 0 || chain_hash_at(c, (uint32_t)h, hash) != 0) &&
-	    hash_parse(argv[1], hash) != 0) {
+	if ((*end || h < 0 || chain_hash_at(chain, (uint32_t)h, hash) != 0) &&
+	    hash_parse(argv[1], hash) != 0)
+		memset(hash, 0, sizeof hash);
+	if ((on = chain_header(chain, hash, hdr, &height)) < 0 ||
+	    !(b = chain_read_block(chain, hash, &len))) {
 		fprintf(stderr, "peerchain: no block '%s'\n", argv[1]);
-	} else if ((on = chain_header(c, hash, hdr, &height)) < 0 ||
-	           !(b = chain_read_block(c, hash, &len))) {
-		fprintf(stderr, "peerchain: no block %s\n", hash_text(hash));
-	} else {
-		printf("hash %s\nheight %u%s\n", hash_text(hash),
-		       (unsigned)height, on ? "" : " (side branch)");
-		printf("previous %s\n", hash_text(hdr + 4));
-		printf("merkle %s\n", hash_text(hdr + 36));
-		printf("time %u\nbits %08x\nnonce %u\nsize %lu\n",
-		       (unsigned)get32le(hdr + 68), (unsigned)get32le(hdr + 72),
-		       (unsigned)get32le(hdr + 76), (unsigned long)len);
-		each_tx(b, len, show_txid, NULL);
+		return 1;
 	}
+	printf("hash %s\nheight %u%s\n", hash_text(hash), (unsigned)height,
+	       on ? "" : " (side branch)");
+	printf("previous %s\n", hash_text(hdr + 4));
+	printf("merkle %s\n", hash_text(hdr + 36));
+	printf("time %u\nbits %08x\nnonce %u\nsize %lu\n",
+	       (unsigned)get32le(hdr + 68), (unsigned)get32le(hdr + 72),
+	       (unsigned)get32le(hdr + 76), (unsigned long)len);
+	each_tx(b, len, show_txid, NULL);
 	free(b);
-	chain_close(c);
-	return b ? 0 : 1;
+	return 0;
 }
 
 /* each_tx callback: print the transaction whose id is arg, and stop. */
@@ -383,31 +356,29 @@ static int cmd_tx(int argc, char **argv)
 {
 	uint8_t id[SHA256_LEN], hash[SHA256_LEN], *b;
 	const struct tx *t;
-	struct chain *c;
-	uint32_t h;
+	uint32_t h, top;
 	size_t len;
 	int found = 0;
 
 	if (argc != 2 || hash_parse(argv[1], id) != 0)
 		return bad_usage("tx TXID   (64 hex digits)");
-	if (!(c = open_chain()))
+	if (need(CHAIN) != 0)
 		return 1;
-	if ((t = chain_pool_tx(c, id))) {
+	if ((t = chain_pool_tx(chain, id))) {
 		print_tx(t);
 		printf("status in mempool\n");
-		found = 1;
+		return 0;
 	}
-	for (h = chain_height(c); !found && h > 0; h--) {
-		chain_hash_at(c, h, hash);
-		b = chain_read_block(c, hash, &len);
+	for (h = top = chain_height(chain); !found && h > 0; h--) {
+		chain_hash_at(chain, h, hash);
+		b = chain_read_block(chain, hash, &len);
 		if ((found = b && each_tx(b, len, find_tx, id)))
 			printf("status confirmed in block %u, %u confirmations\n",
-			       (unsigned)h, (unsigned)(chain_height(c) - h + 1));
+			       (unsigned)h, (unsigned)(top - h + 1));
 		free(b);
 	}
 	if (!found)
 		fprintf(stderr, "peerchain: no transaction %s\n", argv[1]);
-	chain_close(c);
 	return !found;
 }
 
@@ -416,25 +387,17 @@ static int cmd_tx(int argc, char **argv)
 static int cmd_balance(int argc, char **argv)
 {
 	char a[AMOUNT_TEXT_LEN], b[AMOUNT_TEXT_LEN], u[AMOUNT_TEXT_LEN];
-	struct chain *c;
-	struct wallet *w;
 	uint64_t conf, imm, unconf;
 
 	(void)argv;
 	if (argc != 1)
 		return bad_usage("balance");
-	if (!(c = open_chain()))
+	if (need(CHAIN | WALLET) != 0)
 		return 1;
-	if (!(w = open_wallet(0))) {
-		chain_close(c);
-		return 1;
-	}
-	wallet_balance(w, c, &conf, &imm, &unconf);
+	wallet_balance(wallet, chain, &conf, &imm, &unconf);
 	printf("confirmed %s\nimmature %s\nunconfirmed %s\n",
 	       amount_text(conf, a), amount_text(imm, b),
 	       amount_text(unconf, u));
-	wallet_close(w);
-	chain_close(c);
 	return 0;
 }
 
@@ -443,12 +406,10 @@ static int cmd_balance(int argc, char **argv)
 static int cmd_send(int argc, char **argv)
 {
 	uint64_t amount, fee = DEFAULT_FEE;
-	uint8_t to[ADDR_LEN], *tx = NULL, id[SHA256_LEN];
-	struct chain *c = NULL;
-	struct wallet *w = NULL;
+	uint8_t to[ADDR_LEN], *tx, id[SHA256_LEN];
 	char err[512];
 	size_t len;
-	int r = 1, v;
+	int v;
 
 	if (argc < 3 || argc > 4 || amount_parse(argv[1], &amount) != 0 ||
 	    (argc == 4 && amount_parse(argv[3], &fee) != 0))
@@ -459,23 +420,21 @@ static int cmd_send(int argc, char **argv)
 		        "should be 72 hex digits");
 		return 2;
 	}
-	if (!(c = open_chain()) || !(w = open_wallet(0)))
-		goto out;
-	if (!(tx = wallet_pay(w, c, to, amount, fee, &len, err, sizeof err)))
+	if (need(CHAIN | WALLET) != 0)
+		return 1;
+	if (!(tx = wallet_pay(wallet, chain, to, amount, fee, &len, err,
+	                      sizeof err))) {
 		fprintf(stderr, "peerchain: %s\n", err);
-	else if ((v = chain_add_tx(c, tx, len)) != V_OK)
+		return 1;
+	}
+	if ((v = chain_add_tx(chain, tx, len)) != V_OK)
 		fprintf(stderr, "peerchain: payment refused: %s\n",
 		        chain_reason(v));
-	else {
-		sha256d(tx, len, id);
-		printf("%s\n", hash_text(id));
-		r = 0;
-	}
-out:
+	sha256d(tx, len, id);
 	free(tx);
-	wallet_close(w);
-	chain_close(c);
-	return r;
+	if (v == V_OK)
+		printf("%s\n", hash_text(id));
+	return v != V_OK;
 }
 
 /* Print the usage and every command to f. */
@@ -535,9 +494,14 @@ int main(int argc, char **argv)
 		return 2;
 	}
 	name = argv[optind];
-	for (i = 0; i < NCOMMANDS; i++)
-		if (strcmp(name, commands[i].name) == 0)
-			return commands[i].run(argc - optind, argv + optind);
+	for (i = 0; i < NCOMMANDS; i++) {
+		if (strcmp(name, commands[i].name) == 0) {
+			ch = commands[i].run(argc - optind, argv + optind);
+			wallet_close(wallet);
+			chain_close(chain);
+			return ch;
+		}
+	}
 	fprintf(stderr, "peerchain: unknown command '%s'\n", name);
 	usage(stderr);
 	return 2;
