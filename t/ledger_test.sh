@@ -71,5 +71,10 @@ pc block 999 2>/dev/null && fail "block 999 worked"
 "$bin" -d "$tmp/d" -n nonesuch tip 2>"$tmp/err" && fail "unknown network worked"
 grep -q "unknown network" "$tmp/err" || fail "no error for an unknown network"
 pc tip >"$tmp/out"
-[ "$(field height)" = 13 ] || fail "height is not 13 at the end"
+[ "$(field height)" = 13 ] || fail "height is not 13 after the errors"
+
+# mining to a given address: block 14's coinbase pays it
+pc mine 1 "$a" >/dev/null || fail "mine 1 ADDRESS failed"
+cb=$(pc block 14 | sed -n "s/^tx 0 //p")
+pc tx "$cb" | grep -q "^out 50.00000000 $a\$" || fail "coinbase does not pay $a"
 exit 0
