@@ -13,11 +13,11 @@ PREFIX = /usr/local
 RUN =
 ONLY =
 
-OBJ = node.o chain.o wallet.o sha256.o lms.o
+OBJ = node.o net.o chain.o wallet.o sha256.o lms.o
 CRYPTO = sha256.o lms.o
 LEDGER = chain.o wallet.o $(CRYPTO)
 TESTS = t/sha256_test t/lms_test t/chain_test t/wallet_test
-SCRIPTS = t/cli_test.sh t/ledger_test.sh
+SCRIPTS = t/cli_test.sh t/ledger_test.sh t/net_test.sh
 
 all: peerchain
 
@@ -29,6 +29,7 @@ sha256.o: sha256.c node.h
 lms.o: lms.c node.h
 chain.o: chain.c node.h
 wallet.o: wallet.c node.h
+net.o: net.c node.h
 
 t/test.o: t/test.c t/test.h
 	$(CC) $(CFLAGS) -c -o $@ t/test.c
@@ -45,10 +46,13 @@ t/chain_test: t/chain_test.c t/test.h t/test.o $(LEDGER)
 t/wallet_test: t/wallet_test.c t/test.h t/test.o $(LEDGER)
 	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ t/wallet_test.c t/test.o $(LEDGER)
 
+t/testpeer: t/testpeer.c net.o $(LEDGER)
+	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ t/testpeer.c net.o $(LEDGER)
+
 t/bench: t/bench.c $(LEDGER)
 	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ t/bench.c $(LEDGER)
 
-test: peerchain $(TESTS)
+test: peerchain t/testpeer $(TESTS)
 	@RUN='$(RUN)' sh t/run.sh $(TESTS) $(SCRIPTS)
 
 unit: $(TESTS)
@@ -66,6 +70,6 @@ uninstall:
 	rm -f $(DESTDIR)$(PREFIX)/bin/peerchain
 
 clean:
-	rm -f peerchain $(OBJ) t/test.o $(TESTS) t/bench
+	rm -f peerchain $(OBJ) t/test.o $(TESTS) t/bench t/testpeer
 
 .PHONY: all test unit bench install uninstall clean

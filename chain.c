@@ -272,7 +272,7 @@ void map_free(struct map *m)
 }
 
 /* Every value in the table, in a new array of m->n pointers. */
-static void **map_values(const struct map *m)
+void **map_values(const struct map *m)
 {
 	void **v = xcalloc(m->n, sizeof *v);
 	struct ment *e;

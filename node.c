@@ -27,7 +27,12 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <errno.h>
+#include <poll.h>
+#include <signal.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/un.h>
 #include <unistd.h>
 
 #include "node.h"
@@ -49,6 +54,8 @@ static int cmd_block(int argc, char **argv);
 static int cmd_tx(int argc, char **argv);
 static int cmd_balance(int argc, char **argv);
 static int cmd_send(int argc, char **argv);
+static int cmd_run(int argc, char **argv);
+static int cmd_control(int argc, char **argv);
 
 static const struct command commands[] = {
 	{ "help", cmd_help, "list the commands" },
@@ -61,6 +68,14 @@ static const struct command commands[] = {
 	{ "tip", cmd_tip, "the best block and the mempool" },
 	{ "block", cmd_block, "HASH|HEIGHT  a block" },
 	{ "tx", cmd_tx, "TXID  a transaction and where it is" },
+	{ "run", cmd_run, "be a node: connect, listen, serve until stopped" },
+	{ "status", cmd_control, "the running node: height, peers, addresses" },
+	{ "peers", cmd_control, "the running node's connections" },
+	{ "stats", cmd_control, "messages and bytes sent and received, by command" },
+	{ "connect", cmd_control, "HOST:PORT  connect to a peer now" },
+	{ "ban", cmd_control, "IP [SECONDS]  drop and ban an address" },
+	{ "unban", cmd_control, "IP  lift a ban" },
+	{ "stop", cmd_control, "stop the running node" },
 };
 
 #define NCOMMANDS (sizeof commands / sizeof commands[0])
@@ -78,6 +93,12 @@ static const char *opt_dir;         /* -d: the data directory */
 static const char *opt_net = DEFAULT_NET; /* -n: the network */
 static struct chain *chain;         /* opened by need(), closed by main() */
 static struct wallet *wallet;
+static char netdir[4096];           /* -d/-n: where the network's files are */
+static struct net_opts nopt = {     /* the node's options (run) */
+	NULL, NULL, NULL, NULL, 0, NULL, 0, 8, 117, 0, 60, 120, 20 * 60,
+	24 * 60 * 60
+};
+static volatile sig_atomic_t got_signal; /* SIGINT or SIGTERM arrived */
 
 /* Print a hash as Bitcoin does: byte-reversed hex, so proof of work shows
  * as leading zeros.  Returns a static buffer: one call per printf. */
@@ -106,15 +127,14 @@ static int hash_parse(const char *s, uint8_t h[SHA256_LEN])
 	return 0;
 }
 
-/* Open what a command needs: the chain of -n in -d (made if missing), and
- * the wallet beside it.  Returns 0, or -1 having said why not. */
-static int need(int what)
+/* The network's data directory, -d/-n (DIR made if missing), into dir;
+ * returns 0, or -1 having said why not. */
+static int data_dir(char *dir, size_t size)
 {
-	const struct params *p = chain_params(opt_net);
 	const char *home = getenv("HOME");
-	char base[4096], dir[4096], err[512] = "";
+	char base[4096];
 
-	if (!p) {
+	if (!chain_params(opt_net)) {
 		fprintf(stderr, "peerchain: unknown network '%s' (main, regtest, "
 		        "bitcoin)\n", opt_net);
 		return -1;
@@ -122,11 +142,23 @@ static int need(int what)
 	snprintf(base, sizeof base, "%s%s", opt_dir ? opt_dir : home ? home :
 	         ".", opt_dir ? "" : "/.peerchain");
 	mkdir(base, 0700);
-	if (snprintf(dir, sizeof dir, "%s/%s", base, opt_net) >= (int)sizeof dir)
-		snprintf(err, sizeof err, "data directory path too long");
-	else if (!(chain = chain_open(p, dir, err, sizeof err)))
-		;
-	else if (chain_report(chain))
+	if (snprintf(dir, size, "%s/%s", base, opt_net) >= (int)size) {
+		fprintf(stderr, "peerchain: data directory path too long\n");
+		return -1;
+	}
+	return 0;
+}
+
+/* Open what a command needs: the chain of -n in -d (made if missing), and
+ * the wallet beside it.  Returns 0, or -1 having said why not. */
+static int need(int what)
+{
+	char *dir = netdir, err[512] = "";
+
+	if (data_dir(dir, sizeof netdir) != 0)
+		return -1;
+	if ((chain = chain_open(chain_params(opt_net), dir, err, sizeof err)) &&
+	    chain_report(chain))
 		fprintf(stderr, "peerchain: repaired: %s\n", chain_report(chain));
 	if (chain && what & (WALLET | NEW_WALLET))
 		wallet = wallet_open(dir, what & NEW_WALLET, LMS_SHA256_M32_H10,
@@ -437,6 +469,103 @@ static int cmd_send(int argc, char **argv)
 	return v != V_OK;
 }
 
+/* Note a signal for the loop: it stops at the next wake-up. */
+static void on_signal(int sig)
+{
+	got_signal = sig;
+}
+
+/* Catch SIGINT and SIGTERM (without restarting poll, so it wakes at
+ * once); ignore SIGPIPE: a peer hanging up mid-write is an error to
+ * handle, not a reason to die. */
+static void catch_signals(void)
+{
+	struct sigaction sa;
+
+	memset(&sa, 0, sizeof sa);
+	sa.sa_handler = on_signal;
+	sigemptyset(&sa.sa_mask);
+	sigaction(SIGINT, &sa, NULL);
+	sigaction(SIGTERM, &sa, NULL);
+	sa.sa_handler = SIG_IGN;
+	sigaction(SIGPIPE, &sa, NULL);
+}
+
+/* `peerchain run`: be a node until told to stop.  One poll() over every
+ * socket; its timeout comes from the nearest timer. */
+static int cmd_run(int argc, char **argv)
+{
+	struct pollfd *pfd;
+	struct net *n;
+	char err[512];
+	int max, k, r;
+
+	(void)argv;
+	if (argc != 1)
+		return bad_usage("[-l HOST:PORT] [-s SEED]... run");
+	if (need(CHAIN) != 0)
+		return 1;
+	nopt.p = chain_params(opt_net);
+	nopt.dir = netdir;
+	if (!(n = net_open(chain, &nopt, err, sizeof err))) {
+		fprintf(stderr, "peerchain: %s\n", err);
+		return 1;
+	}
+	catch_signals();
+	max = nopt.max_in + nopt.max_out + 32;
+	pfd = xcalloc((size_t)max, sizeof *pfd);
+	while (!got_signal && !net_stopping(n)) {
+		k = net_pollfds(n, pfd, max);
+		if ((r = poll(pfd, (nfds_t)k, net_timeout_ms(n))) > 0)
+			net_events(n, pfd, k);
+		else if (r < 0 && errno != EINTR)
+			net_log(LOG_ERROR, "poll: %s", strerror(errno));
+		net_tick(n);
+	}
+	net_log(LOG_INFO, "shutting down%s", got_signal ? " on a signal" : "");
+	net_close(n);
+	free(pfd);
+	return 0;
+}
+
+/* Control commands (status, peers, stats, connect, ban, unban, stop): send
+ * the words as one line to the running node and print its answer.  Exit
+ * status 1 if no node runs there or it answered an error. */
+static int cmd_control(int argc, char **argv)
+{
+	struct sockaddr_un un;
+	char line[512] = "", buf[4096];
+	ssize_t k;
+	int fd, i, bad = 0, first = 1;
+
+	for (i = 0; i < argc; i++)
+		if (strlen(line) + strlen(argv[i]) + 2 < sizeof line)
+			strcat(strcat(line, argv[i]), i + 1 < argc ? " " : "\n");
+	memset(&un, 0, sizeof un);
+	un.sun_family = AF_UNIX;
+	if (data_dir(netdir, sizeof netdir) != 0 ||
+	    snprintf(un.sun_path, sizeof un.sun_path, "%s/control.sock",
+	             netdir) >= (int)sizeof un.sun_path)
+		return 1;
+	if ((fd = socket(AF_UNIX, SOCK_STREAM, 0)) < 0 ||
+	    connect(fd, (struct sockaddr *)&un, sizeof un) != 0) {
+		fprintf(stderr, "peerchain: no node running in %s (start one with "
+		        "`peerchain run`)\n", netdir);
+		if (fd >= 0)
+			close(fd);
+		return 1;
+	}
+	if (write(fd, line, strlen(line)) < 0)
+		bad = 1;
+	while ((k = read(fd, buf, sizeof buf)) > 0) {
+		bad |= first && strncmp(buf, "error", 5) == 0;
+		first = 0;
+		fwrite(buf, 1, (size_t)k, bad ? stderr : stdout);
+	}
+	close(fd);
+	return bad;
+}
+
 /* Print the usage and every command to f. */
 static void usage(FILE *f)
 {
@@ -469,11 +598,48 @@ static int cmd_version(int argc, char **argv)
 	return 0;
 }
 
+/* Take one of run's options; returns 0, or -1 if its value is bad. */
+static int node_option(int ch, char *arg)
+{
+	static const char *names[] = { "handshake", "ping", "idle", "ban" };
+	int64_t *t[4];
+	char *end = arg;
+	long v = arg ? strtol(arg, &end, 10) : 0;
+	size_t i;
+
+	t[0] = &nopt.handshake_s;
+	t[1] = &nopt.ping_s;
+	t[2] = &nopt.idle_s;
+	t[3] = &nopt.ban_s;
+	switch (ch) {
+	case 'l': nopt.listen = arg; return 0;
+	case 'L': nopt.listen = NULL; return 0;
+	case 's': nopt.seeds[nopt.nseeds++] = arg; return 0;
+	case 'c': nopt.connect[nopt.nconnect++] = arg; return 0;
+	case 'G': nopt.nogroups = 1; return 0;
+	case 'v': net_log_level(LOG_DEBUG); return 0;
+	case 'q': net_log_level(LOG_WARN); return 0;
+	case 'o': nopt.max_out = (int)v; return *end || v < 0 || v > 64 ? -1 : 0;
+	case 'i': nopt.max_in = (int)v; return *end || v < 0 || v > 10000 ? -1 : 0;
+	}
+	for (i = 0; i < 4; i++) {               /* -t NAME=SECONDS */
+		size_t len = strlen(names[i]);
+
+		if (strncmp(arg, names[i], len) == 0 && arg[len] == '=') {
+			v = strtol(arg + len + 1, &end, 10);
+			*t[i] = v;
+			return *end || v < 1 || end == arg + len + 1 ? -1 : 0;
+		}
+	}
+	return -1;
+}
+
 /* Read the options, then find the command named next and run it; --help
  * and --version work too.  Exit status 2 means a usage error. */
 int main(int argc, char **argv)
 {
 	const char *name;
+	char **list;
 	size_t i;
 	int ch;
 
@@ -481,28 +647,34 @@ int main(int argc, char **argv)
 		return cmd_help(1, argv + 1);
 	if (argc == 2 && strcmp(argv[1], "--version") == 0)
 		return cmd_version(1, argv + 1);
-	while ((ch = getopt(argc, argv, "d:n:h")) != -1) {
+	list = xcalloc(2 * (size_t)argc, sizeof *list);   /* -s, then -c */
+	nopt.seeds = list;
+	nopt.connect = list + argc;
+	while ((ch = getopt(argc, argv, "d:n:hl:Ls:c:o:i:Gt:vq")) != -1) {
 		if (ch == 'd')
 			opt_dir = optarg;
 		else if (ch == 'n')
 			opt_net = optarg;
-		else
+		else if (ch == 'h' || ch == '?' || node_option(ch, optarg)) {
+			if (ch != 'h' && ch != '?')
+				fprintf(stderr, "peerchain: bad value for -%c\n", ch);
+			free(list);
 			return ch == 'h' ? cmd_help(1, argv) : (usage(stderr), 2);
-	}
-	if (optind >= argc) {
-		usage(stderr);
-		return 2;
-	}
-	name = argv[optind];
-	for (i = 0; i < NCOMMANDS; i++) {
-		if (strcmp(name, commands[i].name) == 0) {
-			ch = commands[i].run(argc - optind, argv + optind);
-			wallet_close(wallet);
-			chain_close(chain);
-			return ch;
 		}
 	}
-	fprintf(stderr, "peerchain: unknown command '%s'\n", name);
-	usage(stderr);
-	return 2;
+	name = optind < argc ? argv[optind] : "";
+	for (i = 0; i < NCOMMANDS && strcmp(name, commands[i].name) != 0; i++)
+		;
+	if (i < NCOMMANDS) {
+		ch = commands[i].run(argc - optind, argv + optind);
+	} else {
+		if (*name)
+			fprintf(stderr, "peerchain: unknown command '%s'\n", name);
+		usage(stderr);
+		ch = 2;
+	}
+	wallet_close(wallet);
+	chain_close(chain);
+	free(list);
+	return ch;
 }

@@ -241,6 +241,7 @@ void *map_get(const struct map *m, const uint8_t *key);
 void map_put(struct map *m, const uint8_t *key, void *val);
 void *map_del(struct map *m, const uint8_t *key);
 void map_free(struct map *m);
+void **map_values(const struct map *m);
 void hex_encode(const uint8_t *in, size_t n, char *out);
 int hex_decode(const char *s, uint8_t *out, size_t n);
 int file_replace(const char *path, const uint8_t *buf, size_t len);
@@ -319,5 +320,64 @@ void wallet_balance(const struct wallet *w, const struct chain *c,
 uint8_t *wallet_pay(struct wallet *w, struct chain *c,
                     const uint8_t to[ADDR_LEN], uint64_t amount, uint64_t fee,
                     size_t *len, char *err, size_t errlen);
+
+/* ==== net.c: connections, the wire, the address book ==== */
+
+#define FRAME_HEAD   24          /* magic | command[12] | u32 length |
+                                    checksum[4], then the payload */
+#define FRAME_CMD    12          /* command: lowercase ASCII, NUL-padded */
+#define MAX_PAYLOAD  (4u << 20)  /* bytes: refused before any allocation */
+#define ADDR_REC     26          /* in addr: ip[16] | u16 port | i64 time */
+#define INV_REC      36          /* in inv: u32 type | hash[32] */
+#define SERVICE_FULL 1           /* version services: a full node */
+#define PEERCHAIN_AGENT "/peerchain:" PEERCHAIN_VERSION "/"
+
+enum { LOG_DEBUG, LOG_INFO, LOG_WARN, LOG_ERROR };
+
+/* A network address: IPv6, or IPv4 mapped into it (::ffff:a.b.c.d). */
+struct naddr {
+	uint8_t ip[16];
+	uint16_t port;
+};
+
+/* How a node's network side behaves; the command line fills it. */
+struct net_opts {
+	const struct params *p;
+	const char *dir;         /* the network's data directory */
+	const char *listen;      /* HOST:PORT to listen on; NULL: none */
+	char **seeds;            /* HOST:PORT to learn addresses from */
+	size_t nseeds;
+	char **connect;          /* connect-only mode: just these peers */
+	size_t nconnect;
+	int max_out, max_in;     /* connections each way */
+	int nogroups;            /* 1: no one-per-group rule (one shared IP) */
+	int64_t handshake_s, ping_s, idle_s, ban_s;  /* timeouts, seconds */
+};
+
+struct net;
+struct peer;
+struct pollfd;
+
+void net_log_level(int level);
+void net_log(int level, const char *fmt, ...);
+void net_group(const struct naddr *a, uint8_t g[5]);
+int net_resolve(const char *text, struct naddr *a, char *err, size_t errlen);
+size_t frame_write(uint8_t *out, const uint8_t magic[4], const char *cmd,
+                   const uint8_t *payload, size_t len);
+long frame_parse(const uint8_t *buf, size_t len, const uint8_t magic[4],
+                 char cmd[FRAME_CMD + 1], const uint8_t **payload,
+                 size_t *plen, const char **why);
+struct net *net_open(struct chain *c, const struct net_opts *o, char *err,
+                     size_t errlen);
+void net_close(struct net *n);
+int net_pollfds(struct net *n, struct pollfd *pfd, int max);
+void net_events(struct net *n, const struct pollfd *pfd, int count);
+void net_tick(struct net *n);
+int net_timeout_ms(const struct net *n);
+void net_stop(struct net *n);
+int net_stopping(const struct net *n);
+int net_connect(struct net *n, const char *text, char *err, size_t errlen);
+void net_send(struct net *n, struct peer *p, const char *cmd,
+              const uint8_t *payload, size_t len);
 
 #endif

@@ -1,0 +1,115 @@
+#!/bin/sh
+# t/net_test.sh - the network on loopback: a handshake, a node that dials
+# itself, handshake timeouts, every kind of bad peer (each is dropped,
+# banned with its reason logged, and a good peer is still served), bans
+# surviving a restart, the per-address cap, inbound limit and eviction.
+# Ports 21000-21099.  Every wait is bounded; every node is stopped.
+set -u
+bin=${PEERCHAIN:-./peerchain}
+peer=${TESTPEER:-./t/testpeer}
+tmp=$(mktemp -d) || exit 1
+pids=
+cleanup() {
+	for p in $pids; do kill "$p" 2>/dev/null; done
+	for p in $pids; do wait "$p" 2>/dev/null; done
+	rm -rf "$tmp"
+}
+trap cleanup EXIT INT TERM
+fail() { echo "net_test: $*" >&2; for f in "$tmp"/*.log; do echo "== $f"; tail -n 20 "$f"; done >&2; exit 1; }
+
+# node NAME IP:PORT [OPTIONS...]: start a regtest node in the background.
+node() {
+	name=$1 addr=$2
+	shift 2
+	"$bin" -d "$tmp/$name" -n regtest -l "$addr" -t handshake=2 -t ping=1 \
+		"$@" run 2>>"$tmp/$name.log" &
+	pids="$pids $!"
+}
+ctl() { name=$1; shift; "$bin" -d "$tmp/$name" -n regtest "$@"; }
+# until SECONDS CMD...: run CMD every 0.1 s until it succeeds; fail after.
+until_ok() {
+	n=$(($1 * 10)); shift
+	while [ $n -gt 0 ]; do "$@" >/dev/null 2>&1 && return 0; sleep 0.1; n=$((n - 1)); done
+	return 1
+}
+ready() { ctl "$1" peers 2>/dev/null | grep -c " ready " | grep -qx "$2"; }
+logged() { grep -q "$2" "$tmp/$1.log"; }
+
+node a 127.1.0.1:21001
+until_ok 5 ctl a status || fail "node a did not start"
+if ! grep -q "listening on 127.1.0.1" "$tmp/a.log"; then
+	echo "net_test: skipped: this system has no 127.1.0.1 (only 127.0.0.1?)"
+	exit 0
+fi
+
+# a handshake both ways
+node b 127.2.0.1:21002 -s 127.1.0.1:21001
+until_ok 10 ready a 1 || fail "a has no ready peer"
+until_ok 10 ready b 1 || fail "b has no ready peer"
+ctl b peers | grep -q "^127.1.0.1:21001 out ready" || fail "b is not connected out to a"
+ctl a stats | grep -q "^version in 1 " || fail "stats do not count a's version"
+
+# a node given itself as seed drops the connection to itself
+node c 127.3.0.1:21003 -s 127.3.0.1:21003
+until_ok 10 logged c "connected to ourselves" || fail "self-connection not refused"
+ctl c peers | grep -q ready && fail "c kept a connection to itself"
+
+# connections that never say anything are dropped after the handshake timeout
+n=$("$peer" -b 127.4.0.1 127.1.0.1 21001 hold 3 4) || fail "testpeer hold failed"
+[ "$n" = 3 ] || fail "only $n of 3 silent connections were dropped"
+logged a "handshake timeout" || fail "no handshake timeout logged"
+
+# every kind of bad peer, each from its own address: dropped and banned
+i=10
+for mode in garbage magic checksum huge early addrflood inv; do
+	i=$((i + 1))
+	"$peer" -b 127.5.0.$i 127.1.0.1 21001 $mode || fail "$mode: not dropped"
+	until_ok 3 logged a "ban 127.5.0.$i:" || fail "$mode: no ban logged"
+	"$peer" -b 127.5.0.$i 127.1.0.1 21001 good && fail "$mode: banned peer served"
+	"$peer" -b 127.6.0.1 127.1.0.1 21001 good || fail "good peer not served after $mode"
+done
+for why in "wrong magic" "bad checksum" "oversized frame" "before the handshake" \
+	"over 1000 addresses" "over-long inventory"; do
+	logged a "$why" || fail "no ban for: $why"
+done
+ctl a status | grep -q "^bans 7$" || fail "a does not count 7 bans"
+
+# at most 4 connections from one address
+n=$("$peer" -b 127.7.0.1 127.1.0.1 21001 conns 8 0) || fail "testpeer conns failed"
+[ "$n" = 4 ] || fail "$n connections from one address were taken, not 4"
+
+# bans persist across a restart; the operator can lift one
+ctl a stop >/dev/null || fail "stop failed"
+until_ok 5 logged a "shutting down" || fail "a did not stop"
+sleep 0.2
+node a 127.1.0.1:21001
+until_ok 5 ctl a status || fail "a did not restart"
+ctl a status | grep -q "^bans 7$" || fail "bans were not kept across a restart"
+"$peer" -b 127.5.0.11 127.1.0.1 21001 good && fail "ban forgotten after restart"
+ctl a unban 127.5.0.11 >/dev/null || fail "unban failed"
+"$peer" -b 127.5.0.11 127.1.0.1 21001 good || fail "unbanned peer not served"
+ctl a ban 127.6.0.1 >/dev/null || fail "ban failed"
+"$peer" -b 127.6.0.1 127.1.0.1 21001 good && fail "operator ban ignored"
+ctl a ban nonsense 2>/dev/null && fail "a bad ban address was taken"
+
+# inbound limit 4 with eviction: 8 newcomers from 8 groups, never over 4
+node e 127.8.0.1:21008 -i 4 -o 0
+until_ok 5 ctl e status || fail "node e did not start"
+j=0
+while [ $j -lt 8 ]; do
+	j=$((j + 1))
+	"$peer" -b 127.9.$j.1 127.8.0.1 21008 conns 1 3 >/dev/null &
+	pids="$pids $!"
+	sleep 0.2
+done
+sleep 0.5
+n=$(ctl e peers | grep -c " in ")
+[ "$n" -le 4 ] || fail "$n inbound peers over a limit of 4"
+logged e "evicted for a newcomer" || fail "nobody was evicted"
+
+# the control socket is for the node's user only
+mode=$(ls -l "$tmp/a/regtest/control.sock" | cut -c1-10)
+[ "$mode" = "srw-------" ] || fail "control socket mode is $mode"
+"$bin" -d "$tmp/none" -n regtest status 2>"$tmp/err" && fail "status without a node worked"
+grep -q "no node running" "$tmp/err" || fail "no clear error without a node"
+exit 0

@@ -1,0 +1,302 @@
+/*
+ * t/testpeer.c - a small peer for the network tests: it does one thing,
+ * well or badly, to a node and reports what happened.
+ *
+ * usage: t/testpeer [-b SRCIP] HOST PORT MODE [N [SECONDS]]
+ *   good        handshake, then ping; exit 0 if the pong comes back
+ *   garbage, magic, checksum, huge, early, addrflood, inv
+ *               one protocol violation (after a handshake for the last
+ *               two); exit 0 if the node then closes the connection
+ *   hold N S    open N connections, say nothing; print how many the node
+ *               closed within S seconds
+ *   conns N S   N connections with handshakes, source addresses spread
+ *               over 127.0.0.0/8 unless -b; print how many completed, then
+ *               hold them S seconds
+ *   ping N      handshake, then N pings; print the median round trip, us
+ * Every wait is bounded.  The network is regtest.
+ */
+#define _POSIX_C_SOURCE 200809L
+#include <arpa/inet.h>
+#include <errno.h>
+#include <netinet/in.h>
+#include <poll.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "../node.h"
+
+#define WAIT_MS 5000          /* longest wait for any answer */
+
+static const uint8_t magic[4] = { 'p', 'c', 'r', 't' };
+static const char *bind_ip;   /* -b */
+static struct sockaddr_in to;
+
+/* Milliseconds on the monotonic clock. */
+static long long ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* A blocking connection from src (or the default source) to the node;
+ * -1 if it fails. */
+static int dial(const char *src)
+{
+	struct sockaddr_in me;
+	int fd = socket(AF_INET, SOCK_STREAM, 0);
+
+	if (fd < 0)
+		return -1;
+	if (src) {
+		memset(&me, 0, sizeof me);
+		me.sin_family = AF_INET;
+		inet_pton(AF_INET, src, &me.sin_addr);
+		if (bind(fd, (struct sockaddr *)&me, sizeof me) != 0) {
+			close(fd);
+			return -1;
+		}
+	}
+	if (connect(fd, (struct sockaddr *)&to, sizeof to) != 0) {
+		close(fd);
+		return -1;
+	}
+	return fd;
+}
+
+/* Send a message as a frame. */
+static void say(int fd, const char *cmd, const uint8_t *b, size_t len)
+{
+	uint8_t *f = malloc(FRAME_HEAD + len);
+
+	frame_write(f, magic, cmd, b, len);
+	if (write(fd, f, FRAME_HEAD + len) < 0)
+		perror("write");
+	free(f);
+}
+
+/* Wait for a message named cmd (skipping others); returns 0, or -1 on
+ * close, error or timeout. */
+static int await(int fd, const char *cmd, uint8_t *out8)
+{
+	static uint8_t buf[1 << 16];
+	static size_t have;
+	long long end = ms() + WAIT_MS;
+	struct pollfd p = { 0, POLLIN, 0 };
+	const uint8_t *pl;
+	const char *why;
+	char got[FRAME_CMD + 1];
+	size_t plen;
+	long used;
+	ssize_t k;
+
+	p.fd = fd;
+	for (;;) {
+		while ((used = frame_parse(buf, have, magic, got, &pl, &plen,
+		                           &why)) > 0) {
+			int match = strcmp(got, cmd) == 0;
+
+			if (match && out8 && plen >= 8)
+				memcpy(out8, pl, 8);
+			memmove(buf, buf + used, have - (size_t)used);
+			have -= (size_t)used;
+			if (match)
+				return 0;
+		}
+		if (used < 0 || ms() > end || poll(&p, 1, 100) < 0)
+			return -1;
+		if (p.revents && (k = read(fd, buf + have, sizeof buf - have)) <= 0)
+			return -1;
+		if (p.revents)
+			have += (size_t)k;
+	}
+}
+
+/* Our version message. */
+static void version(int fd)
+{
+	uint8_t b[36 + 10];
+
+	memset(b, 0, sizeof b);
+	put32le(b, 1);
+	put64le(b + 4, SERVICE_FULL);
+	put64le(b + 12, (uint64_t)time(NULL));
+	put64le(b + 20, (uint64_t)ms() * 7919 + (uint64_t)getpid());
+	put16le(b + 34, 10);
+	memcpy(b + 36, "/testpeer/", 10);
+	say(fd, "version", b, sizeof b);
+}
+
+/* Handshake on a connected socket; returns 0 or -1. */
+static int handshake(int fd)
+{
+	version(fd);
+	if (await(fd, "version", NULL) != 0)
+		return -1;
+	say(fd, "verack", NULL, 0);
+	return await(fd, "verack", NULL);
+}
+
+/* Does the node close the connection within WAIT_MS? */
+static int closed_by_node(int fd)
+{
+	struct pollfd p = { 0, POLLIN, 0 };
+	long long end = ms() + WAIT_MS;
+	char buf[4096];
+
+	p.fd = fd;
+	while (ms() < end)
+		if (poll(&p, 1, 100) > 0 && read(fd, buf, sizeof buf) <= 0)
+			return 1;
+	return 0;
+}
+
+/* One protocol violation; exit status 0 if the node hangs up. */
+static int violate(const char *mode)
+{
+	int fd = dial(bind_ip);
+	uint8_t f[FRAME_HEAD + 8] = { 0 }, *big;
+	size_t i;
+
+	if (fd < 0)
+		return 2;
+	if (!strcmp(mode, "garbage")) {
+		for (i = 0; i < sizeof f; i++)
+			f[i] = (uint8_t)(i * 37 + 11);
+		if (write(fd, f, sizeof f) < 0)
+			return 2;
+	} else if (!strcmp(mode, "magic") || !strcmp(mode, "checksum") ||
+	           !strcmp(mode, "huge")) {
+		frame_write(f, magic, "ping", f + FRAME_HEAD, 8);
+		f[0] ^= !strcmp(mode, "magic");
+		f[20] ^= !strcmp(mode, "checksum");
+		if (!strcmp(mode, "huge"))
+			put32le(f + 16, 0xffffffffu);
+		if (write(fd, f, sizeof f) < 0)
+			return 2;
+	} else if (!strcmp(mode, "early")) {
+		say(fd, "ping", f, 8);
+	} else if (handshake(fd) != 0) {
+		return 2;
+	} else if (!strcmp(mode, "addrflood")) {
+		big = calloc(1, 2 + 1001 * ADDR_REC);
+		put16le(big, 1001);
+		say(fd, "addr", big, 2 + 1001 * ADDR_REC);
+		free(big);
+	} else {
+		big = calloc(1, 4 + 10 * INV_REC);
+		put32le(big, 50001);             /* claims more than it holds */
+		say(fd, "inv", big, 4 + 10 * INV_REC);
+		free(big);
+	}
+	return closed_by_node(fd) ? 0 : 1;
+}
+
+/* The source address of connection i: spread over 127.0.0.0/8. */
+static const char *source(int i)
+{
+	static char ip[32];
+
+	if (bind_ip)
+		return bind_ip;
+	snprintf(ip, sizeof ip, "127.%d.%d.%d", 100 + i / 4 / 250 % 100,
+	         i / 4 % 250 + 1, 1 + i % 4 * 50);
+	return ip;
+}
+
+/* Open n connections (quiet, or with handshakes); hold them s seconds.
+ * Prints how many the node closed (quiet) or completed (handshakes). */
+static int many(int n, int s, int talk)
+{
+	int *fd = calloc((size_t)n, sizeof *fd), i, count = 0;
+	long long end;
+
+	for (i = 0; i < n; i++) {
+		fd[i] = dial(source(i));
+		if (talk && fd[i] >= 0 && handshake(fd[i]) == 0)
+			count++;
+	}
+	for (end = ms() + s * 1000LL; !talk && ms() < end;)
+		poll(NULL, 0, 100);
+	for (i = 0; !talk && i < n; i++)
+		count += fd[i] < 0 || closed_by_node(fd[i]);
+	printf("%d\n", count);
+	fflush(stdout);
+	if (talk)
+		sleep((unsigned)s);
+	for (i = 0; i < n; i++)
+		if (fd[i] >= 0)
+			close(fd[i]);
+	free(fd);
+	return 0;
+}
+
+/* Handshake, then pings: print the median round trip in microseconds. */
+static int pings(int n)
+{
+	int fd = dial(bind_ip), i, j;
+	long long *rtt = calloc((size_t)n, sizeof *rtt), t;
+	uint8_t b[8], back[8];
+	struct timespec a, z;
+
+	if (fd < 0 || handshake(fd) != 0)
+		return 2;
+	for (i = 0; i < n; i++) {
+		put64le(b, (uint64_t)i + 1);
+		clock_gettime(CLOCK_MONOTONIC, &a);
+		say(fd, "ping", b, 8);
+		if (await(fd, "pong", back) != 0)
+			return 2;
+		clock_gettime(CLOCK_MONOTONIC, &z);
+		rtt[i] = (z.tv_sec - a.tv_sec) * 1000000LL +
+		         (z.tv_nsec - a.tv_nsec) / 1000;
+		for (j = i; j > 0 && rtt[j - 1] > rtt[j]; j--) {
+			t = rtt[j];
+			rtt[j] = rtt[j - 1];
+			rtt[j - 1] = t;
+		}
+	}
+	printf("%lld\n", rtt[n / 2]);
+	free(rtt);
+	close(fd);
+	return 0;
+}
+
+int main(int argc, char **argv)
+{
+	int a = 1, n, s;
+	uint8_t b[8] = { 1 };
+
+	if (argc > 2 && strcmp(argv[1], "-b") == 0) {
+		bind_ip = argv[2];
+		a = 3;
+	}
+	if (argc - a < 3) {
+		fprintf(stderr, "usage: testpeer [-b SRCIP] HOST PORT MODE [N [S]]\n");
+		return 2;
+	}
+	to.sin_family = AF_INET;
+	to.sin_port = htons((uint16_t)atoi(argv[a + 1]));
+	if (inet_pton(AF_INET, argv[a], &to.sin_addr) != 1)
+		return 2;
+	n = argc - a > 3 ? atoi(argv[a + 3]) : 1;
+	s = argc - a > 4 ? atoi(argv[a + 4]) : 0;
+	if (!strcmp(argv[a + 2], "good")) {
+		int fd = dial(bind_ip);
+
+		if (fd < 0 || handshake(fd) != 0)
+			return 1;
+		say(fd, "ping", b, 8);
+		return await(fd, "pong", NULL) == 0 ? 0 : 1;
+	}
+	if (!strcmp(argv[a + 2], "hold") || !strcmp(argv[a + 2], "conns"))
+		return many(n, s, argv[a + 2][0] == 'c');
+	if (!strcmp(argv[a + 2], "ping"))
+		return pings(n);
+	return violate(argv[a + 2]);
+}
