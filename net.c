@@ -1082,16 +1082,14 @@ static int group_taken(const struct net *n, const struct naddr *a)
 	return 0;
 }
 
-/* Are we connected to this address, either way?  (An inbound peer is
- * known by its source address and the port its version says it listens
- * on.) */
+/* Do we have a connection to exactly this address?  (Like Bitcoin, a
+ * peer connected to us inbound may still be dialled out.) */
 static int connected(const struct net *n, const struct naddr *a)
 {
 	struct peer *p;
 
 	for (p = n->peers; p; p = p->next)
-		if (p->fd >= 0 && memcmp(p->a.ip, a->ip, 16) == 0 &&
-		    (p->a.port == a->port || p->listen_port == a->port))
+		if (p->fd >= 0 && memcmp(&p->a, a, sizeof *a) == 0)
 			return 1;
 	return 0;
 }
