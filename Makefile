@@ -16,7 +16,7 @@ ONLY =
 OBJ = node.o net.o chain.o wallet.o sha256.o lms.o
 CRYPTO = sha256.o lms.o
 LEDGER = chain.o wallet.o $(CRYPTO)
-TESTS = t/sha256_test t/lms_test t/chain_test t/wallet_test
+TESTS = t/sha256_test t/lms_test t/chain_test t/wallet_test t/wire_test
 SCRIPTS = t/cli_test.sh t/ledger_test.sh t/net_test.sh t/discovery_test.sh
 
 all: peerchain
@@ -45,6 +45,9 @@ t/chain_test: t/chain_test.c t/test.h t/test.o $(LEDGER)
 
 t/wallet_test: t/wallet_test.c t/test.h t/test.o $(LEDGER)
 	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ t/wallet_test.c t/test.o $(LEDGER)
+
+t/wire_test: t/wire_test.c t/test.h t/test.o net.o $(LEDGER)
+	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ t/wire_test.c t/test.o net.o $(LEDGER)
 
 t/testpeer: t/testpeer.c net.o $(LEDGER)
 	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ t/testpeer.c net.o $(LEDGER)

@@ -13,6 +13,8 @@
  *               over 127.0.0.0/8 unless -b; print how many completed, then
  *               hold them S seconds
  *   ping N      handshake, then N pings; print the median round trip, us
+ *   addrs N G   handshake, then two addr messages of N addresses each,
+ *               spread over G groups (10.g.0.0/16); then hang up
  * Every wait is bounded.  The network is regtest.
  */
 #define _POSIX_C_SOURCE 200809L
@@ -236,6 +238,34 @@ static int many(int n, int s, int talk)
 	return 0;
 }
 
+/* Handshake, then two addr messages of n addresses over g groups. */
+static int addrs(int n, int g)
+{
+	int fd = dial(bind_ip), i, k;
+	uint8_t *b = calloc(1, 2 + (size_t)n * ADDR_REC), *a;
+
+	if (fd < 0 || handshake(fd) != 0 || g < 1)
+		return 2;
+	for (k = 0; k < 2; k++) {
+		put16le(b, (uint16_t)n);
+		for (i = 0; i < n; i++) {
+			a = b + 2 + (size_t)i * ADDR_REC;
+			a[10] = a[11] = 0xff;
+			a[12] = 10;
+			a[13] = (uint8_t)(i % g);
+			put16le(a + 14, (uint16_t)(k * n + i + 1));
+			put16le(a + 16, 9000);
+			put64le(a + 18, (uint64_t)time(NULL));
+		}
+		say(fd, "addr", b, 2 + (size_t)n * ADDR_REC);
+	}
+	say(fd, "ping", b, 8);
+	k = await(fd, "pong", NULL);
+	free(b);
+	close(fd);
+	return k ? 1 : 0;
+}
+
 /* Handshake, then pings: print the median round trip in microseconds. */
 static int pings(int n)
 {
@@ -298,5 +328,7 @@ int main(int argc, char **argv)
 		return many(n, s, argv[a + 2][0] == 'c');
 	if (!strcmp(argv[a + 2], "ping"))
 		return pings(n);
+	if (!strcmp(argv[a + 2], "addrs"))
+		return addrs(n, s);
 	return violate(argv[a + 2]);
 }

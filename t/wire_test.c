@@ -1,0 +1,148 @@
+/*
+ * t/wire_test.c - the frame parser and addresses: every prefix of valid
+ * frames needs more, whole frames parse exactly, and every kind of bad
+ * frame is refused, an oversized one from its head alone.
+ */
+#define _POSIX_C_SOURCE 200809L
+#include <stdlib.h>
+#include <string.h>
+
+#include "test.h"
+#include "../node.h"
+
+static const uint8_t magic[4] = { 'p', 'c', 'r', 't' };
+
+/* Frame a payload of len bytes in a new buffer. */
+static uint8_t *framed(const char *cmd, size_t len, size_t *flen)
+{
+	uint8_t *p = malloc(len + 1), *f = malloc(FRAME_HEAD + len);
+	size_t i;
+
+	for (i = 0; i < len; i++)
+		p[i] = (uint8_t)test_rand();
+	*flen = frame_write(f, magic, cmd, p, len);
+	free(p);
+	return f;
+}
+
+/* Every prefix of a frame needs more; the whole frame parses to its
+ * command and payload; two frames in a row parse one after the other. */
+static void test_prefixes(void)
+{
+	static const char *cmds[] = { "verack", "ping", "version", "addr" };
+	static const size_t lens[] = { 0, 8, 46, 2602 };
+	const uint8_t *payload;
+	const char *why;
+	char cmd[FRAME_CMD + 1];
+	size_t flen, plen, i, k;
+	uint8_t *f, *two;
+
+	for (k = 0; k < 4; k++) {
+		f = framed(cmds[k], lens[k], &flen);
+		for (i = 0; i < flen; i++) {
+			uint8_t *exact = malloc(i + 1);   /* ASan sees overreads */
+
+			memcpy(exact, f, i);
+			assert(frame_parse(exact, i, magic, cmd, &payload, &plen,
+			                   &why) == 0);
+			free(exact);
+		}
+		assert(frame_parse(f, flen, magic, cmd, &payload, &plen, &why) ==
+		       (long)flen);
+		assert(strcmp(cmd, cmds[k]) == 0 && plen == lens[k]);
+		assert(payload == f + FRAME_HEAD);
+		two = malloc(2 * flen);
+		memcpy(two, f, flen);
+		memcpy(two + flen, f, flen);
+		assert(frame_parse(two, 2 * flen, magic, cmd, &payload, &plen,
+		                   &why) == (long)flen);
+		assert(frame_parse(two + flen, flen, magic, cmd, &payload, &plen,
+		                   &why) == (long)flen);
+		free(two);
+		free(f);
+	}
+}
+
+/* Refused: wrong magic (from its first byte), a command not lowercase
+ * ASCII or not NUL-padded, a length over 4 MiB (with only the head
+ * there), a bad checksum.  Exactly 4 MiB is fine. */
+static void test_errors(void)
+{
+	const uint8_t *payload;
+	const char *why;
+	char cmd[FRAME_CMD + 1];
+	size_t flen, plen, i;
+	uint8_t *f = framed("ping", 8, &flen), bad[FRAME_HEAD + 8];
+
+	for (i = 0; i < 4; i++) {
+		memcpy(bad, f, flen);
+		bad[i] ^= 1;
+		assert(frame_parse(bad, i + 1, magic, cmd, &payload, &plen,
+		                   &why) == -1 && strcmp(why, "wrong magic") == 0);
+	}
+	memcpy(bad, f, flen);
+	bad[4] = 'P';
+	assert(frame_parse(bad, flen, magic, cmd, &payload, &plen, &why) == -1);
+	memcpy(bad, f, flen);
+	bad[10] = 'x';                                 /* after the NUL */
+	assert(frame_parse(bad, flen, magic, cmd, &payload, &plen, &why) == -1);
+	memset(bad + 4, 0, FRAME_CMD);                 /* empty command */
+	assert(frame_parse(bad, flen, magic, cmd, &payload, &plen, &why) == -1);
+	memcpy(bad, f, flen);
+	put32le(bad + 16, MAX_PAYLOAD + 1);
+	assert(frame_parse(bad, FRAME_HEAD, magic, cmd, &payload, &plen,
+	                   &why) == -1 && strcmp(why, "oversized frame") == 0);
+	put32le(bad + 16, 0xffffffffu);
+	assert(frame_parse(bad, FRAME_HEAD, magic, cmd, &payload, &plen,
+	                   &why) == -1);
+	put32le(bad + 16, MAX_PAYLOAD);
+	assert(frame_parse(bad, FRAME_HEAD, magic, cmd, &payload, &plen,
+	                   &why) == 0);
+	for (i = 0; i < 8; i++) {
+		memcpy(bad, f, flen);
+		bad[FRAME_HEAD + i] ^= 0x40;
+		assert(frame_parse(bad, flen, magic, cmd, &payload, &plen, &why) ==
+		       -1 && strcmp(why, "bad checksum") == 0);
+	}
+	free(f);
+}
+
+/* Groups: an IPv4 address's /16, loopback included; an IPv6 /32. */
+static void test_groups(void)
+{
+	struct naddr a, b;
+	uint8_t g[5], h[5];
+	char err[128];
+
+	assert(net_resolve("127.1.2.3:1", &a, err, sizeof err) == 0);
+	assert(net_resolve("127.1.200.9:2", &b, err, sizeof err) == 0);
+	net_group(&a, g);
+	net_group(&b, h);
+	assert(memcmp(g, h, 5) == 0);
+	assert(net_resolve("127.2.2.3:1", &b, err, sizeof err) == 0);
+	net_group(&b, h);
+	assert(memcmp(g, h, 5) != 0);
+	assert(net_resolve("[2001:db8:1::1]:8", &a, err, sizeof err) == 0);
+	assert(net_resolve("[2001:db8:ffff::2]:8", &b, err, sizeof err) == 0);
+	net_group(&a, g);
+	net_group(&b, h);
+	assert(memcmp(g, h, 5) == 0 && g[0] == 6);
+	assert(net_resolve("[2001:db9::1]:8", &b, err, sizeof err) == 0);
+	net_group(&b, h);
+	assert(memcmp(g, h, 5) != 0);
+	assert(a.port == 8);
+	assert(net_resolve("127.0.0.1", &a, err, sizeof err) == -1);
+	assert(net_resolve(":80", &a, err, sizeof err) == -1);
+	assert(net_resolve("127.0.0.1:", &a, err, sizeof err) == -1);
+}
+
+int main(int argc, char **argv)
+{
+	static const struct test tests[] = {
+		{ "prefixes", test_prefixes },
+		{ "errors", test_errors },
+		{ "groups", test_groups },
+	};
+
+	return test_main(tests, NTESTS(tests), argc, argv);
+}
