@@ -61,7 +61,7 @@ test: peerchain t/testpeer $(TESTS)
 unit: $(TESTS)
 	@RUN='$(RUN)' sh t/run.sh $(TESTS)
 
-bench: peerchain t/bench
+bench: peerchain t/testpeer t/bench
 	@./t/bench $(ONLY)
 
 install: peerchain

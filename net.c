@@ -52,6 +52,10 @@
                                      groups, as Bitcoin */
 #define PROTECT_PING  8           /* ...lowest ping */
 #define PROTECT_RELAY 4           /* ...most recent useful relay */
+#define HOT_MS        5000        /* a peer silent this long goes cold: */
+#define COLD_MS       10          /* cold peers are polled this often, not on
+                                     every wake-up: poll() costs the kernel a
+                                     pass over every descriptor it is given */
 
 /* What the book knows of an address. */
 struct entry {
@@ -115,11 +119,14 @@ struct net {
 	struct count counts[32];
 	int ncounts;
 	int64_t saved_at;
+	int64_t cold_at;         /* when cold peers were last polled */
+	int any_cold;            /* some peer is cold */
 	int stop;
-	uint8_t scratch[READ_CHUNK];
 };
 
 static int log_level = LOG_INFO;
+static uint8_t scratch[READ_CHUNK]; /* every read lands here first: only
+                                       the pages it touches are resident */
 
 /* ==== Logging and time ==== */
 
@@ -934,7 +941,7 @@ static void dispatch(struct net *n, struct peer *p, const char *cmd,
 /* Read what the socket has, then handle every whole frame. */
 static void receive(struct net *n, struct peer *p)
 {
-	ssize_t k = read(p->fd, n->scratch, sizeof n->scratch);
+	ssize_t k = read(p->fd, scratch, sizeof scratch);
 	const uint8_t *payload;
 	const char *why = "";
 	char cmd[FRAME_CMD + 1];
@@ -949,7 +956,7 @@ static void receive(struct net *n, struct peer *p)
 	}
 	if (!(p->rbuf = realloc(p->rbuf, p->rlen + (size_t)k)))
 		abort();
-	memcpy(p->rbuf + p->rlen, n->scratch, (size_t)k);
+	memcpy(p->rbuf + p->rlen, scratch, (size_t)k);
 	p->rlen += (size_t)k;
 	p->last_recv = now_ms();
 	while (p->fd >= 0 && (used = frame_parse(p->rbuf + at, p->rlen - at,
@@ -1273,6 +1280,8 @@ int net_timeout_ms(const struct net *n)
 	t = h < t ? h : t;
 	if (n->nout < n->o.max_out)
 		t = t < 200 ? t : 200;
+	if (n->any_cold)
+		t = t < COLD_MS ? t : COLD_MS;
 	return (int)(t < 1000 ? t : 1000);
 }
 
@@ -1453,12 +1462,15 @@ static void ctl_accept(struct net *n)
 
 /* ==== The loop's side: what to watch, what happened ==== */
 
-/* Fill pfd (room for max) with every descriptor to watch; returns how
- * many.  n->who[i] remembers the peer of each slot. */
+/* Fill pfd (room for max) with the descriptors to watch; returns how
+ * many.  n->who[i] remembers the peer of each slot.  Peers silent for
+ * HOT_MS are left out but every COLD_MS: a node with many idle
+ * connections then answers a busy peer almost as fast as an idle node. */
 int net_pollfds(struct net *n, struct pollfd *pfd, int max)
 {
+	int64_t now = now_ms();
 	struct peer *p;
-	int k = 0, i;
+	int k = 0, i, cold, hot;
 
 	if (!(n->who = realloc(n->who, (size_t)max * sizeof *n->who)))
 		abort();
@@ -1478,13 +1490,22 @@ int net_pollfds(struct net *n, struct pollfd *pfd, int max)
 		pfd[k].events = POLLIN;
 		n->who[k++] = NULL;
 	}
-	for (p = n->peers; p && k < max; p = p->next)
-		if (p->fd >= 0) {
-			pfd[k].fd = p->fd;
-			pfd[k].events = (short)(p->connecting ? POLLOUT : POLLIN |
-			                        (p->wlen ? POLLOUT : 0));
-			n->who[k++] = p;
-		}
+	if ((cold = now - n->cold_at >= COLD_MS))
+		n->cold_at = now;
+	n->any_cold = 0;
+	for (p = n->peers; p && k < max; p = p->next) {
+		if (p->fd < 0)
+			continue;
+		hot = p->wlen || !p->handshaked || p->outbound ||
+		      now - p->last_recv < HOT_MS;
+		n->any_cold |= !hot;
+		if (!hot && !cold)
+			continue;
+		pfd[k].fd = p->fd;
+		pfd[k].events = (short)(p->connecting ? POLLOUT : POLLIN |
+		                        (p->wlen ? POLLOUT : 0));
+		n->who[k++] = p;
+	}
 	return k;
 }
 

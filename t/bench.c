@@ -11,11 +11,16 @@
  *           outputs, H10/W4 signatures) is generated, then reopened by
  *           `peerchain tip`, which replays and checks every block: payments
  *           validated per second, blocks per second, peak memory.
+ *   net     a node holding 1,000 inbound connections (from t/testpeer,
+ *           spread over loopback source addresses): its peak memory, and
+ *           ping round trips on one more connection against an idle node;
+ *           the resident memory of a node with 8 peers.  Linux: /proc.
  */
 #define _POSIX_C_SOURCE 200809L
 #include <stdio.h>
 #include <stdlib.h>
 #include <sys/resource.h>
+#include <signal.h>
 #include <sys/wait.h>
 #include <string.h>
 #include <time.h>
@@ -429,6 +434,126 @@ static void chain_figures(void)
 		fprintf(stderr, "bench: cannot remove %s\n", dir);
 }
 
+/* ==== net: connections and memory ==== */
+
+/* A line of /proc/PID/status ("VmHWM", "VmRSS") in KiB; -1 if there is
+ * no /proc (not Linux). */
+static long proc_kib(pid_t pid, const char *key)
+{
+	char path[64], line[256];
+	long v = -1;
+	FILE *f;
+
+	snprintf(path, sizeof path, "/proc/%ld/status", (long)pid);
+	if (!(f = fopen(path, "r")))
+		return -1;
+	while (fgets(line, sizeof line, f))
+		if (strncmp(line, key, strlen(key)) == 0)
+			v = strtol(line + strlen(key) + 1, NULL, 10);
+	fclose(f);
+	return v;
+}
+
+/* Start a program in the background with stdout to /dev/null (unless
+ * out), stderr discarded; returns its pid. */
+static pid_t spawn(char *const argv[], int quiet)
+{
+	pid_t pid = fork();
+
+	if (pid == 0) {
+		if (!freopen("/dev/null", "w", stderr) ||
+		    (quiet && !freopen("/dev/null", "w", stdout)))
+			_exit(127);
+		execv(argv[0], argv);
+		_exit(127);
+	}
+	return pid;
+}
+
+/* Stop a background program and wait for it. */
+static void reap(pid_t pid)
+{
+	kill(pid, SIGTERM);
+	waitpid(pid, NULL, 0);
+}
+
+/* The first number a shell command prints; -1 if none. */
+static double first_number(const char *cmd)
+{
+	char line[128] = "";
+	FILE *p = popen(cmd, "r");
+	double v = -1;
+
+	if (p && fgets(line, sizeof line, p))
+		v = strtod(line, NULL);
+	if (p)
+		pclose(p);
+	return v;
+}
+
+/* A regtest node in dir listening on 127.0.0.1:port; its pid once its
+ * control socket answers. */
+static pid_t start_node(const char *dir, const char *port, const char *in)
+{
+	char listen[32], cmd[600];
+	char *argv[] = { "./peerchain", "-d", NULL, "-n", "regtest", "-l", NULL,
+	                 "-o", "0", "-i", NULL, "-q", "run", NULL };
+	pid_t pid;
+	int k;
+
+	snprintf(listen, sizeof listen, "127.0.0.1:%s", port);
+	argv[2] = (char *)dir;
+	argv[6] = listen;
+	argv[10] = (char *)in;
+	pid = spawn(argv, 1);
+	snprintf(cmd, sizeof cmd, "./peerchain -d '%s' -n regtest status "
+	         ">/dev/null 2>&1", dir);
+	for (k = 0; k < 50 && system(cmd) != 0; k++)
+		nanosleep(&(struct timespec){ 0, 100000000 }, NULL);
+	return pid;
+}
+
+/* The net group: 1,000 inbound connections and an idle node. */
+static void bench_net(void)
+{
+	char dir[] = "/tmp/peerchain-bench-XXXXXX", cmd[600];
+	char *hold[] = { "./t/testpeer", "127.0.0.1", "23001", "conns", "1000",
+	                 "60", NULL };
+	char *eight[] = { "./t/testpeer", "127.0.0.1", "23002", "conns", "8",
+	                  "60", NULL };
+	double idle, loaded;
+	pid_t node, holder;
+	int k;
+
+	if (!mkdtemp(dir))
+		return;
+	node = start_node(dir, "23001", "1100");
+	idle = first_number("./t/testpeer 127.0.0.1 23001 ping 200");
+	holder = spawn(hold, 1);
+	snprintf(cmd, sizeof cmd, "./peerchain -d '%s' -n regtest status | "
+	         "sed -n 's/^peers \\([0-9]*\\) in.*/\\1/p'", dir);
+	for (k = 0; k < 300 && first_number(cmd) < 1000; k++)
+		nanosleep(&(struct timespec){ 0, 100000000 }, NULL);
+	nanosleep(&(struct timespec){ 6, 0 }, NULL);   /* idle: they go cold */
+	loaded = first_number("./t/testpeer 127.0.0.1 23001 ping 200");
+	figure("conn1000_peers", first_number(cmd));
+	figure("conn1000_peak_kib", (double)proc_kib(node, "VmHWM"));
+	if (idle > 0 && loaded > 0)
+		figure("conn1000_ping_ratio", loaded / idle);
+	reap(holder);
+	reap(node);
+	node = start_node(dir, "23002", "117");
+	holder = spawn(eight, 1);
+	nanosleep(&(struct timespec){ 2, 0 }, NULL);
+	figure("idle8_rss_kib", (double)proc_kib(node, "VmRSS"));
+	figure("idle8_anon_kib", (double)proc_kib(node, "RssAnon"));
+	reap(holder);
+	reap(node);
+	snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
+	if (system(cmd) != 0)
+		fprintf(stderr, "bench: cannot remove %s\n", dir);
+}
+
 /* The chain group, in a process of its own: the peak memory it reads
  * from its children is then the replay's alone. */
 static void bench_chain(void)
@@ -454,6 +579,7 @@ struct group {
 static const struct group groups[] = {
 	{ "crypto", bench_crypto },
 	{ "chain", bench_chain },
+	{ "net", bench_net },
 };
 
 #define NGROUPS (sizeof groups / sizeof groups[0])
