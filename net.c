@@ -73,6 +73,7 @@ struct peer {
 	struct naddr a;          /* the far end (for inbound: its source) */
 	int outbound, connecting, handshaked;
 	int got_version, got_verack;
+	int asked_addr;           /* it sent getaddr: answered once only */
 	uint8_t *rbuf, *wbuf;    /* unparsed input; unsent output */
 	size_t rlen, wlen;
 	int64_t since, last_recv, ping_at, last_relay; /* monotonic ms */
@@ -804,6 +805,10 @@ static const char *on_getaddr(struct net *n, struct peer *p,
 	(void)b;
 	if (len)
 		return "malformed getaddr";
+	if (p->asked_addr++) {       /* once a connection, as Bitcoin */
+		free(pick);
+		return NULL;
+	}
 	for (i = 0; i < n->nbook; i++)
 		if (n->book[i].attempts < 3)
 			pick[k++] = &n->book[i];

@@ -99,6 +99,7 @@ static struct net_opts nopt = {     /* the node's options (run) */
 	24 * 60 * 60
 };
 static volatile sig_atomic_t got_signal; /* SIGINT or SIGTERM arrived */
+static int no_listen;                /* -L: outbound only, as behind NAT */
 
 /* Print a hash as Bitcoin does: byte-reversed hex, so proof of work shows
  * as leading zeros.  Returns a static buffer: one call per printf. */
@@ -498,6 +499,7 @@ static int cmd_run(int argc, char **argv)
 	struct pollfd *pfd;
 	struct net *n;
 	char err[512];
+	static char any[32];
 	int max, k, r;
 
 	(void)argv;
@@ -507,6 +509,12 @@ static int cmd_run(int argc, char **argv)
 		return 1;
 	nopt.p = chain_params(opt_net);
 	nopt.dir = netdir;
+	if (no_listen)
+		nopt.listen = NULL;
+	else if (!nopt.listen) {             /* all interfaces, the net's port */
+		snprintf(any, sizeof any, "0.0.0.0:%u", (unsigned)nopt.p->port);
+		nopt.listen = any;
+	}
 	if (!(n = net_open(chain, &nopt, err, sizeof err))) {
 		fprintf(stderr, "peerchain: %s\n", err);
 		return 1;
@@ -613,7 +621,7 @@ static int node_option(int ch, char *arg)
 	t[3] = &nopt.ban_s;
 	switch (ch) {
 	case 'l': nopt.listen = arg; return 0;
-	case 'L': nopt.listen = NULL; return 0;
+	case 'L': no_listen = 1; return 0;
 	case 's': nopt.seeds[nopt.nseeds++] = arg; return 0;
 	case 'c': nopt.connect[nopt.nconnect++] = arg; return 0;
 	case 'G': nopt.nogroups = 1; return 0;

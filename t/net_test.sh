@@ -95,6 +95,7 @@ ctl a stop >/dev/null || fail "stop failed"
 until_ok 5 logged a "shutting down" || fail "a did not stop"
 sleep 0.2
 node a 127.1.0.1:21001
+apid=$!
 until_ok 5 ctl a status || fail "a did not restart"
 ctl a status | grep -q "^bans 7$" || fail "bans were not kept across a restart"
 "$peer" -b 127.5.0.11 127.1.0.1 21001 good && fail "ban forgotten after restart"
@@ -103,6 +104,24 @@ ctl a unban 127.5.0.11 >/dev/null || fail "unban failed"
 ctl a ban 127.6.0.1 >/dev/null || fail "ban failed"
 "$peer" -b 127.6.0.1 127.1.0.1 21001 good && fail "operator ban ignored"
 ctl a ban nonsense 2>/dev/null && fail "a bad ban address was taken"
+
+# a peer that never reads is dropped once its unsent data passes the cap
+"$peer" -b 127.13.0.1 127.1.0.1 21001 noread 2000000 ||
+	fail "a peer that never reads was not dropped"
+logged a "send buffer full" || fail "no send-buffer drop logged"
+
+# connect-only and no-listen: g talks to a alone and listens nowhere
+node g 127.14.0.1:21014 -L -c 127.1.0.1:21001
+gpid=$!
+until_ok 10 ready g 1 || fail "connect-only node did not connect"
+ctl g status | grep -q "^listen none$" || fail "a no-listen node listens"
+ctl g peers | grep -v "^127.1.0.1:21001 out" | grep -q . &&
+	fail "a connect-only node has other peers"
+
+# SIGTERM stops a node cleanly, its files written
+kill -TERM "$gpid"
+until_ok 5 logged g "shutting down on a signal" || fail "SIGTERM did not stop g"
+[ -s "$tmp/g/regtest/peers.dat" ] || fail "g wrote no peers.dat"
 
 # inbound limit 4 with eviction: 8 newcomers from 8 groups, never over 4
 node e 127.8.0.1:21008 -i 4 -o 0
@@ -124,4 +143,9 @@ mode=$(ls -l "$tmp/a/regtest/control.sock" | cut -c1-10)
 [ "$mode" = "srw-------" ] || fail "control socket mode is $mode"
 "$bin" -d "$tmp/none" -n regtest status 2>"$tmp/err" && fail "status without a node worked"
 grep -q "no node running" "$tmp/err" || fail "no clear error without a node"
+# through all of it node a's memory stayed bounded (where /proc tells)
+if [ -r "/proc/$apid/status" ]; then
+	hwm=$(sed -n "s/^VmHWM:[^0-9]*\([0-9]*\).*/\1/p" "/proc/$apid/status")
+	[ "$hwm" -lt 65536 ] || fail "node a peaked at $hwm KiB"
+fi
 exit 0

@@ -13,6 +13,8 @@
  *               over 127.0.0.0/8 unless -b; print how many completed, then
  *               hold them S seconds
  *   ping N      handshake, then N pings; print the median round trip, us
+ *   noread N    handshake, then N pings without ever reading a pong;
+ *               exit 0 if the node hangs up
  *   addrs N G   handshake, then two addr messages of N addresses each,
  *               spread over G groups (10.g.0.0/16); then hang up
  * Every wait is bounded.  The network is regtest.
@@ -22,6 +24,7 @@
 #include <errno.h>
 #include <netinet/in.h>
 #include <poll.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -238,6 +241,24 @@ static int many(int n, int s, int talk)
 	return 0;
 }
 
+/* Handshake, then n pings in batches, never reading the pongs: the
+ * node's send buffer grows until it hangs up.  Exit 0 if it does. */
+static int noread(int n)
+{
+	int fd = dial(bind_ip), i;
+	uint8_t *f = malloc(1000 * (FRAME_HEAD + 8)), b[8] = { 0 };
+
+	if (fd < 0 || handshake(fd) != 0)
+		return 2;
+	for (i = 0; i < 1000; i++)
+		frame_write(f + i * (FRAME_HEAD + 8), magic, "ping", b, 8);
+	for (i = 0; i < n / 1000; i++)
+		if (write(fd, f, 1000 * (FRAME_HEAD + 8)) < 0)
+			break;                    /* it hung up: as it should */
+	free(f);
+	return i < n / 1000 ? 0 : 1;
+}
+
 /* Handshake, then two addr messages of n addresses over g groups. */
 static int addrs(int n, int g)
 {
@@ -302,6 +323,7 @@ int main(int argc, char **argv)
 	int a = 1, n, s;
 	uint8_t b[8] = { 1 };
 
+	signal(SIGPIPE, SIG_IGN);     /* a node hanging up is an answer */
 	if (argc > 2 && strcmp(argv[1], "-b") == 0) {
 		bind_ip = argv[2];
 		a = 3;
@@ -330,5 +352,7 @@ int main(int argc, char **argv)
 		return pings(n);
 	if (!strcmp(argv[a + 2], "addrs"))
 		return addrs(n, s);
+	if (!strcmp(argv[a + 2], "noread"))
+		return noread(n);
 	return violate(argv[a + 2]);
 }
