@@ -121,7 +121,7 @@ ctl g peers | grep -v "^127.1.0.1:21001 out" | grep -q . &&
 # SIGTERM stops a node cleanly, its files written
 kill -TERM "$gpid"
 until_ok 5 logged g "shutting down on a signal" || fail "SIGTERM did not stop g"
-[ -s "$tmp/g/regtest/peers.dat" ] || fail "g wrote no peers.dat"
+until_ok 5 test -s "$tmp/g/regtest/peers.dat" || fail "g wrote no peers.dat"
 
 # inbound limit 4 with eviction: 8 newcomers from 8 groups, never over 4
 node e 127.8.0.1:21008 -i 4 -o 0
