@@ -36,6 +36,7 @@ ready() { [ "$(ctl "$1" peers 2>/dev/null | grep -c " ready ")" -ge "$2" ]; }
 logged() { grep -q "$2" "$tmp/$1.log"; }
 
 node a 127.1.0.1:21001
+apid=$!
 until_ok 5 ctl a status || fail "node a did not start"
 if ! grep -q "listening on 127.1.0.1" "$tmp/a.log"; then
 	echo "net_test: skipped: this system has no 127.1.0.1 (only 127.0.0.1?)"
@@ -93,7 +94,7 @@ n=$("$peer" -b 127.7.0.1 127.1.0.1 21001 conns 8 0) || fail "testpeer conns fail
 # bans persist across a restart; the operator can lift one
 ctl a stop >/dev/null || fail "stop failed"
 until_ok 5 logged a "shutting down" || fail "a did not stop"
-sleep 0.2
+wait "$apid"                     # it is stopping: files written, lock freed
 node a 127.1.0.1:21001
 apid=$!
 until_ok 5 ctl a status || fail "a did not restart"
