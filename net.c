@@ -67,15 +67,20 @@ struct entry {
 	int bucket;
 };
 
+/* A byte queue: data[off, len) waits; room for cap. */
+struct buf {
+	uint8_t *data;
+	size_t off, len, cap;
+};
+
 /* One connection.  The fields every wake-up reads come first: one cache
  * line a peer when there are a thousand. */
 struct peer {
 	struct peer *next;
 	int fd;
 	int outbound, connecting, handshaked;
-	size_t wlen, rlen;       /* unsent output; unparsed input */
+	struct buf out, in;      /* unsent output; unparsed input */
 	int64_t last_recv;       /* monotonic ms */
-	uint8_t *rbuf, *wbuf;
 	struct naddr a;          /* the far end (for inbound: its source) */
 	int got_version, got_verack;
 	int asked_addr;          /* it sent getaddr: answered once only */
@@ -579,6 +584,39 @@ static void bans_load(struct net *n)
 
 /* ==== Peers: sending and counting ==== */
 
+/* Bytes waiting in a queue. */
+static size_t buf_size(const struct buf *b)
+{
+	return b->len - b->off;
+}
+
+/* Room for n more bytes at the end of a queue: slide what waits to the
+ * front, or double the capacity.  Returns where to write. */
+static uint8_t *buf_room(struct buf *b, size_t n)
+{
+	if (b->off && b->len + n > b->cap) {
+		memmove(b->data, b->data + b->off, b->len - b->off);
+		b->len -= b->off;
+		b->off = 0;
+	}
+	if (b->len + n > b->cap) {
+		b->cap = b->len + n > 2 * b->cap ? b->len + n : 2 * b->cap;
+		if (!(b->data = realloc(b->data, b->cap)))
+			abort();
+	}
+	return b->data + b->len;
+}
+
+/* Drop n bytes from the front; an empty queue gives its memory back, so
+ * an idle peer holds no buffers. */
+static void buf_take(struct buf *b, size_t n)
+{
+	if ((b->off += n) == b->len) {
+		free(b->data);
+		memset(b, 0, sizeof *b);
+	}
+}
+
 /* The counter of a command, made on first use. */
 static struct count *counter(struct net *n, const char *cmd)
 {
@@ -620,8 +658,8 @@ static void flush(struct net *n, struct peer *p)
 {
 	ssize_t k;
 
-	while (p->fd >= 0 && p->wlen > 0 && !p->connecting) {
-		k = write(p->fd, p->wbuf, p->wlen);
+	while (p->fd >= 0 && buf_size(&p->out) > 0 && !p->connecting) {
+		k = write(p->fd, p->out.data + p->out.off, buf_size(&p->out));
 		if (k < 0 && (errno == EAGAIN || errno == EWOULDBLOCK ||
 		              errno == EINTR))
 			return;
@@ -629,11 +667,7 @@ static void flush(struct net *n, struct peer *p)
 			drop(n, p, k < 0 ? strerror(errno) : "write failed");
 			return;
 		}
-		memmove(p->wbuf, p->wbuf + k, p->wlen - (size_t)k);
-		if ((p->wlen -= (size_t)k) == 0) {
-			free(p->wbuf);
-			p->wbuf = NULL;
-		}
+		buf_take(&p->out, (size_t)k);
 	}
 }
 
@@ -643,19 +677,15 @@ void net_send(struct net *n, struct peer *p, const char *cmd,
               const uint8_t *payload, size_t len)
 {
 	struct count *c = counter(n, cmd);
-	uint8_t *w;
 
 	if (p->fd < 0)
 		return;
-	if (p->wlen + FRAME_HEAD + len > SEND_CAP) {
+	if (buf_size(&p->out) + FRAME_HEAD + len > SEND_CAP) {
 		drop(n, p, "send buffer full");
 		return;
 	}
-	if (!(w = realloc(p->wbuf, p->wlen + FRAME_HEAD + len)))
-		abort();
-	p->wbuf = w;
-	p->wlen += frame_write(p->wbuf + p->wlen, n->o.p->magic, cmd, payload,
-	                       len);
+	p->out.len += frame_write(buf_room(&p->out, FRAME_HEAD + len),
+	                          n->o.p->magic, cmd, payload, len);
 	c->out++;
 	c->out_bytes += FRAME_HEAD + len;
 	flush(n, p);
@@ -963,12 +993,11 @@ static void receive(struct net *n, struct peer *p)
 		drop(n, p, k ? strerror(errno) : "closed by peer");
 		return;
 	}
-	if (!(p->rbuf = realloc(p->rbuf, p->rlen + (size_t)k)))
-		abort();
-	memcpy(p->rbuf + p->rlen, scratch, (size_t)k);
-	p->rlen += (size_t)k;
+	memcpy(buf_room(&p->in, (size_t)k), scratch, (size_t)k);
+	p->in.len += (size_t)k;
 	p->last_recv = now_ms();
-	while (p->fd >= 0 && (used = frame_parse(p->rbuf + at, p->rlen - at,
+	while (p->fd >= 0 && (used = frame_parse(p->in.data + p->in.off + at,
+	                                         buf_size(&p->in) - at,
 	                                         n->o.p->magic, cmd, &payload,
 	                                         &plen, &why)) > 0) {
 		dispatch(n, p, cmd, payload, plen);
@@ -976,11 +1005,8 @@ static void receive(struct net *n, struct peer *p)
 	}
 	if (used < 0 && p->fd >= 0)
 		violation(n, p, why);
-	memmove(p->rbuf, p->rbuf + at, p->rlen - at);
-	if ((p->rlen -= at) == 0) {   /* idle peers hold no buffer */
-		free(p->rbuf);
-		p->rbuf = NULL;
-	}
+	if (at)
+		buf_take(&p->in, at);
 }
 
 /* ==== Connections ==== */
@@ -1027,8 +1053,8 @@ static void sweep(struct net *n)
 		}
 		*pp = p->next;
 		*(p->outbound ? &n->nout : &n->nin) -= 1;
-		free(p->rbuf);
-		free(p->wbuf);
+		free(p->in.data);
+		free(p->out.data);
 		free(p);
 	}
 }
@@ -1510,14 +1536,14 @@ int net_pollfds(struct net *n, struct pollfd *pfd, int max)
 	for (p = n->peers; p && k < max; p = p->next) {
 		if (p->fd < 0)
 			continue;
-		hot = p->wlen || !p->handshaked || p->outbound ||
+		hot = buf_size(&p->out) || !p->handshaked || p->outbound ||
 		      now - p->last_recv < HOT_MS;
 		n->any_cold |= !hot;
 		if (!hot && !cold)
 			continue;
 		pfd[k].fd = p->fd;
 		pfd[k].events = (short)(p->connecting ? POLLOUT : POLLIN |
-		                        (p->wlen ? POLLOUT : 0));
+		                        (buf_size(&p->out) ? POLLOUT : 0));
 		n->who[k++] = p;
 	}
 	return k;

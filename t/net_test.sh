@@ -107,7 +107,7 @@ ctl a ban 127.6.0.1 >/dev/null || fail "ban failed"
 ctl a ban nonsense 2>/dev/null && fail "a bad ban address was taken"
 
 # a peer that never reads is dropped once its unsent data passes the cap
-"$peer" -b 127.13.0.1 127.1.0.1 21001 noread 2000000 ||
+"$peer" -b 127.13.0.1 127.1.0.1 21001 noread 8000000 ||
 	fail "a peer that never reads was not dropped"
 logged a "send buffer full" || fail "no send-buffer drop logged"
 
@@ -147,6 +147,8 @@ grep -q "no node running" "$tmp/err" || fail "no clear error without a node"
 # through all of it node a's memory stayed bounded (where /proc tells)
 if [ -r "/proc/$apid/status" ]; then
 	hwm=$(sed -n "s/^VmHWM:[^0-9]*\([0-9]*\).*/\1/p" "/proc/$apid/status")
-	[ "$hwm" -lt 65536 ] || fail "node a peaked at $hwm KiB"
+	[ "$hwm" -lt 131072 ] || fail "node a peaked at $hwm KiB"
 fi
+grep -l -e Sanitizer -e "runtime error" "$tmp"/*.log 2>/dev/null &&
+	fail "a sanitizer report in a node's log"
 exit 0
