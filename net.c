@@ -1713,6 +1713,7 @@ void net_close(struct net *n)
 			close(p->fd);
 			p->fd = -1;
 		}
+	n->dropped = 1;
 	sweep(n);
 	for (k = 0; k < MAX_CONTROL; k++)
 		if (n->ctl[k].fd >= 0)

@@ -125,6 +125,6 @@ while [ $n -gt 0 ] && [ "$(outs victim)" -lt 8 ]; do sleep 0.5; n=$((n - 1)); do
 sleep 2
 bad=$(ctl victim peers | grep " out " | grep -c "^127\.99\.")
 [ "$bad" -le 1 ] || fail "the victim gave $bad outbound slots to one group"
-grep -l -e Sanitizer -e "runtime error" "$tmp"/*.log 2>/dev/null &&
+grep -q -e Sanitizer -e "runtime error" "$tmp"/*.log 2>/dev/null &&
 	fail "a sanitizer report in a node's log"
 exit 0

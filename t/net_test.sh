@@ -149,6 +149,6 @@ if [ -r "/proc/$apid/status" ]; then
 	hwm=$(sed -n "s/^VmHWM:[^0-9]*\([0-9]*\).*/\1/p" "/proc/$apid/status")
 	[ "$hwm" -lt 131072 ] || fail "node a peaked at $hwm KiB"
 fi
-grep -l -e Sanitizer -e "runtime error" "$tmp"/*.log 2>/dev/null &&
+grep -q -e Sanitizer -e "runtime error" "$tmp"/*.log 2>/dev/null &&
 	fail "a sanitizer report in a node's log"
 exit 0
