@@ -9,15 +9,7 @@
 #      that knows them all gives the 50 at most one of its 8 outbound slots.
 # Ports 22000-22199.  Every wait is bounded; every node is stopped.
 set -u
-bin=${PEERCHAIN:-./peerchain}
-tmp=$(mktemp -d) || exit 1
-pids=
-cleanup() {
-	for p in $pids; do kill "$p" 2>/dev/null; done
-	for p in $pids; do wait "$p" 2>/dev/null; done
-	rm -rf "$tmp"
-}
-trap cleanup EXIT INT TERM
+. t/lib.sh
 fail() { echo "discovery_test: $*" >&2; exit 1; }
 
 # node NAME IP:PORT [OPTIONS...]: start a regtest node in the background.
@@ -28,7 +20,6 @@ node() {
 		run 2>>"$tmp/$name.log" &
 	pids="$pids $!"
 }
-ctl() { name=$1; shift; "$bin" -d "$tmp/$name" -n regtest "$@"; }
 outs() { ctl "$1" peers 2>/dev/null | grep -c " out ready "; }
 # wait_all SECONDS: until every node 0..19 has 8 outbound peers.
 wait_all() {

@@ -5,16 +5,8 @@
 # surviving a restart, the per-address cap, inbound limit and eviction.
 # Ports 21000-21099.  Every wait is bounded; every node is stopped.
 set -u
-bin=${PEERCHAIN:-./peerchain}
+. t/lib.sh
 peer=${TESTPEER:-./t/testpeer}
-tmp=$(mktemp -d) || exit 1
-pids=
-cleanup() {
-	for p in $pids; do kill "$p" 2>/dev/null; done
-	for p in $pids; do wait "$p" 2>/dev/null; done
-	rm -rf "$tmp"
-}
-trap cleanup EXIT INT TERM
 fail() { echo "net_test: $*" >&2; for f in "$tmp"/*.log; do echo "== $f"; tail -n 20 "$f"; done >&2; exit 1; }
 
 # node NAME IP:PORT [OPTIONS...]: start a regtest node in the background.
@@ -25,7 +17,6 @@ node() {
 		"$@" run 2>>"$tmp/$name.log" &
 	pids="$pids $!"
 }
-ctl() { name=$1; shift; "$bin" -d "$tmp/$name" -n regtest "$@"; }
 # until SECONDS CMD...: run CMD every 0.1 s until it succeeds; fail after.
 until_ok() {
 	n=$(($1 * 10)); shift
