@@ -131,6 +131,10 @@ sleep 0.5
 n=$(ctl e peers | grep -c " in ")
 [ "$n" -le 4 ] || fail "$n inbound peers over a limit of 4"
 logged e "evicted for a newcomer" || fail "nobody was evicted"
+ctl e connect 127.1.0.1:21001 | grep -q "^ok$" || fail "connect through the control socket failed"
+until_ok 5 sh -c "'$bin' -d '$tmp/e' -n regtest peers | grep -q '^127.1.0.1:21001 out ready'" ||
+	fail "connect did not make an outbound peer"
+ctl e connect nowhere 2>/dev/null && fail "connect to a bad address worked"
 
 # the control socket is for the node's user only
 mode=$(ls -l "$tmp/a/regtest/control.sock" | cut -c1-10)
