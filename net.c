@@ -673,8 +673,8 @@ static void flush(struct net *n, struct peer *p)
 
 /* Queue a message for a peer and try to send it.  A peer that lets more
  * than SEND_CAP bytes pile up is dropped. */
-void net_send(struct net *n, struct peer *p, const char *cmd,
-              const uint8_t *payload, size_t len)
+static void net_send(struct net *n, struct peer *p, const char *cmd,
+                     const uint8_t *payload, size_t len)
 {
 	struct count *c = counter(n, cmd);
 
@@ -833,16 +833,15 @@ static const char *on_pong(struct net *n, struct peer *p, const uint8_t *b,
 static const char *on_getaddr(struct net *n, struct peer *p,
                               const uint8_t *b, size_t len)
 {
-	struct entry **pick = xcalloc(n->nbook + 1, sizeof *pick), *t;
+	struct entry **pick, *t;
 	size_t i, k = 0, j;
 
 	(void)b;
 	if (len)
 		return "malformed getaddr";
-	if (p->asked_addr++) {       /* once a connection, as Bitcoin */
-		free(pick);
+	if (p->asked_addr++)         /* once a connection, as Bitcoin */
 		return NULL;
-	}
+	pick = xcalloc(n->nbook + 1, sizeof *pick);
 	for (i = 0; i < n->nbook; i++)
 		if (n->book[i].attempts < 3)
 			pick[k++] = &n->book[i];
@@ -1094,7 +1093,8 @@ static int dial(struct net *n, const struct naddr *a)
 }
 
 /* Connect to "host:port" now (control socket, connect-only mode). */
-int net_connect(struct net *n, const char *text, char *err, size_t errlen)
+static int net_connect(struct net *n, const char *text, char *err,
+                       size_t errlen)
 {
 	struct naddr a;
 
@@ -1323,12 +1323,6 @@ int net_timeout_ms(const struct net *n)
 	if (n->any_cold)
 		t = t < COLD_MS ? t : COLD_MS;
 	return (int)(t < 1000 ? t : 1000);
-}
-
-/* Ask the loop to stop (control `stop`, or a signal). */
-void net_stop(struct net *n)
-{
-	n->stop = 1;
 }
 
 /* Has the node been asked to stop? */

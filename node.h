@@ -355,7 +355,6 @@ struct net_opts {
 };
 
 struct net;
-struct peer;
 struct pollfd;
 
 void net_log_level(int level);
@@ -374,10 +373,6 @@ int net_pollfds(struct net *n, struct pollfd *pfd, int max);
 void net_events(struct net *n, const struct pollfd *pfd, int count);
 void net_tick(struct net *n);
 int net_timeout_ms(const struct net *n);
-void net_stop(struct net *n);
 int net_stopping(const struct net *n);
-int net_connect(struct net *n, const char *text, char *err, size_t errlen);
-void net_send(struct net *n, struct peer *p, const char *cmd,
-              const uint8_t *payload, size_t len);
 
 #endif
