@@ -42,7 +42,7 @@ wait_all() {
 stop_all() {
 	i=0
 	while [ $i -lt 20 ]; do ctl n$i stop >/dev/null 2>&1; i=$((i + 1)); done
-	for p in $pids; do wait "$p" 2>/dev/null; done
+	reap $pids
 	pids=
 }
 
@@ -55,7 +55,7 @@ if grep -q "cannot listen" "$tmp/probe.log"; then
 	exit 0
 fi
 ctl probe stop >/dev/null
-for p in $pids; do wait "$p" 2>/dev/null; done
+reap $pids
 pids=
 
 # 1. discovery from one seed

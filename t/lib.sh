@@ -5,9 +5,20 @@
 bin=${PEERCHAIN:-./peerchain}
 tmp=$(mktemp -d) || exit 1
 pids=
+# reap PID...: wait for processes told to stop; any still there after 10 s
+# is killed, so no wait is unbounded.
+reap() {
+	[ $# -gt 0 ] || return 0
+	( trap 'kill $s 2>/dev/null; exit 0' TERM
+	  sleep 10 & s=$!
+	  wait $s && kill -9 "$@" 2>/dev/null ) &
+	dog=$!
+	for p in "$@"; do wait "$p" 2>/dev/null; done
+	kill "$dog" 2>/dev/null
+}
 cleanup() {
 	for p in $pids; do kill "$p" 2>/dev/null; done
-	for p in $pids; do wait "$p" 2>/dev/null; done
+	reap $pids
 	rm -rf "$tmp"
 }
 trap cleanup EXIT INT TERM

@@ -87,7 +87,7 @@ n=$("$peer" -b 127.7.0.1 127.1.0.1 21001 conns 8 0) || fail "testpeer conns fail
 # bans persist across a restart; the operator can lift one
 ctl a stop >/dev/null || fail "stop failed"
 until_ok 5 logged a "shutting down" || fail "a did not stop"
-wait "$apid"                     # it is stopping: files written, lock freed
+reap "$apid"                     # it is stopping: files written, lock freed
 node a 127.1.0.1:21001
 apid=$!
 until_ok 5 ctl a status || fail "a did not restart"
