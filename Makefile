@@ -13,7 +13,7 @@ PREFIX = /usr/local
 RUN =
 ONLY =
 
-OBJ = node.o net.o chain.o wallet.o sha256.o lms.o
+OBJ = node.o net.o gossip.o chain.o wallet.o sha256.o lms.o
 CRYPTO = sha256.o lms.o
 LEDGER = chain.o wallet.o $(CRYPTO)
 TESTS = t/sha256_test t/lms_test t/chain_test t/wallet_test t/wire_test
@@ -30,6 +30,7 @@ lms.o: lms.c node.h
 chain.o: chain.c node.h
 wallet.o: wallet.c node.h
 net.o: net.c node.h
+gossip.o: gossip.c node.h
 
 t/test.o: t/test.c t/test.h
 	$(CC) $(CFLAGS) -c -o $@ t/test.c
@@ -46,11 +47,11 @@ t/chain_test: t/chain_test.c t/test.h t/test.o $(LEDGER)
 t/wallet_test: t/wallet_test.c t/test.h t/test.o $(LEDGER)
 	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ t/wallet_test.c t/test.o $(LEDGER)
 
-t/wire_test: t/wire_test.c t/test.h t/test.o net.o $(LEDGER)
-	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ t/wire_test.c t/test.o net.o $(LEDGER)
+t/wire_test: t/wire_test.c t/test.h t/test.o net.o gossip.o $(LEDGER)
+	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ t/wire_test.c t/test.o net.o gossip.o $(LEDGER)
 
-t/testpeer: t/testpeer.c net.o $(LEDGER)
-	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ t/testpeer.c net.o $(LEDGER)
+t/testpeer: t/testpeer.c net.o gossip.o $(LEDGER)
+	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ t/testpeer.c net.o gossip.o $(LEDGER)
 
 t/bench: t/bench.c $(LEDGER)
 	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ t/bench.c $(LEDGER)

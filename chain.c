@@ -61,6 +61,15 @@
 	"662d776f726b206e6f646500000000000000000000000000010000f2052a0100" \
 	"0000000000000000000000000000000000000000000000000000000000000000" \
 	"0000"
+#define GENESIS_LOCAL \
+	"0100000000000000000000000000000000000000000000000000000000000000" \
+	"000000008b9f73506a511633e35407a25af9cb9b6b4e58021ebe17ee3f84102a" \
+	"110fc0fa00df006bffff0f1f5302000001000000010000000100000000000000" \
+	"0000000000000000000000000000000000000000000000000000000000000000" \
+	"00000000000070656572636861696e3a206120736d616c6c2070726f6f662d6f" \
+	"662d776f726b206e6f646500000000000000000000000000010000f2052a0100" \
+	"0000000000000000000000000000000000000000000000000000000000000000" \
+	"0000"
 #define EXTRANONCE   (HEADER_LEN + 4 + 4 + 2 + OUTPOINT_LEN)  /* where the
                               coinbase's free key field starts in a block */
 
@@ -125,6 +134,10 @@ struct chain {
 	struct bnode **active;   /* active[i]: the block at root height + i */
 	size_t nactive, cap;
 	struct bnode *best;      /* most work, LINKED, not FAILED */
+	struct bnode **hdrs;     /* hdrs[i]: the block at root height + i on
+	                            the chain of the best header, which sync
+	                            fetches bodies for (bodies or not) */
+	size_t nhdrs, hcap;
 	uint32_t seq;
 	struct map utxo;         /* outpoint -> struct coin */
 	struct map pool;         /* txid -> struct ptx */
@@ -458,7 +471,12 @@ static const struct params nets[] = {
 	/* peerchain's own network: a block a minute, a retarget a day. */
 	{ "main", { 'p', 'c', 'm', 'n' }, 0x1e0fffff, 1440, 60,
 	  50 * COIN, 210000, 100, 9333, GENESIS_MAIN, 0 },
-	/* Tests and local networks: the easiest target, no retarget. */
+	/* make localnet: a block every 5 s, a retarget every 10 blocks, from
+	 * a target easy enough (4,096 hashes) that the first blocks come at
+	 * once and coins mature within the first minute. */
+	{ "local", { 'p', 'c', 'l', 'n' }, 0x1f0fffff, 10, 5,
+	  50 * COIN, 210000, 10, 19333, GENESIS_LOCAL, 0 },
+	/* Tests: the easiest target, no retarget. */
 	{ "regtest", { 'p', 'c', 'r', 't' }, 0x207fffff, 0, 5,
 	  50 * COIN, 150, 10, 19444, GENESIS_REGTEST, 0 },
 };
@@ -984,6 +1002,29 @@ static int check_header(const struct chain *c, const uint8_t *hdr,
 	return V_OK;
 }
 
+/* The header with the most work that broke no rule. */
+static struct bnode *best_header(const struct chain *c)
+{
+	return c->hdrs[c->nhdrs - 1];
+}
+
+/* Make n the best header: rewrite hdrs from n down to where it already
+ * agrees (only below the old end: entries past it are stale). */
+static void set_best_header(struct chain *c, struct bnode *n)
+{
+	size_t old = c->nhdrs, i = n->prev ? n->height - c->p->genesis_height
+	                                   : 0;
+
+	if (i + 1 > c->hcap) {
+		c->hcap = 2 * (i + 1);
+		if (!(c->hdrs = realloc(c->hdrs, c->hcap * sizeof *c->hdrs)))
+			fatal("out of memory");
+	}
+	c->nhdrs = i + 1;
+	for (; n && !(i < old && c->hdrs[i] == n); n = n->prev, i--)
+		c->hdrs[i] = n;
+}
+
 /* Add a node for a checked header to the tree and the index. */
 static struct bnode *new_node(struct chain *c, const uint8_t *hdr,
                               const uint8_t hash[SHA256_LEN],
@@ -1005,6 +1046,8 @@ static struct bnode *new_node(struct chain *c, const uint8_t *hdr,
 	block_work(c, get32le(hdr + 72), &w);
 	u_add(&n->work, &w);
 	map_put(&c->index, hash, n);
+	if (!c->nhdrs || u_cmp(&n->work, &best_header(c)->work) > 0)
+		set_best_header(c, n);
 	return n;
 }
 
@@ -1081,9 +1124,21 @@ static void fail_tree(struct bnode *n, int r)
 /* n broke rule r: fail its subtree and look for the best tip again. */
 static void fail(struct chain *c, struct bnode *n, int r)
 {
+	struct bnode **v, *h;
+	size_t i, k;
+
 	fail_tree(n, r);
 	if (c->best->status & FAILED)
 		find_best(c);
+	if (!(best_header(c)->status & FAILED))
+		return;
+	v = (struct bnode **)map_values(&c->index);
+	for (h = c->best, i = 0, k = c->index.n; i < k; i++)
+		if (!(v[i]->status & FAILED) && better(v[i], h))
+			h = v[i];
+	free(v);
+	c->nhdrs = 0;               /* (rewritten from scratch) */
+	set_best_header(c, h);
 }
 
 /* n has its body now: if its parent is LINKED, so are n and the waiting
@@ -1966,10 +2021,17 @@ static void note_damage(struct chain *c, uint32_t num, off_t pos, off_t end,
 	         (long long)pos, (long long)(end - pos));
 }
 
+/* Stored blocks whose parent came later in the files: sync stores
+ * blocks as they arrive, not in order.  Replay tries them again. */
+struct later {
+	struct bnode *v;
+	size_t n, cap;
+};
+
 /* Replay block file num record by record; cut it at the first damaged
  * record.  Returns its fd (left open) and length, or -1 if it is absent. */
 static int replay_file(struct chain *c, uint32_t num, uint8_t *buf,
-                       uint32_t *size)
+                       uint32_t *size, struct later *l)
 {
 	int fd = open_file(c, num, O_RDWR), r;
 	struct bnode at;
@@ -1981,7 +2043,12 @@ static int replay_file(struct chain *c, uint32_t num, uint8_t *buf,
 	while ((r = read_record(c, fd, pos, buf, &at.len, &why)) == 0) {
 		at.file = num;
 		at.pos = (uint32_t)pos + RECORD_HEAD;
-		add_block(c, buf, at.len, &at);
+		if (add_block(c, buf, at.len, &at) == V_ORPHAN) {
+			if (l->n == l->cap && !(l->v = realloc(l->v,
+			        (l->cap = 2 * l->cap + 16) * sizeof *l->v)))
+				fatal("out of memory");
+			l->v[l->n++] = at;
+		}
 		pos += at.len + RECORD_HEAD + RECORD_TAIL;
 	}
 	if (r < 0) {
@@ -1994,15 +2061,36 @@ static int replay_file(struct chain *c, uint32_t num, uint8_t *buf,
 	return fd;
 }
 
+/* Add the blocks replay found before their parents, in rounds, until a
+ * round adds none (the rest lost their parent to damage). */
+static void replay_later(struct chain *c, struct later *l)
+{
+	size_t i, added = 1;
+	uint8_t *b;
+
+	while (added)
+		for (added = i = 0; i < l->n; i++) {
+			if (!l->v[i].len || !(b = read_block(c, &l->v[i])))
+				continue;
+			if (add_block(c, b, l->v[i].len, &l->v[i]) != V_ORPHAN) {
+				l->v[i].len = 0;
+				added++;
+			}
+			free(b);
+		}
+	free(l->v);
+}
+
 /* Rebuild the index, the UTXO set and the active chain from the block
  * files, and leave the last file open for appending. */
 static void replay(struct chain *c)
 {
 	uint8_t *buf = xmalloc(MAX_BLOCK_SIZE + RECORD_TAIL);
+	struct later l = { NULL, 0, 0 };
 	uint32_t num, size;
 	int fd;
 
-	for (num = 0; (fd = replay_file(c, num, buf, &size)) >= 0; num++) {
+	for (num = 0; (fd = replay_file(c, num, buf, &size, &l)) >= 0; num++) {
 		if (c->fd >= 0)
 			close(c->fd);
 		c->fd = fd;
@@ -2012,6 +2100,7 @@ static void replay(struct chain *c)
 	if (c->fd < 0)
 		c->fd = open_file(c, 0, O_RDWR | O_CREAT);
 	free(buf);
+	replay_later(c, &l);
 }
 
 /* ==== Opening, closing, questions ==== */
@@ -2106,6 +2195,7 @@ void chain_close(struct chain *c)
 	if (c->lock >= 0)
 		close(c->lock);
 	free(c->active);
+	free(c->hdrs);
 	free(c->genesis);
 	free(c->dir);
 	free(c);
@@ -2165,6 +2255,46 @@ int chain_header(const struct chain *c, const uint8_t hash[SHA256_LEN],
 	*height = n->height;
 	return n->height <= tip(c)->height &&
 	       c->active[n->height - c->root->height] == n;
+}
+
+/* What we know of a block: CH_* bits, 0 if nothing. */
+int chain_status(const struct chain *c, const uint8_t hash[SHA256_LEN])
+{
+	const struct bnode *n = map_get(&c->index, hash);
+
+	if (!n)
+		return 0;
+	return CH_HEADER | (n->status & HAVE_DATA ? CH_BODY : 0) |
+	       (n->status & FAILED ? CH_FAILED : 0) |
+	       (n->height <= tip(c)->height &&
+	        c->active[n->height - c->root->height] == n ? CH_ACTIVE : 0);
+}
+
+/* The best header's hash (it may still lack its body); returns its
+ * height. */
+uint32_t chain_best_header(const struct chain *c, uint8_t hash[SHA256_LEN])
+{
+	memcpy(hash, best_header(c)->hash, SHA256_LEN);
+	return best_header(c)->height;
+}
+
+/* Up to max blocks on the best header's chain that we hold no body for,
+ * lowest first, looking at most `ahead` blocks past the point where that
+ * chain leaves the active one: what sync fetches next.  Returns how many,
+ * with each hash and height. */
+size_t chain_missing(const struct chain *c, uint8_t (*hash)[SHA256_LEN],
+                     uint32_t *height, size_t max, uint32_t ahead)
+{
+	size_t i = c->nactive < c->nhdrs ? c->nactive : c->nhdrs, k = 0, end;
+
+	while (i > 0 && c->active[i - 1] != c->hdrs[i - 1])
+		i--;                         /* down to where they agree */
+	for (end = i + ahead; i < c->nhdrs && i < end && k < max; i++)
+		if (!(c->hdrs[i]->status & (HAVE_DATA | FAILED))) {
+			memcpy(hash[k], c->hdrs[i]->hash, SHA256_LEN);
+			height[k++] = c->hdrs[i]->height;
+		}
+	return k;
 }
 
 /* The body of a block we hold, in a new buffer; NULL if we have none. */

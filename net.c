@@ -34,7 +34,6 @@
 #define PROTOCOL      1           /* our protocol version */
 #define MAX_AGENT     256         /* bytes of user agent in version */
 #define MAX_ADDR      1000        /* addresses in one addr, as Bitcoin */
-#define MAX_INV       50000       /* entries in one inv, as Bitcoin */
 #define SEND_CAP      (16u << 20) /* unsent bytes before a peer is dropped */
 #define READ_CHUNK    65536       /* bytes read from a socket at once */
 #define MAX_PER_IP    4           /* connections from one address */
@@ -92,6 +91,7 @@ struct peer {
 	char agent[MAX_AGENT + 1];
 	double tokens;           /* addresses it may still send */
 	int64_t tokens_at;
+	struct gpeer *gp;        /* gossip's side of it, once handshaked */
 };
 
 /* A control connection: one command line in, the answer out, closed. */
@@ -132,6 +132,9 @@ struct net {
 	int dropped;             /* a peer was dropped: sweep */
 	int64_t timers_at;       /* when the per-peer timers last ran */
 	int stop;
+	struct gossip *g;        /* takes the messages net.c does not */
+	void (*ctl_more)(void *arg, FILE *f, char **word); /* and the */
+	void *ctl_arg;           /* control commands */
 };
 
 static int log_level = LOG_INFO;
@@ -673,8 +676,8 @@ static void flush(struct net *n, struct peer *p)
 
 /* Queue a message for a peer and try to send it.  A peer that lets more
  * than SEND_CAP bytes pile up is dropped. */
-static void net_send(struct net *n, struct peer *p, const char *cmd,
-                     const uint8_t *payload, size_t len)
+void net_send(struct net *n, struct peer *p, const char *cmd,
+              const uint8_t *payload, size_t len)
 {
 	struct count *c = counter(n, cmd);
 
@@ -784,6 +787,8 @@ static const char *on_verack(struct net *n, struct peer *p,
 	net_log(LOG_INFO, "peer %s %s: handshake done, height %u, %s",
 	        show(&p->a), p->outbound ? "(out)" : "(in)",
 	        (unsigned)p->height, p->agent);
+	if (n->g)
+		p->gp = gossip_peer_new(n->g, p, p->outbound, p->height);
 	if (p->outbound) {
 		struct entry *e = book_find(n, &p->a);
 
@@ -906,34 +911,6 @@ static const char *on_addr(struct net *n, struct peer *p, const uint8_t *b,
 	return NULL;
 }
 
-/* inv, getdata, notfound: u32 count | count x (u32 type | hash[32]).
- * Checked here; what they ask for arrives with gossip.  getdata is
- * answered notfound for everything, for now. */
-static const char *on_inv(struct net *n, struct peer *p, const uint8_t *b,
-                          size_t len)
-{
-	uint32_t count;
-
-	if (len < 4 || (count = get32le(b)) > MAX_INV)
-		return "over-long inventory";
-	if (len != 4 + (size_t)count * INV_REC)
-		return "malformed inventory";
-	(void)n;
-	(void)p;
-	return NULL;
-}
-
-/* getdata: checked as inv; we have nothing to serve yet: notfound. */
-static const char *on_getdata(struct net *n, struct peer *p,
-                              const uint8_t *b, size_t len)
-{
-	const char *bad = on_inv(n, p, b, len);
-
-	if (!bad)
-		net_send(n, p, "notfound", b, len);
-	return bad;
-}
-
 /* The handler of each command; `early` ones are allowed before the
  * handshake completes. */
 static const struct handler {
@@ -948,15 +925,13 @@ static const struct handler {
 	{ "pong", on_pong, 0 },
 	{ "getaddr", on_getaddr, 0 },
 	{ "addr", on_addr, 0 },
-	{ "inv", on_inv, 0 },
-	{ "getdata", on_getdata, 0 },
-	{ "notfound", on_inv, 0 },
 };
 
 #define NHANDLERS (sizeof handlers / sizeof handlers[0])
 
-/* Handle one message.  Unknown commands are ignored (as Bitcoin does),
- * but nothing except version and verack may come before the handshake. */
+/* Handle one message: ours, or gossip's.  Unknown commands are ignored
+ * (as Bitcoin does), but nothing except version and verack may come
+ * before the handshake. */
 static void dispatch(struct net *n, struct peer *p, const char *cmd,
                      const uint8_t *b, size_t len)
 {
@@ -972,6 +947,8 @@ static void dispatch(struct net *n, struct peer *p, const char *cmd,
 		bad = "message before the handshake";
 	else if (i < NHANDLERS)
 		bad = handlers[i].fn(n, p, b, len);
+	else if (n->g && p->gp)
+		bad = gossip_message(n->g, p->gp, cmd, b, len);
 	if (bad)
 		violation(n, p, bad);
 }
@@ -1052,6 +1029,8 @@ static void sweep(struct net *n)
 		}
 		*pp = p->next;
 		*(p->outbound ? &n->nout : &n->nin) -= 1;
+		if (p->gp)
+			gossip_peer_gone(n->g, p->gp);
 		free(p->in.data);
 		free(p->out.data);
 		free(p);
@@ -1325,6 +1304,28 @@ int net_timeout_ms(const struct net *n)
 	return (int)(t < 1000 ? t : 1000);
 }
 
+/* Hand gossip the messages net.c does not take, and more_fn the control
+ * commands (its words end with a NULL). */
+void net_attach(struct net *n, struct gossip *g,
+                void (*more_fn)(void *arg, FILE *f, char **word), void *arg)
+{
+	n->g = g;
+	n->ctl_more = more_fn;
+	n->ctl_arg = arg;
+}
+
+/* The far end of a peer, for logs. */
+const char *net_peer_name(const struct peer *p)
+{
+	return show(&p->a);
+}
+
+/* A peer just gave us something new and valid: eviction spares such. */
+void net_relayed(struct peer *p)
+{
+	p->last_relay = now_ms();
+}
+
 /* Has the node been asked to stop? */
 int net_stopping(const struct net *n)
 {
@@ -1369,6 +1370,8 @@ static void ctl_stats(struct net *n, FILE *f, char **arg)
 		fprintf(f, "%s in %lu %lu out %lu %lu\n", n->counts[i].cmd,
 		        n->counts[i].in, n->counts[i].in_bytes, n->counts[i].out,
 		        n->counts[i].out_bytes);
+	if (n->g)
+		gossip_stats(n->g, f);
 }
 
 /* `connect HOST:PORT`. */
@@ -1447,8 +1450,12 @@ static void ctl_answer(struct net *n, struct ctl *c)
 	     i++)
 		if (strcmp(word[0], controls[i].name) == 0)
 			break;
-	if (!f || !word[0] || i == sizeof controls / sizeof controls[0] ||
-	    (int)k - 1 < controls[i].args || (int)k - 1 > controls[i].args + 1)
+	if (f && word[0] && i == sizeof controls / sizeof controls[0] &&
+	    n->ctl_more)
+		n->ctl_more(n->ctl_arg, f, word);
+	else if (!f || !word[0] || i == sizeof controls / sizeof controls[0] ||
+	         (int)k - 1 < controls[i].args ||
+	         (int)k - 1 > controls[i].args + 1)
 		fprintf(f ? f : stderr, "error: unknown command or arguments\n");
 	else
 		controls[i].fn(n, f, word + 1);

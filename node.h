@@ -12,6 +12,7 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 
 #define PEERCHAIN_VERSION "0.1.0"
 
@@ -276,6 +277,14 @@ int chain_hash_at(const struct chain *c, uint32_t height,
                   uint8_t hash[SHA256_LEN]);
 int chain_header(const struct chain *c, const uint8_t hash[SHA256_LEN],
                  uint8_t hdr[HEADER_LEN], uint32_t *height);
+#define CH_HEADER 1  /* chain_status: the header is known */
+#define CH_BODY   2  /* ...and its body is stored */
+#define CH_ACTIVE 4  /* ...on the active chain */
+#define CH_FAILED 8  /* ...it, or a block before it, broke a rule */
+int chain_status(const struct chain *c, const uint8_t hash[SHA256_LEN]);
+uint32_t chain_best_header(const struct chain *c, uint8_t hash[SHA256_LEN]);
+size_t chain_missing(const struct chain *c, uint8_t (*hash)[SHA256_LEN],
+                     uint32_t *height, size_t max, uint32_t ahead);
 uint8_t *chain_read_block(struct chain *c, const uint8_t hash[SHA256_LEN],
                           size_t *len);
 void chain_each_coin(const struct chain *c, void (*fn)(void *arg,
@@ -329,6 +338,7 @@ uint8_t *wallet_pay(struct wallet *w, struct chain *c,
 #define MAX_PAYLOAD  (4u << 20)  /* bytes: refused before any allocation */
 #define ADDR_REC     26          /* in addr: ip[16] | u16 port | i64 time */
 #define INV_REC      36          /* in inv: u32 type | hash[32] */
+#define MAX_INV      50000       /* entries in one inv, as Bitcoin */
 #define SERVICE_FULL 1           /* version services: a full node */
 #define PEERCHAIN_AGENT "/peerchain:" PEERCHAIN_VERSION "/"
 
@@ -355,6 +365,9 @@ struct net_opts {
 };
 
 struct net;
+struct peer;
+struct gossip;
+struct gpeer;
 struct pollfd;
 
 void net_log_level(int level);
@@ -374,5 +387,33 @@ void net_events(struct net *n, const struct pollfd *pfd, int count);
 void net_tick(struct net *n);
 int net_timeout_ms(const struct net *n);
 int net_stopping(const struct net *n);
+void net_attach(struct net *n, struct gossip *g,
+                void (*more_fn)(void *arg, FILE *f, char **word), void *arg);
+void net_send(struct net *n, struct peer *p, const char *cmd,
+              const uint8_t *payload, size_t len);
+const char *net_peer_name(const struct peer *p);
+void net_relayed(struct peer *p);
+
+/* ==== gossip.c: relaying transactions and blocks, and sync ==== */
+
+#define TX_DELAY_MS     100      /* transaction announcements wait at most
+                                    this long by default, to go out in
+                                    batches */
+#define TX_DELAY_RANDOM (-1)     /* -T random: Bitcoin-like random delays,
+                                    so timing does not betray the origin */
+
+struct gossip *gossip_open(struct chain *c, struct net *n, int tx_delay_ms);
+void gossip_close(struct gossip *g);
+struct gpeer *gossip_peer_new(struct gossip *g, struct peer *p, int outbound,
+                              uint32_t height);
+void gossip_peer_gone(struct gossip *g, struct gpeer *gp);
+const char *gossip_message(struct gossip *g, struct gpeer *gp,
+                           const char *cmd, const uint8_t *b, size_t len);
+void gossip_tick(struct gossip *g);
+int gossip_timeout_ms(const struct gossip *g);
+int gossip_block(struct gossip *g, const uint8_t *blk, size_t len);
+int gossip_tx(struct gossip *g, const uint8_t *tx, size_t len);
+int64_t gossip_seen(const struct gossip *g, const uint8_t hash[SHA256_LEN]);
+void gossip_stats(const struct gossip *g, FILE *f);
 
 #endif

@@ -1,14 +1,26 @@
 #!/bin/sh
-# t/ledger_test.sh - the offline command line on a regtest data directory:
-# a wallet, mining, a payment through the mempool into a block, clear
-# errors, and the one-time-leaf rule across a crash: the process is
-# killed after the wallet wrote its next leaf and before it signed, and
-# the next payment must sign with a later leaf.
+# t/ledger_test.sh - the command line on a regtest data directory: a
+# wallet and mining with no node running; then, through a running node
+# (listening nowhere), a payment through the mempool into a block, clear
+# errors, and the one-time-leaf rule across a crash: the node is killed
+# after the wallet wrote its next leaf and before it signed, and the next
+# payment must sign with a later leaf.
 set -u
 bin=${PEERCHAIN:-./peerchain}
 tmp=$(mktemp -d) || exit 1
-trap 'rm -rf "$tmp"' EXIT INT TERM
+node=
+trap '[ -n "$node" ] && kill $node 2>/dev/null; rm -rf "$tmp"' EXIT INT TERM
 pc() { "$bin" -d "$tmp/d" -n regtest "$@"; }
+# start the node (with any environment given) and wait for its socket
+start() {
+	env "$@" "$bin" -d "$tmp/d" -n regtest -L run 2>>"$tmp/node.log" &
+	node=$!
+	i=0
+	until pc status >/dev/null 2>&1; do
+		i=$((i + 1)); [ $i -lt 100 ] || fail "the node did not start"
+		sleep 0.1
+	done
+}
 
 fail() { echo "ledger_test: $*" >&2; exit 1; }
 field() { sed -n "s/^$1 //p" "$tmp/out"; }
@@ -28,11 +40,18 @@ pc balance >"$tmp/out"
 b=$(pc address new) || fail "address new failed"
 [ "$b" != "$a" ] || fail "address new gave the same address"
 
-# the crash: leaf 0 is written to disk, then the process dies unsigned
-PEERCHAIN_CRASH_AFTER_LEAF=1 pc send 10 "$b" >/dev/null 2>&1 && fail "no crash"
+pc send 10 "$b" 2>"$tmp/err" && fail "send worked with no node running"
+grep -q 'no node running' "$tmp/err" || fail "no clear error without a node"
+
+# the crash: leaf 0 is written to disk, then the node dies unsigned
+start PEERCHAIN_CRASH_AFTER_LEAF=1
+pc send 10 "$b" >/dev/null 2>&1 && fail "no crash"
+wait $node
+node=
 pc wallet | grep "^$a leaves 1/1024" >/dev/null || fail "leaf 0 not recorded"
 pc tip >"$tmp/out"
 [ "$(field mempool)" = "0 transactions, 0 bytes" ] || fail "crash left a tx"
+start
 tx=$(pc send 10 "$b" 0.5) || fail "send failed"
 pc tx "$tx" >"$tmp/out" || fail "tx $tx not found"
 grep -q '^in .* leaf 1$' "$tmp/out" || fail "the payment did not sign with leaf 1"
@@ -77,4 +96,9 @@ pc tip >"$tmp/out"
 pc mine 1 "$a" >/dev/null || fail "mine 1 ADDRESS failed"
 cb=$(pc block 14 | sed -n "s/^tx 0 //p")
 pc tx "$cb" | grep -q "^out 50.00000000 $a\$" || fail "coinbase does not pay $a"
+pc stop >/dev/null || fail "stop failed"
+wait $node
+node=
+pc tip >"$tmp/out" || fail "tip after the node stopped failed"
+[ "$(field height)" = 14 ] || fail "height is not 14 after a restart"
 exit 0

@@ -63,7 +63,7 @@ for mode in garbage magic checksum huge early addrflood inv; do
 	"$peer" -b 127.6.0.1 127.1.0.1 21001 good || fail "good peer not served after $mode"
 done
 for why in "wrong magic" "bad checksum" "oversized frame" "before the handshake" \
-	"over 1000 addresses" "over-long inventory"; do
+	"over 1000 addresses" "malformed inv"; do
 	logged a "$why" || fail "no ban for: $why"
 done
 ctl a status | grep -q "^bans 7$" || fail "a does not count 7 bans"
