@@ -17,6 +17,11 @@
  *               exit 0 if the node hangs up
  *   addrs N G   handshake, then two addr messages of N addresses each,
  *               spread over G groups (10.g.0.0/16); then hang up
+ *   badblock, badtx
+ *               handshake, then a block on genesis whose coinbase pays over
+ *               all money, or a transaction paying as much; print
+ *               its hash as the node shows hashes; exit 0 if the node then
+ *               hangs up
  * Every wait is bounded.  The network is regtest.
  */
 #define _POSIX_C_SOURCE 200809L
@@ -202,6 +207,57 @@ static int violate(const char *mode)
 	return closed_by_node(fd) ? 0 : 1;
 }
 
+/* Print a hash byte-reversed, as the node shows it. */
+static void print_hash(const uint8_t h[SHA256_LEN])
+{
+	int i;
+
+	for (i = SHA256_LEN - 1; i >= 0; i--)
+		printf("%02x", h[i]);
+	printf("\n");
+	fflush(stdout);
+}
+
+/* A consensus-invalid block or transaction; exit 0 if the node hangs up. */
+static int invalid(const char *mode)
+{
+	const struct params *p = chain_params("regtest");
+	uint8_t gen[512], hash[SHA256_LEN], cb[512], addr[ADDR_LEN] = { 7 };
+	uint8_t tx[4 + 2 + OUTPOINT_LEN + LMS_PUB_LEN + 2 + 2 + 8 + ADDR_LEN];
+	uint8_t *txs[1], *blk;
+	size_t lens[1], len;
+	int fd = dial(bind_ip);
+
+	if (fd < 0 || handshake(fd) != 0)
+		return 2;
+	if (!strcmp(mode, "badblock")) {
+		if (hex_decode(p->genesis, gen, strlen(p->genesis) / 2) != 0)
+			return 2;
+		sha256d(gen, HEADER_LEN, hash);
+		txs[0] = cb;
+		lens[0] = coinbase_write(1, addr, MAX_MONEY + 1, cb, sizeof cb);
+		blk = block_make(hash, (uint32_t)time(NULL), p->limit_bits, txs,
+		                 lens, 1, &len);
+		while (block_mine(blk, len, 100000, time(NULL) + 60) == 0)
+			;
+		sha256d(blk, HEADER_LEN, hash);
+		print_hash(hash);
+		say(fd, "block", blk, len);
+		free(blk);
+	} else {
+		memset(tx, 0x5a, sizeof tx);          /* (a made-up input) */
+		put32le(tx, 1);
+		put16le(tx + 4, 1);
+		put16le(tx + 6 + OUTPOINT_LEN + LMS_PUB_LEN, 0);
+		put16le(tx + 8 + OUTPOINT_LEN + LMS_PUB_LEN, 1);
+		put64le(tx + 10 + OUTPOINT_LEN + LMS_PUB_LEN, MAX_MONEY + 1);
+		sha256d(tx, sizeof tx, hash);
+		print_hash(hash);
+		say(fd, "tx", tx, sizeof tx);
+	}
+	return closed_by_node(fd) ? 0 : 1;
+}
+
 /* The source address of connection i: spread over 127.0.0.0/8. */
 static const char *source(int i)
 {
@@ -354,5 +410,7 @@ int main(int argc, char **argv)
 		return addrs(n, s);
 	if (!strcmp(argv[a + 2], "noread"))
 		return noread(n);
+	if (!strcmp(argv[a + 2], "badblock") || !strcmp(argv[a + 2], "badtx"))
+		return invalid(argv[a + 2]);
 	return violate(argv[a + 2]);
 }
