@@ -2,6 +2,8 @@
 #   make              build ./peerchain
 #   make test         build and run every test; last line "N passed, M failed"
 #   make unit         the C unit tests only (RUN=qemu-s390x for a cross build)
+#   make localnet     run a local network of N=5 nodes and show it working;
+#                     ONCE=1 stops after the tour, else Ctrl-C stops it
 #   make bench        print benchmark figures, "name value"; ONLY=crypto for a group
 #   make install      copy peerchain to $(DESTDIR)$(PREFIX)/bin
 .POSIX:
@@ -12,6 +14,8 @@ LDFLAGS =
 PREFIX = /usr/local
 RUN =
 ONLY =
+N = 5
+ONCE =
 
 OBJ = node.o net.o gossip.o chain.o wallet.o sha256.o lms.o
 CRYPTO = sha256.o lms.o
@@ -63,6 +67,9 @@ test: peerchain t/testpeer $(TESTS)
 unit: $(TESTS)
 	@RUN='$(RUN)' sh t/run.sh $(TESTS)
 
+localnet: peerchain
+	@N='$(N)' ONCE='$(ONCE)' sh t/localnet.sh
+
 bench: peerchain t/testpeer t/bench
 	@./t/bench $(ONLY)
 
@@ -77,4 +84,4 @@ uninstall:
 clean:
 	rm -f peerchain $(OBJ) t/test.o $(TESTS) t/bench t/testpeer
 
-.PHONY: all test unit bench install uninstall clean
+.PHONY: all test unit localnet bench install uninstall clean

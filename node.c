@@ -106,8 +106,8 @@ static const struct command commands[] = {
 #define DEFAULT_NET  "main"
 #define DEFAULT_FEE  10000          /* base units: 0.0001 coin */
 #define MINE_SLICE   100000         /* nonces between looks at the clock */
-#define MINE_TURN    64             /* nonces the running node's miner tries
-                                       per turn of the loop: ~30 us, so a
+#define MINE_TURN    16             /* nonces the running node's miner tries
+                                       per turn of the loop: ~7 us, so a
                                        peer waits little for an answer */
 
 /* What need() opens for a command. */

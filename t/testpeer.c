@@ -22,7 +22,7 @@
  *               all money, or a transaction paying as much; print
  *               its hash as the node shows hashes; exit 0 if the node then
  *               hangs up
- * Every wait is bounded.  The network is regtest.
+ * Every wait is bounded.  The network is regtest, or $TESTPEER_NET.
  */
 #define _POSIX_C_SOURCE 200809L
 #include <arpa/inet.h>
@@ -41,7 +41,7 @@
 
 #define WAIT_MS 5000          /* longest wait for any answer */
 
-static const uint8_t magic[4] = { 'p', 'c', 'r', 't' };
+static uint8_t magic[4] = { 'p', 'c', 'r', 't' };  /* TESTPEER_NET sets */
 static const char *bind_ip;   /* -b */
 static struct sockaddr_in to;
 
@@ -380,6 +380,8 @@ int main(int argc, char **argv)
 	uint8_t b[8] = { 1 };
 
 	signal(SIGPIPE, SIG_IGN);     /* a node hanging up is an answer */
+	if (getenv("TESTPEER_NET") && chain_params(getenv("TESTPEER_NET")))
+		memcpy(magic, chain_params(getenv("TESTPEER_NET"))->magic, 4);
 	if (argc > 2 && strcmp(argv[1], "-b") == 0) {
 		bind_ip = argv[2];
 		a = 3;

@@ -1,0 +1,143 @@
+#!/bin/sh
+# t/localnet.sh - a local peerchain network on this machine, and a tour of
+# it (`make localnet`; `make localnet N=8 ONCE=1`).
+#
+# Starts N nodes (default 5) of the `local` network, each on its own
+# loopback address 127.(30+i).0.1 where the system has them (else all on
+# 127.0.0.1 without the one-peer-per-group rule), each with its own data
+# directory under a temporary directory and only the node before it as a
+# seed; nodes 0 and 1 mine.  Once coins have matured it pays a coin from
+# node 0's wallet to the last node, shows the payment spread, get mined
+# and appear in the payee's balance, and prints a table of the nodes.
+# Then it keeps the network running until Ctrl-C (or, with ONCE=1, stops
+# at once), stops every node cleanly and removes the directory.
+set -u
+N=${N:-5}
+NET=${NET:-local}
+ONCE=${ONCE:-}
+bin=${PEERCHAIN:-./peerchain}
+case $N in ''|*[!0-9]*) echo "localnet: N must be a number" >&2; exit 2;; esac
+[ "$N" -ge 2 ] && [ "$N" -le 50 ] || { echo "localnet: N from 2 to 50" >&2; exit 2; }
+tmp=$(mktemp -d) || exit 1
+pids=
+ip_base=30 group=
+alive() { for p in $pids; do kill -0 "$p" 2>/dev/null && return 0; done; return 1; }
+# bye: stop every node through its control socket, wait (10 s at most,
+# then kill), remove the directory.
+bye() {
+	trap - EXIT INT TERM
+	echo "stopping $N nodes..."
+	i=0
+	while [ $i -lt "$N" ]; do pc $i stop >/dev/null 2>&1; i=$((i + 1)); done
+	n=100
+	while [ $n -gt 0 ] && alive; do sleep 0.1; n=$((n - 1)); done
+	kill -9 $pids 2>/dev/null
+	rm -rf "$tmp"
+	echo "all stopped; nothing left behind"
+	exit "${1:-0}"
+}
+trap 'bye 1' EXIT
+trap 'bye 0' INT TERM
+
+ip() { [ -n "$group" ] && echo 127.0.0.1 || echo "127.$((ip_base + $1)).0.1"; }
+port() { echo $((19333 + $1)); }
+pc() { k=$1; shift; "$bin" -d "$tmp/n$k" -n "$NET" "$@"; }
+# start I [OPTIONS...]: node I in the background, logging to n I.log.
+start() {
+	k=$1
+	shift
+	"$bin" -d "$tmp/n$k" -n "$NET" -l "$(ip "$k"):$(port "$k")" $group "$@" \
+		run 2>>"$tmp/n$k.log" &
+	pids="$pids $!"
+}
+# upto SECONDS COMMAND...: retry every 0.2 s until the command works.
+upto() {
+	n=$(($1 * 5))
+	shift
+	until "$@" >/dev/null 2>&1; do
+		n=$((n - 1))
+		[ $n -gt 0 ] || return 1
+		sleep 0.2
+	done
+}
+field() { pc "$1" "$2" 2>/dev/null | sed -n "s/^$3 //p"; }
+has_tx() { pc "$1" tx "$2" 2>/dev/null | grep -q "^status"; }
+mined() { pc "$1" tx "$2" 2>/dev/null | grep -q "^status confirmed"; }
+all_have() { k=0; while [ $k -lt "$N" ]; do has_tx $k "$1" || return 1; k=$((k + 1)); done; }
+mature() { c=$(field 0 balance confirmed); [ "${c%%.*}" -ge 2 ] 2>/dev/null; }
+
+[ -x "$bin" ] || { echo "localnet: build peerchain first (make)" >&2; exit 1; }
+echo "localnet: $N nodes of the '$NET' network in $tmp"
+start 0 -m
+if ! upto 10 pc 0 status; then
+	grep -q "cannot listen" "$tmp/n0.log" || { cat "$tmp/n0.log" >&2; exit 1; }
+	echo "(no 127.30.0.1 here: all nodes on 127.0.0.1, group rule off)"
+	group=-G
+	start 0 -m
+	upto 10 pc 0 status || { cat "$tmp/n0.log" >&2; exit 1; }
+fi
+i=1
+while [ $i -lt "$N" ]; do
+	mine=
+	[ $i -eq 1 ] && mine=-m
+	start $i $mine -s "$(ip $((i - 1))):$(port $((i - 1)))"
+	i=$((i + 1))
+done
+i=0
+while [ $i -lt "$N" ]; do
+	upto 10 pc $i status || { echo "localnet: node $i did not start:" >&2
+		cat "$tmp/n$i.log" >&2; exit 1; }
+	echo "node $i: $(ip $i):$(port $i)$( [ $i -lt 2 ] && echo ', mining')"
+	i=$((i + 1))
+done
+
+echo "waiting for blocks, and for node 0's first coins to mature..."
+upto 120 mature || { echo "localnet: no mature coins after 2 minutes" >&2; exit 1; }
+echo "height $(field 0 tip height): node 0 holds $(field 0 balance confirmed) coins"
+
+last=$((N - 1))
+to=$(pc $last address) || exit 1
+tx=$(pc 0 send 1 "$to" 0.001) || exit 1
+echo "node 0 pays 1 coin to node $last: transaction $tx"
+upto 20 all_have "$tx" || echo "(not every node has it after 20 s)"
+t0=$(pc 0 seen "$tx" 2>/dev/null || echo 0)
+i=0
+while [ $i -lt "$N" ]; do
+	t=$(pc $i seen "$tx" 2>/dev/null) && echo "  node $i has it after $((t - t0)) ms"
+	i=$((i + 1))
+done
+echo "waiting for a miner to put it in a block..."
+upto 120 mined $last "$tx" || echo "(not mined after 2 minutes)"
+pc $last tx "$tx" | sed -n 's/^status /  /p'
+upto 20 eval '[ "$(field $last balance confirmed)" != 0.00000000 ]'
+echo "node $last's balance: $(field $last balance confirmed) confirmed"
+
+# table: the state of every node, and whether they agree
+table() {
+	printf '%-5s %-21s %-5s %-6s %-16s %s\n' node address peers height tip mempool
+	first= agree=yes i=0
+	while [ $i -lt "$N" ]; do
+		st=$(pc $i status 2>/dev/null)
+		peers=$(echo "$st" | sed -n 's/^peers \([0-9]*\) in, \([0-9]*\) out/\1 \2/p')
+		h=$(field $i tip hash)
+		printf '%-5s %-21s %-5s %-6s %-16s %s\n' $i "$(ip $i):$(port $i)" \
+			$(( ${peers% *} + ${peers#* } )) "$(field $i tip height)" \
+			"$(echo "$h" | cut -c1-16)" "$(field $i tip mempool | cut -d' ' -f1)"
+		[ -z "$first" ] && first=$h
+		[ "$h" = "$first" ] || agree=no
+		i=$((i + 1))
+	done
+	[ $agree = yes ] && echo "all $N tips agree" || echo "tips differ (a block is on its way?)"
+}
+sleep 1
+table
+if [ -n "$ONCE" ]; then
+	bye 0
+fi
+echo "the network keeps running; Ctrl-C stops it.  Try:"
+echo "  $bin -d $tmp/n0 -n $NET status    (or peers, tip, balance, stats)"
+while :; do
+	sleep 30
+	echo "--- $(date +%H:%M:%S)"
+	table
+done
