@@ -144,6 +144,7 @@ struct chain {
 	struct map spends;       /* outpoint -> struct ptx spending it */
 	size_t pool_bytes, pool_cap;
 	int64_t now;             /* 0: the clock; tests set a time */
+	int lazy;                /* 1: chain_flush() syncs the block file */
 	struct bnode *fresh;     /* the block add_block is checking... */
 	struct block *fresh_block; /* ...parsed: no need to read it back */
 	uint32_t work_bits;      /* the last block_work() answer, cached */
@@ -1455,8 +1456,8 @@ static uint32_t crc32(const uint8_t *p, size_t n)
 }
 
 /* Append a block as one record (magic | u32 length | block | checksum)
- * and flush it: only then is it stored.  Starts a new file once this one
- * would pass the size limit.  Returns V_OK or V_STORE, with the file as
+ * and flush it, unless the node flushes in batches (chain_lazy).  Starts
+ * a new file once this one would pass the size limit.  Returns V_OK or V_STORE, with the file as
  * it was before. */
 static int store(struct chain *c, struct bnode *n, const uint8_t *blk,
                  size_t len)
@@ -1480,7 +1481,7 @@ static int store(struct chain *c, struct bnode *n, const uint8_t *blk,
 	if (c->fd < 0 || write_at(c->fd, head, RECORD_HEAD, at) ||
 	    write_at(c->fd, blk, len, at + RECORD_HEAD) ||
 	    write_at(c->fd, sum, RECORD_TAIL, at + RECORD_HEAD + (off_t)len) ||
-	    fsync(c->fd)) {
+	    (!c->lazy && fsync(c->fd))) {
 		if (c->fd >= 0 && ftruncate(c->fd, at) != 0)
 			fatal("cannot undo a failed write to a block file");
 		return V_STORE;
@@ -2199,6 +2200,22 @@ void chain_close(struct chain *c)
 	free(c->genesis);
 	free(c->dir);
 	free(c);
+}
+
+/* Let a running node flush the block file in batches (chain_flush)
+ * instead of after each block: fsync per block would make sync wait on
+ * the disk.  A crash can then lose the last blocks, never the order:
+ * replay still cuts the file at the first damaged record. */
+void chain_lazy(struct chain *c, int lazy)
+{
+	c->lazy = lazy;
+}
+
+/* Flush what was appended to the block file to the disk. */
+void chain_flush(struct chain *c)
+{
+	if (c->fd >= 0 && fsync(c->fd) != 0)
+		fatal("cannot flush a block file");
 }
 
 /* What was wrong with the block files when they were opened, or NULL. */

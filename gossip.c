@@ -38,7 +38,7 @@
 #define TX_WAIT_MS      2000     /* an announcer's time to deliver a tx... */
 #define BLOCK_WAIT_MS   5000     /* ...or a block, before the next is asked */
 #define HEADERS_WAIT_MS 10000    /* ...or headers */
-#define WINDOW          16       /* blocks in flight from one peer */
+#define WINDOW          32       /* blocks in flight from one peer */
 #define AHEAD           1024     /* sync fetches at most this far ahead */
 #define FETCH_MAX       128      /* blocks considered per scheduling pass */
 #define STALL_REST_MS   10000    /* a peer that stalled gets no requests */

@@ -40,6 +40,7 @@
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "node.h"
@@ -106,6 +107,8 @@ static const struct command commands[] = {
 #define DEFAULT_NET  "main"
 #define DEFAULT_FEE  10000          /* base units: 0.0001 coin */
 #define MINE_SLICE   100000         /* nonces between looks at the clock */
+#define FLUSH_MS     100            /* a running node flushes its block file
+                                       this often at most */
 #define MINE_TURN    16             /* nonces the running node's miner tries
                                        per turn of the loop: ~7 us, so a
                                        peer waits little for an answer */
@@ -565,6 +568,15 @@ static void catch_signals(void)
 	sigaction(SIGPIPE, &sa, NULL);
 }
 
+/* Milliseconds on a clock that never jumps. */
+static int64_t now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
 /* The running node's miner: a block template on the tip, worked on
  * MINE_TURN nonces per turn of the loop. */
 static struct {
@@ -666,12 +678,14 @@ static int cmd_run(int argc, char **argv)
 	struct pollfd *pfd;
 	struct net *n;
 	int max, k, r, t;
+	int64_t flushed = 0;
 
 	(void)argv;
 	if (argc != 1)
 		return bad_usage("[-l HOST:PORT] [-s SEED]... [-m] run");
 	if (!(n = node_open()))
 		return 1;
+	chain_lazy(chain, 1);
 	catch_signals();
 	max = nopt.max_in + nopt.max_out + 32;
 	pfd = xcalloc((size_t)max, sizeof *pfd);
@@ -688,7 +702,12 @@ static int cmd_run(int argc, char **argv)
 		gossip_tick(gossip);
 		if (opt_mine)
 			mine_turn();
+		if (now_ms() - flushed >= FLUSH_MS) {
+			chain_flush(chain);
+			flushed = now_ms();
+		}
 	}
+	chain_flush(chain);
 	net_log(LOG_INFO, "shutting down%s", got_signal ? " on a signal" : "");
 	net_close(n);
 	gossip_close(gossip);

@@ -269,6 +269,8 @@ void chain_close(struct chain *c);
 const char *chain_report(const struct chain *c);
 void chain_set_time(struct chain *c, int64_t now);
 void chain_set_file_limit(struct chain *c, uint32_t bytes);
+void chain_lazy(struct chain *c, int lazy);
+void chain_flush(struct chain *c);
 int chain_add_header(struct chain *c, const uint8_t hdr[HEADER_LEN]);
 int chain_add_block(struct chain *c, const uint8_t *blk, size_t len);
 int chain_add_tx(struct chain *c, const uint8_t *tx, size_t len);

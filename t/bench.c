@@ -21,6 +21,7 @@
 #include <stdlib.h>
 #include <sys/resource.h>
 #include <signal.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <string.h>
 #include <time.h>
@@ -554,6 +555,91 @@ static void bench_net(void)
 		fprintf(stderr, "bench: cannot remove %s\n", dir);
 }
 
+/* ==== gossip: a 32-node network, and sync ==== */
+
+/* Wait until the node in dir answers `status` (a replay may take a
+ * while); returns 0, or -1 after 60 s. */
+static int wait_up(const char *dir)
+{
+	char cmd[600];
+	int k;
+
+	snprintf(cmd, sizeof cmd, "./peerchain -d '%s' -n regtest status "
+	         ">/dev/null 2>&1", dir);
+	for (k = 0; k < 600 && system(cmd) != 0; k++)
+		nanosleep(&(struct timespec){ 0, 100000000 }, NULL);
+	return k < 600 ? 0 : -1;
+}
+
+/* Sync: two nodes serve the bench chain; a fresh node connected to both
+ * pulls it.  Returns its blocks per second, or -1. */
+static double sync_rate(const char *a, const char *b, const char *fresh)
+{
+	char height[700], *srv[] = { "./peerchain", "-d", NULL, "-n", "regtest",
+	     "-l", NULL, "-o", "0", "-q", "run", NULL };
+	char *cli[] = { "./peerchain", "-d", (char *)fresh, "-n", "regtest",
+	     "-L", "-c", "127.0.0.1:23040", "-c", "127.0.0.1:23041", "-q",
+	     "run", NULL };
+	pid_t pa, pb, pc;
+	double t, got = 0;
+
+	srv[2] = (char *)a;
+	srv[6] = "127.0.0.1:23040";
+	pa = spawn(srv, 1);
+	srv[2] = (char *)b;
+	srv[6] = "127.0.0.1:23041";
+	pb = spawn(srv, 1);
+	if (wait_up(a) == 0 && wait_up(b) == 0) {
+		snprintf(height, sizeof height, "./peerchain -d '%s' -n regtest "
+		         "status 2>/dev/null | sed -n 's/^height //p'", fresh);
+		t = now();
+		pc = spawn(cli, 1);
+		while ((got = first_number(height)) < CHAIN_BLOCKS &&
+		       now() - t < 300)
+			nanosleep(&(struct timespec){ 0, 20000000 }, NULL);
+		t = now() - t;
+		reap(pc);
+	}
+	reap(pa);
+	reap(pb);
+	return got >= CHAIN_BLOCKS ? CHAIN_BLOCKS / t : -1;
+}
+
+/* The gossip group: the 32-node figures from t/bench_gossip.sh, then
+ * sync of the bench chain against a reindex of it. */
+static void bench_gossip(void)
+{
+	char dir[] = "/tmp/peerchain-bench-XXXXXX", cmd[700], a[64], b[64];
+	char fresh[64];
+	double best = 1e9, t, rate;
+	long kib;
+	int k;
+
+	fflush(stdout);
+	if (system("sh t/bench_gossip.sh") != 0)
+		fprintf(stderr, "bench: t/bench_gossip.sh failed\n");
+	if (!mkdtemp(dir))
+		return;
+	snprintf(a, sizeof a, "%s/a", dir);
+	snprintf(b, sizeof b, "%s/b", dir);
+	snprintf(fresh, sizeof fresh, "%s/fresh", dir);
+	snprintf(cmd, sizeof cmd, "cp -R '%s' '%s'", a, b);
+	if (mkdir(a, 0700) != 0 || generate(a) != 0 || system(cmd) != 0) {
+		fprintf(stderr, "bench: cannot generate a chain in %s\n", dir);
+		return;
+	}
+	for (k = 0; k < 2; k++)
+		if ((t = reindex(a, &kib)) > 0 && t < best)
+			best = t;
+	if ((rate = sync_rate(a, b, fresh)) > 0) {
+		figure("sync_blocks_s", rate);
+		figure("sync_vs_reindex", rate * best / CHAIN_BLOCKS);
+	}
+	snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
+	if (system(cmd) != 0)
+		fprintf(stderr, "bench: cannot remove %s\n", dir);
+}
+
 /* The chain group, in a process of its own: the peak memory it reads
  * from its children is then the replay's alone. */
 static void bench_chain(void)
@@ -580,6 +666,7 @@ static const struct group groups[] = {
 	{ "crypto", bench_crypto },
 	{ "chain", bench_chain },
 	{ "net", bench_net },
+	{ "gossip", bench_gossip },
 };
 
 #define NGROUPS (sizeof groups / sizeof groups[0])
