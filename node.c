@@ -109,8 +109,8 @@ static const struct command commands[] = {
 #define MINE_SLICE   100000         /* nonces between looks at the clock */
 #define FLUSH_MS     100            /* a running node flushes its block file
                                        this often at most */
-#define MINE_TURN    16             /* nonces the running node's miner tries
-                                       per turn of the loop: ~7 us, so a
+#define MINE_TURN    8              /* nonces the running node's miner tries
+                                       per turn of the loop: ~4 us, so a
                                        peer waits little for an answer */
 
 /* What need() opens for a command. */

@@ -605,6 +605,33 @@ static double sync_rate(const char *a, const char *b, const char *fresh)
 	return got >= CHAIN_BLOCKS ? CHAIN_BLOCKS / t : -1;
 }
 
+/* Ping round trips of a `local` node, idle and then mining (-m): the
+ * miner's slices must leave it answering almost as fast. */
+static void mining_ping(const char *dir)
+{
+	char *argv[] = { "./peerchain", "-d", (char *)dir, "-n", "local", "-l",
+	     "127.0.0.1:23050", "-q", NULL, "run", NULL };
+	char cmd[600];
+	double idle = -1, busy = -1;
+	pid_t pid;
+	int k, i;
+
+	snprintf(cmd, sizeof cmd, "./peerchain -d '%s' -n local status "
+	         ">/dev/null 2>&1", dir);
+	for (k = 0; k < 2; k++) {
+		argv[8] = k ? "-m" : "-q";
+		pid = spawn(argv, 1);
+		for (i = 0; i < 100 && system(cmd) != 0; i++)
+			nanosleep(&(struct timespec){ 0, 100000000 }, NULL);
+		nanosleep(&(struct timespec){ 1, 0 }, NULL);
+		*(k ? &busy : &idle) = first_number("TESTPEER_NET=local "
+		    "./t/testpeer 127.0.0.1 23050 ping 500");
+		reap(pid);
+	}
+	if (idle > 0 && busy > 0)
+		figure("mine_ping_ratio", busy / idle);
+}
+
 /* The gossip group: the 32-node figures from t/bench_gossip.sh, then
  * sync of the bench chain against a reindex of it. */
 static void bench_gossip(void)
@@ -635,6 +662,8 @@ static void bench_gossip(void)
 		figure("sync_blocks_s", rate);
 		figure("sync_vs_reindex", rate * best / CHAIN_BLOCKS);
 	}
+	snprintf(a, sizeof a, "%s/m", dir);
+	mining_ping(a);
 	snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
 	if (system(cmd) != 0)
 		fprintf(stderr, "bench: cannot remove %s\n", dir);
