@@ -1276,9 +1276,10 @@ void net_tick(struct net *n)
 			net_send(n, p, "ping", b, 8);
 		}
 	}
-	if (now - n->timers_at >= 100)
-		n->timers_at = now;
 	sweep(n);
+	if (now - n->timers_at < 100)
+		return;             /* (the rest at most every 100 ms) */
+	n->timers_at = now;
 	for (i = 0; i < n->o.nconnect; i++)
 		if (!connected(n, &n->fixed[i]) &&
 		    now - n->fixed_at[i] > RETRY_BASE * 1000) {

@@ -109,9 +109,11 @@ static const struct command commands[] = {
 #define MINE_SLICE   100000         /* nonces between looks at the clock */
 #define FLUSH_MS     100            /* a running node flushes its block file
                                        this often at most */
-#define MINE_TURN    8              /* nonces the running node's miner tries
-                                       per turn of the loop: ~4 us, so a
-                                       peer waits little for an answer */
+#define MINE_TURN_US 20             /* microseconds the running node's miner
+                                       works per turn of the loop: a peer
+                                       waits little for an answer, and
+                                       poll() costs little against it */
+#define MINE_STEP    8              /* nonces between looks at the clock */
 
 /* What need() opens for a command. */
 #define CHAIN      1
@@ -568,17 +570,17 @@ static void catch_signals(void)
 	sigaction(SIGPIPE, &sa, NULL);
 }
 
-/* Milliseconds on a clock that never jumps. */
-static int64_t now_ms(void)
+/* Microseconds on a clock that never jumps. */
+static int64_t now_us(void)
 {
 	struct timespec ts;
 
 	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+	return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
 }
 
 /* The running node's miner: a block template on the tip, worked on
- * MINE_TURN nonces per turn of the loop. */
+ * MINE_TURN_US per turn of the loop. */
 static struct {
 	uint8_t *blk;                    /* NULL: no template yet */
 	size_t len;
@@ -592,6 +594,7 @@ static void mine_turn(void)
 {
 	uint8_t tip[SHA256_LEN], addr[ADDR_LEN], hash[SHA256_LEN];
 	size_t bytes, pool = chain_pool_count(chain, &bytes);
+	int64_t until = now_us() + MINE_TURN_US;
 	int r;
 
 	chain_hash_at(chain, chain_height(chain), tip);
@@ -603,8 +606,10 @@ static void mine_turn(void)
 		memcpy(miner.tip, tip, SHA256_LEN);
 		miner.pool = pool;
 	}
-	if ((r = block_mine(miner.blk, miner.len, MINE_TURN,
-	                    chain_now(chain) + 600)) == 0)
+	while ((r = block_mine(miner.blk, miner.len, MINE_STEP,
+	                       chain_now(chain) + 600)) == 0 && now_us() < until)
+		;
+	if (r == 0)
 		return;
 	sha256d(miner.blk, HEADER_LEN, hash);
 	r = r < 0 ? -1 : gossip_block(gossip, miner.blk, miner.len);
@@ -702,9 +707,9 @@ static int cmd_run(int argc, char **argv)
 		gossip_tick(gossip);
 		if (opt_mine)
 			mine_turn();
-		if (now_ms() - flushed >= FLUSH_MS) {
+		if (now_us() - flushed >= FLUSH_MS * 1000) {
 			chain_flush(chain);
-			flushed = now_ms();
+			flushed = now_us();
 		}
 	}
 	chain_flush(chain);

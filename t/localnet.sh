@@ -64,7 +64,8 @@ field() { pc "$1" "$2" 2>/dev/null | sed -n "s/^$3 //p"; }
 has_tx() { pc "$1" tx "$2" 2>/dev/null | grep -q "^status"; }
 mined() { pc "$1" tx "$2" 2>/dev/null | grep -q "^status confirmed"; }
 all_have() { k=0; while [ $k -lt "$N" ]; do has_tx $k "$1" || return 1; k=$((k + 1)); done; }
-mature() { c=$(field 0 balance confirmed); [ "${c%%.*}" -ge 2 ] 2>/dev/null; }
+mature() { c=$(field 0 balance confirmed); [ "${c%%.*}" -ge 2 ] 2>/dev/null &&
+	[ "$(field 0 tip height)" -ge 40 ]; }
 
 [ -x "$bin" ] || { echo "localnet: build peerchain first (make)" >&2; exit 1; }
 echo "localnet: $N nodes of the '$NET' network in $tmp"
@@ -91,8 +92,9 @@ while [ $i -lt "$N" ]; do
 	i=$((i + 1))
 done
 
-echo "waiting for blocks, and for node 0's first coins to mature..."
-upto 120 mature || { echo "localnet: no mature coins after 2 minutes" >&2; exit 1; }
+echo "waiting for blocks: the first come at once, then the target rises"
+echo "every 10 blocks towards one block per 5 s; coins mature after 10..."
+upto 180 mature || { echo "localnet: no mature coins after 3 minutes" >&2; exit 1; }
 echo "height $(field 0 tip height): node 0 holds $(field 0 balance confirmed) coins"
 
 last=$((N - 1))
@@ -103,7 +105,11 @@ upto 20 all_have "$tx" || echo "(not every node has it after 20 s)"
 t0=$(pc 0 seen "$tx" 2>/dev/null || echo 0)
 i=0
 while [ $i -lt "$N" ]; do
-	t=$(pc $i seen "$tx" 2>/dev/null) && echo "  node $i has it after $((t - t0)) ms"
+	if t=$(pc $i seen "$tx" 2>/dev/null); then
+		echo "  node $i has it after $((t - t0)) ms"
+	else
+		echo "  node $i had it in a block first"
+	fi
 	i=$((i + 1))
 done
 echo "waiting for a miner to put it in a block..."
@@ -129,7 +135,11 @@ table() {
 	done
 	[ $agree = yes ] && echo "all $N tips agree" || echo "tips differ (a block is on its way?)"
 }
-sleep 1
+agree() {
+	t0=$(field 0 tip hash) k=1
+	while [ $k -lt "$N" ]; do [ "$(field $k tip hash)" = "$t0" ] || return 1; k=$((k + 1)); done
+}
+upto 10 agree
 table
 if [ -n "$ONCE" ]; then
 	bye 0
@@ -139,5 +149,6 @@ echo "  $bin -d $tmp/n0 -n $NET status    (or peers, tip, balance, stats)"
 while :; do
 	sleep 30
 	echo "--- $(date +%H:%M:%S)"
+	upto 10 agree
 	table
 done
