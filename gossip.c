@@ -31,7 +31,7 @@
 #define MAX_HEADERS     2000     /* headers in one message, as Bitcoin */
 #define MAX_LOCATOR     101      /* hashes in one block locator */
 #define SEEN_MAX        16384    /* hashes the recently-seen ring holds */
-#define KNOWN_MAX       4096     /* hashes a peer is known to have: two
+#define KNOWN_MAX       2048     /* hashes a peer is known to have: two
                                     generations of this many */
 #define ANNOUNCERS      8        /* peers remembered per wanted hash */
 #define WANT_MAX        50000    /* hashes waited for at once */
@@ -43,6 +43,8 @@
 #define FETCH_MAX       128      /* blocks considered per scheduling pass */
 #define STALL_REST_MS   10000    /* a peer that stalled gets no requests */
 #define PROGRESS_MS     5000     /* sync progress is logged this often */
+#define BEHIND          16       /* a tip this far below the best header
+                                    is not announced: we are syncing */
 #define RANDOM_IN_MS    5000     /* -T random: mean delay to inbound... */
 #define RANDOM_OUT_MS   2000     /* ...and outbound peers, as Bitcoin */
 
@@ -296,7 +298,7 @@ static void relay_pool(struct gossip *g, struct gpeer *only)
 }
 
 /* Announce the active tip at once to every peer that lacks it, if it is
- * new and we are caught up (no point while syncing).  A tip that does not
+ * new and we are nearly caught up (no point while syncing).  A tip that does not
  * extend the last one means a reorg: the mempool is offered again. */
 static void tip_changed(struct gossip *g)
 {
@@ -313,7 +315,7 @@ static void tip_changed(struct gossip *g)
 		relay_pool(g, NULL);
 	memcpy(g->tip, tip, SHA256_LEN);
 	seen_add(g, tip);
-	if (chain_best_header(g->c, best) != height)
+	if (chain_best_header(g->c, best) > height + BEHIND)
 		return;
 	for (gp = g->peers; gp; gp = gp->next)
 		if (!known_has(gp, tip)) {

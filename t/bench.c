@@ -596,7 +596,7 @@ static double sync_rate(const char *a, const char *b, const char *fresh)
 		pc = spawn(cli, 1);
 		while ((got = first_number(height)) < CHAIN_BLOCKS &&
 		       now() - t < 300)
-			nanosleep(&(struct timespec){ 0, 20000000 }, NULL);
+			nanosleep(&(struct timespec){ 0, 100000000 }, NULL);
 		t = now() - t;
 		reap(pc);
 	}
@@ -605,23 +605,28 @@ static double sync_rate(const char *a, const char *b, const char *fresh)
 	return got >= CHAIN_BLOCKS ? CHAIN_BLOCKS / t : -1;
 }
 
-/* Ping round trips of a `local` node, idle and then mining (-m): the
+/* Ping round trips of a `local` node, idle and then mining (-m) once
+ * past the first 50 blocks, which come at once, to its steady pace: the
  * miner's slices must leave it answering almost as fast. */
 static void mining_ping(const char *dir)
 {
 	char *argv[] = { "./peerchain", "-d", (char *)dir, "-n", "local", "-l",
 	     "127.0.0.1:23050", "-q", NULL, "run", NULL };
-	char cmd[600];
+	char cmd[600], height[700];
 	double idle = -1, busy = -1;
 	pid_t pid;
 	int k, i;
 
 	snprintf(cmd, sizeof cmd, "./peerchain -d '%s' -n local status "
 	         ">/dev/null 2>&1", dir);
+	snprintf(height, sizeof height, "./peerchain -d '%s' -n local status "
+	         "2>/dev/null | sed -n 's/^height //p'", dir);
 	for (k = 0; k < 2; k++) {
 		argv[8] = k ? "-m" : "-q";
 		pid = spawn(argv, 1);
 		for (i = 0; i < 100 && system(cmd) != 0; i++)
+			nanosleep(&(struct timespec){ 0, 100000000 }, NULL);
+		for (i = 0; k && i < 600 && first_number(height) < 50; i++)
 			nanosleep(&(struct timespec){ 0, 100000000 }, NULL);
 		nanosleep(&(struct timespec){ 1, 0 }, NULL);
 		*(k ? &busy : &idle) = first_number("TESTPEER_NET=local "
@@ -658,7 +663,12 @@ static void bench_gossip(void)
 	for (k = 0; k < 2; k++)
 		if ((t = reindex(a, &kib)) > 0 && t < best)
 			best = t;
-	if ((rate = sync_rate(a, b, fresh)) > 0) {
+	for (k = 0, rate = -1; k < 2; k++) {    /* best of two, as the reindex */
+		snprintf(cmd, sizeof cmd, "rm -rf '%s'", fresh);
+		if (system(cmd) == 0 && (t = sync_rate(a, b, fresh)) > rate)
+			rate = t;
+	}
+	if (rate > 0) {
 		figure("sync_blocks_s", rate);
 		figure("sync_vs_reindex", rate * best / CHAIN_BLOCKS);
 	}

@@ -18,15 +18,6 @@ N=32
 ip() { echo "127.$((100 + $1)).0.1"; }
 pc() { k=$1; shift; "$bin" -d "$tmp/n$k" -n regtest "$@"; }
 seq_() { k=$1; while [ "$k" -le "$2" ]; do echo "$k"; k=$((k + 1)); done; }
-upto() {
-	n=$(($1 * 10))
-	shift
-	until "$@" >/dev/null 2>&1; do
-		n=$((n - 1))
-		[ $n -gt 0 ] || return 1
-		sleep 0.1
-	done
-}
 outs8() { for k in $(seq_ 0 $((N - 1))); do
 	[ "$(pc "$k" peers 2>/dev/null | grep -c ' out ready ')" -ge 8 ] || return 1; done; }
 height() { pc "$1" status 2>/dev/null | sed -n 's/^height //p'; }

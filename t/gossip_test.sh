@@ -28,16 +28,6 @@ start() {
 	eval "pid$i=$!"
 }
 pc() { i=$1; shift; "$bin" -d "$tmp/n$i" -n regtest "$@"; }
-# upto SECONDS COMMAND...: retry the command every 0.1 s until it works.
-upto() {
-	n=$(($1 * 10))
-	shift
-	until "$@" >/dev/null 2>&1; do
-		n=$((n - 1))
-		[ $n -gt 0 ] || return 1
-		sleep 0.1
-	done
-}
 # (tip and tx fall back to opening the files if the node is not up yet:
 # wait for `status` first, or the node may find its directory locked)
 height() { pc "$1" tip 2>/dev/null | sed -n 's/^height //p'; }

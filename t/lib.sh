@@ -1,7 +1,7 @@
 # t/lib.sh - what the network tests share, sourced from the top of the
 # tree: a scratch directory, the list of nodes they start (every one is
-# stopped on exit, pass or fail, and the directory removed), and `ctl`,
-# the control client of a node by name.
+# stopped on exit, pass or fail, and the directory removed), `ctl`, the
+# control client of a node by name, and `upto`, a bounded retry.
 bin=${PEERCHAIN:-./peerchain}
 tmp=$(mktemp -d) || exit 1
 pids=
@@ -15,6 +15,16 @@ reap() {
 	dog=$!
 	for p in "$@"; do wait "$p" 2>/dev/null; done
 	kill "$dog" 2>/dev/null
+}
+# upto SECONDS COMMAND...: retry the command every 0.1 s until it works.
+upto() {
+	n=$(($1 * 10))
+	shift
+	until "$@" >/dev/null 2>&1; do
+		n=$((n - 1))
+		[ $n -gt 0 ] || return 1
+		sleep 0.1
+	done
 }
 cleanup() {
 	for p in $pids; do kill "$p" 2>/dev/null; done
