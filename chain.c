@@ -1439,7 +1439,7 @@ static void sync_dir(const char *dir)
 /* CRC-32 with the polynomial of zlib and PNG: the record checksum.  Cheap
  * next to SHA-256, and it catches every torn or flipped byte a crash or a
  * bad disk leaves. */
-static uint32_t crc32(const uint8_t *p, size_t n)
+uint32_t crc32(const uint8_t *p, size_t n)
 {
 	static uint32_t table[256];
 	uint32_t c = 0xffffffff, v, k;

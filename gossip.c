@@ -337,10 +337,10 @@ static void ask(struct gossip *g, struct want *w)
 	send_inv(g, w->asked, "getdata", w->type, &w->hash, 1);
 }
 
-/* Note that gp announced a hash we lack; ask it if nobody is asked yet.
- * Returns the want, or NULL if too many are waited for already. */
-static struct want *want(struct gossip *g, struct gpeer *gp, uint32_t type,
-                         const uint8_t *hash)
+/* The want of a hash, made if new, with gp among its announcers; NULL if
+ * too many hashes are waited for already. */
+static struct want *want_of(struct gossip *g, struct gpeer *gp, uint32_t type,
+                            const uint8_t *hash)
 {
 	struct want *w = map_get(&g->wants, hash);
 	int i;
@@ -357,9 +357,17 @@ static struct want *want(struct gossip *g, struct gpeer *gp, uint32_t type,
 		;
 	if (i == w->nfrom && w->nfrom < ANNOUNCERS && w->asked != gp)
 		w->from[w->nfrom++] = gp;
-	if (!w->asked && w->nfrom)
-		ask(g, w);
 	return w;
+}
+
+/* Note that gp announced a hash we lack; ask it if nobody is asked yet. */
+static void want(struct gossip *g, struct gpeer *gp, uint32_t type,
+                 const uint8_t *hash)
+{
+	struct want *w = want_of(g, gp, type, hash);
+
+	if (w && !w->asked && w->nfrom)
+		ask(g, w);
 }
 
 /* Take gp off a want's list; if it was the one asked, ask the next
@@ -397,38 +405,33 @@ static void got(struct gossip *g, const uint8_t *hash)
 
 /* ==== Sync: fetching the bodies of the best header chain ==== */
 
-/* A peer that can take another block request for a block at height:
- * the least loaded one that has it, is not resting, has room. */
-static struct gpeer *fetch_peer(struct gossip *g, uint32_t height,
-                                int64_t now)
-{
-	struct gpeer *gp, *pick = NULL;
-
-	for (gp = g->peers; gp; gp = gp->next)
-		if (gp->height >= height && gp->inflight < WINDOW &&
-		    gp->rest_until <= now && (!pick || gp->inflight <
-		                              pick->inflight))
-			pick = gp;
-	return pick;
-}
-
 /* Ask for the next missing blocks of the best header chain, spread over
- * the peers, at most WINDOW in flight from each. */
+ * the peers that have them.  A peer is given work once half its WINDOW is
+ * free, then filled up in one getdata: fewer, larger messages. */
 static void fetch_blocks(struct gossip *g)
 {
-	static uint8_t hash[FETCH_MAX][SHA256_LEN];
+	static uint8_t hash[FETCH_MAX][SHA256_LEN], batch[WINDOW][SHA256_LEN];
 	static uint32_t height[FETCH_MAX];
-	size_t i, k = chain_missing(g->c, hash, height, FETCH_MAX, AHEAD);
+	size_t i, nb, k = chain_missing(g->c, hash, height, FETCH_MAX, AHEAD);
 	int64_t now = mono_ms();
 	struct gpeer *gp;
 	struct want *w;
 
-	for (i = 0; i < k; i++) {
-		if ((w = map_get(&g->wants, hash[i])) && w->asked)
+	for (gp = g->peers; k && gp; gp = gp->next) {
+		if (gp->inflight > WINDOW / 2 || gp->rest_until > now)
 			continue;
-		if (!(gp = fetch_peer(g, height[i], now)))
-			break;
-		want(g, gp, INV_BLOCK, hash[i]);
+		for (i = nb = 0; i < k && gp->inflight < WINDOW; i++) {
+			if (height[i] > gp->height ||
+			    ((w = map_get(&g->wants, hash[i])) && w->asked) ||
+			    !(w = want_of(g, gp, INV_BLOCK, hash[i])))
+				continue;
+			w->asked = gp;
+			w->asked_at = now;
+			gp->inflight++;
+			memcpy(batch[nb++], hash[i], SHA256_LEN);
+		}
+		if (nb)
+			send_inv(g, gp, "getdata", INV_BLOCK, batch, nb);
 	}
 }
 

@@ -109,7 +109,7 @@ static const struct command commands[] = {
 #define MINE_SLICE   100000         /* nonces between looks at the clock */
 #define FLUSH_MS     100            /* a running node flushes its block file
                                        this often at most */
-#define MINE_TURN_US 20             /* microseconds the running node's miner
+#define MINE_TURN_US 10             /* microseconds the running node's miner
                                        works per turn of the loop: a peer
                                        waits little for an answer, and
                                        poll() costs little against it */

@@ -245,6 +245,7 @@ void map_free(struct map *m);
 void **map_values(const struct map *m);
 void hex_encode(const uint8_t *in, size_t n, char *out);
 int hex_decode(const char *s, uint8_t *out, size_t n);
+uint32_t crc32(const uint8_t *p, size_t n);
 int file_replace(const char *path, const uint8_t *buf, size_t len);
 uint8_t *file_read(const char *path, size_t max, size_t *len);
 

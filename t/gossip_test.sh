@@ -9,9 +9,12 @@
 #   3. a fresh node joins and syncs a 2,000-block chain; killed with -9
 #      while it works, it finds its block files intact and catches up;
 #   4. partition: four nodes in connect-only pairs, joined by one link
-#      that a ban cuts; both halves mine, the
-#      lighter half's payment returns to the mempools after the rejoin,
-#      every node ends on the most-work tip, and the payment is mined.
+#      that a ban cuts; both halves mine, the lighter half's payment
+#      returns to the mempools after the rejoin, every node ends on the
+#      most-work tip, and the payment is mined;
+#   5. a test peer that announces a payment and never delivers it is
+#      asked once, then passed over for the next announcer, and not
+#      banned.
 # Ports 25000-25099.  Every wait is bounded; every node is stopped.
 set -u
 . t/lib.sh
@@ -133,6 +136,23 @@ upto 20 have "in mempool" "$tx" 30 31 32 33 || fail "the payment did not return 
 pc 32 mine 1 >/dev/null || fail "mining at C failed"
 upto 20 have confirmed "$tx" 30 31 32 33 || fail "the returned payment was not mined"
 stop 30 31 32 33
+reap $pids
+pids=
+
+# 5. an announcer that does not deliver: A=40, B=41 announcing after 1 s
+start 40
+start 41 -T 1000 -c "$(ip 40):25040"
+for i in 40 41; do upto 20 pc "$i" status || fail "node $i did not start"; done
+pc 41 mine 11 >/dev/null || fail "mining at B failed"
+upto 10 all 11 40 41 || fail "A did not get B's blocks"
+tx=$(pc 41 send 1 "$(pc 40 address)") || fail "send at B failed"
+./t/testpeer -b 127.99.0.3 "$(ip 40)" 25040 announce "$tx" 4 >"$tmp/asked" &
+tp=$!
+upto 10 have "in mempool" "$tx" 40 || fail "A did not get the payment from B"
+wait $tp
+[ "$(cat "$tmp/asked")" = 1 ] || fail "the hoarder was asked $(cat "$tmp/asked") times, not once"
+grep -q "ban 127.99.0.3" "$tmp/n40.log" && fail "a slow announcer was banned"
+stop 40 41
 reap $pids
 pids=
 grep -q -e Sanitizer -e "runtime error" "$tmp"/*.log 2>/dev/null &&

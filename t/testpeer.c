@@ -17,6 +17,10 @@
  *               exit 0 if the node hangs up
  *   addrs N G   handshake, then two addr messages of N addresses each,
  *               spread over G groups (10.g.0.0/16); then hang up
+ *   announce TXID S
+ *               handshake, then announce the transaction TXID (as the node
+ *               shows it) and never deliver it; print how many getdata for
+ *               it came within S seconds
  *   badblock, badtx
  *               handshake, then a block on genesis whose coinbase pays over
  *               all money, or a transaction paying as much; print
@@ -258,6 +262,27 @@ static int invalid(const char *mode)
 	return closed_by_node(fd) ? 0 : 1;
 }
 
+/* Announce a transaction and hoard it: the node must ask another
+ * announcer.  Prints the getdata messages that came; exit 0. */
+static int announce(const char *txid, int s)
+{
+	uint8_t b[4 + INV_REC], r[SHA256_LEN];
+	long long end = ms() + s * 1000LL;
+	int fd = dial(bind_ip), i, asked = 0;
+
+	if (fd < 0 || handshake(fd) != 0 || hex_decode(txid, r, SHA256_LEN) != 0)
+		return 2;
+	put32le(b, 1);
+	put32le(b + 4, 1);                   /* type: transaction */
+	for (i = 0; i < SHA256_LEN; i++)
+		b[8 + i] = r[SHA256_LEN - 1 - i];
+	say(fd, "inv", b, sizeof b);
+	while (ms() < end && await(fd, "getdata", NULL) == 0)
+		asked++;
+	printf("%d\n", asked);
+	return 0;
+}
+
 /* The source address of connection i: spread over 127.0.0.0/8. */
 static const char *source(int i)
 {
@@ -412,6 +437,8 @@ int main(int argc, char **argv)
 		return addrs(n, s);
 	if (!strcmp(argv[a + 2], "noread"))
 		return noread(n);
+	if (!strcmp(argv[a + 2], "announce") && argc - a > 4)
+		return announce(argv[a + 3], s);
 	if (!strcmp(argv[a + 2], "badblock") || !strcmp(argv[a + 2], "badtx"))
 		return invalid(argv[a + 2]);
 	return violate(argv[a + 2]);
