@@ -781,7 +781,7 @@ static void usage(FILE *f)
 	        "  -d DIR   data directory (default ~/.peerchain); the files of\n"
 	        "           each network live in DIR/NET\n"
 	        "  -n NET   network: main (default), local, regtest, bitcoin\n"
-	        "  -h       this help\n"
+	        "  -h       this help\n\n"
 	        "run's options:\n"
 	        "  -l HOST:PORT  listen there (default 0.0.0.0:the network's port)\n"
 	        "  -L            listen nowhere: outbound only, as behind NAT\n"
