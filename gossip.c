@@ -108,15 +108,6 @@ static const uint8_t mark = 1;   /* the value of set-like maps */
 
 /* ==== Clocks ==== */
 
-/* Milliseconds on a clock that never jumps. */
-static int64_t mono_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 /* Milliseconds since 1970: comparable between nodes on one machine. */
 static int64_t wall_ms(void)
 {
@@ -217,7 +208,7 @@ static void send_getheaders(struct gossip *g, struct gpeer *gp,
 	if (!after && chain_hash_at(g->c, 0, b + 4 + n * SHA256_LEN) == 0)
 		n++;    /* (the root: harmless if repeated) */
 	put32le(b, n);
-	gp->headers_at = mono_ms();
+	gp->headers_at = net_now_ms();
 	net_send(g->n, gp->p, "getheaders", b, 4 + (n + 1) * SHA256_LEN);
 }
 
@@ -230,7 +221,7 @@ static void queue_tx(struct gossip *g, struct gpeer *gp, const uint8_t *id)
 	if (known_has(gp, id))
 		return;
 	if (!gp->nqueue)        /* (random: uniform in [0, 2 x mean)) */
-		gp->flush_at = mono_ms() + (g->delay_ms >= 0 ? g->delay_ms :
+		gp->flush_at = net_now_ms() + (g->delay_ms >= 0 ? g->delay_ms :
 		    (int64_t)(2 * mean * (rand() / (RAND_MAX + 1.0))));
 	if (gp->nqueue == gp->qcap) {
 		gp->qcap = gp->qcap ? 2 * gp->qcap : 16;
@@ -331,7 +322,7 @@ static void tip_changed(struct gossip *g)
 static void ask(struct gossip *g, struct want *w)
 {
 	w->asked = w->from[0];
-	w->asked_at = mono_ms();
+	w->asked_at = net_now_ms();
 	if (w->type == INV_BLOCK)
 		w->asked->inflight++;
 	send_inv(g, w->asked, "getdata", w->type, &w->hash, 1);
@@ -413,7 +404,7 @@ static void fetch_blocks(struct gossip *g)
 	static uint8_t hash[FETCH_MAX][SHA256_LEN], batch[WINDOW][SHA256_LEN];
 	static uint32_t height[FETCH_MAX];
 	size_t i, nb, k = chain_missing(g->c, hash, height, FETCH_MAX, AHEAD);
-	int64_t now = mono_ms();
+	int64_t now = net_now_ms();
 	struct gpeer *gp;
 	struct want *w;
 
@@ -809,7 +800,7 @@ static void timeouts(struct gossip *g, int64_t now)
  * request timeouts, fetching, and progress. */
 void gossip_tick(struct gossip *g)
 {
-	int64_t now = mono_ms();
+	int64_t now = net_now_ms();
 	struct gpeer *gp;
 
 	for (gp = g->peers; gp; gp = gp->next)
@@ -827,7 +818,7 @@ void gossip_tick(struct gossip *g)
  * queue, or the next timer pass. */
 int gossip_timeout_ms(const struct gossip *g)
 {
-	int64_t now = mono_ms(), t = g->timers_at + 100 - now;
+	int64_t now = net_now_ms(), t = g->timers_at + 100 - now;
 	const struct gpeer *gp;
 
 	if (!g->wants.n && !g->hdr_peer)
@@ -887,7 +878,7 @@ struct gossip *gossip_open(struct chain *c, struct net *n, int tx_delay_ms)
 	map_init(&g->seen_idx, SHA256_LEN);
 	g->seen = xcalloc(SEEN_MAX, sizeof *g->seen);
 	chain_hash_at(c, chain_height(c), g->tip);
-	g->progress_at = mono_ms();
+	g->progress_at = net_now_ms();
 	g->progress_height = chain_height(c);
 	srand((unsigned)wall_ms());
 	return g;

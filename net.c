@@ -168,7 +168,7 @@ void net_log(int level, const char *fmt, ...)
 }
 
 /* Milliseconds on a clock that never jumps. */
-static int64_t now_ms(void)
+int64_t net_now_ms(void)
 {
 	struct timespec ts;
 
@@ -186,7 +186,7 @@ static uint64_t random64(void)
 	if (fd >= 0)
 		close(fd);
 	if (n != (ssize_t)sizeof b)
-		return (uint64_t)now_ms() * 0x9e3779b97f4a7c15ULL ^
+		return (uint64_t)net_now_ms() * 0x9e3779b97f4a7c15ULL ^
 		       (uint64_t)getpid();
 	return get64le(b);
 }
@@ -474,7 +474,7 @@ static void book_save(struct net *n)
 	if (file_replace(path, buf, len) != 0)
 		net_log(LOG_WARN, "cannot write %s", path);
 	free(buf);
-	n->saved_at = now_ms();
+	n->saved_at = net_now_ms();
 }
 
 /* Read peers.dat if there is a sound one; else make a new secret. */
@@ -819,7 +819,7 @@ static const char *on_ping(struct net *n, struct peer *p, const uint8_t *b,
 static const char *on_pong(struct net *n, struct peer *p, const uint8_t *b,
                            size_t len)
 {
-	int64_t rtt = now_ms() - p->ping_at;
+	int64_t rtt = net_now_ms() - p->ping_at;
 
 	(void)n;
 	if (len != 8)
@@ -886,7 +886,7 @@ static const char *on_addr(struct net *n, struct peer *p, const uint8_t *b,
                            size_t len)
 {
 	size_t count, i;
-	int64_t now = now_ms(), wall = (int64_t)time(NULL), seen;
+	int64_t now = net_now_ms(), wall = (int64_t)time(NULL), seen;
 	struct naddr a;
 	struct entry *e;
 
@@ -969,7 +969,7 @@ static void receive(struct net *n, struct peer *p)
 	}
 	memcpy(buf_room(&p->in, (size_t)k), scratch, (size_t)k);
 	p->in.len += (size_t)k;
-	p->last_recv = now_ms();
+	p->last_recv = net_now_ms();
 	while (p->fd >= 0 && (used = frame_parse(p->in.data + p->in.off + at,
 	                                         buf_size(&p->in) - at,
 	                                         n->o.p->magic, cmd, &payload,
@@ -1002,7 +1002,7 @@ static struct peer *add_peer(struct net *n, int fd, const struct naddr *a,
 	p->fd = fd;
 	p->a = *a;
 	p->outbound = outbound;
-	p->since = p->last_recv = p->tokens_at = now_ms();
+	p->since = p->last_recv = p->tokens_at = net_now_ms();
 	p->ping_at = p->since;
 	p->min_ping = -1;
 	p->tokens = MAX_ADDR;
@@ -1121,7 +1121,7 @@ static int connected(const struct net *n, const struct naddr *a)
  * and of a group we have no outbound peer in. */
 static void pick_outbound(struct net *n)
 {
-	int64_t now = now_ms() / 1000, wait;
+	int64_t now = net_now_ms() / 1000, wait;
 	struct entry *e;
 	int tries;
 
@@ -1253,7 +1253,7 @@ static void connected_out(struct net *n, struct peer *p)
  * the address book now and then. */
 void net_tick(struct net *n)
 {
-	int64_t now = now_ms();
+	int64_t now = net_now_ms();
 	struct peer *p;
 	size_t i;
 	uint8_t b[8];
@@ -1322,7 +1322,7 @@ const char *net_peer_name(const struct peer *p)
 /* A peer just gave us something new and valid: eviction spares such. */
 void net_relayed(struct peer *p)
 {
-	p->last_relay = now_ms();
+	p->last_relay = net_now_ms();
 }
 
 /* Has the node been asked to stop? */
@@ -1508,7 +1508,7 @@ static void ctl_accept(struct net *n)
  * connections then answers a busy peer almost as fast as an idle node. */
 int net_pollfds(struct net *n, struct pollfd *pfd, int max)
 {
-	int64_t now = now_ms();
+	int64_t now = net_now_ms();
 	struct peer *p;
 	int k = 0, i, cold, hot;
 
@@ -1663,7 +1663,7 @@ struct net *net_open(struct chain *c, const struct net_opts *o, char *err,
 	map_init(&n->where, 18);
 	map_init(&n->bans, 16);
 	n->nonce = random64();
-	n->saved_at = now_ms();
+	n->saved_at = net_now_ms();
 	raise_nofile();
 	bans_load(n);
 	book_load(n);

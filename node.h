@@ -375,6 +375,7 @@ struct pollfd;
 
 void net_log_level(int level);
 void net_log(int level, const char *fmt, ...);
+int64_t net_now_ms(void);
 void net_group(const struct naddr *a, uint8_t g[5]);
 int net_resolve(const char *text, struct naddr *a, char *err, size_t errlen);
 size_t frame_write(uint8_t *out, const uint8_t magic[4], const char *cmd,

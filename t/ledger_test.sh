@@ -11,6 +11,16 @@ tmp=$(mktemp -d) || exit 1
 node=
 trap '[ -n "$node" ] && kill $node 2>/dev/null; rm -rf "$tmp"' EXIT INT TERM
 pc() { "$bin" -d "$tmp/d" -n regtest "$@"; }
+# gone: wait for the node to exit; a watchdog kills it after 10 s
+gone() {
+	( trap 'kill $s 2>/dev/null; exit 0' TERM
+	  sleep 10 & s=$!
+	  wait $s && kill -9 "$node" 2>/dev/null ) &
+	dog=$!
+	wait "$node"
+	kill "$dog" 2>/dev/null
+	node=
+}
 # start the node (with any environment given) and wait for its socket
 start() {
 	env "$@" "$bin" -d "$tmp/d" -n regtest -L run 2>>"$tmp/node.log" &
@@ -46,8 +56,7 @@ grep -q 'no node running' "$tmp/err" || fail "no clear error without a node"
 # the crash: leaf 0 is written to disk, then the node dies unsigned
 start PEERCHAIN_CRASH_AFTER_LEAF=1
 pc send 10 "$b" >/dev/null 2>&1 && fail "no crash"
-wait $node
-node=
+gone
 pc wallet | grep "^$a leaves 1/1024" >/dev/null || fail "leaf 0 not recorded"
 pc tip >"$tmp/out"
 [ "$(field mempool)" = "0 transactions, 0 bytes" ] || fail "crash left a tx"
@@ -97,8 +106,7 @@ pc mine 1 "$a" >/dev/null || fail "mine 1 ADDRESS failed"
 cb=$(pc block 14 | sed -n "s/^tx 0 //p")
 pc tx "$cb" | grep -q "^out 50.00000000 $a\$" || fail "coinbase does not pay $a"
 pc stop >/dev/null || fail "stop failed"
-wait $node
-node=
+gone
 pc tip >"$tmp/out" || fail "tip after the node stopped failed"
 [ "$(field height)" = 14 ] || fail "height is not 14 after a restart"
 exit 0
