@@ -22,7 +22,7 @@ CRYPTO = sha256.o lms.o
 LEDGER = chain.o wallet.o $(CRYPTO)
 TESTS = t/sha256_test t/lms_test t/chain_test t/wallet_test t/wire_test
 SCRIPTS = t/cli_test.sh t/ledger_test.sh t/net_test.sh t/discovery_test.sh \
-          t/gossip_test.sh
+          t/gossip_test.sh t/legacy_test.sh
 
 all: peerchain
 
