@@ -17,9 +17,12 @@ ONLY =
 N = 5
 ONCE =
 
-OBJ = node.o net.o gossip.o chain.o wallet.o sha256.o lms.o
-CRYPTO = sha256.o lms.o
-LEDGER = chain.o wallet.o $(CRYPTO)
+# The layers, bottom up: each object uses only those before it
+# (t/layers.sh checks it from the object files).
+OBJ = util.o sha256.o lms.o block.o chain.o wallet.o net.o gossip.o node.o
+CRYPTO = util.o sha256.o lms.o
+LEDGER = $(CRYPTO) block.o chain.o wallet.o
+WIRE = util.o sha256.o net.o
 TESTS = t/sha256_test t/lms_test t/chain_test t/wallet_test t/wire_test
 SCRIPTS = t/cli_test.sh t/ledger_test.sh t/net_test.sh t/discovery_test.sh \
           t/gossip_test.sh t/legacy_test.sh
@@ -29,13 +32,15 @@ all: peerchain
 peerchain: $(OBJ)
 	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $(OBJ)
 
-node.o: node.c node.h
+util.o: util.c node.h
 sha256.o: sha256.c node.h
 lms.o: lms.c node.h
+block.o: block.c node.h
 chain.o: chain.c node.h
 wallet.o: wallet.c node.h
 net.o: net.c node.h
 gossip.o: gossip.c node.h
+node.o: node.c node.h
 
 t/test.o: t/test.c t/test.h
 	$(CC) $(CFLAGS) -c -o $@ t/test.c
@@ -52,11 +57,11 @@ t/chain_test: t/chain_test.c t/test.h t/test.o $(LEDGER)
 t/wallet_test: t/wallet_test.c t/test.h t/test.o $(LEDGER)
 	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ t/wallet_test.c t/test.o $(LEDGER)
 
-t/wire_test: t/wire_test.c t/test.h t/test.o net.o gossip.o $(LEDGER)
-	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ t/wire_test.c t/test.o net.o gossip.o $(LEDGER)
+t/wire_test: t/wire_test.c t/test.h t/test.o $(WIRE)
+	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ t/wire_test.c t/test.o $(WIRE)
 
-t/testpeer: t/testpeer.c net.o gossip.o $(LEDGER)
-	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ t/testpeer.c net.o gossip.o $(LEDGER)
+t/testpeer: t/testpeer.c $(LEDGER) net.o
+	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ t/testpeer.c $(LEDGER) net.o
 
 t/bench: t/bench.c $(LEDGER)
 	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ t/bench.c $(LEDGER)

@@ -14,7 +14,8 @@
  *           a signature is one LM-OTS signature, its leaf number q, and the
  *           h sibling hashes that lead from that leaf up to the root.
  *   HSS     a chain of LMS keys, each signing the next one's public key.
- *           We only verify HSS, to check the RFC's official test vectors.
+ *           The node has no use for it; t/lms_test.c verifies HSS, on
+ *           lms_verify(), to check the RFC's official test vectors.
  *
  * A leaf must never sign twice: two signatures from one leaf reveal enough
  * chain values to forge.  lms_sign() takes the leaf q from the caller, who
@@ -406,55 +407,4 @@ int lms_verify(const uint8_t *pub, size_t publen, const void *msg,
 			node_hash(I, r / 2, tmp, path + (size_t)i * N, tmp);
 	}
 	return memcmp(tmp, pub + 24, N) == 0 ? LMS_OK : LMS_BAD_SIG;
-}
-
-/* The length of the LMS signature at the start of s (avail bytes) as its
- * own type codes give it, or 0 if they are unknown or it runs past avail. */
-static size_t sig_len_at(const uint8_t *s, size_t avail)
-{
-	const struct ots_param *op;
-	size_t at;
-
-	if (avail < 8 || !(op = find_ots(get32be(s + 4))))
-		return 0;
-	at = 4 + ots_sig_len(op);     /* where the LMS type code sits */
-	if (avail < at + 4 || !find_lms(get32be(s + at)))
-		return 0;
-	at = lms_sig_len(get32be(s + at), op->type);
-	return at <= avail ? at : 0;
-}
-
-/*
- * Check an HSS signature (RFC 8554, algorithm 6b, with at most
- * HSS_MAX_LEVELS levels).  The public key is u32str(L) || top LMS key; the
- * signature is u32str(L-1), then for each lower level an LMS signature of
- * the next public key followed by that key, then the signature of msg.
- * Returns LMS_OK, LMS_BAD_FORMAT or LMS_BAD_SIG.
- */
-int hss_verify(const uint8_t *pub, size_t publen, const void *msg,
-               size_t msglen, const uint8_t *sig, size_t siglen)
-{
-	const uint8_t *key = pub + 4;
-	uint32_t levels, i;
-	size_t off = 4, len;
-	int rc;
-
-	if (publen != 4 + LMS_PUB_LEN || siglen < 4)
-		return LMS_BAD_FORMAT;
-	levels = get32be(pub);
-	if (levels < 1 || levels > HSS_MAX_LEVELS || get32be(sig) != levels - 1)
-		return LMS_BAD_FORMAT;
-	for (i = 0; i + 1 < levels; i++) {
-		len = sig_len_at(sig + off, siglen - off);
-		if (len == 0 || siglen - off - len < LMS_PUB_LEN)
-			return LMS_BAD_FORMAT;
-		rc = lms_verify(key, LMS_PUB_LEN, sig + off + len, LMS_PUB_LEN,
-		                sig + off, len);
-		if (rc != LMS_OK)
-			return rc;
-		key = sig + off + len;
-		off += len + LMS_PUB_LEN;
-	}
-	return lms_verify(key, LMS_PUB_LEN, msg, msglen, sig + off,
-	                  siglen - off);
 }

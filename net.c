@@ -1,15 +1,19 @@
 /*
- * net.c - the peer-to-peer network: connections, the wire format, the
- * handshake, the address book, limits and defences, and the control socket.
+ * net.c - the peer-to-peer network: connections, frames, the handshake,
+ * the address book, and the limits and defences that keep a node's
+ * connections honest.
  *
- * node.c's loop asks net_pollfds() which descriptors to watch, calls poll()
- * with net_timeout_ms(), then hands the results to net_events() and runs
- * net_tick() for the timers.  Bytes from a peer collect in its receive
- * buffer until frame_parse() finds a whole frame; the frame's command picks
- * a handler from a table.  A peer that breaks the protocol is dropped and
- * its address banned.  Outbound peers are drawn at random from the address
- * book, at most one per network group, so no one operator can surround a
- * node.  Start reading at net_events().
+ * node.c's loop asks net_pollfds() which descriptors to watch, calls
+ * poll(), hands the results to net_events() and runs net_tick() for the
+ * timers.  Bytes from a peer collect in its receive buffer until
+ * frame_parse() finds a whole frame; its command picks a handler from a
+ * table that net.c fills with its own handlers (version, verack, ping,
+ * pong, getaddr, addr) and the layer above fills through net_handle(), as
+ * redis's ae registers file events: net.c never calls gossip by name.  A
+ * peer that breaks the protocol is dropped and its address banned.
+ * Outbound peers are drawn at random from the address book, at most one
+ * per network group, so no one operator can surround a node.  Start
+ * reading at net_events().
  */
 #define _POSIX_C_SOURCE 200809L
 #include <arpa/inet.h>
@@ -18,27 +22,24 @@
 #include <netdb.h>
 #include <netinet/in.h>
 #include <poll.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/resource.h>
 #include <sys/socket.h>
-#include <sys/stat.h>
-#include <sys/un.h>
-#include <time.h>
 #include <unistd.h>
 
 #include "node.h"
 
 #define PROTOCOL      1           /* our protocol version */
-#define MAX_AGENT     256         /* bytes of user agent in version */
 #define MAX_ADDR      1000        /* addresses in one addr, as Bitcoin */
 #define SEND_CAP      (16u << 20) /* unsent bytes before a peer is dropped */
 #define READ_CHUNK    65536       /* bytes read from a socket at once */
 #define MAX_PER_IP    4           /* connections from one address */
 #define BOOK_BUCKETS  64          /* address book: buckets of ...*/
 #define BUCKET_SIZE   64          /* ...this many addresses each */
+#define BOOK_MAX      (BOOK_BUCKETS * BUCKET_SIZE)
+#define MAX_BANS      100000      /* bans read from bans.dat at most */
 #define ADDR_RATE     0.1         /* addresses a peer may send per second,
                                      with a burst of MAX_ADDR, as Bitcoin */
 #define RELAY_FRESH   600         /* seconds an address counts as fresh */
@@ -46,7 +47,8 @@
 #define RETRY_BASE    10          /* seconds before retrying a failed
                                      address; doubles per failure... */
 #define RETRY_MAX     3600        /* ...up to this */
-#define MAX_CONTROL   8           /* control connections at once */
+#define EXTRA_FDS     64          /* poll slots beyond -o and -i: peers the
+                                     operator connects by hand */
 #define PROTECT_GROUP 4           /* inbound peers eviction spares: distinct
                                      groups, as Bitcoin */
 #define PROTECT_PING  8           /* ...lowest ping */
@@ -59,137 +61,21 @@
 /* What the book knows of an address. */
 struct entry {
 	struct naddr a;
-	int64_t seen;            /* wall time it was last heard of */
+	int64_t heard;           /* wall time (s) it was last heard of */
+	uint32_t attempts;       /* failures since the last success */
+	uint8_t tried;           /* 1: we once completed a handshake with it */
 	int64_t tried_at;        /* monotonic seconds of our last attempt */
-	int attempts;            /* failures since the last success */
-	int tried;               /* 1: we once completed a handshake with it */
 	int bucket;
 };
 
-/* A byte queue: data[off, len) waits; room for cap. */
-struct buf {
-	uint8_t *data;
-	size_t off, len, cap;
+/* A banned address, and until when (seconds since 1970). */
+struct ban {
+	uint8_t ip[16];
+	int64_t end;
 };
 
-/* One connection.  The fields every wake-up reads come first: one cache
- * line a peer when there are a thousand. */
-struct peer {
-	struct peer *next;
-	int fd;
-	int outbound, connecting, handshaked;
-	struct buf out, in;      /* unsent output; unparsed input */
-	int64_t last_recv;       /* monotonic ms */
-	struct naddr a;          /* the far end (for inbound: its source) */
-	int got_version, got_verack;
-	int asked_addr;          /* it sent getaddr: answered once only */
-	int64_t since, ping_at, last_relay; /* monotonic ms */
-	uint64_t ping_nonce;     /* 0: no ping out */
-	int64_t min_ping;        /* ms; -1 until measured */
-	uint16_t listen_port;    /* from its version */
-	uint32_t height;         /* from its version */
-	char agent[MAX_AGENT + 1];
-	double tokens;           /* addresses it may still send */
-	int64_t tokens_at;
-	struct gpeer *gp;        /* gossip's side of it, once handshaked */
-};
-
-/* A control connection: one command line in, the answer out, closed. */
-struct ctl {
-	int fd;
-	char line[512];
-	size_t len;
-};
-
-/* Messages and bytes of one command, each way. */
-struct count {
-	char cmd[13];
-	unsigned long in, in_bytes, out, out_bytes;
-};
-
-struct net {
-	struct net_opts o;
-	struct chain *chain;
-	int listen_fd, ctl_fd;
-	struct naddr self;       /* where we listen (port 0: nowhere) */
-	struct peer *peers;
-	int nin, nout;
-	struct ctl ctl[MAX_CONTROL];
-	struct peer **who;       /* the peer of each pollfd slot */
-	struct naddr *fixed;     /* connect-only mode: the peers to keep */
-	int64_t *fixed_at;       /* when each was last dialled */
-	struct entry *book;      /* the address book... */
-	size_t nbook;
-	struct map where;        /* ...and an index: naddr -> entry + 1 */
-	uint8_t secret[32];      /* picks buckets; nobody else knows it */
-	struct map bans;         /* ip[16] -> int64_t wall-clock end */
-	uint64_t nonce;          /* in our version: spots self-connections */
-	struct count counts[32];
-	int ncounts;
-	int64_t saved_at;
-	int64_t cold_at;         /* when cold peers were last polled */
-	int any_cold;            /* some peer is cold */
-	int dropped;             /* a peer was dropped: sweep */
-	int64_t timers_at;       /* when the per-peer timers last ran */
-	int stop;
-	struct gossip *g;        /* takes the messages net.c does not */
-	void (*ctl_more)(void *arg, FILE *f, char **word); /* and the */
-	void *ctl_arg;           /* control commands */
-};
-
-static int log_level = LOG_INFO;
 static uint8_t scratch[READ_CHUNK]; /* every read lands here first: only
                                        the pages it touches are resident */
-
-/* ==== Logging and time ==== */
-
-/* Set which events are logged: LOG_DEBUG (-v), LOG_INFO, LOG_WARN (-q). */
-void net_log_level(int level)
-{
-	log_level = level;
-}
-
-/* Log one event as a line on stderr: UTC time, level, message. */
-void net_log(int level, const char *fmt, ...)
-{
-	static const char *names[] = { "debug", "info", "warn", "error" };
-	char when[32];
-	time_t t = time(NULL);
-	va_list ap;
-
-	if (level < log_level)
-		return;
-	strftime(when, sizeof when, "%Y-%m-%dT%H:%M:%SZ", gmtime(&t));
-	fprintf(stderr, "%s %s ", when, names[level]);
-	va_start(ap, fmt);
-	vfprintf(stderr, fmt, ap);
-	va_end(ap);
-	fputc('\n', stderr);
-}
-
-/* Milliseconds on a clock that never jumps. */
-int64_t net_now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
-/* A random 64-bit number from /dev/urandom (the clock if that fails). */
-static uint64_t random64(void)
-{
-	uint8_t b[8];
-	int fd = open("/dev/urandom", O_RDONLY);
-	ssize_t n = fd >= 0 ? read(fd, b, sizeof b) : -1;
-
-	if (fd >= 0)
-		close(fd);
-	if (n != (ssize_t)sizeof b)
-		return (uint64_t)net_now_ms() * 0x9e3779b97f4a7c15ULL ^
-		       (uint64_t)getpid();
-	return get64le(b);
-}
 
 /* ==== Addresses ==== */
 
@@ -212,7 +98,7 @@ void net_group(const struct naddr *a, uint8_t g[5])
 }
 
 /* "1.2.3.4:5" or "[::1]:5" for logs (a static buffer). */
-static const char *show(const struct naddr *a)
+const char *net_text(const struct naddr *a)
 {
 	static char buf[64];
 	char ip[INET6_ADDRSTRLEN];
@@ -298,7 +184,7 @@ int net_resolve(const char *text, struct naddr *a, char *err, size_t errlen)
 }
 
 /* Read an IP address alone ("1.2.3.4", "::1") into a; returns 0 or -1. */
-static int parse_ip(const char *s, struct naddr *a)
+int net_parse_ip(const char *s, struct naddr *a)
 {
 	memset(a, 0, sizeof *a);
 	if (inet_pton(AF_INET, s, a->ip + 12) == 1) {
@@ -306,6 +192,15 @@ static int parse_ip(const char *s, struct naddr *a)
 		return 0;
 	}
 	return inet_pton(AF_INET6, s, a->ip) == 1 ? 0 : -1;
+}
+
+/* One address as addr and peers.dat carry it: ip[16] | u16 port | i64
+ * time (seconds since 1970) it was last heard of. */
+static void addr_rw(struct rw *s, struct naddr *a, int64_t *heard)
+{
+	rw_bytes(s, a->ip, 16);
+	rw_u16(s, &a->port);
+	rw_i64(s, heard);
 }
 
 /* ==== Frames ==== */
@@ -365,9 +260,6 @@ long frame_parse(const uint8_t *buf, size_t len, const uint8_t magic[4],
 
 /* ==== The address book ==== */
 
-#define ENTRY_REC  (16 + 2 + 8 + 4 + 1)   /* one address in peers.dat */
-#define BOOK_MAX   (BOOK_BUCKETS * BUCKET_SIZE)
-
 /* The 18-byte key of an address: ip | u16 port. */
 static void addr_key(const struct naddr *a, uint8_t key[18])
 {
@@ -411,10 +303,10 @@ static void book_drop(struct net *n, size_t i)
 	}
 }
 
-/* Learn of an address heard of at wall time seen.  A full bucket makes
+/* Learn of an address heard of at wall time `heard`.  A full bucket makes
  * room by dropping its oldest address never tried; if all were tried the
  * newcomer is not kept.  Returns 1 if the address is new to the book. */
-static int book_add(struct net *n, const struct naddr *a, int64_t seen)
+static int book_add(struct net *n, const struct naddr *a, int64_t heard)
 {
 	static const uint8_t zero[16];
 	struct entry *e = book_find(n, a);
@@ -425,8 +317,8 @@ static int book_add(struct net *n, const struct naddr *a, int64_t seen)
 	if (e || a->port == 0 || memcmp(a->ip, zero, 16) == 0 ||
 	    (is_v4(a) && get32le(a->ip + 12) == 0) ||
 	    memcmp(a, &n->self, sizeof *a) == 0) {
-		if (e && seen > e->seen)
-			e->seen = seen;
+		if (e && heard > e->heard)
+			e->heard = heard;
 		return 0;
 	}
 	for (i = 0; i < n->nbook; i++) {
@@ -434,7 +326,7 @@ static int book_add(struct net *n, const struct naddr *a, int64_t seen)
 			continue;
 		count++;
 		if (!n->book[i].tried && (worst == n->nbook ||
-		                          n->book[i].seen < n->book[worst].seen))
+		                          n->book[i].heard < n->book[worst].heard))
 			worst = i;
 	}
 	if (count >= BUCKET_SIZE) {
@@ -445,72 +337,88 @@ static int book_add(struct net *n, const struct naddr *a, int64_t seen)
 	e = &n->book[n->nbook++];
 	memset(e, 0, sizeof *e);
 	e->a = *a;
-	e->seen = seen;
+	e->heard = heard;
 	e->bucket = b;
 	addr_key(a, key);
 	map_put(&n->where, key, e);
 	return 1;
 }
 
-/* Write the book to peers.dat: "PCAB" | secret | u32 count | count x
- * (ip[16] | u16 port | i64 seen | u32 failures | u8 tried), atomically. */
-static void book_save(struct net *n)
+/* One entry of peers.dat: an address as addr_rw writes it | u32
+ * failures | u8 tried. */
+static void entry_rw(struct rw *s, struct entry *e)
 {
-	size_t i, k = 40, len = 40 + n->nbook * ENTRY_REC;
-	uint8_t *buf = xmalloc(len);
-	char path[4096];
-
-	memcpy(buf, "PCAB", 4);
-	memcpy(buf + 4, n->secret, 32);
-	put32le(buf + 36, (uint32_t)n->nbook);
-	for (i = 0; i < n->nbook; i++, k += ENTRY_REC) {
-		memcpy(buf + k, n->book[i].a.ip, 16);
-		put16le(buf + k + 16, n->book[i].a.port);
-		put64le(buf + k + 18, (uint64_t)n->book[i].seen);
-		put32le(buf + k + 26, (uint32_t)n->book[i].attempts);
-		buf[k + 30] = (uint8_t)n->book[i].tried;
-	}
-	snprintf(path, sizeof path, "%s/peers.dat", n->o.dir);
-	if (file_replace(path, buf, len) != 0)
-		net_log(LOG_WARN, "cannot write %s", path);
-	free(buf);
-	n->saved_at = net_now_ms();
+	addr_rw(s, &e->a, &e->heard);
+	rw_u32(s, &e->attempts);
+	rw_u8(s, &e->tried);
 }
 
-/* Read peers.dat if there is a sound one; else make a new secret. */
+/* peers.dat: "PCAB" | secret[32] | u32 count | count entries.  Reading,
+ * each entry goes through book_add (a duplicate or a full bucket is
+ * dropped) and keeps its failures and tried mark. */
+static void book_rw(struct rw *s, struct net *n)
+{
+	struct entry e, *in;
+	uint32_t i, count;
+
+	memset(&e, 0, sizeof e);
+	rw_magic(s, "PCAB");
+	rw_bytes(s, n->secret, 32);
+	count = rw_count(s, (uint32_t)n->nbook, 4, BOOK_MAX, 31);
+	for (i = 0; i < count && !s->bad; i++) {
+		if (s->out)
+			e = n->book[i];
+		entry_rw(s, &e);
+		if (!s->out && !s->bad && book_add(n, &e.a, e.heard) &&
+		    (in = book_find(n, &e.a))) {
+			in->attempts = e.attempts;
+			in->tried = e.tried != 0;
+		}
+	}
+}
+
+/* Write the book to peers.dat, atomically. */
+static void book_save(struct net *n)
+{
+	char path[4096];
+	struct rw s;
+
+	rw_writer(&s);
+	book_rw(&s, n);
+	snprintf(path, sizeof path, "%s/peers.dat", n->o.dir);
+	if (file_replace(path, s.out, s.len) != 0)
+		log_msg(LOG_WARN, "cannot write %s", path);
+	free(s.out);
+	n->saved_at = mono_ms();
+}
+
+/* Read peers.dat if there is a sound one; else start afresh, with a new
+ * secret. */
 static void book_load(struct net *n)
 {
 	char path[4096];
-	size_t len, i, k = 40, count;
 	uint8_t *buf;
-	struct naddr a;
-	struct entry *e;
+	size_t len;
+	struct rw s;
 
 	snprintf(path, sizeof path, "%s/peers.dat", n->o.dir);
-	buf = file_read(path, 40 + (size_t)BOOK_MAX * ENTRY_REC, &len);
-	if (!buf || len < 40 || memcmp(buf, "PCAB", 4) != 0 ||
-	    (count = get32le(buf + 36)) > BOOK_MAX ||
-	    len != 40 + count * ENTRY_REC) {
+	buf = file_read(path, 40 + (size_t)BOOK_MAX * 31, &len);
+	rw_reader(&s, buf, buf ? len : 0);
+	if (buf)
+		book_rw(&s, n);
+	if (!buf || s.bad || s.left) {
 		if (buf)
-			net_log(LOG_WARN, "%s is damaged: starting afresh", path);
+			log_msg(LOG_WARN, "%s is damaged: starting afresh", path);
+		while (n->nbook)
+			book_drop(n, 0);
+		memset(n->secret, 0, sizeof n->secret);
 		put64le(n->secret, random64());
 		put64le(n->secret + 8, random64());
-		free(buf);
-		return;
-	}
-	memcpy(n->secret, buf + 4, 32);
-	for (i = 0; i < count; i++, k += ENTRY_REC) {
-		memcpy(a.ip, buf + k, 16);
-		a.port = get16le(buf + k + 16);
-		if (book_add(n, &a, (int64_t)get64le(buf + k + 18)) &&
-		    (e = book_find(n, &a))) {
-			e->attempts = (int)get32le(buf + k + 26);
-			e->tried = buf[k + 30] != 0;
-		}
+	} else {
+		log_msg(LOG_INFO, "address book: %lu addresses from %s",
+		        (unsigned long)n->nbook, path);
 	}
 	free(buf);
-	net_log(LOG_INFO, "address book: %lu addresses from %s",
-	        (unsigned long)n->nbook, path);
 }
 
 /* ==== Bans ==== */
@@ -518,69 +426,84 @@ static void book_load(struct net *n)
 /* Is this address banned now? */
 static int banned(const struct net *n, const struct naddr *a)
 {
-	const int64_t *until = map_get(&n->bans, a->ip);
+	const struct ban *b = map_get(&n->bans, a->ip);
 
-	return until && *until > (int64_t)time(NULL);
+	return b && b->end > wall_ms() / 1000;
 }
 
-/* Write bans.dat: "PCBN" | u32 count | count x (ip[16] | i64 end). */
-static void bans_save(const struct net *n)
+/* One ban of bans.dat: ip[16] | i64 end (seconds since 1970). */
+static void ban_rw(struct rw *s, struct ban *b)
 {
-	size_t k = 8, len = 8 + n->bans.n * 24, i;
-	uint8_t *buf = xmalloc(len);
-	struct ment *e;
-	char path[4096];
-
-	memcpy(buf, "PCBN", 4);
-	put32le(buf + 4, (uint32_t)n->bans.n);
-	for (i = 0; i < n->bans.nb; i++)
-		for (e = n->bans.b[i]; e; e = e->next, k += 24) {
-			memcpy(buf + k, e->key, 16);
-			put64le(buf + k + 16, (uint64_t)*(int64_t *)e->val);
-		}
-	snprintf(path, sizeof path, "%s/bans.dat", n->o.dir);
-	if (file_replace(path, buf, len) != 0)
-		net_log(LOG_WARN, "cannot write %s", path);
-	free(buf);
+	rw_bytes(s, b->ip, 16);
+	rw_i64(s, &b->end);
 }
 
-/* Ban an IP until wall time `until` (0 lifts the ban), and save. */
-static void ban_set(struct net *n, const uint8_t ip[16], int64_t until)
+/* bans.dat: "PCBN" | u32 count | count bans.  Reading keeps the bans
+ * still running. */
+static void bans_rw(struct rw *s, struct net *n)
 {
-	int64_t *v = map_del(&n->bans, ip);
+	struct ban **v = (struct ban **)map_values(&n->bans), b;
+	uint32_t i, count;
 
-	free(v);
-	if (until > 0) {
-		v = xmalloc(sizeof *v);
-		*v = until;
-		map_put(&n->bans, ip, v);
+	memset(&b, 0, sizeof b);
+	rw_magic(s, "PCBN");
+	count = rw_count(s, (uint32_t)n->bans.n, 4, MAX_BANS, 24);
+	for (i = 0; i < count && !s->bad; i++) {
+		if (s->out)
+			b = *v[i];
+		ban_rw(s, &b);
+		if (!s->out && !s->bad && b.end > wall_ms() / 1000 &&
+		    !map_get(&n->bans, b.ip))
+			map_put(&n->bans, b.ip, memcpy(xmalloc(sizeof b), &b,
+			                               sizeof b));
 	}
-	bans_save(n);
+	free(v);
 }
 
-/* Read bans.dat, keeping the bans still running. */
+/* Write bans.dat, atomically. */
+static void bans_save(struct net *n)
+{
+	char path[4096];
+	struct rw s;
+
+	rw_writer(&s);
+	bans_rw(&s, n);
+	snprintf(path, sizeof path, "%s/bans.dat", n->o.dir);
+	if (file_replace(path, s.out, s.len) != 0)
+		log_msg(LOG_WARN, "cannot write %s", path);
+	free(s.out);
+}
+
+/* Read bans.dat, if there is one. */
 static void bans_load(struct net *n)
 {
 	char path[4096];
-	size_t len, i;
 	uint8_t *buf;
-	int64_t *v;
+	size_t len;
+	struct rw s;
 
 	snprintf(path, sizeof path, "%s/bans.dat", n->o.dir);
-	if (!(buf = file_read(path, 8 + 24 * 100000, &len)))
+	if (!(buf = file_read(path, 8 + 24 * MAX_BANS, &len)))
 		return;
-	if (len >= 8 && memcmp(buf, "PCBN", 4) == 0 &&
-	    len == 8 + 24 * (size_t)get32le(buf + 4)) {
-		for (i = 8; i < len; i += 24) {
-			if ((int64_t)get64le(buf + i + 16) <= (int64_t)time(NULL) ||
-			    map_get(&n->bans, buf + i))
-				continue;
-			v = xmalloc(sizeof *v);
-			*v = (int64_t)get64le(buf + i + 16);
-			map_put(&n->bans, buf + i, v);
-		}
-	}
+	rw_reader(&s, buf, len);
+	bans_rw(&s, n);
 	free(buf);
+}
+
+/* Ban an IP until wall time `until` in seconds (0 lifts the ban), and
+ * save. */
+void net_ban(struct net *n, const uint8_t ip[16], int64_t until)
+{
+	struct ban *b = map_del(&n->bans, ip);
+
+	free(b);
+	if (until > 0) {
+		b = xmalloc(sizeof *b);
+		memcpy(b->ip, ip, 16);
+		b->end = until;
+		map_put(&n->bans, ip, b);
+	}
+	bans_save(n);
 }
 
 /* ==== Peers: sending and counting ==== */
@@ -634,11 +557,11 @@ static struct count *counter(struct net *n, const char *cmd)
 }
 
 /* Mark a peer for closing: its fd goes, the next sweep frees it. */
-static void drop(struct net *n, struct peer *p, const char *why)
+void net_drop(struct net *n, struct peer *p, const char *why)
 {
 	if (p->fd < 0)
 		return;
-	net_log(LOG_INFO, "peer %s %s dropped: %s", show(&p->a),
+	log_msg(LOG_INFO, "peer %s %s dropped: %s", net_text(&p->a),
 	        p->outbound ? "(out)" : "(in)", why);
 	close(p->fd);
 	p->fd = -1;
@@ -648,14 +571,14 @@ static void drop(struct net *n, struct peer *p, const char *why)
 /* Drop a peer that broke the protocol and ban its address. */
 static void violation(struct net *n, struct peer *p, const char *why)
 {
-	net_log(LOG_WARN, "ban %s for %lld s: %s", show(&p->a),
+	log_msg(LOG_WARN, "ban %s for %lld s: %s", net_text(&p->a),
 	        (long long)n->o.ban_s, why);
-	ban_set(n, p->a.ip, (int64_t)time(NULL) + n->o.ban_s);
-	drop(n, p, why);
+	net_ban(n, p->a.ip, wall_ms() / 1000 + n->o.ban_s);
+	net_drop(n, p, why);
 }
 
 /* Write what the socket takes of the send buffer. */
-static void flush(struct net *n, struct peer *p)
+static void write_out(struct net *n, struct peer *p)
 {
 	ssize_t k;
 
@@ -665,7 +588,7 @@ static void flush(struct net *n, struct peer *p)
 		              errno == EINTR))
 			return;
 		if (k <= 0) {
-			drop(n, p, k < 0 ? strerror(errno) : "write failed");
+			net_drop(n, p, k < 0 ? strerror(errno) : "write failed");
 			return;
 		}
 		buf_take(&p->out, (size_t)k);
@@ -682,90 +605,117 @@ void net_send(struct net *n, struct peer *p, const char *cmd,
 	if (p->fd < 0)
 		return;
 	if (buf_size(&p->out) + FRAME_HEAD + len > SEND_CAP) {
-		drop(n, p, "send buffer full");
+		net_drop(n, p, "send buffer full");
 		return;
 	}
 	p->out.len += frame_write(buf_room(&p->out, FRAME_HEAD + len),
 	                          n->o.p->magic, cmd, payload, len);
 	c->out++;
 	c->out_bytes += FRAME_HEAD + len;
-	flush(n, p);
+	write_out(n, p);
 }
 
-/* Send our version: protocol, services, time, nonce, listening port, best
- * height, user agent. */
+/* The version message: u32 protocol | u64 services | i64 time (seconds
+ * since 1970) | u64 nonce | u16 listening port (0: none) | u32 best
+ * height | u16 agent length (at most MAX_AGENT) | agent. */
+struct version {
+	uint32_t protocol;
+	uint64_t services;
+	int64_t time;
+	uint64_t nonce;
+	uint16_t port;
+	uint32_t height;
+	uint16_t alen;
+	uint8_t agent[MAX_AGENT];
+};
+
+/* Read or write a version message. */
+static void version_rw(struct rw *s, struct version *v)
+{
+	rw_u32(s, &v->protocol);
+	rw_u64(s, &v->services);
+	rw_i64(s, &v->time);
+	rw_u64(s, &v->nonce);
+	rw_u16(s, &v->port);
+	rw_u32(s, &v->height);
+	v->alen = (uint16_t)rw_count(s, v->alen, 2, MAX_AGENT, 1);
+	rw_bytes(s, v->agent, v->alen);
+}
+
+/* Send our version. */
 static void send_version(struct net *n, struct peer *p)
 {
-	uint8_t b[4 + 8 + 8 + 8 + 2 + 4 + 2 + sizeof PEERCHAIN_AGENT];
-	size_t alen = strlen(PEERCHAIN_AGENT);
+	struct version v;
+	struct rw s;
 
-	put32le(b, PROTOCOL);
-	put64le(b + 4, SERVICE_FULL);
-	put64le(b + 12, (uint64_t)time(NULL));
-	put64le(b + 20, n->nonce);
-	put16le(b + 28, n->self.port);
-	put32le(b + 30, n->chain ? chain_height(n->chain) : 0);
-	put16le(b + 34, (uint16_t)alen);
-	memcpy(b + 36, PEERCHAIN_AGENT, alen);
-	net_send(n, p, "version", b, 36 + alen);
+	v.protocol = PROTOCOL;
+	v.services = SERVICE_FULL;
+	v.time = wall_ms() / 1000;
+	v.nonce = n->nonce;
+	v.port = n->self.port;
+	v.height = n->height;
+	v.alen = (uint16_t)strlen(PEERCHAIN_AGENT);
+	memcpy(v.agent, PEERCHAIN_AGENT, v.alen);
+	rw_writer(&s);
+	version_rw(&s, &v);
+	net_send(n, p, "version", s.out, s.len);
+	free(s.out);
 }
 
-/* Write one address as addr carries it: ip[16] | u16 port | i64 time. */
-static void put_addr(uint8_t *b, const struct naddr *a, int64_t seen)
-{
-	memcpy(b, a->ip, 16);
-	put16le(b + 16, a->port);
-	put64le(b + 18, (uint64_t)seen);
-}
-
-/* Send an addr holding the given book entries (at most MAX_ADDR). */
+/* Send an addr: u16 count (at most MAX_ADDR) | count addresses, each as
+ * addr_rw writes it. */
 static void send_addrs(struct net *n, struct peer *p, struct entry **e,
                        size_t count)
 {
-	uint8_t *b = xmalloc(2 + count * ADDR_REC);
+	struct rw s;
 	size_t i;
 
-	put16le(b, (uint16_t)count);
+	rw_writer(&s);
+	rw_count(&s, (uint32_t)count, 2, MAX_ADDR, ADDR_REC);
 	for (i = 0; i < count; i++)
-		put_addr(b + 2 + i * ADDR_REC, &e[i]->a, e[i]->seen);
-	net_send(n, p, "addr", b, 2 + count * ADDR_REC);
-	free(b);
+		addr_rw(&s, &e[i]->a, &e[i]->heard);
+	net_send(n, p, "addr", s.out, s.len);
+	free(s.out);
 }
 
 /* Tell a peer where we listen, as an addr of one. */
 static void advertise(struct net *n, struct peer *p)
 {
-	uint8_t b[2 + ADDR_REC];
+	struct entry self, *e = &self;
 
 	if (!n->self.port)
 		return;
-	put16le(b, 1);
-	put_addr(b + 2, &n->self, (int64_t)time(NULL));
-	net_send(n, p, "addr", b, sizeof b);
+	self.a = n->self;
+	self.heard = wall_ms() / 1000;
+	send_addrs(n, p, &e, 1);
 }
 
 /* ==== Message handlers ==== */
 
 /* version: check it, spot a connection to ourselves, answer verack.
  * Returns NULL, or the violation. */
-static const char *on_version(struct net *n, struct peer *p,
-                              const uint8_t *b, size_t len)
+static const char *on_version(void *arg, struct peer *p, const uint8_t *b,
+                              size_t len)
 {
-	size_t alen;
+	struct net *n = arg;
+	struct version v;
+	struct rw s;
 
 	if (p->got_version)
 		return "second version";
-	if (len < 36 || (alen = get16le(b + 34)) > MAX_AGENT || len != 36 + alen)
+	rw_reader(&s, b, len);
+	version_rw(&s, &v);
+	if (s.bad || s.left)
 		return "malformed version";
-	if (get64le(b + 20) == n->nonce) {
-		drop(n, p, "connected to ourselves");
+	if (v.nonce == n->nonce) {
+		net_drop(n, p, "connected to ourselves");
 		return NULL;
 	}
 	p->got_version = 1;
-	p->listen_port = get16le(b + 28);
-	p->height = get32le(b + 30);
-	memcpy(p->agent, b + 36, alen);
-	p->agent[alen] = 0;
+	p->listen_port = v.port;
+	p->height = v.height;
+	memcpy(p->agent, v.agent, v.alen);
+	p->agent[v.alen] = 0;
 	if (!p->outbound)
 		send_version(n, p);
 	net_send(n, p, "verack", NULL, 0);
@@ -773,42 +723,45 @@ static const char *on_version(struct net *n, struct peer *p,
 }
 
 /* verack: the handshake is complete once both sides have spoken. */
-static const char *on_verack(struct net *n, struct peer *p,
-                             const uint8_t *b, size_t len)
+static const char *on_verack(void *arg, struct peer *p, const uint8_t *b,
+                             size_t len)
 {
+	struct net *n = arg;
 	struct naddr heard;
 
 	(void)b;
 	if (len || !p->got_version || p->got_verack)
 		return "unexpected verack";
 	p->got_verack = p->handshaked = 1;
-	net_log(LOG_INFO, "peer %s %s: handshake done, height %u, %s",
-	        show(&p->a), p->outbound ? "(out)" : "(in)",
+	log_msg(LOG_INFO, "peer %s %s: handshake done, height %u, %s",
+	        net_text(&p->a), p->outbound ? "(out)" : "(in)",
 	        (unsigned)p->height, p->agent);
-	if (n->g)
-		p->gp = gossip_peer_new(n->g, p, p->outbound, p->height);
+	if (n->ready)
+		n->ready(n->up, p);
 	if (p->outbound) {
 		struct entry *e = book_find(n, &p->a);
 
 		if (e) {
 			e->tried = 1;
 			e->attempts = 0;
-			e->seen = (int64_t)time(NULL);
+			e->heard = wall_ms() / 1000;
 		}
 		net_send(n, p, "getaddr", NULL, 0);
 		advertise(n, p);
 	} else if (p->listen_port) {
 		heard = p->a;
 		heard.port = p->listen_port;
-		book_add(n, &heard, (int64_t)time(NULL));
+		book_add(n, &heard, wall_ms() / 1000);
 	}
 	return NULL;
 }
 
 /* ping: answer pong with the same nonce. */
-static const char *on_ping(struct net *n, struct peer *p, const uint8_t *b,
+static const char *on_ping(void *arg, struct peer *p, const uint8_t *b,
                            size_t len)
 {
+	struct net *n = arg;
+
 	if (len != 8)
 		return "malformed ping";
 	net_send(n, p, "pong", b, 8);
@@ -816,12 +769,12 @@ static const char *on_ping(struct net *n, struct peer *p, const uint8_t *b,
 }
 
 /* pong: the round trip of our ping. */
-static const char *on_pong(struct net *n, struct peer *p, const uint8_t *b,
+static const char *on_pong(void *arg, struct peer *p, const uint8_t *b,
                            size_t len)
 {
-	int64_t rtt = net_now_ms() - p->ping_at;
+	int64_t rtt = mono_ms() - p->ping_at;
 
-	(void)n;
+	(void)arg;
 	if (len != 8)
 		return "malformed pong";
 	if (p->ping_nonce && get64le(b) == p->ping_nonce) {
@@ -833,9 +786,10 @@ static const char *on_pong(struct net *n, struct peer *p, const uint8_t *b,
 }
 
 /* getaddr: a random sample of the addresses not known to fail. */
-static const char *on_getaddr(struct net *n, struct peer *p,
-                              const uint8_t *b, size_t len)
+static const char *on_getaddr(void *arg, struct peer *p, const uint8_t *b,
+                              size_t len)
 {
+	struct net *n = arg;
 	struct entry **pick, *t;
 	size_t i, k = 0, j;
 
@@ -863,15 +817,15 @@ static const char *on_getaddr(struct net *n, struct peer *p,
 static void relay_addr(struct net *n, struct peer *from, struct entry *e)
 {
 	struct peer *p, *pick[2] = { NULL, NULL };
-	int seen = 0;
+	int count = 0;
 
 	for (p = n->peers; p; p = p->next) {
 		if (p == from || p->fd < 0 || !p->handshaked)
 			continue;
-		seen++;                      /* reservoir sampling, 2 slots */
-		if (seen <= 2)
-			pick[seen - 1] = p;
-		else if (random64() % (uint64_t)seen < 2)
+		count++;                     /* reservoir sampling, 2 slots */
+		if (count <= 2)
+			pick[count - 1] = p;
+		else if (random64() % (uint64_t)count < 2)
 			pick[random64() % 2] = p;
 	}
 	if (pick[0])
@@ -880,73 +834,76 @@ static void relay_addr(struct net *n, struct peer *from, struct entry *e)
 		send_addrs(n, pick[1], &e, 1);
 }
 
-/* addr: learn addresses, as fast as the peer's token bucket allows;
- * relay the fresh ones of a small announcement. */
-static const char *on_addr(struct net *n, struct peer *p, const uint8_t *b,
+/* addr: u16 count | count addresses.  Learn them, as fast as the
+ * peer's token bucket allows; relay the fresh ones of a small
+ * announcement. */
+static const char *on_addr(void *arg, struct peer *p, const uint8_t *b,
                            size_t len)
 {
-	size_t count, i;
-	int64_t now = net_now_ms(), wall = (int64_t)time(NULL), seen;
+	struct net *n = arg;
+	int64_t now = mono_ms(), wall = wall_ms() / 1000, heard;
+	uint32_t count, i;
 	struct naddr a;
 	struct entry *e;
+	struct rw s;
 
-	if (len < 2 || (count = get16le(b)) > MAX_ADDR)
+	if (len >= 2 && get16le(b) > MAX_ADDR)
 		return "addr with over 1000 addresses";
-	if (len != 2 + count * ADDR_REC)
+	rw_reader(&s, b, len);
+	count = rw_count(&s, 0, 2, MAX_ADDR, ADDR_REC);
+	if (s.bad || s.left != count * ADDR_REC)
 		return "malformed addr";
 	p->tokens += (double)(now - p->tokens_at) / 1000 * ADDR_RATE;
 	p->tokens = p->tokens > MAX_ADDR ? MAX_ADDR : p->tokens;
 	p->tokens_at = now;
 	for (i = 0; i < count && p->tokens >= 1; i++, p->tokens -= 1) {
-		memcpy(a.ip, b + 2 + i * ADDR_REC, 16);
-		a.port = get16le(b + 2 + i * ADDR_REC + 16);
-		seen = (int64_t)get64le(b + 2 + i * ADDR_REC + 18);
-		seen = seen > wall ? wall : seen;
-		if (book_add(n, &a, seen) && count <= 10 &&
-		    seen > wall - RELAY_FRESH && (e = book_find(n, &a)))
+		addr_rw(&s, &a, &heard);
+		heard = heard > wall ? wall : heard;
+		if (book_add(n, &a, heard) && count <= 10 &&
+		    heard > wall - RELAY_FRESH && (e = book_find(n, &a)))
 			relay_addr(n, p, e);
 	}
 	return NULL;
 }
 
-/* The handler of each command; `early` ones are allowed before the
- * handshake completes. */
-static const struct handler {
-	const char *cmd;
-	const char *(*fn)(struct net *n, struct peer *p, const uint8_t *b,
-	                  size_t len);
-	int early;
-} handlers[] = {
-	{ "version", on_version, 1 },
-	{ "verack", on_verack, 1 },
-	{ "ping", on_ping, 0 },
-	{ "pong", on_pong, 0 },
-	{ "getaddr", on_getaddr, 0 },
-	{ "addr", on_addr, 0 },
-};
+/* Register fn (called with arg) for messages of command cmd; early: it
+ * may come before the handshake is done.  A command registered twice
+ * keeps its first handler. */
+static void handle(struct net *n, const char *cmd, net_fn fn, void *arg,
+                   int early)
+{
+	if (n->nhandlers == MAX_CMDS || strlen(cmd) > FRAME_CMD)
+		fatal("too many message handlers");
+	snprintf(n->handlers[n->nhandlers].cmd, FRAME_CMD + 1, "%s", cmd);
+	n->handlers[n->nhandlers].fn = fn;
+	n->handlers[n->nhandlers].arg = arg;
+	n->handlers[n->nhandlers++].early = early;
+}
 
-#define NHANDLERS (sizeof handlers / sizeof handlers[0])
+/* What the layer above calls to take the messages of command cmd. */
+void net_handle(struct net *n, const char *cmd, net_fn fn, void *arg)
+{
+	handle(n, cmd, fn, arg, 0);
+}
 
-/* Handle one message: ours, or gossip's.  Unknown commands are ignored
- * (as Bitcoin does), but nothing except version and verack may come
- * before the handshake. */
+/* Handle one message by its command's handler.  Unknown commands are
+ * ignored (as Bitcoin does), but nothing except version and verack may
+ * come before the handshake. */
 static void dispatch(struct net *n, struct peer *p, const char *cmd,
                      const uint8_t *b, size_t len)
 {
 	struct count *c = counter(n, cmd);
 	const char *bad = NULL;
-	size_t i;
+	int i;
 
 	c->in++;
 	c->in_bytes += FRAME_HEAD + len;
-	for (i = 0; i < NHANDLERS && strcmp(cmd, handlers[i].cmd) != 0; i++)
+	for (i = 0; i < n->nhandlers && strcmp(cmd, n->handlers[i].cmd); i++)
 		;
-	if (!p->handshaked && (i == NHANDLERS || !handlers[i].early))
+	if (!p->handshaked && (i == n->nhandlers || !n->handlers[i].early))
 		bad = "message before the handshake";
-	else if (i < NHANDLERS)
-		bad = handlers[i].fn(n, p, b, len);
-	else if (n->g && p->gp)
-		bad = gossip_message(n->g, p->gp, cmd, b, len);
+	else if (i < n->nhandlers)
+		bad = n->handlers[i].fn(n->handlers[i].arg, p, b, len);
 	if (bad)
 		violation(n, p, bad);
 }
@@ -964,12 +921,12 @@ static void receive(struct net *n, struct peer *p)
 	if (k < 0 && (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR))
 		return;
 	if (k <= 0) {
-		drop(n, p, k ? strerror(errno) : "closed by peer");
+		net_drop(n, p, k ? strerror(errno) : "closed by peer");
 		return;
 	}
 	memcpy(buf_room(&p->in, (size_t)k), scratch, (size_t)k);
 	p->in.len += (size_t)k;
-	p->last_recv = net_now_ms();
+	p->last_recv = mono_ms();
 	while (p->fd >= 0 && (used = frame_parse(p->in.data + p->in.off + at,
 	                                         buf_size(&p->in) - at,
 	                                         n->o.p->magic, cmd, &payload,
@@ -1002,7 +959,7 @@ static struct peer *add_peer(struct net *n, int fd, const struct naddr *a,
 	p->fd = fd;
 	p->a = *a;
 	p->outbound = outbound;
-	p->since = p->last_recv = p->tokens_at = net_now_ms();
+	p->since = p->last_recv = p->tokens_at = mono_ms();
 	p->ping_at = p->since;
 	p->min_ping = -1;
 	p->tokens = MAX_ADDR;
@@ -1027,8 +984,8 @@ static void sweep(struct net *n)
 		}
 		*pp = p->next;
 		*(p->outbound ? &n->nout : &n->nin) -= 1;
-		if (p->gp)
-			gossip_peer_gone(n->g, p->gp);
+		if (p->handshaked && n->gone)
+			n->gone(n->up, p);
 		free(p->in.data);
 		free(p->out.data);
 		free(p);
@@ -1054,7 +1011,7 @@ static int dial(struct net *n, const struct naddr *a)
 		src.port = 0;                 /* so the far end can tell us */
 		mlen = to_sockaddr(&src, &me);
 		if (bind(fd, (struct sockaddr *)&me, mlen) < 0)
-			net_log(LOG_DEBUG, "cannot bind the source address");
+			log_msg(LOG_DEBUG, "cannot bind the source address");
 	}
 	p = add_peer(n, fd, a, 1);
 	if (connect(fd, (struct sockaddr *)&ss, len) == 0) {
@@ -1062,15 +1019,15 @@ static int dial(struct net *n, const struct naddr *a)
 	} else if (errno == EINPROGRESS) {
 		p->connecting = 1;
 	} else {
-		drop(n, p, strerror(errno));
+		net_drop(n, p, strerror(errno));
 		return -1;
 	}
-	net_log(LOG_DEBUG, "connecting to %s", show(a));
+	log_msg(LOG_DEBUG, "connecting to %s", net_text(a));
 	return 0;
 }
 
 /* Connect to "host:port" now (control socket, connect-only mode). */
-static int net_connect(struct net *n, const char *text, char *err,
+int net_connect(struct net *n, const char *text, char *err,
                        size_t errlen)
 {
 	struct naddr a;
@@ -1078,30 +1035,32 @@ static int net_connect(struct net *n, const char *text, char *err,
 	if (net_resolve(text, &a, err, errlen) != 0)
 		return -1;
 	if (banned(n, &a)) {
-		snprintf(err, errlen, "%s is banned", show(&a));
+		snprintf(err, errlen, "%s is banned", net_text(&a));
 		return -1;
 	}
-	book_add(n, &a, (int64_t)time(NULL));
+	book_add(n, &a, wall_ms() / 1000);
 	if (dial(n, &a) != 0) {
-		snprintf(err, errlen, "cannot connect to %s", show(&a));
+		snprintf(err, errlen, "cannot connect to %s", net_text(&a));
 		return -1;
 	}
 	return 0;
 }
 
-/* Is a group already among our outbound peers? */
-static int group_taken(const struct net *n, const struct naddr *a)
+/* How many live peers, outbound or inbound, are in a's network group. */
+static int group_peers(const struct net *n, const struct naddr *a,
+                       int outbound)
 {
 	uint8_t g[5], h[5];
 	struct peer *p;
+	int count = 0;
 
 	net_group(a, g);
 	for (p = n->peers; p; p = p->next) {
 		net_group(&p->a, h);
-		if (p->fd >= 0 && p->outbound && memcmp(g, h, 5) == 0)
-			return 1;
+		count += p->fd >= 0 && p->outbound == outbound &&
+		         memcmp(g, h, 5) == 0;
 	}
-	return 0;
+	return count;
 }
 
 /* Do we have a connection to exactly this address?  (Like Bitcoin, a
@@ -1121,7 +1080,7 @@ static int connected(const struct net *n, const struct naddr *a)
  * and of a group we have no outbound peer in. */
 static void pick_outbound(struct net *n)
 {
-	int64_t now = net_now_ms() / 1000, wait;
+	int64_t now = mono_ms() / 1000, wait;
 	struct entry *e;
 	int tries;
 
@@ -1131,7 +1090,7 @@ static void pick_outbound(struct net *n)
 		if (connected(n, &e->a) || banned(n, &e->a) ||
 		    (e->tried_at && now - e->tried_at < (wait < RETRY_MAX ?
 		                                          wait : RETRY_MAX)) ||
-		    (!n->o.nogroups && group_taken(n, &e->a)))
+		    (!n->o.nogroups && group_peers(n, &e->a, 1)))
 			continue;
 		e->tried_at = now;
 		e->attempts++;          /* undone by a completed handshake */
@@ -1140,38 +1099,23 @@ static void pick_outbound(struct net *n)
 	}
 }
 
-/* How many inbound peers are in a's network group. */
-static int group_count(const struct net *n, const struct naddr *a)
+/* Is inbound peer v[i] spared from eviction?  Yes if it is among the
+ * PROTECT_PING fastest, the PROTECT_RELAY that last relayed something
+ * useful, or the PROTECT_GROUP oldest alone in their group (alone[j]:
+ * v[j] is the only inbound peer of its group). */
+static int spared(struct peer **v, const char *alone, int k, int i)
 {
-	uint8_t g[5], h[5];
-	struct peer *q;
-	int cnt = 0;
-
-	net_group(a, g);
-	for (q = n->peers; q; q = q->next) {
-		net_group(&q->a, h);
-		cnt += q->fd >= 0 && !q->outbound && memcmp(g, h, 5) == 0;
-	}
-	return cnt;
-}
-
-/* Is inbound peer p (one of the k in v) spared from eviction?  Yes if it
- * is among the PROTECT_PING fastest, the PROTECT_RELAY that last relayed
- * something useful, or the PROTECT_GROUP oldest alone in their group. */
-static int spared(const struct net *n, struct peer **v, int k,
-                  const struct peer *p)
-{
+	const struct peer *p = v[i];
 	int j, faster = 0, fresher = 0, older_alone = 0;
 
 	for (j = 0; j < k; j++) {
 		faster += v[j]->min_ping >= 0 && v[j]->min_ping < p->min_ping;
 		fresher += v[j]->last_relay > p->last_relay;
-		older_alone += v[j]->since < p->since &&
-		               group_count(n, &v[j]->a) == 1;
+		older_alone += v[j]->since < p->since && alone[j];
 	}
 	return (p->min_ping >= 0 && faster < PROTECT_PING) ||
 	       (p->last_relay && fresher < PROTECT_RELAY) ||
-	       (group_count(n, &p->a) == 1 && older_alone < PROTECT_GROUP);
+	       (alone[i] && older_alone < PROTECT_GROUP);
 }
 
 /* Choose an inbound peer to make room for a newcomer: of those not
@@ -1179,21 +1123,26 @@ static int spared(const struct net *n, struct peer **v, int k,
  * all are spared. */
 static struct peer *evict_choice(struct net *n)
 {
-	struct peer *p, *v[1024], *best = NULL;
-	int k = 0, i, cnt, most = 0;
+	struct peer **v = xcalloc((size_t)n->nin + 1, sizeof *v), *p, *best;
+	int *cnt = xcalloc((size_t)n->nin + 1, sizeof *cnt), k = 0, i, most = 0;
+	char *alone = xcalloc((size_t)n->nin + 1, 1);
 
-	for (p = n->peers; p && k < 1024; p = p->next)
+	for (p = n->peers; p && k <= n->nin; p = p->next)
 		if (p->fd >= 0 && !p->outbound)
 			v[k++] = p;
 	for (i = 0; i < k; i++) {
-		if (spared(n, v, k, v[i]))
-			continue;
-		cnt = group_count(n, &v[i]->a);
-		if (!best || cnt > most || (cnt == most && v[i]->since > best->since)) {
-			most = cnt;
+		cnt[i] = group_peers(n, &v[i]->a, 0);
+		alone[i] = cnt[i] == 1;
+	}
+	for (i = 0, best = NULL; i < k; i++)
+		if (!spared(v, alone, k, i) && (!best || cnt[i] > most ||
+		    (cnt[i] == most && v[i]->since > best->since))) {
+			most = cnt[i];
 			best = v[i];
 		}
-	}
+	free(v);
+	free(cnt);
+	free(alone);
 	return best;
 }
 
@@ -1214,7 +1163,7 @@ static void accept_peer(struct net *n)
 	for (p = n->peers; p; p = p->next)
 		same += p->fd >= 0 && memcmp(p->a.ip, a.ip, 16) == 0;
 	if (banned(n, &a) || same >= MAX_PER_IP || nonblock(fd) < 0) {
-		net_log(LOG_DEBUG, "refused %s: %s", show(&a), banned(n, &a) ?
+		log_msg(LOG_DEBUG, "refused %s: %s", net_text(&a), banned(n, &a) ?
 		        "banned" : "too many from one address");
 		close(fd);
 		return;
@@ -1224,11 +1173,11 @@ static void accept_peer(struct net *n)
 			close(fd);
 			return;
 		}
-		drop(n, out, "evicted for a newcomer");
+		net_drop(n, out, "evicted for a newcomer");
 		sweep(n);
 	}
 	add_peer(n, fd, &a, 0);
-	net_log(LOG_DEBUG, "accepted %s", show(&a));
+	log_msg(LOG_DEBUG, "accepted %s", net_text(&a));
 }
 
 /* An outbound socket became writable: did the connection succeed? */
@@ -1239,7 +1188,7 @@ static void connected_out(struct net *n, struct peer *p)
 
 	getsockopt(p->fd, SOL_SOCKET, SO_ERROR, &e, &len);
 	if (e) {
-		drop(n, p, strerror(e));
+		net_drop(n, p, strerror(e));
 		return;
 	}
 	p->connecting = 0;
@@ -1248,24 +1197,25 @@ static void connected_out(struct net *n, struct peer *p)
 
 /* ==== Timers ==== */
 
-/* Keep connections alive and honest: drop those that do not finish their
- * handshake or go quiet, ping the rest, open outbound connections, save
- * the address book now and then. */
-void net_tick(struct net *n)
+/* Free the peers dropped since the last call; on the loop's timer tick
+ * (every TICK_MS), keep connections alive and honest: drop those that do
+ * not finish their handshake or go quiet, ping the rest, open outbound
+ * connections, save the address book now and then. */
+void net_tick(struct net *n, int tick)
 {
-	int64_t now = net_now_ms();
+	int64_t now = mono_ms();
 	struct peer *p;
 	size_t i;
 	uint8_t b[8];
 
-	for (p = n->peers; now - n->timers_at >= 100 && p; p = p->next) {
+	for (p = n->peers; tick && p; p = p->next) {
 		if (p->fd < 0)
 			continue;
 		if (!p->handshaked && now - p->since > n->o.handshake_s * 1000)
-			drop(n, p, p->connecting ? "connect timeout" :
+			net_drop(n, p, p->connecting ? "connect timeout" :
 			     "handshake timeout");
 		else if (now - p->last_recv > n->o.idle_s * 1000)
-			drop(n, p, "no traffic");
+			net_drop(n, p, "no traffic");
 		else if (p->handshaked && !p->ping_nonce &&
 		         now - p->ping_at >= n->o.ping_s * 1000) {
 			p->ping_nonce = random64() | 1;
@@ -1275,9 +1225,8 @@ void net_tick(struct net *n)
 		}
 	}
 	sweep(n);
-	if (now - n->timers_at < 100)
-		return;             /* (the rest at most every 100 ms) */
-	n->timers_at = now;
+	if (!tick)
+		return;
 	for (i = 0; i < n->o.nconnect; i++)
 		if (!connected(n, &n->fixed[i]) &&
 		    now - n->fixed_at[i] > RETRY_BASE * 1000) {
@@ -1303,237 +1252,28 @@ int net_timeout_ms(const struct net *n)
 	return (int)(t < 1000 ? t : 1000);
 }
 
-/* Hand gossip the messages net.c does not take, and more_fn the control
- * commands (its words end with a NULL). */
-void net_attach(struct net *n, struct gossip *g,
-                void (*more_fn)(void *arg, FILE *f, char **word), void *arg)
-{
-	n->g = g;
-	n->ctl_more = more_fn;
-	n->ctl_arg = arg;
-}
-
-/* The far end of a peer, for logs. */
-const char *net_peer_name(const struct peer *p)
-{
-	return show(&p->a);
-}
-
-/* A peer just gave us something new and valid: eviction spares such. */
-void net_relayed(struct peer *p)
-{
-	p->last_relay = net_now_ms();
-}
-
-/* Has the node been asked to stop? */
-int net_stopping(const struct net *n)
-{
-	return n->stop;
-}
-
-/* ==== The control socket ==== */
-
-/* `status`: the node in a few lines. */
-static void ctl_status(struct net *n, FILE *f, char **arg)
-{
-	(void)arg;
-	fprintf(f, "network %s\nheight %u\npeers %d in, %d out\naddresses %lu\n"
-	        "bans %lu\nlisten %s\n", n->o.p->name,
-	        n->chain ? (unsigned)chain_height(n->chain) : 0, n->nin, n->nout,
-	        (unsigned long)n->nbook, (unsigned long)n->bans.n,
-	        n->self.port ? show(&n->self) : "none");
-}
-
-/* `peers`: one line a connection. */
-static void ctl_peers(struct net *n, FILE *f, char **arg)
-{
-	struct peer *p;
-
-	(void)arg;
-	for (p = n->peers; p; p = p->next)
-		if (p->fd >= 0)
-			fprintf(f, "%s %s %s height %u ping %lld listen %u %s\n",
-			        show(&p->a), p->outbound ? "out" : "in",
-			        p->handshaked ? "ready" : "handshake",
-			        (unsigned)p->height, (long long)p->min_ping,
-			        (unsigned)p->listen_port, p->agent);
-}
-
-/* `stats`: messages and bytes per command, each way. */
-static void ctl_stats(struct net *n, FILE *f, char **arg)
-{
-	int i;
-
-	(void)arg;
-	for (i = 0; i < n->ncounts; i++)
-		fprintf(f, "%s in %lu %lu out %lu %lu\n", n->counts[i].cmd,
-		        n->counts[i].in, n->counts[i].in_bytes, n->counts[i].out,
-		        n->counts[i].out_bytes);
-	if (n->g)
-		gossip_stats(n->g, f);
-}
-
-/* `connect HOST:PORT`. */
-static void ctl_connect(struct net *n, FILE *f, char **arg)
-{
-	char err[256];
-
-	if (net_connect(n, arg[0], err, sizeof err) == 0)
-		fprintf(f, "ok\n");
-	else
-		fprintf(f, "error: %s\n", err);
-}
-
-/* `ban IP [SECONDS]` and `unban IP`. */
-static void ctl_ban(struct net *n, FILE *f, char **arg)
-{
-	long secs = arg[1] ? strtol(arg[1], NULL, 10) : (long)n->o.ban_s;
-	struct naddr a;
-	struct peer *p;
-
-	if (parse_ip(arg[0], &a) != 0 || secs < 0) {
-		fprintf(f, "error: '%s' is not an IP address\n", arg[0]);
-		return;
-	}
-	ban_set(n, a.ip, secs ? (int64_t)time(NULL) + secs : 0);
-	net_log(LOG_WARN, "%s %s by the operator", secs ? "ban" : "unban",
-	        arg[0]);
-	for (p = n->peers; secs && p; p = p->next)
-		if (memcmp(p->a.ip, a.ip, 16) == 0)
-			drop(n, p, "banned by the operator");
-	fprintf(f, "ok\n");
-}
-
-/* `unban IP`. */
-static void ctl_unban(struct net *n, FILE *f, char **arg)
-{
-	char *two[2];
-
-	two[0] = arg[0];
-	two[1] = "0";
-	ctl_ban(n, f, two);
-}
-
-/* `stop`. */
-static void ctl_stop(struct net *n, FILE *f, char **arg)
-{
-	(void)arg;
-	n->stop = 1;
-	fprintf(f, "ok\n");
-}
-
-/* The control commands, with how many arguments each needs (and at most
- * one more). */
-static const struct {
-	const char *name;
-	void (*fn)(struct net *n, FILE *f, char **arg);
-	int args;
-} controls[] = {
-	{ "status", ctl_status, 0 }, { "peers", ctl_peers, 0 },
-	{ "stats", ctl_stats, 0 }, { "connect", ctl_connect, 1 },
-	{ "ban", ctl_ban, 1 }, { "unban", ctl_unban, 1 }, { "stop", ctl_stop, 0 },
-};
-
-/* Answer one control line and close the connection. */
-static void ctl_answer(struct net *n, struct ctl *c)
-{
-	char *word[6] = { NULL }, *save = NULL, *out = NULL;
-	size_t i, k = 0, len = 0;
-	FILE *f = open_memstream(&out, &len);
-
-	c->line[c->len] = 0;
-	while (k < 5 && (word[k] = strtok_r(k ? NULL : c->line, " \t\r\n",
-	                                    &save)))
-		k++;
-	for (i = 0; f && word[0] && i < sizeof controls / sizeof controls[0];
-	     i++)
-		if (strcmp(word[0], controls[i].name) == 0)
-			break;
-	if (f && word[0] && i == sizeof controls / sizeof controls[0] &&
-	    n->ctl_more)
-		n->ctl_more(n->ctl_arg, f, word);
-	else if (!f || !word[0] || i == sizeof controls / sizeof controls[0] ||
-	         (int)k - 1 < controls[i].args ||
-	         (int)k - 1 > controls[i].args + 1)
-		fprintf(f ? f : stderr, "error: unknown command or arguments\n");
-	else
-		controls[i].fn(n, f, word + 1);
-	if (f)
-		fclose(f);
-	if (out && write(c->fd, out, len) < 0)
-		net_log(LOG_DEBUG, "control client went away");
-	free(out);
-	close(c->fd);
-	c->fd = -1;
-}
-
-/* Read from a control connection; answer once a line is complete. */
-static void ctl_read(struct net *n, struct ctl *c)
-{
-	ssize_t k = read(c->fd, c->line + c->len, sizeof c->line - 1 - c->len);
-
-	if (k <= 0) {
-		close(c->fd);
-		c->fd = -1;
-		return;
-	}
-	c->len += (size_t)k;
-	if (memchr(c->line, '\n', c->len) || c->len == sizeof c->line - 1)
-		ctl_answer(n, c);
-}
-
-/* Accept a control connection (only the node's user can reach the
- * socket: it is made mode 0600). */
-static void ctl_accept(struct net *n)
-{
-	int fd = accept(n->ctl_fd, NULL, NULL), i;
-
-	if (fd < 0)
-		return;
-	for (i = 0; i < MAX_CONTROL && n->ctl[i].fd >= 0; i++)
-		;
-	if (i == MAX_CONTROL) {
-		close(fd);
-		return;
-	}
-	n->ctl[i].fd = fd;
-	n->ctl[i].len = 0;
-}
-
 /* ==== The loop's side: what to watch, what happened ==== */
 
-/* Fill pfd (room for max) with the descriptors to watch; returns how
- * many.  n->who[i] remembers the peer of each slot.  Peers silent for
- * HOT_MS are left out but every COLD_MS: a node with many idle
- * connections then answers a busy peer almost as fast as an idle node. */
-int net_pollfds(struct net *n, struct pollfd *pfd, int max)
+/* Fill pfd (room for n->maxfds) with the descriptors to watch: the
+ * listening socket, then the peers; n->who[i] remembers the peer of each
+ * slot.  Returns how many.  Peers silent for HOT_MS are left out but
+ * every COLD_MS: a node with many idle connections then answers a busy
+ * peer almost as fast as an idle node. */
+int net_pollfds(struct net *n, struct pollfd *pfd)
 {
-	int64_t now = net_now_ms();
+	int64_t now = mono_ms();
 	struct peer *p;
-	int k = 0, i, cold, hot;
+	int k = 0, cold, hot;
 
-	if (!(n->who = realloc(n->who, (size_t)max * sizeof *n->who)))
-		abort();
-	if (n->listen_fd >= 0 && n->nin < n->o.max_in + 1 && k < max) {
+	if (n->listen_fd >= 0 && n->nin < n->o.max_in + 1) {
 		pfd[k].fd = n->listen_fd;
-		pfd[k].events = POLLIN;
-		n->who[k++] = NULL;
-	}
-	for (i = 0; i < MAX_CONTROL && k < max; i++)
-		if (n->ctl[i].fd >= 0) {
-			pfd[k].fd = n->ctl[i].fd;
-			pfd[k].events = POLLIN;
-			n->who[k++] = NULL;
-		}
-	if (n->ctl_fd >= 0 && k < max) {
-		pfd[k].fd = n->ctl_fd;
 		pfd[k].events = POLLIN;
 		n->who[k++] = NULL;
 	}
 	if ((cold = now - n->cold_at >= COLD_MS))
 		n->cold_at = now;
 	n->any_cold = 0;
-	for (p = n->peers; p && k < max; p = p->next) {
+	for (p = n->peers; p && k < n->maxfds; p = p->next) {
 		if (p->fd < 0)
 			continue;
 		hot = buf_size(&p->out) || !p->handshaked || p->outbound ||
@@ -1549,24 +1289,18 @@ int net_pollfds(struct net *n, struct pollfd *pfd, int max)
 	return k;
 }
 
-/* Act on what poll() reported: accept, read, write, answer. */
+/* Act on what poll() reported for the slots net_pollfds filled: accept,
+ * read, write. */
 void net_events(struct net *n, const struct pollfd *pfd, int count)
 {
 	struct peer *p;
-	int i, j;
+	int i;
 
 	for (i = 0; i < count; i++) {
 		if (!pfd[i].revents)
 			continue;
 		if (!(p = n->who[i])) {
-			if (pfd[i].fd == n->listen_fd)
-				accept_peer(n);
-			else if (pfd[i].fd == n->ctl_fd)
-				ctl_accept(n);
-			for (j = 0; j < MAX_CONTROL; j++)
-				if (n->ctl[j].fd == pfd[i].fd &&
-				    pfd[i].fd != n->ctl_fd && pfd[i].fd != n->listen_fd)
-					ctl_read(n, &n->ctl[j]);
+			accept_peer(n);
 			continue;
 		}
 		if (p->fd != pfd[i].fd)
@@ -1576,7 +1310,7 @@ void net_events(struct net *n, const struct pollfd *pfd, int count)
 		else if (pfd[i].revents & (POLLIN | POLLHUP | POLLERR))
 			receive(n, p);
 		if (p->fd >= 0 && (pfd[i].revents & POLLOUT))
-			flush(n, p);
+			write_out(n, p);
 	}
 }
 
@@ -1605,65 +1339,31 @@ static int listen_on(const struct naddr *a, char *err, size_t errlen)
 	                         sizeof one) < 0 ||
 	    bind(fd, (struct sockaddr *)&ss, len) < 0 || listen(fd, 128) < 0 ||
 	    nonblock(fd) < 0) {
-		snprintf(err, errlen, "cannot listen on %s: %s", show(a),
+		snprintf(err, errlen, "cannot listen on %s: %s", net_text(a),
 		         strerror(errno));
 		if (fd >= 0)
 			close(fd);
 		return -1;
 	}
-	return fd;
-}
-
-/* The control socket DIR/control.sock, mode 0600; fd or -1 with err. */
-static int control_on(const char *dir, char *err, size_t errlen)
-{
-	struct sockaddr_un un;
-	int fd;
-	mode_t old;
-
-	memset(&un, 0, sizeof un);
-	un.sun_family = AF_UNIX;
-	if (snprintf(un.sun_path, sizeof un.sun_path, "%s/control.sock", dir) >=
-	    (int)sizeof un.sun_path) {
-		snprintf(err, errlen, "data directory path too long for a socket");
-		return -1;
-	}
-	unlink(un.sun_path);             /* stale: the chain lock is ours */
-	old = umask(0177);               /* the socket is made mode 0600 */
-	fd = socket(AF_UNIX, SOCK_STREAM, 0);
-	if (fd < 0 || bind(fd, (struct sockaddr *)&un, sizeof un) < 0 ||
-	    listen(fd, MAX_CONTROL) < 0 || nonblock(fd) < 0) {
-		snprintf(err, errlen, "cannot make %s: %s", un.sun_path,
-		         strerror(errno));
-		if (fd >= 0)
-			close(fd);
-		fd = -1;
-	}
-	umask(old);
 	return fd;
 }
 
 /* Start the network side of a node: bans and address book from the data
- * directory, seeds, the listening socket, the control socket.  Returns
- * NULL with err set if a socket cannot be made. */
-struct net *net_open(struct chain *c, const struct net_opts *o, char *err,
-                     size_t errlen)
+ * directory, seeds, the listening socket, our own message handlers.
+ * Returns NULL with err set if a socket cannot be made. */
+struct net *net_open(const struct net_opts *o, char *err, size_t errlen)
 {
 	struct net *n = xcalloc(1, sizeof *n);
 	struct naddr a;
 	size_t i;
-	int k;
 
 	n->o = *o;
-	n->chain = c;
-	n->listen_fd = n->ctl_fd = -1;
-	for (k = 0; k < MAX_CONTROL; k++)
-		n->ctl[k].fd = -1;
+	n->listen_fd = -1;
 	n->book = xcalloc(BOOK_MAX, sizeof *n->book);
 	map_init(&n->where, 18);
 	map_init(&n->bans, 16);
 	n->nonce = random64();
-	n->saved_at = net_now_ms();
+	n->saved_at = mono_ms();
 	raise_nofile();
 	bans_load(n);
 	book_load(n);
@@ -1676,35 +1376,37 @@ struct net *net_open(struct chain *c, const struct net_opts *o, char *err,
 	}
 	for (i = 0; i < o->nseeds; i++)
 		if (net_resolve(o->seeds[i], &a, err, errlen) == 0)
-			book_add(n, &a, (int64_t)time(NULL));
+			book_add(n, &a, wall_ms() / 1000);
 		else
-			net_log(LOG_WARN, "seed %s", err);
-	if (o->listen && net_resolve(o->listen, &n->self, err, errlen) != 0)
+			log_msg(LOG_WARN, "seed %s", err);
+	if (o->listen && (net_resolve(o->listen, &n->self, err, errlen) != 0 ||
+	                  (n->listen_fd = listen_on(&n->self, err, errlen)) < 0))
 		goto fail;
-	if (o->listen && (n->listen_fd = listen_on(&n->self, err, errlen)) < 0)
-		goto fail;
-	if ((n->ctl_fd = control_on(o->dir, err, errlen)) < 0)
-		goto fail;
-	net_log(LOG_INFO, "node up on %s, listening on %s", o->p->name,
-	        o->listen ? show(&n->self) : "nothing");
+	handle(n, "version", on_version, n, 1);
+	handle(n, "verack", on_verack, n, 1);
+	handle(n, "ping", on_ping, n, 0);
+	handle(n, "pong", on_pong, n, 0);
+	handle(n, "getaddr", on_getaddr, n, 0);
+	handle(n, "addr", on_addr, n, 0);
+	n->maxfds = o->max_in + o->max_out + EXTRA_FDS + 1;
+	n->who = xcalloc((size_t)n->maxfds, sizeof *n->who);
+	log_msg(LOG_INFO, "node up on %s, listening on %s", o->p->name,
+	        o->listen ? net_text(&n->self) : "nothing");
 	return n;
 fail:
 	net_close(n);
 	return NULL;
 }
 
-/* Save the address book and bans, close every socket, free everything. */
+/* Save the address book and bans (of a network that opened), close every
+ * socket, free everything. */
 void net_close(struct net *n)
 {
 	struct peer *p;
-	char path[4096];
-	void **v;
-	size_t i, count;
-	int k;
 
 	if (!n)
 		return;
-	if (n->listen_fd >= 0 || n->ctl_fd >= 0) {
+	if (n->who) {
 		book_save(n);
 		bans_save(n);
 	}
@@ -1715,22 +1417,10 @@ void net_close(struct net *n)
 		}
 	n->dropped = 1;
 	sweep(n);
-	for (k = 0; k < MAX_CONTROL; k++)
-		if (n->ctl[k].fd >= 0)
-			close(n->ctl[k].fd);
 	if (n->listen_fd >= 0)
 		close(n->listen_fd);
-	if (n->ctl_fd >= 0) {
-		close(n->ctl_fd);
-		snprintf(path, sizeof path, "%s/control.sock", n->o.dir);
-		unlink(path);
-	}
-	v = map_values(&n->bans);
-	for (i = 0, count = n->bans.n; i < count; i++)
-		free(v[i]);
-	free(v);
-	map_free(&n->bans);
-	map_free(&n->where);
+	map_free(&n->bans, 1);
+	map_free(&n->where, 0);
 	free(n->book);
 	free(n->who);
 	free(n->fixed);

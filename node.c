@@ -1,152 +1,111 @@
 /*
- * node.c - peerchain's main() and its command line.
+ * node.c - peerchain's main(), its commands, and the node's loop.
  *
- * peerchain is a small proof-of-work blockchain node.  Every node is client
- * and server at once: it finds peers, gossips transactions and blocks,
- * checks everything itself and keeps the chain with the most work.  What
- * stands today:
+ * peerchain is a small proof-of-work blockchain node.  Every node is
+ * client and server at once: it finds peers, gossips transactions and
+ * blocks, checks everything itself and keeps the chain with the most
+ * work.  The code is in layers, each file using only the files below it:
+ * util.c's services, SHA-256, LMS signatures, the formats and rules of
+ * one block, the chain's state, the wallet, the network, gossip, and this
+ * file on top.  The README's "Reading the code" lists them, bottom up,
+ * with what each offers the next.
  *
- *   chain.c   the ledger: blocks and transactions, every rule they must
- *             obey, the block files, the unspent outputs, the choice of
- *             the chain with the most work, and the mempool.
- *   wallet.c  the owner's keys and addresses, and payments.
- *   lms.c     LMS signatures (RFC 8554): hash-based, so the chain trusts
- *             nothing but SHA-256.  A key signs at most 2^h messages, one
- *             per leaf of its Merkle tree.
- *   sha256.c  SHA-256, the one hash function of the whole system: block
- *             and transaction ids, proof of work, merkle roots, signatures.
- *   net.c     connections: the wire format, the handshake, finding peers,
- *             limits and bans, and the control socket.
- *   gossip.c  what peers tell each other: transactions and blocks spread
- *             by announce-then-fetch, and sync of a node that is behind.
- *   node.h    the byte-order helpers every format is written with, and the
- *             functions each file offers the others.
- *
- * This file is the command line, a table of subcommands, and `run`: the
- * node's one poll() loop, with the miner working in short slices between
- * its turns.  While a node runs, the wallet and chain commands are sent to
- * it through its control socket and run there, by the same code; with no
- * node running they open the data directory themselves.  Start reading
- * main().
+ * This file is the command line: one table of commands, each with its
+ * arguments and where it runs.  `run` is the node: one poll() loop over
+ * the peers' sockets and the control socket, with the miner working in
+ * short slices between its turns.  While a node runs, the wallet and
+ * chain commands of another `peerchain` process are sent to it through
+ * the control socket (DIR/NET/control.sock) and run there, by the same
+ * functions; with no node running they open the data directory
+ * themselves.  Start reading main().
  */
 #define _POSIX_C_SOURCE 200809L
+#include <errno.h>
+#include <poll.h>
+#include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <errno.h>
-#include <poll.h>
-#include <signal.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
-#include <time.h>
 #include <unistd.h>
 
 #include "node.h"
 
-/* A subcommand: `peerchain NAME ARGS...`. */
-struct command {
-	const char *name;                  /* what the user types */
-	int (*run)(int argc, char **argv); /* returns the exit status */
-	int where;                         /* HERE, NODE or EITHER */
-	const char *help;                  /* one line for `peerchain help` */
-};
+#define DEFAULT_NET  "main"
+#define DEFAULT_FEE  10000          /* base units: 0.0001 coin */
+#define MINE_SLICE   100000         /* nonces between looks at the clock */
+#define TICK_MS      100            /* the timers of net and gossip run, and
+                                       the block file is synced, this often */
+#define MINE_TURN_US 10             /* microseconds the running node's miner
+                                       works per turn of the loop: a peer
+                                       waits little for an answer, and
+                                       poll() costs little against it */
+#define MINE_STEP    8              /* nonces between looks at the clock */
+#define MAX_CONTROL  8              /* control connections at once */
+#define CONTROL_LINE 512            /* bytes in one control command */
+#define MAX_ANSWER   (64u << 20)    /* bytes of answer a client reads */
 
 /* Where a command runs. */
 #define HERE   1    /* in this process */
 #define NODE   2    /* in the running node (an error if none runs) */
 #define EITHER 3    /* in the running node if there is one, else here */
 
-static int cmd_help(int argc, char **argv);
-static int cmd_version(int argc, char **argv);
-static int cmd_address(int argc, char **argv);
-static int cmd_wallet(int argc, char **argv);
-static int cmd_mine(int argc, char **argv);
-static int cmd_tip(int argc, char **argv);
-static int cmd_block(int argc, char **argv);
-static int cmd_tx(int argc, char **argv);
-static int cmd_balance(int argc, char **argv);
-static int cmd_send(int argc, char **argv);
-static int cmd_run(int argc, char **argv);
-static int cmd_seen(int argc, char **argv);
-
-static const struct command commands[] = {
-	{ "help", cmd_help, HERE, "list the commands" },
-	{ "version", cmd_version, HERE, "print the version" },
-	{ "run", cmd_run, HERE, "be a node: connect, listen, gossip, mine "
-	  "with -m, until stopped" },
-	{ "address", cmd_address, EITHER, "[new]  the wallet's receiving "
-	  "address" },
-	{ "wallet", cmd_wallet, EITHER, "the wallet's keys and the leaves they "
-	  "used" },
-	{ "balance", cmd_balance, EITHER, "the wallet's coins: confirmed, "
-	  "immature, unconfirmed" },
-	{ "send", cmd_send, NODE, "AMOUNT ADDRESS [FEE]  pay: the node checks "
-	  "and gossips it" },
-	{ "mine", cmd_mine, EITHER, "N [ADDRESS]  mine N blocks now (a running "
-	  "node: regtest only)" },
-	{ "tip", cmd_tip, EITHER, "the best block and the mempool" },
-	{ "block", cmd_block, EITHER, "HASH|HEIGHT  a block" },
-	{ "tx", cmd_tx, EITHER, "TXID  a transaction and its status" },
-	{ "seen", cmd_seen, NODE, "HASH  when the node first took a block or "
-	  "transaction" },
-	{ "status", NULL, NODE, "the running node: height, peers, "
-	  "addresses" },
-	{ "peers", NULL, NODE, "the running node's connections" },
-	{ "stats", NULL, NODE, "messages and bytes by command; gossip's "
-	  "counters" },
-	{ "connect", NULL, NODE, "HOST:PORT  connect to a peer now" },
-	{ "ban", NULL, NODE, "IP [SECONDS]  drop and ban an address" },
-	{ "unban", NULL, NODE, "IP  lift a ban" },
-	{ "stop", NULL, NODE, "stop the running node" },
-};
-
-#define NCOMMANDS (sizeof commands / sizeof commands[0])
-
-#define DEFAULT_NET  "main"
-#define DEFAULT_FEE  10000          /* base units: 0.0001 coin */
-#define MINE_SLICE   100000         /* nonces between looks at the clock */
-#define FLUSH_MS     100            /* a running node flushes its block file
-                                       this often at most */
-#define MINE_TURN_US 10             /* microseconds the running node's miner
-                                       works per turn of the loop: a peer
-                                       waits little for an answer, and
-                                       poll() costs little against it */
-#define MINE_STEP    8              /* nonces between looks at the clock */
-
 /* What need() opens for a command. */
 #define CHAIN      1
 #define WALLET     2                /* the wallet must exist */
 #define NEW_WALLET 4                /* the wallet is made if missing */
 
-static const char *opt_dir;         /* -d: the data directory */
+/* A command: `peerchain [OPTIONS] NAME ARGS...`. */
+struct command {
+	const char *name;                /* what the user types */
+	int (*run)(char **arg);          /* arg: its arguments, NULL-ended;
+	                                    returns the exit status */
+	int min, max;                    /* how many arguments it takes */
+	int where;                       /* HERE, NODE or EITHER */
+	const char *args;                /* its arguments, for usage */
+	const char *help;                /* one line for `peerchain help` */
+};
+
+/* A control connection: one command line in, the answer out, closed. */
+struct ctl {
+	int fd;                          /* -1: a free slot */
+	char line[CONTROL_LINE];
+	size_t len;
+};
+
+static const char *opt_dir;          /* -d: the data directory */
 static const char *opt_net = DEFAULT_NET; /* -n: the network */
-static struct chain *chain;         /* opened by need(), closed by main() */
+static struct chain *chain;          /* opened by need(), closed by main() */
 static struct wallet *wallet;
-static char netdir[4096];           /* -d/-n: where the network's files are */
-static struct net_opts nopt = {     /* the node's options (run) */
-	NULL, NULL, NULL, NULL, 0, NULL, 0, 8, 117, 0, 60, 120, 20 * 60,
-	24 * 60 * 60
+static char netdir[4096];            /* -d/-n: where the network's files are */
+static struct net_opts nopt = {      /* the node's options (run) */
+	.max_out = 8, .max_in = 117,
+	.handshake_s = 60, .ping_s = 120, .idle_s = 20 * 60,
+	.ban_s = 24 * 60 * 60,
 };
 static volatile sig_atomic_t got_signal; /* SIGINT or SIGTERM arrived */
 static int no_listen;                /* -L: outbound only, as behind NAT */
 static int opt_mine;                 /* -m: mine in the loop */
 static int tx_delay = TX_DELAY_MS;   /* -T: tx announcement batching */
-static struct gossip *gossip;        /* set while the node runs */
-static FILE *out;                    /* where commands print: stdout, or a
-                                        control client's answer */
-static int remote;                   /* 1: running for a control client */
+static struct net *net;              /* set while the node runs... */
+static struct gossip *gossip;
+static int stopping;                 /* ...until `stop` sets this */
+static int ctl_fd = -1;              /* the control socket */
+static struct ctl ctls[MAX_CONTROL];
+static FILE *out, *err;              /* where commands print: stdout and
+                                        stderr, or a control client's */
 
-/* Say what went wrong: on stderr, or as an error line to a control
- * client. */
+/* Say what went wrong, on the command's error stream. */
 static void say(const char *fmt, ...)
 {
 	va_list ap;
 
-	fputs(remote ? "error: " : "peerchain: ", remote ? out : stderr);
+	fputs("peerchain: ", err);
 	va_start(ap, fmt);
-	vfprintf(remote ? out : stderr, fmt, ap);
+	vfprintf(err, fmt, ap);
 	va_end(ap);
 }
 
@@ -177,22 +136,23 @@ static int hash_parse(const char *s, uint8_t h[SHA256_LEN])
 	return 0;
 }
 
-/* The network's data directory, -d/-n (DIR made if missing), into dir;
- * returns 0, or -1 having said why not. */
-static int data_dir(char *dir, size_t size)
+/* The network's data directory, -d/-n (DIR made if missing), into
+ * netdir; returns 0, or -1 having said why not. */
+static int data_dir(void)
 {
 	const char *home = getenv("HOME");
 	char base[4096];
 
-	if (!chain_params(opt_net)) {
-		say("unknown network '%s' (main, local, regtest, "
-		        "bitcoin)\n", opt_net);
+	if (!params_find(opt_net)) {
+		say("unknown network '%s' (main, local, regtest, bitcoin)\n",
+		    opt_net);
 		return -1;
 	}
 	snprintf(base, sizeof base, "%s%s", opt_dir ? opt_dir : home ? home :
 	         ".", opt_dir ? "" : "/.peerchain");
 	mkdir(base, 0700);
-	if (snprintf(dir, size, "%s/%s", base, opt_net) >= (int)size) {
+	if (snprintf(netdir, sizeof netdir, "%s/%s", base, opt_net) >=
+	    (int)sizeof netdir) {
 		say("data directory path too long\n");
 		return -1;
 	}
@@ -203,70 +163,120 @@ static int data_dir(char *dir, size_t size)
  * the wallet beside it.  Returns 0, or -1 having said why not. */
 static int need(int what)
 {
-	char *dir = netdir, err[512] = "";
+	char why[512] = "";
 
-	if (!chain && data_dir(dir, sizeof netdir) != 0)
+	if (!chain && data_dir() != 0)
 		return -1;
-	if (!chain && (chain = chain_open(chain_params(opt_net), dir, err,
-	                                  sizeof err)) && chain_report(chain))
-		say("repaired: %s\n", chain_report(chain));
+	if (!chain && (chain = chain_open(params_find(opt_net), netdir, why,
+	                                  sizeof why)) && chain->report[0])
+		say("repaired: %s\n", chain->report);
 	if (chain && !wallet && what & (WALLET | NEW_WALLET))
-		wallet = wallet_open(dir, what & NEW_WALLET, LMS_SHA256_M32_H10,
-		                     err, sizeof err);
+		wallet = wallet_open(netdir, what & NEW_WALLET, LMS_SHA256_M32_H10,
+		                     why, sizeof why);
 	if (!chain || (!wallet && what & (WALLET | NEW_WALLET))) {
-		say("%s\n", err);
+		say("%s\n", why);
 		return -1;
 	}
 	return 0;
 }
 
-/* Print a usage error for one command; returns exit status 2. */
-static int bad_usage(const char *syntax)
-{
-	fprintf(remote ? out : stderr, "usage: peerchain [-d DIR] [-n NET] "
-	        "%s\n", syntax);
-	return 2;
-}
+/* ==== The wallet's commands ==== */
 
-/* `peerchain address [new]`: the wallet's receiving address, making the
- * wallet (or with `new`, a new key) first if need be. */
-static int cmd_address(int argc, char **argv)
+/* `address [new]`: the wallet's receiving address, making the wallet (or
+ * with `new`, a new key) first if need be. */
+static int cmd_address(char **arg)
 {
-	char err[512], text[ADDR_TEXT_LEN + 1];
-	uint8_t addr[ADDR_LEN];
+	char why[512], text[ADDR_TEXT_LEN + 1];
 
-	if (argc > 2 || (argc == 2 && strcmp(argv[1], "new") != 0))
-		return bad_usage("address [new]");
+	if (arg[0] && strcmp(arg[0], "new") != 0)
+		return -1;
 	if (need(CHAIN | NEW_WALLET) != 0)
 		return 1;
-	if (argc == 2 && wallet_new_key(wallet, err, sizeof err) != 0) {
-		say("%s\n", err);
+	if (arg[0] && wallet_new_key(wallet, why, sizeof why) != 0) {
+		say("%s\n", why);
 		return 1;
 	}
-	wallet_address(wallet, addr);
-	addr_text(addr, text);
+	addr_text(wallet_address(wallet), text);
 	fprintf(out, "%s\n", text);
 	return 0;
 }
 
-/* `peerchain wallet`: every key, its address and the leaves it used. */
-static int cmd_wallet(int argc, char **argv)
+/* `wallet`: every key, its address and the leaves it used. */
+static int cmd_wallet(char **arg)
 {
 	char text[ADDR_TEXT_LEN + 1];
-	uint8_t addr[ADDR_LEN];
-	uint32_t i, used, all;
+	uint32_t i;
 
-	(void)argv;
-	if (argc != 1)
-		return bad_usage("wallet");
+	(void)arg;
 	if (need(CHAIN | WALLET) != 0)
 		return 1;
-	for (i = 0; wallet_key_info(wallet, i, addr, &used, &all) == 0; i++) {
-		addr_text(addr, text);
-		fprintf(out, "%s leaves %u/%u%s\n", text, (unsigned)used, (unsigned)all,
-		       i + 1 == wallet_keys(wallet) ? " receiving" : "");
+	for (i = 0; i < wallet->n; i++) {
+		addr_text(wallet->keys[i].addr, text);
+		fprintf(out, "%s leaves %u/%u%s\n", text,
+		        (unsigned)wallet->keys[i].next,
+		        (unsigned)wallet->keys[i].leaves,
+		        i + 1 == wallet->n ? " receiving" : "");
 	}
 	return 0;
+}
+
+/* `balance`: the wallet's spendable, maturing and unconfirmed coins. */
+static int cmd_balance(char **arg)
+{
+	char a[AMOUNT_TEXT_LEN], b[AMOUNT_TEXT_LEN], u[AMOUNT_TEXT_LEN];
+	uint64_t conf, imm, unconf;
+
+	(void)arg;
+	if (need(CHAIN | WALLET) != 0)
+		return 1;
+	wallet_balance(wallet, chain, &conf, &imm, &unconf);
+	fprintf(out, "confirmed %s\nimmature %s\nunconfirmed %s\n",
+	        amount_text(conf, a), amount_text(imm, b),
+	        amount_text(unconf, u));
+	return 0;
+}
+
+/* Read an address argument; returns 0, or 2 (a usage error) having said
+ * what is wrong with it. */
+static int address_arg(const char *s, uint8_t addr[ADDR_LEN])
+{
+	int v = addr_parse(s, addr);
+
+	if (v)
+		say("%s\n", v == -2 ? "bad address checksum: is there a typo?" :
+		    "not an address: it should be 72 hex digits");
+	return v ? 2 : 0;
+}
+
+/* `send AMOUNT ADDRESS [FEE]`, run inside the node: pay from the wallet;
+ * the node checks the transaction, adds it to its mempool and gossips it.
+ * Prints the txid.  (A payment made with no node running would reach
+ * nobody, so there is no offline send.) */
+static int cmd_send(char **arg)
+{
+	uint64_t amount, fee = DEFAULT_FEE;
+	uint8_t to[ADDR_LEN], *tx, id[SHA256_LEN];
+	char why[512];
+	size_t len;
+	int v;
+
+	if (amount_parse(arg[0], &amount) != 0 ||
+	    (arg[2] && amount_parse(arg[2], &fee) != 0))
+		return -1;
+	if ((v = address_arg(arg[1], to)) || (v = need(CHAIN | WALLET) ? 1 : 0))
+		return v;
+	if (!(tx = wallet_pay(wallet, chain, to, amount, fee, &len, why,
+	                      sizeof why))) {
+		say("%s\n", why);
+		return 1;
+	}
+	if ((v = gossip_tx(gossip, tx, len)) != V_OK)
+		say("payment refused: %s\n", reason_text(v));
+	sha256d(tx, len, id);
+	free(tx);
+	if (v == V_OK)
+		fprintf(out, "%s\n", hash_text(id));
+	return v != V_OK;
 }
 
 /* Mine one block on the tip paying addr, in slices, and hand it to the
@@ -288,63 +298,60 @@ static int mine_one(const uint8_t addr[ADDR_LEN])
 		fprintf(out, "%u %s\n", (unsigned)chain_height(chain),
 		        hash_text(hash));
 	} else if (r > 0) {
-		say("mined block refused: %s\n", chain_reason(r));
+		say("mined block refused: %s\n", reason_text(r));
 	}
 	free(b);
 	return r == 1 ? -1 : r;
 }
 
-/* `peerchain mine N [ADDRESS]`: mine N blocks now, paying the address or
- * the wallet; prints each block's height and hash.  A running node does
- * this on regtest only: elsewhere it would stop the node for minutes. */
-static int cmd_mine(int argc, char **argv)
+/* `mine N [ADDRESS]`: mine N blocks now, paying the address or the
+ * wallet; prints each block's height and hash.  A running node does this
+ * on regtest only: elsewhere it would stop the node for minutes. */
+static int cmd_mine(char **arg)
 {
 	uint8_t addr[ADDR_LEN];
 	char *end;
-	long n = argc >= 2 ? strtol(argv[1], &end, 10) : 0;
+	long n = strtol(arg[0], &end, 10);
+	int v;
 
-	if (argc < 2 || argc > 3 || *end || n < 1 || n > 1000000)
-		return bad_usage("mine N [ADDRESS]   (N from 1 to 1000000)");
-	if (argc == 3 && addr_parse(argv[2], addr) != 0) {
-		say("'%s' is not an address (wrong length, digits or "
-		    "checksum)\n", argv[2]);
-		return 2;
-	}
-	if (remote && strcmp(opt_net, "regtest") != 0) {
+	if (*end || n < 1 || n > 1000000)
+		return -1;
+	if (arg[1] && (v = address_arg(arg[1], addr)))
+		return v;
+	if (net && strcmp(opt_net, "regtest") != 0) {
 		say("a running node mines on demand on regtest only: here, start "
 		    "it with -m\n");
 		return 1;
 	}
-	if (need(argc == 3 ? CHAIN : CHAIN | NEW_WALLET) != 0)
+	if (need(arg[1] ? CHAIN : CHAIN | NEW_WALLET) != 0)
 		return 1;
-	if (argc == 2)
-		wallet_address(wallet, addr);
+	if (!arg[1])
+		memcpy(addr, wallet_address(wallet), ADDR_LEN);
 	while (n-- > 0)
 		if (mine_one(addr) != V_OK)
 			return 1;
 	return 0;
 }
 
-/* `peerchain tip`: the active tip and the mempool. */
-static int cmd_tip(int argc, char **argv)
+/* ==== The chain's commands ==== */
+
+/* `tip`: the active tip and the mempool. */
+static int cmd_tip(char **arg)
 {
 	uint8_t hash[SHA256_LEN], hdr[HEADER_LEN];
 	uint32_t height;
-	size_t n, bytes;
 
-	(void)argv;
-	if (argc != 1)
-		return bad_usage("tip");
+	(void)arg;
 	if (need(CHAIN) != 0)
 		return 1;
 	chain_hash_at(chain, chain_height(chain), hash);
 	chain_header(chain, hash, hdr, &height);
-	n = chain_pool_count(chain, &bytes);
 	fprintf(out, "network %s\nheight %u\nhash %s\ntime %u\nbits %08x\n"
-	       "mempool %lu transactions, %lu bytes\n", opt_net,
-	       (unsigned)height, hash_text(hash), (unsigned)get32le(hdr + 68),
-	       (unsigned)get32le(hdr + 72), (unsigned long)n,
-	       (unsigned long)bytes);
+	        "mempool %lu transactions, %lu bytes\n", opt_net,
+	        (unsigned)height, hash_text(hash),
+	        (unsigned)get32le(hdr + HDR_TIME),
+	        (unsigned)get32le(hdr + HDR_BITS), (unsigned long)chain->pool.n,
+	        (unsigned long)chain->pool_bytes);
 	return 0;
 }
 
@@ -355,106 +362,91 @@ static void print_tx(const struct tx *t)
 	char text[ADDR_TEXT_LEN + 1], amt[AMOUNT_TEXT_LEN];
 	uint32_t i;
 
-	fprintf(out, "txid %s\nsize %lu\n", hash_text(t->id), (unsigned long)t->len);
+	fprintf(out, "txid %s\nsize %lu\n", hash_text(t->id),
+	        (unsigned long)t->len);
 	for (i = 0; i < t->nin; i++) {
 		fprintf(out, "in %s:%u ", hash_text(t->in[i].prev),
-		       (unsigned)t->in[i].index);
+		        (unsigned)t->in[i].index);
 		if (t->in[i].siglen >= 4)
 			fprintf(out, "leaf %u\n", (unsigned)get32be(t->in[i].sig));
 		else
 			fprintf(out, "%s\n", i ? "(signed by an earlier input)" :
-			       "(coinbase)");
+			        "(coinbase)");
 	}
 	for (i = 0; i < t->nout; i++) {
 		addr_text(t->out[i].addr, text);
-		fprintf(out, "out %s %s\n", amount_text(t->out[i].amount, amt), text);
+		fprintf(out, "out %s %s\n", amount_text(t->out[i].amount, amt),
+		        text);
 	}
 }
 
-/* Call fn(arg, tx, k) for each transaction k of a block; stops when fn
- * returns nonzero, and returns that. */
-static int each_tx(const uint8_t *b, size_t len,
-                   int (*fn)(void *arg, const struct tx *t, uint32_t k),
-                   void *arg)
+/* The active block at height, parsed into b from a new buffer (the
+ * caller frees both); NULL if there is none. */
+static uint8_t *read_parsed(uint32_t height, struct block *b)
 {
-	size_t at = HEADER_LEN + 4, used;
-	uint32_t k, n = get32le(b + HEADER_LEN);
-	struct tx t;
-	int r = 0;
+	uint8_t hash[SHA256_LEN], *raw;
+	size_t len;
 
-	for (k = 0; k < n && !r && tx_parse(&t, b + at, len - at, &used) == 0;
-	     k++, at += used) {
-		r = fn(arg, &t, k);
-		tx_free(&t);
+	if (chain_hash_at(chain, height, hash) != 0 ||
+	    !(raw = chain_read_block(chain, hash, &len)))
+		return NULL;
+	if (block_parse(b, raw, len) != V_OK) {
+		free(raw);
+		return NULL;
 	}
-	return r;
+	return raw;
 }
 
-/* each_tx callback: print a txid. */
-static int show_txid(void *arg, const struct tx *t, uint32_t k)
+/* `block HASH|HEIGHT`: a block's header and transactions. */
+static int cmd_block(char **arg)
 {
-	(void)arg;
-	fprintf(out, "tx %u %s\n", (unsigned)k, hash_text(t->id));
-	return 0;
-}
-
-/* `peerchain block HASH|HEIGHT`: a block's header and transactions. */
-static int cmd_block(int argc, char **argv)
-{
-	uint8_t hash[SHA256_LEN], hdr[HEADER_LEN], *b;
-	uint32_t height;
+	uint8_t hash[SHA256_LEN], hdr[HEADER_LEN], *raw = NULL;
+	struct block b;
+	uint32_t height, i;
 	size_t len;
 	char *end;
-	long h;
+	long h = strtol(arg[0], &end, 10);
 	int on;
 
-	if (argc != 2)
-		return bad_usage("block HASH|HEIGHT");
 	if (need(CHAIN) != 0)
 		return 1;
-	h = strtol(argv[1], &end, 10);
 	if ((*end || h < 0 || chain_hash_at(chain, (uint32_t)h, hash) != 0) &&
-	    hash_parse(argv[1], hash) != 0)
+	    hash_parse(arg[0], hash) != 0)
 		memset(hash, 0, sizeof hash);
 	if ((on = chain_header(chain, hash, hdr, &height)) < 0 ||
-	    !(b = chain_read_block(chain, hash, &len))) {
-		say("no block '%s'\n", argv[1]);
+	    !(raw = chain_read_block(chain, hash, &len)) ||
+	    block_parse(&b, raw, len) != V_OK) {
+		free(raw);
+		say("no block '%s'\n", arg[0]);
 		return 1;
 	}
-	fprintf(out, "hash %s\nheight %u%s\n", hash_text(hash), (unsigned)height,
-	       on ? "" : " (side branch)");
-	fprintf(out, "previous %s\n", hash_text(hdr + 4));
-	fprintf(out, "merkle %s\n", hash_text(hdr + 36));
+	fprintf(out, "hash %s\nheight %u%s\n", hash_text(hash),
+	        (unsigned)height, on ? "" : " (side branch)");
+	fprintf(out, "previous %s\n", hash_text(hdr + HDR_PREV));
+	fprintf(out, "merkle %s\n", hash_text(hdr + HDR_MERKLE));
 	fprintf(out, "time %u\nbits %08x\nnonce %u\nsize %lu\n",
-	       (unsigned)get32le(hdr + 68), (unsigned)get32le(hdr + 72),
-	       (unsigned)get32le(hdr + 76), (unsigned long)len);
-	each_tx(b, len, show_txid, NULL);
-	free(b);
+	        (unsigned)get32le(hdr + HDR_TIME),
+	        (unsigned)get32le(hdr + HDR_BITS),
+	        (unsigned)get32le(hdr + HDR_NONCE), (unsigned long)len);
+	for (i = 0; i < b.ntx; i++)
+		fprintf(out, "tx %u %s\n", (unsigned)i, hash_text(b.tx[i].id));
+	block_free(&b);
+	free(raw);
 	return 0;
 }
 
-/* each_tx callback: print the transaction whose id is arg, and stop. */
-static int find_tx(void *arg, const struct tx *t, uint32_t k)
+/* `tx TXID`: a transaction from the mempool or the active chain
+ * (searched from the tip down), and where it is. */
+static int cmd_tx(char **arg)
 {
-	(void)k;
-	if (memcmp(t->id, arg, SHA256_LEN) != 0)
-		return 0;
-	print_tx(t);
-	return 1;
-}
-
-/* `peerchain tx TXID`: a transaction from the mempool or the active
- * chain (searched from the tip down), and where it is. */
-static int cmd_tx(int argc, char **argv)
-{
-	uint8_t id[SHA256_LEN], hash[SHA256_LEN], *b;
+	uint8_t id[SHA256_LEN], *raw;
 	const struct tx *t;
-	uint32_t h, top;
-	size_t len;
+	struct block b;
+	uint32_t h, top, i;
 	int found = 0;
 
-	if (argc != 2 || hash_parse(argv[1], id) != 0)
-		return bad_usage("tx TXID   (64 hex digits)");
+	if (hash_parse(arg[0], id) != 0)
+		return -1;
 	if (need(CHAIN) != 0)
 		return 1;
 	if ((t = chain_pool_tx(chain, id))) {
@@ -463,90 +455,140 @@ static int cmd_tx(int argc, char **argv)
 		return 0;
 	}
 	for (h = top = chain_height(chain); !found && h > 0; h--) {
-		chain_hash_at(chain, h, hash);
-		b = chain_read_block(chain, hash, &len);
-		if ((found = b && each_tx(b, len, find_tx, id)))
-			fprintf(out, "status confirmed in block %u, %u confirmations\n",
-			       (unsigned)h, (unsigned)(top - h + 1));
-		free(b);
+		if (!(raw = read_parsed(h, &b)))
+			continue;
+		for (i = 0; !found && i < b.ntx; i++)
+			if ((found = !memcmp(b.tx[i].id, id, SHA256_LEN)))
+				print_tx(&b.tx[i]);
+		if (found)
+			fprintf(out, "status confirmed in block %u, %u "
+			        "confirmations\n", (unsigned)h,
+			        (unsigned)(top - h + 1));
+		block_free(&b);
+		free(raw);
 	}
 	if (!found)
-		say("no transaction %s\n", argv[1]);
+		say("no transaction %s\n", arg[0]);
 	return !found;
 }
 
-/* `peerchain balance`: the wallet's spendable, maturing and unconfirmed
- * coins. */
-static int cmd_balance(int argc, char **argv)
-{
-	char a[AMOUNT_TEXT_LEN], b[AMOUNT_TEXT_LEN], u[AMOUNT_TEXT_LEN];
-	uint64_t conf, imm, unconf;
+/* ==== The running node's commands ==== */
 
-	(void)argv;
-	if (argc != 1)
-		return bad_usage("balance");
-	if (need(CHAIN | WALLET) != 0)
-		return 1;
-	wallet_balance(wallet, chain, &conf, &imm, &unconf);
-	fprintf(out, "confirmed %s\nimmature %s\nunconfirmed %s\n",
-	       amount_text(conf, a), amount_text(imm, b),
-	       amount_text(unconf, u));
-	return 0;
-}
-
-/* `peerchain send AMOUNT ADDRESS [FEE]`, run inside the node: pay from
- * the wallet; the node checks the transaction, adds it to its mempool and
- * gossips it.  Prints the txid.  (A payment made with no node running
- * would reach nobody, so there is no offline send.) */
-static int cmd_send(int argc, char **argv)
-{
-	uint64_t amount, fee = DEFAULT_FEE;
-	uint8_t to[ADDR_LEN], *tx, id[SHA256_LEN];
-	char err[512];
-	size_t len;
-	int v;
-
-	if (argc < 3 || argc > 4 || amount_parse(argv[1], &amount) != 0 ||
-	    (argc == 4 && amount_parse(argv[3], &fee) != 0))
-		return bad_usage("send AMOUNT ADDRESS [FEE]   (in coins: 1.5)");
-	if ((v = addr_parse(argv[2], to)) != 0) {
-		say("%s\n", v == -2 ? "bad address checksum: is there a typo?"
-		    : "not an address: it should be 72 hex digits");
-		return 2;
-	}
-	if (need(CHAIN | WALLET) != 0)
-		return 1;
-	if (!(tx = wallet_pay(wallet, chain, to, amount, fee, &len, err,
-	                      sizeof err))) {
-		say("%s\n", err);
-		return 1;
-	}
-	if ((v = gossip ? gossip_tx(gossip, tx, len) :
-	          chain_add_tx(chain, tx, len)) != V_OK)
-		say("payment refused: %s\n", chain_reason(v));
-	sha256d(tx, len, id);
-	free(tx);
-	if (v == V_OK)
-		fprintf(out, "%s\n", hash_text(id));
-	return v != V_OK;
-}
-
-/* `peerchain seen HASH`, run inside the node: when it first took that
- * block or transaction, in ms since 1970 (for timing propagation). */
-static int cmd_seen(int argc, char **argv)
+/* `seen HASH`: when the node first took that block or transaction, in ms
+ * since 1970 (for timing propagation). */
+static int cmd_seen(char **arg)
 {
 	uint8_t h[SHA256_LEN];
 	int64_t ms;
 
-	if (argc != 2 || hash_parse(argv[1], h) != 0)
-		return bad_usage("seen HASH   (64 hex digits)");
-	if (!gossip || (ms = gossip_seen(gossip, h)) < 0) {
-		say("not seen lately: %s\n", argv[1]);
+	if (hash_parse(arg[0], h) != 0)
+		return -1;
+	if ((ms = gossip_seen(gossip, h)) < 0) {
+		say("not seen lately: %s\n", arg[0]);
 		return 1;
 	}
 	fprintf(out, "%lld\n", (long long)ms);
 	return 0;
 }
+
+/* `status`: the node in a few lines. */
+static int cmd_status(char **arg)
+{
+	(void)arg;
+	fprintf(out, "network %s\nheight %u\npeers %d in, %d out\n"
+	        "addresses %lu\nbans %lu\nlisten %s\n", opt_net,
+	        (unsigned)chain_height(chain), net->nin, net->nout,
+	        (unsigned long)net->nbook, (unsigned long)net->bans.n,
+	        net->self.port ? net_text(&net->self) : "none");
+	return 0;
+}
+
+/* `peers`: one line a connection. */
+static int cmd_peers(char **arg)
+{
+	struct peer *p;
+
+	(void)arg;
+	for (p = net->peers; p; p = p->next)
+		if (p->fd >= 0)
+			fprintf(out, "%s %s %s height %u ping %lld listen %u %s\n",
+			        net_text(&p->a), p->outbound ? "out" : "in",
+			        p->handshaked ? "ready" : "handshake",
+			        (unsigned)p->height, (long long)p->min_ping,
+			        (unsigned)p->listen_port, p->agent);
+	return 0;
+}
+
+/* `stats`: messages and bytes per command, each way; gossip's counters. */
+static int cmd_stats(char **arg)
+{
+	const struct count *c;
+
+	(void)arg;
+	for (c = net->counts; c < net->counts + net->ncounts; c++)
+		fprintf(out, "%s in %lu %lu out %lu %lu\n", c->cmd, c->in,
+		        c->in_bytes, c->out, c->out_bytes);
+	gossip_stats(gossip, out);
+	return 0;
+}
+
+/* `connect HOST:PORT`: dial a peer now. */
+static int cmd_connect(char **arg)
+{
+	char why[256];
+
+	if (net_connect(net, arg[0], why, sizeof why) != 0) {
+		say("%s\n", why);
+		return 1;
+	}
+	fprintf(out, "ok\n");
+	return 0;
+}
+
+/* Ban ip for secs seconds (0: lift its ban), as the operator asks. */
+static int ban(const char *ip, long secs)
+{
+	struct naddr a;
+	struct peer *p;
+
+	if (net_parse_ip(ip, &a) != 0) {
+		say("'%s' is not an IP address\n", ip);
+		return 2;
+	}
+	net_ban(net, a.ip, secs ? wall_ms() / 1000 + secs : 0);
+	log_msg(LOG_WARN, "%s %s by the operator", secs ? "ban" : "unban", ip);
+	for (p = net->peers; secs && p; p = p->next)
+		if (memcmp(p->a.ip, a.ip, 16) == 0)
+			net_drop(net, p, "banned by the operator");
+	fprintf(out, "ok\n");
+	return 0;
+}
+
+/* `ban IP [SECONDS]`: drop and ban an address (for -t ban's time). */
+static int cmd_ban(char **arg)
+{
+	char *end = "";
+	long secs = arg[1] ? strtol(arg[1], &end, 10) : (long)nopt.ban_s;
+
+	return *end || secs < 0 ? -1 : ban(arg[0], secs);
+}
+
+/* `unban IP`: lift a ban. */
+static int cmd_unban(char **arg)
+{
+	return ban(arg[0], 0);
+}
+
+/* `stop`: stop the running node. */
+static int cmd_stop(char **arg)
+{
+	(void)arg;
+	stopping = 1;
+	fprintf(out, "ok\n");
+	return 0;
+}
+
+/* ==== The node: its loop, the miner, the control socket ==== */
 
 /* Note a signal for the loop: it stops at the next wake-up. */
 static void on_signal(int sig)
@@ -570,15 +612,6 @@ static void catch_signals(void)
 	sigaction(SIGPIPE, &sa, NULL);
 }
 
-/* Microseconds on a clock that never jumps. */
-static int64_t now_us(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
-}
-
 /* The running node's miner: a block template on the tip, worked on
  * MINE_TURN_US per turn of the loop. */
 static struct {
@@ -592,73 +625,152 @@ static struct {
  * changed, then a few nonces; a solved block goes to gossip. */
 static void mine_turn(void)
 {
-	uint8_t tip[SHA256_LEN], addr[ADDR_LEN], hash[SHA256_LEN];
-	size_t bytes, pool = chain_pool_count(chain, &bytes);
-	int64_t until = now_us() + MINE_TURN_US;
+	uint8_t tip[SHA256_LEN], hash[SHA256_LEN];
+	int64_t until = mono_us() + MINE_TURN_US;
 	int r;
 
 	chain_hash_at(chain, chain_height(chain), tip);
 	if (!miner.blk || memcmp(tip, miner.tip, SHA256_LEN) != 0 ||
-	    pool != miner.pool) {
+	    chain->pool.n != miner.pool) {
 		free(miner.blk);
-		wallet_address(wallet, addr);
-		miner.blk = chain_template(chain, addr, &miner.len);
+		miner.blk = chain_template(chain, wallet_address(wallet),
+		                           &miner.len);
 		memcpy(miner.tip, tip, SHA256_LEN);
-		miner.pool = pool;
+		miner.pool = chain->pool.n;
 	}
 	while ((r = block_mine(miner.blk, miner.len, MINE_STEP,
-	                       chain_now(chain) + 600)) == 0 && now_us() < until)
+	                       chain_now(chain) + 600)) == 0 && mono_us() < until)
 		;
 	if (r == 0)
 		return;
 	sha256d(miner.blk, HEADER_LEN, hash);
 	r = r < 0 ? -1 : gossip_block(gossip, miner.blk, miner.len);
-	net_log(r == V_OK ? LOG_INFO : LOG_WARN, "mined block %u %s: %s",
+	log_msg(r == V_OK ? LOG_INFO : LOG_WARN, "mined block %u %s: %s",
 	        (unsigned)chain_height(chain), hash_text(hash),
-	        r < 0 ? "no valid target" : chain_reason(r));
+	        r < 0 ? "no valid target" : reason_text(r));
 	free(miner.blk);
 	miner.blk = NULL;
 }
 
-/* A control command net.c does not know: run it here if it is one that
- * runs in the node, its output going to the client. */
-static void node_control(void *arg, FILE *f, char **word)
-{
-	size_t i;
-	int argc = 0;
+static int dispatch(int argc, char **argv, int remote);
 
-	(void)arg;
-	while (word[argc])
-		argc++;
-	for (i = 0; i < NCOMMANDS; i++)
-		if (strcmp(word[0], commands[i].name) == 0 &&
-		    commands[i].where & NODE && commands[i].run)
-			break;
-	if (i == NCOMMANDS) {
-		fprintf(f, "error: unknown command or arguments\n");
-		return;
+/* Answer one control line and close the connection.  The answer is the
+ * command's output, a NUL, its errors, a NUL, and its exit status as one
+ * digit: the client prints each where it belongs and exits with it. */
+static void ctl_answer(struct ctl *c)
+{
+	char *word[8] = { NULL }, *save = NULL, *o = NULL, *e = NULL;
+	size_t olen = 0, elen = 0;
+	int k = 0, status;
+
+	c->line[c->len] = 0;
+	while (k < 7 && (word[k] = strtok_r(k ? NULL : c->line, " \t\r\n",
+	                                    &save)))
+		k++;
+	out = open_memstream(&o, &olen);
+	err = open_memstream(&e, &elen);
+	status = out && err ? dispatch(k, word, 1) : 1;
+	if (err)
+		fclose(err);
+	if (out) {
+		fputc(0, out);
+		fwrite(e ? e : "", 1, elen, out);
+		fprintf(out, "%c%d", 0, status);
+		fclose(out);
 	}
-	out = f;
-	remote = 1;
-	commands[i].run(argc, word);
+	if (o && write(c->fd, o, olen) < 0)
+		log_msg(LOG_DEBUG, "control client went away");
+	free(o);
+	free(e);
 	out = stdout;
-	remote = 0;
+	err = stderr;
+	close(c->fd);
+	c->fd = -1;
 }
 
-/* Open what the node needs: chain, wallet (made if mining), network and
- * gossip.  Returns the network, or NULL having said why not. */
-static struct net *node_open(void)
+/* Read from a control connection; answer once a line is complete. */
+static void ctl_read(struct ctl *c)
+{
+	ssize_t k = read(c->fd, c->line + c->len, sizeof c->line - 1 - c->len);
+
+	if (k <= 0) {
+		close(c->fd);
+		c->fd = -1;
+		return;
+	}
+	c->len += (size_t)k;
+	if (memchr(c->line, '\n', c->len) || c->len == sizeof c->line - 1)
+		ctl_answer(c);
+}
+
+/* Accept a control connection into a free slot (only the node's user can
+ * reach the socket: it is made mode 0600). */
+static void ctl_accept(void)
+{
+	int fd = accept(ctl_fd, NULL, NULL), i;
+
+	if (fd < 0)
+		return;
+	for (i = 0; i < MAX_CONTROL && ctls[i].fd >= 0; i++)
+		;
+	if (i == MAX_CONTROL) {
+		close(fd);
+		return;
+	}
+	ctls[i].fd = fd;
+	ctls[i].len = 0;
+}
+
+/* The control socket's address, DIR/NET/control.sock, into un; returns
+ * 0, or -1 if the path does not fit. */
+static int control_path(struct sockaddr_un *un)
+{
+	memset(un, 0, sizeof *un);
+	un->sun_family = AF_UNIX;
+	return snprintf(un->sun_path, sizeof un->sun_path, "%s/control.sock",
+	                netdir) >= (int)sizeof un->sun_path ? -1 : 0;
+}
+
+/* Make the control socket, mode 0600; returns 0, or -1 having said why
+ * not. */
+static int control_listen(void)
+{
+	struct sockaddr_un un;
+	mode_t old;
+	int i;
+
+	for (i = 0; i < MAX_CONTROL; i++)
+		ctls[i].fd = -1;
+	if (control_path(&un) != 0) {
+		say("data directory path too long for a socket\n");
+		return -1;
+	}
+	unlink(un.sun_path);             /* stale: the chain lock is ours */
+	old = umask(0177);
+	if ((ctl_fd = socket(AF_UNIX, SOCK_STREAM, 0)) < 0 ||
+	    bind(ctl_fd, (struct sockaddr *)&un, sizeof un) < 0 ||
+	    listen(ctl_fd, MAX_CONTROL) < 0) {
+		say("cannot make %s: %s\n", un.sun_path, strerror(errno));
+		umask(old);
+		return -1;
+	}
+	umask(old);
+	return 0;
+}
+
+/* Open what the node needs: chain, wallet (made if mining), network,
+ * gossip, control socket.  Returns 0, or -1 having said why not. */
+static int node_open(void)
 {
 	static char any[32];
-	struct net *n;
-	char err[512];
+	char why[512];
 
 	if (need(opt_mine ? CHAIN | NEW_WALLET : CHAIN) != 0)
-		return NULL;
+		return -1;
 	if (!wallet)            /* (an existing one, for the wallet commands) */
-		wallet = wallet_open(netdir, 0, LMS_SHA256_M32_H10, err,
-		                     sizeof err);
-	nopt.p = chain_params(opt_net);
+		wallet = wallet_open(netdir, 0, LMS_SHA256_M32_H10, why,
+		                     sizeof why);
+	nopt.p = params_find(opt_net);
 	nopt.dir = netdir;
 	if (no_listen)
 		nopt.listen = NULL;
@@ -666,61 +778,89 @@ static struct net *node_open(void)
 		snprintf(any, sizeof any, "0.0.0.0:%u", (unsigned)nopt.p->port);
 		nopt.listen = any;
 	}
-	if (!(n = net_open(chain, &nopt, err, sizeof err))) {
-		say("%s\n", err);
-		return NULL;
+	if (!(net = net_open(&nopt, why, sizeof why))) {
+		say("%s\n", why);
+		return -1;
 	}
-	gossip = gossip_open(chain, n, tx_delay);
-	net_attach(n, gossip, node_control, NULL);
-	return n;
+	gossip = gossip_open(chain, net, tx_delay);
+	return control_listen();
 }
 
-/* `peerchain run`: be a node until told to stop.  One poll() over every
- * socket; its timeout comes from the nearest timer, or is 0 while the
- * miner has work: then each turn of the loop mines a little. */
-static int cmd_run(int argc, char **argv)
+/* Close what node_open opened. */
+static void node_close(void)
+{
+	struct sockaddr_un un;
+	int i;
+
+	net_close(net);
+	gossip_close(gossip);
+	net = NULL;
+	gossip = NULL;
+	for (i = 0; i < MAX_CONTROL; i++)
+		if (ctls[i].fd >= 0)
+			close(ctls[i].fd);
+	if (ctl_fd >= 0 && control_path(&un) == 0)
+		unlink(un.sun_path);
+	if (ctl_fd >= 0)
+		close(ctl_fd);
+	free(miner.blk);
+}
+
+/* `run`: be a node until told to stop.  One poll() over the control
+ * socket and its clients (the first slots) and the peers (net_pollfds);
+ * its timeout comes from the nearest timer, or is 0 while the miner has
+ * work: then each turn of the loop mines a little. */
+static int cmd_run(char **arg)
 {
 	struct pollfd *pfd;
-	struct net *n;
-	int max, k, r, t;
-	int64_t flushed = 0;
+	int k, r, t, i, tick;
+	int64_t ticked = 0;
 
-	(void)argv;
-	if (argc != 1)
-		return bad_usage("[-l HOST:PORT] [-s SEED]... [-m] run");
-	if (!(n = node_open()))
+	(void)arg;
+	if (node_open() != 0) {
+		node_close();
 		return 1;
-	chain_lazy(chain, 1);
+	}
+	chain->sync_later = 1;
 	catch_signals();
-	max = nopt.max_in + nopt.max_out + 32;
-	pfd = xcalloc((size_t)max, sizeof *pfd);
-	while (!got_signal && !net_stopping(n)) {
-		k = net_pollfds(n, pfd, max);
-		t = net_timeout_ms(n);
+	pfd = xcalloc((size_t)(1 + MAX_CONTROL + net->maxfds), sizeof *pfd);
+	while (!got_signal && !stopping) {
+		pfd[0].fd = ctl_fd;
+		for (i = 0; i < MAX_CONTROL; i++)
+			pfd[1 + i].fd = ctls[i].fd;      /* (-1: poll skips it) */
+		for (i = 0; i <= MAX_CONTROL; i++)
+			pfd[i].events = POLLIN;
+		k = net_pollfds(net, pfd + 1 + MAX_CONTROL);
+		t = net_timeout_ms(net);
 		t = opt_mine ? 0 : gossip_timeout_ms(gossip) < t ?
 		    gossip_timeout_ms(gossip) : t;
-		if ((r = poll(pfd, (nfds_t)k, t)) > 0)
-			net_events(n, pfd, k);
-		else if (r < 0 && errno != EINTR)
-			net_log(LOG_ERROR, "poll: %s", strerror(errno));
-		net_tick(n);
-		gossip_tick(gossip);
+		if ((r = poll(pfd, (nfds_t)(1 + MAX_CONTROL + k), t)) > 0) {
+			if (pfd[0].revents)
+				ctl_accept();
+			for (i = 0; i < MAX_CONTROL; i++)
+				if (pfd[1 + i].revents && ctls[i].fd >= 0)
+					ctl_read(&ctls[i]);
+			net_events(net, pfd + 1 + MAX_CONTROL, k);
+		} else if (r < 0 && errno != EINTR) {
+			log_msg(LOG_ERROR, "poll: %s", strerror(errno));
+		}
+		if ((tick = mono_ms() - ticked >= TICK_MS))
+			ticked = mono_ms();
+		net_tick(net, tick);
+		gossip_tick(gossip, tick);
+		if (tick)
+			chain_sync(chain);
 		if (opt_mine)
 			mine_turn();
-		if (now_us() - flushed >= FLUSH_MS * 1000) {
-			chain_flush(chain);
-			flushed = now_us();
-		}
 	}
-	chain_flush(chain);
-	net_log(LOG_INFO, "shutting down%s", got_signal ? " on a signal" : "");
-	net_close(n);
-	gossip_close(gossip);
-	gossip = NULL;
-	free(miner.blk);
+	chain_sync(chain);
+	log_msg(LOG_INFO, "shutting down%s", got_signal ? " on a signal" : "");
+	node_close();
 	free(pfd);
 	return 0;
 }
+
+/* ==== The command line ==== */
 
 /* Connect to the running node's control socket; returns the socket, or
  * -1 if no node runs in the data directory. */
@@ -729,11 +869,7 @@ static int control_connect(void)
 	struct sockaddr_un un;
 	int fd;
 
-	memset(&un, 0, sizeof un);
-	un.sun_family = AF_UNIX;
-	if (!chain_params(opt_net) || data_dir(netdir, sizeof netdir) != 0 ||
-	    snprintf(un.sun_path, sizeof un.sun_path, "%s/control.sock",
-	             netdir) >= (int)sizeof un.sun_path ||
+	if (!params_find(opt_net) || data_dir() != 0 || control_path(&un) != 0 ||
 	    (fd = socket(AF_UNIX, SOCK_STREAM, 0)) < 0)
 		return -1;
 	if (connect(fd, (struct sockaddr *)&un, sizeof un) != 0) {
@@ -743,39 +879,84 @@ static int control_connect(void)
 	return fd;
 }
 
-/* Send a command's words as one line to the running node and print its
- * answer: on stderr if it is an error.  Returns the exit status: 1 for
- * an error, 2 for a usage error. */
+/* Send a command's words as one line to the running node, print its
+ * output on stdout and its errors on stderr, and return its exit status
+ * (ctl_answer says how it comes back). */
 static int forward(int fd, int argc, char **argv)
 {
-	char line[512] = "", buf[4096];
+	char line[CONTROL_LINE] = "", *a = xmalloc(4096), *nul, *end;
+	size_t len = 0, cap = 4096;
 	ssize_t k;
-	int i, bad = 0, first = 1;
+	int i;
 
 	for (i = 0; i < argc; i++)
 		if (strlen(line) + strlen(argv[i]) + 2 < sizeof line)
 			strcat(strcat(line, argv[i]), i + 1 < argc ? " " : "\n");
 	if (write(fd, line, strlen(line)) < 0)
-		bad = 1;
-	while ((k = read(fd, buf, sizeof buf)) > 0) {
-		if (first && strncmp(buf, "error", 5) == 0)
-			bad = 1;
-		if (first && strncmp(buf, "usage", 5) == 0)
-			bad = 2;
-		first = 0;
-		fwrite(buf, 1, (size_t)k, bad ? stderr : stdout);
-	}
+		len = 0;
+	while (len < MAX_ANSWER && (k = read(fd, a + len, cap - len)) > 0)
+		if ((len += (size_t)k) == cap)
+			a = xgrow(a, &cap, cap + 1, 1);
 	close(fd);
-	if (first)
-		fprintf(stderr, "peerchain: the node closed the connection with no "
-		        "answer: did it stop?\n");
-	return first ? 1 : bad;
+	if (!(nul = memchr(a, 0, len)) ||
+	    !(end = memchr(nul + 1, 0, len - (size_t)(nul + 1 - a))) ||
+	    end + 1 >= a + len) {
+		fprintf(stderr, "peerchain: the node closed the connection with "
+		        "no answer: did it stop?\n");
+		free(a);
+		return 1;
+	}
+	fwrite(a, 1, (size_t)(nul - a), stdout);
+	fwrite(nul + 1, 1, (size_t)(end - nul - 1), stderr);
+	i = end[1] - '0';
+	free(a);
+	return i;
 }
+
+static int cmd_help(char **arg);
+static int cmd_version(char **arg);
+
+/* Every command.  A command's function may take its arguments as given
+ * (their count is checked here) and returns -1 if their form is wrong:
+ * then its usage line is printed and the exit status is 2. */
+static const struct command commands[] = {
+	{ "help", cmd_help, 0, 0, HERE, "", "list the commands" },
+	{ "version", cmd_version, 0, 0, HERE, "", "print the version" },
+	{ "run", cmd_run, 0, 0, HERE, "", "be a node: connect, listen, "
+	  "gossip, mine with -m, until stopped" },
+	{ "address", cmd_address, 0, 1, EITHER, "[new]", "the wallet's "
+	  "receiving address" },
+	{ "wallet", cmd_wallet, 0, 0, EITHER, "", "the wallet's keys and the "
+	  "leaves they used" },
+	{ "balance", cmd_balance, 0, 0, EITHER, "", "the wallet's coins: "
+	  "confirmed, immature, unconfirmed" },
+	{ "send", cmd_send, 2, 3, NODE, "AMOUNT ADDRESS [FEE]", "pay (in "
+	  "coins: 1.5): the node checks and gossips it" },
+	{ "mine", cmd_mine, 1, 2, EITHER, "N [ADDRESS]", "mine N (1 to "
+	  "1000000) blocks now (a running node: regtest only)" },
+	{ "tip", cmd_tip, 0, 0, EITHER, "", "the best block and the mempool" },
+	{ "block", cmd_block, 1, 1, EITHER, "HASH|HEIGHT", "a block" },
+	{ "tx", cmd_tx, 1, 1, EITHER, "TXID", "a transaction and its status" },
+	{ "seen", cmd_seen, 1, 1, NODE, "HASH", "when the node first took a "
+	  "block or transaction" },
+	{ "status", cmd_status, 0, 0, NODE, "", "height, peers, addresses" },
+	{ "peers", cmd_peers, 0, 0, NODE, "", "the connections" },
+	{ "stats", cmd_stats, 0, 0, NODE, "", "messages and bytes by command; "
+	  "gossip's counters" },
+	{ "connect", cmd_connect, 1, 1, NODE, "HOST:PORT", "connect to a peer "
+	  "now" },
+	{ "ban", cmd_ban, 1, 2, NODE, "IP [SECONDS]", "drop and ban an "
+	  "address" },
+	{ "unban", cmd_unban, 1, 1, NODE, "IP", "lift a ban" },
+	{ "stop", cmd_stop, 0, 0, NODE, "", "stop the running node" },
+	{ NULL, NULL, 0, 0, 0, NULL, NULL },
+};
 
 /* Print the usage and every command to f. */
 static void usage(FILE *f)
 {
-	size_t i;
+	const struct command *c;
+	char name[64];
 
 	fprintf(f, "usage: peerchain [-d DIR] [-n NET] COMMAND [ARGS...]\n\n"
 	        "  -d DIR   data directory (default ~/.peerchain); the files of\n"
@@ -793,26 +974,59 @@ static void usage(FILE *f)
 	        "  -T MS|random  batch transaction announcements MS ms (100)\n"
 	        "  -t NAME=S     timeouts: handshake, ping, idle, ban (seconds)\n"
 	        "  -v, -q        log more, log less\n\ncommands:\n");
-	for (i = 0; i < NCOMMANDS; i++)
-		fprintf(f, "  %-10s %s\n", commands[i].name, commands[i].help);
+	for (c = commands; c->name; c++) {
+		snprintf(name, sizeof name, "%s %s", c->name, c->args);
+		fprintf(f, "  %-24s %s%s\n", name, c->help,
+		        c->where == NODE ? " (running node)" : "");
+	}
 }
 
-/* `peerchain help`: the list of commands, on stdout. */
-static int cmd_help(int argc, char **argv)
+/* `help`: the list of commands, on stdout. */
+static int cmd_help(char **arg)
 {
-	(void)argc;
-	(void)argv;
-	usage(stdout);
+	(void)arg;
+	usage(out);
 	return 0;
 }
 
-/* `peerchain version`: the version, on stdout. */
-static int cmd_version(int argc, char **argv)
+/* `version`: the version, on stdout. */
+static int cmd_version(char **arg)
 {
-	(void)argc;
-	(void)argv;
-	printf("peerchain %s\n", PEERCHAIN_VERSION);
+	(void)arg;
+	fprintf(out, "peerchain %s\n", PEERCHAIN_VERSION);
 	return 0;
+}
+
+/* Run the command argv[0] with its arguments: in this process, in the
+ * running node (forwarded to it), or (remote) here inside the node for a
+ * control client.  Returns the exit status: 2 for a usage error. */
+static int dispatch(int argc, char **argv, int remote)
+{
+	const struct command *c;
+	int fd, r;
+
+	for (c = commands; argc && c->name && strcmp(argv[0], c->name); c++)
+		;
+	if (!argc || !c->name || (remote && !(c->where & NODE))) {
+		if (argc)
+			say("unknown command '%s'\n", argv[0]);
+		usage(err);
+		return 2;
+	}
+	if (argc - 1 >= c->min && argc - 1 <= c->max && !remote &&
+	    c->where & NODE && (fd = control_connect()) >= 0)
+		return forward(fd, argc, argv);
+	if (argc - 1 >= c->min && argc - 1 <= c->max && !remote &&
+	    c->where == NODE) {
+		say("no node running in %s (start one with `peerchain run`)\n",
+		    netdir);
+		return 1;
+	}
+	r = argc - 1 >= c->min && argc - 1 <= c->max ? c->run(argv + 1) : -1;
+	if (r == -1)
+		fprintf(err, "usage: peerchain [-d DIR] [-n NET] %s %s\n",
+		        c->name, c->args);
+	return r == -1 ? 2 : r;
 }
 
 /* Take one of run's options; returns 0, or -1 if its value is bad. */
@@ -837,9 +1051,10 @@ static int node_option(int ch, char *arg)
 	case 'm': opt_mine = 1; return 0;
 	case 'T': tx_delay = strcmp(arg, "random") == 0 ? TX_DELAY_RANDOM :
 	                     (int)v;
-	          return tx_delay < 0 ? 0 : *end || v > 60000 ? -1 : 0;
-	case 'v': net_log_level(LOG_DEBUG); return 0;
-	case 'q': net_log_level(LOG_WARN); return 0;
+	          return strcmp(arg, "random") == 0 ? 0 :
+	                 *end || end == arg || v < 0 || v > 60000 ? -1 : 0;
+	case 'v': log_min = LOG_DEBUG; return 0;
+	case 'q': log_min = LOG_WARN; return 0;
 	case 'o': nopt.max_out = (int)v; return *end || v < 0 || v > 64 ? -1 : 0;
 	case 'i': nopt.max_in = (int)v; return *end || v < 0 || v > 10000 ? -1 : 0;
 	}
@@ -855,23 +1070,22 @@ static int node_option(int ch, char *arg)
 	return -1;
 }
 
-/* Read the options, then find the command named next and run it; --help
- * and --version work too.  Exit status 2 means a usage error. */
+/* Read the options, then run the command named next; --help and
+ * --version work too.  Exit status 2 means a usage error. */
 int main(int argc, char **argv)
 {
-	const char *name;
 	char **list;
-	size_t i;
-	int ch, fd;
+	int ch;
 
+	out = stdout;
+	err = stderr;
 	if (argc == 2 && strcmp(argv[1], "--help") == 0)
-		return cmd_help(1, argv + 1);
+		return cmd_help(NULL);
 	if (argc == 2 && strcmp(argv[1], "--version") == 0)
-		return cmd_version(1, argv + 1);
+		return cmd_version(NULL);
 	for (ch = 1; ch < argc; ch++)       /* -mine, as the docs once said */
 		if (strcmp(argv[ch], "-mine") == 0)
 			argv[ch] = "-m";
-	out = stdout;
 	list = xcalloc(2 * (size_t)argc, sizeof *list);   /* -s, then -c */
 	nopt.seeds = list;
 	nopt.connect = list + argc;
@@ -884,27 +1098,10 @@ int main(int argc, char **argv)
 			if (ch != 'h' && ch != '?')
 				fprintf(stderr, "peerchain: bad value for -%c\n", ch);
 			free(list);
-			return ch == 'h' ? cmd_help(1, argv) : (usage(stderr), 2);
+			return ch == 'h' ? cmd_help(NULL) : (usage(stderr), 2);
 		}
 	}
-	name = optind < argc ? argv[optind] : "";
-	for (i = 0; i < NCOMMANDS && strcmp(name, commands[i].name) != 0; i++)
-		;
-	if (i < NCOMMANDS && commands[i].where & NODE &&
-	    (fd = control_connect()) >= 0) {
-		ch = forward(fd, argc - optind, argv + optind);
-	} else if (i < NCOMMANDS && commands[i].where == NODE) {
-		fprintf(stderr, "peerchain: no node running in %s (start one with "
-		        "`peerchain run`)\n", netdir);
-		ch = 1;
-	} else if (i < NCOMMANDS) {
-		ch = commands[i].run(argc - optind, argv + optind);
-	} else {
-		if (*name)
-			fprintf(stderr, "peerchain: unknown command '%s'\n", name);
-		usage(stderr);
-		ch = 2;
-	}
+	ch = dispatch(argc - optind, argv + optind, 0);
 	wallet_close(wallet);
 	chain_close(chain);
 	free(list);

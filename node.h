@@ -1,11 +1,11 @@
 /*
  * node.h - the one header of peerchain.
  *
- * It holds what more than one file needs: the byte-order helpers every wire
- * and disk format is written with, and the functions each file offers the
- * others, grouped by the file that defines them.  Everything not listed here
- * is static inside its file.  Read node.c first; come back here to look up a
- * name.
+ * It holds what more than one file needs, in the order of the layers
+ * (README, "Reading the code"): the byte-order helpers, then for each
+ * file from the bottom up the types and functions it offers the files
+ * above it.  Everything not listed here is static inside its file.  Read
+ * node.c first; come back here to look up a name.
  */
 #ifndef NODE_H
 #define NODE_H
@@ -13,8 +13,14 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
+#include <sys/types.h>
 
 #define PEERCHAIN_VERSION "0.1.0"
+
+struct pollfd;
+struct blockindex;
+struct entry;
+struct gossip;
 
 /* ==== Byte order ==== */
 
@@ -84,6 +90,73 @@ static inline uint32_t get32be(const uint8_t *p)
 	       (uint32_t)p[2] << 8 | (uint32_t)p[3];
 }
 
+/* ==== util.c: memory, table, hex, files, log, clock, randomness, serializer ==== */
+
+#define MAP_KEY_MAX 36           /* the longest key: an outpoint */
+
+enum { LOG_DEBUG, LOG_INFO, LOG_WARN, LOG_ERROR };
+
+/* A hash table keyed by fixed-length byte strings (hashes, outpoints). */
+struct ment {
+	struct ment *next;
+	void *val;
+	uint8_t key[MAP_KEY_MAX];
+};
+struct map {
+	struct ment **b;         /* buckets: a power of two of them */
+	size_t nb, n, klen;      /* buckets, entries, key length */
+	uint64_t salt;           /* so nobody can aim at one bucket */
+};
+
+/* A record being read (in set) or written (out set): see util.c. */
+struct rw {
+	const uint8_t *in;       /* reading: the next byte... */
+	size_t left;             /* ...and how many are left */
+	uint8_t *out;            /* writing: the buffer, grown as needed... */
+	size_t len, cap;         /* ...its bytes so far, its room */
+	int bad;                 /* reading: past the end, or over a limit */
+};
+
+extern int log_min;          /* events below this level are not logged */
+
+void fatal(const char *what);
+void *xmalloc(size_t n);
+void *xcalloc(size_t n, size_t size);
+void *xgrow(void *v, size_t *cap, size_t need, size_t size);
+void map_init(struct map *m, size_t klen);
+void *map_get(const struct map *m, const uint8_t *key);
+void map_put(struct map *m, const uint8_t *key, void *val);
+void *map_del(struct map *m, const uint8_t *key);
+void map_free(struct map *m, int free_values);
+void **map_values(const struct map *m);
+void hex_encode(const uint8_t *in, size_t n, char *out);
+int hex_decode(const char *s, uint8_t *out, size_t n);
+uint32_t crc32(const uint8_t *p, size_t n);
+int file_io(int fd, uint8_t *buf, size_t len, off_t pos, int write);
+void file_sync_dir(const char *dir);
+int file_replace(const char *path, const uint8_t *buf, size_t len);
+uint8_t *file_read(const char *path, size_t max, size_t *len);
+void log_msg(int level, const char *fmt, ...);
+int64_t mono_us(void);
+int64_t mono_ms(void);
+int64_t wall_ms(void);
+int random_bytes(void *buf, size_t n);
+uint64_t random64(void);
+void rw_writer(struct rw *s);
+void rw_reader(struct rw *s, const uint8_t *buf, size_t len);
+uint8_t *rw_take(struct rw *s, size_t n);
+void rw_bytes(struct rw *s, uint8_t *v, size_t n);
+void rw_ref(struct rw *s, const uint8_t **v, size_t n);
+uint64_t rw_int(struct rw *s, uint64_t v, size_t n);
+void rw_u8(struct rw *s, uint8_t *v);
+void rw_u16(struct rw *s, uint16_t *v);
+void rw_u32(struct rw *s, uint32_t *v);
+void rw_u64(struct rw *s, uint64_t *v);
+void rw_i64(struct rw *s, int64_t *v);
+uint32_t rw_count(struct rw *s, uint32_t count, size_t n, uint32_t max,
+                  size_t each);
+void rw_magic(struct rw *s, const char *magic);
+
 /* ==== sha256.c: SHA-256 (FIPS 180-4) ==== */
 
 #define SHA256_LEN   32   /* bytes in a digest */
@@ -124,7 +197,6 @@ unsigned long sha256_compressions(void);
                               whole tree then fits in 64 KiB */
 #define LMS_SIG_LEN_H10_W4 2508 /* 4 + (4 + 32 + 67 * 32) + 4 + 10 * 32 */
 #define LMS_SIG_MAX    9324 /* the largest: H25 with W1 */
-#define HSS_MAX_LEVELS 2    /* RFC 8554 allows 8; two suffice for us */
 
 /* What verification answers. */
 #define LMS_OK          0   /* the signature is valid */
@@ -152,17 +224,23 @@ size_t lms_sign(const struct lms_key *k, uint32_t q, const void *msg,
                 size_t msglen, uint8_t *sig, size_t cap);
 int lms_verify(const uint8_t *pub, size_t publen, const void *msg,
                size_t msglen, const uint8_t *sig, size_t siglen);
-int hss_verify(const uint8_t *pub, size_t publen, const void *msg,
-               size_t msglen, const uint8_t *sig, size_t siglen);
 
-/* ==== chain.c: blocks, transactions, validation, storage, mempool ==== */
+/* ==== block.c: the formats and the rules of one block ==== */
 
-#define HEADER_LEN     80        /* Bitcoin's block header, byte for byte */
+#define HEADER_LEN     80        /* Bitcoin's block header, byte for byte: */
+#define HDR_PREV       4         /* u32 version | prev hash[32] |...*/
+#define HDR_MERKLE     36        /* ...merkle root[32] |...*/
+#define HDR_TIME       68        /* ...u32 time (seconds since 1970) |...*/
+#define HDR_BITS       72        /* ...u32 target in compact form |...*/
+#define HDR_NONCE      76        /* ...u32 nonce */
 #define ADDR_LEN       32        /* an address: SHA-256 of an LMS public key */
 #define OUTPOINT_LEN   36        /* txid | u32 output index */
 #define MAX_BLOCK_SIZE 1000000   /* bytes, as Bitcoin's original limit */
 #define MAX_TX_SIZE    100000    /* bytes, for the mempool: as Bitcoin's
                                     standardness limit */
+#define MIN_INPUT      (OUTPOINT_LEN + LMS_PUB_LEN + 2) /* with no signature */
+#define MIN_OUTPUT     (8 + ADDR_LEN)
+#define MIN_TX         (4 + 2 + MIN_INPUT + 2 + MIN_OUTPUT)
 #define COIN           100000000ULL          /* base units in one coin */
 #define MAX_MONEY      (21000000ULL * COIN)  /* no amount may exceed it */
 
@@ -183,12 +261,16 @@ struct params {
 	                            from the middle of a chain */
 };
 
-/* Why a header, block or transaction was refused (chain_reason names it). */
+/* Why a header, block or transaction was refused: each prints as its
+ * name in lowercase with dashes (reason_text). */
 enum {
-	V_OK, V_HAVE, V_PARSE, V_SIZE, V_ORPHAN, V_BAD_PREV, V_BITS, V_POW,
-	V_TIME_OLD, V_TIME_FUTURE, V_COINBASE, V_MERKLE, V_DUP_TX, V_MISSING,
-	V_DOUBLE_SPEND, V_SIG, V_KEY, V_FEE, V_MONEY, V_CB_VALUE, V_IMMATURE,
-	V_CONFLICT, V_POOL_FULL, V_STORE, V_NREASONS
+	V_OK, V_ALREADY_KNOWN, V_MALFORMED, V_TOO_BIG, V_PREVIOUS_UNKNOWN,
+	V_PREVIOUS_INVALID, V_BAD_BITS, V_BAD_POW, V_TIME_TOO_OLD,
+	V_TIME_TOO_NEW, V_BAD_COINBASE, V_BAD_MERKLE_ROOT, V_DUPLICATE_TX,
+	V_MISSING_INPUT, V_DOUBLE_SPEND, V_BAD_SIGNATURE, V_KEY_NOT_ADDRESS,
+	V_OUTPUTS_EXCEED_INPUTS, V_AMOUNT_OUT_OF_RANGE, V_COINBASE_TOO_LARGE,
+	V_IMMATURE_COINBASE_SPEND, V_MEMPOOL_CONFLICT, V_MEMPOOL_FULL,
+	V_STORAGE_FAILED, V_NREASONS
 };
 
 /* A transaction, parsed: pointers into raw, which the caller keeps. */
@@ -198,7 +280,7 @@ struct txin {
 	const uint8_t *pub;      /* LMS public key, LMS_PUB_LEN bytes */
 	const uint8_t *sig;      /* LMS signature; siglen 0 borrows an earlier
 	                            input's signature by the same key */
-	size_t siglen;
+	uint16_t siglen;
 };
 struct txout {
 	uint64_t amount;         /* base units */
@@ -208,10 +290,54 @@ struct tx {
 	const uint8_t *raw;      /* the serialized transaction */
 	size_t len;
 	uint8_t id[SHA256_LEN];  /* double SHA-256 of raw */
-	uint32_t nin, nout;
+	uint16_t nin, nout;
 	struct txin *in;         /* allocated by tx_parse */
 	struct txout *out;
 };
+
+/* A block, parsed: transactions point into raw. */
+struct block {
+	const uint8_t *raw;
+	size_t len;
+	uint32_t ntx;
+	struct tx *tx;
+};
+
+/* An unsigned 256-bit number (targets, work): w[0] is the lowest word. */
+typedef struct {
+	uint32_t w[8];
+} u256;
+
+const struct params *params_find(const char *name);
+const char *reason_text(int r);
+void outpoint(uint8_t op[OUTPOINT_LEN], const uint8_t *txid, uint32_t index);
+int tx_parse(struct tx *t, const uint8_t *buf, size_t len, size_t *used);
+void tx_free(struct tx *t);
+size_t tx_write(const struct tx *t, uint8_t *buf, size_t cap);
+void tx_sighash(const struct tx *t, uint8_t out[SHA256_LEN]);
+int tx_is_coinbase(const struct tx *t);
+int tx_check(const struct tx *t);
+size_t coinbase_write(uint32_t height, const uint8_t addr[ADDR_LEN],
+                      uint64_t amount, uint8_t *buf, size_t cap);
+int block_parse(struct block *b, const uint8_t *buf, size_t len);
+void block_free(struct block *b);
+int block_check(const struct block *b, uint32_t height);
+uint64_t block_subsidy(const struct params *p, uint32_t height);
+uint8_t *block_make(const uint8_t prev[SHA256_LEN], uint32_t time,
+                    uint32_t bits, uint8_t *const *txs, const size_t *lens,
+                    size_t ntx, size_t *len);
+int block_merkle(uint8_t *blk, size_t len);
+int block_mine(uint8_t *blk, size_t len, unsigned long tries,
+               int64_t max_time);
+int u256_cmp(const u256 *a, const u256 *b);
+void u256_add(u256 *a, const u256 *b);
+void header_work(uint32_t bits, u256 *w);
+uint32_t header_retarget(const struct params *p, uint32_t bits, int64_t span);
+int header_check(const struct params *p, const uint8_t *hdr,
+                 const uint8_t hash[SHA256_LEN], uint32_t want_bits,
+                 uint32_t median, int64_t now);
+
+/* ==== chain.c: the block index, the UTXO set, block files, the mempool ==== */
 
 /* An unspent output. */
 struct coin {
@@ -221,57 +347,51 @@ struct coin {
 	uint8_t coinbase;        /* 1: matures after params.maturity blocks */
 };
 
-/* A hash table keyed by fixed-length byte strings (hashes, outpoints). */
-struct ment {
-	struct ment *next;
-	void *val;
-	uint8_t key[OUTPOINT_LEN];
+/* The ledger of one network in one data directory.  The first fields are
+ * its configuration, set after chain_open(); the rest are its state. */
+struct chain {
+	int64_t now;             /* the rules' clock: 0 is the real one; tests
+	                            set a time */
+	uint32_t file_max;       /* bytes in a block file before the next one
+	                            starts (FILE_MAX; tests make it small) */
+	size_t pool_cap;         /* mempool bytes at most (POOL_CAP) */
+	int sync_later;          /* 1: store() leaves the fsync of the block
+	                            file to chain_sync() (a running node) */
+	char report[512];        /* damage found in the block files on opening
+	                            and what was cut: "" if none */
+	const struct params *p;
+	char *dir;               /* NULL: nothing is stored */
+	int lock, fd;            /* the lock file; the block file appended to */
+	uint32_t filenum, filesize;
+	uint8_t *genesis;        /* the genesis block's bytes */
+	size_t genesis_len;
+	struct map index;        /* block hash -> struct blockindex */
+	struct blockindex *root; /* the genesis block */
+	struct blockindex **active; /* active[i]: the block at root height + i */
+	size_t nactive, acap;
+	struct blockindex *best; /* most work, LINKED, not FAILED */
+	struct blockindex **hdrs; /* hdrs[i]: the block at root height + i on
+	                             the chain of the best header, which sync
+	                             fetches bodies for */
+	size_t nhdrs, hcap;
+	uint32_t seq;            /* arrival order of headers and transactions */
+	struct map utxo;         /* outpoint -> struct coin */
+	struct map pool;         /* txid -> struct ptx: the mempool */
+	struct map spends;       /* outpoint -> struct ptx spending it */
+	size_t pool_bytes;       /* the size of every mempool transaction */
+	int64_t expired_at;      /* when the mempool was last expired */
 };
-struct map {
-	struct ment **b;         /* buckets: a power of two of them */
-	size_t nb, n, klen;
-	uint64_t salt;           /* so nobody can aim at one bucket */
-};
 
-struct chain;
-
-void *xmalloc(size_t n);
-void *xcalloc(size_t n, size_t size);
-void map_init(struct map *m, size_t klen);
-void *map_get(const struct map *m, const uint8_t *key);
-void map_put(struct map *m, const uint8_t *key, void *val);
-void *map_del(struct map *m, const uint8_t *key);
-void map_free(struct map *m);
-void **map_values(const struct map *m);
-void hex_encode(const uint8_t *in, size_t n, char *out);
-int hex_decode(const char *s, uint8_t *out, size_t n);
-uint32_t crc32(const uint8_t *p, size_t n);
-int file_replace(const char *path, const uint8_t *buf, size_t len);
-uint8_t *file_read(const char *path, size_t max, size_t *len);
-
-const struct params *chain_params(const char *name);
-const char *chain_reason(int r);
-int tx_parse(struct tx *t, const uint8_t *buf, size_t len, size_t *used);
-void tx_free(struct tx *t);
-void tx_sighash(const struct tx *t, uint8_t out[SHA256_LEN]);
-size_t tx_write(const struct tx *t, uint8_t *buf, size_t cap);
-size_t coinbase_write(uint32_t height, const uint8_t addr[ADDR_LEN],
-                      uint64_t amount, uint8_t *buf, size_t cap);
-uint8_t *block_make(const uint8_t prev[SHA256_LEN], uint32_t time,
-                    uint32_t bits, uint8_t *const *txs, const size_t *lens,
-                    size_t ntx, size_t *len);
-int block_merkle(uint8_t *blk, size_t len);
-int block_mine(uint8_t *blk, size_t len, unsigned long tries,
-               int64_t max_time);
+#define CH_HEADER 1  /* chain_status: the header is known */
+#define CH_BODY   2  /* ...and its body is stored */
+#define CH_ACTIVE 4  /* ...on the active chain */
+#define CH_FAILED 8  /* ...it, or a block before it, broke a rule */
 
 struct chain *chain_open(const struct params *p, const char *dir,
                          char *err, size_t errlen);
 void chain_close(struct chain *c);
-const char *chain_report(const struct chain *c);
-void chain_set_time(struct chain *c, int64_t now);
-void chain_set_file_limit(struct chain *c, uint32_t bytes);
-void chain_lazy(struct chain *c, int lazy);
-void chain_flush(struct chain *c);
+void chain_sync(struct chain *c);
+int64_t chain_now(const struct chain *c);
 int chain_add_header(struct chain *c, const uint8_t hdr[HEADER_LEN]);
 int chain_add_block(struct chain *c, const uint8_t *blk, size_t len);
 int chain_add_tx(struct chain *c, const uint8_t *tx, size_t len);
@@ -280,16 +400,12 @@ int chain_hash_at(const struct chain *c, uint32_t height,
                   uint8_t hash[SHA256_LEN]);
 int chain_header(const struct chain *c, const uint8_t hash[SHA256_LEN],
                  uint8_t hdr[HEADER_LEN], uint32_t *height);
-#define CH_HEADER 1  /* chain_status: the header is known */
-#define CH_BODY   2  /* ...and its body is stored */
-#define CH_ACTIVE 4  /* ...on the active chain */
-#define CH_FAILED 8  /* ...it, or a block before it, broke a rule */
 int chain_status(const struct chain *c, const uint8_t hash[SHA256_LEN]);
 uint32_t chain_best_header(const struct chain *c, uint8_t hash[SHA256_LEN]);
 size_t chain_missing(const struct chain *c, uint8_t (*hash)[SHA256_LEN],
                      uint32_t *height, size_t max, uint32_t ahead);
-uint8_t *chain_read_block(struct chain *c, const uint8_t hash[SHA256_LEN],
-                          size_t *len);
+uint8_t *chain_read_block(const struct chain *c,
+                          const uint8_t hash[SHA256_LEN], size_t *len);
 void chain_each_coin(const struct chain *c, void (*fn)(void *arg,
                      const uint8_t *op, const struct coin *coin), void *arg);
 void chain_each_pooltx(const struct chain *c, void (*fn)(void *arg,
@@ -297,13 +413,9 @@ void chain_each_pooltx(const struct chain *c, void (*fn)(void *arg,
 const struct tx *chain_pool_tx(const struct chain *c,
                                const uint8_t id[SHA256_LEN]);
 int chain_pool_spent(const struct chain *c, const uint8_t op[OUTPOINT_LEN]);
-size_t chain_pool_count(const struct chain *c, size_t *bytes);
-void chain_set_pool_cap(struct chain *c, size_t bytes);
 void chain_pool_expire(struct chain *c, int64_t max_age);
 uint8_t *chain_template(struct chain *c, const uint8_t addr[ADDR_LEN],
                         size_t *len);
-int64_t chain_now(const struct chain *c);
-uint32_t chain_maturity(const struct chain *c);
 
 /* ==== wallet.c: keys, addresses, payments ==== */
 
@@ -311,7 +423,26 @@ uint32_t chain_maturity(const struct chain *c);
                               the address and 8 of its checksum */
 #define AMOUNT_TEXT_LEN 32 /* room for "21000000.00000000" */
 
-struct wallet;
+/* One key: what wallet.dat holds, and what is made from it. */
+struct wkey {
+	uint32_t type, ots;           /* LMS and LM-OTS type codes */
+	uint8_t I[LMS_I_LEN];
+	uint8_t seed[LMS_SEED_LEN];   /* secret */
+	uint8_t pub[LMS_PUB_LEN];
+	uint32_t next;                /* the next leaf never used */
+	uint8_t addr[ADDR_LEN];       /* SHA-256 of pub */
+	uint32_t leaves;              /* 2^h: leaves in all */
+	struct lms_key *tree;         /* the whole tree, made when the key
+	                                 first signs, then kept */
+};
+
+struct wallet {
+	char path[4096];              /* DIR/wallet.dat */
+	struct wkey *keys;            /* the last one receives */
+	uint32_t n;
+	size_t cap;                   /* room in keys */
+	uint32_t type;                /* LMS type for new keys */
+};
 
 void addr_text(const uint8_t addr[ADDR_LEN], char out[ADDR_TEXT_LEN + 1]);
 int addr_parse(const char *s, uint8_t addr[ADDR_LEN]);
@@ -321,10 +452,7 @@ struct wallet *wallet_open(const char *dir, int create, uint32_t lms_type,
                            char *err, size_t errlen);
 void wallet_close(struct wallet *w);
 int wallet_new_key(struct wallet *w, char *err, size_t errlen);
-void wallet_address(const struct wallet *w, uint8_t addr[ADDR_LEN]);
-uint32_t wallet_keys(const struct wallet *w);
-int wallet_key_info(const struct wallet *w, uint32_t i, uint8_t addr[ADDR_LEN],
-                    uint32_t *used, uint32_t *leaves);
+const uint8_t *wallet_address(const struct wallet *w);
 int wallet_owns(const struct wallet *w, const uint8_t addr[ADDR_LEN]);
 void wallet_balance(const struct wallet *w, const struct chain *c,
                     uint64_t *confirmed, uint64_t *immature,
@@ -333,24 +461,62 @@ uint8_t *wallet_pay(struct wallet *w, struct chain *c,
                     const uint8_t to[ADDR_LEN], uint64_t amount, uint64_t fee,
                     size_t *len, char *err, size_t errlen);
 
-/* ==== net.c: connections, the wire, the address book ==== */
+/* ==== net.c: connections, frames, the handshake, the address book ==== */
 
 #define FRAME_HEAD   24          /* magic | command[12] | u32 length |
                                     checksum[4], then the payload */
 #define FRAME_CMD    12          /* command: lowercase ASCII, NUL-padded */
 #define MAX_PAYLOAD  (4u << 20)  /* bytes: refused before any allocation */
+#define MAX_AGENT    256         /* bytes of user agent in version */
 #define ADDR_REC     26          /* in addr: ip[16] | u16 port | i64 time */
 #define INV_REC      36          /* in inv: u32 type | hash[32] */
 #define MAX_INV      50000       /* entries in one inv, as Bitcoin */
+#define MAX_CMDS     32          /* commands counted, and handlers */
 #define SERVICE_FULL 1           /* version services: a full node */
 #define PEERCHAIN_AGENT "/peerchain:" PEERCHAIN_VERSION "/"
-
-enum { LOG_DEBUG, LOG_INFO, LOG_WARN, LOG_ERROR };
 
 /* A network address: IPv6, or IPv4 mapped into it (::ffff:a.b.c.d). */
 struct naddr {
 	uint8_t ip[16];
 	uint16_t port;
+};
+
+/* A byte queue: data[off, len) waits; room for cap. */
+struct buf {
+	uint8_t *data;
+	size_t off, len, cap;
+};
+
+/* One connection.  net.c keeps the first part, gossip.c the second: one
+ * structure, two layers, each writing only its own fields. */
+struct peer {
+	struct peer *next;
+	int fd;                  /* -1: dropped, freed by the next sweep */
+	int outbound, connecting, handshaked;
+	struct buf out, in;      /* unsent output; unparsed input */
+	int64_t last_recv;       /* monotonic ms */
+	struct naddr a;          /* the far end (for inbound: its source) */
+	int got_version, got_verack;
+	int asked_addr;          /* it sent getaddr: answered once only */
+	int64_t since, ping_at;  /* monotonic ms */
+	int64_t last_relay;      /* ...it last gave us something new and valid
+	                            (gossip sets it; eviction spares such) */
+	uint64_t ping_nonce;     /* 0: no ping out */
+	int64_t min_ping;        /* ms; -1 until measured */
+	uint16_t listen_port;    /* from its version */
+	uint32_t height;         /* from its version; gossip raises it */
+	char agent[MAX_AGENT + 1];
+	double tokens;           /* addresses it may still send */
+	int64_t tokens_at;
+	/* gossip.c's part */
+	struct map known, known_old; /* hashes it has: two generations */
+	uint8_t (*queue)[SHA256_LEN]; /* transactions to announce to it */
+	size_t nqueue, qcap;
+	int64_t announce_at;     /* when the queue goes out */
+	int inflight;            /* blocks it was asked for and owes */
+	int64_t headers_at;      /* when we asked it for headers; 0: not */
+	int answered;            /* it sent all the headers it had */
+	int64_t rest_until;      /* it stalled: no block requests till then */
 };
 
 /* How a node's network side behaves; the command line fills it. */
@@ -367,36 +533,75 @@ struct net_opts {
 	int64_t handshake_s, ping_s, idle_s, ban_s;  /* timeouts, seconds */
 };
 
-struct net;
-struct peer;
-struct gossip;
-struct gpeer;
-struct pollfd;
+/* What a layer above registers for a command (net_handle): returns NULL,
+ * or why the peer broke the protocol (it is then banned). */
+typedef const char *(*net_fn)(void *arg, struct peer *p, const uint8_t *b,
+                              size_t len);
 
-void net_log_level(int level);
-void net_log(int level, const char *fmt, ...);
-int64_t net_now_ms(void);
+/* Messages and bytes of one command, each way. */
+struct count {
+	char cmd[FRAME_CMD + 1];
+	unsigned long in, in_bytes, out, out_bytes;
+};
+
+/* The network side of a node. */
+struct net {
+	struct net_opts o;
+	uint32_t height;         /* our best height, for version: gossip sets
+	                            it */
+	void (*ready)(void *arg, struct peer *p); /* a handshake is done... */
+	void (*gone)(void *arg, struct peer *p);  /* ...a peer is to be freed */
+	void *up;                /* (their arg: the layer above) */
+	struct {
+		char cmd[FRAME_CMD + 1];
+		net_fn fn;
+		void *arg;
+		int early;           /* allowed before the handshake is done */
+	} handlers[MAX_CMDS];
+	int nhandlers;
+	struct count counts[MAX_CMDS];
+	int ncounts;
+	int listen_fd;
+	struct naddr self;       /* where we listen (port 0: nowhere) */
+	struct peer *peers;
+	int nin, nout;
+	struct peer **who;       /* the peer of each pollfd slot */
+	int maxfds;              /* ...which has room for this many */
+	struct naddr *fixed;     /* connect-only mode: the peers to keep */
+	int64_t *fixed_at;       /* when each was last dialled */
+	struct entry *book;      /* the address book (BOOK_MAX entries)... */
+	size_t nbook;
+	struct map where;        /* ...and its index: address -> entry */
+	uint8_t secret[32];      /* picks buckets; nobody else knows it */
+	struct map bans;         /* ip[16] -> int64_t wall-clock end (s) */
+	uint64_t nonce;          /* in our version: spots self-connections */
+	int64_t saved_at;        /* when peers.dat was last written */
+	int64_t cold_at;         /* when cold peers were last polled */
+	int any_cold;            /* some peer is cold */
+	int dropped;             /* a peer was dropped: sweep */
+};
+
 void net_group(const struct naddr *a, uint8_t g[5]);
+const char *net_text(const struct naddr *a);
 int net_resolve(const char *text, struct naddr *a, char *err, size_t errlen);
+int net_parse_ip(const char *s, struct naddr *a);
 size_t frame_write(uint8_t *out, const uint8_t magic[4], const char *cmd,
                    const uint8_t *payload, size_t len);
 long frame_parse(const uint8_t *buf, size_t len, const uint8_t magic[4],
                  char cmd[FRAME_CMD + 1], const uint8_t **payload,
                  size_t *plen, const char **why);
-struct net *net_open(struct chain *c, const struct net_opts *o, char *err,
-                     size_t errlen);
+struct net *net_open(const struct net_opts *o, char *err, size_t errlen);
 void net_close(struct net *n);
-int net_pollfds(struct net *n, struct pollfd *pfd, int max);
+void net_handle(struct net *n, const char *cmd, net_fn fn, void *arg);
+int net_pollfds(struct net *n, struct pollfd *pfd);
 void net_events(struct net *n, const struct pollfd *pfd, int count);
-void net_tick(struct net *n);
+void net_tick(struct net *n, int tick);
+void net_drop(struct net *n, struct peer *p, const char *why);
 int net_timeout_ms(const struct net *n);
-int net_stopping(const struct net *n);
-void net_attach(struct net *n, struct gossip *g,
-                void (*more_fn)(void *arg, FILE *f, char **word), void *arg);
 void net_send(struct net *n, struct peer *p, const char *cmd,
               const uint8_t *payload, size_t len);
-const char *net_peer_name(const struct peer *p);
-void net_relayed(struct peer *p);
+int net_connect(struct net *n, const char *text, char *err, size_t errlen);
+void net_ban(struct net *n, const uint8_t ip[16], int64_t until);
 
 /* ==== gossip.c: relaying transactions and blocks, and sync ==== */
 
@@ -408,12 +613,7 @@ void net_relayed(struct peer *p);
 
 struct gossip *gossip_open(struct chain *c, struct net *n, int tx_delay_ms);
 void gossip_close(struct gossip *g);
-struct gpeer *gossip_peer_new(struct gossip *g, struct peer *p, int outbound,
-                              uint32_t height);
-void gossip_peer_gone(struct gossip *g, struct gpeer *gp);
-const char *gossip_message(struct gossip *g, struct gpeer *gp,
-                           const char *cmd, const uint8_t *b, size_t len);
-void gossip_tick(struct gossip *g);
+void gossip_tick(struct gossip *g, int tick);
 int gossip_timeout_ms(const struct gossip *g);
 int gossip_block(struct gossip *g, const uint8_t *blk, size_t len);
 int gossip_tx(struct gossip *g, const uint8_t *tx, size_t len);

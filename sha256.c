@@ -3,7 +3,8 @@
  *
  * Everything peerchain trusts rests on this file: block hashes and proof of
  * work (double SHA-256 of an 80-byte header), merkle roots, transaction ids,
- * message checksums and, through lms.c, every signature.  The heart is
+ * addresses and, through lms.c, every signature.  (Frames and block records
+ * carry a CRC-32 instead: util.c.)  The heart is
  * compress(), which folds one 64-byte block into the eight-word state; the
  * rest feeds it: sha256_update() cuts input into blocks, sha256_final() pads
  * the last one with the message length.

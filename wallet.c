@@ -8,10 +8,12 @@
  * never reuse one.  When a key's leaves run out the wallet makes a new
  * one.  A payment spends every output of each address it draws on, with
  * one signature per address, and sends the change to the wallet's newest
- * address.  Start reading at wallet_pay().
+ * address.  Making a key's tree of 2^h one-time keys is the costly part
+ * (a quarter of a second for H10), so a key's tree is made when it first
+ * signs and then kept: a signature after that costs one one-time
+ * signature.  Start reading at wallet_pay().
  */
 #define _POSIX_C_SOURCE 200809L
-#include <fcntl.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -27,23 +29,6 @@
 #define MAX_SPEND 1000    /* inputs in one payment: 94 bytes each after
                              the first of an address, under MAX_TX_SIZE */
 
-/* One key: what the file holds, and its address. */
-struct wkey {
-	uint32_t type, ots;           /* LMS and LM-OTS type codes */
-	uint8_t I[LMS_I_LEN];
-	uint8_t seed[LMS_SEED_LEN];   /* secret */
-	uint8_t pub[LMS_PUB_LEN];
-	uint8_t addr[ADDR_LEN];       /* SHA-256 of pub */
-	uint32_t next;                /* the next leaf never used */
-};
-
-struct wallet {
-	char path[4096];              /* DIR/wallet.dat */
-	struct wkey *keys;            /* the last one receives */
-	uint32_t n;
-	uint32_t type;                /* LMS type for new keys */
-};
-
 /* An output the wallet may spend. */
 struct spendable {
 	uint8_t op[OUTPOINT_LEN];
@@ -58,15 +43,10 @@ struct gather {
 	uint32_t maturity;
 	const struct chain *c;
 	uint64_t confirmed, immature, unconfirmed;
-	struct spendable *v;          /* NULL: only count */
+	int collect;                  /* 0: only count */
+	struct spendable *v;
 	size_t n, cap;
 };
-
-/* Leaves of a key of this type: 2^h. */
-static uint32_t leaves(uint32_t type)
-{
-	return type == LMS_SHA256_M32_H5 ? 32 : 1024;
-}
 
 /* Show an address: its 64 hex digits, then 8 of a checksum (the first 4
  * bytes of its double SHA-256), so a mistyped address is caught. */
@@ -94,71 +74,74 @@ int addr_parse(const char *s, uint8_t addr[ADDR_LEN])
 	return 0;
 }
 
-/* Write the wallet file: magic | u32 count | keys | checksum, replacing
- * the old one atomically and flushed.  Returns 0 or -1. */
-static int save(const struct wallet *w)
+/* One key as wallet.dat holds it: u32 LMS type | u32 LM-OTS type |
+ * I[16] | seed[32] | public key[56] | u32 next leaf. */
+static void key_rw(struct rw *s, struct wkey *k)
 {
-	size_t len = 8 + (size_t)w->n * KEY_REC + 4, k = 8;
-	uint8_t *buf = xmalloc(len), sum[SHA256_LEN];
+	rw_u32(s, &k->type);
+	rw_u32(s, &k->ots);
+	rw_bytes(s, k->I, LMS_I_LEN);
+	rw_bytes(s, k->seed, LMS_SEED_LEN);
+	rw_bytes(s, k->pub, LMS_PUB_LEN);
+	rw_u32(s, &k->next);
+	sha256(k->pub, LMS_PUB_LEN, k->addr);
+	k->leaves = k->type == LMS_SHA256_M32_H5 ? 32 : 1024;
+}
+
+/* wallet.dat, but for its checksum: "PCW1" | u32 count | count keys. */
+static void wallet_rw(struct rw *s, struct wallet *w)
+{
 	uint32_t i;
+
+	rw_magic(s, WALLET_MAGIC);
+	w->n = rw_count(s, w->n, 4, MAX_KEYS, KEY_REC);
+	if (!s->out && !s->bad) {
+		w->keys = xcalloc(w->n, sizeof *w->keys);
+		w->cap = w->n;
+	}
+	for (i = 0; i < w->n && !s->bad; i++)
+		key_rw(s, &w->keys[i]);
+}
+
+/* Write the wallet file, then the first 4 bytes of its double SHA-256,
+ * replacing the old one atomically and flushed.  Returns 0 or -1. */
+static int save(struct wallet *w)
+{
+	uint8_t sum[SHA256_LEN];
+	struct rw s;
 	int r;
 
-	memcpy(buf, WALLET_MAGIC, 4);
-	put32le(buf + 4, w->n);
-	for (i = 0; i < w->n; i++, k += KEY_REC) {
-		put32le(buf + k, w->keys[i].type);
-		put32le(buf + k + 4, w->keys[i].ots);
-		memcpy(buf + k + 8, w->keys[i].I, LMS_I_LEN);
-		memcpy(buf + k + 24, w->keys[i].seed, LMS_SEED_LEN);
-		memcpy(buf + k + 56, w->keys[i].pub, LMS_PUB_LEN);
-		put32le(buf + k + 112, w->keys[i].next);
-	}
-	sha256d(buf, k, sum);
-	memcpy(buf + k, sum, 4);
-	r = file_replace(w->path, buf, len);
-	free(buf);
+	rw_writer(&s);
+	wallet_rw(&s, w);
+	sha256d(s.out, s.len, sum);
+	rw_bytes(&s, sum, 4);
+	r = file_replace(w->path, s.out, s.len);
+	free(s.out);
 	return r;
 }
 
-/* Parse a wallet file; returns 0, or -1 if it is damaged in any way. */
+/* Read a wallet file; returns 0, or -1 if it is damaged in any way. */
 static int load(struct wallet *w, const uint8_t *buf, size_t len)
 {
 	uint8_t sum[SHA256_LEN];
-	size_t k = 8;
-	uint32_t i;
+	struct rw s;
 
-	if (len < 12 || memcmp(buf, WALLET_MAGIC, 4) != 0)
-		return -1;
-	w->n = get32le(buf + 4);
-	if (w->n == 0 || w->n > MAX_KEYS || len != 12 + (size_t)w->n * KEY_REC)
+	if (len < 12)
 		return -1;
 	sha256d(buf, len - 4, sum);
-	if (memcmp(sum, buf + len - 4, 4) != 0)
-		return -1;
-	w->keys = xcalloc(w->n, sizeof *w->keys);
-	for (i = 0; i < w->n; i++, k += KEY_REC) {
-		w->keys[i].type = get32le(buf + k);
-		w->keys[i].ots = get32le(buf + k + 4);
-		memcpy(w->keys[i].I, buf + k + 8, LMS_I_LEN);
-		memcpy(w->keys[i].seed, buf + k + 24, LMS_SEED_LEN);
-		memcpy(w->keys[i].pub, buf + k + 56, LMS_PUB_LEN);
-		w->keys[i].next = get32le(buf + k + 112);
-		sha256(w->keys[i].pub, LMS_PUB_LEN, w->keys[i].addr);
-	}
-	return 0;
+	rw_reader(&s, buf, len - 4);
+	wallet_rw(&s, w);
+	return memcmp(sum, buf + len - 4, 4) || s.bad || s.left || !w->n ?
+	       -1 : 0;
 }
 
-/* Make a key from fresh randomness into k->tree; returns 0 or -1. */
+/* Make a key from fresh randomness into k; returns 0 or -1. */
 static int fresh_key(struct wallet *w, struct lms_key *k, char *err,
                      size_t errlen)
 {
 	uint8_t rnd[LMS_I_LEN + LMS_SEED_LEN];
-	int fd = open("/dev/urandom", O_RDONLY);
-	ssize_t got = fd >= 0 ? read(fd, rnd, sizeof rnd) : -1;
 
-	if (fd >= 0)
-		close(fd);
-	if (got != (ssize_t)sizeof rnd ||
+	if (random_bytes(rnd, sizeof rnd) != 0 ||
 	    lms_keygen(k, w->type, LMOTS_SHA256_N32_W4, rnd,
 	               rnd + LMS_I_LEN) != 0) {
 		snprintf(err, errlen, "cannot read /dev/urandom for a key");
@@ -180,9 +163,7 @@ int wallet_new_key(struct wallet *w, char *err, size_t errlen)
 		free(k);
 		return -1;
 	}
-	w->keys = realloc(w->keys, (w->n + 1) * sizeof *w->keys);
-	if (!w->keys)
-		abort();
+	w->keys = xgrow(w->keys, &w->cap, w->n + 1, sizeof *w->keys);
 	nk = &w->keys[w->n++];
 	memset(nk, 0, sizeof *nk);
 	nk->type = k->type;
@@ -191,7 +172,8 @@ int wallet_new_key(struct wallet *w, char *err, size_t errlen)
 	memcpy(nk->seed, k->seed, LMS_SEED_LEN);
 	lms_public_key(k, nk->pub);
 	sha256(nk->pub, LMS_PUB_LEN, nk->addr);
-	free(k);
+	nk->leaves = k->type == LMS_SHA256_M32_H5 ? 32 : 1024;
+	nk->tree = k;                    /* (made: keep it for signing) */
 	if (save(w) != 0) {
 		snprintf(err, errlen, "cannot write %s", w->path);
 		return -1;
@@ -238,34 +220,20 @@ struct wallet *wallet_open(const char *dir, int create, uint32_t lms_type,
 /* Free the wallet (it is always saved already). */
 void wallet_close(struct wallet *w)
 {
-	if (w) {
-		free(w->keys);
-		free(w);
-	}
+	uint32_t i;
+
+	if (!w)
+		return;
+	for (i = 0; i < w->n; i++)
+		free(w->keys[i].tree);
+	free(w->keys);
+	free(w);
 }
 
 /* The receiving address: the newest key's. */
-void wallet_address(const struct wallet *w, uint8_t addr[ADDR_LEN])
+const uint8_t *wallet_address(const struct wallet *w)
 {
-	memcpy(addr, w->keys[w->n - 1].addr, ADDR_LEN);
-}
-
-/* How many keys the wallet holds. */
-uint32_t wallet_keys(const struct wallet *w)
-{
-	return w->n;
-}
-
-/* Key i's address, leaves used and leaves in all; returns 0 or -1. */
-int wallet_key_info(const struct wallet *w, uint32_t i, uint8_t addr[ADDR_LEN],
-                    uint32_t *used, uint32_t *all)
-{
-	if (i >= w->n)
-		return -1;
-	memcpy(addr, w->keys[i].addr, ADDR_LEN);
-	*used = w->keys[i].next;
-	*all = leaves(w->keys[i].type);
-	return 0;
+	return w->keys[w->n - 1].addr;
 }
 
 /* The index of the key whose address this is, or -1. */
@@ -298,13 +266,9 @@ static void gather_coin(void *arg, const uint8_t *op, const struct coin *coin)
 		return;
 	}
 	g->confirmed += coin->amount;
-	if (!g->v)
+	if (!g->collect)
 		return;
-	if (g->n == g->cap) {
-		g->cap = g->cap ? 2 * g->cap : 64;
-		if (!(g->v = realloc(g->v, g->cap * sizeof *g->v)))
-			abort();
-	}
+	g->v = xgrow(g->v, &g->cap, g->n + 1, sizeof *g->v);
 	memcpy(g->v[g->n].op, op, OUTPOINT_LEN);
 	g->v[g->n].amount = coin->amount;
 	g->v[g->n++].key = (uint32_t)k;
@@ -318,8 +282,7 @@ static void gather_pool(void *arg, const struct tx *t)
 	uint32_t i;
 
 	for (i = 0; i < t->nout; i++) {
-		memcpy(op, t->id, SHA256_LEN);
-		put32le(op + SHA256_LEN, i);
+		outpoint(op, t->id, i);
 		if (wallet_owns(g->w, t->out[i].addr) && !chain_pool_spent(g->c, op))
 			g->unconfirmed += t->out[i].amount;
 	}
@@ -333,9 +296,8 @@ static void gather(const struct wallet *w, const struct chain *c,
 	g->w = w;
 	g->c = c;
 	g->height = chain_height(c) + 1;
-	g->maturity = chain_maturity(c);
-	if (collect)
-		g->v = xmalloc(1);
+	g->maturity = c->p->maturity;
+	g->collect = collect;
 	chain_each_coin(c, gather_coin, g);
 	chain_each_pooltx(c, gather_pool, g);
 }
@@ -370,7 +332,7 @@ static uint64_t choose(const struct wallet *w, const struct gather *g,
 	while (sum < need) {
 		for (k = 0, best = -1; k < w->n; k++)
 			if (!chosen[k] && total[k] &&
-			    w->keys[k].next < leaves(w->keys[k].type) &&
+			    w->keys[k].next < w->keys[k].leaves &&
 			    (best < 0 || total[k] > total[best]))
 				best = (long)k;
 		if (best < 0)
@@ -394,7 +356,7 @@ static int reserve(struct wallet *w, const unsigned char *chosen,
 	for (k = 0; k < w->n; k++)
 		if (chosen[k])
 			q[k] = w->keys[k].next++;
-	if (cur->next >= leaves(cur->type))
+	if (cur->next >= cur->leaves)
 		return wallet_new_key(w, err, errlen);
 	if (save(w) != 0) {
 		snprintf(err, errlen, "cannot write %s", w->path);
@@ -404,31 +366,35 @@ static int reserve(struct wallet *w, const unsigned char *chosen,
 }
 
 /* Sign the transaction: the first input of each key carries a signature
- * at its reserved leaf, the others borrow it.  sigs has room for one
- * signature per input.  Returns 0 or -1. */
-static int sign_inputs(const struct wallet *w, struct tx *t,
-                       const uint32_t *ikey, const uint32_t *q, uint8_t *sigs)
+ * at its reserved leaf, the others borrow it.  A key's tree is made the
+ * first time it signs, then kept.  sigs has room for one signature per
+ * input.  Returns 0 or -1. */
+static int sign_inputs(struct wallet *w, struct tx *t, const uint32_t *ikey,
+                       const uint32_t *q, uint8_t *sigs)
 {
-	struct lms_key *k = xmalloc(sizeof *k);
 	uint8_t sighash[SHA256_LEN];
-	const struct wkey *wk;
+	struct wkey *wk;
 	uint32_t i;
-	int r = 0;
 
 	tx_sighash(t, sighash);
-	for (i = 0; i < t->nin && r == 0; i++) {
+	for (i = 0; i < t->nin; i++) {
 		if (i > 0 && ikey[i] == ikey[i - 1])
 			continue;                  /* borrows the one before */
 		wk = &w->keys[ikey[i]];
+		if (!wk->tree && lms_keygen(wk->tree = xmalloc(sizeof *wk->tree),
+		                            wk->type, wk->ots, wk->I, wk->seed)) {
+			free(wk->tree);
+			wk->tree = NULL;
+			return -1;
+		}
 		t->in[i].sig = sigs + (size_t)i * LMS_SIG_MAX;
-		r = lms_keygen(k, wk->type, wk->ots, wk->I, wk->seed);
-		t->in[i].siglen = lms_sign(k, q[ikey[i]], sighash, SHA256_LEN,
-		                           sigs + (size_t)i * LMS_SIG_MAX,
-		                           LMS_SIG_MAX);
-		r |= t->in[i].siglen == 0;
+		t->in[i].siglen = (uint16_t)lms_sign(wk->tree, q[ikey[i]], sighash,
+		                                     SHA256_LEN, sigs + (size_t)i *
+		                                     LMS_SIG_MAX, LMS_SIG_MAX);
+		if (!t->in[i].siglen)
+			return -1;
 	}
-	free(k);
-	return r ? -1 : 0;
+	return 0;
 }
 
 /* An amount in coins with 8 decimals, as users read and type it. */
@@ -456,7 +422,7 @@ uint8_t *wallet_pay(struct wallet *w, struct chain *c,
 	char a[AMOUNT_TEXT_LEN], b[AMOUNT_TEXT_LEN], d[AMOUNT_TEXT_LEN];
 	char e[AMOUNT_TEXT_LEN];
 	struct tx t;
-	size_t i;
+	size_t i, n;
 
 	memset(&t, 0, sizeof t);
 	gather(w, c, &g, 1);
@@ -473,14 +439,15 @@ uint8_t *wallet_pay(struct wallet *w, struct chain *c,
 	}
 	in = xcalloc(g.n, sizeof *in);
 	ikey = xcalloc(g.n, sizeof *ikey);
-	for (k = 0; k < w->n; k++)
+	for (k = 0, n = 0; k < w->n; k++)
 		for (i = 0; chosen[k] && i < g.n; i++)
 			if (g.v[i].key == k) {
-				in[t.nin].prev = g.v[i].op;
-				in[t.nin].index = get32le(g.v[i].op + SHA256_LEN);
-				ikey[t.nin++] = k;
+				in[n].prev = g.v[i].op;
+				in[n].index = get32le(g.v[i].op + SHA256_LEN);
+				ikey[n++] = k;
 			}
-	if (t.nin > MAX_SPEND) {
+	t.nin = (uint16_t)(n <= MAX_SPEND ? n : 0);
+	if (n > MAX_SPEND) {
 		snprintf(err, errlen, "the chosen addresses hold over %d outputs: "
 		         "too many for one transaction", MAX_SPEND);
 		goto out;
@@ -491,14 +458,14 @@ uint8_t *wallet_pay(struct wallet *w, struct chain *c,
 		raise(SIGKILL);
 	for (i = 0; i < t.nin; i++)
 		in[i].pub = w->keys[ikey[i]].pub;  /* after any new key */
-	wallet_address(w, change);
+	memcpy(change, wallet_address(w), ADDR_LEN);
 	out[0].amount = amount;
 	out[0].addr = to;
 	out[1].amount = have - amount - fee;
 	out[1].addr = change;
 	t.in = in;
 	t.out = out;
-	t.nout = out[1].amount ? 2 : 1;
+	t.nout = (uint16_t)(out[1].amount ? 2 : 1);
 	sigs = xmalloc((size_t)t.nin * LMS_SIG_MAX);
 	if (sign_inputs(w, &t, ikey, q, sigs) != 0) {
 		snprintf(err, errlen, "signing failed");

@@ -343,7 +343,7 @@ static int generate(const char *dir)
 	int r = 0;
 
 	snprintf(path, sizeof path, "%s/regtest", dir);
-	if (!(c = chain_open(chain_params("regtest"), path, err, sizeof err)))
+	if (!(c = chain_open(params_find("regtest"), path, err, sizeof err)))
 		return -1;
 	memset(&g, 0, sizeof g);
 	g.key[0] = malloc(sizeof *g.key[0]);
@@ -572,7 +572,7 @@ static int wait_up(const char *dir)
 }
 
 /* Milliseconds since 1970, as the nodes' `seen` answers. */
-static double wall_ms(void)
+static double bench_ms(void)
 {
 	struct timespec ts;
 
@@ -607,10 +607,10 @@ static double sync_rate(const char *a, const char *b, const char *fresh)
 		snprintf(last, sizeof last, "./peerchain -d '%s' -n regtest seen "
 		         "$(./peerchain -d '%s' -n regtest tip | sed -n "
 		         "'s/^hash //p')", fresh, fresh);
-		t = wall_ms();
+		t = bench_ms();
 		pc = spawn(cli, 1);
 		while ((got = first_number(height)) < CHAIN_BLOCKS &&
-		       wall_ms() - t < 300000)
+		       bench_ms() - t < 300000)
 			nanosleep(&(struct timespec){ 0, 500000000 }, NULL);
 		t = (first_number(last) - t) / 1000;
 		reap(pc);

@@ -48,9 +48,9 @@ static struct chain *fresh(const struct params *p)
 
 	strcpy(dir, "/tmp/pc-chain-XXXXXX");
 	assert(mkdtemp(dir));
-	c = chain_open(p ? p : chain_params("regtest"), dir, err, sizeof err);
+	c = chain_open(p ? p : params_find("regtest"), dir, err, sizeof err);
 	assert(c);
-	chain_set_time(c, T0);
+	c->now = T0;
 	return c;
 }
 
@@ -60,9 +60,9 @@ static struct chain *reopen(struct chain *c)
 	char err[256] = "";
 
 	chain_close(c);
-	c = chain_open(chain_params("regtest"), dir, err, sizeof err);
+	c = chain_open(params_find("regtest"), dir, err, sizeof err);
 	assert(c);
-	chain_set_time(c, T0);
+	c->now = T0;
 	return c;
 }
 
@@ -237,13 +237,13 @@ static void test_bitcoin_first(void)
 	size_t len;
 	uint8_t *h = read_file("t/vectors/btc_headers_0_9999.bin", &len);
 	char err[64];
-	struct chain *c = chain_open(chain_params("bitcoin"), NULL, err,
+	struct chain *c = chain_open(params_find("bitcoin"), NULL, err,
 	                             sizeof err);
 	uint8_t hash[SHA256_LEN], hdr[HEADER_LEN];
 	uint32_t height;
 
 	assert(len == 10000 * HEADER_LEN);
-	assert(chain_add_header(c, h) == V_HAVE);   /* our genesis is theirs */
+	assert(chain_add_header(c, h) == V_ALREADY_KNOWN);   /* our genesis is theirs */
 	feed_headers(c, h, 10000, 7);
 	sha256d(h + 9999 * HEADER_LEN, HEADER_LEN, hash);
 	assert(chain_header(c, hash, hdr, &height) == 0 && height == 9999);
@@ -258,7 +258,7 @@ static void test_bitcoin_retargets(void)
 	static const uint32_t at[] = { 32256, 34272, 36288, 38304 };
 	static const uint32_t bits[] = { 0x1d00d86a, 0x1d00c428, 0x1d00be71,
 	                                 0x1d008cc3 };
-	struct params p = *chain_params("bitcoin");
+	struct params p = *params_find("bitcoin");
 	char hex[2 * HEADER_LEN + 1], err[64];
 	size_t len, i;
 	uint8_t *h = read_file("t/vectors/btc_headers_30000_39999.bin", &len);
@@ -279,7 +279,7 @@ static void test_bitcoin_retargets(void)
 	for (i = 1; i < at[0] - 30000; i++)
 		assert(chain_add_header(c, h + i * HEADER_LEN) == V_OK);
 	put32le(h + i * HEADER_LEN + 72, 0x1d00ffff);
-	assert(chain_add_header(c, h + i * HEADER_LEN) == V_BITS);
+	assert(chain_add_header(c, h + i * HEADER_LEN) == V_BAD_BITS);
 	chain_close(c);
 	free(h);
 }
@@ -287,7 +287,7 @@ static void test_bitcoin_retargets(void)
 /* Every single-byte change of every retarget header is refused. */
 static void test_bitcoin_every_byte(void)
 {
-	struct params p = *chain_params("bitcoin");
+	struct params p = *params_find("bitcoin");
 	char hex[2 * HEADER_LEN + 1], err[64];
 	size_t len;
 	uint8_t *h = read_file("t/vectors/btc_headers_30000_39999.bin", &len);
@@ -349,10 +349,10 @@ static void test_rule_pow_bits(void)
 	tip_header(c, hdr, hash);
 	b = block_after(hash, 13, get32le(hdr + 68) + 1, NULL, NULL, 0,
 	                50 * COIN, 1, &len);
-	refused(c, b, len, V_POW);
+	refused(c, b, len, V_BAD_POW);
 	put32le(b + 72, 0x1f7fffff);   /* harder than required: still wrong */
 	solve(b, len);
-	refused(c, b, len, V_BITS);
+	refused(c, b, len, V_BAD_BITS);
 	free(b);
 	done(c);
 }
@@ -368,7 +368,7 @@ static void test_rule_time(void)
 	tip_header(c, hdr, hash);
 	t = get32le(hdr + 68);          /* times rise by 1: median is t - 5 */
 	b = block_after(hash, 13, t - 5, NULL, NULL, 0, 50 * COIN, 0, &len);
-	refused(c, b, len, V_TIME_OLD);
+	refused(c, b, len, V_TIME_TOO_OLD);
 	free(b);
 	b = block_after(hash, 13, t - 4, NULL, NULL, 0, 50 * COIN, 0, &len);
 	assert(chain_add_block(c, b, len) == V_OK);
@@ -376,7 +376,7 @@ static void test_rule_time(void)
 	tip_header(c, hdr, hash);
 	b = block_after(hash, 14, T0 + 7201, NULL, NULL, 0, 50 * COIN, 0,
 	                &len);
-	refused(c, b, len, V_TIME_FUTURE);
+	refused(c, b, len, V_TIME_TOO_NEW);
 	free(b);
 	b = block_after(hash, 14, T0 + 7200, NULL, NULL, 0, 50 * COIN, 0,
 	                &len);
@@ -416,11 +416,11 @@ static void test_rule_size(void)
 	               &len);
 	assert(len > MAX_BLOCK_SIZE && len < MAX_BLOCK_SIZE + 300);
 	solve(b, len);
-	refused(c, b, len, V_SIZE);
+	refused(c, b, len, V_TOO_BIG);
 	free(b);
 	b = block_on(c, NULL, NULL, 0, 50 * COIN, &len);
 	for (i = HEADER_LEN; i < len; i++)
-		refused(c, b, i, V_PARSE);
+		refused(c, b, i, V_MALFORMED);
 	free(b);
 	free(tx);
 	free(out);
@@ -446,18 +446,18 @@ static void test_rule_coinbase(void)
 	len = HEADER_LEN + 4 + lens[0];
 	block_merkle(b, len);
 	solve(b, len);
-	refused(c, b, len, V_COINBASE);
+	refused(c, b, len, V_BAD_COINBASE);
 	free(b);
 	/* a second coinbase */
 	lens[0] = coinbase_write(13, addr2, 1, cb, sizeof cb);
 	txs[0] = cb;
-	refused_with(c, txs, lens, 1, 50 * COIN, V_COINBASE);
+	refused_with(c, txs, lens, 1, 50 * COIN, V_BAD_COINBASE);
 	/* a coinbase for the wrong height */
 	b = block_on(c, NULL, NULL, 0, 50 * COIN, &len);
 	put32le(b + HEADER_LEN + 4 + 6 + SHA256_LEN, 12);
 	block_merkle(b, len);
 	solve(b, len);
-	refused(c, b, len, V_COINBASE);
+	refused(c, b, len, V_BAD_COINBASE);
 	free(b);
 	done(c);
 }
@@ -480,14 +480,14 @@ static void test_rule_merkle(void)
 	b = block_on(c, txs, lens, 2, 50 * COIN, &len);
 	b[40] ^= 1;
 	solve(b, len);
-	refused(c, b, len, V_MERKLE);
+	refused(c, b, len, V_BAD_MERKLE_ROOT);
 	block_merkle(b, len);
 	solve(b, len);
 	m = malloc(len + lens[1]);          /* [cb, t1, t2] -> [cb, t1, t2, t2] */
 	memcpy(m, b, len);
 	memcpy(m + len, t2, lens[1]);
 	put32le(m + HEADER_LEN, 4);
-	refused(c, m, len + lens[1], V_DUP_TX);
+	refused(c, m, len + lens[1], V_DUPLICATE_TX);
 	assert(chain_add_block(c, b, len) == V_OK);
 	assert(chain_height(c) == 13);
 	free(m);
@@ -504,9 +504,9 @@ static void test_rule_inputs(void)
 
 	lens[0] = make_tx(t1, sizeof t1, none, 0, &key, pub, COIN, 0, addr);
 	txs[0] = t1;
-	refused_with(c, txs, lens, 1, 50 * COIN, V_MISSING);
+	refused_with(c, txs, lens, 1, 50 * COIN, V_MISSING_INPUT);
 	lens[0] = make_tx(t1, sizeof t1, cbid[1], 1, &key, pub, COIN, 0, addr);
-	refused_with(c, txs, lens, 1, 50 * COIN, V_MISSING);  /* no output 1 */
+	refused_with(c, txs, lens, 1, 50 * COIN, V_MISSING_INPUT);  /* no output 1 */
 	lens[0] = make_tx(t1, sizeof t1, cbid[1], 0, &key, pub, 20 * COIN, 0,
 	                  addr2);
 	lens[1] = make_tx(t2, sizeof t2, cbid[1], 0, &key, pub, 30 * COIN, 0,
@@ -516,7 +516,7 @@ static void test_rule_inputs(void)
 	assert(add_on(c, txs, lens, 1, 30 * COIN) == V_OK);
 	txs[0] = t2;
 	lens[0] = lens[1];
-	refused_with(c, txs, lens, 1, 50 * COIN, V_MISSING);  /* spent */
+	refused_with(c, txs, lens, 1, 50 * COIN, V_MISSING_INPUT);  /* spent */
 	done(c);
 }
 
@@ -530,10 +530,10 @@ static void test_rule_signature(void)
 	txs[0] = t1;
 	lens[0] = make_tx(t1, sizeof t1, cbid[1], 0, &key, pub, COIN, 0, addr);
 	t1[lens[0] - 41 - 100] ^= 4;      /* inside the signature */
-	refused_with(c, txs, lens, 1, 50 * COIN, V_SIG);
+	refused_with(c, txs, lens, 1, 50 * COIN, V_BAD_SIGNATURE);
 	lens[0] = make_tx(t1, sizeof t1, cbid[1], 0, &key2, pub2, COIN, 0,
 	                  addr);           /* valid, by someone else's key */
-	refused_with(c, txs, lens, 1, 50 * COIN, V_KEY);
+	refused_with(c, txs, lens, 1, 50 * COIN, V_KEY_NOT_ADDRESS);
 	lens[0] = make_tx(t1, sizeof t1, cbid[1], 0, &key, pub, COIN, 0, addr);
 	assert(add_on(c, txs, lens, 1, 49 * COIN) == V_OK);
 	done(c);
@@ -550,17 +550,17 @@ static void test_rule_amounts(void)
 	txs[0] = t1;
 	lens[0] = make_tx(t1, sizeof t1, cbid[1], 0, &key, pub, 50 * COIN + 1,
 	                  0, addr);
-	refused_with(c, txs, lens, 1, 50 * COIN, V_FEE);
+	refused_with(c, txs, lens, 1, 50 * COIN, V_OUTPUTS_EXCEED_INPUTS);
 	lens[0] = make_tx(t1, sizeof t1, cbid[1], 0, &key, pub, MAX_MONEY + 1,
 	                  0, addr);
-	refused_with(c, txs, lens, 1, 50 * COIN, V_MONEY);
+	refused_with(c, txs, lens, 1, 50 * COIN, V_AMOUNT_OUT_OF_RANGE);
 	lens[0] = make_tx(t1, sizeof t1, cbid[1], 0, &key, pub, MAX_MONEY,
 	                  MAX_MONEY, addr);
-	refused_with(c, txs, lens, 1, 50 * COIN, V_MONEY);
+	refused_with(c, txs, lens, 1, 50 * COIN, V_AMOUNT_OUT_OF_RANGE);
 	lens[0] = make_tx(t1, sizeof t1, cbid[1], 0, &key, pub, 40 * COIN, 0,
 	                  addr);
-	refused_with(c, txs, lens, 1, 60 * COIN + 1, V_CB_VALUE);
-	refused_with(c, NULL, NULL, 0, 50 * COIN + 1, V_CB_VALUE);
+	refused_with(c, txs, lens, 1, 60 * COIN + 1, V_COINBASE_TOO_LARGE);
+	refused_with(c, NULL, NULL, 0, 50 * COIN + 1, V_COINBASE_TOO_LARGE);
 	assert(add_on(c, txs, lens, 1, 10 * COIN) == V_OK);  /* exactly */
 	done(c);
 }
@@ -577,7 +577,7 @@ static void test_rule_maturity(void)
 	grow(c, 10);
 	txs[0] = t1;
 	lens[0] = make_tx(t1, sizeof t1, cbid[2], 0, &key, pub, COIN, 0, addr);
-	refused_with(c, txs, lens, 1, 50 * COIN, V_IMMATURE);  /* at 11 */
+	refused_with(c, txs, lens, 1, 50 * COIN, V_IMMATURE_COINBASE_SPEND);  /* at 11 */
 	lens[0] = make_tx(t1, sizeof t1, cbid[1], 0, &key, pub, COIN, 0, addr);
 	assert(add_on(c, txs, lens, 1, 49 * COIN) == V_OK);
 	done(c);
@@ -617,11 +617,11 @@ static void test_store_reopen(void)
 
 	keys();
 	c = fresh(NULL);
-	chain_set_file_limit(c, 1000);
+	c->file_max = 1000;
 	grow(c, 12);
 	state(c, before);
 	c = reopen(c);
-	assert(chain_report(c) == NULL);
+	assert(!c->report[0]);
 	assert(chain_height(c) == 12);
 	state(c, after);
 	assert(memcmp(before, after, sizeof before) == 0);
@@ -656,12 +656,12 @@ static void test_store_damage(void)
 			buf[i] ^= 0x5a;
 			put_file(path, buf, cut ? i : len);
 			c = reopen(NULL);
-			assert(chain_report(c) != NULL || (cut && i == last));
+			assert(c->report[0] || (cut && i == last));
 			assert(chain_height(c) == 5);
 			assert((size_t)file_len(path) == last);
 			grow(c, 1);
 			c = reopen(c);
-			assert(chain_report(c) == NULL && chain_height(c) == 6);
+			assert(!c->report[0] && chain_height(c) == 6);
 			chain_close(c);
 		}
 	}
@@ -694,8 +694,8 @@ static void test_store_absurd(void)
 		fwrite(k ? other : huge, 1, k ? sizeof other : sizeof huge, f);
 		fclose(f);
 		c = reopen(NULL);
-		assert(chain_report(c) && chain_height(c) == 3);
-		assert(strstr(chain_report(c), k ? "magic" : "length"));
+		assert(c->report[0] && chain_height(c) == 3);
+		assert(strstr(c->report, k ? "magic" : "length"));
 		chain_close(c);
 	}
 	done(reopen(NULL));
@@ -757,7 +757,7 @@ static void test_store_lock(void)
 	pid = fork();
 	assert(pid >= 0);
 	if (pid == 0) {
-		struct chain *d = chain_open(chain_params("regtest"), dir, err,
+		struct chain *d = chain_open(params_find("regtest"), dir, err,
 		                             sizeof err);
 
 		_exit(d == NULL && strstr(err, "in use") ? 0 : 1);
@@ -839,7 +839,7 @@ static void test_reorg_deep(void)
 	sha256d(t1, lens[0], id);
 	assert(add_on(c, txs, lens, 1, COIN) == V_OK);
 	grow(c, 11);                                 /* 12 blocks past base */
-	assert(chain_pool_count(c, NULL) == 0);
+	assert(c->pool.n == 0);
 	branch(c, base, 12, get32le(hdr + 68), 12, NULL, NULL, 0, -1, end);
 	assert(chain_height(c) == 24);               /* equal: no switch */
 	branch(c, end, 24, get32le(hdr + 68) + 12, 1, NULL, NULL, 0, -1, end);
@@ -886,7 +886,7 @@ static void test_reorg_invalid(void)
  * limit; B has more blocks, A more work. */
 static void test_reorg_lighter(void)
 {
-	struct params p = *chain_params("regtest");
+	struct params p = *params_find("regtest");
 	uint8_t prev[SHA256_LEN], a[SHA256_LEN], now[SHA256_LEN], *b;
 	uint8_t g[SHA256_LEN];
 	struct chain *c;
@@ -933,28 +933,28 @@ static void test_pool_accept(void)
 {
 	struct chain *c = funded();
 	uint8_t t1[4096], t2[4096], t3[4096], id1[SHA256_LEN];
-	size_t l1, l2, l3, len, bytes;
+	size_t l1, l2, l3, len;
 	uint8_t *b;
 
 	l1 = make_tx(t1, sizeof t1, cbid[1], 0, &key, pub, 30 * COIN,
 	             19 * COIN, addr2);
 	sha256d(t1, l1, id1);
 	assert(chain_add_tx(c, t1, l1) == V_OK);
-	assert(chain_add_tx(c, t1, l1) == V_HAVE);
+	assert(chain_add_tx(c, t1, l1) == V_ALREADY_KNOWN);
 	l2 = make_tx(t2, sizeof t2, cbid[1], 0, &key, pub, 40 * COIN, 0, addr);
-	assert(chain_add_tx(c, t2, l2) == V_CONFLICT);
+	assert(chain_add_tx(c, t2, l2) == V_MEMPOOL_CONFLICT);
 	l3 = make_tx(t3, sizeof t3, id1, 1, &key2, pub2, 18 * COIN, 0, addr);
 	assert(chain_add_tx(c, t3, l3) == V_OK);     /* child of t1 */
 	t2[300] ^= 1;
 	assert(chain_add_tx(c, t2, l2) != V_OK);
-	assert(chain_add_tx(c, t1, l1 - 1) == V_PARSE);
-	assert(chain_pool_count(c, &bytes) == 2 && bytes == l1 + l3);
+	assert(chain_add_tx(c, t1, l1 - 1) == V_MALFORMED);
+	assert(c->pool.n == 2 && c->pool_bytes == l1 + l3);
 	c = reopen(c);
-	assert(chain_pool_count(c, NULL) == 2);
+	assert(c->pool.n == 2);
 	b = chain_template(c, addr, &len);
 	solve(b, len);
 	assert(chain_add_block(c, b, len) == V_OK);
-	assert(chain_pool_count(c, NULL) == 0);
+	assert(c->pool.n == 0);
 	free(b);
 	done(c);
 }
@@ -976,7 +976,7 @@ static void test_pool_conflict(void)
 	                  addr);
 	txs[0] = t2;
 	assert(add_on(c, txs, lens, 1, 0) == V_OK);
-	assert(chain_pool_count(c, NULL) == 0);
+	assert(c->pool.n == 0);
 	done(c);
 }
 
@@ -996,20 +996,20 @@ static void test_pool_cap_expiry(void)
 		sha256d(t[i], l[i], id[i]);
 		assert(chain_add_tx(c, t[i], l[i]) == V_OK);
 	}
-	chain_set_pool_cap(c, l[0] + l[1] + l[2]);
+	c->pool_cap = l[0] + l[1] + l[2];
 	ll = make_tx(low, sizeof low, cbid[4], 0, &key, pub, 50 * COIN, 0, addr);
-	assert(chain_add_tx(c, low, ll) == V_POOL_FULL);    /* fee 0 */
-	assert(chain_pool_count(c, NULL) == 3);
-	chain_set_time(c, T0 + 1000);
+	assert(chain_add_tx(c, low, ll) == V_MEMPOOL_FULL);    /* fee 0 */
+	assert(c->pool.n == 3);
+	c->now = T0 + 1000;
 	ll = make_tx(low, sizeof low, cbid[4], 0, &key, pub, 46 * COIN, 0, addr);
 	sha256d(low, ll, hid);
 	assert(chain_add_tx(c, low, ll) == V_OK);            /* fee 4 */
-	assert(chain_pool_count(c, NULL) == 3);
+	assert(c->pool.n == 3);
 	assert(chain_pool_tx(c, id[0]) == NULL);             /* fee 1 went */
 	chain_pool_expire(c, 2000);
-	assert(chain_pool_count(c, NULL) == 3);
+	assert(c->pool.n == 3);
 	chain_pool_expire(c, 500);
-	assert(chain_pool_count(c, NULL) == 1 && chain_pool_tx(c, hid));
+	assert(c->pool.n == 1 && chain_pool_tx(c, hid));
 	done(c);
 }
 
@@ -1082,7 +1082,7 @@ static void test_genesis(void)
 	int i;
 
 	for (i = 0; i < 2; i++) {
-		p = chain_params(nets[i]);
+		p = params_find(nets[i]);
 		len = strlen(p->genesis) / 2;
 		assert(len < sizeof blk && hex_decode(p->genesis, blk, len) == 0);
 		memcpy(root, blk + 36, SHA256_LEN);
@@ -1091,7 +1091,7 @@ static void test_genesis(void)
 		assert(block_mine(blk, len, 1, 0) == 1);  /* nonce already good */
 		assert(get32le(blk + 72) == p->limit_bits);
 	}
-	assert(chain_params("nonesuch") == NULL);
+	assert(params_find("nonesuch") == NULL);
 }
 
 int main(int argc, char **argv)

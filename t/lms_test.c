@@ -39,6 +39,59 @@ static void unload(struct tc *t)
 	free(t->sig);
 }
 
+#define HSS_MAX_LEVELS 2    /* RFC 8554 allows 8; its test cases use two */
+
+/* The length of the LMS signature at the start of s (avail bytes) as its
+ * own type codes give it, or 0 if they are unknown or it runs past avail.
+ * (Its LMS type code follows q and the LM-OTS signature.) */
+static size_t sig_len_at(const uint8_t *s, size_t avail)
+{
+	size_t at, len;
+
+	if (avail < 8 || !(at = lms_sig_len(LMS_SHA256_M32_H5, get32be(s + 4))))
+		return 0;
+	at -= 4 + 5 * SHA256_LEN;     /* where the LMS type code sits */
+	if (avail < at + 4 || !(len = lms_sig_len(get32be(s + at),
+	                                          get32be(s + 4))))
+		return 0;
+	return len <= avail ? len : 0;
+}
+
+/*
+ * Check an HSS signature (RFC 8554, algorithm 6b, with at most
+ * HSS_MAX_LEVELS levels).  The public key is u32str(L) || top LMS key; the
+ * signature is u32str(L-1), then for each lower level an LMS signature of
+ * the next public key followed by that key, then the signature of msg.
+ * Returns LMS_OK, LMS_BAD_FORMAT or LMS_BAD_SIG.
+ */
+static int hss_verify(const uint8_t *pub, size_t publen, const void *msg,
+                      size_t msglen, const uint8_t *sig, size_t siglen)
+{
+	const uint8_t *key = pub + 4;
+	uint32_t levels, i;
+	size_t off = 4, len;
+	int rc;
+
+	if (publen != 4 + LMS_PUB_LEN || siglen < 4)
+		return LMS_BAD_FORMAT;
+	levels = get32be(pub);
+	if (levels < 1 || levels > HSS_MAX_LEVELS || get32be(sig) != levels - 1)
+		return LMS_BAD_FORMAT;
+	for (i = 0; i + 1 < levels; i++) {
+		len = sig_len_at(sig + off, siglen - off);
+		if (len == 0 || siglen - off - len < LMS_PUB_LEN)
+			return LMS_BAD_FORMAT;
+		rc = lms_verify(key, LMS_PUB_LEN, sig + off + len, LMS_PUB_LEN,
+		                sig + off, len);
+		if (rc != LMS_OK)
+			return rc;
+		key = sig + off + len;
+		off += len + LMS_PUB_LEN;
+	}
+	return lms_verify(key, LMS_PUB_LEN, msg, msglen, sig + off,
+	                  siglen - off);
+}
+
 /* Verify through exact-length heap copies: a read past either end is a
  * sanitizer error, not a silent pass. */
 static int verify_exact(int hss, const uint8_t *pub, size_t publen,

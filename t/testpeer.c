@@ -225,7 +225,7 @@ static void print_hash(const uint8_t h[SHA256_LEN])
 /* A consensus-invalid block or transaction; exit 0 if the node hangs up. */
 static int invalid(const char *mode)
 {
-	const struct params *p = chain_params("regtest");
+	const struct params *p = params_find("regtest");
 	uint8_t gen[512], hash[SHA256_LEN], cb[512], addr[ADDR_LEN] = { 7 };
 	uint8_t tx[4 + 2 + OUTPOINT_LEN + LMS_PUB_LEN + 2 + 2 + 8 + ADDR_LEN];
 	uint8_t *txs[1], *blk;
@@ -405,8 +405,8 @@ int main(int argc, char **argv)
 	uint8_t b[8] = { 1 };
 
 	signal(SIGPIPE, SIG_IGN);     /* a node hanging up is an answer */
-	if (getenv("TESTPEER_NET") && chain_params(getenv("TESTPEER_NET")))
-		memcpy(magic, chain_params(getenv("TESTPEER_NET"))->magic, 4);
+	if (getenv("TESTPEER_NET") && params_find(getenv("TESTPEER_NET")))
+		memcpy(magic, params_find(getenv("TESTPEER_NET"))->magic, 4);
 	if (argc > 2 && strcmp(argv[1], "-b") == 0) {
 		bind_ip = argv[2];
 		a = 3;

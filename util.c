@@ -1,0 +1,531 @@
+/*
+ * util.c - the services every other file stands on: memory that never
+ * comes back NULL, a hash table, hex, CRC-32, whole files read and
+ * replaced atomically, the log, the one clock, the one random source, and
+ * the serializer that reads and writes every record of the wire and the
+ * disk.  Nothing here knows what a block or a peer is.
+ *
+ * The serializer is the one idea to take from this file.  A record is
+ * described once, as a function that calls rw_u32(), rw_bytes() and so on
+ * for each field in order; the same function writes the record (s->out
+ * set) or reads it (s->in set), so the reader and the writer cannot
+ * disagree about a byte.  A read that would run past the end, or a count
+ * over its limit, marks the stream bad and every later read gives zeros:
+ * the caller checks s->bad once at the end.  Start reading at rw_bytes().
+ */
+#define _POSIX_C_SOURCE 200809L
+#include <fcntl.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "node.h"
+
+int log_min = LOG_INFO;
+
+/* ==== Memory ==== */
+
+/* Stop the program: memory or our own files failed us, never a peer. */
+void fatal(const char *what)
+{
+	fprintf(stderr, "peerchain: %s\n", what);
+	abort();
+}
+
+/* malloc that never returns NULL. */
+void *xmalloc(size_t n)
+{
+	void *p = malloc(n ? n : 1);
+
+	if (!p)
+		fatal("out of memory");
+	return p;
+}
+
+/* calloc that never returns NULL. */
+void *xcalloc(size_t n, size_t size)
+{
+	void *p = calloc(n ? n : 1, size ? size : 1);
+
+	if (!p)
+		fatal("out of memory");
+	return p;
+}
+
+/* Room for at least `need` elements of `size` bytes in the array v of
+ * *cap: doubles the capacity when short.  Returns the (maybe moved)
+ * array.  Every growing array of the node grows here. */
+void *xgrow(void *v, size_t *cap, size_t need, size_t size)
+{
+	if (need <= *cap)
+		return v;
+	*cap = need > 2 * *cap ? need : 2 * *cap;
+	if (!(v = realloc(v, *cap * size)))
+		fatal("out of memory");
+	return v;
+}
+
+/* ==== The hash table ==== */
+
+/* An empty table for keys of klen bytes (8 to MAP_KEY_MAX). */
+void map_init(struct map *m, size_t klen)
+{
+	m->nb = 16;
+	m->n = 0;
+	m->klen = klen;
+	m->b = xcalloc(m->nb, sizeof *m->b);
+	m->salt = random64();
+}
+
+/* The bucket of a key: keys are hashes, but an attacker can grind their
+ * low bits, so mix them with a secret salt (multiply-shift hashing). */
+static size_t slot(const struct map *m, const uint8_t *key)
+{
+	uint64_t h = get64le(key) ^ m->salt;
+
+	if (m->klen > SHA256_LEN)
+		h ^= get32le(key + SHA256_LEN) * 0xff51afd7ed558ccdULL;
+	return (size_t)((h * 0x9e3779b97f4a7c15ULL) >> 32) & (m->nb - 1);
+}
+
+/* The value stored under key, or NULL. */
+void *map_get(const struct map *m, const uint8_t *key)
+{
+	struct ment *e;
+
+	for (e = m->b[slot(m, key)]; e; e = e->next)
+		if (memcmp(e->key, key, m->klen) == 0)
+			return e->val;
+	return NULL;
+}
+
+/* Twice the buckets, when there are as many entries as buckets. */
+static void grow(struct map *m)
+{
+	struct ment **old = m->b, *e, *next;
+	size_t i, n = m->nb, s;
+
+	m->nb *= 2;
+	m->b = xcalloc(m->nb, sizeof *m->b);
+	for (i = 0; i < n; i++) {
+		for (e = old[i]; e; e = next) {
+			next = e->next;
+			s = slot(m, e->key);
+			e->next = m->b[s];
+			m->b[s] = e;
+		}
+	}
+	free(old);
+}
+
+/* Store val under key, which must not be in the table yet. */
+void map_put(struct map *m, const uint8_t *key, void *val)
+{
+	struct ment *e = xmalloc(sizeof *e);
+	size_t s;
+
+	if (m->n >= m->nb)
+		grow(m);
+	s = slot(m, key);
+	memcpy(e->key, key, m->klen);
+	e->val = val;
+	e->next = m->b[s];
+	m->b[s] = e;
+	m->n++;
+}
+
+/* Remove key; returns its value, or NULL if it was not there. */
+void *map_del(struct map *m, const uint8_t *key)
+{
+	struct ment **pp, *e;
+	void *val;
+
+	for (pp = &m->b[slot(m, key)]; (e = *pp); pp = &e->next) {
+		if (memcmp(e->key, key, m->klen) == 0) {
+			*pp = e->next;
+			val = e->val;
+			free(e);
+			m->n--;
+			return val;
+		}
+	}
+	return NULL;
+}
+
+/* Free the table; with free_values, the values too. */
+void map_free(struct map *m, int free_values)
+{
+	struct ment *e, *next;
+	size_t i;
+
+	for (i = 0; i < m->nb; i++)
+		for (e = m->b[i]; e; e = next) {
+			next = e->next;
+			if (free_values)
+				free(e->val);
+			free(e);
+		}
+	free(m->b);
+	m->b = NULL;
+	m->n = m->nb = 0;
+}
+
+/* Every value in the table, in a new array of m->n pointers. */
+void **map_values(const struct map *m)
+{
+	void **v = xcalloc(m->n, sizeof *v);
+	struct ment *e;
+	size_t i, k = 0;
+
+	for (i = 0; i < m->nb; i++)
+		for (e = m->b[i]; e; e = e->next)
+			v[k++] = e->val;
+	return v;
+}
+
+/* ==== Hex and CRC-32 ==== */
+
+/* Write n bytes as 2n lowercase hex digits and a NUL. */
+void hex_encode(const uint8_t *in, size_t n, char *out)
+{
+	static const char digits[] = "0123456789abcdef";
+	size_t i;
+
+	for (i = 0; i < n; i++) {
+		out[2 * i] = digits[in[i] >> 4];
+		out[2 * i + 1] = digits[in[i] & 15];
+	}
+	out[2 * n] = 0;
+}
+
+/* The value of a hex digit, or -1. */
+static int hexdigit(char c)
+{
+	if (c >= '0' && c <= '9')
+		return c - '0';
+	c = (char)(c | 0x20);
+	return c >= 'a' && c <= 'f' ? c - 'a' + 10 : -1;
+}
+
+/* Read exactly 2n hex digits (and nothing more) into n bytes; returns 0,
+ * or -1 if s is anything else. */
+int hex_decode(const char *s, uint8_t *out, size_t n)
+{
+	size_t i;
+	int hi, lo;
+
+	if (strlen(s) != 2 * n)
+		return -1;
+	for (i = 0; i < n; i++) {
+		if ((hi = hexdigit(s[2 * i])) < 0 ||
+		    (lo = hexdigit(s[2 * i + 1])) < 0)
+			return -1;
+		out[i] = (uint8_t)(hi << 4 | lo);
+	}
+	return 0;
+}
+
+/* CRC-32 with the polynomial of zlib and PNG: the checksum of block
+ * records and frames.  Cheap next to SHA-256, and it catches every torn
+ * or flipped byte a crash, a bad disk or a bad link leaves. */
+uint32_t crc32(const uint8_t *p, size_t n)
+{
+	static uint32_t table[256];
+	uint32_t c = 0xffffffff, v, k;
+	int i;
+
+	for (k = 0; !table[255] && k < 256; k++) {
+		for (v = k, i = 0; i < 8; i++)
+			v = v & 1 ? 0xedb88320 ^ v >> 1 : v >> 1;
+		table[k] = v;
+	}
+	while (n--)
+		c = table[(c ^ *p++) & 0xff] ^ c >> 8;
+	return ~c;
+}
+
+/* ==== Files ==== */
+
+/* Read (write = 0) or write (write = 1) len bytes at pos, looping over
+ * short transfers; returns 0 or -1. */
+int file_io(int fd, uint8_t *buf, size_t len, off_t pos, int write)
+{
+	ssize_t n;
+
+	for (; len > 0; buf += n, len -= (size_t)n, pos += n)
+		if ((n = write ? pwrite(fd, buf, len, pos) :
+		         pread(fd, buf, len, pos)) <= 0)
+			return -1;
+	return 0;
+}
+
+/* Flush a directory to the disk, so a file just made or renamed in it
+ * stays. */
+void file_sync_dir(const char *dir)
+{
+	int fd = open(dir, O_RDONLY);
+
+	if (fd >= 0) {
+		fsync(fd);
+		close(fd);
+	}
+}
+
+/* Replace the file at path with (buf, len): write a temporary file, flush
+ * it, rename it over the old one, flush the directory.  A crash leaves
+ * the old file or the new one, never a mix.  Returns 0 or -1. */
+int file_replace(const char *path, const uint8_t *buf, size_t len)
+{
+	char tmp[4096], dir[4096], *slash;
+	int fd, bad;
+
+	snprintf(tmp, sizeof tmp, "%s.tmp", path);
+	if ((fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC, 0600)) < 0)
+		return -1;
+	bad = file_io(fd, (uint8_t *)buf, len, 0, 1) != 0 || fsync(fd) != 0;
+	bad |= close(fd) != 0;
+	if (bad || rename(tmp, path) != 0) {
+		unlink(tmp);
+		return -1;
+	}
+	snprintf(dir, sizeof dir, "%s", path);
+	if ((slash = strrchr(dir, '/')))
+		*slash = 0;
+	file_sync_dir(slash ? dir : ".");
+	return 0;
+}
+
+/* Read a whole file of at most max bytes into a new buffer; NULL if it is
+ * missing, unreadable or bigger. */
+uint8_t *file_read(const char *path, size_t max, size_t *len)
+{
+	int fd = open(path, O_RDONLY);
+	off_t size;
+	uint8_t *buf;
+
+	if (fd < 0)
+		return NULL;
+	size = lseek(fd, 0, SEEK_END);
+	if (size < 0 || (uint64_t)size > max) {
+		close(fd);
+		return NULL;
+	}
+	buf = xmalloc((size_t)size);
+	if (file_io(fd, buf, (size_t)size, 0, 0) != 0) {
+		free(buf);
+		buf = NULL;
+	}
+	close(fd);
+	*len = (size_t)size;
+	return buf;
+}
+
+/* ==== The log, the clock, randomness ==== */
+
+/* Log one event as a line on stderr: UTC time, level, message.  Events
+ * below log_min (-v lowers it, -q raises it) are left out. */
+void log_msg(int level, const char *fmt, ...)
+{
+	static const char *names[] = { "debug", "info", "warn", "error" };
+	char when[32];
+	time_t t = (time_t)(wall_ms() / 1000);
+	va_list ap;
+
+	if (level < log_min)
+		return;
+	strftime(when, sizeof when, "%Y-%m-%dT%H:%M:%SZ", gmtime(&t));
+	fprintf(stderr, "%s %s ", when, names[level]);
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fputc('\n', stderr);
+}
+
+/* The one clock: microseconds on the clock that never jumps (timers), or
+ * (wall) since 1970 (what other nodes and files see). */
+static int64_t clock_us(int wall)
+{
+	struct timespec ts;
+
+	clock_gettime(wall ? CLOCK_REALTIME : CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
+}
+
+/* Microseconds on the monotonic clock: the miner's slices. */
+int64_t mono_us(void)
+{
+	return clock_us(0);
+}
+
+/* Milliseconds on the monotonic clock: every timer of the node. */
+int64_t mono_ms(void)
+{
+	return clock_us(0) / 1000;
+}
+
+/* Milliseconds since 1970: timestamps in messages and files. */
+int64_t wall_ms(void)
+{
+	return clock_us(1) / 1000;
+}
+
+/* Fill buf with n bytes from /dev/urandom, kept open and read in blocks
+ * (a getaddr answer takes a thousand numbers).  Returns 0, or -1 if the
+ * system has no randomness to give. */
+int random_bytes(void *buf, size_t n)
+{
+	static int fd = -1;
+	static uint8_t pool[256];
+	static size_t left;
+	uint8_t *out = buf;
+	size_t k;
+
+	for (; n > 0; n -= k, out += k, left -= k) {
+		if (!left) {
+			if (fd < 0 && (fd = open("/dev/urandom", O_RDONLY)) < 0)
+				return -1;
+			if (read(fd, pool, sizeof pool) != (ssize_t)sizeof pool)
+				return -1;
+			left = sizeof pool;
+		}
+		k = n < left ? n : left;
+		memcpy(out, pool + sizeof pool - left, k);
+	}
+	return 0;
+}
+
+/* A random 64-bit number (from the clock, mixed, if the system has no
+ * randomness: good enough for what is not a secret). */
+uint64_t random64(void)
+{
+	uint8_t b[8];
+
+	if (random_bytes(b, sizeof b) != 0)
+		return ((uint64_t)clock_us(0) ^ (uint64_t)getpid() << 40) *
+		       0x9e3779b97f4a7c15ULL;
+	return get64le(b);
+}
+
+/* ==== The serializer ==== */
+
+/* A writer that appends to a buffer it allocates (free s->out). */
+void rw_writer(struct rw *s)
+{
+	memset(s, 0, sizeof *s);
+	s->out = xmalloc(64);
+	s->cap = 64;
+}
+
+/* A reader of (buf, len). */
+void rw_reader(struct rw *s, const uint8_t *buf, size_t len)
+{
+	memset(s, 0, sizeof *s);
+	s->in = buf;
+	s->left = len;
+}
+
+/* The field of n bytes at the cursor: reading, where it is in the input
+ * (NULL, and the stream bad, if fewer are left); writing, room for it at
+ * the end of the output.  Every other rw_ function goes through here. */
+uint8_t *rw_take(struct rw *s, size_t n)
+{
+	uint8_t *p;
+
+	if (s->out) {
+		s->out = xgrow(s->out, &s->cap, s->len + n, 1);
+		p = s->out + s->len;
+		s->len += n;
+		return p;
+	}
+	if (s->bad || n > s->left) {
+		s->bad = 1;
+		return NULL;
+	}
+	p = (uint8_t *)s->in;
+	s->in += n;
+	s->left -= n;
+	return p;
+}
+
+/* n bytes of v, as they are. */
+void rw_bytes(struct rw *s, uint8_t *v, size_t n)
+{
+	uint8_t *p = rw_take(s, n);
+
+	if (s->out)
+		memcpy(p, v, n);
+	else if (p)
+		memcpy(v, p, n);
+	else
+		memset(v, 0, n);
+}
+
+/* A field of n bytes that stays where it is in the input: reading, *v
+ * points into the input; writing, the n bytes at *v are copied. */
+void rw_ref(struct rw *s, const uint8_t **v, size_t n)
+{
+	uint8_t *p = rw_take(s, n);
+
+	if (s->out)
+		memcpy(p, *v, n);
+	else
+		*v = p;
+}
+
+/* An unsigned integer of n = 1, 2, 4 or 8 bytes, least significant byte
+ * first; reading past the end gives 0. */
+uint64_t rw_int(struct rw *s, uint64_t v, size_t n)
+{
+	uint8_t *p = rw_take(s, n);
+	size_t i;
+
+	if (!p)
+		return 0;
+	if (s->out)
+		for (i = 0; i < n; i++)
+			p[i] = (uint8_t)(v >> 8 * i);
+	else
+		for (v = 0, i = n; i-- > 0;)
+			v = v << 8 | p[i];
+	return v;
+}
+
+/* rw_int on a uint8_t, uint16_t, uint32_t or uint64_t field. */
+void rw_u8(struct rw *s, uint8_t *v) { *v = (uint8_t)rw_int(s, *v, 1); }
+void rw_u16(struct rw *s, uint16_t *v) { *v = (uint16_t)rw_int(s, *v, 2); }
+void rw_u32(struct rw *s, uint32_t *v) { *v = (uint32_t)rw_int(s, *v, 4); }
+void rw_u64(struct rw *s, uint64_t *v) { *v = rw_int(s, *v, 8); }
+
+/* A signed 64-bit field (times), as its two's complement. */
+void rw_i64(struct rw *s, int64_t *v)
+{
+	*v = (int64_t)rw_int(s, (uint64_t)*v, 8);
+}
+
+/* A count of records of at least `each` bytes, in a field of n bytes:
+ * reading, one over max or over what the bytes left can hold marks the
+ * stream bad and gives 0, so nothing is allocated for it. */
+uint32_t rw_count(struct rw *s, uint32_t count, size_t n, uint32_t max,
+                  size_t each)
+{
+	count = (uint32_t)rw_int(s, count, n);
+	if (!s->out && (count > max || (each && count > s->left / each))) {
+		s->bad = 1;
+		return 0;
+	}
+	return count;
+}
+
+/* A 4-byte magic: written, or checked (a mismatch marks the stream bad). */
+void rw_magic(struct rw *s, const char *magic)
+{
+	uint8_t *p = rw_take(s, 4);
+
+	if (s->out)
+		memcpy(p, magic, 4);
+	else if (p && memcmp(p, magic, 4) != 0)
+		s->bad = 1;
+}
