@@ -19,12 +19,12 @@ ONCE =
 
 # The layers, bottom up: each object uses only those before it
 # (t/layers.sh checks it from the object files).
-OBJ = util.o sha256.o lms.o block.o chain.o wallet.o net.o gossip.o node.o
-CRYPTO = util.o sha256.o lms.o
+OBJ = sha256.o util.o lms.o block.o chain.o wallet.o net.o gossip.o node.o
+CRYPTO = sha256.o util.o lms.o
 LEDGER = $(CRYPTO) block.o chain.o wallet.o
-WIRE = util.o sha256.o net.o
+WIRE = sha256.o util.o net.o
 TESTS = t/sha256_test t/lms_test t/chain_test t/wallet_test t/wire_test
-SCRIPTS = t/cli_test.sh t/ledger_test.sh t/net_test.sh t/discovery_test.sh \
+SCRIPTS = t/layers.sh t/cli_test.sh t/ledger_test.sh t/net_test.sh t/discovery_test.sh \
           t/gossip_test.sh t/legacy_test.sh
 
 all: peerchain

@@ -235,7 +235,8 @@ static int better(const struct blockindex *a, const struct blockindex *b)
  * block has strictly more work (then the first seen of the heaviest). */
 static void find_best(struct chain *c)
 {
-	struct blockindex **v = (struct blockindex **)map_values(&c->index), *t = tip(c);
+	struct blockindex **v = (struct blockindex **)map_values(&c->index);
+	struct blockindex *t = tip(c);
 	size_t i, n = c->index.n;
 
 	c->best = t;
@@ -715,7 +716,8 @@ static int add_block(struct chain *c, const uint8_t *blk, size_t len,
 		return V_ALREADY_KNOWN;
 	if ((r = block_parse(&b, blk, len)) != V_OK)
 		return r;
-	if ((r = block_check(&b, n->height)) == V_BAD_COINBASE || r == V_AMOUNT_OUT_OF_RANGE)
+	if ((r = block_check(&b, n->height)) == V_BAD_COINBASE ||
+	    r == V_AMOUNT_OUT_OF_RANGE)
 		fail(c, n, r);  /* the header commits to a bad body */
 	if (r == V_OK && at) {
 		n->file = at->file;
@@ -735,8 +737,8 @@ static int add_block(struct chain *c, const uint8_t *blk, size_t len,
 }
 
 /* A block from a peer or the miner: check, store, and follow the most-work
- * chain.  Returns V_OK (stored; maybe not on the best chain), V_ALREADY_KNOWN, or
- * the rule it breaks. */
+ * chain.  Returns V_OK (stored; maybe not on the best chain),
+ * V_ALREADY_KNOWN, or the rule it breaks. */
 int chain_add_block(struct chain *c, const uint8_t *blk, size_t len)
 {
 	return add_block(c, blk, len, NULL);
@@ -915,63 +917,40 @@ static void pool_refill(struct chain *c, struct txlist *back)
 	}
 }
 
-/* One record of mempool.dat: u32 length | transaction | i64 arrival
- * time (seconds since 1970).  The file is these records in arrival
- * order, up to its end. */
-static void pool_record(struct rw *s, uint32_t *len, const uint8_t **raw,
-                        int64_t *time)
+/* mempool.dat: records of u32 length | transaction | i64 arrival time
+ * (seconds since 1970), in arrival order, up to the end of the file.
+ * Reading offers each to the mempool again: a stale one is just not
+ * taken, and a damaged one ends the reading. */
+static void pool_rw(struct rw *s, void *arg)
 {
-	*len = rw_count(s, *len, 4, MAX_TX_SIZE, 1);
-	rw_ref(s, raw, *len);
-	rw_i64(s, time);
-}
-
-/* Write the mempool to mempool.dat, replacing the old file atomically. */
-static void pool_save(const struct chain *c)
-{
-	struct ptx **v = pool_list(c, by_seq);
-	size_t i, n = c->pool.n;
+	struct chain *c = arg;
+	struct ptx **v = s->out ? pool_list(c, by_seq) : NULL, tmp, *p = &tmp;
+	size_t i, n = s->out ? c->pool.n : (size_t)-1;
 	const uint8_t *raw;
 	uint32_t len;
-	char path[4096];
-	struct rw s;
 
-	rw_writer(&s);
-	for (i = 0; i < n; i++) {
-		len = (uint32_t)v[i]->tx.len;
-		raw = v[i]->raw;
-		pool_record(&s, &len, &raw, &v[i]->time);
+	memset(&tmp, 0, sizeof tmp);
+	for (i = 0; i < n && (s->out || (s->left && !s->bad)); i++) {
+		if (s->out)
+			p = v[i];
+		len = (uint32_t)p->tx.len;
+		raw = p->raw;
+		len = rw_count(s, len, 4, MAX_TX_SIZE, 1);
+		rw_ref(s, &raw, len);
+		rw_i64(s, &p->time);
+		if (!s->out && !s->bad)
+			pool_add(c, raw, len, p->time);
 	}
-	snprintf(path, sizeof path, "%s/mempool.dat", c->dir);
-	if (file_replace(path, s.out, s.len) != 0)
-		fprintf(stderr, "peerchain: cannot save %s\n", path);
-	free(s.out);
 	free(v);
 }
 
-/* Offer every transaction of mempool.dat to the mempool again; a damaged
- * or stale entry is just not taken. */
-static void pool_load(struct chain *c)
+/* The mempool.dat of the data directory (a static buffer). */
+static const char *pool_path(const struct chain *c)
 {
-	const uint8_t *raw;
-	uint8_t *buf;
-	uint32_t len = 0;
-	int64_t time = 0;
-	size_t size;
-	char path[4096];
-	struct rw s;
+	static char path[4096];
 
 	snprintf(path, sizeof path, "%s/mempool.dat", c->dir);
-	if (!(buf = file_read(path, 2 * c->pool_cap + 4096, &size)))
-		return;
-	rw_reader(&s, buf, size);
-	while (s.left > 0) {
-		pool_record(&s, &len, &raw, &time);
-		if (s.bad)
-			break;
-		pool_add(c, raw, len, time);
-	}
-	free(buf);
+	return path;
 }
 
 /* ==== Opening and closing ==== */
@@ -1144,7 +1123,7 @@ struct chain *chain_open(const struct params *p, const char *dir, char *err,
 		return NULL;
 	}
 	replay(c);
-	pool_load(c);
+	file_load(pool_path(c), 2 * c->pool_cap + 4096, pool_rw, c);
 	return c;
 }
 
@@ -1157,7 +1136,8 @@ void chain_close(struct chain *c)
 	if (!c)
 		return;
 	if (c->fd >= 0) {
-		pool_save(c);
+		if (file_save(pool_path(c), pool_rw, c) != 0)
+			fprintf(stderr, "peerchain: cannot save %s\n", pool_path(c));
 		close(c->fd);
 	}
 	v = map_values(&c->pool);

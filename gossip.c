@@ -259,8 +259,9 @@ static void relay_pool(struct gossip *g, struct peer *only)
 }
 
 /* Announce the active tip at once to every peer that lacks it, if it is
- * new and we are nearly caught up (no point while syncing).  A tip that does not
- * extend the last one means a reorg: the mempool is offered again. */
+ * new and we are nearly caught up (no point while syncing).  A tip that
+ * does not extend the last one means a reorg: the mempool is offered
+ * again. */
 static void tip_changed(struct gossip *g)
 {
 	uint8_t tip[SHA256_LEN], best[SHA256_LEN], hdr[HEADER_LEN];

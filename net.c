@@ -356,8 +356,9 @@ static void entry_rw(struct rw *s, struct entry *e)
 /* peers.dat: "PCAB" | secret[32] | u32 count | count entries.  Reading,
  * each entry goes through book_add (a duplicate or a full bucket is
  * dropped) and keeps its failures and tried mark. */
-static void book_rw(struct rw *s, struct net *n)
+static void book_rw(struct rw *s, void *arg)
 {
+	struct net *n = arg;
 	struct entry e, *in;
 	uint32_t i, count;
 
@@ -377,48 +378,43 @@ static void book_rw(struct rw *s, struct net *n)
 	}
 }
 
-/* Write the book to peers.dat, atomically. */
-static void book_save(struct net *n)
+/* A path in the data directory (a static buffer). */
+static const char *path_of(const struct net *n, const char *name)
 {
-	char path[4096];
-	struct rw s;
+	static char path[4096];
 
-	rw_writer(&s);
-	book_rw(&s, n);
-	snprintf(path, sizeof path, "%s/peers.dat", n->o.dir);
-	if (file_replace(path, s.out, s.len) != 0)
-		log_msg(LOG_WARN, "cannot write %s", path);
-	free(s.out);
-	n->saved_at = mono_ms();
+	snprintf(path, sizeof path, "%s/%s", n->o.dir, name);
+	return path;
+}
+
+/* Write peers.dat or bans.dat from its description. */
+static void save(struct net *n, const char *name,
+                 void (*fn)(struct rw *s, void *arg))
+{
+	if (file_save(path_of(n, name), fn, n) != 0)
+		log_msg(LOG_WARN, "cannot write %s", path_of(n, name));
 }
 
 /* Read peers.dat if there is a sound one; else start afresh, with a new
  * secret. */
 static void book_load(struct net *n)
 {
-	char path[4096];
-	uint8_t *buf;
-	size_t len;
-	struct rw s;
+	int r = file_load(path_of(n, "peers.dat"), 40 + (size_t)BOOK_MAX * 31,
+	                  book_rw, n);
 
-	snprintf(path, sizeof path, "%s/peers.dat", n->o.dir);
-	buf = file_read(path, 40 + (size_t)BOOK_MAX * 31, &len);
-	rw_reader(&s, buf, buf ? len : 0);
-	if (buf)
-		book_rw(&s, n);
-	if (!buf || s.bad || s.left) {
-		if (buf)
-			log_msg(LOG_WARN, "%s is damaged: starting afresh", path);
-		while (n->nbook)
-			book_drop(n, 0);
-		memset(n->secret, 0, sizeof n->secret);
-		put64le(n->secret, random64());
-		put64le(n->secret + 8, random64());
-	} else {
+	if (r > 0) {
 		log_msg(LOG_INFO, "address book: %lu addresses from %s",
-		        (unsigned long)n->nbook, path);
+		        (unsigned long)n->nbook, path_of(n, "peers.dat"));
+		return;
 	}
-	free(buf);
+	if (r < 0)
+		log_msg(LOG_WARN, "%s is damaged: starting afresh",
+		        path_of(n, "peers.dat"));
+	while (n->nbook)
+		book_drop(n, 0);
+	memset(n->secret, 0, sizeof n->secret);
+	put64le(n->secret, random64());
+	put64le(n->secret + 8, random64());
 }
 
 /* ==== Bans ==== */
@@ -440,8 +436,9 @@ static void ban_rw(struct rw *s, struct ban *b)
 
 /* bans.dat: "PCBN" | u32 count | count bans.  Reading keeps the bans
  * still running. */
-static void bans_rw(struct rw *s, struct net *n)
+static void bans_rw(struct rw *s, void *arg)
 {
+	struct net *n = arg;
 	struct ban **v = (struct ban **)map_values(&n->bans), b;
 	uint32_t i, count;
 
@@ -460,36 +457,6 @@ static void bans_rw(struct rw *s, struct net *n)
 	free(v);
 }
 
-/* Write bans.dat, atomically. */
-static void bans_save(struct net *n)
-{
-	char path[4096];
-	struct rw s;
-
-	rw_writer(&s);
-	bans_rw(&s, n);
-	snprintf(path, sizeof path, "%s/bans.dat", n->o.dir);
-	if (file_replace(path, s.out, s.len) != 0)
-		log_msg(LOG_WARN, "cannot write %s", path);
-	free(s.out);
-}
-
-/* Read bans.dat, if there is one. */
-static void bans_load(struct net *n)
-{
-	char path[4096];
-	uint8_t *buf;
-	size_t len;
-	struct rw s;
-
-	snprintf(path, sizeof path, "%s/bans.dat", n->o.dir);
-	if (!(buf = file_read(path, 8 + 24 * MAX_BANS, &len)))
-		return;
-	rw_reader(&s, buf, len);
-	bans_rw(&s, n);
-	free(buf);
-}
-
 /* Ban an IP until wall time `until` in seconds (0 lifts the ban), and
  * save. */
 void net_ban(struct net *n, const uint8_t ip[16], int64_t until)
@@ -503,7 +470,7 @@ void net_ban(struct net *n, const uint8_t ip[16], int64_t until)
 		b->end = until;
 		map_put(&n->bans, ip, b);
 	}
-	bans_save(n);
+	save(n, "bans.dat", bans_rw);
 }
 
 /* ==== Peers: sending and counting ==== */
@@ -1235,8 +1202,10 @@ void net_tick(struct net *n, int tick)
 		}
 	if (!n->o.nconnect && n->nout < n->o.max_out)
 		pick_outbound(n);
-	if (now - n->saved_at > SAVE_EVERY * 1000)
-		book_save(n);
+	if (now - n->saved_at > SAVE_EVERY * 1000) {
+		save(n, "peers.dat", book_rw);
+		n->saved_at = now;
+	}
 }
 
 /* How long poll() may sleep: until the next timer could fire. */
@@ -1365,7 +1334,7 @@ struct net *net_open(const struct net_opts *o, char *err, size_t errlen)
 	n->nonce = random64();
 	n->saved_at = mono_ms();
 	raise_nofile();
-	bans_load(n);
+	file_load(path_of(n, "bans.dat"), 8 + 24 * MAX_BANS, bans_rw, n);
 	book_load(n);
 	n->fixed = xcalloc(o->nconnect, sizeof *n->fixed);
 	n->fixed_at = xcalloc(o->nconnect, sizeof *n->fixed_at);
@@ -1407,8 +1376,8 @@ void net_close(struct net *n)
 	if (!n)
 		return;
 	if (n->who) {
-		book_save(n);
-		bans_save(n);
+		save(n, "peers.dat", book_rw);
+		save(n, "bans.dat", bans_rw);
 	}
 	for (p = n->peers; p; p = p->next)
 		if (p->fd >= 0) {

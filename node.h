@@ -26,71 +26,52 @@ struct gossip;
 
 /*
  * Integers cross the wire and the disk as bytes in a fixed order, assembled
- * with shifts, never by casting a byte pointer to a wider type: the code then
- * gives the same bytes on any machine.  Our own formats are little-endian;
- * SHA-256 and RFC 8554 are big-endian.
+ * with shifts, never by casting a byte pointer to a wider type: the code
+ * then gives the same bytes on any machine.  Our own formats are
+ * little-endian (le); SHA-256 and RFC 8554 are big-endian (be).  putNN
+ * stores an NN-bit v at p; getNN reads one from p.
  */
-
-/* Store v at p, least significant byte first. */
-static inline void put32le(uint8_t *p, uint32_t v)
-{
-	p[0] = (uint8_t)v; p[1] = (uint8_t)(v >> 8);
-	p[2] = (uint8_t)(v >> 16); p[3] = (uint8_t)(v >> 24);
-}
-
-/* Read a little-endian 32-bit integer from p. */
-static inline uint32_t get32le(const uint8_t *p)
-{
-	return (uint32_t)p[0] | (uint32_t)p[1] << 8 |
-	       (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24;
-}
-
-/* Store v at p, least significant byte first. */
-static inline void put64le(uint8_t *p, uint64_t v)
-{
-	put32le(p, (uint32_t)v);
-	put32le(p + 4, (uint32_t)(v >> 32));
-}
-
-/* Read a little-endian 64-bit integer from p. */
-static inline uint64_t get64le(const uint8_t *p)
-{
-	return (uint64_t)get32le(p) | (uint64_t)get32le(p + 4) << 32;
-}
-
-/* Store v at p, least significant byte first. */
 static inline void put16le(uint8_t *p, uint16_t v)
-{
-	p[0] = (uint8_t)v; p[1] = (uint8_t)(v >> 8);
-}
-
-/* Read a little-endian 16-bit integer from p. */
+{ p[0] = (uint8_t)v; p[1] = (uint8_t)(v >> 8); }
 static inline uint16_t get16le(const uint8_t *p)
-{
-	return (uint16_t)(p[0] | p[1] << 8);
-}
-
-/* Store v at p, most significant byte first. */
+{ return (uint16_t)(p[0] | p[1] << 8); }
+static inline void put32le(uint8_t *p, uint32_t v)
+{ put16le(p, (uint16_t)v); put16le(p + 2, (uint16_t)(v >> 16)); }
+static inline uint32_t get32le(const uint8_t *p)
+{ return (uint32_t)get16le(p) | (uint32_t)get16le(p + 2) << 16; }
+static inline void put64le(uint8_t *p, uint64_t v)
+{ put32le(p, (uint32_t)v); put32le(p + 4, (uint32_t)(v >> 32)); }
+static inline uint64_t get64le(const uint8_t *p)
+{ return (uint64_t)get32le(p) | (uint64_t)get32le(p + 4) << 32; }
 static inline void put16be(uint8_t *p, uint16_t v)
-{
-	p[0] = (uint8_t)(v >> 8); p[1] = (uint8_t)v;
-}
-
-/* Store v at p, most significant byte first. */
+{ p[0] = (uint8_t)(v >> 8); p[1] = (uint8_t)v; }
 static inline void put32be(uint8_t *p, uint32_t v)
-{
-	p[0] = (uint8_t)(v >> 24); p[1] = (uint8_t)(v >> 16);
-	p[2] = (uint8_t)(v >> 8); p[3] = (uint8_t)v;
-}
-
-/* Read a big-endian 32-bit integer from p. */
+{ put16be(p, (uint16_t)(v >> 16)); put16be(p + 2, (uint16_t)v); }
 static inline uint32_t get32be(const uint8_t *p)
-{
-	return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 |
-	       (uint32_t)p[2] << 8 | (uint32_t)p[3];
-}
+{ return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 |
+         p[3]; }
 
-/* ==== util.c: memory, table, hex, files, log, clock, randomness, serializer ==== */
+/* ==== sha256.c: SHA-256 (FIPS 180-4) ==== */
+
+#define SHA256_LEN   32   /* bytes in a digest */
+#define SHA256_BLOCK 64   /* bytes the compression function eats at once */
+
+typedef struct {
+	uint32_t h[8];              /* chaining state */
+	uint64_t len;               /* bytes hashed so far */
+	uint8_t buf[SHA256_BLOCK];  /* the unfinished block: len % 64 bytes */
+} sha256_ctx;
+
+void sha256_init(sha256_ctx *c);
+void sha256_update(sha256_ctx *c, const void *data, size_t len);
+void sha256_final(sha256_ctx *c, uint8_t out[SHA256_LEN]);
+void sha256(const void *data, size_t len, uint8_t out[SHA256_LEN]);
+void sha256d(const void *data, size_t len, uint8_t out[SHA256_LEN]);
+void sha256d_from(const sha256_ctx *mid, const void *tail, size_t len,
+                  uint8_t out[SHA256_LEN]);
+unsigned long sha256_compressions(void);
+
+/* ==== util.c: memory, table, hex, files, log, clock, random, serializer ==== */
 
 #define MAP_KEY_MAX 36           /* the longest key: an outpoint */
 
@@ -110,7 +91,8 @@ struct map {
 
 /* A record being read (in set) or written (out set): see util.c. */
 struct rw {
-	const uint8_t *in;       /* reading: the next byte... */
+	const uint8_t *base;     /* reading: the first byte... */
+	const uint8_t *in;       /* ...the next one... */
 	size_t left;             /* ...and how many are left */
 	uint8_t *out;            /* writing: the buffer, grown as needed... */
 	size_t len, cap;         /* ...its bytes so far, its room */
@@ -156,26 +138,11 @@ void rw_i64(struct rw *s, int64_t *v);
 uint32_t rw_count(struct rw *s, uint32_t count, size_t n, uint32_t max,
                   size_t each);
 void rw_magic(struct rw *s, const char *magic);
-
-/* ==== sha256.c: SHA-256 (FIPS 180-4) ==== */
-
-#define SHA256_LEN   32   /* bytes in a digest */
-#define SHA256_BLOCK 64   /* bytes the compression function eats at once */
-
-typedef struct {
-	uint32_t h[8];              /* chaining state */
-	uint64_t len;               /* bytes hashed so far */
-	uint8_t buf[SHA256_BLOCK];  /* the unfinished block: len % 64 bytes */
-} sha256_ctx;
-
-void sha256_init(sha256_ctx *c);
-void sha256_update(sha256_ctx *c, const void *data, size_t len);
-void sha256_final(sha256_ctx *c, uint8_t out[SHA256_LEN]);
-void sha256(const void *data, size_t len, uint8_t out[SHA256_LEN]);
-void sha256d(const void *data, size_t len, uint8_t out[SHA256_LEN]);
-void sha256d_from(const sha256_ctx *mid, const void *tail, size_t len,
-                  uint8_t out[SHA256_LEN]);
-unsigned long sha256_compressions(void);
+void rw_sum(struct rw *s);
+int file_save(const char *path, void (*fn)(struct rw *s, void *arg),
+              void *arg);
+int file_load(const char *path, size_t max, void (*fn)(struct rw *s,
+              void *arg), void *arg);
 
 /* ==== lms.c: LMS hash-based signatures (RFC 8554) ==== */
 

@@ -423,7 +423,7 @@ void rw_writer(struct rw *s)
 void rw_reader(struct rw *s, const uint8_t *buf, size_t len)
 {
 	memset(s, 0, sizeof *s);
-	s->in = buf;
+	s->in = s->base = buf;
 	s->left = len;
 }
 
@@ -455,11 +455,11 @@ void rw_bytes(struct rw *s, uint8_t *v, size_t n)
 {
 	uint8_t *p = rw_take(s, n);
 
-	if (s->out)
+	if (s->out && n)
 		memcpy(p, v, n);
-	else if (p)
+	else if (p && n)
 		memcpy(v, p, n);
-	else
+	else if (n)
 		memset(v, 0, n);
 }
 
@@ -469,9 +469,9 @@ void rw_ref(struct rw *s, const uint8_t **v, size_t n)
 {
 	uint8_t *p = rw_take(s, n);
 
-	if (s->out)
+	if (s->out && n)
 		memcpy(p, *v, n);
-	else
+	else if (!s->out)
 		*v = p;
 }
 
@@ -528,4 +528,52 @@ void rw_magic(struct rw *s, const char *magic)
 		memcpy(p, magic, 4);
 	else if (p && memcmp(p, magic, 4) != 0)
 		s->bad = 1;
+}
+
+/* A checksum of the record so far: the first 4 bytes of the double
+ * SHA-256 of every byte before it, written, or checked (a mismatch marks
+ * the stream bad). */
+void rw_sum(struct rw *s)
+{
+	uint8_t sum[SHA256_LEN], *p;
+
+	sha256d(s->out ? s->out : s->base, s->out ? s->len :
+	        (size_t)(s->in - s->base), sum);
+	if ((p = rw_take(s, 4)) && s->out)
+		memcpy(p, sum, 4);
+	else if (p && memcmp(p, sum, 4) != 0)
+		s->bad = 1;
+}
+
+/* Write the file at path from its description fn (called with arg),
+ * atomically (file_replace).  Returns 0 or -1. */
+int file_save(const char *path, void (*fn)(struct rw *s, void *arg),
+              void *arg)
+{
+	struct rw s;
+	int r;
+
+	rw_writer(&s);
+	fn(&s, arg);
+	r = file_replace(path, s.out, s.len);
+	free(s.out);
+	return r;
+}
+
+/* Read the file at path (at most max bytes) through its description fn.
+ * Returns 1 if it was read whole and sound, 0 if there is none, -1 if it
+ * is damaged, too big or unreadable (fn may have taken part of it). */
+int file_load(const char *path, size_t max, void (*fn)(struct rw *s,
+              void *arg), void *arg)
+{
+	uint8_t *buf;
+	size_t len;
+	struct rw s;
+
+	if (!(buf = file_read(path, max, &len)))
+		return access(path, F_OK) == 0 ? -1 : 0;
+	rw_reader(&s, buf, len);
+	fn(&s, arg);
+	free(buf);
+	return s.bad || s.left ? -1 : 1;
 }

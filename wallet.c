@@ -88,9 +88,10 @@ static void key_rw(struct rw *s, struct wkey *k)
 	k->leaves = k->type == LMS_SHA256_M32_H5 ? 32 : 1024;
 }
 
-/* wallet.dat, but for its checksum: "PCW1" | u32 count | count keys. */
-static void wallet_rw(struct rw *s, struct wallet *w)
+/* wallet.dat: "PCW1" | u32 count | count keys | checksum (rw_sum). */
+static void wallet_rw(struct rw *s, void *arg)
 {
+	struct wallet *w = arg;
 	uint32_t i;
 
 	rw_magic(s, WALLET_MAGIC);
@@ -101,38 +102,7 @@ static void wallet_rw(struct rw *s, struct wallet *w)
 	}
 	for (i = 0; i < w->n && !s->bad; i++)
 		key_rw(s, &w->keys[i]);
-}
-
-/* Write the wallet file, then the first 4 bytes of its double SHA-256,
- * replacing the old one atomically and flushed.  Returns 0 or -1. */
-static int save(struct wallet *w)
-{
-	uint8_t sum[SHA256_LEN];
-	struct rw s;
-	int r;
-
-	rw_writer(&s);
-	wallet_rw(&s, w);
-	sha256d(s.out, s.len, sum);
-	rw_bytes(&s, sum, 4);
-	r = file_replace(w->path, s.out, s.len);
-	free(s.out);
-	return r;
-}
-
-/* Read a wallet file; returns 0, or -1 if it is damaged in any way. */
-static int load(struct wallet *w, const uint8_t *buf, size_t len)
-{
-	uint8_t sum[SHA256_LEN];
-	struct rw s;
-
-	if (len < 12)
-		return -1;
-	sha256d(buf, len - 4, sum);
-	rw_reader(&s, buf, len - 4);
-	wallet_rw(&s, w);
-	return memcmp(sum, buf + len - 4, 4) || s.bad || s.left || !w->n ?
-	       -1 : 0;
+	rw_sum(s);
 }
 
 /* Make a key from fresh randomness into k; returns 0 or -1. */
@@ -174,7 +144,7 @@ int wallet_new_key(struct wallet *w, char *err, size_t errlen)
 	sha256(nk->pub, LMS_PUB_LEN, nk->addr);
 	nk->leaves = k->type == LMS_SHA256_M32_H5 ? 32 : 1024;
 	nk->tree = k;                    /* (made: keep it for signing) */
-	if (save(w) != 0) {
+	if (file_save(w->path, wallet_rw, w) != 0) {
 		snprintf(err, errlen, "cannot write %s", w->path);
 		return -1;
 	}
@@ -187,34 +157,23 @@ struct wallet *wallet_open(const char *dir, int create, uint32_t lms_type,
                            char *err, size_t errlen)
 {
 	struct wallet *w = xcalloc(1, sizeof *w);
-	size_t len;
-	uint8_t *buf;
+	int r;
 
 	snprintf(w->path, sizeof w->path, "%s/wallet.dat", dir);
 	w->type = lms_type == LMS_SHA256_M32_H5 ? lms_type : LMS_SHA256_M32_H10;
-	if ((buf = file_read(w->path, 12 + (size_t)MAX_KEYS * KEY_REC, &len))) {
-		if (load(w, buf, len) != 0) {
-			snprintf(err, errlen, "%s is damaged; it was left as it "
-			         "is", w->path);
-			free(buf);
-			wallet_close(w);
-			return NULL;
-		}
-		free(buf);
+	r = file_load(w->path, 12 + (size_t)MAX_KEYS * KEY_REC, wallet_rw, w);
+	if (r > 0 && w->n)
 		return w;
-	}
-	if (!create || access(w->path, F_OK) == 0) {
-		snprintf(err, errlen, create ? "cannot read %s" : "no wallet in %s "
-		         "(make one with `peerchain address`)", create ? w->path :
-		         dir);
-		wallet_close(w);
-		return NULL;
-	}
-	if (wallet_new_key(w, err, errlen) != 0) {
-		wallet_close(w);
-		return NULL;
-	}
-	return w;
+	if (r != 0)
+		snprintf(err, errlen, "%s is damaged; it was left as it is",
+		         w->path);
+	else if (!create)
+		snprintf(err, errlen, "no wallet in %s (make one with `peerchain "
+		         "address`)", dir);
+	else if (wallet_new_key(w, err, errlen) == 0)
+		return w;
+	wallet_close(w);
+	return NULL;
 }
 
 /* Free the wallet (it is always saved already). */
@@ -358,7 +317,7 @@ static int reserve(struct wallet *w, const unsigned char *chosen,
 			q[k] = w->keys[k].next++;
 	if (cur->next >= cur->leaves)
 		return wallet_new_key(w, err, errlen);
-	if (save(w) != 0) {
+	if (file_save(w->path, wallet_rw, w) != 0) {
 		snprintf(err, errlen, "cannot write %s", w->path);
 		return -1;
 	}
@@ -405,6 +364,53 @@ char *amount_text(uint64_t v, char buf[AMOUNT_TEXT_LEN])
 	return buf;
 }
 
+/* The inputs spending every output of the chosen keys (into in, with the
+ * key of each in ikey), grouped by key; returns how many. */
+static size_t inputs_of(const struct wallet *w, const struct gather *g,
+                        const unsigned char *chosen, struct txin *in,
+                        uint32_t *ikey)
+{
+	size_t i, n = 0;
+	uint32_t k;
+
+	for (k = 0; k < w->n; k++)
+		for (i = 0; chosen[k] && i < g->n; i++)
+			if (g->v[i].key == k) {
+				in[n].prev = g->v[i].op;
+				in[n].index = get32le(g->v[i].op + SHA256_LEN);
+				ikey[n++] = k;
+			}
+	return n;
+}
+
+/* Finish t, whose inputs are chosen and whose leaves are reserved (q):
+ * their keys, the payment and the change outputs, the signatures.
+ * Returns the serialized transaction, or NULL with err set. */
+static uint8_t *sign_and_write(struct wallet *w, struct tx *t,
+                               const uint32_t *ikey, const uint32_t *q,
+                               struct txout *out, size_t *len, char *err,
+                               size_t errlen)
+{
+	uint8_t *sigs = xmalloc((size_t)t->nin * LMS_SIG_MAX), *buf = NULL;
+	uint32_t i;
+
+	for (i = 0; i < t->nin; i++)
+		t->in[i].pub = w->keys[ikey[i]].pub;  /* after any new key */
+	out[1].addr = wallet_address(w);
+	t->out = out;
+	t->nout = (uint16_t)(out[1].amount ? 2 : 1);
+	if (sign_inputs(w, t, ikey, q, sigs) != 0)
+		snprintf(err, errlen, "signing failed");
+	else if (!(*len = tx_write(t, buf = xmalloc(MAX_TX_SIZE), MAX_TX_SIZE)))
+		snprintf(err, errlen, "the transaction would be too big");
+	if (err[0]) {
+		free(buf);
+		buf = NULL;
+	}
+	free(sigs);
+	return buf;
+}
+
 /* Build and sign a payment of amount to `to` with fee, spending whole
  * addresses of the wallet, change to its newest address.  Returns the
  * transaction (the caller adds it to the mempool), or NULL with err. */
@@ -413,8 +419,8 @@ uint8_t *wallet_pay(struct wallet *w, struct chain *c,
                     size_t *len, char *err, size_t errlen)
 {
 	unsigned char *chosen = xcalloc(w->n, 1);
-	uint32_t *q = xcalloc(w->n + 1, sizeof *q), *ikey = NULL, k;
-	uint8_t *sigs = NULL, *buf = NULL, change[ADDR_LEN];
+	uint32_t *q = xcalloc(w->n + 1, sizeof *q), *ikey = NULL;
+	uint8_t *buf = NULL;
 	struct txout out[2];
 	struct txin *in = NULL;
 	struct gather g;
@@ -422,9 +428,10 @@ uint8_t *wallet_pay(struct wallet *w, struct chain *c,
 	char a[AMOUNT_TEXT_LEN], b[AMOUNT_TEXT_LEN], d[AMOUNT_TEXT_LEN];
 	char e[AMOUNT_TEXT_LEN];
 	struct tx t;
-	size_t i, n;
+	size_t n;
 
 	memset(&t, 0, sizeof t);
+	err[0] = 0;
 	gather(w, c, &g, 1);
 	if (amount == 0 || amount > MAX_MONEY || fee > MAX_MONEY - amount) {
 		snprintf(err, errlen, "amount or fee out of range");
@@ -439,15 +446,7 @@ uint8_t *wallet_pay(struct wallet *w, struct chain *c,
 	}
 	in = xcalloc(g.n, sizeof *in);
 	ikey = xcalloc(g.n, sizeof *ikey);
-	for (k = 0, n = 0; k < w->n; k++)
-		for (i = 0; chosen[k] && i < g.n; i++)
-			if (g.v[i].key == k) {
-				in[n].prev = g.v[i].op;
-				in[n].index = get32le(g.v[i].op + SHA256_LEN);
-				ikey[n++] = k;
-			}
-	t.nin = (uint16_t)(n <= MAX_SPEND ? n : 0);
-	if (n > MAX_SPEND) {
+	if ((n = inputs_of(w, &g, chosen, in, ikey)) > MAX_SPEND) {
 		snprintf(err, errlen, "the chosen addresses hold over %d outputs: "
 		         "too many for one transaction", MAX_SPEND);
 		goto out;
@@ -456,34 +455,18 @@ uint8_t *wallet_pay(struct wallet *w, struct chain *c,
 		goto out;
 	if (getenv("PEERCHAIN_CRASH_AFTER_LEAF"))  /* the test of the rule */
 		raise(SIGKILL);
-	for (i = 0; i < t.nin; i++)
-		in[i].pub = w->keys[ikey[i]].pub;  /* after any new key */
-	memcpy(change, wallet_address(w), ADDR_LEN);
+	t.in = in;
+	t.nin = (uint16_t)n;
 	out[0].amount = amount;
 	out[0].addr = to;
 	out[1].amount = have - amount - fee;
-	out[1].addr = change;
-	t.in = in;
-	t.out = out;
-	t.nout = (uint16_t)(out[1].amount ? 2 : 1);
-	sigs = xmalloc((size_t)t.nin * LMS_SIG_MAX);
-	if (sign_inputs(w, &t, ikey, q, sigs) != 0) {
-		snprintf(err, errlen, "signing failed");
-		goto out;
-	}
-	buf = xmalloc(MAX_TX_SIZE);
-	if (!(*len = tx_write(&t, buf, MAX_TX_SIZE))) {
-		snprintf(err, errlen, "the transaction would be too big");
-		free(buf);
-		buf = NULL;
-	}
+	buf = sign_and_write(w, &t, ikey, q, out, len, err, errlen);
 out:
 	free(g.v);
 	free(chosen);
 	free(q);
 	free(ikey);
 	free(in);
-	free(sigs);
 	return buf;
 }
 

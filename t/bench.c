@@ -10,7 +10,8 @@
  *   chain   a 10,010-block regtest chain with 20,000 payments (1 input, 2
  *           outputs, H10/W4 signatures) is generated, then reopened by
  *           `peerchain tip`, which replays and checks every block: payments
- *           validated per second, blocks per second, peak memory.
+ *           validated per second, blocks per second, peak memory; and
+ *           the time a wallet takes to build and sign one payment.
  *   net     a node holding 1,000 inbound connections (from t/testpeer,
  *           spread over loopback source addresses): its peak memory, and
  *           ping round trips on one more connection against an idle node;
@@ -39,6 +40,7 @@
 #define PAYS_PER_BLOCK 2       /* ...with this many payments in all but
                                   the first ten */
 #define PAYMENTS ((CHAIN_BLOCKS - 10) * PAYS_PER_BLOCK)
+#define WALLET_PAYS 5          /* payments timed after the first */
 
 /* Seconds on a clock that never jumps. */
 static double now(void)
@@ -398,6 +400,66 @@ static double reindex(const char *dir, long *kib)
 	return t;
 }
 
+/* Mine one block on c's tip paying addr; returns the chain's verdict. */
+static int mine_to(struct chain *c, const uint8_t *addr)
+{
+	size_t len;
+	uint8_t *b = chain_template(c, addr, &len);
+	int r;
+
+	while (block_mine(b, len, 1000, chain_now(c) + 3600) != 1)
+		;
+	r = chain_add_block(c, b, len);
+	free(b);
+	return r;
+}
+
+/* Milliseconds one payment from a wallet takes to build and sign (H10
+ * key, one or two inputs): the first, which makes the key's tree, and the
+ * best of the next WALLET_PAYS, each confirmed before the next. */
+static void wallet_figures(void)
+{
+	char dir[] = "/tmp/peerchain-wallet-XXXXXX", err[256], cmd[600];
+	double first = 0, best = 1e9, t;
+	struct chain *c = NULL;
+	struct wallet *w = NULL;
+	uint8_t *tx, to[ADDR_LEN] = { 7 };
+	size_t len;
+	int k, ok = mkdtemp(dir) != NULL;
+
+	if (ok && (c = chain_open(params_find("regtest"), dir, err, sizeof err)))
+		w = wallet_open(dir, 1, LMS_SHA256_M32_H10, err, sizeof err);
+	for (k = 0; w && k < 11; k++)           /* the first coinbase matures */
+		mine_to(c, wallet_address(w));
+	wallet_close(w);                        /* (as a node starting: the */
+	w = ok && c ? wallet_open(dir, 0, LMS_SHA256_M32_H10, err, sizeof err)
+	    : NULL;                             /* key's tree not yet made) */
+	for (k = 0; w && k <= WALLET_PAYS; k++) {
+		t = now();
+		tx = wallet_pay(w, c, to, COIN, 1000, &len, err, sizeof err);
+		t = (now() - t) * 1000;
+		if (!tx || chain_add_tx(c, tx, len) != V_OK ||
+		    mine_to(c, wallet_address(w)) != V_OK)
+			break;
+		free(tx);
+		if (k == 0)
+			first = t;
+		else if (t < best)
+			best = t;
+	}
+	if (w && k > WALLET_PAYS) {
+		figure("wallet_first_pay_ms", first);
+		figure("wallet_pay_ms", best);
+	} else {
+		fprintf(stderr, "bench: the wallet figures failed: %s\n", err);
+	}
+	wallet_close(w);
+	chain_close(c);
+	snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
+	if (ok && system(cmd) != 0)
+		fprintf(stderr, "bench: cannot remove %s\n", dir);
+}
+
 /* The chain figures: validation inside blocks, and reindexing. */
 static void chain_figures(void)
 {
@@ -430,6 +492,7 @@ static void chain_figures(void)
 		figure("reindex_blocks_s", CHAIN_BLOCKS / best);
 		figure("reindex_peak_kib", (double)kib);
 	}
+	wallet_figures();
 	snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
 	if (system(cmd) != 0)
 		fprintf(stderr, "bench: cannot remove %s\n", dir);
