@@ -1144,18 +1144,12 @@ void chain_close(struct chain *c)
 	for (i = 0, n = c->pool.n; i < n; i++)
 		pool_forget(c, v[i]);
 	free(v);
-	v = map_values(&c->utxo);
-	for (i = 0, n = c->utxo.n; i < n; i++)
-		free(v[i]);
-	free(v);
 	v = map_values(&c->index);
-	for (i = 0, n = c->index.n; i < n; i++) {
+	for (i = 0, n = c->index.n; i < n; i++)
 		free(((struct blockindex *)v[i])->undo);
-		free(v[i]);
-	}
 	free(v);
-	map_free(&c->index, 0);
-	map_free(&c->utxo, 0);
+	map_free(&c->index, 1);
+	map_free(&c->utxo, 1);
 	map_free(&c->pool, 0);
 	map_free(&c->spends, 0);
 	if (c->lock >= 0)

@@ -272,7 +272,7 @@ static void tip_changed(struct gossip *g)
 	if (memcmp(tip, g->tip, SHA256_LEN) == 0)
 		return;
 	chain_header(g->c, tip, hdr, &height);
-	if (memcmp(hdr + 4, g->tip, SHA256_LEN) != 0 &&
+	if (memcmp(hdr + HDR_PREV, g->tip, SHA256_LEN) != 0 &&
 	    !(chain_status(g->c, g->tip) & CH_ACTIVE))
 		relay_pool(g, NULL);
 	memcpy(g->tip, tip, SHA256_LEN);

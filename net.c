@@ -490,11 +490,7 @@ static uint8_t *buf_room(struct buf *b, size_t n)
 		b->len -= b->off;
 		b->off = 0;
 	}
-	if (b->len + n > b->cap) {
-		b->cap = b->len + n > 2 * b->cap ? b->len + n : 2 * b->cap;
-		if (!(b->data = realloc(b->data, b->cap)))
-			abort();
-	}
+	b->data = xgrow(b->data, &b->cap, b->len + n, 1);
 	return b->data + b->len;
 }
 

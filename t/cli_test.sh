@@ -24,6 +24,14 @@ done
 grep -q "unknown command 'frobnicate'" "$tmp/err" || fail "no message for unknown command"
 [ -s "$tmp/out" ] && fail "unknown command wrote to stdout"
 
+# -T takes a number of milliseconds from 0 to 60000, or "random"
+for t in -5x -5 x 60001 ""; do
+	"$bin" -T "$t" version >/dev/null 2>&1
+	[ $? -eq 2 ] || fail "-T '$t' was taken"
+done
+"$bin" -T random version >/dev/null || fail "-T random refused"
+"$bin" -T 0 version >/dev/null || fail "-T 0 refused"
+
 "$bin" >"$tmp/out" 2>"$tmp/err"
 [ $? -eq 2 ] || fail "no command did not exit 2"
 grep -q '^usage: peerchain' "$tmp/err" || fail "no command printed no usage"

@@ -61,6 +61,9 @@ pc wallet | grep "^$a leaves 1/1024" >/dev/null || fail "leaf 0 not recorded"
 pc tip >"$tmp/out"
 [ "$(field mempool)" = "0 transactions, 0 bytes" ] || fail "crash left a tx"
 start
+# a node with no peers answers `peers` with nothing, and success
+pc peers >"$tmp/out" 2>"$tmp/err" || fail "peers failed on a node without peers: $(cat "$tmp/err")"
+[ -s "$tmp/out" ] && fail "peers printed a peer that is not there"
 tx=$(pc send 10 "$b" 0.5) || fail "send failed"
 pc tx "$tx" >"$tmp/out" || fail "tx $tx not found"
 grep -q '^in .* leaf 1$' "$tmp/out" || fail "the payment did not sign with leaf 1"

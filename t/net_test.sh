@@ -80,6 +80,10 @@ m=$(ctl f status | sed -n "s/^addresses //p")
 [ $((m - n)) -ge 900 ] || fail "a burst of 1000 spread addresses added only $((m - n))"
 [ $((m - n)) -le 1010 ] || fail "the token bucket let $((m - n)) addresses in at once"
 
+# a getdata for what the node lacks is answered by one notfound, each
+# entry with the type it was asked with
+"$peer" -b 127.6.0.2 127.1.0.1 21001 notfound || fail "notfound entries mistyped"
+
 # at most 4 connections from one address
 n=$("$peer" -b 127.7.0.1 127.1.0.1 21001 conns 8 0) || fail "testpeer conns failed"
 [ "$n" = 4 ] || fail "$n connections from one address were taken, not 4"

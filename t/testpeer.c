@@ -21,6 +21,9 @@
  *               handshake, then announce the transaction TXID (as the node
  *               shows it) and never deliver it; print how many getdata for
  *               it came within S seconds
+ *   notfound    handshake, then a getdata for an unknown transaction and
+ *               an unknown block; exit 0 if one notfound names both, each
+ *               with its own type (1, then 2)
  *   badblock, badtx
  *               handshake, then a block on genesis whose coinbase pays over
  *               all money, or a transaction paying as much; print
@@ -94,9 +97,10 @@ static void say(int fd, const char *cmd, const uint8_t *b, size_t len)
 	free(f);
 }
 
-/* Wait for a message named cmd (skipping others); returns 0, or -1 on
- * close, error or timeout. */
-static int await(int fd, const char *cmd, uint8_t *out8)
+/* Wait for a message named cmd (skipping others), copying the first 80
+ * bytes of its payload to out80 if given; returns 0, or -1 on close,
+ * error or timeout. */
+static int await(int fd, const char *cmd, uint8_t *out80)
 {
 	static uint8_t buf[1 << 16];
 	static size_t have;
@@ -115,8 +119,8 @@ static int await(int fd, const char *cmd, uint8_t *out8)
 		                           &why)) > 0) {
 			int match = strcmp(got, cmd) == 0;
 
-			if (match && out8 && plen >= 8)
-				memcpy(out8, pl, 8);
+			if (match && out80)
+				memcpy(out80, pl, plen < 80 ? plen : 80);
 			memmove(buf, buf + used, have - (size_t)used);
 			have -= (size_t)used;
 			if (match)
@@ -168,6 +172,26 @@ static int closed_by_node(int fd)
 		if (poll(&p, 1, 100) > 0 && read(fd, buf, sizeof buf) <= 0)
 			return 1;
 	return 0;
+}
+
+/* A getdata of an unknown transaction and an unknown block: exit status
+ * 0 if the notfound that answers it types each entry as it was asked. */
+static int notfound(void)
+{
+	uint8_t b[4 + 2 * INV_REC], got[80] = { 0 };
+	int fd = dial(bind_ip);
+
+	memset(b, 0xab, sizeof b);
+	put32le(b, 2);
+	put32le(b + 4, 1);
+	put32le(b + 4 + INV_REC, 2);
+	if (fd < 0 || handshake(fd) != 0)
+		return 1;
+	say(fd, "getdata", b, sizeof b);
+	if (await(fd, "notfound", got) != 0)
+		return 1;
+	return get32le(got) == 2 && get32le(got + 4) == 1 &&
+	       get32le(got + 4 + INV_REC) == 2 ? 0 : 1;
 }
 
 /* One protocol violation; exit status 0 if the node hangs up. */
@@ -373,7 +397,7 @@ static int pings(int n)
 {
 	int fd = dial(bind_ip), i, j;
 	long long *rtt = calloc((size_t)n, sizeof *rtt), t;
-	uint8_t b[8], back[8];
+	uint8_t b[8], back[80];
 	struct timespec a, z;
 
 	if (fd < 0 || handshake(fd) != 0)
@@ -439,6 +463,8 @@ int main(int argc, char **argv)
 		return noread(n);
 	if (!strcmp(argv[a + 2], "announce") && argc - a > 4)
 		return announce(argv[a + 3], s);
+	if (!strcmp(argv[a + 2], "notfound"))
+		return notfound();
 	if (!strcmp(argv[a + 2], "badblock") || !strcmp(argv[a + 2], "badtx"))
 		return invalid(argv[a + 2]);
 	return violate(argv[a + 2]);
