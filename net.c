@@ -40,6 +40,8 @@
 #define BUCKET_SIZE   64          /* ...this many addresses each */
 #define BOOK_MAX      (BOOK_BUCKETS * BUCKET_SIZE)
 #define MAX_BANS      100000      /* bans read from bans.dat at most */
+#define ENTRY_REC     31          /* bytes of one entry of peers.dat */
+#define BAN_REC       24          /* bytes of one ban of bans.dat */
 #define ADDR_RATE     0.1         /* addresses a peer may send per second,
                                      with a burst of MAX_ADDR, as Bitcoin */
 #define RELAY_FRESH   600         /* seconds an address counts as fresh */
@@ -365,7 +367,7 @@ static void book_rw(struct rw *s, void *arg)
 	memset(&e, 0, sizeof e);
 	rw_magic(s, "PCAB");
 	rw_bytes(s, n->secret, 32);
-	count = rw_count(s, (uint32_t)n->nbook, 4, BOOK_MAX, 31);
+	count = rw_count(s, (uint32_t)n->nbook, 4, BOOK_MAX, ENTRY_REC);
 	for (i = 0; i < count && !s->bad; i++) {
 		if (s->out)
 			e = n->book[i];
@@ -399,8 +401,8 @@ static void save(struct net *n, const char *name,
  * secret. */
 static void book_load(struct net *n)
 {
-	int r = file_load(path_of(n, "peers.dat"), 40 + (size_t)BOOK_MAX * 31,
-	                  book_rw, n);
+	int r = file_load(path_of(n, "peers.dat"),
+	                  40 + (size_t)BOOK_MAX * ENTRY_REC, book_rw, n);
 
 	if (r > 0) {
 		log_msg(LOG_INFO, "address book: %lu addresses from %s",
@@ -444,7 +446,7 @@ static void bans_rw(struct rw *s, void *arg)
 
 	memset(&b, 0, sizeof b);
 	rw_magic(s, "PCBN");
-	count = rw_count(s, (uint32_t)n->bans.n, 4, MAX_BANS, 24);
+	count = rw_count(s, (uint32_t)n->bans.n, 4, MAX_BANS, BAN_REC);
 	for (i = 0; i < count && !s->bad; i++) {
 		if (s->out)
 			b = *v[i];
@@ -1330,7 +1332,7 @@ struct net *net_open(const struct net_opts *o, char *err, size_t errlen)
 	n->nonce = random64();
 	n->saved_at = mono_ms();
 	raise_nofile();
-	file_load(path_of(n, "bans.dat"), 8 + 24 * MAX_BANS, bans_rw, n);
+	file_load(path_of(n, "bans.dat"), 8 + BAN_REC * MAX_BANS, bans_rw, n);
 	book_load(n);
 	n->fixed = xcalloc(o->nconnect, sizeof *n->fixed);
 	n->fixed_at = xcalloc(o->nconnect, sizeof *n->fixed_at);

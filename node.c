@@ -263,8 +263,10 @@ static int cmd_send(char **arg)
 	if (amount_parse(arg[0], &amount) != 0 ||
 	    (arg[2] && amount_parse(arg[2], &fee) != 0))
 		return -1;
-	if ((v = address_arg(arg[1], to)) || (v = need(CHAIN | WALLET) ? 1 : 0))
+	if ((v = address_arg(arg[1], to)))
 		return v;
+	if (need(CHAIN | WALLET) != 0)
+		return 1;
 	if (!(tx = wallet_pay(wallet, chain, to, amount, fee, &len, why,
 	                      sizeof why))) {
 		say("%s\n", why);

@@ -71,7 +71,7 @@ void sha256d_from(const sha256_ctx *mid, const void *tail, size_t len,
                   uint8_t out[SHA256_LEN]);
 unsigned long sha256_compressions(void);
 
-/* ==== util.c: memory, table, hex, files, log, clock, random, serializer ==== */
+/* ==== util.c: memory, map, hex, files, log, clock, random, serializer ==== */
 
 #define MAP_KEY_MAX 36           /* the longest key: an outpoint */
 

@@ -391,7 +391,8 @@ static uint8_t *sign_and_write(struct wallet *w, struct tx *t,
                                struct txout *out, size_t *len, char *err,
                                size_t errlen)
 {
-	uint8_t *sigs = xmalloc((size_t)t->nin * LMS_SIG_MAX), *buf = NULL;
+	uint8_t *sigs = xmalloc((size_t)t->nin * LMS_SIG_MAX);
+	uint8_t *buf = xmalloc(MAX_TX_SIZE);
 	uint32_t i;
 
 	for (i = 0; i < t->nin; i++)
@@ -399,15 +400,17 @@ static uint8_t *sign_and_write(struct wallet *w, struct tx *t,
 	out[1].addr = wallet_address(w);
 	t->out = out;
 	t->nout = (uint16_t)(out[1].amount ? 2 : 1);
-	if (sign_inputs(w, t, ikey, q, sigs) != 0)
+	if (sign_inputs(w, t, ikey, q, sigs) != 0) {
 		snprintf(err, errlen, "signing failed");
-	else if (!(*len = tx_write(t, buf = xmalloc(MAX_TX_SIZE), MAX_TX_SIZE)))
+		*len = 0;
+	} else if (!(*len = tx_write(t, buf, MAX_TX_SIZE))) {
 		snprintf(err, errlen, "the transaction would be too big");
-	if (err[0]) {
+	}
+	free(sigs);
+	if (!*len) {
 		free(buf);
 		buf = NULL;
 	}
-	free(sigs);
 	return buf;
 }
 
@@ -431,7 +434,6 @@ uint8_t *wallet_pay(struct wallet *w, struct chain *c,
 	size_t n;
 
 	memset(&t, 0, sizeof t);
-	err[0] = 0;
 	gather(w, c, &g, 1);
 	if (amount == 0 || amount > MAX_MONEY || fee > MAX_MONEY - amount) {
 		snprintf(err, errlen, "amount or fee out of range");
