@@ -79,7 +79,6 @@ static const struct params nets[] = {
 const struct params *params_find(const char *name)
 {
 	size_t i;
-
 	for (i = 0; i < sizeof nets / sizeof nets[0]; i++)
 		if (strcmp(nets[i].name, name) == 0)
 			return &nets[i];
@@ -115,7 +114,6 @@ const char *reason_text(int r)
 		[V_MEMPOOL_FULL] = "mempool-full",
 		[V_STORAGE_FAILED] = "storage-failed",
 	};
-
 	return r >= 0 && r < V_NREASONS ? text[r] : "unknown";
 }
 
@@ -137,7 +135,6 @@ void outpoint(uint8_t op[OUTPOINT_LEN], const uint8_t *txid, uint32_t index)
 static void tx_rw(struct rw *s, struct tx *t, int sigs)
 {
 	uint32_t version = TX_VERSION, i;
-
 	rw_u32(s, &version);
 	if (version != TX_VERSION)
 		s->bad = 1;
@@ -181,7 +178,6 @@ void tx_free(struct tx *t)
 static int tx_read(struct rw *s, struct tx *t)
 {
 	const uint8_t *start = s->in;
-
 	memset(t, 0, sizeof *t);
 	tx_rw(s, t, 1);
 	if (s->bad) {
@@ -200,7 +196,6 @@ static int tx_read(struct rw *s, struct tx *t)
 int tx_parse(struct tx *t, const uint8_t *buf, size_t len, size_t *used)
 {
 	struct rw s;
-
 	rw_reader(&s, buf, len);
 	if (tx_read(&s, t) != V_OK)
 		return V_MALFORMED;
@@ -219,7 +214,6 @@ size_t tx_write(const struct tx *t, uint8_t *buf, size_t cap)
 {
 	struct rw s;
 	size_t len;
-
 	rw_writer(&s);
 	tx_rw(&s, (struct tx *)t, 1);
 	len = s.len <= cap ? s.len : 0;
@@ -233,7 +227,6 @@ size_t tx_write(const struct tx *t, uint8_t *buf, size_t cap)
 void tx_sighash(const struct tx *t, uint8_t out[SHA256_LEN])
 {
 	struct rw s;
-
 	rw_writer(&s);
 	tx_rw(&s, (struct tx *)t, 0);
 	sha256d(s.out, s.len, out);
@@ -245,7 +238,6 @@ void tx_sighash(const struct tx *t, uint8_t out[SHA256_LEN])
 int tx_is_coinbase(const struct tx *t)
 {
 	static const uint8_t zero[SHA256_LEN];
-
 	return t->nin == 1 && memcmp(t->in[0].prev, zero, SHA256_LEN) == 0;
 }
 
@@ -255,7 +247,6 @@ int tx_check(const struct tx *t)
 {
 	uint64_t sum = 0;
 	uint32_t i;
-
 	for (i = 0; i < t->nout; i++) {
 		if (t->out[i].amount > MAX_MONEY)
 			return V_AMOUNT_OUT_OF_RANGE;
@@ -274,7 +265,6 @@ size_t coinbase_write(uint32_t height, const uint8_t addr[ADDR_LEN],
 	struct txin in;
 	struct txout out;
 	struct tx t;
-
 	memset(&t, 0, sizeof t);
 	memset(&in, 0, sizeof in);
 	outpoint(op, op, height);
@@ -294,7 +284,6 @@ size_t coinbase_write(uint32_t height, const uint8_t addr[ADDR_LEN],
 void block_free(struct block *b)
 {
 	uint32_t i;
-
 	for (i = 0; i < b->ntx; i++)
 		tx_free(&b->tx[i]);
 	free(b->tx);
@@ -309,7 +298,6 @@ int block_parse(struct block *b, const uint8_t *buf, size_t len)
 {
 	struct rw s;
 	uint32_t i, n;
-
 	memset(b, 0, sizeof *b);
 	b->raw = buf;
 	b->len = len;
@@ -337,7 +325,6 @@ static void merkle(uint8_t (*h)[SHA256_LEN], size_t n,
 {
 	uint8_t pair[2 * SHA256_LEN];
 	size_t i, j;
-
 	*mutated = 0;
 	memset(root, 0, SHA256_LEN);
 	if (n == 0)
@@ -361,7 +348,6 @@ static void block_root(const struct block *b, uint8_t root[SHA256_LEN],
 {
 	uint8_t (*h)[SHA256_LEN] = xcalloc(b->ntx, SHA256_LEN);
 	uint32_t i;
-
 	for (i = 0; i < b->ntx; i++)
 		memcpy(h[i], b->tx[i].id, SHA256_LEN);
 	merkle(h, b->ntx, root, mutated);
@@ -374,7 +360,6 @@ int block_merkle(uint8_t *blk, size_t len)
 {
 	struct block b;
 	int mutated;
-
 	if (block_parse(&b, blk, len) != V_OK)
 		return -1;
 	block_root(&b, blk + HDR_MERKLE, &mutated);
@@ -391,7 +376,6 @@ int block_check(const struct block *b, uint32_t height)
 	uint8_t root[SHA256_LEN];
 	int mutated, r;
 	uint32_t i;
-
 	if (b->ntx == 0)
 		return V_BAD_COINBASE;
 	block_root(b, root, &mutated);
@@ -415,7 +399,6 @@ int block_check(const struct block *b, uint32_t height)
 uint64_t block_subsidy(const struct params *p, uint32_t height)
 {
 	uint32_t halvings = height / p->halving;
-
 	return halvings >= 64 ? 0 : p->subsidy >> halvings;
 }
 
@@ -427,7 +410,6 @@ uint8_t *block_make(const uint8_t prev[SHA256_LEN], uint32_t time,
 {
 	size_t i, k = HEADER_LEN + 4;
 	uint8_t *blk;
-
 	for (i = 0, *len = k; i < ntx; i++)
 		*len += lens[i];
 	blk = xcalloc(1, *len);
@@ -448,7 +430,6 @@ uint8_t *block_make(const uint8_t prev[SHA256_LEN], uint32_t time,
 int u256_cmp(const u256 *a, const u256 *b)
 {
 	int i;
-
 	for (i = 7; i >= 0; i--)
 		if (a->w[i] != b->w[i])
 			return a->w[i] < b->w[i] ? -1 : 1;
@@ -460,7 +441,6 @@ void u256_add(u256 *a, const u256 *b)
 {
 	uint64_t carry = 0;
 	int i;
-
 	for (i = 0; i < 8; i++) {
 		carry += (uint64_t)a->w[i] + b->w[i];
 		a->w[i] = (uint32_t)carry;
@@ -473,7 +453,6 @@ static void u_sub(u256 *a, const u256 *b)
 {
 	uint64_t borrow = 0, d;
 	int i;
-
 	for (i = 0; i < 8; i++) {
 		d = (uint64_t)a->w[i] - b->w[i] - borrow;
 		a->w[i] = (uint32_t)d;
@@ -486,7 +465,6 @@ static uint32_t u_mul32(u256 *a, uint32_t m)
 {
 	uint64_t carry = 0;
 	int i;
-
 	for (i = 0; i < 8; i++) {
 		carry += (uint64_t)a->w[i] * m;
 		a->w[i] = (uint32_t)carry;
@@ -500,7 +478,6 @@ static void u_div32(u256 *a, uint32_t hi, uint32_t d)
 {
 	uint64_t r = hi;
 	int i;
-
 	for (i = 7; i >= 0; i--) {
 		r = r << 32 | a->w[i];
 		a->w[i] = (uint32_t)(r / d);
@@ -513,7 +490,6 @@ static void u_div(u256 *q, const u256 *n, const u256 *d)
 {
 	u256 r;
 	int i, k;
-
 	memset(q, 0, sizeof *q);
 	memset(&r, 0, sizeof r);
 	for (i = 255; i >= 0; i--) {
@@ -531,7 +507,6 @@ static void u_div(u256 *q, const u256 *n, const u256 *d)
 static void u_from_hash(u256 *a, const uint8_t h[SHA256_LEN])
 {
 	int i;
-
 	for (i = 0; i < 8; i++)
 		a->w[i] = get32le(h + 4 * i);
 }
@@ -543,7 +518,6 @@ static int target_of(uint32_t bits, u256 *t)
 	uint8_t b[SHA256_LEN] = { 0 };
 	uint32_t size = bits >> 24, word = bits & 0x007fffff, v;
 	int i, pos, nonzero = 0;
-
 	if (bits & 0x00800000)
 		return 0;
 	for (i = 0; i < 3; i++) {
@@ -566,7 +540,6 @@ static uint32_t compact_of(const u256 *t)
 	uint8_t b[SHA256_LEN];
 	uint32_t word = 0;
 	int i, size = SHA256_LEN;
-
 	for (i = 0; i < 8; i++)
 		put32le(b + 4 * i, t->w[i]);
 	while (size > 0 && b[size - 1] == 0)
@@ -589,7 +562,6 @@ void header_work(uint32_t bits, u256 *w)
 	static u256 last;
 	u256 t, n, one = { { 1 } };
 	int i;
-
 	if (bits == last_bits && bits) {
 		*w = last;
 		return;
@@ -615,7 +587,6 @@ uint32_t header_retarget(const struct params *p, uint32_t bits, int64_t span)
 	int64_t want = (int64_t)p->interval * p->spacing;
 	u256 t, limit;
 	uint32_t hi;
-
 	span = span < want / 4 ? want / 4 : span > want * 4 ? want * 4 : span;
 	target_of(bits, &t);
 	target_of(p->limit_bits, &limit);
@@ -638,7 +609,6 @@ int header_check(const struct params *p, const uint8_t *hdr,
 	uint32_t bits = get32le(hdr + HDR_BITS);
 	int64_t t = get32le(hdr + HDR_TIME);
 	u256 target, limit, h;
-
 	target_of(p->limit_bits, &limit);
 	if ((want_bits && bits != want_bits) || !target_of(bits, &target) ||
 	    u256_cmp(&target, &limit) > 0)
@@ -660,7 +630,6 @@ int header_check(const struct params *p, const uint8_t *hdr,
 static void roll(uint8_t *blk, size_t len, int64_t max_time)
 {
 	uint32_t t = get32le(blk + HDR_TIME);
-
 	if ((int64_t)t + 1 <= max_time || len < EXTRANONCE + 8) {
 		put32le(blk + HDR_TIME, t + 1);
 		return;
@@ -679,7 +648,6 @@ int block_mine(uint8_t *blk, size_t len, unsigned long tries,
 	uint8_t out[SHA256_LEN];
 	sha256_ctx mid;
 	u256 target, h;
-
 	if (!target_of(get32le(blk + HDR_BITS), &target))
 		return -1;
 	sha256_init(&mid);

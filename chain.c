@@ -112,7 +112,6 @@ static uint32_t median_time(const struct blockindex *n)
 {
 	uint32_t t[MEDIAN_SPAN], v;
 	int k = 0, i, j;
-
 	for (; n && k < MEDIAN_SPAN; n = n->prev)
 		t[k++] = index_time(n);
 	for (i = 1; i < k; i++) {
@@ -131,7 +130,6 @@ static uint32_t next_bits(const struct chain *c, const struct blockindex *prev)
 {
 	const struct blockindex *first = prev;
 	uint32_t i;
-
 	if (!c->p->interval || (prev->height + 1) % c->p->interval)
 		return index_bits(prev);
 	for (i = 1; i < c->p->interval && first; i++)
@@ -154,7 +152,6 @@ static void set_best_header(struct chain *c, struct blockindex *n)
 {
 	size_t old = c->nhdrs, i = n->prev ? n->height - c->p->genesis_height
 	                                   : 0;
-
 	c->hdrs = xgrow(c->hdrs, &c->hcap, i + 1, sizeof *c->hdrs);
 	c->nhdrs = i + 1;
 	for (; n && !(i < old && c->hdrs[i] == n); n = n->prev, i--)
@@ -168,7 +165,6 @@ static struct blockindex *index_add(struct chain *c, const uint8_t *hdr,
 {
 	struct blockindex *n = xcalloc(1, sizeof *n);
 	u256 w;
-
 	memcpy(n->hash, hash, SHA256_LEN);
 	memcpy(n->hdr, hdr, HEADER_LEN);
 	n->seq = c->seq++;
@@ -195,7 +191,6 @@ static int accept_header(struct chain *c, const uint8_t *hdr,
 	uint8_t hash[SHA256_LEN];
 	struct blockindex *prev;
 	int r;
-
 	sha256d(hdr, HEADER_LEN, hash);
 	if ((*out = map_get(&c->index, hash)))
 		return (*out)->status & FAILED ? (*out)->reason : V_OK;
@@ -216,7 +211,6 @@ int chain_add_header(struct chain *c, const uint8_t hdr[HEADER_LEN])
 {
 	uint8_t hash[SHA256_LEN];
 	struct blockindex *n;
-
 	sha256d(hdr, HEADER_LEN, hash);
 	if (map_get(&c->index, hash))
 		return V_ALREADY_KNOWN;
@@ -227,7 +221,6 @@ int chain_add_header(struct chain *c, const uint8_t hdr[HEADER_LEN])
 static int better(const struct blockindex *a, const struct blockindex *b)
 {
 	int k = u256_cmp(&a->work, &b->work);
-
 	return k > 0 || (k == 0 && a->seq < b->seq);
 }
 
@@ -238,7 +231,6 @@ static void find_best(struct chain *c)
 	struct blockindex **v = (struct blockindex **)map_values(&c->index);
 	struct blockindex *t = tip(c);
 	size_t i, n = c->index.n;
-
 	c->best = t;
 	for (i = 0; i < n; i++)
 		if ((v[i]->status & (LINKED | FAILED)) == LINKED &&
@@ -252,7 +244,6 @@ static void find_best(struct chain *c)
 static void fail_tree(struct blockindex *n, int r)
 {
 	struct blockindex *k;
-
 	n->status |= FAILED;
 	n->reason = r;
 	for (k = n->child; k; k = k->sibling)
@@ -264,7 +255,6 @@ static void fail(struct chain *c, struct blockindex *n, int r)
 {
 	struct blockindex **v, *h;
 	size_t i, k;
-
 	fail_tree(n, r);
 	if (c->best->status & FAILED)
 		find_best(c);
@@ -284,7 +274,6 @@ static void fail(struct chain *c, struct blockindex *n, int r)
 static void link_body(struct chain *c, struct blockindex *n)
 {
 	struct blockindex *k;
-
 	if ((n->status & (HAVE_DATA | LINKED | FAILED)) != HAVE_DATA ||
 	    !(n->prev->status & LINKED))
 		return;
@@ -307,7 +296,6 @@ static int find_coin(const struct chain *c, const uint8_t *op, int pool,
 	const struct coin *u = map_get(&c->utxo, op);
 	const struct ptx *p;
 	uint32_t k = get32le(op + SHA256_LEN);
-
 	if (pool && map_get(&c->spends, op))
 		return V_MEMPOOL_CONFLICT;
 	if (u) {
@@ -332,7 +320,6 @@ static int check_sig(const struct tx *t, uint32_t i, const uint8_t *addr,
 	const struct txin *x = &t->in[i];
 	uint8_t a[ADDR_LEN];
 	uint32_t j;
-
 	sha256(x->pub, LMS_PUB_LEN, a);
 	if (memcmp(a, addr, ADDR_LEN) != 0)
 		return V_KEY_NOT_ADDRESS;
@@ -359,7 +346,6 @@ static int check_inputs(const struct chain *c, const struct tx *t,
 	struct coin coin;
 	uint32_t i;
 	int r;
-
 	tx_sighash(t, sighash);
 	for (i = 0; i < t->nin; i++) {
 		if (map_get(spent, t->in[i].prev))
@@ -389,7 +375,6 @@ static void spend(struct chain *c, const struct tx *t, struct blockindex *n)
 {
 	struct coin *coin;
 	uint32_t i;
-
 	for (i = 0; i < t->nin; i++) {
 		coin = map_del(&c->utxo, t->in[i].prev);
 		n->undo[n->nundo++] = *coin;
@@ -404,7 +389,6 @@ static void add_outputs(struct chain *c, const struct tx *t, uint32_t height,
 	uint8_t op[OUTPOINT_LEN];
 	struct coin *coin;
 	uint32_t i;
-
 	for (i = 0; i < t->nout; i++) {
 		coin = xmalloc(sizeof *coin);
 		coin->amount = t->out[i].amount;
@@ -425,7 +409,6 @@ static void unapply(struct chain *c, const struct block *b, uint32_t count,
 	uint8_t op[OUTPOINT_LEN];
 	struct coin *coin;
 	uint32_t i, k;
-
 	for (i = count; i-- > 0;) {
 		t = &b->tx[i];
 		for (k = 0; k < t->nout; k++) {
@@ -451,7 +434,6 @@ static int connect_block(struct chain *c, struct blockindex *n,
 	uint32_t i, k, nin = 0;
 	struct map spent;
 	int r = V_OK;
-
 	for (i = 1; i < b->ntx; i++)
 		nin += b->tx[i].nin;
 	n->undo = xcalloc(nin, sizeof *n->undo);
@@ -484,7 +466,6 @@ static int connect_block(struct chain *c, struct blockindex *n,
 static int open_file(const struct chain *c, uint32_t num, int flags)
 {
 	char path[4096];
-
 	snprintf(path, sizeof path, "%s/blk%05u.dat", c->dir, (unsigned)num);
 	return open(path, flags, 0644);
 }
@@ -498,7 +479,6 @@ static int store(struct chain *c, struct blockindex *n, const uint8_t *blk,
 {
 	uint8_t head[RECORD_HEAD], sum[RECORD_TAIL];
 	off_t at = c->filesize;
-
 	if (!c->dir)
 		return V_STORAGE_FAILED;
 	if (c->filesize > 0 && c->filesize + len + RECORD_HEAD + RECORD_TAIL >
@@ -533,7 +513,6 @@ static uint8_t *read_block(const struct chain *c, const struct blockindex *n)
 {
 	uint8_t *buf;
 	int fd;
-
 	if (n == c->root) {
 		buf = xmalloc(c->genesis_len);
 		memcpy(buf, c->genesis, c->genesis_len);
@@ -554,7 +533,6 @@ static int read_record(const struct chain *c, int fd, off_t pos, uint8_t *buf,
 {
 	uint8_t head[RECORD_HEAD];
 	ssize_t n = pread(fd, head, RECORD_HEAD, pos);
-
 	if (n == 0)
 		return 1;
 	*why = "torn record";
@@ -593,7 +571,6 @@ static void pool_confirm(struct chain *c, const struct block *b)
 {
 	struct ptx *p;
 	uint32_t i, k;
-
 	for (i = 1; i < b->ntx; i++) {
 		if ((p = map_get(&c->pool, b->tx[i].id)))
 			pool_forget(c, p);
@@ -613,7 +590,6 @@ static int connect_tip(struct chain *c, struct blockindex *n,
 	struct block own;
 	const struct block *b = fb;
 	int r = V_OK;
-
 	if (n != fresh) {
 		raw = read_block(c, n);
 		r = block_parse(&own, raw, n->len);
@@ -640,7 +616,6 @@ static void disconnect_tip(struct chain *c, struct txlist *back)
 	uint8_t *raw = read_block(c, n);
 	struct block b;
 	uint32_t i;
-
 	if (block_parse(&b, raw, n->len) != V_OK)
 		fatal("a connected block no longer parses");
 	unapply(c, &b, b.ntx, n);
@@ -677,7 +652,6 @@ static void activate(struct chain *c, const struct blockindex *fresh,
 	struct txlist back = { NULL, 0, 0 };
 	struct blockindex *fork, *k, **path;
 	size_t n, i;
-
 	while (c->best != tip(c)) {
 		fork = fork_point(tip(c), c->best);
 		while (tip(c) != fork)
@@ -705,7 +679,6 @@ static int add_block(struct chain *c, const uint8_t *blk, size_t len,
 	struct blockindex *n;
 	struct block b;
 	int r;
-
 	if (len > MAX_BLOCK_SIZE)
 		return V_TOO_BIG;
 	if (len < HEADER_LEN)
@@ -750,7 +723,6 @@ int chain_add_block(struct chain *c, const uint8_t *blk, size_t len)
 static void pool_forget(struct chain *c, struct ptx *p)
 {
 	uint32_t i;
-
 	map_del(&c->pool, p->tx.id);
 	for (i = 0; i < p->tx.nin; i++)
 		map_del(&c->spends, p->tx.in[i].prev);
@@ -766,7 +738,6 @@ static void pool_remove(struct chain *c, struct ptx *p)
 	uint8_t op[OUTPOINT_LEN];
 	struct ptx *child;
 	uint32_t i;
-
 	for (i = 0; i < p->tx.nout; i++) {
 		outpoint(op, p->tx.id, i);
 		if ((child = map_get(&c->spends, op)))
@@ -788,7 +759,6 @@ static struct ptx *pool_cheapest(const struct chain *c)
 	struct ptx *worst = NULL;
 	struct ment *e;
 	size_t i;
-
 	for (i = 0; i < c->pool.nb; i++)
 		for (e = c->pool.b[i]; e; e = e->next)
 			if (!worst || cheaper(e->val, worst))
@@ -801,7 +771,6 @@ static int by_seq(const void *a, const void *b)
 {
 	const struct ptx *x = *(struct ptx *const *)a;
 	const struct ptx *y = *(struct ptx *const *)b;
-
 	return x->seq < y->seq ? -1 : x->seq > y->seq;
 }
 
@@ -810,7 +779,6 @@ static int by_rate(const void *a, const void *b)
 {
 	const struct ptx *x = *(struct ptx *const *)a;
 	const struct ptx *y = *(struct ptx *const *)b;
-
 	return cheaper(y, x) ? -1 : cheaper(x, y) ? 1 : by_seq(a, b);
 }
 
@@ -819,7 +787,6 @@ static struct ptx **pool_list(const struct chain *c,
                               int (*cmp)(const void *, const void *))
 {
 	struct ptx **v = (struct ptx **)map_values(&c->pool);
-
 	qsort(v, c->pool.n, sizeof *v, cmp);
 	return v;
 }
@@ -831,7 +798,6 @@ void chain_pool_expire(struct chain *c, int64_t max_age)
 	struct ptx **v = pool_list(c, by_seq), *p;
 	uint8_t (*old)[SHA256_LEN] = xcalloc(c->pool.n, SHA256_LEN);
 	size_t i, k = 0, n = c->pool.n;
-
 	for (i = 0; i < n; i++)
 		if (v[i]->time < chain_now(c) - max_age)
 			memcpy(old[k++], v[i]->tx.id, SHA256_LEN);
@@ -853,7 +819,6 @@ static int pool_add(struct chain *c, const uint8_t *raw, size_t len,
 	struct map spent;
 	uint32_t i;
 	int r;
-
 	if (len > MAX_TX_SIZE)
 		return V_TOO_BIG;
 	p = xcalloc(1, sizeof *p);
@@ -905,7 +870,6 @@ static void pool_refill(struct chain *c, struct txlist *back)
 {
 	struct ptx **v = pool_list(c, by_seq);
 	size_t i, n = c->pool.n;
-
 	for (i = 0; i < n; i++) {
 		txlist_add(back, v[i]->raw, v[i]->tx.len, v[i]->time);
 		pool_forget(c, v[i]);
@@ -928,7 +892,6 @@ static void pool_rw(struct rw *s, void *arg)
 	size_t i, n = s->out ? c->pool.n : (size_t)-1;
 	const uint8_t *raw;
 	uint32_t len;
-
 	memset(&tmp, 0, sizeof tmp);
 	for (i = 0; i < n && (s->out || (s->left && !s->bad)); i++) {
 		if (s->out)
@@ -948,7 +911,6 @@ static void pool_rw(struct rw *s, void *arg)
 static const char *pool_path(const struct chain *c)
 {
 	static char path[4096];
-
 	snprintf(path, sizeof path, "%s/mempool.dat", c->dir);
 	return path;
 }
@@ -961,7 +923,6 @@ static int lock_dir(struct chain *c, char *err, size_t errlen)
 {
 	struct flock fl;
 	char path[4096];
-
 	snprintf(path, sizeof path, "%s/lock", c->dir);
 	if ((c->lock = open(path, O_RDWR | O_CREAT, 0600)) < 0) {
 		snprintf(err, errlen, "cannot open %s: %s", path,
@@ -984,7 +945,6 @@ static void note_damage(struct chain *c, uint32_t num, off_t pos, off_t end,
                         const char *why)
 {
 	size_t k = strlen(c->report);
-
 	snprintf(c->report + k, sizeof c->report - k,
 	         "%sblk%05u.dat: %s at byte %lld: cut %lld bytes; every block "
 	         "before it kept", k ? "\n" : "", (unsigned)num, why,
@@ -1007,7 +967,6 @@ static int replay_file(struct chain *c, uint32_t num, uint8_t *buf,
 	struct blockindex at;
 	const char *why = "";
 	off_t pos = 0, end;
-
 	if (fd < 0)
 		return -1;
 	while ((r = read_record(c, fd, pos, buf, &at.len, &why)) == 0) {
@@ -1035,7 +994,6 @@ static void replay_later(struct chain *c, struct later *l)
 {
 	size_t i, added = 1;
 	uint8_t *b;
-
 	while (added)
 		for (added = i = 0; i < l->n; i++) {
 			if (!l->v[i].len || !(b = read_block(c, &l->v[i])))
@@ -1057,7 +1015,6 @@ static void replay(struct chain *c)
 	struct later l = { NULL, 0, 0 };
 	uint32_t num, size;
 	int fd;
-
 	for (num = 0; (fd = replay_file(c, num, buf, &size, &l)) >= 0; num++) {
 		if (c->fd >= 0)
 			close(c->fd);
@@ -1076,7 +1033,6 @@ static void plant_root(struct chain *c)
 {
 	const char *hex = c->p->genesis;
 	uint8_t hash[SHA256_LEN];
-
 	c->genesis_len = strlen(hex) / 2;
 	c->genesis = xmalloc(c->genesis_len);
 	if (c->genesis_len < HEADER_LEN ||
@@ -1098,7 +1054,6 @@ struct chain *chain_open(const struct params *p, const char *dir, char *err,
                          size_t errlen)
 {
 	struct chain *c = xcalloc(1, sizeof *c);
-
 	c->p = p;
 	c->lock = c->fd = -1;
 	c->file_max = FILE_MAX;             /* (the configuration's defaults) */
@@ -1132,7 +1087,6 @@ void chain_close(struct chain *c)
 {
 	void **v;
 	size_t i, n;
-
 	if (!c)
 		return;
 	if (c->fd >= 0) {
@@ -1197,7 +1151,6 @@ int chain_header(const struct chain *c, const uint8_t hash[SHA256_LEN],
                  uint8_t hdr[HEADER_LEN], uint32_t *height)
 {
 	const struct blockindex *n = map_get(&c->index, hash);
-
 	if (!n)
 		return -1;
 	memcpy(hdr, n->hdr, HEADER_LEN);
@@ -1210,7 +1163,6 @@ int chain_header(const struct chain *c, const uint8_t hash[SHA256_LEN],
 int chain_status(const struct chain *c, const uint8_t hash[SHA256_LEN])
 {
 	const struct blockindex *n = map_get(&c->index, hash);
-
 	if (!n)
 		return 0;
 	return CH_HEADER | (n->status & HAVE_DATA ? CH_BODY : 0) |
@@ -1235,7 +1187,6 @@ size_t chain_missing(const struct chain *c, uint8_t (*hash)[SHA256_LEN],
                      uint32_t *height, size_t max, uint32_t ahead)
 {
 	size_t i = c->nactive < c->nhdrs ? c->nactive : c->nhdrs, k = 0, end;
-
 	while (i > 0 && c->active[i - 1] != c->hdrs[i - 1])
 		i--;                         /* down to where they agree */
 	for (end = i + ahead; i < c->nhdrs && i < end && k < max; i++)
@@ -1252,7 +1203,6 @@ uint8_t *chain_read_block(const struct chain *c,
                           size_t *len)
 {
 	const struct blockindex *n = map_get(&c->index, hash);
-
 	if (!n || !(n->status & HAVE_DATA))
 		return NULL;
 	*len = n == c->root ? c->genesis_len : n->len;
@@ -1265,7 +1215,6 @@ void chain_each_coin(const struct chain *c, void (*fn)(void *arg,
 {
 	struct ment *e;
 	size_t i;
-
 	for (i = 0; i < c->utxo.nb; i++)
 		for (e = c->utxo.b[i]; e; e = e->next)
 			fn(arg, e->key, e->val);
@@ -1277,7 +1226,6 @@ void chain_each_pooltx(const struct chain *c, void (*fn)(void *arg,
 {
 	struct ptx **v = pool_list(c, by_seq);
 	size_t i, n = c->pool.n;
-
 	for (i = 0; i < n; i++)
 		fn(arg, &v[i]->tx);
 	free(v);
@@ -1288,7 +1236,6 @@ const struct tx *chain_pool_tx(const struct chain *c,
                                const uint8_t id[SHA256_LEN])
 {
 	const struct ptx *p = map_get(&c->pool, id);
-
 	return p ? &p->tx : NULL;
 }
 
@@ -1309,7 +1256,6 @@ static size_t pick(const struct chain *c, uint8_t **txs, size_t *lens,
 	struct map taken;
 	uint32_t j;
 	int more = 1;
-
 	map_init(&taken, SHA256_LEN);
 	while (more) {
 		for (i = 0, more = 0; i < n; i++) {
@@ -1347,7 +1293,6 @@ uint8_t *chain_template(struct chain *c, const uint8_t addr[ADDR_LEN],
 	uint64_t fees = 0;
 	int64_t now = chain_now(c), least = (int64_t)median_time(t) + 1;
 	uint32_t bits = next_bits(c, t);
-
 	n = pick(c, txs, lens, MAX_BLOCK_SIZE - HEADER_LEN - 4 - MIN_TX,
 	         &fees);
 	lens[0] = coinbase_write(t->height + 1, addr,

@@ -118,7 +118,6 @@ static void known_add(struct peer *p, const uint8_t *hash)
 static void recent_add(struct gossip *g, const uint8_t *hash)
 {
 	struct recent *r = &g->recent[g->recent_at];
-
 	if (map_get(&g->recent_idx, hash))
 		return;
 	if (r->ms)
@@ -134,7 +133,6 @@ static void recent_add(struct gossip *g, const uint8_t *hash)
 int64_t gossip_seen(const struct gossip *g, const uint8_t hash[SHA256_LEN])
 {
 	const struct recent *r = map_get(&g->recent_idx, hash);
-
 	return r ? r->ms : -1;
 }
 
@@ -146,7 +144,6 @@ static void send_inv(struct gossip *g, struct peer *p, const char *cmd,
 {
 	uint8_t *b = xmalloc(4 + n * INV_REC);
 	size_t i;
-
 	put32le(b, (uint32_t)n);
 	for (i = 0; i < n; i++) {
 		put32le(b + 4 + i * INV_REC, type);
@@ -165,7 +162,6 @@ static void send_getheaders(struct gossip *g, struct peer *p,
 	uint8_t b[4 + (MAX_LOCATOR + 1) * SHA256_LEN] = { 0 };
 	uint8_t best[SHA256_LEN];
 	uint32_t n = 0, h = chain_height(g->c), step = 1;
-
 	if (after)
 		memcpy(b + 4 + n++ * SHA256_LEN, after, SHA256_LEN);
 	else if (chain_best_header(g->c, best) > h)
@@ -191,7 +187,6 @@ static void send_getheaders(struct gossip *g, struct peer *p,
 static void queue_tx(struct gossip *g, struct peer *p, const uint8_t *id)
 {
 	int mean = p->outbound ? RANDOM_OUT_MS : RANDOM_IN_MS;
-
 	if (known_has(p, id))
 		return;
 	if (!p->nqueue)        /* (random: uniform in [0, 2 x mean)) */
@@ -207,7 +202,6 @@ static void queue_tx(struct gossip *g, struct peer *p, const uint8_t *id)
 static void relay_tx(struct gossip *g, const uint8_t *id, struct peer *from)
 {
 	struct peer *p;
-
 	for (p = g->n->peers; p; p = p->next)
 		if (live(p) && p != from)
 			queue_tx(g, p, id);
@@ -218,7 +212,6 @@ static void relay_tx(struct gossip *g, const uint8_t *id, struct peer *from)
 static void announce_queue(struct gossip *g, struct peer *p)
 {
 	size_t i, k = 0;
-
 	for (i = 0; i < p->nqueue; i++)
 		if (!known_has(p, p->queue[i])) {
 			known_add(p, p->queue[i]);
@@ -240,7 +233,6 @@ struct offer {
 static void offer_tx(void *arg, const struct tx *t)
 {
 	struct offer *o = arg;
-
 	if (o->only)
 		queue_tx(o->g, o->only, t->id);
 	else
@@ -252,7 +244,6 @@ static void offer_tx(void *arg, const struct tx *t)
 static void relay_pool(struct gossip *g, struct peer *only)
 {
 	struct offer o;
-
 	o.g = g;
 	o.only = only;
 	chain_each_pooltx(g->c, offer_tx, &o);
@@ -267,7 +258,6 @@ static void tip_changed(struct gossip *g)
 	uint8_t tip[SHA256_LEN], best[SHA256_LEN], hdr[HEADER_LEN];
 	struct peer *p;
 	uint32_t height;
-
 	chain_hash_at(g->c, chain_height(g->c), tip);
 	if (memcmp(tip, g->tip, SHA256_LEN) == 0)
 		return;
@@ -307,7 +297,6 @@ static struct want *want_of(struct gossip *g, struct peer *p, uint32_t type,
 {
 	struct want *w = map_get(&g->wants, hash);
 	int i;
-
 	if (!w && g->wants.n >= WANT_MAX)
 		return NULL;
 	if (!w) {
@@ -328,7 +317,6 @@ static void want(struct gossip *g, struct peer *p, uint32_t type,
                  const uint8_t *hash)
 {
 	struct want *w = want_of(g, p, type, hash);
-
 	if (w && !w->asked && w->nfrom)
 		ask(g, w);
 }
@@ -338,7 +326,6 @@ static void want(struct gossip *g, struct peer *p, uint32_t type,
 static int pass_over(struct gossip *g, struct want *w, struct peer *p)
 {
 	int i, k = 0;
-
 	for (i = 0; i < w->nfrom; i++)
 		if (w->from[i] != p)
 			w->from[k++] = w->from[i];
@@ -360,7 +347,6 @@ static int pass_over(struct gossip *g, struct want *w, struct peer *p)
 static void got(struct gossip *g, const uint8_t *hash)
 {
 	struct want *w = map_del(&g->wants, hash);
-
 	if (w && w->asked && w->type == INV_BLOCK)
 		w->asked->inflight--;
 	free(w);
@@ -379,7 +365,6 @@ static void fetch_blocks(struct gossip *g)
 	int64_t now = mono_ms();
 	struct peer *p;
 	struct want *w;
-
 	for (p = g->n->peers; k && p; p = p->next) {
 		if (!live(p) || p->inflight > WINDOW / 2 || p->rest_until > now)
 			continue;
@@ -404,7 +389,6 @@ static void progress(struct gossip *g, int64_t now)
 	uint8_t best[SHA256_LEN];
 	uint32_t h = chain_height(g->c), top = chain_best_header(g->c, best);
 	double secs = (now - g->progress_at) / 1000.0;
-
 	if (now - g->progress_at < PROGRESS_MS)
 		return;
 	if (top > h)
@@ -427,7 +411,6 @@ static void raise_height(struct gossip *g, struct peer *p,
 {
 	uint8_t hdr[HEADER_LEN];
 	uint32_t h;
-
 	if (chain_header(g->c, hash, hdr, &h) >= 0 && h > p->height)
 		p->height = h;
 }
@@ -437,7 +420,6 @@ static void raise_height(struct gossip *g, struct peer *p,
 static long inv_count(const uint8_t *b, size_t len)
 {
 	uint32_t n;
-
 	if (len < 4 || (n = get32le(b)) > MAX_INV ||
 	    len != 4 + (size_t)n * INV_REC)
 		return -1;
@@ -453,7 +435,6 @@ static const char *on_inv(void *arg, struct peer *p, const uint8_t *b,
 	long i, n = inv_count(b, len);
 	const uint8_t *e;
 	int st;
-
 	if (n < 0)
 		return "malformed inv";
 	for (i = 0, e = b + 4; i < n; i++, e += INV_REC) {
@@ -484,7 +465,6 @@ static const char *on_getdata(void *arg, struct peer *p, const uint8_t *b,
 	const struct tx *t;
 	uint8_t *blk, *none;
 	size_t blen;
-
 	if (n < 0)
 		return "malformed getdata";
 	none = xmalloc(4 + (size_t)n * INV_REC);
@@ -514,7 +494,6 @@ static const char *on_notfound(void *arg, struct peer *p, const uint8_t *b,
 	struct gossip *g = arg;
 	long i, n = inv_count(b, len);
 	struct want *w;
-
 	if (n < 0)
 		return "malformed notfound";
 	for (i = 0; i < n; i++)
@@ -541,7 +520,6 @@ static const char *on_tx(void *arg, struct peer *p, const uint8_t *b,
 	struct gossip *g = arg;
 	uint8_t id[SHA256_LEN];
 	int r;
-
 	sha256d(b, len, id);
 	got(g, id);
 	known_add(p, id);
@@ -569,7 +547,6 @@ static int take_block(struct gossip *g, struct peer *p, const uint8_t *b,
 {
 	uint8_t hash[SHA256_LEN];
 	int r;
-
 	sha256d(b, HEADER_LEN, hash);
 	got(g, hash);
 	if (p)
@@ -593,7 +570,6 @@ static const char *on_block(void *arg, struct peer *p, const uint8_t *b,
 {
 	struct gossip *g = arg;
 	int r;
-
 	if (len < HEADER_LEN)
 		return "malformed block";
 	g->block_in++;
@@ -620,7 +596,6 @@ static const char *on_getheaders(void *arg, struct peer *p, const uint8_t *b,
 	struct gossip *g = arg;
 	uint32_t n, i, h = 0, from = 0;
 	uint8_t hash[SHA256_LEN];
-
 	if (len < 4 || (n = get32le(b)) > MAX_LOCATOR ||
 	    len != 4 + ((size_t)n + 1) * SHA256_LEN)
 		return "malformed getheaders";
@@ -652,7 +627,6 @@ static const char *on_headers(void *arg, struct peer *p, const uint8_t *b,
 	uint32_t n, i;
 	uint8_t hash[SHA256_LEN];
 	int r = V_OK;
-
 	if (len < 4 || (n = get32le(b)) > MAX_HEADERS ||
 	    len != 4 + (size_t)n * HEADER_LEN)
 		return "malformed headers";
@@ -687,7 +661,6 @@ static const char *on_headers(void *arg, struct peer *p, const uint8_t *b,
 static void peer_ready(void *arg, struct peer *p)
 {
 	struct gossip *g = arg;
-
 	map_init(&p->known, 8);
 	map_init(&p->known_old, 8);
 	relay_pool(g, p);
@@ -703,7 +676,6 @@ static void peer_gone(void *arg, struct peer *p)
 	struct gossip *g = arg;
 	void **v = map_values(&g->wants);
 	size_t i, n = g->wants.n;
-
 	for (i = 0; i < n; i++)
 		pass_over(g, v[i], p);
 	free(v);
@@ -729,7 +701,6 @@ static void timeouts(struct gossip *g, int64_t now)
 	struct peer *p;
 	uint8_t best[SHA256_LEN];
 	uint32_t top = chain_best_header(g->c, best);
-
 	for (i = 0; i < n; i++) {
 		w = v[i];
 		if (!w->asked || now - w->asked_at < (w->type == INV_TX ?
@@ -758,7 +729,6 @@ void gossip_tick(struct gossip *g, int tick)
 {
 	int64_t now = mono_ms();
 	struct peer *p;
-
 	for (p = g->n->peers; p; p = p->next)
 		if (live(p) && p->nqueue && now >= p->announce_at)
 			announce_queue(g, p);
@@ -775,7 +745,6 @@ int gossip_timeout_ms(const struct gossip *g)
 {
 	int64_t now = mono_ms(), t = TIMERS_MS;
 	const struct peer *p;
-
 	if (!g->wants.n && !g->hdr_peer)
 		t = 1000;
 	for (p = g->n->peers; p; p = p->next)
@@ -799,7 +768,6 @@ int gossip_tx(struct gossip *g, const uint8_t *tx, size_t len)
 {
 	uint8_t id[SHA256_LEN];
 	int r = chain_add_tx(g->c, tx, len);
-
 	sha256d(tx, len, id);
 	if (r == V_OK) {
 		recent_add(g, id);

@@ -79,7 +79,6 @@ static const struct lms_param lms_params[] = {
 static const struct ots_param *find_ots(uint32_t type)
 {
 	size_t i;
-
 	for (i = 0; i < sizeof ots_params / sizeof ots_params[0]; i++)
 		if (ots_params[i].type == type)
 			return &ots_params[i];
@@ -90,7 +89,6 @@ static const struct ots_param *find_ots(uint32_t type)
 static const struct lms_param *find_lms(uint32_t type)
 {
 	size_t i;
-
 	for (i = 0; i < sizeof lms_params / sizeof lms_params[0]; i++)
 		if (lms_params[i].type == type)
 			return &lms_params[i];
@@ -109,7 +107,6 @@ size_t lms_sig_len(uint32_t type, uint32_t ots_type)
 {
 	const struct lms_param *lp = find_lms(type);
 	const struct ots_param *op = find_ots(ots_type);
-
 	if (!lp || !op)
 		return 0;
 	return 4 + ots_sig_len(op) + 4 + (size_t)lp->h * N;
@@ -132,7 +129,6 @@ static void head(uint8_t buf[HEAD_LEN], const uint8_t I[LMS_I_LEN],
 static unsigned coef(const uint8_t *s, int i, int w)
 {
 	int per_byte = 8 / w;
-
 	return (s[i / per_byte] >> (8 - w * (i % per_byte + 1))) &
 	       ((1u << w) - 1);
 }
@@ -144,7 +140,6 @@ static void digest_digits(const struct ots_param *op, const uint8_t Q[N],
 	uint8_t qc[N + 2];
 	unsigned max = (1u << op->w) - 1, sum = 0;
 	int i;
-
 	for (i = 0; i < N * 8 / op->w; i++)
 		sum += max - coef(Q, i, op->w);
 	memcpy(qc, Q, N);
@@ -160,7 +155,6 @@ static void message_hash(const uint8_t I[LMS_I_LEN], uint32_t q,
 {
 	sha256_ctx c;
 	uint8_t h[HEAD_LEN];
-
 	head(h, I, q, D_MESG);
 	sha256_init(&c);
 	sha256_update(&c, h, sizeof h);
@@ -177,7 +171,6 @@ static void chain(const uint8_t I[LMS_I_LEN], uint32_t q, int i,
 {
 	uint8_t buf[STEP_LEN];
 	unsigned j;
-
 	head(buf, I, q, (uint16_t)i);
 	memcpy(buf + STEP_TMP, tmp, N);
 	for (j = from; j < to; j++) {
@@ -192,7 +185,6 @@ static void chain(const uint8_t I[LMS_I_LEN], uint32_t q, int i,
 static void pblc_begin(sha256_ctx *c, const uint8_t I[LMS_I_LEN], uint32_t q)
 {
 	uint8_t h[HEAD_LEN];
-
 	head(h, I, q, D_PBLC);
 	sha256_init(c);
 	sha256_update(c, h, sizeof h);
@@ -205,7 +197,6 @@ static void derive(const struct lms_key *k, uint32_t q, uint16_t i,
                    uint8_t out[N])
 {
 	uint8_t buf[HEAD_LEN + 1 + LMS_SEED_LEN];
-
 	head(buf, k->I, q, i);
 	buf[HEAD_LEN] = 0xff;
 	memcpy(buf + HEAD_LEN + 1, k->seed, LMS_SEED_LEN);
@@ -220,7 +211,6 @@ static void ots_public(const struct lms_key *k, const struct ots_param *op,
 	sha256_ctx c;
 	uint8_t tmp[N];
 	int i;
-
 	pblc_begin(&c, k->I, q);
 	for (i = 0; i < op->p; i++) {
 		derive(k, q, (uint16_t)i, tmp);
@@ -245,7 +235,6 @@ static void ots_candidate(const struct ots_param *op,
 	uint8_t Q[N], tmp[N];
 	sha256_ctx c;
 	int i;
-
 	message_hash(I, q, C, msg, len, Q);
 	digest_digits(op, Q, digits);
 	pblc_begin(&c, I, q);
@@ -264,7 +253,6 @@ static void leaf_hash(const uint8_t I[LMS_I_LEN], uint32_t r,
                       const uint8_t K[N], uint8_t out[N])
 {
 	uint8_t buf[HEAD_LEN + N];
-
 	head(buf, I, r, D_LEAF);
 	memcpy(buf + HEAD_LEN, K, N);
 	sha256(buf, sizeof buf, out);
@@ -276,7 +264,6 @@ static void node_hash(const uint8_t I[LMS_I_LEN], uint32_t r,
                       uint8_t out[N])
 {
 	uint8_t buf[HEAD_LEN + 2 * N];
-
 	head(buf, I, r, D_INTR);
 	memcpy(buf + HEAD_LEN, left, N);
 	memcpy(buf + HEAD_LEN + N, right, N);
@@ -296,7 +283,6 @@ int lms_keygen(struct lms_key *k, uint32_t type, uint32_t ots_type,
 	const struct ots_param *op = find_ots(ots_type);
 	uint32_t leaves, r;
 	uint8_t K[N];
-
 	if (!lp || !op || lp->h > LMS_SIGN_MAX_H)
 		return -1;
 	k->type = type;
@@ -329,7 +315,6 @@ static void ots_sign(const struct lms_key *k, const struct ots_param *op,
 	unsigned digits[OTS_MAX_P];
 	uint8_t Q[N], *C = out + 4, *y = out + 4 + N;
 	int i;
-
 	put32be(out, op->type);
 	derive(k, q, 0xfffd, C);
 	message_hash(k->I, q, C, msg, len, Q);
@@ -353,7 +338,6 @@ size_t lms_sign(const struct lms_key *k, uint32_t q, const void *msg,
 	const struct ots_param *op = find_ots(k->ots_type);
 	size_t len = lms_sig_len(k->type, k->ots_type), off;
 	uint32_t r;
-
 	if (!lp || !op || q >= (uint32_t)1 << lp->h || cap < len)
 		return 0;
 	put32be(sig, q);
@@ -383,7 +367,6 @@ int lms_verify(const uint8_t *pub, size_t publen, const void *msg,
 	uint8_t tmp[N];
 	uint32_t q, r;
 	int i;
-
 	if (publen != LMS_PUB_LEN || siglen < 8)
 		return LMS_BAD_FORMAT;
 	I = pub + 8;

@@ -86,7 +86,6 @@ static int is_v4(const struct naddr *a)
 {
 	static const uint8_t pre[12] = { 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff,
 	                                 0xff };
-
 	return memcmp(a->ip, pre, 12) == 0;
 }
 
@@ -104,7 +103,6 @@ const char *net_text(const struct naddr *a)
 {
 	static char buf[64];
 	char ip[INET6_ADDRSTRLEN];
-
 	if (is_v4(a))
 		inet_ntop(AF_INET, a->ip + 12, ip, sizeof ip);
 	else
@@ -162,7 +160,6 @@ int net_resolve(const char *text, struct naddr *a, char *err, size_t errlen)
 	struct addrinfo hints, *res;
 	size_t n;
 	int r;
-
 	if (!colon || colon == text || strlen(colon + 1) == 0 ||
 	    (n = (size_t)(colon - text)) >= sizeof host) {
 		snprintf(err, errlen, "'%s' is not HOST:PORT", text);
@@ -234,7 +231,6 @@ long frame_parse(const uint8_t *buf, size_t len, const uint8_t magic[4],
                  size_t *plen, const char **why)
 {
 	size_t i, n;
-
 	*why = "wrong magic";
 	if (memcmp(buf, magic, len < 4 ? len : 4) != 0)
 		return -1;
@@ -274,7 +270,6 @@ static void addr_key(const struct naddr *a, uint8_t key[18])
 static int bucket_of(const struct net *n, const struct naddr *a)
 {
 	uint8_t buf[32 + 5], h[SHA256_LEN];
-
 	memcpy(buf, n->secret, 32);
 	net_group(a, buf + 32);
 	sha256(buf, sizeof buf, h);
@@ -285,7 +280,6 @@ static int bucket_of(const struct net *n, const struct naddr *a)
 static struct entry *book_find(const struct net *n, const struct naddr *a)
 {
 	uint8_t key[18];
-
 	addr_key(a, key);
 	return map_get(&n->where, key);
 }
@@ -294,7 +288,6 @@ static struct entry *book_find(const struct net *n, const struct naddr *a)
 static void book_drop(struct net *n, size_t i)
 {
 	uint8_t key[18];
-
 	addr_key(&n->book[i].a, key);
 	map_del(&n->where, key);
 	n->book[i] = n->book[--n->nbook];
@@ -315,7 +308,6 @@ static int book_add(struct net *n, const struct naddr *a, int64_t heard)
 	size_t i, worst = n->nbook, count = 0;
 	uint8_t key[18];
 	int b = bucket_of(n, a);
-
 	if (e || a->port == 0 || memcmp(a->ip, zero, 16) == 0 ||
 	    (is_v4(a) && get32le(a->ip + 12) == 0) ||
 	    memcmp(a, &n->self, sizeof *a) == 0) {
@@ -363,7 +355,6 @@ static void book_rw(struct rw *s, void *arg)
 	struct net *n = arg;
 	struct entry e, *in;
 	uint32_t i, count;
-
 	memset(&e, 0, sizeof e);
 	rw_magic(s, "PCAB");
 	rw_bytes(s, n->secret, 32);
@@ -384,7 +375,6 @@ static void book_rw(struct rw *s, void *arg)
 static const char *path_of(const struct net *n, const char *name)
 {
 	static char path[4096];
-
 	snprintf(path, sizeof path, "%s/%s", n->o.dir, name);
 	return path;
 }
@@ -403,7 +393,6 @@ static void book_load(struct net *n)
 {
 	int r = file_load(path_of(n, "peers.dat"),
 	                  40 + (size_t)BOOK_MAX * ENTRY_REC, book_rw, n);
-
 	if (r > 0) {
 		log_msg(LOG_INFO, "address book: %lu addresses from %s",
 		        (unsigned long)n->nbook, path_of(n, "peers.dat"));
@@ -425,7 +414,6 @@ static void book_load(struct net *n)
 static int banned(const struct net *n, const struct naddr *a)
 {
 	const struct ban *b = map_get(&n->bans, a->ip);
-
 	return b && b->end > wall_ms() / 1000;
 }
 
@@ -443,7 +431,6 @@ static void bans_rw(struct rw *s, void *arg)
 	struct net *n = arg;
 	struct ban **v = (struct ban **)map_values(&n->bans), b;
 	uint32_t i, count;
-
 	memset(&b, 0, sizeof b);
 	rw_magic(s, "PCBN");
 	count = rw_count(s, (uint32_t)n->bans.n, 4, MAX_BANS, BAN_REC);
@@ -464,7 +451,6 @@ static void bans_rw(struct rw *s, void *arg)
 void net_ban(struct net *n, const uint8_t ip[16], int64_t until)
 {
 	struct ban *b = map_del(&n->bans, ip);
-
 	free(b);
 	if (until > 0) {
 		b = xmalloc(sizeof *b);
@@ -510,7 +496,6 @@ static void buf_take(struct buf *b, size_t n)
 static struct count *counter(struct net *n, const char *cmd)
 {
 	int i;
-
 	for (i = 0; i < n->ncounts; i++)
 		if (strcmp(n->counts[i].cmd, cmd) == 0)
 			return &n->counts[i];
@@ -546,7 +531,6 @@ static void violation(struct net *n, struct peer *p, const char *why)
 static void write_out(struct net *n, struct peer *p)
 {
 	ssize_t k;
-
 	while (p->fd >= 0 && buf_size(&p->out) > 0 && !p->connecting) {
 		k = write(p->fd, p->out.data + p->out.off, buf_size(&p->out));
 		if (k < 0 && (errno == EAGAIN || errno == EWOULDBLOCK ||
@@ -566,7 +550,6 @@ void net_send(struct net *n, struct peer *p, const char *cmd,
               const uint8_t *payload, size_t len)
 {
 	struct count *c = counter(n, cmd);
-
 	if (p->fd < 0)
 		return;
 	if (buf_size(&p->out) + FRAME_HEAD + len > SEND_CAP) {
@@ -612,7 +595,6 @@ static void send_version(struct net *n, struct peer *p)
 {
 	struct version v;
 	struct rw s;
-
 	v.protocol = PROTOCOL;
 	v.services = SERVICE_FULL;
 	v.time = wall_ms() / 1000;
@@ -634,7 +616,6 @@ static void send_addrs(struct net *n, struct peer *p, struct entry **e,
 {
 	struct rw s;
 	size_t i;
-
 	rw_writer(&s);
 	rw_count(&s, (uint32_t)count, 2, MAX_ADDR, ADDR_REC);
 	for (i = 0; i < count; i++)
@@ -647,7 +628,6 @@ static void send_addrs(struct net *n, struct peer *p, struct entry **e,
 static void advertise(struct net *n, struct peer *p)
 {
 	struct entry self, *e = &self;
-
 	if (!n->self.port)
 		return;
 	self.a = n->self;
@@ -665,7 +645,6 @@ static const char *on_version(void *arg, struct peer *p, const uint8_t *b,
 	struct net *n = arg;
 	struct version v;
 	struct rw s;
-
 	if (p->got_version)
 		return "second version";
 	rw_reader(&s, b, len);
@@ -693,7 +672,6 @@ static const char *on_verack(void *arg, struct peer *p, const uint8_t *b,
 {
 	struct net *n = arg;
 	struct naddr heard;
-
 	(void)b;
 	if (len || !p->got_version || p->got_verack)
 		return "unexpected verack";
@@ -726,7 +704,6 @@ static const char *on_ping(void *arg, struct peer *p, const uint8_t *b,
                            size_t len)
 {
 	struct net *n = arg;
-
 	if (len != 8)
 		return "malformed ping";
 	net_send(n, p, "pong", b, 8);
@@ -738,7 +715,6 @@ static const char *on_pong(void *arg, struct peer *p, const uint8_t *b,
                            size_t len)
 {
 	int64_t rtt = mono_ms() - p->ping_at;
-
 	(void)arg;
 	if (len != 8)
 		return "malformed pong";
@@ -757,7 +733,6 @@ static const char *on_getaddr(void *arg, struct peer *p, const uint8_t *b,
 	struct net *n = arg;
 	struct entry **pick, *t;
 	size_t i, k = 0, j;
-
 	(void)b;
 	if (len)
 		return "malformed getaddr";
@@ -783,7 +758,6 @@ static void relay_addr(struct net *n, struct peer *from, struct entry *e)
 {
 	struct peer *p, *pick[2] = { NULL, NULL };
 	int count = 0;
-
 	for (p = n->peers; p; p = p->next) {
 		if (p == from || p->fd < 0 || !p->handshaked)
 			continue;
@@ -811,7 +785,6 @@ static const char *on_addr(void *arg, struct peer *p, const uint8_t *b,
 	struct naddr a;
 	struct entry *e;
 	struct rw s;
-
 	if (len >= 2 && get16le(b) > MAX_ADDR)
 		return "addr with over 1000 addresses";
 	rw_reader(&s, b, len);
@@ -860,7 +833,6 @@ static void dispatch(struct net *n, struct peer *p, const char *cmd,
 	struct count *c = counter(n, cmd);
 	const char *bad = NULL;
 	int i;
-
 	c->in++;
 	c->in_bytes += FRAME_HEAD + len;
 	for (i = 0; i < n->nhandlers && strcmp(cmd, n->handlers[i].cmd); i++)
@@ -882,7 +854,6 @@ static void receive(struct net *n, struct peer *p)
 	char cmd[FRAME_CMD + 1];
 	size_t plen, at = 0;
 	long used = 0;
-
 	if (k < 0 && (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR))
 		return;
 	if (k <= 0) {
@@ -911,7 +882,6 @@ static void receive(struct net *n, struct peer *p)
 static int nonblock(int fd)
 {
 	int fl = fcntl(fd, F_GETFL);
-
 	return fl < 0 || fcntl(fd, F_SETFL, fl | O_NONBLOCK) < 0 ? -1 : 0;
 }
 
@@ -920,7 +890,6 @@ static struct peer *add_peer(struct net *n, int fd, const struct naddr *a,
                              int outbound)
 {
 	struct peer *p = xcalloc(1, sizeof *p);
-
 	p->fd = fd;
 	p->a = *a;
 	p->outbound = outbound;
@@ -938,7 +907,6 @@ static struct peer *add_peer(struct net *n, int fd, const struct naddr *a,
 static void sweep(struct net *n)
 {
 	struct peer **pp = &n->peers, *p;
-
 	if (!n->dropped)
 		return;
 	n->dropped = 0;
@@ -964,7 +932,6 @@ static int dial(struct net *n, const struct naddr *a)
 	socklen_t len = to_sockaddr(a, &ss), mlen;
 	int fd = socket(ss.ss_family, SOCK_STREAM, 0);
 	struct peer *p;
-
 	if (fd < 0 || nonblock(fd) < 0) {
 		if (fd >= 0)
 			close(fd);
@@ -996,7 +963,6 @@ int net_connect(struct net *n, const char *text, char *err,
                        size_t errlen)
 {
 	struct naddr a;
-
 	if (net_resolve(text, &a, err, errlen) != 0)
 		return -1;
 	if (banned(n, &a)) {
@@ -1018,7 +984,6 @@ static int group_peers(const struct net *n, const struct naddr *a,
 	uint8_t g[5], h[5];
 	struct peer *p;
 	int count = 0;
-
 	net_group(a, g);
 	for (p = n->peers; p; p = p->next) {
 		net_group(&p->a, h);
@@ -1033,7 +998,6 @@ static int group_peers(const struct net *n, const struct naddr *a,
 static int connected(const struct net *n, const struct naddr *a)
 {
 	struct peer *p;
-
 	for (p = n->peers; p; p = p->next)
 		if (p->fd >= 0 && memcmp(&p->a, a, sizeof *a) == 0)
 			return 1;
@@ -1048,7 +1012,6 @@ static void pick_outbound(struct net *n)
 	int64_t now = mono_ms() / 1000, wait;
 	struct entry *e;
 	int tries;
-
 	for (tries = 0; tries < 100 && n->nbook > 0; tries++) {
 		e = &n->book[random64() % n->nbook];
 		wait = (int64_t)RETRY_BASE << (e->attempts < 9 ? e->attempts : 9);
@@ -1072,7 +1035,6 @@ static int spared(struct peer **v, const char *alone, int k, int i)
 {
 	const struct peer *p = v[i];
 	int j, faster = 0, fresher = 0, older_alone = 0;
-
 	for (j = 0; j < k; j++) {
 		faster += v[j]->min_ping >= 0 && v[j]->min_ping < p->min_ping;
 		fresher += v[j]->last_relay > p->last_relay;
@@ -1091,7 +1053,6 @@ static struct peer *evict_choice(struct net *n)
 	struct peer **v = xcalloc((size_t)n->nin + 1, sizeof *v), *p, *best;
 	int *cnt = xcalloc((size_t)n->nin + 1, sizeof *cnt), k = 0, i, most = 0;
 	char *alone = xcalloc((size_t)n->nin + 1, 1);
-
 	for (p = n->peers; p && k <= n->nin; p = p->next)
 		if (p->fd >= 0 && !p->outbound)
 			v[k++] = p;
@@ -1121,7 +1082,6 @@ static void accept_peer(struct net *n)
 	int fd = accept(n->listen_fd, (struct sockaddr *)&ss, &len), same = 0;
 	struct peer *p, *out;
 	struct naddr a;
-
 	if (fd < 0)
 		return;
 	from_sockaddr(&a, (struct sockaddr *)&ss);
@@ -1150,7 +1110,6 @@ static void connected_out(struct net *n, struct peer *p)
 {
 	int e = 0;
 	socklen_t len = sizeof e;
-
 	getsockopt(p->fd, SOL_SOCKET, SO_ERROR, &e, &len);
 	if (e) {
 		net_drop(n, p, strerror(e));
@@ -1172,7 +1131,6 @@ void net_tick(struct net *n, int tick)
 	struct peer *p;
 	size_t i;
 	uint8_t b[8];
-
 	for (p = n->peers; tick && p; p = p->next) {
 		if (p->fd < 0)
 			continue;
@@ -1210,7 +1168,6 @@ void net_tick(struct net *n, int tick)
 int net_timeout_ms(const struct net *n)
 {
 	int64_t t = n->o.ping_s * 1000, h = n->o.handshake_s * 1000;
-
 	t = h < t ? h : t;
 	if (n->nout < n->o.max_out)
 		t = t < 200 ? t : 200;
@@ -1231,7 +1188,6 @@ int net_pollfds(struct net *n, struct pollfd *pfd)
 	int64_t now = mono_ms();
 	struct peer *p;
 	int k = 0, cold, hot;
-
 	if (n->listen_fd >= 0 && n->nin < n->o.max_in + 1) {
 		pfd[k].fd = n->listen_fd;
 		pfd[k].events = POLLIN;
@@ -1262,7 +1218,6 @@ void net_events(struct net *n, const struct pollfd *pfd, int count)
 {
 	struct peer *p;
 	int i;
-
 	for (i = 0; i < count; i++) {
 		if (!pfd[i].revents)
 			continue;
@@ -1288,7 +1243,6 @@ void net_events(struct net *n, const struct pollfd *pfd, int count)
 static void raise_nofile(void)
 {
 	struct rlimit r;
-
 	if (getrlimit(RLIMIT_NOFILE, &r) == 0 && r.rlim_cur < r.rlim_max) {
 		r.rlim_cur = r.rlim_max;
 		setrlimit(RLIMIT_NOFILE, &r);
@@ -1301,7 +1255,6 @@ static int listen_on(const struct naddr *a, char *err, size_t errlen)
 	struct sockaddr_storage ss;
 	socklen_t len = to_sockaddr(a, &ss);
 	int fd = socket(ss.ss_family, SOCK_STREAM, 0), one = 1;
-
 	if (fd < 0 || setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one,
 	                         sizeof one) < 0 ||
 	    bind(fd, (struct sockaddr *)&ss, len) < 0 || listen(fd, 128) < 0 ||
@@ -1323,7 +1276,6 @@ struct net *net_open(const struct net_opts *o, char *err, size_t errlen)
 	struct net *n = xcalloc(1, sizeof *n);
 	struct naddr a;
 	size_t i;
-
 	n->o = *o;
 	n->listen_fd = -1;
 	n->book = xcalloc(BOOK_MAX, sizeof *n->book);
@@ -1370,7 +1322,6 @@ fail:
 void net_close(struct net *n)
 {
 	struct peer *p;
-
 	if (!n)
 		return;
 	if (n->who) {

@@ -102,7 +102,6 @@ static FILE *out, *err;              /* where commands print: stdout and
 static void say(const char *fmt, ...)
 {
 	va_list ap;
-
 	fputs("peerchain: ", err);
 	va_start(ap, fmt);
 	vfprintf(err, fmt, ap);
@@ -116,7 +115,6 @@ static const char *hash_text(const uint8_t h[SHA256_LEN])
 	static char buf[2 * SHA256_LEN + 1];
 	uint8_t r[SHA256_LEN];
 	int i;
-
 	for (i = 0; i < SHA256_LEN; i++)
 		r[i] = h[SHA256_LEN - 1 - i];
 	hex_encode(r, SHA256_LEN, buf);
@@ -128,7 +126,6 @@ static int hash_parse(const char *s, uint8_t h[SHA256_LEN])
 {
 	uint8_t r[SHA256_LEN];
 	int i;
-
 	if (hex_decode(s, r, SHA256_LEN) != 0)
 		return -1;
 	for (i = 0; i < SHA256_LEN; i++)
@@ -142,7 +139,6 @@ static int data_dir(void)
 {
 	const char *home = getenv("HOME");
 	char base[4096];
-
 	if (!params_find(opt_net)) {
 		say("unknown network '%s' (main, local, regtest, bitcoin)\n",
 		    opt_net);
@@ -164,7 +160,6 @@ static int data_dir(void)
 static int need(int what)
 {
 	char why[512] = "";
-
 	if (!chain && data_dir() != 0)
 		return -1;
 	if (!chain && (chain = chain_open(params_find(opt_net), netdir, why,
@@ -187,7 +182,6 @@ static int need(int what)
 static int cmd_address(char **arg)
 {
 	char why[512], text[ADDR_TEXT_LEN + 1];
-
 	if (arg[0] && strcmp(arg[0], "new") != 0)
 		return -1;
 	if (need(CHAIN | NEW_WALLET) != 0)
@@ -206,7 +200,6 @@ static int cmd_wallet(char **arg)
 {
 	char text[ADDR_TEXT_LEN + 1];
 	uint32_t i;
-
 	(void)arg;
 	if (need(CHAIN | WALLET) != 0)
 		return 1;
@@ -225,7 +218,6 @@ static int cmd_balance(char **arg)
 {
 	char a[AMOUNT_TEXT_LEN], b[AMOUNT_TEXT_LEN], u[AMOUNT_TEXT_LEN];
 	uint64_t conf, imm, unconf;
-
 	(void)arg;
 	if (need(CHAIN | WALLET) != 0)
 		return 1;
@@ -241,7 +233,6 @@ static int cmd_balance(char **arg)
 static int address_arg(const char *s, uint8_t addr[ADDR_LEN])
 {
 	int v = addr_parse(s, addr);
-
 	if (v)
 		say("%s\n", v == -2 ? "bad address checksum: is there a typo?" :
 		    "not an address: it should be 72 hex digits");
@@ -259,7 +250,6 @@ static int cmd_send(char **arg)
 	char why[512];
 	size_t len;
 	int v;
-
 	if (amount_parse(arg[0], &amount) != 0 ||
 	    (arg[2] && amount_parse(arg[2], &fee) != 0))
 		return -1;
@@ -289,7 +279,6 @@ static int mine_one(const uint8_t addr[ADDR_LEN])
 	size_t len;
 	uint8_t *b = chain_template(chain, addr, &len), hash[SHA256_LEN];
 	int r;
-
 	while ((r = block_mine(b, len, MINE_SLICE, chain_now(chain) + 3600)) == 0)
 		;
 	if (r == 1)
@@ -315,7 +304,6 @@ static int cmd_mine(char **arg)
 	char *end;
 	long n = strtol(arg[0], &end, 10);
 	int v;
-
 	if (*end || n < 1 || n > 1000000)
 		return -1;
 	if (arg[1] && (v = address_arg(arg[1], addr)))
@@ -342,7 +330,6 @@ static int cmd_tip(char **arg)
 {
 	uint8_t hash[SHA256_LEN], hdr[HEADER_LEN];
 	uint32_t height;
-
 	(void)arg;
 	if (need(CHAIN) != 0)
 		return 1;
@@ -363,7 +350,6 @@ static void print_tx(const struct tx *t)
 {
 	char text[ADDR_TEXT_LEN + 1], amt[AMOUNT_TEXT_LEN];
 	uint32_t i;
-
 	fprintf(out, "txid %s\nsize %lu\n", hash_text(t->id),
 	        (unsigned long)t->len);
 	for (i = 0; i < t->nin; i++) {
@@ -388,7 +374,6 @@ static uint8_t *read_parsed(uint32_t height, struct block *b)
 {
 	uint8_t hash[SHA256_LEN], *raw;
 	size_t len;
-
 	if (chain_hash_at(chain, height, hash) != 0 ||
 	    !(raw = chain_read_block(chain, hash, &len)))
 		return NULL;
@@ -409,7 +394,6 @@ static int cmd_block(char **arg)
 	char *end;
 	long h = strtol(arg[0], &end, 10);
 	int on;
-
 	if (need(CHAIN) != 0)
 		return 1;
 	if ((*end || h < 0 || chain_hash_at(chain, (uint32_t)h, hash) != 0) &&
@@ -446,7 +430,6 @@ static int cmd_tx(char **arg)
 	struct block b;
 	uint32_t h, top, i;
 	int found = 0;
-
 	if (hash_parse(arg[0], id) != 0)
 		return -1;
 	if (need(CHAIN) != 0)
@@ -482,7 +465,6 @@ static int cmd_seen(char **arg)
 {
 	uint8_t h[SHA256_LEN];
 	int64_t ms;
-
 	if (hash_parse(arg[0], h) != 0)
 		return -1;
 	if ((ms = gossip_seen(gossip, h)) < 0) {
@@ -509,7 +491,6 @@ static int cmd_status(char **arg)
 static int cmd_peers(char **arg)
 {
 	struct peer *p;
-
 	(void)arg;
 	for (p = net->peers; p; p = p->next)
 		if (p->fd >= 0)
@@ -525,7 +506,6 @@ static int cmd_peers(char **arg)
 static int cmd_stats(char **arg)
 {
 	const struct count *c;
-
 	(void)arg;
 	for (c = net->counts; c < net->counts + net->ncounts; c++)
 		fprintf(out, "%s in %lu %lu out %lu %lu\n", c->cmd, c->in,
@@ -538,7 +518,6 @@ static int cmd_stats(char **arg)
 static int cmd_connect(char **arg)
 {
 	char why[256];
-
 	if (net_connect(net, arg[0], why, sizeof why) != 0) {
 		say("%s\n", why);
 		return 1;
@@ -552,7 +531,6 @@ static int ban(const char *ip, long secs)
 {
 	struct naddr a;
 	struct peer *p;
-
 	if (net_parse_ip(ip, &a) != 0) {
 		say("'%s' is not an IP address\n", ip);
 		return 2;
@@ -571,7 +549,6 @@ static int cmd_ban(char **arg)
 {
 	char *end = "";
 	long secs = arg[1] ? strtol(arg[1], &end, 10) : (long)nopt.ban_s;
-
 	return *end || secs < 0 ? -1 : ban(arg[0], secs);
 }
 
@@ -604,7 +581,6 @@ static void on_signal(int sig)
 static void catch_signals(void)
 {
 	struct sigaction sa;
-
 	memset(&sa, 0, sizeof sa);
 	sa.sa_handler = on_signal;
 	sigemptyset(&sa.sa_mask);
@@ -630,7 +606,6 @@ static void mine_turn(void)
 	uint8_t tip[SHA256_LEN], hash[SHA256_LEN];
 	int64_t until = mono_us() + MINE_TURN_US;
 	int r;
-
 	chain_hash_at(chain, chain_height(chain), tip);
 	if (!miner.blk || memcmp(tip, miner.tip, SHA256_LEN) != 0 ||
 	    chain->pool.n != miner.pool) {
@@ -664,7 +639,6 @@ static void ctl_answer(struct ctl *c)
 	char *word[8] = { NULL }, *save = NULL, *o = NULL, *e = NULL;
 	size_t olen = 0, elen = 0;
 	int k = 0, status;
-
 	c->line[c->len] = 0;
 	while (k < 7 && (word[k] = strtok_r(k ? NULL : c->line, " \t\r\n",
 	                                    &save)))
@@ -694,7 +668,6 @@ static void ctl_answer(struct ctl *c)
 static void ctl_read(struct ctl *c)
 {
 	ssize_t k = read(c->fd, c->line + c->len, sizeof c->line - 1 - c->len);
-
 	if (k <= 0) {
 		close(c->fd);
 		c->fd = -1;
@@ -710,7 +683,6 @@ static void ctl_read(struct ctl *c)
 static void ctl_accept(void)
 {
 	int fd = accept(ctl_fd, NULL, NULL), i;
-
 	if (fd < 0)
 		return;
 	for (i = 0; i < MAX_CONTROL && ctls[i].fd >= 0; i++)
@@ -740,7 +712,6 @@ static int control_listen(void)
 	struct sockaddr_un un;
 	mode_t old;
 	int i;
-
 	for (i = 0; i < MAX_CONTROL; i++)
 		ctls[i].fd = -1;
 	if (control_path(&un) != 0) {
@@ -766,7 +737,6 @@ static int node_open(void)
 {
 	static char any[32];
 	char why[512];
-
 	if (need(opt_mine ? CHAIN | NEW_WALLET : CHAIN) != 0)
 		return -1;
 	if (!wallet)            /* (an existing one, for the wallet commands) */
@@ -793,7 +763,6 @@ static void node_close(void)
 {
 	struct sockaddr_un un;
 	int i;
-
 	net_close(net);
 	gossip_close(gossip);
 	net = NULL;
@@ -817,7 +786,6 @@ static int cmd_run(char **arg)
 	struct pollfd *pfd;
 	int k, r, t, i, tick;
 	int64_t ticked = 0;
-
 	(void)arg;
 	if (node_open() != 0) {
 		node_close();
@@ -870,7 +838,6 @@ static int control_connect(void)
 {
 	struct sockaddr_un un;
 	int fd;
-
 	if (!params_find(opt_net) || data_dir() != 0 || control_path(&un) != 0 ||
 	    (fd = socket(AF_UNIX, SOCK_STREAM, 0)) < 0)
 		return -1;
@@ -890,7 +857,6 @@ static int forward(int fd, int argc, char **argv)
 	size_t len = 0, cap = 4096;
 	ssize_t k;
 	int i;
-
 	for (i = 0; i < argc; i++)
 		if (strlen(line) + strlen(argv[i]) + 2 < sizeof line)
 			strcat(strcat(line, argv[i]), i + 1 < argc ? " " : "\n");
@@ -959,7 +925,6 @@ static void usage(FILE *f)
 {
 	const struct command *c;
 	char name[64];
-
 	fprintf(f, "usage: peerchain [-d DIR] [-n NET] COMMAND [ARGS...]\n\n"
 	        "  -d DIR   data directory (default ~/.peerchain); the files of\n"
 	        "           each network live in DIR/NET\n"
@@ -1006,7 +971,6 @@ static int dispatch(int argc, char **argv, int remote)
 {
 	const struct command *c;
 	int fd, r;
-
 	for (c = commands; argc && c->name && strcmp(argv[0], c->name); c++)
 		;
 	if (!argc || !c->name || (remote && !(c->where & NODE))) {
@@ -1039,7 +1003,6 @@ static int node_option(int ch, char *arg)
 	char *end = arg;
 	long v = arg ? strtol(arg, &end, 10) : 0;
 	size_t i;
-
 	t[0] = &nopt.handshake_s;
 	t[1] = &nopt.ping_s;
 	t[2] = &nopt.idle_s;
@@ -1078,7 +1041,6 @@ int main(int argc, char **argv)
 {
 	char **list;
 	int ch;
-
 	out = stdout;
 	err = stderr;
 	if (argc == 2 && strcmp(argv[1], "--help") == 0)

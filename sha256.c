@@ -81,7 +81,6 @@ static void compress(uint32_t s[8], const uint8_t *block)
 {
 	uint32_t w[16], a, b, c, d, e, f, g, h;
 	int i;
-
 	for (i = 0; i < 16; i++)
 		w[i] = get32be(block + 4 * i);
 	a = s[0]; b = s[1]; c = s[2]; d = s[3];
@@ -117,7 +116,6 @@ void sha256_update(sha256_ctx *c, const void *data, size_t len)
 {
 	const uint8_t *p = data;
 	size_t have = (size_t)(c->len % SHA256_BLOCK);
-
 	c->len += len;
 	if (have) {
 		size_t take = SHA256_BLOCK - have;
@@ -144,7 +142,6 @@ void sha256_final(sha256_ctx *c, uint8_t out[SHA256_LEN])
 	size_t have = (size_t)(c->len % SHA256_BLOCK);
 	uint64_t bits = c->len * 8;
 	int i;
-
 	c->buf[have++] = 0x80;
 	if (have > SHA256_BLOCK - 8) {
 		memset(c->buf + have, 0, SHA256_BLOCK - have);
@@ -163,7 +160,6 @@ void sha256_final(sha256_ctx *c, uint8_t out[SHA256_LEN])
 void sha256(const void *data, size_t len, uint8_t out[SHA256_LEN])
 {
 	sha256_ctx c;
-
 	sha256_init(&c);
 	sha256_update(&c, data, len);
 	sha256_final(&c, out);
@@ -173,7 +169,6 @@ void sha256(const void *data, size_t len, uint8_t out[SHA256_LEN])
 void sha256d(const void *data, size_t len, uint8_t out[SHA256_LEN])
 {
 	uint8_t once[SHA256_LEN];
-
 	sha256(data, len, once);
 	sha256(once, sizeof once, out);
 }
@@ -189,7 +184,6 @@ void sha256d_from(const sha256_ctx *mid, const void *tail, size_t len,
 {
 	sha256_ctx c = *mid;
 	uint8_t once[SHA256_LEN];
-
 	sha256_update(&c, tail, len);
 	sha256_final(&c, once);
 	sha256(once, sizeof once, out);

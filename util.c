@@ -39,7 +39,6 @@ void fatal(const char *what)
 void *xmalloc(size_t n)
 {
 	void *p = malloc(n ? n : 1);
-
 	if (!p)
 		fatal("out of memory");
 	return p;
@@ -49,7 +48,6 @@ void *xmalloc(size_t n)
 void *xcalloc(size_t n, size_t size)
 {
 	void *p = calloc(n ? n : 1, size ? size : 1);
-
 	if (!p)
 		fatal("out of memory");
 	return p;
@@ -85,7 +83,6 @@ void map_init(struct map *m, size_t klen)
 static size_t slot(const struct map *m, const uint8_t *key)
 {
 	uint64_t h = get64le(key) ^ m->salt;
-
 	if (m->klen > SHA256_LEN)
 		h ^= get32le(key + SHA256_LEN) * 0xff51afd7ed558ccdULL;
 	return (size_t)((h * 0x9e3779b97f4a7c15ULL) >> 32) & (m->nb - 1);
@@ -95,7 +92,6 @@ static size_t slot(const struct map *m, const uint8_t *key)
 void *map_get(const struct map *m, const uint8_t *key)
 {
 	struct ment *e;
-
 	for (e = m->b[slot(m, key)]; e; e = e->next)
 		if (memcmp(e->key, key, m->klen) == 0)
 			return e->val;
@@ -107,7 +103,6 @@ static void grow(struct map *m)
 {
 	struct ment **old = m->b, *e, *next;
 	size_t i, n = m->nb, s;
-
 	m->nb *= 2;
 	m->b = xcalloc(m->nb, sizeof *m->b);
 	for (i = 0; i < n; i++) {
@@ -126,7 +121,6 @@ void map_put(struct map *m, const uint8_t *key, void *val)
 {
 	struct ment *e = xmalloc(sizeof *e);
 	size_t s;
-
 	if (m->n >= m->nb)
 		grow(m);
 	s = slot(m, key);
@@ -142,7 +136,6 @@ void *map_del(struct map *m, const uint8_t *key)
 {
 	struct ment **pp, *e;
 	void *val;
-
 	for (pp = &m->b[slot(m, key)]; (e = *pp); pp = &e->next) {
 		if (memcmp(e->key, key, m->klen) == 0) {
 			*pp = e->next;
@@ -160,7 +153,6 @@ void map_free(struct map *m, int free_values)
 {
 	struct ment *e, *next;
 	size_t i;
-
 	for (i = 0; i < m->nb; i++)
 		for (e = m->b[i]; e; e = next) {
 			next = e->next;
@@ -179,7 +171,6 @@ void **map_values(const struct map *m)
 	void **v = xcalloc(m->n, sizeof *v);
 	struct ment *e;
 	size_t i, k = 0;
-
 	for (i = 0; i < m->nb; i++)
 		for (e = m->b[i]; e; e = e->next)
 			v[k++] = e->val;
@@ -193,7 +184,6 @@ void hex_encode(const uint8_t *in, size_t n, char *out)
 {
 	static const char digits[] = "0123456789abcdef";
 	size_t i;
-
 	for (i = 0; i < n; i++) {
 		out[2 * i] = digits[in[i] >> 4];
 		out[2 * i + 1] = digits[in[i] & 15];
@@ -216,7 +206,6 @@ int hex_decode(const char *s, uint8_t *out, size_t n)
 {
 	size_t i;
 	int hi, lo;
-
 	if (strlen(s) != 2 * n)
 		return -1;
 	for (i = 0; i < n; i++) {
@@ -236,7 +225,6 @@ uint32_t crc32(const uint8_t *p, size_t n)
 	static uint32_t table[256];
 	uint32_t c = 0xffffffff, v, k;
 	int i;
-
 	for (k = 0; !table[255] && k < 256; k++) {
 		for (v = k, i = 0; i < 8; i++)
 			v = v & 1 ? 0xedb88320 ^ v >> 1 : v >> 1;
@@ -254,7 +242,6 @@ uint32_t crc32(const uint8_t *p, size_t n)
 int file_io(int fd, uint8_t *buf, size_t len, off_t pos, int write)
 {
 	ssize_t n;
-
 	for (; len > 0; buf += n, len -= (size_t)n, pos += n)
 		if ((n = write ? pwrite(fd, buf, len, pos) :
 		         pread(fd, buf, len, pos)) <= 0)
@@ -267,7 +254,6 @@ int file_io(int fd, uint8_t *buf, size_t len, off_t pos, int write)
 void file_sync_dir(const char *dir)
 {
 	int fd = open(dir, O_RDONLY);
-
 	if (fd >= 0) {
 		fsync(fd);
 		close(fd);
@@ -281,7 +267,6 @@ int file_replace(const char *path, const uint8_t *buf, size_t len)
 {
 	char tmp[4096], dir[4096], *slash;
 	int fd, bad;
-
 	snprintf(tmp, sizeof tmp, "%s.tmp", path);
 	if ((fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC, 0600)) < 0)
 		return -1;
@@ -305,7 +290,6 @@ uint8_t *file_read(const char *path, size_t max, size_t *len)
 	int fd = open(path, O_RDONLY);
 	off_t size;
 	uint8_t *buf;
-
 	if (fd < 0)
 		return NULL;
 	size = lseek(fd, 0, SEEK_END);
@@ -333,7 +317,6 @@ void log_msg(int level, const char *fmt, ...)
 	char when[32];
 	time_t t = (time_t)(wall_ms() / 1000);
 	va_list ap;
-
 	if (level < log_min)
 		return;
 	strftime(when, sizeof when, "%Y-%m-%dT%H:%M:%SZ", gmtime(&t));
@@ -349,7 +332,6 @@ void log_msg(int level, const char *fmt, ...)
 static int64_t clock_us(int wall)
 {
 	struct timespec ts;
-
 	clock_gettime(wall ? CLOCK_REALTIME : CLOCK_MONOTONIC, &ts);
 	return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
 }
@@ -382,7 +364,6 @@ int random_bytes(void *buf, size_t n)
 	static size_t left;
 	uint8_t *out = buf;
 	size_t k;
-
 	for (; n > 0; n -= k, out += k, left -= k) {
 		if (!left) {
 			if (fd < 0 && (fd = open("/dev/urandom", O_RDONLY)) < 0)
@@ -402,7 +383,6 @@ int random_bytes(void *buf, size_t n)
 uint64_t random64(void)
 {
 	uint8_t b[8];
-
 	if (random_bytes(b, sizeof b) != 0)
 		return ((uint64_t)clock_us(0) ^ (uint64_t)getpid() << 40) *
 		       0x9e3779b97f4a7c15ULL;
@@ -433,7 +413,6 @@ void rw_reader(struct rw *s, const uint8_t *buf, size_t len)
 uint8_t *rw_take(struct rw *s, size_t n)
 {
 	uint8_t *p;
-
 	if (s->out) {
 		s->out = xgrow(s->out, &s->cap, s->len + n, 1);
 		p = s->out + s->len;
@@ -454,7 +433,6 @@ uint8_t *rw_take(struct rw *s, size_t n)
 void rw_bytes(struct rw *s, uint8_t *v, size_t n)
 {
 	uint8_t *p = rw_take(s, n);
-
 	if (s->out && n)
 		memcpy(p, v, n);
 	else if (p && n)
@@ -468,7 +446,6 @@ void rw_bytes(struct rw *s, uint8_t *v, size_t n)
 void rw_ref(struct rw *s, const uint8_t **v, size_t n)
 {
 	uint8_t *p = rw_take(s, n);
-
 	if (s->out && n)
 		memcpy(p, *v, n);
 	else if (!s->out)
@@ -481,7 +458,6 @@ uint64_t rw_int(struct rw *s, uint64_t v, size_t n)
 {
 	uint8_t *p = rw_take(s, n);
 	size_t i;
-
 	if (!p)
 		return 0;
 	if (s->out)
@@ -523,7 +499,6 @@ uint32_t rw_count(struct rw *s, uint32_t count, size_t n, uint32_t max,
 void rw_magic(struct rw *s, const char *magic)
 {
 	uint8_t *p = rw_take(s, 4);
-
 	if (s->out)
 		memcpy(p, magic, 4);
 	else if (p && memcmp(p, magic, 4) != 0)
@@ -536,7 +511,6 @@ void rw_magic(struct rw *s, const char *magic)
 void rw_sum(struct rw *s)
 {
 	uint8_t sum[SHA256_LEN], *p;
-
 	sha256d(s->out ? s->out : s->base, s->out ? s->len :
 	        (size_t)(s->in - s->base), sum);
 	if ((p = rw_take(s, 4)) && s->out)
@@ -552,7 +526,6 @@ int file_save(const char *path, void (*fn)(struct rw *s, void *arg),
 {
 	struct rw s;
 	int r;
-
 	rw_writer(&s);
 	fn(&s, arg);
 	r = file_replace(path, s.out, s.len);
@@ -569,7 +542,6 @@ int file_load(const char *path, size_t max, void (*fn)(struct rw *s,
 	uint8_t *buf;
 	size_t len;
 	struct rw s;
-
 	if (!(buf = file_read(path, max, &len)))
 		return access(path, F_OK) == 0 ? -1 : 0;
 	rw_reader(&s, buf, len);

@@ -53,7 +53,6 @@ struct gather {
 void addr_text(const uint8_t addr[ADDR_LEN], char out[ADDR_TEXT_LEN + 1])
 {
 	uint8_t sum[SHA256_LEN];
-
 	sha256d(addr, ADDR_LEN, sum);
 	hex_encode(addr, ADDR_LEN, out);
 	hex_encode(sum, 4, out + 2 * ADDR_LEN);
@@ -64,7 +63,6 @@ void addr_text(const uint8_t addr[ADDR_LEN], char out[ADDR_TEXT_LEN + 1])
 int addr_parse(const char *s, uint8_t addr[ADDR_LEN])
 {
 	uint8_t raw[ADDR_LEN + 4], sum[SHA256_LEN];
-
 	if (hex_decode(s, raw, sizeof raw) != 0)
 		return -1;
 	sha256d(raw, ADDR_LEN, sum);
@@ -93,7 +91,6 @@ static void wallet_rw(struct rw *s, void *arg)
 {
 	struct wallet *w = arg;
 	uint32_t i;
-
 	rw_magic(s, WALLET_MAGIC);
 	w->n = rw_count(s, w->n, 4, MAX_KEYS, KEY_REC);
 	if (!s->out && !s->bad) {
@@ -110,7 +107,6 @@ static int fresh_key(struct wallet *w, struct lms_key *k, char *err,
                      size_t errlen)
 {
 	uint8_t rnd[LMS_I_LEN + LMS_SEED_LEN];
-
 	if (random_bytes(rnd, sizeof rnd) != 0 ||
 	    lms_keygen(k, w->type, LMOTS_SHA256_N32_W4, rnd,
 	               rnd + LMS_I_LEN) != 0) {
@@ -126,7 +122,6 @@ int wallet_new_key(struct wallet *w, char *err, size_t errlen)
 {
 	struct lms_key *k = xmalloc(sizeof *k);
 	struct wkey *nk;
-
 	if (w->n >= MAX_KEYS || fresh_key(w, k, err, errlen) != 0) {
 		if (w->n >= MAX_KEYS)
 			snprintf(err, errlen, "the wallet is full");
@@ -158,7 +153,6 @@ struct wallet *wallet_open(const char *dir, int create, uint32_t lms_type,
 {
 	struct wallet *w = xcalloc(1, sizeof *w);
 	int r;
-
 	snprintf(w->path, sizeof w->path, "%s/wallet.dat", dir);
 	w->type = lms_type == LMS_SHA256_M32_H5 ? lms_type : LMS_SHA256_M32_H10;
 	r = file_load(w->path, 12 + (size_t)MAX_KEYS * KEY_REC, wallet_rw, w);
@@ -180,7 +174,6 @@ struct wallet *wallet_open(const char *dir, int create, uint32_t lms_type,
 void wallet_close(struct wallet *w)
 {
 	uint32_t i;
-
 	if (!w)
 		return;
 	for (i = 0; i < w->n; i++)
@@ -199,7 +192,6 @@ const uint8_t *wallet_address(const struct wallet *w)
 static long find_key(const struct wallet *w, const uint8_t *addr)
 {
 	uint32_t i;
-
 	for (i = 0; i < w->n; i++)
 		if (memcmp(w->keys[i].addr, addr, ADDR_LEN) == 0)
 			return (long)i;
@@ -217,7 +209,6 @@ static void gather_coin(void *arg, const uint8_t *op, const struct coin *coin)
 {
 	struct gather *g = arg;
 	long k = find_key(g->w, coin->addr);
-
 	if (k < 0 || chain_pool_spent(g->c, op))
 		return;
 	if (coin->coinbase && g->height - coin->height < g->maturity) {
@@ -239,7 +230,6 @@ static void gather_pool(void *arg, const struct tx *t)
 	struct gather *g = arg;
 	uint8_t op[OUTPOINT_LEN];
 	uint32_t i;
-
 	for (i = 0; i < t->nout; i++) {
 		outpoint(op, t->id, i);
 		if (wallet_owns(g->w, t->out[i].addr) && !chain_pool_spent(g->c, op))
@@ -268,7 +258,6 @@ void wallet_balance(const struct wallet *w, const struct chain *c,
                     uint64_t *unconfirmed)
 {
 	struct gather g;
-
 	gather(w, c, &g, 0);
 	*confirmed = g.confirmed;
 	*immature = g.immature;
@@ -285,7 +274,6 @@ static uint64_t choose(const struct wallet *w, const struct gather *g,
 	uint32_t k;
 	size_t i;
 	long best;
-
 	for (i = 0; i < g->n; i++)
 		total[g->v[i].key] += g->v[i].amount;
 	while (sum < need) {
@@ -311,7 +299,6 @@ static int reserve(struct wallet *w, const unsigned char *chosen,
 {
 	struct wkey *cur = &w->keys[w->n - 1];
 	uint32_t k;
-
 	for (k = 0; k < w->n; k++)
 		if (chosen[k])
 			q[k] = w->keys[k].next++;
@@ -334,7 +321,6 @@ static int sign_inputs(struct wallet *w, struct tx *t, const uint32_t *ikey,
 	uint8_t sighash[SHA256_LEN];
 	struct wkey *wk;
 	uint32_t i;
-
 	tx_sighash(t, sighash);
 	for (i = 0; i < t->nin; i++) {
 		if (i > 0 && ikey[i] == ikey[i - 1])
@@ -372,7 +358,6 @@ static size_t inputs_of(const struct wallet *w, const struct gather *g,
 {
 	size_t i, n = 0;
 	uint32_t k;
-
 	for (k = 0; k < w->n; k++)
 		for (i = 0; chosen[k] && i < g->n; i++)
 			if (g->v[i].key == k) {
@@ -394,7 +379,6 @@ static uint8_t *sign_and_write(struct wallet *w, struct tx *t,
 	uint8_t *sigs = xmalloc((size_t)t->nin * LMS_SIG_MAX);
 	uint8_t *buf = xmalloc(MAX_TX_SIZE);
 	uint32_t i;
-
 	for (i = 0; i < t->nin; i++)
 		t->in[i].pub = w->keys[ikey[i]].pub;  /* after any new key */
 	out[1].addr = wallet_address(w);
@@ -432,7 +416,6 @@ uint8_t *wallet_pay(struct wallet *w, struct chain *c,
 	char e[AMOUNT_TEXT_LEN];
 	struct tx t;
 	size_t n;
-
 	memset(&t, 0, sizeof t);
 	gather(w, c, &g, 1);
 	if (amount == 0 || amount > MAX_MONEY || fee > MAX_MONEY - amount) {
@@ -479,7 +462,6 @@ int amount_parse(const char *s, uint64_t *v)
 {
 	uint64_t whole = 0, frac = 0;
 	int digits = 0, point = 0, any = 0;
-
 	for (; *s; s++) {
 		if (*s == '.' && !point) {
 			point = 1;
