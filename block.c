@@ -1,19 +1,15 @@
 /*
- * block.c - the formats and the rules of one block, as pure functions:
- * the networks' parameters, transactions and blocks read and written,
- * the digest a signature signs, merkle roots, targets and work in 256-bit
+ * block.c - the formats and rules of one block, as pure functions: the
+ * networks' parameters, transactions and blocks read and written, the
+ * digest a signature signs, merkle roots, targets and work in 256-bit
  * arithmetic, the rules a header and a body obey on their own, and the
- * miner's inner loop.  Nothing here remembers anything between calls
- * (but the cache of header_work): the state of the chain is chain.c's.
+ * miner's inner loop.  The chain's state is chain.c's.
  *
- * A transaction is described once, in tx_rw(), which both reads and
- * writes it through util.c's serializer; its id is the double SHA-256 of
- * its bytes, and the digest its inputs sign is the same description
- * written without the signatures.  Start reading at tx_rw().
+ * A transaction is described once, in tx_rw(), which both reads and writes
+ * it; its id is the double SHA-256 of its bytes, and the digest its inputs
+ * sign is the same description written without the signatures.  Start
+ * reading at tx_rw().
  */
-#include <stdlib.h>
-#include <string.h>
-
 #include "node.h"
 
 #define TX_VERSION   1              /* the only transaction version */
@@ -22,30 +18,13 @@
 #define EXTRANONCE   (HEADER_LEN + 4 + 4 + 2 + OUTPOINT_LEN)  /* where the
                               coinbase's free key field starts in a block */
 
-/* The genesis blocks: a coinbase paying to the all-zero address, which
- * nobody can spend; its key field carries a line of text. */
-#define GENESIS_MAIN \
+/* The genesis blocks, in hex: one header field differs (bits and nonce).
+ * The coinbase pays the all-zero address, which nobody can spend; its key
+ * field carries a line of text. */
+#define GENESIS(bits_nonce) \
 	"0100000000000000000000000000000000000000000000000000000000000000" \
 	"000000008b9f73506a511633e35407a25af9cb9b6b4e58021ebe17ee3f84102a" \
-	"110fc0fa00df006bffff0f1e6530040001000000010000000100000000000000" \
-	"0000000000000000000000000000000000000000000000000000000000000000" \
-	"00000000000070656572636861696e3a206120736d616c6c2070726f6f662d6f" \
-	"662d776f726b206e6f646500000000000000000000000000010000f2052a0100" \
-	"0000000000000000000000000000000000000000000000000000000000000000" \
-	"0000"
-#define GENESIS_REGTEST \
-	"0100000000000000000000000000000000000000000000000000000000000000" \
-	"000000008b9f73506a511633e35407a25af9cb9b6b4e58021ebe17ee3f84102a" \
-	"110fc0fa00df006bffff7f200300000001000000010000000100000000000000" \
-	"0000000000000000000000000000000000000000000000000000000000000000" \
-	"00000000000070656572636861696e3a206120736d616c6c2070726f6f662d6f" \
-	"662d776f726b206e6f646500000000000000000000000000010000f2052a0100" \
-	"0000000000000000000000000000000000000000000000000000000000000000" \
-	"0000"
-#define GENESIS_LOCAL \
-	"0100000000000000000000000000000000000000000000000000000000000000" \
-	"000000008b9f73506a511633e35407a25af9cb9b6b4e58021ebe17ee3f84102a" \
-	"110fc0fa00df006bffff0f1f5302000001000000010000000100000000000000" \
+	"110fc0fa00df006b" bits_nonce "01000000010000000100000000000000" \
 	"0000000000000000000000000000000000000000000000000000000000000000" \
 	"00000000000070656572636861696e3a206120736d616c6c2070726f6f662d6f" \
 	"662d776f726b206e6f646500000000000000000000000000010000f2052a0100" \
@@ -64,15 +43,15 @@ static const struct params nets[] = {
 	  "4b1e5e4a29ab5f49ffff001d1dac2b7c", 0 },
 	/* peerchain's own network: a block a minute, a retarget a day. */
 	{ "main", { 'p', 'c', 'm', 'n' }, 0x1e0fffff, 1440, 60,
-	  50 * COIN, 210000, 100, 9333, GENESIS_MAIN, 0 },
+	  50 * COIN, 210000, 100, 9333, GENESIS("ffff0f1e65300400"), 0 },
 	/* make localnet: a block every 5 s, a retarget every 10 blocks, from
 	 * a target easy enough (4,096 hashes) that the first blocks come at
 	 * once and coins mature within the first minute. */
 	{ "local", { 'p', 'c', 'l', 'n' }, 0x1f0fffff, 10, 5,
-	  50 * COIN, 210000, 10, 19333, GENESIS_LOCAL, 0 },
+	  50 * COIN, 210000, 10, 19333, GENESIS("ffff0f1f53020000"), 0 },
 	/* Tests: the easiest target, no retarget. */
 	{ "regtest", { 'p', 'c', 'r', 't' }, 0x207fffff, 0, 5,
-	  50 * COIN, 150, 10, 19444, GENESIS_REGTEST, 0 },
+	  50 * COIN, 150, 10, 19444, GENESIS("ffff7f2003000000"), 0 },
 };
 
 /* The parameters of the network called name, or NULL. */
@@ -85,36 +64,20 @@ const struct params *params_find(const char *name)
 	return NULL;
 }
 
-/* The name of a reason code, as logs and the command line show it. */
+/* The name of a reason code as logs and the command line show it: its
+ * name in node.h, in lowercase with dashes (a static buffer). */
 const char *reason_text(int r)
 {
-	static const char *const text[V_NREASONS] = {
-		[V_OK] = "ok",
-		[V_ALREADY_KNOWN] = "already-known",
-		[V_MALFORMED] = "malformed",
-		[V_TOO_BIG] = "too-big",
-		[V_PREVIOUS_UNKNOWN] = "previous-unknown",
-		[V_PREVIOUS_INVALID] = "previous-invalid",
-		[V_BAD_BITS] = "bad-bits",
-		[V_BAD_POW] = "bad-pow",
-		[V_TIME_TOO_OLD] = "time-too-old",
-		[V_TIME_TOO_NEW] = "time-too-new",
-		[V_BAD_COINBASE] = "bad-coinbase",
-		[V_BAD_MERKLE_ROOT] = "bad-merkle-root",
-		[V_DUPLICATE_TX] = "duplicate-tx",
-		[V_MISSING_INPUT] = "missing-input",
-		[V_DOUBLE_SPEND] = "double-spend",
-		[V_BAD_SIGNATURE] = "bad-signature",
-		[V_KEY_NOT_ADDRESS] = "key-not-address",
-		[V_OUTPUTS_EXCEED_INPUTS] = "outputs-exceed-inputs",
-		[V_AMOUNT_OUT_OF_RANGE] = "amount-out-of-range",
-		[V_COINBASE_TOO_LARGE] = "coinbase-too-large",
-		[V_IMMATURE_COINBASE_SPEND] = "immature-coinbase-spend",
-		[V_MEMPOOL_CONFLICT] = "mempool-conflict",
-		[V_MEMPOOL_FULL] = "mempool-full",
-		[V_STORAGE_FAILED] = "storage-failed",
-	};
-	return r >= 0 && r < V_NREASONS ? text[r] : "unknown";
+#define NAME(x) #x,
+	static const char *const names[] = { REASONS(NAME) };
+	static char text[32];
+	size_t i;
+	if (r < 0 || r >= V_NREASONS)
+		return "unknown";
+	for (i = 0; names[r][i] && i < sizeof text - 1; i++)
+		text[i] = names[r][i] == '_' ? '-' : (char)(names[r][i] | 0x20);
+	text[i] = 0;
+	return text;
 }
 
 /* ==== Transactions ==== */
@@ -130,8 +93,7 @@ void outpoint(uint8_t op[OUTPOINT_LEN], const uint8_t *txid, uint32_t index)
  * their lengths, which is what a signature signs):
  *   u32 version (1) | u16 nin | nin x (outpoint[36] | public key[56] |
  *   u16 siglen | signature) | u16 nout | nout x (u64 amount | addr[32]).
- * Reading, the counts are checked against the bytes left and the
- * signature's length against LMS_SIG_MAX before anything is allocated. */
+ * Counts and lengths are checked before anything is allocated. */
 static void tx_rw(struct rw *s, struct tx *t, int sigs)
 {
 	uint32_t version = TX_VERSION, i;
@@ -208,8 +170,7 @@ int tx_parse(struct tx *t, const uint8_t *buf, size_t len, size_t *used)
 	return V_OK;
 }
 
-/* Serialize t into buf; returns its length, or 0 if cap is too small.
- * (t is only read: tx_rw writes from it.) */
+/* Serialize t into buf; returns its length, or 0 if cap is too small. */
 size_t tx_write(const struct tx *t, uint8_t *buf, size_t cap)
 {
 	struct rw s;
@@ -316,10 +277,10 @@ int block_parse(struct block *b, const uint8_t *buf, size_t len)
 	return V_OK;
 }
 
-/* The merkle root of n txids, Bitcoin's way: hash pairs level by level,
- * pairing the last with itself when a level is odd.  h is overwritten.
- * *mutated is set if a pair was equal: the CVE-2012-2459 trick, where a
- * repeated transaction leaves the root unchanged. */
+/* The merkle root of n txids (h, overwritten), Bitcoin's way: hash pairs
+ * level by level, the last with itself when a level is odd.  *mutated is
+ * set if a pair was equal: CVE-2012-2459, a repeated transaction leaving
+ * the root unchanged. */
 static void merkle(uint8_t (*h)[SHA256_LEN], size_t n,
                    uint8_t root[SHA256_LEN], int *mutated)
 {
@@ -367,10 +328,9 @@ int block_merkle(uint8_t *blk, size_t len)
 	return 0;
 }
 
-/* The rules a block body obeys on its own, given its height: at least
- * the coinbase; the merkle root; no duplicated transactions; one
- * coinbase, first, committing to the height; amounts in range.  Returns
- * a reason. */
+/* The rules a body obeys on its own, given its height: the merkle root,
+ * no duplicated transactions, one coinbase, first, committing to the
+ * height; amounts in range.  Returns a reason. */
 int block_check(const struct block *b, uint32_t height)
 {
 	uint8_t root[SHA256_LEN];
@@ -554,8 +514,8 @@ static uint32_t compact_of(const u256 *t)
 }
 
 /* The work a header with these bits proves: the expected number of
- * hashes, 2^256 / (target + 1), computed as ~target / (target + 1) + 1.
- * The last answer is kept: a chain's bits rarely change. */
+ * hashes, 2^256 / (target + 1) = ~target / (target + 1) + 1.  The last
+ * answer is kept: a chain's bits rarely change. */
 void header_work(uint32_t bits, u256 *w)
 {
 	static uint32_t last_bits;
@@ -578,10 +538,9 @@ void header_work(uint32_t bits, u256 *w)
 	last = *w;
 }
 
-/* The bits after a retarget: the target of `bits` scaled by how long the
- * last interval took (span seconds) against how long it should have,
- * the span clamped to [1/4, 4] times that, as Bitcoin does; never past
- * the network's limit. */
+/* The bits after a retarget: the target scaled by how long the interval
+ * took (span seconds, clamped to [1/4, 4] times what it should), as
+ * Bitcoin does; never past the network's limit. */
 uint32_t header_retarget(const struct params *p, uint32_t bits, int64_t span)
 {
 	int64_t want = (int64_t)p->interval * p->spacing;
@@ -598,10 +557,9 @@ uint32_t header_retarget(const struct params *p, uint32_t bits, int64_t span)
 	return compact_of(&t);
 }
 
-/* The rules of a header given what its parent implies: the bits it must
- * carry (want_bits; 0 if unknown, below a trusted root), a target within
- * the limit, proof of work, a time past the median of the blocks before
- * and at most MAX_FUTURE ahead of now.  Returns a reason. */
+/* The rules of a header given its parent: the bits it must carry
+ * (want_bits; 0: unknown), a target within the limit, proof of work, a
+ * time past the median and at most MAX_FUTURE ahead.  Returns a reason. */
 int header_check(const struct params *p, const uint8_t *hdr,
                  const uint8_t hash[SHA256_LEN], uint32_t want_bits,
                  uint32_t median, int64_t now)

@@ -1,42 +1,31 @@
 /*
- * chain.c - the ledger's state: the block index (every header we know, a
- * tree), the choice of the chain with the most work, the set of unspent
- * outputs (UTXO set) with the undo data that lets a block be taken back,
- * the block files, and the mempool.
+ * chain.c - the ledger's state: the block index (a tree of every header we
+ * know), the choice of the chain with the most work, the unspent outputs
+ * (UTXO set) with the undo data that takes a block back, the block files,
+ * and the mempool.
  *
- * A block arrives in chain_add_block().  Its header is checked (block.c's
- * header_check) and joins the block index.  Its body is checked on its
- * own (block_check), then appended to a block file.  Then activate()
- * moves the active chain to the block with the most work, disconnecting
- * blocks back to the fork and connecting the new ones.  Connecting spends
- * the block's inputs from the UTXO set and keeps what they spent (undo
- * data), so the block can be disconnected again.  Transactions wait in
- * the mempool until a block includes them.  On start, chain_open()
- * replays the block files through that same path: the files alone
- * rebuild everything.  Start reading at chain_add_block().
+ * A block arrives in chain_add_block().  Its header joins the index
+ * (header_check), its body is checked (block_check) and appended to a block
+ * file, and activate() moves the active chain to the most work: it
+ * disconnects back to the fork and connects the new blocks, spending their
+ * inputs and keeping what they spent as undo data.  On start, chain_open()
+ * replays the block files through that same path.  Start reading at
+ * chain_add_block().
  */
-#define _POSIX_C_SOURCE 200809L
+#include "node.h"
 #include <errno.h>
 #include <fcntl.h>
-#include <stdio.h>
-#include <stdlib.h>
-#include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "node.h"
-
-#define MEDIAN_SPAN  11             /* a block's time must pass the median of
-                                       this many before it, as Bitcoin */
-#define FILE_MAX     (128u << 20)   /* bytes in a block file before the next
-                                       one starts, as Bitcoin */
+#define MEDIAN_SPAN  11             /* blocks a time must pass the median of */
+#define FILE_MAX     (128u << 20)   /* bytes in a block file, as Bitcoin */
 #define RECORD_HEAD  8              /* magic | u32 length */
 #define RECORD_TAIL  4              /* CRC-32 of the block */
 #define POOL_CAP     (32u << 20)    /* mempool bytes by default */
 #define POOL_EXPIRY  (14 * 24 * 60 * 60)  /* seconds a transaction may wait,
                                              as Bitcoin Core (336 hours) */
-#define EXPIRE_EVERY 60             /* seconds between looks for expired
-                                       mempool transactions */
+#define EXPIRE_EVERY 60             /* seconds between looks for them */
 
 /* A block index entry's status bits. */
 #define HAVE_DATA 1  /* the body is in a block file */
@@ -48,7 +37,7 @@ struct blockindex {
 	uint8_t hash[SHA256_LEN];
 	uint8_t hdr[HEADER_LEN];
 	struct blockindex *prev, *child, *sibling; /* parent, first child, next
-	                                              child of the same parent */
+	                                              of its parent's children */
 	uint32_t height;
 	uint32_t seq;            /* arrival order: the first seen wins ties */
 	u256 work;               /* total work of the chain ending here */
@@ -82,17 +71,9 @@ static int pool_add(struct chain *c, const uint8_t *raw, size_t len,
 
 /* ==== The block index and header rules ==== */
 
-/* The time field of a known header. */
-static uint32_t index_time(const struct blockindex *n)
-{
-	return get32le(n->hdr + HDR_TIME);
-}
-
-/* The bits field of a known header. */
-static uint32_t index_bits(const struct blockindex *n)
-{
-	return get32le(n->hdr + HDR_BITS);
-}
+/* The time and bits fields of a known header. */
+#define index_time(n) get32le((n)->hdr + HDR_TIME)
+#define index_bits(n) get32le((n)->hdr + HDR_BITS)
 
 /* The tip of the active chain. */
 static struct blockindex *tip(const struct chain *c)
@@ -106,8 +87,7 @@ int64_t chain_now(const struct chain *c)
 	return c->now ? c->now : wall_ms() / 1000;
 }
 
-/* Median time of the MEDIAN_SPAN blocks ending at n (fewer near the
- * root): a block must be later than this. */
+/* The median time of the MEDIAN_SPAN blocks ending at n. */
 static uint32_t median_time(const struct blockindex *n)
 {
 	uint32_t t[MEDIAN_SPAN], v;
@@ -122,10 +102,9 @@ static uint32_t median_time(const struct blockindex *n)
 	return t[k / 2];
 }
 
-/* The bits a block after prev must carry: its parent's, except every
- * `interval` blocks, when header_retarget() scales them by how long the
- * last interval took.  Returns 0 if that interval lies below a trusted
- * root. */
+/* The bits a block after prev must carry: its parent's, or every
+ * `interval` blocks, scaled by how long the last interval took (0 if that
+ * lies below a trusted root). */
 static uint32_t next_bits(const struct chain *c, const struct blockindex *prev)
 {
 	const struct blockindex *first = prev;
@@ -183,8 +162,7 @@ static struct blockindex *index_add(struct chain *c, const uint8_t *hdr,
 	return n;
 }
 
-/* Find or add the node of a header.  Returns V_OK with *out set, or why
- * the header is refused (a known failed block gives its reason). */
+/* Find or add a header's entry into *out; returns V_OK or a reason. */
 static int accept_header(struct chain *c, const uint8_t *hdr,
                          struct blockindex **out)
 {
@@ -205,16 +183,14 @@ static int accept_header(struct chain *c, const uint8_t *hdr,
 	return V_OK;
 }
 
-/* Add a header alone (headers-first sync, the Bitcoin header tests).
- * Returns V_OK, V_ALREADY_KNOWN if known, or why it is refused. */
+/* Add a header alone (headers-first sync); returns a reason. */
 int chain_add_header(struct chain *c, const uint8_t hdr[HEADER_LEN])
 {
 	uint8_t hash[SHA256_LEN];
 	struct blockindex *n;
 	sha256d(hdr, HEADER_LEN, hash);
-	if (map_get(&c->index, hash))
-		return V_ALREADY_KNOWN;
-	return accept_header(c, hdr, &n);
+	return map_get(&c->index, hash) ? V_ALREADY_KNOWN :
+	       accept_header(c, hdr, &n);
 }
 
 /* Is a a better tip than b: more work, or as much and seen first? */
@@ -286,10 +262,9 @@ static void link_body(struct chain *c, struct blockindex *n)
 
 /* ==== Transactions against the UTXO set ==== */
 
-/* The coin an outpoint names, into *coin: from the UTXO set, or with
- * pool set, also an output of a mempool transaction.  Returns V_OK,
- * V_MISSING_INPUT, or (pool) V_MEMPOOL_CONFLICT if a mempool transaction
- * spends it already. */
+/* The coin an outpoint names, into *coin: from the UTXO set, or (pool)
+ * a mempool transaction's output.  Returns V_OK, V_MISSING_INPUT, or
+ * (pool) V_MEMPOOL_CONFLICT if the mempool spends it already. */
 static int find_coin(const struct chain *c, const uint8_t *op, int pool,
                      struct coin *coin)
 {
@@ -400,8 +375,7 @@ static void add_outputs(struct chain *c, const struct tx *t, uint32_t height,
 	}
 }
 
-/* Undo the first count transactions of b, last first: remove their
- * outputs, give back the coins they spent from n's undo data. */
+/* Undo the first count transactions of b, last first, from n's undo. */
 static void unapply(struct chain *c, const struct block *b, uint32_t count,
                     struct blockindex *n)
 {
@@ -470,10 +444,10 @@ static int open_file(const struct chain *c, uint32_t num, int flags)
 	return open(path, flags, 0644);
 }
 
-/* Append a block as one record (magic | u32 length | block | checksum)
- * and flush it to the disk, unless a running node does that in batches
- * (sync_later).  Starts a new file once this one would pass file_max.
- * Returns V_OK or V_STORAGE_FAILED, with the file as it was before. */
+/* Append a block as one record (magic | u32 length | block | CRC-32), in
+ * a new file once this one would pass file_max, and fsync it (unless
+ * sync_later).  Returns V_OK, or V_STORAGE_FAILED with the file as it
+ * was. */
 static int store(struct chain *c, struct blockindex *n, const uint8_t *blk,
                  size_t len)
 {
@@ -641,11 +615,9 @@ static struct blockindex *fork_point(struct blockindex *a, struct blockindex *b)
 }
 
 /* Move the active chain to the best tip: disconnect back to the fork,
- * then connect forward.  A block that breaks a rule fails its branch and
- * the search starts over, so the node ends on the best valid chain, its
- * UTXO set consistent with it (fresh, parsed as fb, need not be read
- * back).  Set-aside transactions go back to the
- * mempool if still valid. */
+ * connect forward (fresh, parsed as fb, is not read back).  A block that
+ * breaks a rule fails its branch and the search starts over.  Set-aside
+ * transactions go back to the mempool if still valid. */
 static void activate(struct chain *c, const struct blockindex *fresh,
                      const struct block *fb)
 {
@@ -709,9 +681,9 @@ static int add_block(struct chain *c, const uint8_t *blk, size_t len,
 	return r;
 }
 
-/* A block from a peer or the miner: check, store, and follow the most-work
- * chain.  Returns V_OK (stored; maybe not on the best chain),
- * V_ALREADY_KNOWN, or the rule it breaks. */
+/* A block from a peer or the miner: check, store, follow the most work.
+ * Returns V_OK (stored; maybe not on the best chain), V_ALREADY_KNOWN, or
+ * the rule it breaks. */
 int chain_add_block(struct chain *c, const uint8_t *blk, size_t len)
 {
 	return add_block(c, blk, len, NULL);
@@ -766,19 +738,17 @@ static struct ptx *pool_cheapest(const struct chain *c)
 	return worst;
 }
 
-/* Order mempool entries by arrival. */
+/* Order mempool entries (qsort) by arrival... */
 static int by_seq(const void *a, const void *b)
 {
-	const struct ptx *x = *(struct ptx *const *)a;
-	const struct ptx *y = *(struct ptx *const *)b;
+	const struct ptx *x = *(struct ptx *const *)a, *y = *(struct ptx *const *)b;
 	return x->seq < y->seq ? -1 : x->seq > y->seq;
 }
 
-/* Order mempool entries by fee rate, highest first, then by arrival. */
+/* ...or by fee rate, highest first, then by arrival. */
 static int by_rate(const void *a, const void *b)
 {
-	const struct ptx *x = *(struct ptx *const *)a;
-	const struct ptx *y = *(struct ptx *const *)b;
+	const struct ptx *x = *(struct ptx *const *)a, *y = *(struct ptx *const *)b;
 	return cheaper(y, x) ? -1 : cheaper(x, y) ? 1 : by_seq(a, b);
 }
 
@@ -791,8 +761,7 @@ static struct ptx **pool_list(const struct chain *c,
 	return v;
 }
 
-/* Drop every mempool transaction that has waited longer than max_age
- * seconds, with its children. */
+/* Drop mempool transactions older than max_age seconds, and children. */
 void chain_pool_expire(struct chain *c, int64_t max_age)
 {
 	struct ptx **v = pool_list(c, by_seq), *p;
@@ -809,8 +778,8 @@ void chain_pool_expire(struct chain *c, int64_t max_age)
 	free(v);
 }
 
-/* Check a transaction against the tip and the mempool and add it.
- * Returns V_OK, V_ALREADY_KNOWN, or why it is refused. */
+/* Check a transaction against the tip and the mempool and add it;
+ * returns a reason. */
 static int pool_add(struct chain *c, const uint8_t *raw, size_t len,
                     int64_t time)
 {
@@ -854,9 +823,8 @@ static int pool_add(struct chain *c, const uint8_t *raw, size_t len,
 	return map_get(&c->pool, id) ? V_OK : V_MEMPOOL_FULL;
 }
 
-/* A transaction from a peer or the wallet: expire old entries (at most
- * every EXPIRE_EVERY seconds), then check and add it.  Returns V_OK,
- * V_ALREADY_KNOWN, or why it is refused. */
+/* A transaction from a peer or the wallet: expire old entries (every
+ * EXPIRE_EVERY seconds), then check and add it.  Returns a reason. */
 int chain_add_tx(struct chain *c, const uint8_t *tx, size_t len)
 {
 	if (chain_now(c) - c->expired_at >= EXPIRE_EVERY)
@@ -882,9 +850,8 @@ static void pool_refill(struct chain *c, struct txlist *back)
 }
 
 /* mempool.dat: records of u32 length | transaction | i64 arrival time
- * (seconds since 1970), in arrival order, up to the end of the file.
- * Reading offers each to the mempool again: a stale one is just not
- * taken, and a damaged one ends the reading. */
+ * (seconds since 1970), in arrival order, to the end of the file.  Read
+ * back, each is offered to the mempool again. */
 static void pool_rw(struct rw *s, void *arg)
 {
 	struct chain *c = arg;
@@ -917,8 +884,7 @@ static const char *pool_path(const struct chain *c)
 
 /* ==== Opening and closing ==== */
 
-/* Take the data directory's lock: one process per directory.  Returns 0,
- * or -1 with err set. */
+/* Lock the data directory for this process; returns 0, or -1 with err. */
 static int lock_dir(struct chain *c, char *err, size_t errlen)
 {
 	struct flock fl;
@@ -1007,8 +973,7 @@ static void replay_later(struct chain *c, struct later *l)
 	free(l->v);
 }
 
-/* Rebuild the index, the UTXO set and the active chain from the block
- * files, and leave the last file open for appending. */
+/* Rebuild everything from the block files; leave the last one open. */
 static void replay(struct chain *c)
 {
 	uint8_t *buf = xmalloc(MAX_BLOCK_SIZE + RECORD_TAIL);
@@ -1047,9 +1012,9 @@ static void plant_root(struct chain *c)
 	c->nactive = 1;
 }
 
-/* Open the chain of network p stored in dir (made if missing), replaying
- * its block files; NULL dir keeps nothing (header tests).  Returns NULL
- * with err set if dir cannot be used. */
+/* Open the chain of network p in dir (made if missing), replaying its
+ * block files; NULL dir keeps nothing.  Returns NULL with err set if dir
+ * cannot be used. */
 struct chain *chain_open(const struct params *p, const char *dir, char *err,
                          size_t errlen)
 {
@@ -1115,11 +1080,9 @@ void chain_close(struct chain *c)
 	free(c);
 }
 
-/* Flush what was appended to the block file to the disk.  A running node
- * does this every 100 ms instead of after each block (sync_later): fsync
- * per block would make sync wait on the disk.  A crash can then lose the
- * last blocks, never the order: replay cuts the file at the first damaged
- * record. */
+/* Flush the block file.  A running node does this every 100 ms, not per
+ * block (sync_later), or sync would wait on the disk; a crash can then
+ * lose the last blocks, never the order (replay cuts at the damage). */
 void chain_sync(struct chain *c)
 {
 	if (c->fd >= 0 && fsync(c->fd) != 0)
@@ -1134,8 +1097,7 @@ uint32_t chain_height(const struct chain *c)
 	return tip(c)->height;
 }
 
-/* The hash of the active block at height; returns 0, or -1 if the active
- * chain has none there. */
+/* The hash of the active block at height; returns 0, or -1 if none. */
 int chain_hash_at(const struct chain *c, uint32_t height,
                   uint8_t hash[SHA256_LEN])
 {
@@ -1143,20 +1105,6 @@ int chain_hash_at(const struct chain *c, uint32_t height,
 		return -1;
 	memcpy(hash, c->active[height - c->root->height]->hash, SHA256_LEN);
 	return 0;
-}
-
-/* The header and height of a known block; returns 1 if it is on the
- * active chain, 0 if not, -1 if unknown. */
-int chain_header(const struct chain *c, const uint8_t hash[SHA256_LEN],
-                 uint8_t hdr[HEADER_LEN], uint32_t *height)
-{
-	const struct blockindex *n = map_get(&c->index, hash);
-	if (!n)
-		return -1;
-	memcpy(hdr, n->hdr, HEADER_LEN);
-	*height = n->height;
-	return n->height <= tip(c)->height &&
-	       c->active[n->height - c->root->height] == n;
 }
 
 /* What we know of a block: CH_* bits, 0 if nothing. */
@@ -1171,18 +1119,29 @@ int chain_status(const struct chain *c, const uint8_t hash[SHA256_LEN])
 	        c->active[n->height - c->root->height] == n ? CH_ACTIVE : 0);
 }
 
-/* The best header's hash (it may still lack its body); returns its
- * height. */
+/* The header and height of a known block; returns 1 if it is on the
+ * active chain, 0 if not, -1 if unknown. */
+int chain_header(const struct chain *c, const uint8_t hash[SHA256_LEN],
+                 uint8_t hdr[HEADER_LEN], uint32_t *height)
+{
+	const struct blockindex *n = map_get(&c->index, hash);
+	if (!n)
+		return -1;
+	memcpy(hdr, n->hdr, HEADER_LEN);
+	*height = n->height;
+	return (chain_status(c, hash) & CH_ACTIVE) != 0;
+}
+
+/* The best header's hash (maybe without a body); returns its height. */
 uint32_t chain_best_header(const struct chain *c, uint8_t hash[SHA256_LEN])
 {
 	memcpy(hash, best_header(c)->hash, SHA256_LEN);
 	return best_header(c)->height;
 }
 
-/* Up to max blocks on the best header's chain that we hold no body for,
- * lowest first, looking at most `ahead` blocks past the point where that
- * chain leaves the active one: what sync fetches next.  Returns how many,
- * with each hash and height. */
+/* What sync fetches next: up to max blocks of the best header's chain we
+ * hold no body for, lowest first, at most `ahead` past where it leaves the
+ * active chain.  Returns how many, with each hash and height. */
 size_t chain_missing(const struct chain *c, uint8_t (*hash)[SHA256_LEN],
                      uint32_t *height, size_t max, uint32_t ahead)
 {
@@ -1220,15 +1179,16 @@ void chain_each_coin(const struct chain *c, void (*fn)(void *arg,
 			fn(arg, e->key, e->val);
 }
 
-/* Call fn for every mempool transaction, in arrival order. */
-void chain_each_pooltx(const struct chain *c, void (*fn)(void *arg,
-                       const struct tx *t), void *arg)
+/* Every mempool transaction by arrival, in a new array of c->pool.n. */
+const struct tx **chain_pool_list(const struct chain *c)
 {
 	struct ptx **v = pool_list(c, by_seq);
-	size_t i, n = c->pool.n;
-	for (i = 0; i < n; i++)
-		fn(arg, &v[i]->tx);
+	const struct tx **t = xcalloc(c->pool.n, sizeof *t);
+	size_t i;
+	for (i = 0; i < c->pool.n; i++)
+		t[i] = &v[i]->tx;
 	free(v);
+	return t;
 }
 
 /* The mempool transaction with this id, or NULL. */
@@ -1280,9 +1240,8 @@ static size_t pick(const struct chain *c, uint8_t **txs, size_t *lens,
 	return k - 1;
 }
 
-/* A block to mine on the tip, paying subsidy and fees to addr: the
- * required bits, a time past the median, mempool transactions by fee
- * rate.  Returns the new block (nonce 0) and its length. */
+/* A block to mine on the tip, paying subsidy and fees to addr, with
+ * mempool transactions by fee rate.  Returns it (nonce 0) and its length. */
 uint8_t *chain_template(struct chain *c, const uint8_t addr[ADDR_LEN],
                         size_t *len)
 {

@@ -3,27 +3,20 @@
  * behind catches up.
  *
  * Spreading is announce-then-fetch: a node that accepts something new
- * announces its hash (inv) to every peer not known to have it; a peer
- * that lacks it asks one announcer (getdata) and is sent it (tx, block).
- * An announcer that does not deliver in time is passed over for the next
- * one.  Everything is checked by the chain before it is announced onward,
- * and a peer that sends what breaks a rule is banned.  Blocks are
- * announced at once; transactions wait in a per-peer queue for up to
- * TX_DELAY_MS, so one inv carries many.
+ * announces its hash (inv) to every peer not known to have it; a peer that
+ * lacks it asks one announcer (getdata) and is sent it (tx, block), or asks
+ * the next announcer if it does not come in time.  The chain checks
+ * everything before it goes onward; a peer that sends what breaks a rule
+ * is banned.  Blocks are announced at once; transactions wait in a per-peer
+ * queue up to TX_DELAY_MS, so one inv carries many.
  *
  * Catching up is headers first: a block locator (getheaders) brings up to
- * 2,000 headers at a time (headers), checked as a chain of headers; the
- * bodies of the best header chain are then fetched from every peer that
- * has them, WINDOW at a time from each.  A peer that stalls has its
- * requests moved to another.  gossip_open() registers a handler with
- * net.c for each message it takes, and for a peer that finished its
- * handshake or is gone; the loop calls gossip_tick() for the timers.
+ * 2,000 headers at a time, checked as a chain; the bodies of the best
+ * header chain are then fetched from every peer that has them, WINDOW at a
+ * time from each, and a peer that stalls has its requests moved.
+ * gossip_open() registers gossip's handlers with net.c; the loop calls
+ * gossip_tick() for the timers.
  */
-#define _POSIX_C_SOURCE 200809L
-#include <stdio.h>
-#include <stdlib.h>
-#include <string.h>
-
 #include "node.h"
 
 #define INV_TX          1        /* inventory types, as Bitcoin's */
@@ -31,15 +24,13 @@
 #define MAX_HEADERS     2000     /* headers in one message, as Bitcoin */
 #define MAX_LOCATOR     101      /* hashes in one block locator */
 #define RECENT_MAX      16384    /* hashes the ring of recent ones holds */
-#define KNOWN_MAX       2048     /* hashes a peer is known to have: two
-                                    generations of this many */
+#define KNOWN_MAX       2048     /* hashes known per peer (two sets) */
 #define ANNOUNCERS      8        /* peers remembered per wanted hash */
 #define WANT_MAX        50000    /* hashes waited for at once */
 #define TX_WAIT_MS      2000     /* an announcer's time to deliver a tx... */
 #define BLOCK_WAIT_MS   5000     /* ...or a block, before the next is asked */
 #define HEADERS_WAIT_MS 10000    /* ...or headers */
-#define TIMERS_MS       100      /* the loop's timer tick (node.c's
-                                    TICK_MS) */
+#define TIMERS_MS       100      /* the loop's tick (node.c's TICK_MS) */
 #define WINDOW          32       /* blocks in flight from one peer */
 #define AHEAD           1024     /* sync fetches at most this far ahead */
 #define FETCH_MAX       128      /* blocks considered per scheduling pass */
@@ -93,7 +84,6 @@ static int live(const struct peer *p)
 	return p->fd >= 0 && p->handshaked;
 }
 
-
 /* Has the peer shown it has hash? */
 static int known_has(const struct peer *p, const uint8_t *hash)
 {
@@ -113,8 +103,7 @@ static void known_add(struct peer *p, const uint8_t *hash)
 	map_put(&p->known, hash, (void *)&mark);
 }
 
-/* Remember that the node took hash now, forgetting the oldest if the
- * ring is full. */
+/* Remember that the node took hash now, in the ring. */
 static void recent_add(struct gossip *g, const uint8_t *hash)
 {
 	struct recent *r = &g->recent[g->recent_at];
@@ -207,8 +196,7 @@ static void relay_tx(struct gossip *g, const uint8_t *id, struct peer *from)
 			queue_tx(g, p, id);
 }
 
-/* Send a peer its queued announcements, less what it has shown us
- * meanwhile. */
+/* Send a peer its queued announcements, less what it has shown us. */
 static void announce_queue(struct gossip *g, struct peer *p)
 {
 	size_t i, k = 0;
@@ -223,36 +211,23 @@ static void announce_queue(struct gossip *g, struct peer *p)
 	p->nqueue = 0;
 }
 
-/* Whom relay_pool offers the mempool to. */
-struct offer {
-	struct gossip *g;
-	struct peer *only;          /* NULL: every peer */
-};
-
-/* chain_each_pooltx callback: offer one transaction. */
-static void offer_tx(void *arg, const struct tx *t)
-{
-	struct offer *o = arg;
-	if (o->only)
-		queue_tx(o->g, o->only, t->id);
-	else
-		relay_tx(o->g, t->id, NULL);
-}
-
 /* Offer every mempool transaction to one peer (a new connection), or to
- * all (after a reorg put transactions back). */
+ * all (NULL: after a reorg put transactions back). */
 static void relay_pool(struct gossip *g, struct peer *only)
 {
-	struct offer o;
-	o.g = g;
-	o.only = only;
-	chain_each_pooltx(g->c, offer_tx, &o);
+	const struct tx **v = chain_pool_list(g->c);
+	size_t i, n = g->c->pool.n;
+	for (i = 0; i < n; i++)
+		if (only)
+			queue_tx(g, only, v[i]->id);
+		else
+			relay_tx(g, v[i]->id, NULL);
+	free(v);
 }
 
-/* Announce the active tip at once to every peer that lacks it, if it is
- * new and we are nearly caught up (no point while syncing).  A tip that
- * does not extend the last one means a reorg: the mempool is offered
- * again. */
+/* Announce a new active tip at once to every peer that lacks it, unless
+ * we are syncing.  A tip that does not extend the last one means a reorg:
+ * the mempool is offered again. */
 static void tip_changed(struct gossip *g)
 {
 	uint8_t tip[SHA256_LEN], best[SHA256_LEN], hdr[HEADER_LEN];
@@ -404,8 +379,7 @@ static void progress(struct gossip *g, int64_t now)
 
 /* ==== Message handlers ==== */
 
-/* The peer has shown it has the block hash: raise the height we think it
- * has, if we know the block's header. */
+/* The peer has block hash: raise its height, if we know the header. */
 static void raise_height(struct gossip *g, struct peer *p,
                          const uint8_t *hash)
 {
@@ -426,8 +400,7 @@ static long inv_count(const uint8_t *b, size_t len)
 	return (long)n;
 }
 
-/* inv: ask for what we lack; a block whose header we know raises what we
- * think the peer has. */
+/* inv: ask for what we lack; a block may raise the peer's height. */
 static const char *on_inv(void *arg, struct peer *p, const uint8_t *b,
                           size_t len)
 {
@@ -512,8 +485,7 @@ static int tx_is_invalid(int r)
 	       r == V_OUTPUTS_EXCEED_INPUTS || r == V_AMOUNT_OUT_OF_RANGE;
 }
 
-/* tx: a transaction.  Checked by the chain; relayed if it was new and
- * valid; its sender banned if it broke a rule. */
+/* tx: checked by the chain, relayed if new and valid. */
 static const char *on_tx(void *arg, struct peer *p, const uint8_t *b,
                          size_t len)
 {
@@ -587,8 +559,8 @@ static const char *on_block(void *arg, struct peer *p, const uint8_t *b,
 
 /* getheaders: u32 count (at most MAX_LOCATOR) | count x hash (a locator)
  * | stop hash.  Answer with the headers of our active chain after the
- * first locator hash on it (none on it: after the root), up to
- * MAX_HEADERS or up to and with the stop hash. */
+ * first locator hash on it (or the root), up to MAX_HEADERS or the stop
+ * hash. */
 static const char *on_getheaders(void *arg, struct peer *p, const uint8_t *b,
                                  size_t len)
 {
@@ -618,8 +590,8 @@ static const char *on_getheaders(void *arg, struct peer *p, const uint8_t *b,
 }
 
 /* headers: u32 count (at most MAX_HEADERS) | count x header[80], each
- * after the one before.  Checked as a header chain; MAX_HEADERS of them
- * mean there are more to ask for; then the bodies are fetched. */
+ * after the one before.  MAX_HEADERS of them mean there are more to ask
+ * for; then the bodies are fetched. */
 static const char *on_headers(void *arg, struct peer *p, const uint8_t *b,
                               size_t len)
 {
@@ -723,8 +695,8 @@ static void timeouts(struct gossip *g, int64_t now)
 		}
 }
 
-/* Send the announcement queues that are due; on the loop's timer tick
- * (every TICK_MS), the request timeouts, fetching, and progress. */
+/* Send the queues that are due; on the loop's tick, the timeouts,
+ * fetching and progress. */
 void gossip_tick(struct gossip *g, int tick)
 {
 	int64_t now = mono_ms();
@@ -755,15 +727,14 @@ int gossip_timeout_ms(const struct gossip *g)
 
 /* ==== What the node itself makes ==== */
 
-/* A block the miner found: into the chain and, if it is the new tip, out
- * to every peer.  Returns the chain's verdict. */
+/* A block the miner found: into the chain and out; returns a reason. */
 int gossip_block(struct gossip *g, const uint8_t *blk, size_t len)
 {
 	return take_block(g, NULL, blk, len);
 }
 
-/* A transaction from the wallet: into the mempool and out to every peer.
- * Returns the chain's verdict. */
+/* A transaction from the wallet: into the mempool and out; returns a
+ * reason. */
 int gossip_tx(struct gossip *g, const uint8_t *tx, size_t len)
 {
 	uint8_t id[SHA256_LEN];
@@ -788,9 +759,7 @@ void gossip_stats(const struct gossip *g, FILE *f)
 	        g->block_in, g->block_dup, (unsigned long)g->wants.n);
 }
 
-/* Start gossip for a chain over a network: register its handlers with
- * the network.  tx_delay_ms batches transaction announcements
- * (TX_DELAY_RANDOM: random delays). */
+/* Start gossip for a chain over a network, registering its handlers. */
 struct gossip *gossip_open(struct chain *c, struct net *n, int tx_delay_ms)
 {
 	static const struct {

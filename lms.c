@@ -1,31 +1,24 @@
 /*
- * lms.c - Leighton-Micali hash-based signatures (RFC 8554), on sha256.c.
- *
- * peerchain signs transactions with LMS because its security rests on
- * nothing but the hash function the chain already trusts.  Three layers:
+ * lms.c - Leighton-Micali hash-based signatures (RFC 8554), on sha256.c:
+ * their security rests on nothing but the hash the chain already trusts.
  *
  *   LM-OTS  a one-time signature.  The private key is p secret strings; the
  *           public key hashes the end of a Winternitz chain started at each
- *           (2^w - 1 hash steps).  To sign, the message digest and its
- *           checksum are cut into p digits of w bits, and for digit a the
- *           signer reveals the value a steps down chain i.  The verifier
- *           finishes each chain and must land on the public key.
+ *           (2^w - 1 hash steps).  To sign, the digest and its checksum are
+ *           cut into p digits of w bits, and for digit a the signer reveals
+ *           the value a steps down chain i.  The verifier finishes each
+ *           chain and must land on the public key.
  *   LMS     a Merkle tree of 2^h one-time keys.  The public key is the root;
- *           a signature is one LM-OTS signature, its leaf number q, and the
- *           h sibling hashes that lead from that leaf up to the root.
- *   HSS     a chain of LMS keys, each signing the next one's public key.
- *           The node has no use for it; t/lms_test.c verifies HSS, on
- *           lms_verify(), to check the RFC's official test vectors.
+ *           a signature is one LM-OTS signature, its leaf q, and the h
+ *           sibling hashes from that leaf up to the root.
+ *   (HSS, LMS keys signing LMS keys, lives in t/lms_test.c for the RFC's
+ *   test vectors: the node has no use for it.)
  *
- * A leaf must never sign twice: two signatures from one leaf reveal enough
- * chain values to forge.  lms_sign() takes the leaf q from the caller, who
- * keeps the count (the wallet, with each key's next leaf on disk).
- *
- * Every hash input is the one RFC 8554 gives, big-endian as it says.  Start
- * reading at lms_verify().
+ * A leaf must never sign twice: that reveals enough to forge.  lms_sign()
+ * takes the leaf from the caller, who keeps the count (the wallet, on
+ * disk).  Hash inputs are big-endian, as the RFC says.  Start reading at
+ * lms_verify().
  */
-#include <string.h>
-
 #include "node.h"
 
 /* Domain separators of RFC 8554, so no hash of one kind equals another. */
@@ -101,8 +94,8 @@ static size_t ots_sig_len(const struct ots_param *op)
 	return 4 + N + (size_t)op->p * N;
 }
 
-/* Bytes in an LMS signature of these types, or 0 if either is unknown:
- * q, the LM-OTS signature, the LMS type, h path hashes. */
+/* Bytes in an LMS signature of these types (q, LM-OTS signature, LMS
+ * type, h path hashes), or 0 if either is unknown. */
 size_t lms_sig_len(uint32_t type, uint32_t ots_type)
 {
 	const struct lms_param *lp = find_lms(type);
@@ -114,9 +107,8 @@ size_t lms_sig_len(uint32_t type, uint32_t ots_type)
 
 /* ==== LM-OTS ==== */
 
-/* Write the 22 bytes every RFC 8554 hash input starts with:
- * I || u32str(r) || u16str(d), where r is a leaf or node number and d a
- * domain separator or chain number. */
+/* Write I || u32str(r) || u16str(d), the start of every RFC 8554 hash
+ * input: r a leaf or node number, d a domain separator or chain number. */
 static void head(uint8_t buf[HEAD_LEN], const uint8_t I[LMS_I_LEN],
                  uint32_t r, uint16_t d)
 {
@@ -163,9 +155,9 @@ static void message_hash(const uint8_t I[LMS_I_LEN], uint32_t q,
 	sha256_final(&c, Q);
 }
 
-/* Walk chain i of leaf q from step 'from' to step 'to', hashing
- * tmp = H(I || u32str(q) || u16str(i) || u8str(j) || tmp) in place.
- * Each step is one 55-byte input: a single compression. */
+/* Walk chain i of leaf q from step `from` to `to`, hashing in place
+ * tmp = H(I || u32str(q) || u16str(i) || u8str(j) || tmp): 55 bytes, one
+ * compression a step. */
 static void chain(const uint8_t I[LMS_I_LEN], uint32_t q, int i,
                   uint8_t tmp[N], unsigned from, unsigned to)
 {
@@ -180,8 +172,8 @@ static void chain(const uint8_t I[LMS_I_LEN], uint32_t q, int i,
 	memcpy(tmp, buf + STEP_TMP, N);
 }
 
-/* Start hashing a one-time public key: H(I || u32str(q) || u16str(D_PBLC)
- * || ...), the chain ends to be added by the caller. */
+/* Start hashing a one-time public key: H(I || u32str(q) ||
+ * u16str(D_PBLC) || the chain ends the caller adds). */
 static void pblc_begin(sha256_ctx *c, const uint8_t I[LMS_I_LEN], uint32_t q)
 {
 	uint8_t h[HEAD_LEN];
@@ -190,9 +182,8 @@ static void pblc_begin(sha256_ctx *c, const uint8_t I[LMS_I_LEN], uint32_t q)
 	sha256_update(c, h, sizeof h);
 }
 
-/* The secret start of chain i of leaf q (RFC 8554, appendix A):
- * x = H(I || u32str(q) || u16str(i) || u8str(0xff) || SEED).  With
- * i = 0xfffd the same formula makes the signature's randomizer C. */
+/* The secret start of chain i of leaf q (RFC 8554, appendix A): H(I ||
+ * u32str(q) || u16str(i) || u8str(0xff) || SEED); i = 0xfffd gives C. */
 static void derive(const struct lms_key *k, uint32_t q, uint16_t i,
                    uint8_t out[N])
 {
@@ -220,12 +211,9 @@ static void ots_public(const struct lms_key *k, const struct ots_param *op,
 	sha256_final(&c, K);
 }
 
-/*
- * The public key candidate Kc that an LM-OTS signature (C, y[0..p-1])
- * implies for msg at leaf q (RFC 8554, algorithm 4b): each chain finished
- * from the digit the signer revealed it at.  Kc equals the real public key
- * only if the signature is genuine.
- */
+/* The public key Kc that an LM-OTS signature (C, y[0..p-1]) implies for
+ * msg at leaf q (RFC 8554, algorithm 4b): each chain finished from the
+ * digit the signer revealed it at.  Only a genuine one gives the key. */
 static void ots_candidate(const struct ots_param *op,
                           const uint8_t I[LMS_I_LEN], uint32_t q,
                           const void *msg, size_t len, const uint8_t *C,
@@ -270,12 +258,9 @@ static void node_hash(const uint8_t I[LMS_I_LEN], uint32_t r,
 	sha256(buf, sizeof buf, out);
 }
 
-/*
- * Make the key of the given types from identifier I and secret seed: every
- * one-time public key, then the tree above them, kept whole in k->tree so
- * that signing costs one one-time signature.  Returns 0, or -1 for a type
- * we cannot make (unknown, or taller than LMS_SIGN_MAX_H).
- */
+/* Make the key of these types from identifier I and secret seed: every
+ * one-time public key, then the tree above them, kept whole in k->tree.
+ * Returns 0, or -1 for a type we cannot make (unknown, or too tall). */
 int lms_keygen(struct lms_key *k, uint32_t type, uint32_t ots_type,
                const uint8_t I[LMS_I_LEN], const uint8_t seed[LMS_SEED_LEN])
 {
@@ -325,12 +310,9 @@ static void ots_sign(const struct lms_key *k, const struct ots_param *op,
 	}
 }
 
-/*
- * Sign msg with leaf q into sig (cap bytes): q, the one-time signature,
- * the LMS type and the authentication path, the sibling of every node from
- * the leaf up.  Returns the signature's length, or 0 if q is out of range
- * or sig too small.  The caller must never pass the same q twice.
- */
+/* Sign msg with leaf q (never the same q twice) into sig (cap bytes): q,
+ * the one-time signature, the LMS type and the sibling of every node from
+ * the leaf up.  Returns its length, or 0 if q or cap is too small. */
 size_t lms_sign(const struct lms_key *k, uint32_t q, const void *msg,
                 size_t msglen, uint8_t *sig, size_t cap)
 {
@@ -352,12 +334,10 @@ size_t lms_sign(const struct lms_key *k, uint32_t q, const void *msg,
 
 /* ==== Verification ==== */
 
-/*
- * Check an LMS signature (RFC 8554, algorithm 6a): parse the public key and
+/* Check an LMS signature (RFC 8554, algorithm 6a): parse key and
  * signature, each to its exact length, compute the one-time key the
- * signature implies, and climb the path to the root.  Returns LMS_OK,
- * LMS_BAD_FORMAT or LMS_BAD_SIG; reads nothing outside pub and sig.
- */
+ * signature implies and climb to the root.  Returns LMS_OK,
+ * LMS_BAD_FORMAT or LMS_BAD_SIG; reads nothing outside pub and sig. */
 int lms_verify(const uint8_t *pub, size_t publen, const void *msg,
                size_t msglen, const uint8_t *sig, size_t siglen)
 {

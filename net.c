@@ -1,35 +1,27 @@
 /*
  * net.c - the peer-to-peer network: connections, frames, the handshake,
- * the address book, and the limits and defences that keep a node's
- * connections honest.
+ * the address book, and the limits that keep a node's connections honest.
  *
- * node.c's loop asks net_pollfds() which descriptors to watch, calls
- * poll(), hands the results to net_events() and runs net_tick() for the
- * timers.  Bytes from a peer collect in its receive buffer until
- * frame_parse() finds a whole frame; its command picks a handler from a
- * table that net.c fills with its own handlers (version, verack, ping,
- * pong, getaddr, addr) and the layer above fills through net_handle(), as
- * redis's ae registers file events: net.c never calls gossip by name.  A
- * peer that breaks the protocol is dropped and its address banned.
- * Outbound peers are drawn at random from the address book, at most one
- * per network group, so no one operator can surround a node.  Start
+ * node.c's loop asks net_pollfds() what to watch, calls poll(), hands the
+ * results to net_events() and runs net_tick() for the timers.  A peer's
+ * bytes collect until frame_parse() finds a whole frame, whose command
+ * picks a handler: net.c's own (version, verack, ping, pong, getaddr,
+ * addr) or one the layer above registered with net_handle(), as redis's
+ * ae registers file events.  A peer that breaks the protocol is dropped
+ * and banned.  Outbound peers are drawn at random from the address book,
+ * one per network group, so no one operator can surround a node.  Start
  * reading at net_events().
  */
-#define _POSIX_C_SOURCE 200809L
+#include "node.h"
 #include <arpa/inet.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <netdb.h>
 #include <netinet/in.h>
 #include <poll.h>
-#include <stdio.h>
-#include <stdlib.h>
-#include <string.h>
 #include <sys/resource.h>
 #include <sys/socket.h>
 #include <unistd.h>
-
-#include "node.h"
 
 #define PROTOCOL      1           /* our protocol version */
 #define MAX_ADDR      1000        /* addresses in one addr, as Bitcoin */
@@ -42,8 +34,8 @@
 #define MAX_BANS      100000      /* bans read from bans.dat at most */
 #define ENTRY_REC     31          /* bytes of one entry of peers.dat */
 #define BAN_REC       24          /* bytes of one ban of bans.dat */
-#define ADDR_RATE     0.1         /* addresses a peer may send per second,
-                                     with a burst of MAX_ADDR, as Bitcoin */
+#define ADDR_RATE     0.1         /* addresses a peer may send a second,
+                                     MAX_ADDR at once, as Bitcoin */
 #define RELAY_FRESH   600         /* seconds an address counts as fresh */
 #define SAVE_EVERY    (15 * 60)   /* seconds between saves of peers.dat */
 #define RETRY_BASE    10          /* seconds before retrying a failed
@@ -55,10 +47,8 @@
                                      groups, as Bitcoin */
 #define PROTECT_PING  8           /* ...lowest ping */
 #define PROTECT_RELAY 4           /* ...most recent useful relay */
-#define HOT_MS        5000        /* a peer silent this long goes cold: */
-#define COLD_MS       10          /* cold peers are polled this often, not on
-                                     every wake-up: poll() costs the kernel a
-                                     pass over every descriptor it is given */
+#define HOT_MS        5000        /* a peer silent this long goes cold... */
+#define COLD_MS       10          /* ...and is polled this often */
 
 /* What the book knows of an address. */
 struct entry {
@@ -84,8 +74,7 @@ static uint8_t scratch[READ_CHUNK]; /* every read lands here first: only
 /* Is a an IPv4 address (mapped)? */
 static int is_v4(const struct naddr *a)
 {
-	static const uint8_t pre[12] = { 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff,
-	                                 0xff };
+	static const uint8_t pre[12] = { [10] = 0xff, [11] = 0xff };
 	return memcmp(a->ip, pre, 12) == 0;
 }
 
@@ -115,40 +104,35 @@ const char *net_text(const struct naddr *a)
 /* A socket address into an naddr. */
 static void from_sockaddr(struct naddr *a, const struct sockaddr *sa)
 {
+	const struct sockaddr_in *s4 = (const struct sockaddr_in *)sa;
+	const struct sockaddr_in6 *s6 = (const struct sockaddr_in6 *)sa;
 	memset(a, 0, sizeof *a);
 	if (sa->sa_family == AF_INET) {
-		const struct sockaddr_in *s = (const struct sockaddr_in *)sa;
-
 		a->ip[10] = a->ip[11] = 0xff;
-		memcpy(a->ip + 12, &s->sin_addr, 4);
-		a->port = ntohs(s->sin_port);
+		memcpy(a->ip + 12, &s4->sin_addr, 4);
+		a->port = ntohs(s4->sin_port);
 	} else {
-		const struct sockaddr_in6 *s = (const struct sockaddr_in6 *)sa;
-
-		memcpy(a->ip, &s->sin6_addr, 16);
-		a->port = ntohs(s->sin6_port);
+		memcpy(a->ip, &s6->sin6_addr, 16);
+		a->port = ntohs(s6->sin6_port);
 	}
 }
 
 /* An naddr into a socket address; returns its length. */
 static socklen_t to_sockaddr(const struct naddr *a, struct sockaddr_storage *ss)
 {
+	struct sockaddr_in *s4 = (struct sockaddr_in *)ss;
+	struct sockaddr_in6 *s6 = (struct sockaddr_in6 *)ss;
 	memset(ss, 0, sizeof *ss);
-	if (is_v4(a)) {
-		struct sockaddr_in *s = (struct sockaddr_in *)ss;
-
-		s->sin_family = AF_INET;
-		memcpy(&s->sin_addr, a->ip + 12, 4);
-		s->sin_port = htons(a->port);
-		return sizeof *s;
-	} else {
-		struct sockaddr_in6 *s = (struct sockaddr_in6 *)ss;
-
-		s->sin6_family = AF_INET6;
-		memcpy(&s->sin6_addr, a->ip, 16);
-		s->sin6_port = htons(a->port);
-		return sizeof *s;
+	if (!is_v4(a)) {
+		s6->sin6_family = AF_INET6;
+		memcpy(&s6->sin6_addr, a->ip, 16);
+		s6->sin6_port = htons(a->port);
+		return sizeof *s6;
 	}
+	s4->sin_family = AF_INET;
+	memcpy(&s4->sin_addr, a->ip + 12, 4);
+	s4->sin_port = htons(a->port);
+	return sizeof *s4;
 }
 
 /* Resolve "host:port" or "[v6]:port" (getaddrinfo: names work too).
@@ -206,8 +190,7 @@ static void addr_rw(struct rw *s, struct naddr *a, int64_t *heard)
 
 /* Write a frame around payload into out (room for FRAME_HEAD + len):
  * magic | command, NUL-padded to 12 | u32 length | u32 CRC-32 of the
- * payload | payload.  (Bitcoin puts double SHA-256 there: twice the
- * hashing of a block again for a mere checksum, which made sync slower
+ * payload | payload.  (Bitcoin's double SHA-256 there made sync slower
  * than a reindex; a CRC catches transport damage as well.) */
 size_t frame_write(uint8_t *out, const uint8_t magic[4], const char *cmd,
                    const uint8_t *payload, size_t len)
@@ -223,9 +206,9 @@ size_t frame_write(uint8_t *out, const uint8_t magic[4], const char *cmd,
 }
 
 /* Find one frame at the start of (buf, len).  Returns the bytes it takes
- * (with *cmd, *payload, *plen set), 0 if more bytes are needed, or -1 with
- * *why: wrong magic, a bad command, a length over MAX_PAYLOAD (known from
- * the head alone, before anything is allocated), a bad checksum. */
+ * (with *cmd, *payload, *plen set), 0 if more are needed, or -1 with *why:
+ * wrong magic, bad command, over MAX_PAYLOAD (seen from the head alone),
+ * bad checksum. */
 long frame_parse(const uint8_t *buf, size_t len, const uint8_t magic[4],
                  char cmd[FRAME_CMD + 1], const uint8_t **payload,
                  size_t *plen, const char **why)
@@ -284,7 +267,7 @@ static struct entry *book_find(const struct net *n, const struct naddr *a)
 	return map_get(&n->where, key);
 }
 
-/* Drop entry i from the book. */
+/* Drop entry i from the book: the last entry takes its place. */
 static void book_drop(struct net *n, size_t i)
 {
 	uint8_t key[18];
@@ -323,11 +306,10 @@ static int book_add(struct net *n, const struct naddr *a, int64_t heard)
 		                          n->book[i].heard < n->book[worst].heard))
 			worst = i;
 	}
-	if (count >= BUCKET_SIZE) {
-		if (worst == n->nbook)
-			return 0;
+	if (count >= BUCKET_SIZE && worst == n->nbook)
+		return 0;
+	if (count >= BUCKET_SIZE)
 		book_drop(n, worst);
-	}
 	e = &n->book[n->nbook++];
 	memset(e, 0, sizeof *e);
 	e->a = *a;
@@ -347,9 +329,8 @@ static void entry_rw(struct rw *s, struct entry *e)
 	rw_u8(s, &e->tried);
 }
 
-/* peers.dat: "PCAB" | secret[32] | u32 count | count entries.  Reading,
- * each entry goes through book_add (a duplicate or a full bucket is
- * dropped) and keeps its failures and tried mark. */
+/* peers.dat: "PCAB" | secret[32] | u32 count | count entries.  Read back,
+ * each entry goes through book_add, keeping its failures and tried mark. */
 static void book_rw(struct rw *s, void *arg)
 {
 	struct net *n = arg;
@@ -387,8 +368,7 @@ static void save(struct net *n, const char *name,
 		log_msg(LOG_WARN, "cannot write %s", path_of(n, name));
 }
 
-/* Read peers.dat if there is a sound one; else start afresh, with a new
- * secret. */
+/* Read a sound peers.dat; else start afresh, with a new secret. */
 static void book_load(struct net *n)
 {
 	int r = file_load(path_of(n, "peers.dat"),
@@ -403,9 +383,7 @@ static void book_load(struct net *n)
 		        path_of(n, "peers.dat"));
 	while (n->nbook)
 		book_drop(n, 0);
-	memset(n->secret, 0, sizeof n->secret);
-	put64le(n->secret, random64());
-	put64le(n->secret + 8, random64());
+	random_bytes(n->secret, sizeof n->secret);
 }
 
 /* ==== Bans ==== */
@@ -417,15 +395,8 @@ static int banned(const struct net *n, const struct naddr *a)
 	return b && b->end > wall_ms() / 1000;
 }
 
-/* One ban of bans.dat: ip[16] | i64 end (seconds since 1970). */
-static void ban_rw(struct rw *s, struct ban *b)
-{
-	rw_bytes(s, b->ip, 16);
-	rw_i64(s, &b->end);
-}
-
-/* bans.dat: "PCBN" | u32 count | count bans.  Reading keeps the bans
- * still running. */
+/* bans.dat: "PCBN" | u32 count | count x (ip[16] | i64 end, in seconds
+ * since 1970).  Reading keeps the bans still running. */
 static void bans_rw(struct rw *s, void *arg)
 {
 	struct net *n = arg;
@@ -437,7 +408,8 @@ static void bans_rw(struct rw *s, void *arg)
 	for (i = 0; i < count && !s->bad; i++) {
 		if (s->out)
 			b = *v[i];
-		ban_rw(s, &b);
+		rw_bytes(s, b.ip, 16);
+		rw_i64(s, &b.end);
 		if (!s->out && !s->bad && b.end > wall_ms() / 1000 &&
 		    !map_get(&n->bans, b.ip))
 			map_put(&n->bans, b.ip, memcpy(xmalloc(sizeof b), &b,
@@ -470,7 +442,7 @@ static size_t buf_size(const struct buf *b)
 }
 
 /* Room for n more bytes at the end of a queue: slide what waits to the
- * front, or double the capacity.  Returns where to write. */
+ * front, or grow it.  Returns where to write. */
 static uint8_t *buf_room(struct buf *b, size_t n)
 {
 	if (b->off && b->len + n > b->cap) {
@@ -492,17 +464,18 @@ static void buf_take(struct buf *b, size_t n)
 	}
 }
 
-/* The counter of a command, made on first use. */
+/* The counter of a command, made on first use (the last slot is shared
+ * by the commands that find the table full). */
 static struct count *counter(struct net *n, const char *cmd)
 {
 	int i;
 	for (i = 0; i < n->ncounts; i++)
 		if (strcmp(n->counts[i].cmd, cmd) == 0)
 			return &n->counts[i];
-	if (n->ncounts == (int)(sizeof n->counts / sizeof n->counts[0]))
-		return &n->counts[n->ncounts - 1];   /* (shared overflow slot) */
-	memset(&n->counts[n->ncounts], 0, sizeof n->counts[0]);
-	snprintf(n->counts[n->ncounts].cmd, sizeof n->counts[0].cmd, "%s", cmd);
+	if (n->ncounts == MAX_CMDS)
+		return &n->counts[MAX_CMDS - 1];
+	memset(&n->counts[i], 0, sizeof n->counts[i]);
+	snprintf(n->counts[i].cmd, sizeof n->counts[i].cmd, "%s", cmd);
 	return &n->counts[n->ncounts++];
 }
 
@@ -527,20 +500,24 @@ static void violation(struct net *n, struct peer *p, const char *why)
 	net_drop(n, p, why);
 }
 
+/* Is this the error of a socket that would block (try again later)? */
+static int would_block(void)
+{
+	return errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR;
+}
+
 /* Write what the socket takes of the send buffer. */
 static void write_out(struct net *n, struct peer *p)
 {
 	ssize_t k;
 	while (p->fd >= 0 && buf_size(&p->out) > 0 && !p->connecting) {
 		k = write(p->fd, p->out.data + p->out.off, buf_size(&p->out));
-		if (k < 0 && (errno == EAGAIN || errno == EWOULDBLOCK ||
-		              errno == EINTR))
+		if (k < 0 && would_block())
 			return;
-		if (k <= 0) {
+		if (k <= 0)
 			net_drop(n, p, k < 0 ? strerror(errno) : "write failed");
-			return;
-		}
-		buf_take(&p->out, (size_t)k);
+		else
+			buf_take(&p->out, (size_t)k);
 	}
 }
 
@@ -550,12 +527,10 @@ void net_send(struct net *n, struct peer *p, const char *cmd,
               const uint8_t *payload, size_t len)
 {
 	struct count *c = counter(n, cmd);
+	if (p->fd >= 0 && buf_size(&p->out) + FRAME_HEAD + len > SEND_CAP)
+		net_drop(n, p, "send buffer full");
 	if (p->fd < 0)
 		return;
-	if (buf_size(&p->out) + FRAME_HEAD + len > SEND_CAP) {
-		net_drop(n, p, "send buffer full");
-		return;
-	}
 	p->out.len += frame_write(buf_room(&p->out, FRAME_HEAD + len),
 	                          n->o.p->magic, cmd, payload, len);
 	c->out++;
@@ -624,17 +599,6 @@ static void send_addrs(struct net *n, struct peer *p, struct entry **e,
 	free(s.out);
 }
 
-/* Tell a peer where we listen, as an addr of one. */
-static void advertise(struct net *n, struct peer *p)
-{
-	struct entry self, *e = &self;
-	if (!n->self.port)
-		return;
-	self.a = n->self;
-	self.heard = wall_ms() / 1000;
-	send_addrs(n, p, &e, 1);
-}
-
 /* ==== Message handlers ==== */
 
 /* version: check it, spot a connection to ourselves, answer verack.
@@ -666,12 +630,13 @@ static const char *on_version(void *arg, struct peer *p, const uint8_t *b,
 	return NULL;
 }
 
-/* verack: the handshake is complete once both sides have spoken. */
+/* verack: the handshake is done.  An inbound peer's listening address
+ * joins the book; an outbound one's proved good: ask it for addresses. */
 static const char *on_verack(void *arg, struct peer *p, const uint8_t *b,
                              size_t len)
 {
 	struct net *n = arg;
-	struct naddr heard;
+	struct entry me, *e = &me;
 	(void)b;
 	if (len || !p->got_version || p->got_verack)
 		return "unexpected verack";
@@ -681,21 +646,24 @@ static const char *on_verack(void *arg, struct peer *p, const uint8_t *b,
 	        (unsigned)p->height, p->agent);
 	if (n->ready)
 		n->ready(n->up, p);
-	if (p->outbound) {
-		struct entry *e = book_find(n, &p->a);
-
-		if (e) {
-			e->tried = 1;
-			e->attempts = 0;
-			e->heard = wall_ms() / 1000;
-		}
-		net_send(n, p, "getaddr", NULL, 0);
-		advertise(n, p);
-	} else if (p->listen_port) {
-		heard = p->a;
-		heard.port = p->listen_port;
-		book_add(n, &heard, wall_ms() / 1000);
+	if (!p->outbound && p->listen_port) {     /* where it listens */
+		me.a = p->a;
+		me.a.port = p->listen_port;
+		book_add(n, &me.a, wall_ms() / 1000);
 	}
+	if (!p->outbound)
+		return NULL;
+	if ((e = book_find(n, &p->a))) {          /* a good address */
+		e->tried = 1;
+		e->attempts = 0;
+		e->heard = wall_ms() / 1000;
+	}
+	net_send(n, p, "getaddr", NULL, 0);
+	me.a = n->self;                           /* where we listen */
+	me.heard = wall_ms() / 1000;
+	e = &me;
+	if (n->self.port)
+		send_addrs(n, p, &e, 1);
 	return NULL;
 }
 
@@ -703,10 +671,9 @@ static const char *on_verack(void *arg, struct peer *p, const uint8_t *b,
 static const char *on_ping(void *arg, struct peer *p, const uint8_t *b,
                            size_t len)
 {
-	struct net *n = arg;
 	if (len != 8)
 		return "malformed ping";
-	net_send(n, p, "pong", b, 8);
+	net_send(arg, p, "pong", b, 8);
 	return NULL;
 }
 
@@ -753,29 +720,26 @@ static const char *on_getaddr(void *arg, struct peer *p, const uint8_t *b,
 	return NULL;
 }
 
-/* Pass a freshly learned address on to two random peers but its source. */
+/* Pass a freshly learned address on to two random peers but its source
+ * (reservoir sampling, two slots). */
 static void relay_addr(struct net *n, struct peer *from, struct entry *e)
 {
 	struct peer *p, *pick[2] = { NULL, NULL };
-	int count = 0;
+	int count = 0, i;
 	for (p = n->peers; p; p = p->next) {
 		if (p == from || p->fd < 0 || !p->handshaked)
 			continue;
-		count++;                     /* reservoir sampling, 2 slots */
-		if (count <= 2)
+		if (++count <= 2)
 			pick[count - 1] = p;
 		else if (random64() % (uint64_t)count < 2)
 			pick[random64() % 2] = p;
 	}
-	if (pick[0])
-		send_addrs(n, pick[0], &e, 1);
-	if (pick[1])
-		send_addrs(n, pick[1], &e, 1);
+	for (i = 0; i < 2 && pick[i]; i++)
+		send_addrs(n, pick[i], &e, 1);
 }
 
-/* addr: u16 count | count addresses.  Learn them, as fast as the
- * peer's token bucket allows; relay the fresh ones of a small
- * announcement. */
+/* addr: u16 count | count addresses.  Learn them as fast as the peer's
+ * token bucket allows; relay the fresh ones of a small announcement. */
 static const char *on_addr(void *arg, struct peer *p, const uint8_t *b,
                            size_t len)
 {
@@ -804,29 +768,20 @@ static const char *on_addr(void *arg, struct peer *p, const uint8_t *b,
 	return NULL;
 }
 
-/* Register fn (called with arg) for messages of command cmd; early: it
- * may come before the handshake is done.  A command registered twice
- * keeps its first handler. */
-static void handle(struct net *n, const char *cmd, net_fn fn, void *arg,
-                   int early)
+/* Register fn (called with arg) for messages of command cmd.  A command
+ * registered twice keeps its first handler. */
+void net_handle(struct net *n, const char *cmd, net_fn fn, void *arg)
 {
 	if (n->nhandlers == MAX_CMDS || strlen(cmd) > FRAME_CMD)
 		fatal("too many message handlers");
 	snprintf(n->handlers[n->nhandlers].cmd, FRAME_CMD + 1, "%s", cmd);
 	n->handlers[n->nhandlers].fn = fn;
-	n->handlers[n->nhandlers].arg = arg;
-	n->handlers[n->nhandlers++].early = early;
-}
-
-/* What the layer above calls to take the messages of command cmd. */
-void net_handle(struct net *n, const char *cmd, net_fn fn, void *arg)
-{
-	handle(n, cmd, fn, arg, 0);
+	n->handlers[n->nhandlers++].arg = arg;
 }
 
 /* Handle one message by its command's handler.  Unknown commands are
- * ignored (as Bitcoin does), but nothing except version and verack may
- * come before the handshake. */
+ * ignored, as Bitcoin does; only version and verack may come before the
+ * handshake is done. */
 static void dispatch(struct net *n, struct peer *p, const char *cmd,
                      const uint8_t *b, size_t len)
 {
@@ -837,7 +792,7 @@ static void dispatch(struct net *n, struct peer *p, const char *cmd,
 	c->in_bytes += FRAME_HEAD + len;
 	for (i = 0; i < n->nhandlers && strcmp(cmd, n->handlers[i].cmd); i++)
 		;
-	if (!p->handshaked && (i == n->nhandlers || !n->handlers[i].early))
+	if (!p->handshaked && strcmp(cmd, "version") && strcmp(cmd, "verack"))
 		bad = "message before the handshake";
 	else if (i < n->nhandlers)
 		bad = n->handlers[i].fn(n->handlers[i].arg, p, b, len);
@@ -854,7 +809,7 @@ static void receive(struct net *n, struct peer *p)
 	char cmd[FRAME_CMD + 1];
 	size_t plen, at = 0;
 	long used = 0;
-	if (k < 0 && (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR))
+	if (k < 0 && would_block())
 		return;
 	if (k <= 0) {
 		net_drop(n, p, k ? strerror(errno) : "closed by peer");
@@ -893,8 +848,7 @@ static struct peer *add_peer(struct net *n, int fd, const struct naddr *a,
 	p->fd = fd;
 	p->a = *a;
 	p->outbound = outbound;
-	p->since = p->last_recv = p->tokens_at = mono_ms();
-	p->ping_at = p->since;
+	p->since = p->last_recv = p->tokens_at = p->ping_at = mono_ms();
 	p->min_ping = -1;
 	p->tokens = MAX_ADDR;
 	p->next = n->peers;
@@ -925,11 +879,13 @@ static void sweep(struct net *n)
 	}
 }
 
-/* Start connecting to a; returns 0, or -1 if the socket failed at once. */
+/* Start connecting to a, from our listening address if it is of a's
+ * family (so the far end can tell us); returns 0, or -1 on failure. */
 static int dial(struct net *n, const struct naddr *a)
 {
 	struct sockaddr_storage ss, me;
-	socklen_t len = to_sockaddr(a, &ss), mlen;
+	struct naddr src = n->self;
+	socklen_t len = to_sockaddr(a, &ss);
 	int fd = socket(ss.ss_family, SOCK_STREAM, 0);
 	struct peer *p;
 	if (fd < 0 || nonblock(fd) < 0) {
@@ -937,14 +893,10 @@ static int dial(struct net *n, const struct naddr *a)
 			close(fd);
 		return -1;
 	}
-	if (n->self.port && is_v4(&n->self) == is_v4(a)) {
-		struct naddr src = n->self;   /* leave from our own address, */
-
-		src.port = 0;                 /* so the far end can tell us */
-		mlen = to_sockaddr(&src, &me);
-		if (bind(fd, (struct sockaddr *)&me, mlen) < 0)
-			log_msg(LOG_DEBUG, "cannot bind the source address");
-	}
+	src.port = 0;
+	if (n->self.port && is_v4(&n->self) == is_v4(a) &&
+	    bind(fd, (struct sockaddr *)&me, to_sockaddr(&src, &me)) < 0)
+		log_msg(LOG_DEBUG, "cannot bind the source address");
 	p = add_peer(n, fd, a, 1);
 	if (connect(fd, (struct sockaddr *)&ss, len) == 0) {
 		send_version(n, p);
@@ -959,8 +911,7 @@ static int dial(struct net *n, const struct naddr *a)
 }
 
 /* Connect to "host:port" now (control socket, connect-only mode). */
-int net_connect(struct net *n, const char *text, char *err,
-                       size_t errlen)
+int net_connect(struct net *n, const char *text, char *err, size_t errlen)
 {
 	struct naddr a;
 	if (net_resolve(text, &a, err, errlen) != 0)
@@ -1004,9 +955,9 @@ static int connected(const struct net *n, const struct naddr *a)
 	return 0;
 }
 
-/* Open one more outbound connection: a random address of the book (tried
- * and new alike), not connected, not banned, not waiting out its backoff,
- * and of a group we have no outbound peer in. */
+/* Open one more outbound connection: a random address of the book, not
+ * connected, banned or backing off, of a group we have no outbound peer
+ * in. */
 static void pick_outbound(struct net *n)
 {
 	int64_t now = mono_ms() / 1000, wait;
@@ -1045,9 +996,8 @@ static int spared(struct peer **v, const char *alone, int k, int i)
 	       (alone[i] && older_alone < PROTECT_GROUP);
 }
 
-/* Choose an inbound peer to make room for a newcomer: of those not
- * spared, the youngest in the group holding most connections.  NULL if
- * all are spared. */
+/* The inbound peer to evict for a newcomer: of those not spared, the
+ * youngest in the group holding most connections; NULL if none. */
 static struct peer *evict_choice(struct net *n)
 {
 	struct peer **v = xcalloc((size_t)n->nin + 1, sizeof *v), *p, *best;
@@ -1072,15 +1022,14 @@ static struct peer *evict_choice(struct net *n)
 	return best;
 }
 
-/* Accept an inbound connection: not from a banned address, at most
- * MAX_PER_IP from one address, and when inbound is full only by evicting
- * someone. */
+/* Accept an inbound connection: not banned, at most MAX_PER_IP from one
+ * address, and when inbound is full only by evicting someone. */
 static void accept_peer(struct net *n)
 {
 	struct sockaddr_storage ss;
 	socklen_t len = sizeof ss;
 	int fd = accept(n->listen_fd, (struct sockaddr *)&ss, &len), same = 0;
-	struct peer *p, *out;
+	struct peer *p, *out = NULL;
 	struct naddr a;
 	if (fd < 0)
 		return;
@@ -1093,11 +1042,11 @@ static void accept_peer(struct net *n)
 		close(fd);
 		return;
 	}
-	if (n->nin >= n->o.max_in) {
-		if (!(out = evict_choice(n))) {
-			close(fd);
-			return;
-		}
+	if (n->nin >= n->o.max_in && !(out = evict_choice(n))) {
+		close(fd);
+		return;
+	}
+	if (out) {
 		net_drop(n, out, "evicted for a newcomer");
 		sweep(n);
 	}
@@ -1121,9 +1070,8 @@ static void connected_out(struct net *n, struct peer *p)
 
 /* ==== Timers ==== */
 
-/* Free the peers dropped since the last call; on the loop's timer tick
- * (every TICK_MS), keep connections alive and honest: drop those that do
- * not finish their handshake or go quiet, ping the rest, open outbound
+/* Free the dropped peers; on the loop's tick, drop those that do not
+ * finish their handshake or go quiet, ping the rest, open outbound
  * connections, save the address book now and then. */
 void net_tick(struct net *n, int tick)
 {
@@ -1148,17 +1096,15 @@ void net_tick(struct net *n, int tick)
 		}
 	}
 	sweep(n);
-	if (!tick)
-		return;
-	for (i = 0; i < n->o.nconnect; i++)
+	for (i = 0; tick && i < n->o.nconnect; i++)
 		if (!connected(n, &n->fixed[i]) &&
 		    now - n->fixed_at[i] > RETRY_BASE * 1000) {
 			n->fixed_at[i] = now;
 			dial(n, &n->fixed[i]);
 		}
-	if (!n->o.nconnect && n->nout < n->o.max_out)
+	if (tick && !n->o.nconnect && n->nout < n->o.max_out)
 		pick_outbound(n);
-	if (now - n->saved_at > SAVE_EVERY * 1000) {
+	if (tick && now - n->saved_at > SAVE_EVERY * 1000) {
 		save(n, "peers.dat", book_rw);
 		n->saved_at = now;
 	}
@@ -1178,11 +1124,10 @@ int net_timeout_ms(const struct net *n)
 
 /* ==== The loop's side: what to watch, what happened ==== */
 
-/* Fill pfd (room for n->maxfds) with the descriptors to watch: the
- * listening socket, then the peers; n->who[i] remembers the peer of each
- * slot.  Returns how many.  Peers silent for HOT_MS are left out but
- * every COLD_MS: a node with many idle connections then answers a busy
- * peer almost as fast as an idle node. */
+/* Fill pfd (room for n->maxfds) with what to watch, the listening socket
+ * and the peers (n->who[i]: each slot's peer); returns how many.  Peers
+ * silent for HOT_MS are left out but every COLD_MS, so idle connections
+ * cost a busy peer little. */
 int net_pollfds(struct net *n, struct pollfd *pfd)
 {
 	int64_t now = mono_ms();
@@ -1221,33 +1166,20 @@ void net_events(struct net *n, const struct pollfd *pfd, int count)
 	for (i = 0; i < count; i++) {
 		if (!pfd[i].revents)
 			continue;
-		if (!(p = n->who[i])) {
+		if (!(p = n->who[i]))
 			accept_peer(n);
-			continue;
-		}
-		if (p->fd != pfd[i].fd)
+		else if (p->fd != pfd[i].fd)
 			continue;              /* dropped meanwhile */
-		if (p->connecting)
+		else if (p->connecting)
 			connected_out(n, p);
 		else if (pfd[i].revents & (POLLIN | POLLHUP | POLLERR))
 			receive(n, p);
-		if (p->fd >= 0 && (pfd[i].revents & POLLOUT))
+		if (p && p->fd >= 0 && (pfd[i].revents & POLLOUT))
 			write_out(n, p);
 	}
 }
 
 /* ==== Opening and closing ==== */
-
-/* Raise the open-file limit as far as the hard limit allows: each peer
- * is a descriptor. */
-static void raise_nofile(void)
-{
-	struct rlimit r;
-	if (getrlimit(RLIMIT_NOFILE, &r) == 0 && r.rlim_cur < r.rlim_max) {
-		r.rlim_cur = r.rlim_max;
-		setrlimit(RLIMIT_NOFILE, &r);
-	}
-}
 
 /* A listening TCP socket on a; returns its fd, or -1 with err set. */
 static int listen_on(const struct naddr *a, char *err, size_t errlen)
@@ -1268,12 +1200,13 @@ static int listen_on(const struct naddr *a, char *err, size_t errlen)
 	return fd;
 }
 
-/* Start the network side of a node: bans and address book from the data
- * directory, seeds, the listening socket, our own message handlers.
- * Returns NULL with err set if a socket cannot be made. */
+/* Start the network side of a node: the open-file limit raised (each peer
+ * is a descriptor), bans, address book, seeds, the listening socket, our
+ * own handlers.  Returns NULL with err set if a socket cannot be made. */
 struct net *net_open(const struct net_opts *o, char *err, size_t errlen)
 {
 	struct net *n = xcalloc(1, sizeof *n);
+	struct rlimit r;
 	struct naddr a;
 	size_t i;
 	n->o = *o;
@@ -1283,7 +1216,10 @@ struct net *net_open(const struct net_opts *o, char *err, size_t errlen)
 	map_init(&n->bans, 16);
 	n->nonce = random64();
 	n->saved_at = mono_ms();
-	raise_nofile();
+	if (getrlimit(RLIMIT_NOFILE, &r) == 0 && r.rlim_cur < r.rlim_max) {
+		r.rlim_cur = r.rlim_max;
+		setrlimit(RLIMIT_NOFILE, &r);
+	}
 	file_load(path_of(n, "bans.dat"), 8 + BAN_REC * MAX_BANS, bans_rw, n);
 	book_load(n);
 	n->fixed = xcalloc(o->nconnect, sizeof *n->fixed);
@@ -1301,12 +1237,12 @@ struct net *net_open(const struct net_opts *o, char *err, size_t errlen)
 	if (o->listen && (net_resolve(o->listen, &n->self, err, errlen) != 0 ||
 	                  (n->listen_fd = listen_on(&n->self, err, errlen)) < 0))
 		goto fail;
-	handle(n, "version", on_version, n, 1);
-	handle(n, "verack", on_verack, n, 1);
-	handle(n, "ping", on_ping, n, 0);
-	handle(n, "pong", on_pong, n, 0);
-	handle(n, "getaddr", on_getaddr, n, 0);
-	handle(n, "addr", on_addr, n, 0);
+	net_handle(n, "version", on_version, n);
+	net_handle(n, "verack", on_verack, n);
+	net_handle(n, "ping", on_ping, n);
+	net_handle(n, "pong", on_pong, n);
+	net_handle(n, "getaddr", on_getaddr, n);
+	net_handle(n, "addr", on_addr, n);
 	n->maxfds = o->max_in + o->max_out + EXTRA_FDS + 1;
 	n->who = xcalloc((size_t)n->maxfds, sizeof *n->who);
 	log_msg(LOG_INFO, "node up on %s, listening on %s", o->p->name,

@@ -1,49 +1,36 @@
 /*
  * node.c - peerchain's main(), its commands, and the node's loop.
  *
- * peerchain is a small proof-of-work blockchain node.  Every node is
- * client and server at once: it finds peers, gossips transactions and
- * blocks, checks everything itself and keeps the chain with the most
- * work.  The code is in layers, each file using only the files below it:
- * util.c's services, SHA-256, LMS signatures, the formats and rules of
- * one block, the chain's state, the wallet, the network, gossip, and this
- * file on top.  The README's "Reading the code" lists them, bottom up,
- * with what each offers the next.
+ * peerchain is a small proof-of-work blockchain node: client and server at
+ * once, it finds peers, gossips transactions and blocks, checks everything
+ * itself and keeps the chain with the most work.  The code is in layers,
+ * each file using only those below it: util.c's services, SHA-256, LMS
+ * signatures, the rules of one block, the chain's state, the wallet, the
+ * network, gossip, and this file on top (README, "Reading the code").
  *
  * This file is the command line: one table of commands, each with its
- * arguments and where it runs.  `run` is the node: one poll() loop over
- * the peers' sockets and the control socket, with the miner working in
- * short slices between its turns.  While a node runs, the wallet and
- * chain commands of another `peerchain` process are sent to it through
- * the control socket (DIR/NET/control.sock) and run there, by the same
- * functions; with no node running they open the data directory
- * themselves.  Start reading main().
+ * arguments and where it runs.  `run` is the node: one poll() loop over the
+ * peers and the control socket (DIR/NET/control.sock), the miner working in
+ * short slices between its turns.  While a node runs, another `peerchain`
+ * sends it the commands that need it through that socket, and they run
+ * there, by the same functions.  Start reading main().
  */
-#define _POSIX_C_SOURCE 200809L
+#include "node.h"
 #include <errno.h>
 #include <poll.h>
 #include <signal.h>
 #include <stdarg.h>
-#include <stdio.h>
-#include <stdlib.h>
-#include <string.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
 #include <unistd.h>
 
-#include "node.h"
-
 #define DEFAULT_NET  "main"
 #define DEFAULT_FEE  10000          /* base units: 0.0001 coin */
-#define MINE_SLICE   100000         /* nonces between looks at the clock */
-#define TICK_MS      100            /* the timers of net and gossip run, and
-                                       the block file is synced, this often */
-#define MINE_TURN_US 10             /* microseconds the running node's miner
-                                       works per turn of the loop: a peer
-                                       waits little for an answer, and
-                                       poll() costs little against it */
-#define MINE_STEP    8              /* nonces between looks at the clock */
+#define MINE_SLICE   100000         /* nonces between looks at the clock... */
+#define MINE_STEP    8              /* ...in the running node's miner, */
+#define MINE_TURN_US 10             /* which works this long a turn */
+#define TICK_MS      100            /* the timers' tick; fsyncs as often */
 #define MAX_CONTROL  8              /* control connections at once */
 #define CONTROL_LINE 512            /* bytes in one control command */
 #define MAX_ANSWER   (64u << 20)    /* bytes of answer a client reads */
@@ -61,8 +48,7 @@
 /* A command: `peerchain [OPTIONS] NAME ARGS...`. */
 struct command {
 	const char *name;                /* what the user types */
-	int (*run)(char **arg);          /* arg: its arguments, NULL-ended;
-	                                    returns the exit status */
+	int (*run)(char **arg);          /* its arguments -> exit status */
 	int min, max;                    /* how many arguments it takes */
 	int where;                       /* HERE, NODE or EITHER */
 	const char *args;                /* its arguments, for usage */
@@ -98,14 +84,16 @@ static struct ctl ctls[MAX_CONTROL];
 static FILE *out, *err;              /* where commands print: stdout and
                                         stderr, or a control client's */
 
-/* Say what went wrong, on the command's error stream. */
-static void say(const char *fmt, ...)
+/* Say what went wrong, on the command's error stream; returns 1, the exit
+ * status of a command that failed. */
+static int say(const char *fmt, ...)
 {
 	va_list ap;
 	fputs("peerchain: ", err);
 	va_start(ap, fmt);
 	vfprintf(err, fmt, ap);
 	va_end(ap);
+	return 1;
 }
 
 /* Print a hash as Bitcoin does: byte-reversed hex, so proof of work shows
@@ -139,19 +127,15 @@ static int data_dir(void)
 {
 	const char *home = getenv("HOME");
 	char base[4096];
-	if (!params_find(opt_net)) {
-		say("unknown network '%s' (main, local, regtest, bitcoin)\n",
-		    opt_net);
-		return -1;
-	}
+	if (!params_find(opt_net))
+		return -say("unknown network '%s' (main, local, regtest, "
+		            "bitcoin)\n", opt_net);
 	snprintf(base, sizeof base, "%s%s", opt_dir ? opt_dir : home ? home :
 	         ".", opt_dir ? "" : "/.peerchain");
 	mkdir(base, 0700);
 	if (snprintf(netdir, sizeof netdir, "%s/%s", base, opt_net) >=
-	    (int)sizeof netdir) {
-		say("data directory path too long\n");
-		return -1;
-	}
+	    (int)sizeof netdir)
+		return -say("data directory path too long\n");
 	return 0;
 }
 
@@ -168,10 +152,8 @@ static int need(int what)
 	if (chain && !wallet && what & (WALLET | NEW_WALLET))
 		wallet = wallet_open(netdir, what & NEW_WALLET, LMS_SHA256_M32_H10,
 		                     why, sizeof why);
-	if (!chain || (!wallet && what & (WALLET | NEW_WALLET))) {
-		say("%s\n", why);
-		return -1;
-	}
+	if (!chain || (!wallet && what & (WALLET | NEW_WALLET)))
+		return -say("%s\n", why);
 	return 0;
 }
 
@@ -186,10 +168,8 @@ static int cmd_address(char **arg)
 		return -1;
 	if (need(CHAIN | NEW_WALLET) != 0)
 		return 1;
-	if (arg[0] && wallet_new_key(wallet, why, sizeof why) != 0) {
-		say("%s\n", why);
-		return 1;
-	}
+	if (arg[0] && wallet_new_key(wallet, why, sizeof why) != 0)
+		return say("%s\n", why);
 	addr_text(wallet_address(wallet), text);
 	fprintf(out, "%s\n", text);
 	return 0;
@@ -258,10 +238,8 @@ static int cmd_send(char **arg)
 	if (need(CHAIN | WALLET) != 0)
 		return 1;
 	if (!(tx = wallet_pay(wallet, chain, to, amount, fee, &len, why,
-	                      sizeof why))) {
-		say("%s\n", why);
-		return 1;
-	}
+	                      sizeof why)))
+		return say("%s\n", why);
 	if ((v = gossip_tx(gossip, tx, len)) != V_OK)
 		say("payment refused: %s\n", reason_text(v));
 	sha256d(tx, len, id);
@@ -308,11 +286,9 @@ static int cmd_mine(char **arg)
 		return -1;
 	if (arg[1] && (v = address_arg(arg[1], addr)))
 		return v;
-	if (net && strcmp(opt_net, "regtest") != 0) {
-		say("a running node mines on demand on regtest only: here, start "
-		    "it with -m\n");
-		return 1;
-	}
+	if (net && strcmp(opt_net, "regtest") != 0)
+		return say("a running node mines on demand on regtest only: "
+		           "here, start it with -m\n");
 	if (need(arg[1] ? CHAIN : CHAIN | NEW_WALLET) != 0)
 		return 1;
 	if (!arg[1])
@@ -368,16 +344,13 @@ static void print_tx(const struct tx *t)
 	}
 }
 
-/* The active block at height, parsed into b from a new buffer (the
+/* The stored block with this hash, parsed into b from a new buffer (the
  * caller frees both); NULL if there is none. */
-static uint8_t *read_parsed(uint32_t height, struct block *b)
+static uint8_t *load_block(const uint8_t hash[SHA256_LEN], struct block *b)
 {
-	uint8_t hash[SHA256_LEN], *raw;
 	size_t len;
-	if (chain_hash_at(chain, height, hash) != 0 ||
-	    !(raw = chain_read_block(chain, hash, &len)))
-		return NULL;
-	if (block_parse(b, raw, len) != V_OK) {
+	uint8_t *raw = chain_read_block(chain, hash, &len);
+	if (raw && block_parse(b, raw, len) != V_OK) {
 		free(raw);
 		return NULL;
 	}
@@ -390,7 +363,6 @@ static int cmd_block(char **arg)
 	uint8_t hash[SHA256_LEN], hdr[HEADER_LEN], *raw = NULL;
 	struct block b;
 	uint32_t height, i;
-	size_t len;
 	char *end;
 	long h = strtol(arg[0], &end, 10);
 	int on;
@@ -400,12 +372,8 @@ static int cmd_block(char **arg)
 	    hash_parse(arg[0], hash) != 0)
 		memset(hash, 0, sizeof hash);
 	if ((on = chain_header(chain, hash, hdr, &height)) < 0 ||
-	    !(raw = chain_read_block(chain, hash, &len)) ||
-	    block_parse(&b, raw, len) != V_OK) {
-		free(raw);
-		say("no block '%s'\n", arg[0]);
-		return 1;
-	}
+	    !(raw = load_block(hash, &b)))
+		return say("no block '%s'\n", arg[0]);
 	fprintf(out, "hash %s\nheight %u%s\n", hash_text(hash),
 	        (unsigned)height, on ? "" : " (side branch)");
 	fprintf(out, "previous %s\n", hash_text(hdr + HDR_PREV));
@@ -413,7 +381,7 @@ static int cmd_block(char **arg)
 	fprintf(out, "time %u\nbits %08x\nnonce %u\nsize %lu\n",
 	        (unsigned)get32le(hdr + HDR_TIME),
 	        (unsigned)get32le(hdr + HDR_BITS),
-	        (unsigned)get32le(hdr + HDR_NONCE), (unsigned long)len);
+	        (unsigned)get32le(hdr + HDR_NONCE), (unsigned long)b.len);
 	for (i = 0; i < b.ntx; i++)
 		fprintf(out, "tx %u %s\n", (unsigned)i, hash_text(b.tx[i].id));
 	block_free(&b);
@@ -425,7 +393,7 @@ static int cmd_block(char **arg)
  * (searched from the tip down), and where it is. */
 static int cmd_tx(char **arg)
 {
-	uint8_t id[SHA256_LEN], *raw;
+	uint8_t id[SHA256_LEN], hash[SHA256_LEN], *raw;
 	const struct tx *t;
 	struct block b;
 	uint32_t h, top, i;
@@ -440,7 +408,7 @@ static int cmd_tx(char **arg)
 		return 0;
 	}
 	for (h = top = chain_height(chain); !found && h > 0; h--) {
-		if (!(raw = read_parsed(h, &b)))
+		if (chain_hash_at(chain, h, hash) || !(raw = load_block(hash, &b)))
 			continue;
 		for (i = 0; !found && i < b.ntx; i++)
 			if ((found = !memcmp(b.tx[i].id, id, SHA256_LEN)))
@@ -452,9 +420,7 @@ static int cmd_tx(char **arg)
 		block_free(&b);
 		free(raw);
 	}
-	if (!found)
-		say("no transaction %s\n", arg[0]);
-	return !found;
+	return found ? 0 : say("no transaction %s\n", arg[0]);
 }
 
 /* ==== The running node's commands ==== */
@@ -467,10 +433,8 @@ static int cmd_seen(char **arg)
 	int64_t ms;
 	if (hash_parse(arg[0], h) != 0)
 		return -1;
-	if ((ms = gossip_seen(gossip, h)) < 0) {
-		say("not seen lately: %s\n", arg[0]);
-		return 1;
-	}
+	if ((ms = gossip_seen(gossip, h)) < 0)
+		return say("not seen lately: %s\n", arg[0]);
 	fprintf(out, "%lld\n", (long long)ms);
 	return 0;
 }
@@ -518,10 +482,8 @@ static int cmd_stats(char **arg)
 static int cmd_connect(char **arg)
 {
 	char why[256];
-	if (net_connect(net, arg[0], why, sizeof why) != 0) {
-		say("%s\n", why);
-		return 1;
-	}
+	if (net_connect(net, arg[0], why, sizeof why) != 0)
+		return say("%s\n", why);
 	fprintf(out, "ok\n");
 	return 0;
 }
@@ -678,21 +640,19 @@ static void ctl_read(struct ctl *c)
 		ctl_answer(c);
 }
 
-/* Accept a control connection into a free slot (only the node's user can
- * reach the socket: it is made mode 0600). */
+/* Accept a control connection into a free slot, if there is one (only
+ * the node's user can reach the socket: it is made mode 0600). */
 static void ctl_accept(void)
 {
 	int fd = accept(ctl_fd, NULL, NULL), i;
-	if (fd < 0)
-		return;
 	for (i = 0; i < MAX_CONTROL && ctls[i].fd >= 0; i++)
 		;
-	if (i == MAX_CONTROL) {
+	if (fd >= 0 && i == MAX_CONTROL)
 		close(fd);
-		return;
+	else if (fd >= 0) {
+		ctls[i].fd = fd;
+		ctls[i].len = 0;
 	}
-	ctls[i].fd = fd;
-	ctls[i].len = 0;
 }
 
 /* The control socket's address, DIR/NET/control.sock, into un; returns
@@ -711,24 +671,19 @@ static int control_listen(void)
 {
 	struct sockaddr_un un;
 	mode_t old;
-	int i;
+	int i, bad;
 	for (i = 0; i < MAX_CONTROL; i++)
 		ctls[i].fd = -1;
-	if (control_path(&un) != 0) {
-		say("data directory path too long for a socket\n");
-		return -1;
-	}
+	if (control_path(&un) != 0)
+		return -say("data directory path too long for a socket\n");
 	unlink(un.sun_path);             /* stale: the chain lock is ours */
 	old = umask(0177);
-	if ((ctl_fd = socket(AF_UNIX, SOCK_STREAM, 0)) < 0 ||
-	    bind(ctl_fd, (struct sockaddr *)&un, sizeof un) < 0 ||
-	    listen(ctl_fd, MAX_CONTROL) < 0) {
-		say("cannot make %s: %s\n", un.sun_path, strerror(errno));
-		umask(old);
-		return -1;
-	}
+	bad = (ctl_fd = socket(AF_UNIX, SOCK_STREAM, 0)) < 0 ||
+	      bind(ctl_fd, (struct sockaddr *)&un, sizeof un) < 0 ||
+	      listen(ctl_fd, MAX_CONTROL) < 0;
 	umask(old);
-	return 0;
+	return bad ? -say("cannot make %s: %s\n", un.sun_path,
+	                  strerror(errno)) : 0;
 }
 
 /* Open what the node needs: chain, wallet (made if mining), network,
@@ -750,10 +705,8 @@ static int node_open(void)
 		snprintf(any, sizeof any, "0.0.0.0:%u", (unsigned)nopt.p->port);
 		nopt.listen = any;
 	}
-	if (!(net = net_open(&nopt, why, sizeof why))) {
-		say("%s\n", why);
-		return -1;
-	}
+	if (!(net = net_open(&nopt, why, sizeof why)))
+		return -say("%s\n", why);
 	gossip = gossip_open(chain, net, tx_delay);
 	return control_listen();
 }
@@ -832,12 +785,17 @@ static int cmd_run(char **arg)
 
 /* ==== The command line ==== */
 
-/* Connect to the running node's control socket; returns the socket, or
- * -1 if no node runs in the data directory. */
-static int control_connect(void)
+/* Send a command's words as one line to the node running in the data
+ * directory, print its output on stdout and its errors on stderr, and
+ * return its exit status (ctl_answer says how it comes back); -1 if no
+ * node runs there. */
+static int forward(int argc, char **argv)
 {
+	char line[CONTROL_LINE] = "", *a, *nul, *end;
+	size_t len = 0, cap = 4096;
 	struct sockaddr_un un;
-	int fd;
+	ssize_t k;
+	int i, fd;
 	if (!params_find(opt_net) || data_dir() != 0 || control_path(&un) != 0 ||
 	    (fd = socket(AF_UNIX, SOCK_STREAM, 0)) < 0)
 		return -1;
@@ -845,21 +803,10 @@ static int control_connect(void)
 		close(fd);
 		return -1;
 	}
-	return fd;
-}
-
-/* Send a command's words as one line to the running node, print its
- * output on stdout and its errors on stderr, and return its exit status
- * (ctl_answer says how it comes back). */
-static int forward(int fd, int argc, char **argv)
-{
-	char line[CONTROL_LINE] = "", *a = xmalloc(4096), *nul, *end;
-	size_t len = 0, cap = 4096;
-	ssize_t k;
-	int i;
 	for (i = 0; i < argc; i++)
 		if (strlen(line) + strlen(argv[i]) + 2 < sizeof line)
 			strcat(strcat(line, argv[i]), i + 1 < argc ? " " : "\n");
+	a = xmalloc(cap);
 	if (write(fd, line, strlen(line)) < 0)
 		len = 0;
 	while (len < MAX_ANSWER && (k = read(fd, a + len, cap - len)) > 0)
@@ -868,15 +815,14 @@ static int forward(int fd, int argc, char **argv)
 	close(fd);
 	if (!(nul = memchr(a, 0, len)) ||
 	    !(end = memchr(nul + 1, 0, len - (size_t)(nul + 1 - a))) ||
-	    end + 1 >= a + len) {
-		fprintf(stderr, "peerchain: the node closed the connection with "
-		        "no answer: did it stop?\n");
-		free(a);
-		return 1;
+	    end + 1 >= a + len)
+		i = say("the node closed the connection with no answer: did it "
+		        "stop?\n");
+	else {
+		fwrite(a, 1, (size_t)(nul - a), stdout);
+		fwrite(nul + 1, 1, (size_t)(end - nul - 1), stderr);
+		i = end[1] - '0';
 	}
-	fwrite(a, 1, (size_t)(nul - a), stdout);
-	fwrite(nul + 1, 1, (size_t)(end - nul - 1), stderr);
-	i = end[1] - '0';
 	free(a);
 	return i;
 }
@@ -970,7 +916,7 @@ static int cmd_version(char **arg)
 static int dispatch(int argc, char **argv, int remote)
 {
 	const struct command *c;
-	int fd, r;
+	int fits, r = -1;
 	for (c = commands; argc && c->name && strcmp(argv[0], c->name); c++)
 		;
 	if (!argc || !c->name || (remote && !(c->where & NODE))) {
@@ -979,16 +925,15 @@ static int dispatch(int argc, char **argv, int remote)
 		usage(err);
 		return 2;
 	}
-	if (argc - 1 >= c->min && argc - 1 <= c->max && !remote &&
-	    c->where & NODE && (fd = control_connect()) >= 0)
-		return forward(fd, argc, argv);
-	if (argc - 1 >= c->min && argc - 1 <= c->max && !remote &&
-	    c->where == NODE) {
-		say("no node running in %s (start one with `peerchain run`)\n",
-		    netdir);
-		return 1;
-	}
-	r = argc - 1 >= c->min && argc - 1 <= c->max ? c->run(argv + 1) : -1;
+	fits = argc - 1 >= c->min && argc - 1 <= c->max;
+	if (fits && !remote && c->where & NODE &&
+	    (r = forward(argc, argv)) >= 0)
+		return r;
+	if (fits && !remote && c->where == NODE)
+		return say("no node running in %s (start one with `peerchain "
+		           "run`)\n", netdir);
+	if (fits)
+		r = c->run(argv + 1);
 	if (r == -1)
 		fprintf(err, "usage: peerchain [-d DIR] [-n NET] %s %s\n",
 		        c->name, c->args);
@@ -1000,9 +945,9 @@ static int node_option(int ch, char *arg)
 {
 	static const char *names[] = { "handshake", "ping", "idle", "ban" };
 	int64_t *t[4];
-	char *end = arg;
+	char *end = arg, *eq = arg ? strchr(arg, '=') : NULL;
 	long v = arg ? strtol(arg, &end, 10) : 0;
-	size_t i;
+	int bad = !arg || *end || end == arg, i;
 	t[0] = &nopt.handshake_s;
 	t[1] = &nopt.ping_s;
 	t[2] = &nopt.idle_s;
@@ -1014,24 +959,19 @@ static int node_option(int ch, char *arg)
 	case 'c': nopt.connect[nopt.nconnect++] = arg; return 0;
 	case 'G': nopt.nogroups = 1; return 0;
 	case 'm': opt_mine = 1; return 0;
-	case 'T': tx_delay = strcmp(arg, "random") == 0 ? TX_DELAY_RANDOM :
-	                     (int)v;
-	          return strcmp(arg, "random") == 0 ? 0 :
-	                 *end || end == arg || v < 0 || v > 60000 ? -1 : 0;
 	case 'v': log_min = LOG_DEBUG; return 0;
 	case 'q': log_min = LOG_WARN; return 0;
-	case 'o': nopt.max_out = (int)v; return *end || v < 0 || v > 64 ? -1 : 0;
-	case 'i': nopt.max_in = (int)v; return *end || v < 0 || v > 10000 ? -1 : 0;
+	case 'T': tx_delay = strcmp(arg, "random") ? (int)v : TX_DELAY_RANDOM;
+	          return strcmp(arg, "random") && (bad || v < 0 || v > 60000);
+	case 'o': nopt.max_out = (int)v; return -(*end || v < 0 || v > 64);
+	case 'i': nopt.max_in = (int)v; return -(*end || v < 0 || v > 10000);
 	}
-	for (i = 0; i < 4; i++) {               /* -t NAME=SECONDS */
-		size_t len = strlen(names[i]);
-
-		if (strncmp(arg, names[i], len) == 0 && arg[len] == '=') {
-			v = strtol(arg + len + 1, &end, 10);
-			*t[i] = v;
-			return *end || v < 1 || end == arg + len + 1 ? -1 : 0;
+	for (i = 0; eq && i < 4; i++)                 /* -t NAME=SECONDS */
+		if (strlen(names[i]) == (size_t)(eq - arg) &&
+		    strncmp(arg, names[i], (size_t)(eq - arg)) == 0) {
+			*t[i] = v = strtol(eq + 1, &end, 10);
+			return -(*end || v < 1 || end == eq + 1);
 		}
-	}
 	return -1;
 }
 
@@ -1043,10 +983,9 @@ int main(int argc, char **argv)
 	int ch;
 	out = stdout;
 	err = stderr;
-	if (argc == 2 && strcmp(argv[1], "--help") == 0)
-		return cmd_help(NULL);
-	if (argc == 2 && strcmp(argv[1], "--version") == 0)
-		return cmd_version(NULL);
+	if (argc == 2 && (!strcmp(argv[1], "--help") ||
+	                  !strcmp(argv[1], "--version")))
+		argv[1] += 2;                    /* the commands help, version */
 	for (ch = 1; ch < argc; ch++)       /* -mine, as the docs once said */
 		if (strcmp(argv[ch], "-mine") == 0)
 			argv[ch] = "-m";

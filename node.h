@@ -1,18 +1,18 @@
 /*
- * node.h - the one header of peerchain.
- *
- * It holds what more than one file needs, in the order of the layers
- * (README, "Reading the code"): the byte-order helpers, then for each
- * file from the bottom up the types and functions it offers the files
- * above it.  Everything not listed here is static inside its file.  Read
+ * node.h - the one header of peerchain: the byte-order helpers, then for
+ * each file, bottom up (README, "Reading the code"), the types and
+ * functions it offers the files above.  Everything else is static.  Read
  * node.c first; come back here to look up a name.
  */
 #ifndef NODE_H
 #define NODE_H
-
-#include <stddef.h>
+#ifndef _POSIX_C_SOURCE
+#define _POSIX_C_SOURCE 200809L    /* every file: POSIX.1-2008 and C99 */
+#endif
 #include <stdint.h>
 #include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
 #include <sys/types.h>
 
 #define PEERCHAIN_VERSION "0.1.0"
@@ -24,13 +24,10 @@ struct gossip;
 
 /* ==== Byte order ==== */
 
-/*
- * Integers cross the wire and the disk as bytes in a fixed order, assembled
- * with shifts, never by casting a byte pointer to a wider type: the code
- * then gives the same bytes on any machine.  Our own formats are
- * little-endian (le); SHA-256 and RFC 8554 are big-endian (be).  putNN
- * stores an NN-bit v at p; getNN reads one from p.
- */
+/* Integers cross the wire and the disk as bytes assembled with shifts,
+ * never by casting a byte pointer, so every machine gives the same bytes.
+ * Ours are little-endian (le); SHA-256 and RFC 8554 are big-endian (be).
+ * putNN stores an NN-bit v at p; getNN reads one from p. */
 static inline void put16le(uint8_t *p, uint16_t v)
 { p[0] = (uint8_t)v; p[1] = (uint8_t)(v >> 8); }
 static inline uint16_t get16le(const uint8_t *p)
@@ -117,7 +114,6 @@ uint32_t crc32(const uint8_t *p, size_t n);
 int file_io(int fd, uint8_t *buf, size_t len, off_t pos, int write);
 void file_sync_dir(const char *dir);
 int file_replace(const char *path, const uint8_t *buf, size_t len);
-uint8_t *file_read(const char *path, size_t max, size_t *len);
 void log_msg(int level, const char *fmt, ...);
 int64_t mono_us(void);
 int64_t mono_ms(void);
@@ -160,25 +156,20 @@ int file_load(const char *path, size_t max, void (*fn)(struct rw *s,
 #define LMS_I_LEN      16  /* key identifier I */
 #define LMS_SEED_LEN   32  /* secret seed every one-time key derives from */
 #define LMS_PUB_LEN    56  /* u32 type | u32 ots type | I | root T[1] */
-#define LMS_SIGN_MAX_H 10  /* keys we make have at most 2^10 leaves: the
-                              whole tree then fits in 64 KiB */
+#define LMS_SIGN_MAX_H 10  /* keys we make: at most 2^10 leaves (64 KiB) */
 #define LMS_SIG_LEN_H10_W4 2508 /* 4 + (4 + 32 + 67 * 32) + 4 + 10 * 32 */
 #define LMS_SIG_MAX    9324 /* the largest: H25 with W1 */
 
-/* What verification answers. */
-#define LMS_OK          0   /* the signature is valid */
+#define LMS_OK          0   /* lms_verify: the signature is valid */
 #define LMS_BAD_FORMAT (-1) /* key or signature malformed: length or type */
-#define LMS_BAD_SIG    (-2) /* well formed, but not a signature of this
-                               message by this key */
+#define LMS_BAD_SIG    (-2) /* well formed, but not this key's signature */
 
-/* A private key with its whole tree: over 64 KiB, so keep it static or on
- * the heap, not on a small board's stack. */
+/* A private key with its whole tree: over 64 KiB, not for the stack. */
 struct lms_key {
 	uint32_t type;                 /* LMS type code: tree height */
 	uint32_t ots_type;             /* LM-OTS type code: Winternitz w */
 	uint8_t I[LMS_I_LEN];          /* public identifier of this key */
-	uint8_t seed[LMS_SEED_LEN];    /* secret: all one-time keys derive
-	                                  from it */
+	uint8_t seed[LMS_SEED_LEN];    /* secret: every one-time key's seed */
 	uint8_t tree[2 << LMS_SIGN_MAX_H][SHA256_LEN]; /* T[r], r = 1 ..
 	                                  2^(h+1)-1: root, nodes, leaves */
 };
@@ -203,8 +194,7 @@ int lms_verify(const uint8_t *pub, size_t publen, const void *msg,
 #define ADDR_LEN       32        /* an address: SHA-256 of an LMS public key */
 #define OUTPOINT_LEN   36        /* txid | u32 output index */
 #define MAX_BLOCK_SIZE 1000000   /* bytes, as Bitcoin's original limit */
-#define MAX_TX_SIZE    100000    /* bytes, for the mempool: as Bitcoin's
-                                    standardness limit */
+#define MAX_TX_SIZE    100000    /* bytes, in the mempool, as Bitcoin */
 #define MIN_INPUT      (OUTPOINT_LEN + LMS_PUB_LEN + 2) /* with no signature */
 #define MIN_OUTPUT     (8 + ADDR_LEN)
 #define MIN_TX         (4 + 2 + MIN_INPUT + 2 + MIN_OUTPUT)
@@ -222,23 +212,21 @@ struct params {
 	uint32_t halving;        /* blocks between halvings of the subsidy */
 	uint32_t maturity;       /* blocks before a coinbase can be spent */
 	uint16_t port;           /* default TCP port */
-	const char *genesis;     /* hex of the genesis block (bitcoin: the
-	                            header alone: we never spend its coins) */
-	uint32_t genesis_height; /* 0, except in tests that trust a header
-	                            from the middle of a chain */
+	const char *genesis;     /* hex of the genesis block (or header) */
+	uint32_t genesis_height; /* 0, but in tests that start mid-chain */
 };
 
-/* Why a header, block or transaction was refused: each prints as its
- * name in lowercase with dashes (reason_text). */
-enum {
-	V_OK, V_ALREADY_KNOWN, V_MALFORMED, V_TOO_BIG, V_PREVIOUS_UNKNOWN,
-	V_PREVIOUS_INVALID, V_BAD_BITS, V_BAD_POW, V_TIME_TOO_OLD,
-	V_TIME_TOO_NEW, V_BAD_COINBASE, V_BAD_MERKLE_ROOT, V_DUPLICATE_TX,
-	V_MISSING_INPUT, V_DOUBLE_SPEND, V_BAD_SIGNATURE, V_KEY_NOT_ADDRESS,
-	V_OUTPUTS_EXCEED_INPUTS, V_AMOUNT_OUT_OF_RANGE, V_COINBASE_TOO_LARGE,
-	V_IMMATURE_COINBASE_SPEND, V_MEMPOOL_CONFLICT, V_MEMPOOL_FULL,
-	V_STORAGE_FAILED, V_NREASONS
-};
+/* Why a header, block or transaction was refused: V_ and each name below,
+ * which prints as the name in lowercase with dashes (reason_text). */
+#define REASONS(X) X(OK) X(ALREADY_KNOWN) X(MALFORMED) X(TOO_BIG) \
+	X(PREVIOUS_UNKNOWN) X(PREVIOUS_INVALID) X(BAD_BITS) X(BAD_POW) \
+	X(TIME_TOO_OLD) X(TIME_TOO_NEW) X(BAD_COINBASE) X(BAD_MERKLE_ROOT) \
+	X(DUPLICATE_TX) X(MISSING_INPUT) X(DOUBLE_SPEND) X(BAD_SIGNATURE) \
+	X(KEY_NOT_ADDRESS) X(OUTPUTS_EXCEED_INPUTS) X(AMOUNT_OUT_OF_RANGE) \
+	X(COINBASE_TOO_LARGE) X(IMMATURE_COINBASE_SPEND) X(MEMPOOL_CONFLICT) \
+	X(MEMPOOL_FULL) X(STORAGE_FAILED)
+#define V_ENUM(x) V_##x,
+enum { REASONS(V_ENUM) V_NREASONS };
 
 /* A transaction, parsed: pointers into raw, which the caller keeps. */
 struct txin {
@@ -314,18 +302,14 @@ struct coin {
 	uint8_t coinbase;        /* 1: matures after params.maturity blocks */
 };
 
-/* The ledger of one network in one data directory.  The first fields are
- * its configuration, set after chain_open(); the rest are its state. */
+/* The ledger of one network in one data directory: first its
+ * configuration, set after chain_open(), then its state. */
 struct chain {
-	int64_t now;             /* the rules' clock: 0 is the real one; tests
-	                            set a time */
-	uint32_t file_max;       /* bytes in a block file before the next one
-	                            starts (FILE_MAX; tests make it small) */
+	int64_t now;             /* the rules' clock: 0 is the real one */
+	uint32_t file_max;       /* bytes in a block file (FILE_MAX) */
 	size_t pool_cap;         /* mempool bytes at most (POOL_CAP) */
-	int sync_later;          /* 1: store() leaves the fsync of the block
-	                            file to chain_sync() (a running node) */
-	char report[512];        /* damage found in the block files on opening
-	                            and what was cut: "" if none */
+	int sync_later;          /* 1: chain_sync() does the fsyncs */
+	char report[512];        /* damage the block files had: "" if none */
 	const struct params *p;
 	char *dir;               /* NULL: nothing is stored */
 	int lock, fd;            /* the lock file; the block file appended to */
@@ -337,9 +321,8 @@ struct chain {
 	struct blockindex **active; /* active[i]: the block at root height + i */
 	size_t nactive, acap;
 	struct blockindex *best; /* most work, LINKED, not FAILED */
-	struct blockindex **hdrs; /* hdrs[i]: the block at root height + i on
-	                             the chain of the best header, which sync
-	                             fetches bodies for */
+	struct blockindex **hdrs; /* hdrs[i]: the same, on the best header's
+	                             chain (whose bodies sync fetches) */
 	size_t nhdrs, hcap;
 	uint32_t seq;            /* arrival order of headers and transactions */
 	struct map utxo;         /* outpoint -> struct coin */
@@ -375,8 +358,7 @@ uint8_t *chain_read_block(const struct chain *c,
                           const uint8_t hash[SHA256_LEN], size_t *len);
 void chain_each_coin(const struct chain *c, void (*fn)(void *arg,
                      const uint8_t *op, const struct coin *coin), void *arg);
-void chain_each_pooltx(const struct chain *c, void (*fn)(void *arg,
-                       const struct tx *t), void *arg);
+const struct tx **chain_pool_list(const struct chain *c);
 const struct tx *chain_pool_tx(const struct chain *c,
                                const uint8_t id[SHA256_LEN]);
 int chain_pool_spent(const struct chain *c, const uint8_t op[OUTPOINT_LEN]);
@@ -386,8 +368,8 @@ uint8_t *chain_template(struct chain *c, const uint8_t addr[ADDR_LEN],
 
 /* ==== wallet.c: keys, addresses, payments ==== */
 
-#define ADDR_TEXT_LEN 72   /* an address shown to users: 64 hex digits of
-                              the address and 8 of its checksum */
+#define ADDR_TEXT_LEN 72   /* an address as shown: 64 hex digits, then 8 of
+                              its checksum */
 #define AMOUNT_TEXT_LEN 32 /* room for "21000000.00000000" */
 
 /* One key: what wallet.dat holds, and what is made from it. */
@@ -399,8 +381,7 @@ struct wkey {
 	uint32_t next;                /* the next leaf never used */
 	uint8_t addr[ADDR_LEN];       /* SHA-256 of pub */
 	uint32_t leaves;              /* 2^h: leaves in all */
-	struct lms_key *tree;         /* the whole tree, made when the key
-	                                 first signs, then kept */
+	struct lms_key *tree;         /* made when it first signs, or NULL */
 };
 
 struct wallet {
@@ -454,8 +435,7 @@ struct buf {
 	size_t off, len, cap;
 };
 
-/* One connection.  net.c keeps the first part, gossip.c the second: one
- * structure, two layers, each writing only its own fields. */
+/* One connection: net.c's fields, then gossip.c's. */
 struct peer {
 	struct peer *next;
 	int fd;                  /* -1: dropped, freed by the next sweep */
@@ -466,8 +446,7 @@ struct peer {
 	int got_version, got_verack;
 	int asked_addr;          /* it sent getaddr: answered once only */
 	int64_t since, ping_at;  /* monotonic ms */
-	int64_t last_relay;      /* ...it last gave us something new and valid
-	                            (gossip sets it; eviction spares such) */
+	int64_t last_relay;      /* ...it last gave us something new (gossip) */
 	uint64_t ping_nonce;     /* 0: no ping out */
 	int64_t min_ping;        /* ms; -1 until measured */
 	uint16_t listen_port;    /* from its version */
@@ -500,8 +479,8 @@ struct net_opts {
 	int64_t handshake_s, ping_s, idle_s, ban_s;  /* timeouts, seconds */
 };
 
-/* What a layer above registers for a command (net_handle): returns NULL,
- * or why the peer broke the protocol (it is then banned). */
+/* A handler of a command (net_handle): returns NULL, or why the peer broke
+ * the protocol (it is then banned). */
 typedef const char *(*net_fn)(void *arg, struct peer *p, const uint8_t *b,
                               size_t len);
 
@@ -514,8 +493,7 @@ struct count {
 /* The network side of a node. */
 struct net {
 	struct net_opts o;
-	uint32_t height;         /* our best height, for version: gossip sets
-	                            it */
+	uint32_t height;         /* our height, for version (gossip sets it) */
 	void (*ready)(void *arg, struct peer *p); /* a handshake is done... */
 	void (*gone)(void *arg, struct peer *p);  /* ...a peer is to be freed */
 	void *up;                /* (their arg: the layer above) */
@@ -523,7 +501,6 @@ struct net {
 		char cmd[FRAME_CMD + 1];
 		net_fn fn;
 		void *arg;
-		int early;           /* allowed before the handshake is done */
 	} handlers[MAX_CMDS];
 	int nhandlers;
 	struct count counts[MAX_CMDS];
@@ -572,10 +549,9 @@ void net_ban(struct net *n, const uint8_t ip[16], int64_t until);
 
 /* ==== gossip.c: relaying transactions and blocks, and sync ==== */
 
-#define TX_DELAY_MS     100      /* transaction announcements wait at most
-                                    this long by default, to go out in
+#define TX_DELAY_MS     100      /* ms tx announcements wait, to go out in
                                     batches */
-#define TX_DELAY_RANDOM (-1)     /* -T random: Bitcoin-like random delays,
+#define TX_DELAY_RANDOM (-1)     /* -T random: random delays, as Bitcoin,
                                     so timing does not betray the origin */
 
 struct gossip *gossip_open(struct chain *c, struct net *n, int tx_delay_ms);

@@ -2,22 +2,14 @@
  * sha256.c - SHA-256 as FIPS 180-4 defines it, in portable C.
  *
  * Everything peerchain trusts rests on this file: block hashes and proof of
- * work (double SHA-256 of an 80-byte header), merkle roots, transaction ids,
- * addresses and, through lms.c, every signature.  (Frames and block records
- * carry a CRC-32 instead: util.c.)  The heart is
- * compress(), which folds one 64-byte block into the eight-word state; the
- * rest feeds it: sha256_update() cuts input into blocks, sha256_final() pads
- * the last one with the message length.
- *
- * The miner's trick lives in sha256d_from(): the first 64 bytes of a block
- * header never change while the nonce does, so their state is computed once
- * and each nonce costs two compressions instead of three.
- *
- * Words are loaded and stored with shifts (get32be, put32be), so the same
- * code is right on little- and big-endian machines.
+ * work, merkle roots, transaction ids, addresses and, through lms.c, every
+ * signature.  The heart is compress(), which folds one 64-byte block into
+ * the eight-word state; sha256_update() cuts input into blocks and
+ * sha256_final() pads the last.  The miner's trick is sha256d_from(): the
+ * first 64 bytes of a header stay while the nonce changes, so their state
+ * is computed once and each nonce costs two compressions, not three.
+ * Words are loaded with shifts (get32be), right on any byte order.
  */
-#include <string.h>
-
 #include "node.h"
 
 /* First 32 bits of the fractional parts of the cube roots of the first 64
@@ -45,11 +37,8 @@ static const uint32_t K[64] = {
 #define SSIG0(x) (ROR(x, 7) ^ ROR(x, 18) ^ (x) >> 3)
 #define SSIG1(x) (ROR(x, 17) ^ ROR(x, 19) ^ (x) >> 10)
 
-/*
- * One round.  Instead of shifting the eight working variables down by one
- * each round, the caller rotates the names it passes in; x is the round's
- * message word.
- */
+/* One round, x its message word.  Instead of shifting the eight working
+ * variables each round, the caller rotates the names it passes in. */
 #define ROUND(a, b, c, d, e, f, g, h, i, x) do {                     \
 	uint32_t t1 = h + BSIG1(e) + CH(e, f, g) + K[i] + (x);       \
 	d += t1;                                                     \
@@ -173,12 +162,9 @@ void sha256d(const void *data, size_t len, uint8_t out[SHA256_LEN])
 	sha256(once, sizeof once, out);
 }
 
-/*
- * Finish a double hash whose first bytes are already in mid (a context
- * that has taken whole blocks only, or any prefix); mid is left untouched
- * so the caller can reuse it.  For an 80-byte header whose first 64 bytes
- * are in mid, this costs two compressions.
- */
+/* Finish a double hash whose first bytes are already in mid, which is
+ * left untouched for the next call: for an 80-byte header whose first 64
+ * bytes are in mid, two compressions. */
 void sha256d_from(const sha256_ctx *mid, const void *tail, size_t len,
                   uint8_t out[SHA256_LEN])
 {
@@ -189,8 +175,7 @@ void sha256d_from(const sha256_ctx *mid, const void *tail, size_t len,
 	sha256(once, sizeof once, out);
 }
 
-/* How many blocks this process has compressed: tests use it to check what
- * mining and signature checks cost, the benchmark to relate the two. */
+/* How many blocks this process has compressed (for tests and bench). */
 unsigned long sha256_compressions(void)
 {
 	return compressions;

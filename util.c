@@ -1,28 +1,21 @@
 /*
  * util.c - the services every other file stands on: memory that never
- * comes back NULL, a hash table, hex, CRC-32, whole files read and
- * replaced atomically, the log, the one clock, the one random source, and
- * the serializer that reads and writes every record of the wire and the
- * disk.  Nothing here knows what a block or a peer is.
+ * comes back NULL, a hash table, hex, CRC-32, files replaced atomically,
+ * the log, the one clock, the one random source, and the serializer.
+ * Nothing here knows what a block or a peer is.
  *
- * The serializer is the one idea to take from this file.  A record is
+ * The serializer is the idea to take from this file.  A record is
  * described once, as a function that calls rw_u32(), rw_bytes() and so on
- * for each field in order; the same function writes the record (s->out
- * set) or reads it (s->in set), so the reader and the writer cannot
- * disagree about a byte.  A read that would run past the end, or a count
- * over its limit, marks the stream bad and every later read gives zeros:
- * the caller checks s->bad once at the end.  Start reading at rw_bytes().
+ * for each field in order; it writes the record (s->out set) or reads it,
+ * so reader and writer cannot disagree about a byte.  A read past the end,
+ * or a count over its limit, marks the stream bad and every later read
+ * gives zeros: the caller checks s->bad once.  Start reading at rw_take().
  */
-#define _POSIX_C_SOURCE 200809L
+#include "node.h"
 #include <fcntl.h>
 #include <stdarg.h>
-#include <stdio.h>
-#include <stdlib.h>
-#include <string.h>
 #include <time.h>
 #include <unistd.h>
-
-#include "node.h"
 
 int log_min = LOG_INFO;
 
@@ -53,9 +46,9 @@ void *xcalloc(size_t n, size_t size)
 	return p;
 }
 
-/* Room for at least `need` elements of `size` bytes in the array v of
- * *cap: doubles the capacity when short.  Returns the (maybe moved)
- * array.  Every growing array of the node grows here. */
+/* Room for `need` elements of `size` bytes in the array v of *cap,
+ * doubling it when short: every growing array of the node grows here.
+ * Returns the (maybe moved) array. */
 void *xgrow(void *v, size_t *cap, size_t need, size_t size)
 {
 	if (need <= *cap)
@@ -217,9 +210,8 @@ int hex_decode(const char *s, uint8_t *out, size_t n)
 	return 0;
 }
 
-/* CRC-32 with the polynomial of zlib and PNG: the checksum of block
- * records and frames.  Cheap next to SHA-256, and it catches every torn
- * or flipped byte a crash, a bad disk or a bad link leaves. */
+/* CRC-32 (zlib's and PNG's), the checksum of block records and frames:
+ * cheap next to SHA-256, and it catches what a crash or a bad link does. */
 uint32_t crc32(const uint8_t *p, size_t n)
 {
 	static uint32_t table[256];
@@ -249,8 +241,7 @@ int file_io(int fd, uint8_t *buf, size_t len, off_t pos, int write)
 	return 0;
 }
 
-/* Flush a directory to the disk, so a file just made or renamed in it
- * stays. */
+/* Flush a directory, so a file just made or renamed in it stays. */
 void file_sync_dir(const char *dir)
 {
 	int fd = open(dir, O_RDONLY);
@@ -283,29 +274,6 @@ int file_replace(const char *path, const uint8_t *buf, size_t len)
 	return 0;
 }
 
-/* Read a whole file of at most max bytes into a new buffer; NULL if it is
- * missing, unreadable or bigger. */
-uint8_t *file_read(const char *path, size_t max, size_t *len)
-{
-	int fd = open(path, O_RDONLY);
-	off_t size;
-	uint8_t *buf;
-	if (fd < 0)
-		return NULL;
-	size = lseek(fd, 0, SEEK_END);
-	if (size < 0 || (uint64_t)size > max) {
-		close(fd);
-		return NULL;
-	}
-	buf = xmalloc((size_t)size);
-	if (file_io(fd, buf, (size_t)size, 0, 0) != 0) {
-		free(buf);
-		buf = NULL;
-	}
-	close(fd);
-	*len = (size_t)size;
-	return buf;
-}
 
 /* ==== The log, the clock, randomness ==== */
 
@@ -355,8 +323,7 @@ int64_t wall_ms(void)
 }
 
 /* Fill buf with n bytes from /dev/urandom, kept open and read in blocks
- * (a getaddr answer takes a thousand numbers).  Returns 0, or -1 if the
- * system has no randomness to give. */
+ * (a getaddr answer takes a thousand numbers).  Returns 0 or -1. */
 int random_bytes(void *buf, size_t n)
 {
 	static int fd = -1;
@@ -408,8 +375,8 @@ void rw_reader(struct rw *s, const uint8_t *buf, size_t len)
 }
 
 /* The field of n bytes at the cursor: reading, where it is in the input
- * (NULL, and the stream bad, if fewer are left); writing, room for it at
- * the end of the output.  Every other rw_ function goes through here. */
+ * (NULL, and the stream bad, if fewer are left); writing, room at the end
+ * of the output.  Every other rw_ function goes through here. */
 uint8_t *rw_take(struct rw *s, size_t n)
 {
 	uint8_t *p;
@@ -482,8 +449,8 @@ void rw_i64(struct rw *s, int64_t *v)
 }
 
 /* A count of records of at least `each` bytes, in a field of n bytes:
- * reading, one over max or over what the bytes left can hold marks the
- * stream bad and gives 0, so nothing is allocated for it. */
+ * reading, one over max or over what is left marks the stream bad and
+ * gives 0, so nothing is allocated for it. */
 uint32_t rw_count(struct rw *s, uint32_t count, size_t n, uint32_t max,
                   size_t each)
 {
@@ -505,9 +472,8 @@ void rw_magic(struct rw *s, const char *magic)
 		s->bad = 1;
 }
 
-/* A checksum of the record so far: the first 4 bytes of the double
- * SHA-256 of every byte before it, written, or checked (a mismatch marks
- * the stream bad). */
+/* A checksum of the record so far (the first 4 bytes of the double
+ * SHA-256 of every byte before it), written or checked. */
 void rw_sum(struct rw *s)
 {
 	uint8_t sum[SHA256_LEN], *p;
@@ -539,13 +505,20 @@ int file_save(const char *path, void (*fn)(struct rw *s, void *arg),
 int file_load(const char *path, size_t max, void (*fn)(struct rw *s,
               void *arg), void *arg)
 {
-	uint8_t *buf;
-	size_t len;
+	int fd = open(path, O_RDONLY);
+	off_t size = fd < 0 ? -1 : lseek(fd, 0, SEEK_END);
+	uint8_t *buf = size < 0 || (uint64_t)size > max ? NULL :
+	               xmalloc((size_t)size);
 	struct rw s;
-	if (!(buf = file_read(path, max, &len)))
+	int r = -1;
+	if (fd < 0)
 		return access(path, F_OK) == 0 ? -1 : 0;
-	rw_reader(&s, buf, len);
-	fn(&s, arg);
+	if (buf && file_io(fd, buf, (size_t)size, 0, 0) == 0) {
+		rw_reader(&s, buf, (size_t)size);
+		fn(&s, arg);
+		r = s.bad || s.left ? -1 : 1;
+	}
+	close(fd);
 	free(buf);
-	return s.bad || s.left ? -1 : 1;
+	return r;
 }

@@ -1,31 +1,23 @@
 /*
  * wallet.c - the keys of a node's owner, their addresses, and payments.
  *
- * A key is an LMS key: its seed comes from /dev/urandom and it can sign
- * once with each of its 2^h leaves.  Signing twice with one leaf would let
- * anyone forge, so the wallet file records the next free leaf and is
- * flushed to disk BEFORE a signature is made: a crash can waste a leaf,
- * never reuse one.  When a key's leaves run out the wallet makes a new
- * one.  A payment spends every output of each address it draws on, with
- * one signature per address, and sends the change to the wallet's newest
- * address.  Making a key's tree of 2^h one-time keys is the costly part
- * (a quarter of a second for H10), so a key's tree is made when it first
- * signs and then kept: a signature after that costs one one-time
- * signature.  Start reading at wallet_pay().
+ * A key is an LMS key from /dev/urandom; it signs once with each of its
+ * 2^h leaves.  Signing twice with one leaf would let anyone forge, so
+ * wallet.dat records the next free leaf and is flushed to disk BEFORE a
+ * signature is made: a crash can waste a leaf, never reuse one.  A key out
+ * of leaves is followed by a new one.  A payment spends every output of
+ * each address it draws on, with one signature per address, and sends the
+ * change to the newest address.  A key's tree (a quarter of a second for
+ * H10) is made when it first signs, then kept.  Start reading at
+ * wallet_pay().
  */
-#define _POSIX_C_SOURCE 200809L
-#include <signal.h>
-#include <stdio.h>
-#include <stdlib.h>
-#include <string.h>
-#include <unistd.h>
-
 #include "node.h"
+#include <signal.h>
+#include <unistd.h>
 
 #define WALLET_MAGIC "PCW1"
 #define KEY_REC   (4 + 4 + LMS_I_LEN + LMS_SEED_LEN + LMS_PUB_LEN + 4)
-#define MAX_KEYS  65536   /* far more than anyone signs with; bounds the
-                             file we read */
+#define MAX_KEYS  65536   /* keys at most: bounds the file we read */
 #define MAX_SPEND 1000    /* inputs in one payment: 94 bytes each after
                              the first of an address, under MAX_TX_SIZE */
 
@@ -48,8 +40,8 @@ struct gather {
 	size_t n, cap;
 };
 
-/* Show an address: its 64 hex digits, then 8 of a checksum (the first 4
- * bytes of its double SHA-256), so a mistyped address is caught. */
+/* Show an address: 64 hex digits, then 8 of a checksum (its double
+ * SHA-256's first 4 bytes), so a mistyped address is caught. */
 void addr_text(const uint8_t addr[ADDR_LEN], char out[ADDR_TEXT_LEN + 1])
 {
 	uint8_t sum[SHA256_LEN];
@@ -72,59 +64,43 @@ int addr_parse(const char *s, uint8_t addr[ADDR_LEN])
 	return 0;
 }
 
-/* One key as wallet.dat holds it: u32 LMS type | u32 LM-OTS type |
- * I[16] | seed[32] | public key[56] | u32 next leaf. */
-static void key_rw(struct rw *s, struct wkey *k)
-{
-	rw_u32(s, &k->type);
-	rw_u32(s, &k->ots);
-	rw_bytes(s, k->I, LMS_I_LEN);
-	rw_bytes(s, k->seed, LMS_SEED_LEN);
-	rw_bytes(s, k->pub, LMS_PUB_LEN);
-	rw_u32(s, &k->next);
-	sha256(k->pub, LMS_PUB_LEN, k->addr);
-	k->leaves = k->type == LMS_SHA256_M32_H5 ? 32 : 1024;
-}
-
-/* wallet.dat: "PCW1" | u32 count | count keys | checksum (rw_sum). */
+/* wallet.dat: "PCW1" | u32 count | count x (u32 LMS type | u32 LM-OTS
+ * type | I[16] | seed[32] | public key[56] | u32 next leaf) | checksum. */
 static void wallet_rw(struct rw *s, void *arg)
 {
 	struct wallet *w = arg;
-	uint32_t i;
+	struct wkey *k;
 	rw_magic(s, WALLET_MAGIC);
 	w->n = rw_count(s, w->n, 4, MAX_KEYS, KEY_REC);
 	if (!s->out && !s->bad) {
 		w->keys = xcalloc(w->n, sizeof *w->keys);
 		w->cap = w->n;
 	}
-	for (i = 0; i < w->n && !s->bad; i++)
-		key_rw(s, &w->keys[i]);
+	for (k = w->keys; k < w->keys + w->n && !s->bad; k++) {
+		rw_u32(s, &k->type);
+		rw_u32(s, &k->ots);
+		rw_bytes(s, k->I, LMS_I_LEN);
+		rw_bytes(s, k->seed, LMS_SEED_LEN);
+		rw_bytes(s, k->pub, LMS_PUB_LEN);
+		rw_u32(s, &k->next);
+		sha256(k->pub, LMS_PUB_LEN, k->addr);
+		k->leaves = k->type == LMS_SHA256_M32_H5 ? 32 : 1024;
+	}
 	rw_sum(s);
 }
 
-/* Make a key from fresh randomness into k; returns 0 or -1. */
-static int fresh_key(struct wallet *w, struct lms_key *k, char *err,
-                     size_t errlen)
-{
-	uint8_t rnd[LMS_I_LEN + LMS_SEED_LEN];
-	if (random_bytes(rnd, sizeof rnd) != 0 ||
-	    lms_keygen(k, w->type, LMOTS_SHA256_N32_W4, rnd,
-	               rnd + LMS_I_LEN) != 0) {
-		snprintf(err, errlen, "cannot read /dev/urandom for a key");
-		return -1;
-	}
-	return 0;
-}
-
-/* Add a new key, which receives from now on, and save.  Returns 0, or -1
- * with err set. */
+/* Add a key made from fresh randomness, which receives from now on, and
+ * save.  Returns 0, or -1 with err set. */
 int wallet_new_key(struct wallet *w, char *err, size_t errlen)
 {
 	struct lms_key *k = xmalloc(sizeof *k);
+	uint8_t rnd[LMS_I_LEN + LMS_SEED_LEN];
 	struct wkey *nk;
-	if (w->n >= MAX_KEYS || fresh_key(w, k, err, errlen) != 0) {
-		if (w->n >= MAX_KEYS)
-			snprintf(err, errlen, "the wallet is full");
+	if (w->n >= MAX_KEYS || random_bytes(rnd, sizeof rnd) != 0 ||
+	    lms_keygen(k, w->type, LMOTS_SHA256_N32_W4, rnd,
+	               rnd + LMS_I_LEN) != 0) {
+		snprintf(err, errlen, "%s", w->n >= MAX_KEYS ? "the wallet is "
+		         "full" : "cannot read /dev/urandom for a key");
 		free(k);
 		return -1;
 	}
@@ -224,23 +200,14 @@ static void gather_coin(void *arg, const uint8_t *op, const struct coin *coin)
 	g->v[g->n++].key = (uint32_t)k;
 }
 
-/* Count the mempool's unspent outputs paying the wallet. */
-static void gather_pool(void *arg, const struct tx *t)
-{
-	struct gather *g = arg;
-	uint8_t op[OUTPOINT_LEN];
-	uint32_t i;
-	for (i = 0; i < t->nout; i++) {
-		outpoint(op, t->id, i);
-		if (wallet_owns(g->w, t->out[i].addr) && !chain_pool_spent(g->c, op))
-			g->unconfirmed += t->out[i].amount;
-	}
-}
-
-/* Walk the UTXO set and the mempool for the wallet's outputs. */
+/* Walk the UTXO set, then the mempool's unspent outputs, for the
+ * wallet's. */
 static void gather(const struct wallet *w, const struct chain *c,
                    struct gather *g, int collect)
 {
+	const struct tx **v = chain_pool_list(c);
+	uint8_t op[OUTPOINT_LEN];
+	size_t i, k;
 	memset(g, 0, sizeof *g);
 	g->w = w;
 	g->c = c;
@@ -248,7 +215,14 @@ static void gather(const struct wallet *w, const struct chain *c,
 	g->maturity = c->p->maturity;
 	g->collect = collect;
 	chain_each_coin(c, gather_coin, g);
-	chain_each_pooltx(c, gather_pool, g);
+	for (i = 0; i < c->pool.n; i++)
+		for (k = 0; k < v[i]->nout; k++) {
+			outpoint(op, v[i]->id, (uint32_t)k);
+			if (wallet_owns(w, v[i]->out[k].addr) &&
+			    !chain_pool_spent(c, op))
+				g->unconfirmed += v[i]->out[k].amount;
+		}
+	free(v);
 }
 
 /* The wallet's balance: spendable now, coinbases still maturing, and
@@ -264,9 +238,8 @@ void wallet_balance(const struct wallet *w, const struct chain *c,
 	*unconfirmed = g.unconfirmed;
 }
 
-/* Choose whole addresses, richest first, until they cover need (a key
- * with no leaf left cannot sign and is passed over).  Marks chosen[k];
- * returns their total. */
+/* Choose whole addresses, richest first, until they cover need (passing
+ * over keys with no leaf left).  Marks chosen[k]; returns their total. */
 static uint64_t choose(const struct wallet *w, const struct gather *g,
                        uint64_t need, unsigned char *chosen)
 {
@@ -291,9 +264,9 @@ static uint64_t choose(const struct wallet *w, const struct gather *g,
 	return sum;
 }
 
-/* Take the next leaf of every chosen key into q[], make a new receiving
- * key if the current one is used up, and write it all to disk: only then
- * may a signature be made.  Returns 0, or -1 with err set. */
+/* Take the next leaf of every chosen key into q[] (a new receiving key if
+ * the current one is used up) and write it all to disk: only then may a
+ * signature be made.  Returns 0, or -1 with err set. */
 static int reserve(struct wallet *w, const unsigned char *chosen,
                    uint32_t *q, char *err, size_t errlen)
 {
@@ -311,10 +284,9 @@ static int reserve(struct wallet *w, const unsigned char *chosen,
 	return 0;
 }
 
-/* Sign the transaction: the first input of each key carries a signature
- * at its reserved leaf, the others borrow it.  A key's tree is made the
- * first time it signs, then kept.  sigs has room for one signature per
- * input.  Returns 0 or -1. */
+/* Sign: the first input of each key carries a signature at its reserved
+ * leaf, the others borrow it; a key's tree is made when it first signs.
+ * sigs has room for one signature an input.  Returns 0 or -1. */
 static int sign_inputs(struct wallet *w, struct tx *t, const uint32_t *ikey,
                        const uint32_t *q, uint8_t *sigs)
 {
@@ -368,9 +340,8 @@ static size_t inputs_of(const struct wallet *w, const struct gather *g,
 	return n;
 }
 
-/* Finish t, whose inputs are chosen and whose leaves are reserved (q):
- * their keys, the payment and the change outputs, the signatures.
- * Returns the serialized transaction, or NULL with err set. */
+/* Finish t, whose inputs are chosen and leaves reserved (q): keys,
+ * payment and change, signatures.  Returns it serialized, or NULL. */
 static uint8_t *sign_and_write(struct wallet *w, struct tx *t,
                                const uint32_t *ikey, const uint32_t *q,
                                struct txout *out, size_t *len, char *err,
@@ -399,8 +370,8 @@ static uint8_t *sign_and_write(struct wallet *w, struct tx *t,
 }
 
 /* Build and sign a payment of amount to `to` with fee, spending whole
- * addresses of the wallet, change to its newest address.  Returns the
- * transaction (the caller adds it to the mempool), or NULL with err. */
+ * addresses, change to the newest.  Returns the transaction (the caller
+ * adds it to the mempool), or NULL with err set. */
 uint8_t *wallet_pay(struct wallet *w, struct chain *c,
                     const uint8_t to[ADDR_LEN], uint64_t amount, uint64_t fee,
                     size_t *len, char *err, size_t errlen)
@@ -456,8 +427,7 @@ out:
 }
 
 /* Read an amount in coins ("12", "0.5", "1.00000001") into base units.
- * Returns 0, or -1 if it is malformed, has over 8 decimals or passes
- * MAX_MONEY. */
+ * Returns 0, or -1 if malformed, over 8 decimals or over MAX_MONEY. */
 int amount_parse(const char *s, uint64_t *v)
 {
 	uint64_t whole = 0, frac = 0;
