@@ -18,9 +18,8 @@
 #define EXTRANONCE   (HEADER_LEN + 4 + 4 + 2 + OUTPOINT_LEN)  /* where the
                               coinbase's free key field starts in a block */
 
-/* The genesis blocks, in hex: one header field differs (bits and nonce).
- * The coinbase pays the all-zero address, which nobody can spend; its key
- * field carries a line of text. */
+/* The genesis blocks, in hex, but for bits and nonce: the coinbase pays
+ * the all-zero address, which nobody can spend, and carries a text. */
 #define GENESIS(bits_nonce) \
 	"0100000000000000000000000000000000000000000000000000000000000000" \
 	"000000008b9f73506a511633e35407a25af9cb9b6b4e58021ebe17ee3f84102a" \
@@ -34,8 +33,7 @@
 /* ==== Network parameters ==== */
 
 static const struct params nets[] = {
-	/* Bitcoin mainnet: its header rules, for checking ours against the
-	 * real chain.  Only headers: its transactions are not ours. */
+	/* Bitcoin mainnet's headers, to check our rules on the real chain. */
 	{ "bitcoin", { 0xf9, 0xbe, 0xb4, 0xd9 }, 0x1d00ffff, 2016, 600,
 	  50 * COIN, 210000, 100, 8333,
 	  "0100000000000000000000000000000000000000000000000000000000000000"
@@ -134,9 +132,8 @@ void tx_free(struct tx *t)
 	t->out = NULL;
 }
 
-/* Read one transaction at the cursor into t (pointing into the input),
- * with its length and id.  Returns V_OK, or V_MALFORMED with nothing
- * left allocated. */
+/* Read one transaction at the cursor into t (pointing into the input);
+ * returns V_OK, or V_MALFORMED with nothing left allocated. */
 static int tx_read(struct rw *s, struct tx *t)
 {
 	const uint8_t *start = s->in;
@@ -183,8 +180,7 @@ size_t tx_write(const struct tx *t, uint8_t *buf, size_t cap)
 	return len;
 }
 
-/* The digest every input's signature signs: double SHA-256 of the
- * transaction with each input's signature and its length left out. */
+/* The digest every input signs: tx_rw without signatures, hashed. */
 void tx_sighash(const struct tx *t, uint8_t out[SHA256_LEN])
 {
 	struct rw s;
@@ -202,8 +198,7 @@ int tx_is_coinbase(const struct tx *t)
 	return t->nin == 1 && memcmp(t->in[0].prev, zero, SHA256_LEN) == 0;
 }
 
-/* The rule a transaction obeys on its own: every amount, and their sum,
- * within the money range.  Returns a reason. */
+/* Every amount, and their sum, within the money range?  A reason. */
 int tx_check(const struct tx *t)
 {
 	uint64_t sum = 0;
@@ -253,8 +248,7 @@ void block_free(struct block *b)
 }
 
 /* Parse a whole block: header[80] | u32 count | count transactions, and
- * nothing after.  Returns V_OK or V_MALFORMED (then nothing is left
- * allocated). */
+ * nothing after.  Returns V_OK or V_MALFORMED (nothing allocated). */
 int block_parse(struct block *b, const uint8_t *buf, size_t len)
 {
 	struct rw s;
@@ -315,8 +309,7 @@ static void block_root(const struct block *b, uint8_t root[SHA256_LEN],
 	free(h);
 }
 
-/* Write a block's merkle root into its header; returns 0, or -1 if the
- * block does not parse. */
+/* Write a block's merkle root into its header; returns 0 or -1. */
 int block_merkle(uint8_t *blk, size_t len)
 {
 	struct block b;
@@ -328,9 +321,8 @@ int block_merkle(uint8_t *blk, size_t len)
 	return 0;
 }
 
-/* The rules a body obeys on its own, given its height: the merkle root,
- * no duplicated transactions, one coinbase, first, committing to the
- * height; amounts in range.  Returns a reason. */
+/* The rules of a body at height: the merkle root, no duplicates, one
+ * coinbase, first, committing to the height; amounts in range. */
 int block_check(const struct block *b, uint32_t height)
 {
 	uint8_t root[SHA256_LEN];
@@ -362,8 +354,8 @@ uint64_t block_subsidy(const struct params *p, uint32_t height)
 	return halvings >= 64 ? 0 : p->subsidy >> halvings;
 }
 
-/* A new block: header (version 1, nonce 0), count, the transactions in
- * order (the coinbase first), with its merkle root filled in. */
+/* A new block (version 1, nonce 0) of these transactions, coinbase
+ * first. */
 uint8_t *block_make(const uint8_t prev[SHA256_LEN], uint32_t time,
                     uint32_t bits, uint8_t *const *txs, const size_t *lens,
                     size_t ntx, size_t *len)
@@ -596,9 +588,8 @@ static void roll(uint8_t *blk, size_t len, int64_t max_time)
 	block_merkle(blk, len);
 }
 
-/* Try up to tries nonces from the header's own, hashing from a midstate
- * so each costs two compressions.  Returns 1 with the header solved, 0
- * with the next nonce to try stored, -1 if its bits are no target. */
+/* Try up to tries nonces from the header's own, from a midstate.
+ * Returns 1 solved, 0 (the next nonce stored), -1 if bits are no target. */
 int block_mine(uint8_t *blk, size_t len, unsigned long tries,
                int64_t max_time)
 {

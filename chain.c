@@ -75,11 +75,9 @@ static int pool_add(struct chain *c, const uint8_t *raw, size_t len,
 #define index_time(n) get32le((n)->hdr + HDR_TIME)
 #define index_bits(n) get32le((n)->hdr + HDR_BITS)
 
-/* The tip of the active chain. */
-static struct blockindex *tip(const struct chain *c)
-{
-	return c->active[c->nactive - 1];
-}
+/* The tip of the active chain, and the best header. */
+#define tip(c) ((c)->active[(c)->nactive - 1])
+#define best_header(c) ((c)->hdrs[(c)->nhdrs - 1])
 
 /* The clock the rules use: the real one, unless a test set one. */
 int64_t chain_now(const struct chain *c)
@@ -117,12 +115,6 @@ static uint32_t next_bits(const struct chain *c, const struct blockindex *prev)
 		return 0;
 	return header_retarget(c->p, index_bits(prev),
 	                       (int64_t)index_time(prev) - index_time(first));
-}
-
-/* The header with the most work that broke no rule. */
-static struct blockindex *best_header(const struct chain *c)
-{
-	return c->hdrs[c->nhdrs - 1];
 }
 
 /* Make n the best header: rewrite hdrs from n down to where it already
@@ -262,9 +254,8 @@ static void link_body(struct chain *c, struct blockindex *n)
 
 /* ==== Transactions against the UTXO set ==== */
 
-/* The coin an outpoint names, into *coin: from the UTXO set, or (pool)
- * a mempool transaction's output.  Returns V_OK, V_MISSING_INPUT, or
- * (pool) V_MEMPOOL_CONFLICT if the mempool spends it already. */
+/* The coin an outpoint names, from the UTXO set or (pool) the mempool;
+ * returns V_OK, V_MISSING_INPUT or (pool) V_MEMPOOL_CONFLICT. */
 static int find_coin(const struct chain *c, const uint8_t *op, int pool,
                      struct coin *coin)
 {
@@ -287,8 +278,7 @@ static int find_coin(const struct chain *c, const uint8_t *op, int pool,
 }
 
 /* Input i of t may spend a coin paying addr: its key hashes to addr and
- * its signature is valid, or it has none and an earlier input with the
- * same key has one (one leaf signs for all inputs of one address). */
+ * it is signed, or an earlier input with its key is (one leaf a key). */
 static int check_sig(const struct tx *t, uint32_t i, const uint8_t *addr,
                      const uint8_t sighash[SHA256_LEN])
 {
@@ -309,9 +299,8 @@ static int check_sig(const struct tx *t, uint32_t i, const uint8_t *addr,
 	                  x->siglen) == LMS_OK ? V_OK : V_BAD_SIGNATURE;
 }
 
-/* Check t's inputs against the coins they spend, for a block at height:
- * each exists, is spent once (spent collects outpoints), is mature and is
- * signed for; inputs cover outputs.  *fee gets the difference. */
+/* Check t's inputs for a block at height: each exists, is spent once
+ * (in spent), is mature and signed; they cover the outputs (*fee). */
 static int check_inputs(const struct chain *c, const struct tx *t,
                         uint32_t height, struct map *spent, int pool,
                         uint64_t *fee)
@@ -444,10 +433,9 @@ static int open_file(const struct chain *c, uint32_t num, int flags)
 	return open(path, flags, 0644);
 }
 
-/* Append a block as one record (magic | u32 length | block | CRC-32), in
- * a new file once this one would pass file_max, and fsync it (unless
- * sync_later).  Returns V_OK, or V_STORAGE_FAILED with the file as it
- * was. */
+/* Append a block as a record (magic | u32 length | block | CRC-32), in a
+ * new file past file_max, fsynced unless sync_later.  Returns V_OK, or
+ * V_STORAGE_FAILED with the file as it was. */
 static int store(struct chain *c, struct blockindex *n, const uint8_t *blk,
                  size_t len)
 {
@@ -554,9 +542,8 @@ static void pool_confirm(struct chain *c, const struct block *b)
 	}
 }
 
-/* Connect n, the block after the tip: the block add_block just checked
- * (fresh, parsed as fb) is at hand, any other is read back from its file.
- * Returns a reason; on failure n's branch is marked failed. */
+/* Connect n, the block after the tip, read back unless it is fresh
+ * (parsed as fb).  Returns a reason; on failure n's branch fails. */
 static int connect_tip(struct chain *c, struct blockindex *n,
                        const struct blockindex *fresh, const struct block *fb)
 {
@@ -642,9 +629,8 @@ static void activate(struct chain *c, const struct blockindex *fresh,
 	free(back.v);
 }
 
-/* Take a block whose header and body passed their checks: store it
- * (unless it came from a block file, at `at`), link it and move to the
- * best chain.  Returns V_OK or why it was refused. */
+/* Take a block: check it, store it (unless replayed from `at`), link it
+ * and move to the best chain.  Returns a reason. */
 static int add_block(struct chain *c, const uint8_t *blk, size_t len,
                      const struct blockindex *at)
 {
@@ -1012,9 +998,8 @@ static void plant_root(struct chain *c)
 	c->nactive = 1;
 }
 
-/* Open the chain of network p in dir (made if missing), replaying its
- * block files; NULL dir keeps nothing.  Returns NULL with err set if dir
- * cannot be used. */
+/* Open network p's chain in dir (made if missing; NULL keeps nothing),
+ * replaying its block files.  Returns NULL with err set on failure. */
 struct chain *chain_open(const struct params *p, const char *dir, char *err,
                          size_t errlen)
 {
@@ -1080,9 +1065,8 @@ void chain_close(struct chain *c)
 	free(c);
 }
 
-/* Flush the block file.  A running node does this every 100 ms, not per
- * block (sync_later), or sync would wait on the disk; a crash can then
- * lose the last blocks, never the order (replay cuts at the damage). */
+/* Flush the block file: a running node does it every TICK_MS, not per
+ * block, or sync would wait on the disk (a crash loses the last blocks). */
 void chain_sync(struct chain *c)
 {
 	if (c->fd >= 0 && fsync(c->fd) != 0)
@@ -1205,9 +1189,8 @@ int chain_pool_spent(const struct chain *c, const uint8_t op[OUTPOINT_LEN])
 	return map_get(&c->spends, op) != NULL;
 }
 
-/* Pick mempool transactions for a block, best fee rate first, a parent
- * always before its child.  Fills txs/lens from index 1; returns how many
- * and adds their fees to *fees. */
+/* Pick mempool transactions for a block by fee rate, parents first, into
+ * txs/lens from index 1; returns how many, adding their fees to *fees. */
 static size_t pick(const struct chain *c, uint8_t **txs, size_t *lens,
                    size_t room, uint64_t *fees)
 {

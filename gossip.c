@@ -36,8 +36,7 @@
 #define FETCH_MAX       128      /* blocks considered per scheduling pass */
 #define STALL_REST_MS   10000    /* a peer that stalled gets no requests */
 #define PROGRESS_MS     5000     /* sync progress is logged this often */
-#define BEHIND          16       /* a tip this far below the best header
-                                    is not announced: we are syncing */
+#define BEHIND          16       /* a tip this far behind: not announced */
 #define RANDOM_IN_MS    5000     /* -T random: mean delay to inbound... */
 #define RANDOM_OUT_MS   2000     /* ...and outbound peers, as Bitcoin */
 
@@ -117,8 +116,7 @@ static void recent_add(struct gossip *g, const uint8_t *hash)
 	g->recent_at = (g->recent_at + 1) % RECENT_MAX;
 }
 
-/* When this node first took hash (a block or transaction it accepted or
- * refused lately), in ms since 1970; -1 if not in the ring. */
+/* When this node lately took hash, in ms since 1970; -1 if not seen. */
 int64_t gossip_seen(const struct gossip *g, const uint8_t hash[SHA256_LEN])
 {
 	const struct recent *r = map_get(&g->recent_idx, hash);
@@ -142,9 +140,8 @@ static void send_inv(struct gossip *g, struct peer *p, const char *cmd,
 	free(b);
 }
 
-/* Ask for headers after our chain: a locator of the active chain (the
- * tip, ten more, then steps doubling back to the root), with the best
- * header first if it is ahead; or after one hash we know it has. */
+/* Ask for headers after one hash it has, or after a locator: the best
+ * header if ahead, the tip, ten more, then steps doubling to the root. */
 static void send_getheaders(struct gossip *g, struct peer *p,
                             const uint8_t *after)
 {
@@ -171,8 +168,7 @@ static void send_getheaders(struct gossip *g, struct peer *p,
 	net_send(g->n, p, "getheaders", b, 4 + (n + 1) * SHA256_LEN);
 }
 
-/* Queue a transaction's announcement to one peer, unless it has it.  The
- * first in an empty queue sets when the queue goes out. */
+/* Queue a transaction's announcement to a peer, unless it has it. */
 static void queue_tx(struct gossip *g, struct peer *p, const uint8_t *id)
 {
 	int mean = p->outbound ? RANDOM_OUT_MS : RANDOM_IN_MS;
@@ -225,9 +221,8 @@ static void relay_pool(struct gossip *g, struct peer *only)
 	free(v);
 }
 
-/* Announce a new active tip at once to every peer that lacks it, unless
- * we are syncing.  A tip that does not extend the last one means a reorg:
- * the mempool is offered again. */
+/* Announce a new tip to every peer that lacks it, unless we are syncing.
+ * A tip that does not extend the last means a reorg: offer the mempool. */
 static void tip_changed(struct gossip *g)
 {
 	uint8_t tip[SHA256_LEN], best[SHA256_LEN], hdr[HEADER_LEN];
@@ -265,8 +260,7 @@ static void ask(struct gossip *g, struct want *w)
 	send_inv(g, w->asked, "getdata", w->type, &w->hash, 1);
 }
 
-/* The want of a hash, made if new, with p among its announcers; NULL if
- * too many hashes are waited for already. */
+/* The want of a hash, with p among its announcers; NULL if full. */
 static struct want *want_of(struct gossip *g, struct peer *p, uint32_t type,
                             const uint8_t *hash)
 {
@@ -329,9 +323,8 @@ static void got(struct gossip *g, const uint8_t *hash)
 
 /* ==== Sync: fetching the bodies of the best header chain ==== */
 
-/* Ask for the next missing blocks of the best header chain, spread over
- * the peers that have them.  A peer is given work once half its WINDOW is
- * free, then filled up in one getdata: fewer, larger messages. */
+/* Ask for the next missing blocks of the best header chain from the peers
+ * that have them, each filled up to WINDOW once half of it is free. */
 static void fetch_blocks(struct gossip *g)
 {
 	static uint8_t hash[FETCH_MAX][SHA256_LEN], batch[WINDOW][SHA256_LEN];
@@ -389,8 +382,8 @@ static void raise_height(struct gossip *g, struct peer *p,
 		p->height = h;
 }
 
-/* Check an inventory message (inv, getdata, notfound): u32 count | count
- * x (u32 type | hash[32]).  Returns its entry count, or -1. */
+/* The entries of an inv, getdata or notfound (u32 count | count x (u32
+ * type | hash[32])), or -1 if malformed. */
 static long inv_count(const uint8_t *b, size_t len)
 {
 	uint32_t n;
@@ -427,8 +420,7 @@ static const char *on_inv(void *arg, struct peer *p, const uint8_t *b,
 	return NULL;
 }
 
-/* getdata: send what we have of what it asks; the entries we lack go
- * back in one notfound, each with its own type. */
+/* getdata: send what we have; what we lack goes back in one notfound. */
 static const char *on_getdata(void *arg, struct peer *p, const uint8_t *b,
                               size_t len)
 {
@@ -476,8 +468,7 @@ static const char *on_notfound(void *arg, struct peer *p, const uint8_t *b,
 	return NULL;
 }
 
-/* Does refusing a transaction for reason r show its sender broke the
- * rules (not just that it saw another chain or mempool)? */
+/* Does refusing a transaction for r show its sender broke a rule? */
 static int tx_is_invalid(int r)
 {
 	return r == V_MALFORMED || r == V_TOO_BIG || r == V_BAD_COINBASE ||
@@ -512,8 +503,7 @@ static const char *on_tx(void *arg, struct peer *p, const uint8_t *b,
 	return tx_is_invalid(r) ? "invalid transaction" : NULL;
 }
 
-/* Take a block from a peer (p) or the miner (NULL): the chain checks it;
- * a new tip is announced.  Returns the chain's verdict. */
+/* Take a block from a peer (p) or the miner (NULL); returns a reason. */
 static int take_block(struct gossip *g, struct peer *p, const uint8_t *b,
                       size_t len)
 {
@@ -557,10 +547,9 @@ static const char *on_block(void *arg, struct peer *p, const uint8_t *b,
 	return "invalid block";
 }
 
-/* getheaders: u32 count (at most MAX_LOCATOR) | count x hash (a locator)
- * | stop hash.  Answer with the headers of our active chain after the
- * first locator hash on it (or the root), up to MAX_HEADERS or the stop
- * hash. */
+/* getheaders: u32 count (at most MAX_LOCATOR) | count x hash | stop hash.
+ * Answer with our active chain's headers after the first hash of the
+ * locator on it (or the root), up to MAX_HEADERS or the stop hash. */
 static const char *on_getheaders(void *arg, struct peer *p, const uint8_t *b,
                                  size_t len)
 {
@@ -662,9 +651,8 @@ static void peer_gone(void *arg, struct peer *p)
 
 /* ==== Timers ==== */
 
-/* Requests that took too long go to the next announcer; a peer that
- * stalled a block rests.  A headers request that took too long goes to
- * another peer that may be ahead. */
+/* Requests that took too long go to the next announcer (a peer that
+ * stalled a block rests), headers to another peer that may be ahead. */
 static void timeouts(struct gossip *g, int64_t now)
 {
 	void **v = map_values(&g->wants);

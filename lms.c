@@ -68,24 +68,19 @@ static const struct lms_param lms_params[] = {
 
 /* ==== Parameters and lengths ==== */
 
-/* The LM-OTS parameters for a type code, or NULL if it is unknown. */
+/* The LM-OTS parameters for a type code, or NULL if it is unknown (the
+ * tables are in the order of the codes). */
 static const struct ots_param *find_ots(uint32_t type)
 {
-	size_t i;
-	for (i = 0; i < sizeof ots_params / sizeof ots_params[0]; i++)
-		if (ots_params[i].type == type)
-			return &ots_params[i];
-	return NULL;
+	return type >= LMOTS_SHA256_N32_W1 && type <= LMOTS_SHA256_N32_W8 ?
+	       &ots_params[type - LMOTS_SHA256_N32_W1] : NULL;
 }
 
 /* The LMS parameters for a type code, or NULL if it is unknown. */
 static const struct lms_param *find_lms(uint32_t type)
 {
-	size_t i;
-	for (i = 0; i < sizeof lms_params / sizeof lms_params[0]; i++)
-		if (lms_params[i].type == type)
-			return &lms_params[i];
-	return NULL;
+	return type >= LMS_SHA256_M32_H5 && type <= LMS_SHA256_M32_H25 ?
+	       &lms_params[type - LMS_SHA256_M32_H5] : NULL;
 }
 
 /* Bytes in an LM-OTS signature: type, randomizer C, p chain values. */
@@ -155,9 +150,8 @@ static void message_hash(const uint8_t I[LMS_I_LEN], uint32_t q,
 	sha256_final(&c, Q);
 }
 
-/* Walk chain i of leaf q from step `from` to `to`, hashing in place
- * tmp = H(I || u32str(q) || u16str(i) || u8str(j) || tmp): 55 bytes, one
- * compression a step. */
+/* Walk chain i of leaf q from step `from` to `to`, in place:
+ * tmp = H(I || u32str(q) || u16str(i) || u8str(j) || tmp). */
 static void chain(const uint8_t I[LMS_I_LEN], uint32_t q, int i,
                   uint8_t tmp[N], unsigned from, unsigned to)
 {
@@ -194,8 +188,7 @@ static void derive(const struct lms_key *k, uint32_t q, uint16_t i,
 	sha256(buf, sizeof buf, out);
 }
 
-/* The public key K of the one-time key at leaf q: every chain walked to its
- * end, the ends hashed together. */
+/* The one-time public key K of leaf q: every chain's end, hashed. */
 static void ots_public(const struct lms_key *k, const struct ots_param *op,
                        uint32_t q, uint8_t K[N])
 {
@@ -258,8 +251,7 @@ static void node_hash(const uint8_t I[LMS_I_LEN], uint32_t r,
 	sha256(buf, sizeof buf, out);
 }
 
-/* Make the key of these types from identifier I and secret seed: every
- * one-time public key, then the tree above them, kept whole in k->tree.
+/* Make a key of these types from I and seed, its whole tree in k->tree.
  * Returns 0, or -1 for a type we cannot make (unknown, or too tall). */
 int lms_keygen(struct lms_key *k, uint32_t type, uint32_t ots_type,
                const uint8_t I[LMS_I_LEN], const uint8_t seed[LMS_SEED_LEN])
@@ -334,10 +326,9 @@ size_t lms_sign(const struct lms_key *k, uint32_t q, const void *msg,
 
 /* ==== Verification ==== */
 
-/* Check an LMS signature (RFC 8554, algorithm 6a): parse key and
- * signature, each to its exact length, compute the one-time key the
- * signature implies and climb to the root.  Returns LMS_OK,
- * LMS_BAD_FORMAT or LMS_BAD_SIG; reads nothing outside pub and sig. */
+/* Check an LMS signature (RFC 8554, algorithm 6a): key and signature of
+ * exact lengths, the one-time key implied, the climb to the root.
+ * Returns LMS_OK, LMS_BAD_FORMAT or LMS_BAD_SIG. */
 int lms_verify(const uint8_t *pub, size_t publen, const void *msg,
                size_t msglen, const uint8_t *sig, size_t siglen)
 {

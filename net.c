@@ -41,8 +41,7 @@
 #define RETRY_BASE    10          /* seconds before retrying a failed
                                      address; doubles per failure... */
 #define RETRY_MAX     3600        /* ...up to this */
-#define EXTRA_FDS     64          /* poll slots beyond -o and -i: peers the
-                                     operator connects by hand */
+#define EXTRA_FDS     64          /* poll slots for peers connected by hand */
 #define PROTECT_GROUP 4           /* inbound peers eviction spares: distinct
                                      groups, as Bitcoin */
 #define PROTECT_PING  8           /* ...lowest ping */
@@ -66,8 +65,7 @@ struct ban {
 	int64_t end;
 };
 
-static uint8_t scratch[READ_CHUNK]; /* every read lands here first: only
-                                       the pages it touches are resident */
+static uint8_t scratch[READ_CHUNK]; /* every read lands here first */
 
 /* ==== Addresses ==== */
 
@@ -78,8 +76,7 @@ static int is_v4(const struct naddr *a)
 	return memcmp(a->ip, pre, 12) == 0;
 }
 
-/* The network group: an IPv4 address's /16 (loopback too), an IPv6
- * address's /32.  Written into g[5]: a family byte and 4 bytes. */
+/* The network group into g: a family byte, an IPv4 /16 or an IPv6 /32. */
 void net_group(const struct naddr *a, uint8_t g[5])
 {
 	memset(g, 0, 5);
@@ -135,8 +132,7 @@ static socklen_t to_sockaddr(const struct naddr *a, struct sockaddr_storage *ss)
 	return sizeof *s4;
 }
 
-/* Resolve "host:port" or "[v6]:port" (getaddrinfo: names work too).
- * Returns 0, or -1 with err set. */
+/* Resolve "host:port" or "[v6]:port"; returns 0, or -1 with err set. */
 int net_resolve(const char *text, struct naddr *a, char *err, size_t errlen)
 {
 	char host[256];
@@ -978,10 +974,9 @@ static void pick_outbound(struct net *n)
 	}
 }
 
-/* Is inbound peer v[i] spared from eviction?  Yes if it is among the
- * PROTECT_PING fastest, the PROTECT_RELAY that last relayed something
- * useful, or the PROTECT_GROUP oldest alone in their group (alone[j]:
- * v[j] is the only inbound peer of its group). */
+/* Is inbound peer v[i] spared from eviction: among the PROTECT_PING
+ * fastest, the PROTECT_RELAY last useful, or the PROTECT_GROUP oldest
+ * alone in their group (alone[j])? */
 static int spared(struct peer **v, const char *alone, int k, int i)
 {
 	const struct peer *p = v[i];

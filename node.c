@@ -81,11 +81,9 @@ static struct gossip *gossip;
 static int stopping;                 /* ...until `stop` sets this */
 static int ctl_fd = -1;              /* the control socket */
 static struct ctl ctls[MAX_CONTROL];
-static FILE *out, *err;              /* where commands print: stdout and
-                                        stderr, or a control client's */
+static FILE *out, *err;              /* stdout, stderr or a client's */
 
-/* Say what went wrong, on the command's error stream; returns 1, the exit
- * status of a command that failed. */
+/* Say what went wrong, on the command's error stream; returns 1. */
 static int say(const char *fmt, ...)
 {
 	va_list ap;
@@ -121,8 +119,7 @@ static int hash_parse(const char *s, uint8_t h[SHA256_LEN])
 	return 0;
 }
 
-/* The network's data directory, -d/-n (DIR made if missing), into
- * netdir; returns 0, or -1 having said why not. */
+/* The network's data directory, -d/-n, into netdir; returns 0 or -1. */
 static int data_dir(void)
 {
 	const char *home = getenv("HOME");
@@ -139,8 +136,7 @@ static int data_dir(void)
 	return 0;
 }
 
-/* Open what a command needs: the chain of -n in -d (made if missing), and
- * the wallet beside it.  Returns 0, or -1 having said why not. */
+/* Open the chain of -n in -d, and the wallet beside it; returns 0 or -1. */
 static int need(int what)
 {
 	char why[512] = "";
@@ -208,8 +204,7 @@ static int cmd_balance(char **arg)
 	return 0;
 }
 
-/* Read an address argument; returns 0, or 2 (a usage error) having said
- * what is wrong with it. */
+/* Read an address argument; returns 0, or 2 (a usage error). */
 static int address_arg(const char *s, uint8_t addr[ADDR_LEN])
 {
 	int v = addr_parse(s, addr);
@@ -219,10 +214,8 @@ static int address_arg(const char *s, uint8_t addr[ADDR_LEN])
 	return v ? 2 : 0;
 }
 
-/* `send AMOUNT ADDRESS [FEE]`, run inside the node: pay from the wallet;
- * the node checks the transaction, adds it to its mempool and gossips it.
- * Prints the txid.  (A payment made with no node running would reach
- * nobody, so there is no offline send.) */
+/* `send AMOUNT ADDRESS [FEE]`, in the node (offline, it would reach
+ * nobody): pay from the wallet, gossip it, print the txid. */
 static int cmd_send(char **arg)
 {
 	uint64_t amount, fee = DEFAULT_FEE;
@@ -249,9 +242,8 @@ static int cmd_send(char **arg)
 	return v != V_OK;
 }
 
-/* Mine one block on the tip paying addr, in slices, and hand it to the
- * chain (through gossip in a running node); returns the chain's verdict,
- * or -1 if the template has no valid target. */
+/* Mine one block paying addr and hand it to the chain (through gossip in
+ * a running node); returns a reason, or -1 if the bits are no target. */
 static int mine_one(const uint8_t addr[ADDR_LEN])
 {
 	size_t len;
@@ -274,8 +266,7 @@ static int mine_one(const uint8_t addr[ADDR_LEN])
 }
 
 /* `mine N [ADDRESS]`: mine N blocks now, paying the address or the
- * wallet; prints each block's height and hash.  A running node does this
- * on regtest only: elsewhere it would stop the node for minutes. */
+ * wallet (a running node: on regtest only, or it would stall for long). */
 static int cmd_mine(char **arg)
 {
 	uint8_t addr[ADDR_LEN];
@@ -320,8 +311,7 @@ static int cmd_tip(char **arg)
 	return 0;
 }
 
-/* Print a transaction: inputs (with the leaf each signature used) and
- * outputs. */
+/* Print a transaction: inputs (and their leaves), outputs. */
 static void print_tx(const struct tx *t)
 {
 	char text[ADDR_TEXT_LEN + 1], amt[AMOUNT_TEXT_LEN];
@@ -425,8 +415,7 @@ static int cmd_tx(char **arg)
 
 /* ==== The running node's commands ==== */
 
-/* `seen HASH`: when the node first took that block or transaction, in ms
- * since 1970 (for timing propagation). */
+/* `seen HASH`: when the node first took it, in ms since 1970. */
 static int cmd_seen(char **arg)
 {
 	uint8_t h[SHA256_LEN];
@@ -537,9 +526,8 @@ static void on_signal(int sig)
 	got_signal = sig;
 }
 
-/* Catch SIGINT and SIGTERM (without restarting poll, so it wakes at
- * once); ignore SIGPIPE: a peer hanging up mid-write is an error to
- * handle, not a reason to die. */
+/* Catch SIGINT and SIGTERM (poll wakes at once); ignore SIGPIPE: a peer
+ * hanging up mid-write is an error to handle, not a reason to die. */
 static void catch_signals(void)
 {
 	struct sigaction sa;
@@ -552,8 +540,7 @@ static void catch_signals(void)
 	sigaction(SIGPIPE, &sa, NULL);
 }
 
-/* The running node's miner: a block template on the tip, worked on
- * MINE_TURN_US per turn of the loop. */
+/* The running node's miner: a block template on the tip. */
 static struct {
 	uint8_t *blk;                    /* NULL: no template yet */
 	size_t len;
@@ -655,8 +642,7 @@ static void ctl_accept(void)
 	}
 }
 
-/* The control socket's address, DIR/NET/control.sock, into un; returns
- * 0, or -1 if the path does not fit. */
+/* DIR/NET/control.sock into un; returns 0, or -1 if it does not fit. */
 static int control_path(struct sockaddr_un *un)
 {
 	memset(un, 0, sizeof *un);
@@ -665,8 +651,7 @@ static int control_path(struct sockaddr_un *un)
 	                netdir) >= (int)sizeof un->sun_path ? -1 : 0;
 }
 
-/* Make the control socket, mode 0600; returns 0, or -1 having said why
- * not. */
+/* Make the control socket, mode 0600; returns 0 or -1. */
 static int control_listen(void)
 {
 	struct sockaddr_un un;
@@ -731,9 +716,8 @@ static void node_close(void)
 }
 
 /* `run`: be a node until told to stop.  One poll() over the control
- * socket and its clients (the first slots) and the peers (net_pollfds);
- * its timeout comes from the nearest timer, or is 0 while the miner has
- * work: then each turn of the loop mines a little. */
+ * socket, its clients and the peers, its timeout from the nearest timer
+ * (0 while mining: each turn of the loop then mines a little). */
 static int cmd_run(char **arg)
 {
 	struct pollfd *pfd;
@@ -786,9 +770,8 @@ static int cmd_run(char **arg)
 /* ==== The command line ==== */
 
 /* Send a command's words as one line to the node running in the data
- * directory, print its output on stdout and its errors on stderr, and
- * return its exit status (ctl_answer says how it comes back); -1 if no
- * node runs there. */
+ * directory, print what comes back (see ctl_answer) and return its exit
+ * status; -1 if no node runs there. */
 static int forward(int argc, char **argv)
 {
 	char line[CONTROL_LINE] = "", *a, *nul, *end;
@@ -827,12 +810,15 @@ static int forward(int argc, char **argv)
 	return i;
 }
 
-static int cmd_help(char **arg);
-static int cmd_version(char **arg);
+static void usage(FILE *f);
 
-/* Every command.  A command's function may take its arguments as given
- * (their count is checked here) and returns -1 if their form is wrong:
- * then its usage line is printed and the exit status is 2. */
+/* `help` and `version`, on stdout. */
+static int cmd_help(char **arg) { (void)arg; usage(out); return 0; }
+static int cmd_version(char **arg)
+{ (void)arg; fprintf(out, "peerchain %s\n", PEERCHAIN_VERSION); return 0; }
+
+/* Every command.  Its function gets as many arguments as it takes and
+ * returns -1 if their form is wrong: then usage and exit status 2. */
 static const struct command commands[] = {
 	{ "help", cmd_help, 0, 0, HERE, "", "list the commands" },
 	{ "version", cmd_version, 0, 0, HERE, "", "print the version" },
@@ -894,25 +880,9 @@ static void usage(FILE *f)
 	}
 }
 
-/* `help`: the list of commands, on stdout. */
-static int cmd_help(char **arg)
-{
-	(void)arg;
-	usage(out);
-	return 0;
-}
-
-/* `version`: the version, on stdout. */
-static int cmd_version(char **arg)
-{
-	(void)arg;
-	fprintf(out, "peerchain %s\n", PEERCHAIN_VERSION);
-	return 0;
-}
-
-/* Run the command argv[0] with its arguments: in this process, in the
- * running node (forwarded to it), or (remote) here inside the node for a
- * control client.  Returns the exit status: 2 for a usage error. */
+/* Run the command argv[0]: here, in the running node (forwarded), or
+ * (remote) here inside the node for a control client.  Returns the exit
+ * status. */
 static int dispatch(int argc, char **argv, int remote)
 {
 	const struct command *c;
@@ -975,8 +945,7 @@ static int node_option(int ch, char *arg)
 	return -1;
 }
 
-/* Read the options, then run the command named next; --help and
- * --version work too.  Exit status 2 means a usage error. */
+/* Read the options, then run the command named next (2: a usage error). */
 int main(int argc, char **argv)
 {
 	char **list;

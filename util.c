@@ -193,8 +193,7 @@ static int hexdigit(char c)
 	return c >= 'a' && c <= 'f' ? c - 'a' + 10 : -1;
 }
 
-/* Read exactly 2n hex digits (and nothing more) into n bytes; returns 0,
- * or -1 if s is anything else. */
+/* Read exactly 2n hex digits into n bytes; returns 0 or -1. */
 int hex_decode(const char *s, uint8_t *out, size_t n)
 {
 	size_t i;
@@ -229,8 +228,7 @@ uint32_t crc32(const uint8_t *p, size_t n)
 
 /* ==== Files ==== */
 
-/* Read (write = 0) or write (write = 1) len bytes at pos, looping over
- * short transfers; returns 0 or -1. */
+/* Read (or write) len bytes at pos, whole; returns 0 or -1. */
 int file_io(int fd, uint8_t *buf, size_t len, off_t pos, int write)
 {
 	ssize_t n;
@@ -277,8 +275,8 @@ int file_replace(const char *path, const uint8_t *buf, size_t len)
 
 /* ==== The log, the clock, randomness ==== */
 
-/* Log one event as a line on stderr: UTC time, level, message.  Events
- * below log_min (-v lowers it, -q raises it) are left out. */
+/* Log one event as a line on stderr: UTC time, level, message (unless
+ * the level is below log_min: -v lowers it, -q raises it). */
 void log_msg(int level, const char *fmt, ...)
 {
 	static const char *names[] = { "debug", "info", "warn", "error" };
@@ -295,8 +293,8 @@ void log_msg(int level, const char *fmt, ...)
 	fputc('\n', stderr);
 }
 
-/* The one clock: microseconds on the clock that never jumps (timers), or
- * (wall) since 1970 (what other nodes and files see). */
+/* The one clock, in microseconds: the one that never jumps, or (wall)
+ * since 1970. */
 static int64_t clock_us(int wall)
 {
 	struct timespec ts;
@@ -345,8 +343,7 @@ int random_bytes(void *buf, size_t n)
 	return 0;
 }
 
-/* A random 64-bit number (from the clock, mixed, if the system has no
- * randomness: good enough for what is not a secret). */
+/* A random 64-bit number (from the clock if there is no randomness). */
 uint64_t random64(void)
 {
 	uint8_t b[8];
@@ -419,8 +416,7 @@ void rw_ref(struct rw *s, const uint8_t **v, size_t n)
 		*v = p;
 }
 
-/* An unsigned integer of n = 1, 2, 4 or 8 bytes, least significant byte
- * first; reading past the end gives 0. */
+/* An unsigned integer of n bytes, least significant first. */
 uint64_t rw_int(struct rw *s, uint64_t v, size_t n)
 {
 	uint8_t *p = rw_take(s, n);
@@ -442,11 +438,8 @@ void rw_u16(struct rw *s, uint16_t *v) { *v = (uint16_t)rw_int(s, *v, 2); }
 void rw_u32(struct rw *s, uint32_t *v) { *v = (uint32_t)rw_int(s, *v, 4); }
 void rw_u64(struct rw *s, uint64_t *v) { *v = rw_int(s, *v, 8); }
 
-/* A signed 64-bit field (times), as its two's complement. */
-void rw_i64(struct rw *s, int64_t *v)
-{
-	*v = (int64_t)rw_int(s, (uint64_t)*v, 8);
-}
+/* ...and a signed 64-bit field (times), as its two's complement. */
+void rw_i64(struct rw *s, int64_t *v) { *v = (int64_t)rw_int(s, *v, 8); }
 
 /* A count of records of at least `each` bytes, in a field of n bytes:
  * reading, one over max or over what is left marks the stream bad and
@@ -485,8 +478,7 @@ void rw_sum(struct rw *s)
 		s->bad = 1;
 }
 
-/* Write the file at path from its description fn (called with arg),
- * atomically (file_replace).  Returns 0 or -1. */
+/* Write the file at path from its description fn, atomically; 0 or -1. */
 int file_save(const char *path, void (*fn)(struct rw *s, void *arg),
               void *arg)
 {

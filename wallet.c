@@ -264,9 +264,8 @@ static uint64_t choose(const struct wallet *w, const struct gather *g,
 	return sum;
 }
 
-/* Take the next leaf of every chosen key into q[] (a new receiving key if
- * the current one is used up) and write it all to disk: only then may a
- * signature be made.  Returns 0, or -1 with err set. */
+/* Take the next leaf of every chosen key into q[] and write it to disk:
+ * only then may a signature be made.  Returns 0, or -1 with err set. */
 static int reserve(struct wallet *w, const unsigned char *chosen,
                    uint32_t *q, char *err, size_t errlen)
 {
@@ -284,9 +283,8 @@ static int reserve(struct wallet *w, const unsigned char *chosen,
 	return 0;
 }
 
-/* Sign: the first input of each key carries a signature at its reserved
- * leaf, the others borrow it; a key's tree is made when it first signs.
- * sigs has room for one signature an input.  Returns 0 or -1. */
+/* Sign: each key's first input carries a signature at its reserved leaf
+ * (sigs: room for one an input), the others borrow it.  Returns 0 or -1. */
 static int sign_inputs(struct wallet *w, struct tx *t, const uint32_t *ikey,
                        const uint32_t *q, uint8_t *sigs)
 {
@@ -322,8 +320,7 @@ char *amount_text(uint64_t v, char buf[AMOUNT_TEXT_LEN])
 	return buf;
 }
 
-/* The inputs spending every output of the chosen keys (into in, with the
- * key of each in ikey), grouped by key; returns how many. */
+/* The inputs spending the chosen keys' outputs, by key; returns how many. */
 static size_t inputs_of(const struct wallet *w, const struct gather *g,
                         const unsigned char *chosen, struct txin *in,
                         uint32_t *ikey)
@@ -370,8 +367,7 @@ static uint8_t *sign_and_write(struct wallet *w, struct tx *t,
 }
 
 /* Build and sign a payment of amount to `to` with fee, spending whole
- * addresses, change to the newest.  Returns the transaction (the caller
- * adds it to the mempool), or NULL with err set. */
+ * addresses, change to the newest.  Returns it, or NULL with err set. */
 uint8_t *wallet_pay(struct wallet *w, struct chain *c,
                     const uint8_t to[ADDR_LEN], uint64_t amount, uint64_t fee,
                     size_t *len, char *err, size_t errlen)
