@@ -290,8 +290,8 @@ static void want(struct gossip *g, struct peer *p, uint32_t type,
 		ask(g, w);
 }
 
-/* Take p off a want's list; if it was the one asked, ask the next
- * announcer (or, with none left, forget the want: returns 1). */
+/* Take p off a want's list, asking the next announcer if p was asked;
+ * returns 1 if none is left (the want is forgotten). */
 static int pass_over(struct gossip *g, struct want *w, struct peer *p)
 {
 	int i, k = 0;

@@ -38,8 +38,7 @@
                                      MAX_ADDR at once, as Bitcoin */
 #define RELAY_FRESH   600         /* seconds an address counts as fresh */
 #define SAVE_EVERY    (15 * 60)   /* seconds between saves of peers.dat */
-#define RETRY_BASE    10          /* seconds before retrying a failed
-                                     address; doubles per failure... */
+#define RETRY_BASE    10          /* seconds before a retry, doubled... */
 #define RETRY_MAX     3600        /* ...up to this */
 #define EXTRA_FDS     64          /* poll slots for peers connected by hand */
 #define PROTECT_GROUP 4           /* inbound peers eviction spares: distinct
@@ -316,8 +315,7 @@ static int book_add(struct net *n, const struct naddr *a, int64_t heard)
 	return 1;
 }
 
-/* One entry of peers.dat: an address as addr_rw writes it | u32
- * failures | u8 tried. */
+/* An entry of peers.dat: an address (addr_rw) | u32 failures | u8 tried. */
 static void entry_rw(struct rw *s, struct entry *e)
 {
 	addr_rw(s, &e->a, &e->heard);
@@ -414,8 +412,7 @@ static void bans_rw(struct rw *s, void *arg)
 	free(v);
 }
 
-/* Ban an IP until wall time `until` in seconds (0 lifts the ban), and
- * save. */
+/* Ban an IP until wall time `until` in seconds (0: lift it), and save. */
 void net_ban(struct net *n, const uint8_t ip[16], int64_t until)
 {
 	struct ban *b = map_del(&n->bans, ip);
@@ -437,8 +434,7 @@ static size_t buf_size(const struct buf *b)
 	return b->len - b->off;
 }
 
-/* Room for n more bytes at the end of a queue: slide what waits to the
- * front, or grow it.  Returns where to write. */
+/* Room for n more bytes at the end of a queue; returns where to write. */
 static uint8_t *buf_room(struct buf *b, size_t n)
 {
 	if (b->off && b->len + n > b->cap) {
@@ -517,8 +513,7 @@ static void write_out(struct net *n, struct peer *p)
 	}
 }
 
-/* Queue a message for a peer and try to send it.  A peer that lets more
- * than SEND_CAP bytes pile up is dropped. */
+/* Queue a message for a peer and send it (over SEND_CAP: drop the peer). */
 void net_send(struct net *n, struct peer *p, const char *cmd,
               const uint8_t *payload, size_t len)
 {
@@ -580,8 +575,7 @@ static void send_version(struct net *n, struct peer *p)
 	free(s.out);
 }
 
-/* Send an addr: u16 count (at most MAX_ADDR) | count addresses, each as
- * addr_rw writes it. */
+/* Send an addr: u16 count (at most MAX_ADDR) | count x addr_rw. */
 static void send_addrs(struct net *n, struct peer *p, struct entry **e,
                        size_t count)
 {
@@ -597,8 +591,7 @@ static void send_addrs(struct net *n, struct peer *p, struct entry **e,
 
 /* ==== Message handlers ==== */
 
-/* version: check it, spot a connection to ourselves, answer verack.
- * Returns NULL, or the violation. */
+/* version: check it, spot a connection to ourselves, answer verack. */
 static const char *on_version(void *arg, struct peer *p, const uint8_t *b,
                               size_t len)
 {
@@ -764,8 +757,7 @@ static const char *on_addr(void *arg, struct peer *p, const uint8_t *b,
 	return NULL;
 }
 
-/* Register fn (called with arg) for messages of command cmd.  A command
- * registered twice keeps its first handler. */
+/* Register fn (called with arg) for the messages of command cmd. */
 void net_handle(struct net *n, const char *cmd, net_fn fn, void *arg)
 {
 	if (n->nhandlers == MAX_CMDS || strlen(cmd) > FRAME_CMD)
@@ -1152,8 +1144,7 @@ int net_pollfds(struct net *n, struct pollfd *pfd)
 	return k;
 }
 
-/* Act on what poll() reported for the slots net_pollfds filled: accept,
- * read, write. */
+/* Act on what poll() reported for net_pollfds' slots. */
 void net_events(struct net *n, const struct pollfd *pfd, int count)
 {
 	struct peer *p;
@@ -1248,8 +1239,7 @@ fail:
 	return NULL;
 }
 
-/* Save the address book and bans (of a network that opened), close every
- * socket, free everything. */
+/* Save the address book and bans, close every socket, free everything. */
 void net_close(struct net *n)
 {
 	struct peer *p;

@@ -155,8 +155,7 @@ static int need(int what)
 
 /* ==== The wallet's commands ==== */
 
-/* `address [new]`: the wallet's receiving address, making the wallet (or
- * with `new`, a new key) first if need be. */
+/* `address [new]`: the receiving address (of a new key, with `new`). */
 static int cmd_address(char **arg)
 {
 	char why[512], text[ADDR_TEXT_LEN + 1];
@@ -334,8 +333,7 @@ static void print_tx(const struct tx *t)
 	}
 }
 
-/* The stored block with this hash, parsed into b from a new buffer (the
- * caller frees both); NULL if there is none. */
+/* A stored block, parsed into b from a new buffer; NULL if none. */
 static uint8_t *load_block(const uint8_t hash[SHA256_LEN], struct block *b)
 {
 	size_t len;
@@ -379,8 +377,7 @@ static int cmd_block(char **arg)
 	return 0;
 }
 
-/* `tx TXID`: a transaction from the mempool or the active chain
- * (searched from the tip down), and where it is. */
+/* `tx TXID`: a transaction of the mempool or the active chain, and where. */
 static int cmd_tx(char **arg)
 {
 	uint8_t id[SHA256_LEN], hash[SHA256_LEN], *raw;

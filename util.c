@@ -293,8 +293,7 @@ void log_msg(int level, const char *fmt, ...)
 	fputc('\n', stderr);
 }
 
-/* The one clock, in microseconds: the one that never jumps, or (wall)
- * since 1970. */
+/* The one clock, in microseconds: monotonic, or (wall) since 1970. */
 static int64_t clock_us(int wall)
 {
 	struct timespec ts;
@@ -405,8 +404,7 @@ void rw_bytes(struct rw *s, uint8_t *v, size_t n)
 		memset(v, 0, n);
 }
 
-/* A field of n bytes that stays where it is in the input: reading, *v
- * points into the input; writing, the n bytes at *v are copied. */
+/* n bytes left in place: reading, *v points into the input. */
 void rw_ref(struct rw *s, const uint8_t **v, size_t n)
 {
 	uint8_t *p = rw_take(s, n);

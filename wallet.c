@@ -70,13 +70,15 @@ static void wallet_rw(struct rw *s, void *arg)
 {
 	struct wallet *w = arg;
 	struct wkey *k;
+	uint32_t i;
 	rw_magic(s, WALLET_MAGIC);
 	w->n = rw_count(s, w->n, 4, MAX_KEYS, KEY_REC);
 	if (!s->out && !s->bad) {
 		w->keys = xcalloc(w->n, sizeof *w->keys);
 		w->cap = w->n;
 	}
-	for (k = w->keys; k < w->keys + w->n && !s->bad; k++) {
+	for (i = 0; i < w->n && !s->bad; i++) {
+		k = &w->keys[i];
 		rw_u32(s, &k->type);
 		rw_u32(s, &k->ots);
 		rw_bytes(s, k->I, LMS_I_LEN);
