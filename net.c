@@ -367,6 +367,7 @@ static void book_load(struct net *n)
 {
 	int r = file_load(path_of(n, "peers.dat"),
 	                  40 + (size_t)BOOK_MAX * ENTRY_REC, book_rw, n);
+	size_t i;
 	if (r > 0) {
 		log_msg(LOG_INFO, "address book: %lu addresses from %s",
 		        (unsigned long)n->nbook, path_of(n, "peers.dat"));
@@ -377,7 +378,8 @@ static void book_load(struct net *n)
 		        path_of(n, "peers.dat"));
 	while (n->nbook)
 		book_drop(n, 0);
-	random_bytes(n->secret, sizeof n->secret);
+	for (i = 0; i < sizeof n->secret; i += 8)   /* (clock, if no urandom) */
+		put64le(n->secret + i, random64());
 }
 
 /* ==== Bans ==== */
@@ -625,7 +627,7 @@ static const char *on_verack(void *arg, struct peer *p, const uint8_t *b,
                              size_t len)
 {
 	struct net *n = arg;
-	struct entry me, *e = &me;
+	struct entry me, *e;
 	(void)b;
 	if (len || !p->got_version || p->got_verack)
 		return "unexpected verack";

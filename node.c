@@ -929,7 +929,7 @@ static int node_option(int ch, char *arg)
 	case 'v': log_min = LOG_DEBUG; return 0;
 	case 'q': log_min = LOG_WARN; return 0;
 	case 'T': tx_delay = strcmp(arg, "random") ? (int)v : TX_DELAY_RANDOM;
-	          return strcmp(arg, "random") && (bad || v < 0 || v > 60000);
+	          return -(strcmp(arg, "random") && (bad || v < 0 || v > 60000));
 	case 'o': nopt.max_out = (int)v; return -(*end || v < 0 || v > 64);
 	case 'i': nopt.max_in = (int)v; return -(*end || v < 0 || v > 10000);
 	}
