@@ -218,19 +218,10 @@ size_t coinbase_write(uint32_t height, const uint8_t addr[ADDR_LEN],
                       uint64_t amount, uint8_t *buf, size_t cap)
 {
 	uint8_t op[OUTPOINT_LEN] = { 0 }, key[LMS_PUB_LEN] = { 0 };
-	struct txin in;
-	struct txout out;
-	struct tx t;
-	memset(&t, 0, sizeof t);
-	memset(&in, 0, sizeof in);
-	outpoint(op, op, height);
-	in.prev = op;
-	in.pub = key;
-	out.amount = amount;
-	out.addr = addr;
-	t.nin = t.nout = 1;
-	t.in = &in;
-	t.out = &out;
+	struct txin in = { .prev = op, .index = height, .pub = key };
+	struct txout out = { .amount = amount, .addr = addr };
+	struct tx t = { .nin = 1, .nout = 1, .in = &in, .out = &out };
+	put32le(op + SHA256_LEN, height);
 	return tx_write(&t, buf, cap);
 }
 

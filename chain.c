@@ -475,11 +475,8 @@ static uint8_t *read_block(const struct chain *c, const struct blockindex *n)
 {
 	uint8_t *buf;
 	int fd;
-	if (n == c->root) {
-		buf = xmalloc(c->genesis_len);
-		memcpy(buf, c->genesis, c->genesis_len);
-		return buf;
-	}
+	if (n == c->root)
+		return memcpy(xmalloc(c->genesis_len), c->genesis, c->genesis_len);
 	buf = xmalloc(n->len);
 	if ((fd = open_file(c, n->file, O_RDONLY)) < 0 ||
 	    file_io(fd, buf, n->len, n->pos, 0) != 0)
@@ -1015,21 +1012,16 @@ struct chain *chain_open(const struct params *p, const char *dir, char *err,
 	plant_root(c);
 	if (!dir)
 		return c;
-	c->dir = xmalloc(strlen(dir) + 1);
-	strcpy(c->dir, dir);
-	if (mkdir(dir, 0700) != 0 && errno != EEXIST) {
-		snprintf(err, errlen, "cannot make %s: %s", dir,
-		         strerror(errno));
-		chain_close(c);
-		return NULL;
+	c->dir = strcpy(xmalloc(strlen(dir) + 1), dir);
+	if (mkdir(dir, 0700) != 0 && errno != EEXIST)
+		snprintf(err, errlen, "cannot make %s: %s", dir, strerror(errno));
+	else if (lock_dir(c, err, errlen) == 0) {
+		replay(c);
+		file_load(pool_path(c), 2 * c->pool_cap + 4096, pool_rw, c);
+		return c;
 	}
-	if (lock_dir(c, err, errlen) != 0) {
-		chain_close(c);
-		return NULL;
-	}
-	replay(c);
-	file_load(pool_path(c), 2 * c->pool_cap + 4096, pool_rw, c);
-	return c;
+	chain_close(c);
+	return NULL;
 }
 
 /* Save the mempool, free everything, and release the data directory. */

@@ -476,36 +476,45 @@ static int tx_is_invalid(int r)
 	       r == V_OUTPUTS_EXCEED_INPUTS || r == V_AMOUNT_OUT_OF_RANGE;
 }
 
-/* tx: checked by the chain, relayed if new and valid. */
-static const char *on_tx(void *arg, struct peer *p, const uint8_t *b,
-                         size_t len)
+/* A transaction from a peer (p) or the wallet (NULL): checked by the
+ * chain, relayed if new and valid.  Returns a reason. */
+int gossip_tx(struct gossip *g, struct peer *p, const uint8_t *b, size_t len)
 {
-	struct gossip *g = arg;
 	uint8_t id[SHA256_LEN];
 	int r;
 	sha256d(b, len, id);
 	got(g, id);
-	known_add(p, id);
-	g->tx_in++;
+	g->tx_in += p != NULL;
+	if (p)
+		known_add(p, id);
 	if (gossip_seen(g, id) >= 0 || chain_pool_tx(g->c, id)) {
-		g->tx_dup++;
-		return NULL;
+		g->tx_dup += p != NULL;
+		return V_ALREADY_KNOWN;
 	}
-	r = chain_add_tx(g->c, b, len);
-	if (r != V_MISSING_INPUT)  /* (its parent may yet come: ask again) */
-		recent_add(g, id);
-	if (r == V_OK) {
-		p->last_relay = mono_ms();
+	if ((r = chain_add_tx(g->c, b, len)) != V_MISSING_INPUT)
+		recent_add(g, id);  /* (missing: its parent may yet come) */
+	if (r == V_OK)
 		relay_tx(g, id, p);
-	}
-	log_msg(r == V_OK ? LOG_DEBUG : LOG_INFO, "tx from %s: %s",
-	        net_text(&p->a), reason_text(r));
-	return tx_is_invalid(r) ? "invalid transaction" : NULL;
+	if (p && r == V_OK)
+		p->last_relay = mono_ms();
+	if (p)
+		log_msg(r == V_OK ? LOG_DEBUG : LOG_INFO, "tx from %s: %s",
+		        net_text(&p->a), reason_text(r));
+	return r;
 }
 
-/* Take a block from a peer (p) or the miner (NULL); returns a reason. */
-static int take_block(struct gossip *g, struct peer *p, const uint8_t *b,
-                      size_t len)
+/* tx: a transaction we asked for; one that breaks a rule bans. */
+static const char *on_tx(void *arg, struct peer *p, const uint8_t *b,
+                         size_t len)
+{
+	return tx_is_invalid(gossip_tx(arg, p, b, len)) ? "invalid transaction"
+	                                                : NULL;
+}
+
+/* A block from a peer (p) or the miner (NULL): into the chain, and out
+ * if it is the new tip.  Returns a reason. */
+int gossip_block(struct gossip *g, struct peer *p, const uint8_t *b,
+                 size_t len)
 {
 	uint8_t hash[SHA256_LEN];
 	int r;
@@ -535,7 +544,7 @@ static const char *on_block(void *arg, struct peer *p, const uint8_t *b,
 	if (len < HEADER_LEN)
 		return "malformed block";
 	g->block_in++;
-	r = take_block(g, p, b, len);
+	r = gossip_block(g, p, b, len);
 	if (r == V_ALREADY_KNOWN)
 		g->block_dup++;
 	fetch_blocks(g);
@@ -715,26 +724,6 @@ int gossip_timeout_ms(const struct gossip *g)
 
 /* ==== What the node itself makes ==== */
 
-/* A block the miner found: into the chain and out; returns a reason. */
-int gossip_block(struct gossip *g, const uint8_t *blk, size_t len)
-{
-	return take_block(g, NULL, blk, len);
-}
-
-/* A transaction from the wallet: into the mempool and out; returns a
- * reason. */
-int gossip_tx(struct gossip *g, const uint8_t *tx, size_t len)
-{
-	uint8_t id[SHA256_LEN];
-	int r = chain_add_tx(g->c, tx, len);
-	sha256d(tx, len, id);
-	if (r == V_OK) {
-		recent_add(g, id);
-		relay_tx(g, id, NULL);
-	}
-	return r;
-}
-
 /* Gossip's counters, for the `stats` command. */
 void gossip_stats(const struct gossip *g, FILE *f)
 {
@@ -750,17 +739,7 @@ void gossip_stats(const struct gossip *g, FILE *f)
 /* Start gossip for a chain over a network, registering its handlers. */
 struct gossip *gossip_open(struct chain *c, struct net *n, int tx_delay_ms)
 {
-	static const struct {
-		const char *cmd;
-		net_fn fn;
-	} handlers[] = {
-		{ "inv", on_inv }, { "getdata", on_getdata },
-		{ "notfound", on_notfound }, { "tx", on_tx }, { "block", on_block },
-		{ "getheaders", on_getheaders }, { "headers", on_headers },
-	};
 	struct gossip *g = xcalloc(1, sizeof *g);
-	size_t i;
-
 	g->c = c;
 	g->n = n;
 	g->delay_ms = tx_delay_ms;
@@ -771,8 +750,13 @@ struct gossip *gossip_open(struct chain *c, struct net *n, int tx_delay_ms)
 	n->height = chain_height(c);
 	g->progress_at = mono_ms();
 	g->progress_height = chain_height(c);
-	for (i = 0; i < sizeof handlers / sizeof handlers[0]; i++)
-		net_handle(n, handlers[i].cmd, handlers[i].fn, g);
+	net_handle(n, "inv", on_inv, g);
+	net_handle(n, "getdata", on_getdata, g);
+	net_handle(n, "notfound", on_notfound, g);
+	net_handle(n, "tx", on_tx, g);
+	net_handle(n, "block", on_block, g);
+	net_handle(n, "getheaders", on_getheaders, g);
+	net_handle(n, "headers", on_headers, g);
 	n->ready = peer_ready;
 	n->gone = peer_gone;
 	n->up = g;

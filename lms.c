@@ -229,26 +229,17 @@ static void ots_candidate(const struct ots_param *op,
 
 /* ==== LMS: the Merkle tree ==== */
 
-/* Leaf r of the tree: H(I || u32str(r) || u16str(D_LEAF) || K). */
-static void leaf_hash(const uint8_t I[LMS_I_LEN], uint32_t r,
-                      const uint8_t K[N], uint8_t out[N])
-{
-	uint8_t buf[HEAD_LEN + N];
-	head(buf, I, r, D_LEAF);
-	memcpy(buf + HEAD_LEN, K, N);
-	sha256(buf, sizeof buf, out);
-}
-
-/* Interior node r: H(I || u32str(r) || u16str(D_INTR) || left || right). */
-static void node_hash(const uint8_t I[LMS_I_LEN], uint32_t r,
-                      const uint8_t left[N], const uint8_t right[N],
-                      uint8_t out[N])
+/* Node r of the tree: a leaf, H(I || u32str(r) || u16str(D_LEAF) || K)
+ * with K = a, or (b set) H(I || u32str(r) || u16str(D_INTR) || a || b). */
+static void tree_hash(const uint8_t I[LMS_I_LEN], uint32_t r,
+                      const uint8_t a[N], const uint8_t *b, uint8_t out[N])
 {
 	uint8_t buf[HEAD_LEN + 2 * N];
-	head(buf, I, r, D_INTR);
-	memcpy(buf + HEAD_LEN, left, N);
-	memcpy(buf + HEAD_LEN + N, right, N);
-	sha256(buf, sizeof buf, out);
+	head(buf, I, r, b ? D_INTR : D_LEAF);
+	memcpy(buf + HEAD_LEN, a, N);
+	if (b)
+		memcpy(buf + HEAD_LEN + N, b, N);
+	sha256(buf, HEAD_LEN + (b ? 2 : 1) * N, out);
 }
 
 /* Make a key of these types from I and seed, its whole tree in k->tree.
@@ -269,10 +260,10 @@ int lms_keygen(struct lms_key *k, uint32_t type, uint32_t ots_type,
 	leaves = (uint32_t)1 << lp->h;
 	for (r = 0; r < leaves; r++) {
 		ots_public(k, op, r, K);
-		leaf_hash(I, leaves + r, K, k->tree[leaves + r]);
+		tree_hash(I, leaves + r, K, NULL, k->tree[leaves + r]);
 	}
 	for (r = leaves - 1; r >= 1; r--)
-		node_hash(I, r, k->tree[2 * r], k->tree[2 * r + 1], k->tree[r]);
+		tree_hash(I, r, k->tree[2 * r], k->tree[2 * r + 1], k->tree[r]);
 	return 0;
 }
 
@@ -352,13 +343,13 @@ int lms_verify(const uint8_t *pub, size_t publen, const void *msg,
 		return LMS_BAD_FORMAT;
 	ots_candidate(op, I, q, msg, msglen, sig + 8, sig + 8 + N, tmp);
 	r = ((uint32_t)1 << lp->h) + q;
-	leaf_hash(I, r, tmp, tmp);
+	tree_hash(I, r, tmp, NULL, tmp);
 	path = sig + 4 + ots_sig_len(op) + 4;
 	for (i = 0; r > 1; i++, r /= 2) {
 		if (r & 1)
-			node_hash(I, r / 2, path + (size_t)i * N, tmp, tmp);
+			tree_hash(I, r / 2, path + (size_t)i * N, tmp, tmp);
 		else
-			node_hash(I, r / 2, tmp, path + (size_t)i * N, tmp);
+			tree_hash(I, r / 2, tmp, path + (size_t)i * N, tmp);
 	}
 	return memcmp(tmp, pub + 24, N) == 0 ? LMS_OK : LMS_BAD_SIG;
 }

@@ -191,8 +191,7 @@ size_t frame_write(uint8_t *out, const uint8_t magic[4], const char *cmd,
                    const uint8_t *payload, size_t len)
 {
 	memcpy(out, magic, 4);
-	memset(out + 4, 0, FRAME_CMD);
-	memcpy(out + 4, cmd, strlen(cmd));
+	strncpy((char *)out + 4, cmd, FRAME_CMD);   /* (NUL-padded) */
 	put32le(out + 16, (uint32_t)len);
 	put32le(out + 20, crc32(payload, len));
 	if (len)
@@ -561,16 +560,13 @@ static void version_rw(struct rw *s, struct version *v)
 /* Send our version. */
 static void send_version(struct net *n, struct peer *p)
 {
-	struct version v;
+	struct version v = {
+		.protocol = PROTOCOL, .services = SERVICE_FULL,
+		.time = wall_ms() / 1000, .nonce = n->nonce, .port = n->self.port,
+		.height = n->height, .alen = sizeof PEERCHAIN_AGENT - 1,
+		.agent = PEERCHAIN_AGENT,
+	};
 	struct rw s;
-	v.protocol = PROTOCOL;
-	v.services = SERVICE_FULL;
-	v.time = wall_ms() / 1000;
-	v.nonce = n->nonce;
-	v.port = n->self.port;
-	v.height = n->height;
-	v.alen = (uint16_t)strlen(PEERCHAIN_AGENT);
-	memcpy(v.agent, PEERCHAIN_AGENT, v.alen);
 	rw_writer(&s);
 	version_rw(&s, &v);
 	net_send(n, p, "version", s.out, s.len);

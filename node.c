@@ -40,17 +40,17 @@
 #define NODE   2    /* in the running node (an error if none runs) */
 #define EITHER 3    /* in the running node if there is one, else here */
 
-/* What need() opens for a command. */
-#define CHAIN      1
-#define WALLET     2                /* the wallet must exist */
-#define NEW_WALLET 4                /* the wallet is made if missing */
+/* What need() opens for a command (dispatch, before it runs). */
+#define CHAIN      4
+#define WALLET     8                /* the wallet must exist */
+#define NEW_WALLET 16               /* the wallet is made if missing */
 
 /* A command: `peerchain [OPTIONS] NAME ARGS...`. */
 struct command {
 	const char *name;                /* what the user types */
 	int (*run)(char **arg);          /* its arguments -> exit status */
 	int min, max;                    /* how many arguments it takes */
-	int where;                       /* HERE, NODE or EITHER */
+	int where;                       /* HERE, NODE or EITHER; what it needs */
 	const char *args;                /* its arguments, for usage */
 	const char *help;                /* one line for `peerchain help` */
 };
@@ -161,8 +161,6 @@ static int cmd_address(char **arg)
 	char why[512], text[ADDR_TEXT_LEN + 1];
 	if (arg[0] && strcmp(arg[0], "new") != 0)
 		return -1;
-	if (need(CHAIN | NEW_WALLET) != 0)
-		return 1;
 	if (arg[0] && wallet_new_key(wallet, why, sizeof why) != 0)
 		return say("%s\n", why);
 	addr_text(wallet_address(wallet), text);
@@ -176,8 +174,6 @@ static int cmd_wallet(char **arg)
 	char text[ADDR_TEXT_LEN + 1];
 	uint32_t i;
 	(void)arg;
-	if (need(CHAIN | WALLET) != 0)
-		return 1;
 	for (i = 0; i < wallet->n; i++) {
 		addr_text(wallet->keys[i].addr, text);
 		fprintf(out, "%s leaves %u/%u%s\n", text,
@@ -194,8 +190,6 @@ static int cmd_balance(char **arg)
 	char a[AMOUNT_TEXT_LEN], b[AMOUNT_TEXT_LEN], u[AMOUNT_TEXT_LEN];
 	uint64_t conf, imm, unconf;
 	(void)arg;
-	if (need(CHAIN | WALLET) != 0)
-		return 1;
 	wallet_balance(wallet, chain, &conf, &imm, &unconf);
 	fprintf(out, "confirmed %s\nimmature %s\nunconfirmed %s\n",
 	        amount_text(conf, a), amount_text(imm, b),
@@ -227,12 +221,10 @@ static int cmd_send(char **arg)
 		return -1;
 	if ((v = address_arg(arg[1], to)))
 		return v;
-	if (need(CHAIN | WALLET) != 0)
-		return 1;
 	if (!(tx = wallet_pay(wallet, chain, to, amount, fee, &len, why,
 	                      sizeof why)))
 		return say("%s\n", why);
-	if ((v = gossip_tx(gossip, tx, len)) != V_OK)
+	if ((v = gossip_tx(gossip, NULL, tx, len)) != V_OK)
 		say("payment refused: %s\n", reason_text(v));
 	sha256d(tx, len, id);
 	free(tx);
@@ -251,7 +243,7 @@ static int mine_one(const uint8_t addr[ADDR_LEN])
 	while ((r = block_mine(b, len, MINE_SLICE, chain_now(chain) + 3600)) == 0)
 		;
 	if (r == 1)
-		r = gossip ? gossip_block(gossip, b, len) :
+		r = gossip ? gossip_block(gossip, NULL, b, len) :
 		    chain_add_block(chain, b, len);
 	if (r == V_OK) {
 		sha256d(b, HEADER_LEN, hash);
@@ -297,8 +289,6 @@ static int cmd_tip(char **arg)
 	uint8_t hash[SHA256_LEN], hdr[HEADER_LEN];
 	uint32_t height;
 	(void)arg;
-	if (need(CHAIN) != 0)
-		return 1;
 	chain_hash_at(chain, chain_height(chain), hash);
 	chain_header(chain, hash, hdr, &height);
 	fprintf(out, "network %s\nheight %u\nhash %s\ntime %u\nbits %08x\n"
@@ -354,8 +344,6 @@ static int cmd_block(char **arg)
 	char *end;
 	long h = strtol(arg[0], &end, 10);
 	int on;
-	if (need(CHAIN) != 0)
-		return 1;
 	if ((*end || h < 0 || chain_hash_at(chain, (uint32_t)h, hash) != 0) &&
 	    hash_parse(arg[0], hash) != 0)
 		memset(hash, 0, sizeof hash);
@@ -387,8 +375,6 @@ static int cmd_tx(char **arg)
 	int found = 0;
 	if (hash_parse(arg[0], id) != 0)
 		return -1;
-	if (need(CHAIN) != 0)
-		return 1;
 	if ((t = chain_pool_tx(chain, id))) {
 		print_tx(t);
 		fprintf(out, "status in mempool\n");
@@ -567,7 +553,7 @@ static void mine_turn(void)
 	if (r == 0)
 		return;
 	sha256d(miner.blk, HEADER_LEN, hash);
-	r = r < 0 ? -1 : gossip_block(gossip, miner.blk, miner.len);
+	r = r < 0 ? -1 : gossip_block(gossip, NULL, miner.blk, miner.len);
 	log_msg(r == V_OK ? LOG_INFO : LOG_WARN, "mined block %u %s: %s",
 	        (unsigned)chain_height(chain), hash_text(hash),
 	        r < 0 ? "no valid target" : reason_text(r));
@@ -821,19 +807,21 @@ static const struct command commands[] = {
 	{ "version", cmd_version, 0, 0, HERE, "", "print the version" },
 	{ "run", cmd_run, 0, 0, HERE, "", "be a node: connect, listen, "
 	  "gossip, mine with -m, until stopped" },
-	{ "address", cmd_address, 0, 1, EITHER, "[new]", "the wallet's "
-	  "receiving address" },
-	{ "wallet", cmd_wallet, 0, 0, EITHER, "", "the wallet's keys and the "
-	  "leaves they used" },
-	{ "balance", cmd_balance, 0, 0, EITHER, "", "the wallet's coins: "
-	  "confirmed, immature, unconfirmed" },
-	{ "send", cmd_send, 2, 3, NODE, "AMOUNT ADDRESS [FEE]", "pay (in "
-	  "coins: 1.5): the node checks and gossips it" },
+	{ "address", cmd_address, 0, 1, EITHER | CHAIN | NEW_WALLET, "[new]",
+	  "the wallet's receiving address" },
+	{ "wallet", cmd_wallet, 0, 0, EITHER | CHAIN | WALLET, "", "the "
+	  "wallet's keys and the leaves they used" },
+	{ "balance", cmd_balance, 0, 0, EITHER | CHAIN | WALLET, "", "the "
+	  "wallet's coins: confirmed, immature, unconfirmed" },
+	{ "send", cmd_send, 2, 3, NODE | CHAIN | WALLET, "AMOUNT ADDRESS [FEE]",
+	  "pay (in coins: 1.5): the node checks and gossips it" },
 	{ "mine", cmd_mine, 1, 2, EITHER, "N [ADDRESS]", "mine N (1 to "
 	  "1000000) blocks now (a running node: regtest only)" },
-	{ "tip", cmd_tip, 0, 0, EITHER, "", "the best block and the mempool" },
-	{ "block", cmd_block, 1, 1, EITHER, "HASH|HEIGHT", "a block" },
-	{ "tx", cmd_tx, 1, 1, EITHER, "TXID", "a transaction and its status" },
+	{ "tip", cmd_tip, 0, 0, EITHER | CHAIN, "", "the best block and the "
+	  "mempool" },
+	{ "block", cmd_block, 1, 1, EITHER | CHAIN, "HASH|HEIGHT", "a block" },
+	{ "tx", cmd_tx, 1, 1, EITHER | CHAIN, "TXID", "a transaction and its "
+	  "status" },
 	{ "seen", cmd_seen, 1, 1, NODE, "HASH", "when the node first took a "
 	  "block or transaction" },
 	{ "status", cmd_status, 0, 0, NODE, "", "height, peers, addresses" },
@@ -873,7 +861,7 @@ static void usage(FILE *f)
 	for (c = commands; c->name; c++) {
 		snprintf(name, sizeof name, "%s %s", c->name, c->args);
 		fprintf(f, "  %-24s %s%s\n", name, c->help,
-		        c->where == NODE ? " (running node)" : "");
+		        (c->where & EITHER) == NODE ? " (running node)" : "");
 	}
 }
 
@@ -896,9 +884,11 @@ static int dispatch(int argc, char **argv, int remote)
 	if (fits && !remote && c->where & NODE &&
 	    (r = forward(argc, argv)) >= 0)
 		return r;
-	if (fits && !remote && c->where == NODE)
+	if (fits && !remote && (c->where & EITHER) == NODE)
 		return say("no node running in %s (start one with `peerchain "
 		           "run`)\n", netdir);
+	if (fits && c->where > EITHER && need(c->where) != 0)
+		return 1;
 	if (fits)
 		r = c->run(argv + 1);
 	if (r == -1)
@@ -911,14 +901,11 @@ static int dispatch(int argc, char **argv, int remote)
 static int node_option(int ch, char *arg)
 {
 	static const char *names[] = { "handshake", "ping", "idle", "ban" };
-	int64_t *t[4];
+	static int64_t *const t[] = { &nopt.handshake_s, &nopt.ping_s,
+	                              &nopt.idle_s, &nopt.ban_s };
 	char *end = arg, *eq = arg ? strchr(arg, '=') : NULL;
 	long v = arg ? strtol(arg, &end, 10) : 0;
 	int bad = !arg || *end || end == arg, i;
-	t[0] = &nopt.handshake_s;
-	t[1] = &nopt.ping_s;
-	t[2] = &nopt.idle_s;
-	t[3] = &nopt.ban_s;
 	switch (ch) {
 	case 'l': nopt.listen = arg; return 0;
 	case 'L': no_listen = 1; return 0;

@@ -99,8 +99,8 @@ struct rw {
 extern int log_min;          /* events below this level are not logged */
 
 void fatal(const char *what);
-void *xmalloc(size_t n);
 void *xcalloc(size_t n, size_t size);
+#define xmalloc(n) xcalloc((n), 1)
 void *xgrow(void *v, size_t *cap, size_t need, size_t size);
 void map_init(struct map *m, size_t klen);
 void *map_get(const struct map *m, const uint8_t *key);
@@ -113,11 +113,11 @@ int hex_decode(const char *s, uint8_t *out, size_t n);
 uint32_t crc32(const uint8_t *p, size_t n);
 int file_io(int fd, uint8_t *buf, size_t len, off_t pos, int write);
 void file_sync_dir(const char *dir);
-int file_replace(const char *path, const uint8_t *buf, size_t len);
 void log_msg(int level, const char *fmt, ...);
-int64_t mono_us(void);
-int64_t mono_ms(void);
-int64_t wall_ms(void);
+int64_t clock_us(int wall);
+#define mono_us() clock_us(0)            /* monotonic: timers, the miner */
+#define mono_ms() (clock_us(0) / 1000)
+#define wall_ms() (clock_us(1) / 1000)   /* since 1970: messages, files */
 int random_bytes(void *buf, size_t n);
 uint64_t random64(void);
 void rw_writer(struct rw *s);
@@ -558,8 +558,10 @@ struct gossip *gossip_open(struct chain *c, struct net *n, int tx_delay_ms);
 void gossip_close(struct gossip *g);
 void gossip_tick(struct gossip *g, int tick);
 int gossip_timeout_ms(const struct gossip *g);
-int gossip_block(struct gossip *g, const uint8_t *blk, size_t len);
-int gossip_tx(struct gossip *g, const uint8_t *tx, size_t len);
+int gossip_block(struct gossip *g, struct peer *from, const uint8_t *blk,
+                 size_t len);
+int gossip_tx(struct gossip *g, struct peer *from, const uint8_t *tx,
+              size_t len);
 int64_t gossip_seen(const struct gossip *g, const uint8_t hash[SHA256_LEN]);
 void gossip_stats(const struct gossip *g, FILE *f);
 

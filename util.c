@@ -28,16 +28,7 @@ void fatal(const char *what)
 	abort();
 }
 
-/* malloc that never returns NULL. */
-void *xmalloc(size_t n)
-{
-	void *p = malloc(n ? n : 1);
-	if (!p)
-		fatal("out of memory");
-	return p;
-}
-
-/* calloc that never returns NULL. */
+/* calloc that never returns NULL (xmalloc(n) is xcalloc(n, 1)). */
 void *xcalloc(size_t n, size_t size)
 {
 	void *p = calloc(n ? n : 1, size ? size : 1);
@@ -184,27 +175,19 @@ void hex_encode(const uint8_t *in, size_t n, char *out)
 	out[2 * n] = 0;
 }
 
-/* The value of a hex digit, or -1. */
-static int hexdigit(char c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	c = (char)(c | 0x20);
-	return c >= 'a' && c <= 'f' ? c - 'a' + 10 : -1;
-}
-
-/* Read exactly 2n hex digits into n bytes; returns 0 or -1. */
+/* Read exactly 2n hex digits (either case) into n bytes; returns 0 or -1. */
 int hex_decode(const char *s, uint8_t *out, size_t n)
 {
+	static const char digits[] = "0123456789abcdef";
+	const char *d;
 	size_t i;
-	int hi, lo;
 	if (strlen(s) != 2 * n)
 		return -1;
-	for (i = 0; i < n; i++) {
-		if ((hi = hexdigit(s[2 * i])) < 0 ||
-		    (lo = hexdigit(s[2 * i + 1])) < 0)
+	for (i = 0; i < 2 * n; i++) {
+		if (!(d = strchr(digits, s[i] < 'A' ? s[i] : s[i] | 0x20)))
 			return -1;
-		out[i] = (uint8_t)(hi << 4 | lo);
+		out[i / 2] = (uint8_t)(i % 2 ? out[i / 2] | (d - digits) :
+		                       (d - digits) << 4);
 	}
 	return 0;
 }
@@ -249,29 +232,6 @@ void file_sync_dir(const char *dir)
 	}
 }
 
-/* Replace the file at path with (buf, len): write a temporary file, flush
- * it, rename it over the old one, flush the directory.  A crash leaves
- * the old file or the new one, never a mix.  Returns 0 or -1. */
-int file_replace(const char *path, const uint8_t *buf, size_t len)
-{
-	char tmp[4096], dir[4096], *slash;
-	int fd, bad;
-	snprintf(tmp, sizeof tmp, "%s.tmp", path);
-	if ((fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC, 0600)) < 0)
-		return -1;
-	bad = file_io(fd, (uint8_t *)buf, len, 0, 1) != 0 || fsync(fd) != 0;
-	bad |= close(fd) != 0;
-	if (bad || rename(tmp, path) != 0) {
-		unlink(tmp);
-		return -1;
-	}
-	snprintf(dir, sizeof dir, "%s", path);
-	if ((slash = strrchr(dir, '/')))
-		*slash = 0;
-	file_sync_dir(slash ? dir : ".");
-	return 0;
-}
-
 
 /* ==== The log, the clock, randomness ==== */
 
@@ -294,29 +254,11 @@ void log_msg(int level, const char *fmt, ...)
 }
 
 /* The one clock, in microseconds: monotonic, or (wall) since 1970. */
-static int64_t clock_us(int wall)
+int64_t clock_us(int wall)
 {
 	struct timespec ts;
 	clock_gettime(wall ? CLOCK_REALTIME : CLOCK_MONOTONIC, &ts);
 	return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
-}
-
-/* Microseconds on the monotonic clock: the miner's slices. */
-int64_t mono_us(void)
-{
-	return clock_us(0);
-}
-
-/* Milliseconds on the monotonic clock: every timer of the node. */
-int64_t mono_ms(void)
-{
-	return clock_us(0) / 1000;
-}
-
-/* Milliseconds since 1970: timestamps in messages and files. */
-int64_t wall_ms(void)
-{
-	return clock_us(1) / 1000;
 }
 
 /* Fill buf with n bytes from /dev/urandom, kept open and read in blocks
@@ -476,17 +418,31 @@ void rw_sum(struct rw *s)
 		s->bad = 1;
 }
 
-/* Write the file at path from its description fn, atomically; 0 or -1. */
+/* Write the file at path from its description fn: into a temporary file,
+ * flushed, renamed over the old one, the directory flushed.  A crash
+ * leaves the old file or the new one, never a mix.  Returns 0 or -1. */
 int file_save(const char *path, void (*fn)(struct rw *s, void *arg),
               void *arg)
 {
+	char tmp[4096], dir[4096], *slash;
 	struct rw s;
-	int r;
+	int fd, bad = 1;
 	rw_writer(&s);
 	fn(&s, arg);
-	r = file_replace(path, s.out, s.len);
+	snprintf(tmp, sizeof tmp, "%s.tmp", path);
+	if ((fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC, 0600)) >= 0) {
+		bad = file_io(fd, s.out, s.len, 0, 1) != 0 || fsync(fd) != 0;
+		bad = (close(fd) != 0) | bad || rename(tmp, path) != 0;
+		if (bad)
+			unlink(tmp);
+	}
 	free(s.out);
-	return r;
+	snprintf(dir, sizeof dir, "%s", path);
+	if ((slash = strrchr(dir, '/')))
+		*slash = 0;
+	if (!bad)
+		file_sync_dir(slash ? dir : ".");
+	return bad ? -1 : 0;
 }
 
 /* Read the file at path (at most max bytes) through its description fn.
