@@ -149,22 +149,17 @@ static int tx_read(struct rw *s, struct tx *t)
 	return V_OK;
 }
 
-/* Parse a transaction at the start of (buf, len).  With used, it may be
- * followed by more bytes and *used gets its length; without, it must fill
- * buf exactly.  Returns V_OK or V_MALFORMED; t points into buf. */
-int tx_parse(struct tx *t, const uint8_t *buf, size_t len, size_t *used)
+/* Parse a transaction that fills (buf, len) exactly.  Returns V_OK or
+ * V_MALFORMED (nothing allocated); t points into buf. */
+int tx_parse(struct tx *t, const uint8_t *buf, size_t len)
 {
 	struct rw s;
 	rw_reader(&s, buf, len);
 	if (tx_read(&s, t) != V_OK)
 		return V_MALFORMED;
-	if (!used && s.left) {
+	if (s.left)
 		tx_free(t);
-		return V_MALFORMED;
-	}
-	if (used)
-		*used = t->len;
-	return V_OK;
+	return s.left ? V_MALFORMED : V_OK;
 }
 
 /* Serialize t into buf; returns its length, or 0 if cap is too small. */

@@ -776,7 +776,7 @@ static int pool_add(struct chain *c, const uint8_t *raw, size_t len,
 	p = xcalloc(1, sizeof *p);
 	p->raw = xmalloc(len);
 	memcpy(p->raw, raw, len);
-	if ((r = tx_parse(&p->tx, p->raw, len, NULL)) != V_OK)
+	if ((r = tx_parse(&p->tx, p->raw, len)) != V_OK)
 		;
 	else if (map_get(&c->pool, p->tx.id))
 		r = V_ALREADY_KNOWN;
@@ -889,17 +889,6 @@ static int lock_dir(struct chain *c, char *err, size_t errlen)
 	return 0;
 }
 
-/* Note damage found in a block file, for c->report. */
-static void note_damage(struct chain *c, uint32_t num, off_t pos, off_t end,
-                        const char *why)
-{
-	size_t k = strlen(c->report);
-	snprintf(c->report + k, sizeof c->report - k,
-	         "%sblk%05u.dat: %s at byte %lld: cut %lld bytes; every block "
-	         "before it kept", k ? "\n" : "", (unsigned)num, why,
-	         (long long)pos, (long long)(end - pos));
-}
-
 /* Stored blocks whose parent came later in the files: sync stores
  * blocks as they arrive, not in order.  Replay tries them again. */
 struct later {
@@ -908,7 +897,8 @@ struct later {
 };
 
 /* Replay block file num record by record; cut it at the first damaged
- * record.  Returns its fd (left open) and length, or -1 if it is absent. */
+ * record, saying so in c->report.  Returns its fd (left open) and length,
+ * or -1 if it is absent. */
 static int replay_file(struct chain *c, uint32_t num, uint8_t *buf,
                        uint32_t *size, struct later *l)
 {
@@ -916,6 +906,7 @@ static int replay_file(struct chain *c, uint32_t num, uint8_t *buf,
 	struct blockindex at;
 	const char *why = "";
 	off_t pos = 0, end;
+	size_t k = strlen(c->report);
 	if (fd < 0)
 		return -1;
 	while ((r = read_record(c, fd, pos, buf, &at.len, &why)) == 0) {
@@ -929,7 +920,10 @@ static int replay_file(struct chain *c, uint32_t num, uint8_t *buf,
 	}
 	if (r < 0) {
 		end = lseek(fd, 0, SEEK_END);
-		note_damage(c, num, pos, end, why);
+		snprintf(c->report + k, sizeof c->report - k, "%sblk%05u.dat: %s "
+		         "at byte %lld: cut %lld bytes; every block before it kept",
+		         k ? "\n" : "", (unsigned)num, why, (long long)pos,
+		         (long long)(end - pos));
 		if (ftruncate(fd, pos) != 0 || fsync(fd) != 0)
 			fatal("cannot cut a damaged block file");
 	}

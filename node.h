@@ -266,7 +266,7 @@ typedef struct {
 const struct params *params_find(const char *name);
 const char *reason_text(int r);
 void outpoint(uint8_t op[OUTPOINT_LEN], const uint8_t *txid, uint32_t index);
-int tx_parse(struct tx *t, const uint8_t *buf, size_t len, size_t *used);
+int tx_parse(struct tx *t, const uint8_t *buf, size_t len);
 void tx_free(struct tx *t);
 size_t tx_write(const struct tx *t, uint8_t *buf, size_t cap);
 void tx_sighash(const struct tx *t, uint8_t out[SHA256_LEN]);

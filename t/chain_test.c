@@ -1020,7 +1020,7 @@ static void test_pool_template(void)
 	struct chain *c = funded();
 	uint8_t t1[4096], t2[4096], t3[4096], id[3][SHA256_LEN], *b;
 	size_t l1, l2, l3, len;
-	struct tx cb, tx;
+	struct block blk;
 
 	l1 = make_tx(t1, sizeof t1, cbid[1], 0, &key, pub, 49 * COIN, 0, addr2);
 	l2 = make_tx(t2, sizeof t2, cbid[2], 0, &key, pub, 48 * COIN, 0, addr2);
@@ -1032,16 +1032,11 @@ static void test_pool_template(void)
 	assert(chain_add_tx(c, t2, l2) == V_OK);     /* fee 2 */
 	assert(chain_add_tx(c, t3, l3) == V_OK);     /* fee 9, after t1 */
 	b = chain_template(c, addr, &len);
-	assert(get32le(b + HEADER_LEN) == 4);
-	assert(tx_parse(&cb, b + HEADER_LEN + 4, len, &l1) == V_OK);
-	assert(cb.out[0].amount == 62 * COIN);
-	assert(tx_parse(&tx, b + HEADER_LEN + 4 + l1, len, &l2) == V_OK);
-	assert(memcmp(tx.id, id[1], SHA256_LEN) == 0);  /* best rate first */
-	tx_free(&tx);
-	assert(tx_parse(&tx, b + HEADER_LEN + 4 + l1 + l2, len, &l3) == V_OK);
-	assert(memcmp(tx.id, id[0], SHA256_LEN) == 0);  /* then the parent */
-	tx_free(&tx);
-	tx_free(&cb);
+	assert(block_parse(&blk, b, len) == V_OK && blk.ntx == 4);
+	assert(blk.tx[0].out[0].amount == 62 * COIN);
+	assert(memcmp(blk.tx[1].id, id[1], SHA256_LEN) == 0); /* best rate */
+	assert(memcmp(blk.tx[2].id, id[0], SHA256_LEN) == 0); /* then parent */
+	block_free(&blk);
 	solve(b, len);
 	assert(chain_add_block(c, b, len) == V_OK);
 	free(b);

@@ -181,7 +181,7 @@ static void test_wallet_leaves(void)
 		tx = wallet_pay(w, c, to, COIN, 1000, &len, err, sizeof err);
 		assert(tx);
 		assert(chain_add_tx(c, tx, len) == V_OK);
-		assert(tx_parse(&t, tx, len, NULL) == V_OK);
+		assert(tx_parse(&t, tx, len) == V_OK);
 		record(&s, &t);
 		tx_free(&t);
 		free(tx);
