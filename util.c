@@ -432,9 +432,11 @@ int file_save(const char *path, void (*fn)(struct rw *s, void *arg),
 	snprintf(tmp, sizeof tmp, "%s.tmp", path);
 	if ((fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC, 0600)) >= 0) {
 		bad = file_io(fd, s.out, s.len, 0, 1) != 0 || fsync(fd) != 0;
-		bad = (close(fd) != 0) | bad || rename(tmp, path) != 0;
-		if (bad)
+		bad |= close(fd) != 0;
+		if (bad || rename(tmp, path) != 0) {
 			unlink(tmp);
+			bad = 1;
+		}
 	}
 	free(s.out);
 	snprintf(dir, sizeof dir, "%s", path);
