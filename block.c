@@ -53,25 +53,21 @@ static const struct params nets[] = {
 };
 
 /* The parameters of the network called name, or NULL. */
-const struct params *params_find(const char *name)
-{
+const struct params *params_find(const char *name) {
 	size_t i;
 	for (i = 0; i < sizeof nets / sizeof nets[0]; i++)
-		if (strcmp(nets[i].name, name) == 0)
-			return &nets[i];
+		if (strcmp(nets[i].name, name) == 0) return &nets[i];
 	return NULL;
 }
 
 /* The name of a reason code as logs and the command line show it: its
  * name in node.h, in lowercase with dashes (a static buffer). */
-const char *reason_text(int r)
-{
+const char *reason_text(int r) {
 #define NAME(x) #x,
 	static const char *const names[] = { REASONS(NAME) };
 	static char text[32];
 	size_t i;
-	if (r < 0 || r >= V_NREASONS)
-		return "unknown";
+	if (r < 0 || r >= V_NREASONS) return "unknown";
 	for (i = 0; names[r][i] && i < sizeof text - 1; i++)
 		text[i] = names[r][i] == '_' ? '-' : (char)(names[r][i] | 0x20);
 	text[i] = 0;
@@ -81,8 +77,7 @@ const char *reason_text(int r)
 /* ==== Transactions ==== */
 
 /* The outpoint txid | u32 index. */
-void outpoint(uint8_t op[OUTPOINT_LEN], const uint8_t *txid, uint32_t index)
-{
+void outpoint(uint8_t op[OUTPOINT_LEN], const uint8_t *txid, uint32_t index) {
 	memcpy(op, txid, SHA256_LEN);
 	put32le(op + SHA256_LEN, index);
 }
@@ -92,8 +87,7 @@ void outpoint(uint8_t op[OUTPOINT_LEN], const uint8_t *txid, uint32_t index)
  *   u32 version (1) | u16 nin | nin x (outpoint[36] | public key[56] |
  *   u16 siglen | signature) | u16 nout | nout x (u64 amount | addr[32]).
  * Counts and lengths are checked before anything is allocated. */
-static void tx_rw(struct rw *s, struct tx *t, int sigs)
-{
+static void tx_rw(struct rw *s, struct tx *t, int sigs) {
 	uint32_t version = TX_VERSION, i;
 	rw_u32(s, &version);
 	if (version != TX_VERSION)
@@ -106,8 +100,7 @@ static void tx_rw(struct rw *s, struct tx *t, int sigs)
 		t->in[i].index = t->in[i].prev ? get32le(t->in[i].prev +
 		                                         SHA256_LEN) : 0;
 		rw_ref(s, &t->in[i].pub, LMS_PUB_LEN);
-		if (!sigs)
-			continue;
+		if (!sigs) continue;
 		t->in[i].siglen = (uint16_t)rw_count(s, t->in[i].siglen, 2,
 		                                     LMS_SIG_MAX, 1);
 		rw_ref(s, &t->in[i].sig, t->in[i].siglen);
@@ -124,8 +117,7 @@ static void tx_rw(struct rw *s, struct tx *t, int sigs)
 }
 
 /* Free what tx_parse allocated. */
-void tx_free(struct tx *t)
-{
+void tx_free(struct tx *t) {
 	free(t->in);
 	free(t->out);
 	t->in = NULL;
@@ -134,8 +126,7 @@ void tx_free(struct tx *t)
 
 /* Read one transaction at the cursor into t (pointing into the input);
  * returns V_OK, or V_MALFORMED with nothing left allocated. */
-static int tx_read(struct rw *s, struct tx *t)
-{
+static int tx_read(struct rw *s, struct tx *t) {
 	const uint8_t *start = s->in;
 	memset(t, 0, sizeof *t);
 	tx_rw(s, t, 1);
@@ -151,20 +142,17 @@ static int tx_read(struct rw *s, struct tx *t)
 
 /* Parse a transaction that fills (buf, len) exactly.  Returns V_OK or
  * V_MALFORMED (nothing allocated); t points into buf. */
-int tx_parse(struct tx *t, const uint8_t *buf, size_t len)
-{
+int tx_parse(struct tx *t, const uint8_t *buf, size_t len) {
 	struct rw s;
 	rw_reader(&s, buf, len);
-	if (tx_read(&s, t) != V_OK)
-		return V_MALFORMED;
+	if (tx_read(&s, t) != V_OK) return V_MALFORMED;
 	if (s.left)
 		tx_free(t);
 	return s.left ? V_MALFORMED : V_OK;
 }
 
 /* Serialize t into buf; returns its length, or 0 if cap is too small. */
-size_t tx_write(const struct tx *t, uint8_t *buf, size_t cap)
-{
+size_t tx_write(const struct tx *t, uint8_t *buf, size_t cap) {
 	struct rw s;
 	size_t len;
 	rw_writer(&s);
@@ -176,8 +164,7 @@ size_t tx_write(const struct tx *t, uint8_t *buf, size_t cap)
 }
 
 /* The digest every input signs: tx_rw without signatures, hashed. */
-void tx_sighash(const struct tx *t, uint8_t out[SHA256_LEN])
-{
+void tx_sighash(const struct tx *t, uint8_t out[SHA256_LEN]) {
 	struct rw s;
 	rw_writer(&s);
 	tx_rw(&s, (struct tx *)t, 0);
@@ -187,31 +174,26 @@ void tx_sighash(const struct tx *t, uint8_t out[SHA256_LEN])
 
 /* A coinbase has one input, whose txid is all zero; its index is the
  * block's height and its key field is free (the miner's extra nonce). */
-int tx_is_coinbase(const struct tx *t)
-{
+int tx_is_coinbase(const struct tx *t) {
 	static const uint8_t zero[SHA256_LEN];
 	return t->nin == 1 && memcmp(t->in[0].prev, zero, SHA256_LEN) == 0;
 }
 
 /* Every amount, and their sum, within the money range?  A reason. */
-int tx_check(const struct tx *t)
-{
+int tx_check(const struct tx *t) {
 	uint64_t sum = 0;
 	uint32_t i;
 	for (i = 0; i < t->nout; i++) {
-		if (t->out[i].amount > MAX_MONEY)
-			return V_AMOUNT_OUT_OF_RANGE;
+		if (t->out[i].amount > MAX_MONEY) return V_AMOUNT_OUT_OF_RANGE;
 		sum += t->out[i].amount;
-		if (sum > MAX_MONEY)
-			return V_AMOUNT_OUT_OF_RANGE;
+		if (sum > MAX_MONEY) return V_AMOUNT_OUT_OF_RANGE;
 	}
 	return V_OK;
 }
 
 /* Write the coinbase of a block at height paying amount to addr. */
 size_t coinbase_write(uint32_t height, const uint8_t addr[ADDR_LEN],
-                      uint64_t amount, uint8_t *buf, size_t cap)
-{
+                      uint64_t amount, uint8_t *buf, size_t cap) {
 	uint8_t op[OUTPOINT_LEN] = { 0 }, key[LMS_PUB_LEN] = { 0 };
 	struct txin in = { .prev = op, .index = height, .pub = key };
 	struct txout out = { .amount = amount, .addr = addr };
@@ -223,8 +205,7 @@ size_t coinbase_write(uint32_t height, const uint8_t addr[ADDR_LEN],
 /* ==== Blocks ==== */
 
 /* Free what block_parse allocated. */
-void block_free(struct block *b)
-{
+void block_free(struct block *b) {
 	uint32_t i;
 	for (i = 0; i < b->ntx; i++)
 		tx_free(&b->tx[i]);
@@ -235,8 +216,7 @@ void block_free(struct block *b)
 
 /* Parse a whole block: header[80] | u32 count | count transactions, and
  * nothing after.  Returns V_OK or V_MALFORMED (nothing allocated). */
-int block_parse(struct block *b, const uint8_t *buf, size_t len)
-{
+int block_parse(struct block *b, const uint8_t *buf, size_t len) {
 	struct rw s;
 	uint32_t i, n;
 	memset(b, 0, sizeof *b);
@@ -245,8 +225,7 @@ int block_parse(struct block *b, const uint8_t *buf, size_t len)
 	rw_reader(&s, buf, len);
 	rw_take(&s, HEADER_LEN);
 	n = rw_count(&s, 0, 4, MAX_BLOCK_SIZE, MIN_TX);
-	if (s.bad)
-		return V_MALFORMED;
+	if (s.bad) return V_MALFORMED;
 	b->tx = xcalloc(n, sizeof *b->tx);
 	for (i = 0; i < n && tx_read(&s, &b->tx[i]) == V_OK; i++)
 		b->ntx++;
@@ -262,14 +241,12 @@ int block_parse(struct block *b, const uint8_t *buf, size_t len)
  * set if a pair was equal: CVE-2012-2459, a repeated transaction leaving
  * the root unchanged. */
 static void merkle(uint8_t (*h)[SHA256_LEN], size_t n,
-                   uint8_t root[SHA256_LEN], int *mutated)
-{
+                   uint8_t root[SHA256_LEN], int *mutated) {
 	uint8_t pair[2 * SHA256_LEN];
 	size_t i, j;
 	*mutated = 0;
 	memset(root, 0, SHA256_LEN);
-	if (n == 0)
-		return;
+	if (n == 0) return;
 	for (; n > 1; n = (n + 1) / 2) {
 		for (i = 0; i < n; i += 2) {
 			j = i + 1 < n ? i + 1 : i;
@@ -285,8 +262,7 @@ static void merkle(uint8_t (*h)[SHA256_LEN], size_t n,
 
 /* The merkle root of a parsed block's transactions. */
 static void block_root(const struct block *b, uint8_t root[SHA256_LEN],
-                       int *mutated)
-{
+                       int *mutated) {
 	uint8_t (*h)[SHA256_LEN] = xcalloc(b->ntx, SHA256_LEN);
 	uint32_t i;
 	for (i = 0; i < b->ntx; i++)
@@ -296,12 +272,10 @@ static void block_root(const struct block *b, uint8_t root[SHA256_LEN],
 }
 
 /* Write a block's merkle root into its header; returns 0 or -1. */
-int block_merkle(uint8_t *blk, size_t len)
-{
+int block_merkle(uint8_t *blk, size_t len) {
 	struct block b;
 	int mutated;
-	if (block_parse(&b, blk, len) != V_OK)
-		return -1;
+	if (block_parse(&b, blk, len) != V_OK) return -1;
 	block_root(&b, blk + HDR_MERKLE, &mutated);
 	block_free(&b);
 	return 0;
@@ -309,33 +283,27 @@ int block_merkle(uint8_t *blk, size_t len)
 
 /* The rules of a body at height: the merkle root, no duplicates, one
  * coinbase, first, committing to the height; amounts in range. */
-int block_check(const struct block *b, uint32_t height)
-{
+int block_check(const struct block *b, uint32_t height) {
 	uint8_t root[SHA256_LEN];
 	int mutated, r;
 	uint32_t i;
-	if (b->ntx == 0)
-		return V_BAD_COINBASE;
+	if (b->ntx == 0) return V_BAD_COINBASE;
 	block_root(b, root, &mutated);
 	if (memcmp(root, b->raw + HDR_MERKLE, SHA256_LEN) != 0)
 		return V_BAD_MERKLE_ROOT;
-	if (mutated)
-		return V_DUPLICATE_TX;
+	if (mutated) return V_DUPLICATE_TX;
 	if (!tx_is_coinbase(&b->tx[0]) || b->tx[0].in[0].index != height)
 		return V_BAD_COINBASE;
 	for (i = 0; i < b->ntx; i++) {
-		if (i > 0 && tx_is_coinbase(&b->tx[i]))
-			return V_BAD_COINBASE;
-		if ((r = tx_check(&b->tx[i])) != V_OK)
-			return r;
+		if (i > 0 && tx_is_coinbase(&b->tx[i])) return V_BAD_COINBASE;
+		if ((r = tx_check(&b->tx[i])) != V_OK) return r;
 	}
 	return V_OK;
 }
 
 /* The new coins a coinbase at height may claim: the subsidy halves every
  * p->halving blocks, and is 0 after 64 halvings. */
-uint64_t block_subsidy(const struct params *p, uint32_t height)
-{
+uint64_t block_subsidy(const struct params *p, uint32_t height) {
 	uint32_t halvings = height / p->halving;
 	return halvings >= 64 ? 0 : p->subsidy >> halvings;
 }
@@ -344,8 +312,7 @@ uint64_t block_subsidy(const struct params *p, uint32_t height)
  * first. */
 uint8_t *block_make(const uint8_t prev[SHA256_LEN], uint32_t time,
                     uint32_t bits, uint8_t *const *txs, const size_t *lens,
-                    size_t ntx, size_t *len)
-{
+                    size_t ntx, size_t *len) {
 	size_t i, k = HEADER_LEN + 4;
 	uint8_t *blk;
 	for (i = 0, *len = k; i < ntx; i++)
@@ -365,18 +332,15 @@ uint8_t *block_make(const uint8_t prev[SHA256_LEN], uint32_t time,
 /* ==== 256-bit numbers: targets and work ==== */
 
 /* -1, 0 or 1 as a is below, equal to or above b. */
-int u256_cmp(const u256 *a, const u256 *b)
-{
+int u256_cmp(const u256 *a, const u256 *b) {
 	int i;
 	for (i = 7; i >= 0; i--)
-		if (a->w[i] != b->w[i])
-			return a->w[i] < b->w[i] ? -1 : 1;
+		if (a->w[i] != b->w[i]) return a->w[i] < b->w[i] ? -1 : 1;
 	return 0;
 }
 
 /* a += b (modulo 2^256). */
-void u256_add(u256 *a, const u256 *b)
-{
+void u256_add(u256 *a, const u256 *b) {
 	uint64_t carry = 0;
 	int i;
 	for (i = 0; i < 8; i++) {
@@ -387,8 +351,7 @@ void u256_add(u256 *a, const u256 *b)
 }
 
 /* a -= b, for a >= b. */
-static void u_sub(u256 *a, const u256 *b)
-{
+static void u_sub(u256 *a, const u256 *b) {
 	uint64_t borrow = 0, d;
 	int i;
 	for (i = 0; i < 8; i++) {
@@ -399,8 +362,7 @@ static void u_sub(u256 *a, const u256 *b)
 }
 
 /* a *= m; returns the word that overflowed past 256 bits. */
-static uint32_t u_mul32(u256 *a, uint32_t m)
-{
+static uint32_t u_mul32(u256 *a, uint32_t m) {
 	uint64_t carry = 0;
 	int i;
 	for (i = 0; i < 8; i++) {
@@ -412,8 +374,7 @@ static uint32_t u_mul32(u256 *a, uint32_t m)
 }
 
 /* a = (hi * 2^256 + a) / d, rounding down, for hi < d. */
-static void u_div32(u256 *a, uint32_t hi, uint32_t d)
-{
+static void u_div32(u256 *a, uint32_t hi, uint32_t d) {
 	uint64_t r = hi;
 	int i;
 	for (i = 7; i >= 0; i--) {
@@ -424,8 +385,7 @@ static void u_div32(u256 *a, uint32_t hi, uint32_t d)
 }
 
 /* q = n / d, by long division one bit at a time (d below 2^255). */
-static void u_div(u256 *q, const u256 *n, const u256 *d)
-{
+static void u_div(u256 *q, const u256 *n, const u256 *d) {
 	u256 r;
 	int i, k;
 	memset(q, 0, sizeof *q);
@@ -442,8 +402,7 @@ static void u_div(u256 *q, const u256 *n, const u256 *d)
 }
 
 /* A hash read as Bitcoin reads it: a little-endian number. */
-static void u_from_hash(u256 *a, const uint8_t h[SHA256_LEN])
-{
+static void u_from_hash(u256 *a, const uint8_t h[SHA256_LEN]) {
 	int i;
 	for (i = 0; i < 8; i++)
 		a->w[i] = get32le(h + 4 * i);
@@ -451,18 +410,15 @@ static void u_from_hash(u256 *a, const uint8_t h[SHA256_LEN])
 
 /* The target that compact bits stand for: a 3-byte mantissa times
  * 256^(exponent - 3).  Returns 0 for a negative, zero or oversized one. */
-static int target_of(uint32_t bits, u256 *t)
-{
+static int target_of(uint32_t bits, u256 *t) {
 	uint8_t b[SHA256_LEN] = { 0 };
 	uint32_t size = bits >> 24, word = bits & 0x007fffff, v;
 	int i, pos, nonzero = 0;
-	if (bits & 0x00800000)
-		return 0;
+	if (bits & 0x00800000) return 0;
 	for (i = 0; i < 3; i++) {
 		pos = (int)size - 3 + i;
 		v = word >> 8 * i & 0xff;
-		if (pos >= SHA256_LEN && v)
-			return 0;
+		if (pos >= SHA256_LEN && v) return 0;
 		if (pos >= 0 && pos < SHA256_LEN) {
 			b[pos] = (uint8_t)v;
 			nonzero |= v != 0;
@@ -473,8 +429,7 @@ static int target_of(uint32_t bits, u256 *t)
 }
 
 /* The compact bits of a target, rounding down as Bitcoin does. */
-static uint32_t compact_of(const u256 *t)
-{
+static uint32_t compact_of(const u256 *t) {
 	uint8_t b[SHA256_LEN];
 	uint32_t word = 0;
 	int i, size = SHA256_LEN;
@@ -494,8 +449,7 @@ static uint32_t compact_of(const u256 *t)
 /* The work a header with these bits proves: the expected number of
  * hashes, 2^256 / (target + 1) = ~target / (target + 1) + 1.  The last
  * answer is kept: a chain's bits rarely change. */
-void header_work(uint32_t bits, u256 *w)
-{
+void header_work(uint32_t bits, u256 *w) {
 	static uint32_t last_bits;
 	static u256 last;
 	u256 t, n, one = { { 1 } };
@@ -519,8 +473,7 @@ void header_work(uint32_t bits, u256 *w)
 /* The bits after a retarget: the target scaled by how long the interval
  * took (span seconds, clamped to [1/4, 4] times what it should), as
  * Bitcoin does; never past the network's limit. */
-uint32_t header_retarget(const struct params *p, uint32_t bits, int64_t span)
-{
+uint32_t header_retarget(const struct params *p, uint32_t bits, int64_t span) {
 	int64_t want = (int64_t)p->interval * p->spacing;
 	u256 t, limit;
 	uint32_t hi;
@@ -540,8 +493,7 @@ uint32_t header_retarget(const struct params *p, uint32_t bits, int64_t span)
  * time past the median and at most MAX_FUTURE ahead.  Returns a reason. */
 int header_check(const struct params *p, const uint8_t *hdr,
                  const uint8_t hash[SHA256_LEN], uint32_t want_bits,
-                 uint32_t median, int64_t now)
-{
+                 uint32_t median, int64_t now) {
 	uint32_t bits = get32le(hdr + HDR_BITS);
 	int64_t t = get32le(hdr + HDR_TIME);
 	u256 target, limit, h;
@@ -550,12 +502,9 @@ int header_check(const struct params *p, const uint8_t *hdr,
 	    u256_cmp(&target, &limit) > 0)
 		return V_BAD_BITS;
 	u_from_hash(&h, hash);
-	if (u256_cmp(&h, &target) > 0)
-		return V_BAD_POW;
-	if (t <= median)
-		return V_TIME_TOO_OLD;
-	if (t > now + MAX_FUTURE)
-		return V_TIME_TOO_NEW;
+	if (u256_cmp(&h, &target) > 0) return V_BAD_POW;
+	if (t <= median) return V_TIME_TOO_OLD;
+	if (t > now + MAX_FUTURE) return V_TIME_TOO_NEW;
 	return V_OK;
 }
 
@@ -563,8 +512,7 @@ int header_check(const struct params *p, const uint8_t *hdr,
 
 /* The nonce ran out: move the time on, or once it would pass max_time,
  * bump the extra nonce in the coinbase's key field instead. */
-static void roll(uint8_t *blk, size_t len, int64_t max_time)
-{
+static void roll(uint8_t *blk, size_t len, int64_t max_time) {
 	uint32_t t = get32le(blk + HDR_TIME);
 	if ((int64_t)t + 1 <= max_time || len < EXTRANONCE + 8) {
 		put32le(blk + HDR_TIME, t + 1);
@@ -577,22 +525,19 @@ static void roll(uint8_t *blk, size_t len, int64_t max_time)
 /* Try up to tries nonces from the header's own, from a midstate.
  * Returns 1 solved, 0 (the next nonce stored), -1 if bits are no target. */
 int block_mine(uint8_t *blk, size_t len, unsigned long tries,
-               int64_t max_time)
-{
+               int64_t max_time) {
 	uint32_t nonce = get32le(blk + HDR_NONCE);
 	uint8_t out[SHA256_LEN];
 	sha256_ctx mid;
 	u256 target, h;
-	if (!target_of(get32le(blk + HDR_BITS), &target))
-		return -1;
+	if (!target_of(get32le(blk + HDR_BITS), &target)) return -1;
 	sha256_init(&mid);
 	sha256_update(&mid, blk, 64);
 	for (; tries > 0; tries--) {
 		put32le(blk + HDR_NONCE, nonce);
 		sha256d_from(&mid, blk + 64, 16, out);
 		u_from_hash(&h, out);
-		if (u256_cmp(&h, &target) <= 0)
-			return 1;
+		if (u256_cmp(&h, &target) <= 0) return 1;
 		if (++nonce == 0) {
 			roll(blk, len, max_time);
 			sha256_init(&mid);

@@ -80,14 +80,12 @@ static int pool_add(struct chain *c, const uint8_t *raw, size_t len,
 #define best_header(c) ((c)->hdrs[(c)->nhdrs - 1])
 
 /* The clock the rules use: the real one, unless a test set one. */
-int64_t chain_now(const struct chain *c)
-{
+int64_t chain_now(const struct chain *c) {
 	return c->now ? c->now : wall_ms() / 1000;
 }
 
 /* The median time of the MEDIAN_SPAN blocks ending at n. */
-static uint32_t median_time(const struct blockindex *n)
-{
+static uint32_t median_time(const struct blockindex *n) {
 	uint32_t t[MEDIAN_SPAN], v;
 	int k = 0, i, j;
 	for (; n && k < MEDIAN_SPAN; n = n->prev)
@@ -103,24 +101,22 @@ static uint32_t median_time(const struct blockindex *n)
 /* The bits a block after prev must carry: its parent's, or every
  * `interval` blocks, scaled by how long the last interval took (0 if that
  * lies below a trusted root). */
-static uint32_t next_bits(const struct chain *c, const struct blockindex *prev)
-{
+static uint32_t next_bits(const struct chain *c,
+                          const struct blockindex *prev) {
 	const struct blockindex *first = prev;
 	uint32_t i;
 	if (!c->p->interval || (prev->height + 1) % c->p->interval)
 		return index_bits(prev);
 	for (i = 1; i < c->p->interval && first; i++)
 		first = first->prev;
-	if (!first)
-		return 0;
+	if (!first) return 0;
 	return header_retarget(c->p, index_bits(prev),
 	                       (int64_t)index_time(prev) - index_time(first));
 }
 
 /* Make n the best header: rewrite hdrs from n down to where it already
  * agrees (only below the old end: entries past it are stale). */
-static void set_best_header(struct chain *c, struct blockindex *n)
-{
+static void set_best_header(struct chain *c, struct blockindex *n) {
 	size_t old = c->nhdrs, i = n->prev ? n->height - c->p->genesis_height
 	                                   : 0;
 	c->hdrs = xgrow(c->hdrs, &c->hcap, i + 1, sizeof *c->hdrs);
@@ -132,8 +128,7 @@ static void set_best_header(struct chain *c, struct blockindex *n)
 /* Add a checked header to the block index and its tree. */
 static struct blockindex *index_add(struct chain *c, const uint8_t *hdr,
                               const uint8_t hash[SHA256_LEN],
-                              struct blockindex *prev)
-{
+                              struct blockindex *prev) {
 	struct blockindex *n = xcalloc(1, sizeof *n);
 	u256 w;
 	memcpy(n->hash, hash, SHA256_LEN);
@@ -156,8 +151,7 @@ static struct blockindex *index_add(struct chain *c, const uint8_t *hdr,
 
 /* Find or add a header's entry into *out; returns V_OK or a reason. */
 static int accept_header(struct chain *c, const uint8_t *hdr,
-                         struct blockindex **out)
-{
+                         struct blockindex **out) {
 	uint8_t hash[SHA256_LEN];
 	struct blockindex *prev;
 	int r;
@@ -166,8 +160,7 @@ static int accept_header(struct chain *c, const uint8_t *hdr,
 		return (*out)->status & FAILED ? (*out)->reason : V_OK;
 	if (!(prev = map_get(&c->index, hdr + HDR_PREV)))
 		return V_PREVIOUS_UNKNOWN;
-	if (prev->status & FAILED)
-		return V_PREVIOUS_INVALID;
+	if (prev->status & FAILED) return V_PREVIOUS_INVALID;
 	if ((r = header_check(c->p, hdr, hash, next_bits(c, prev),
 	                      median_time(prev), chain_now(c))) != V_OK)
 		return r;
@@ -176,8 +169,7 @@ static int accept_header(struct chain *c, const uint8_t *hdr,
 }
 
 /* Add a header alone (headers-first sync); returns a reason. */
-int chain_add_header(struct chain *c, const uint8_t hdr[HEADER_LEN])
-{
+int chain_add_header(struct chain *c, const uint8_t hdr[HEADER_LEN]) {
 	uint8_t hash[SHA256_LEN];
 	struct blockindex *n;
 	sha256d(hdr, HEADER_LEN, hash);
@@ -186,16 +178,14 @@ int chain_add_header(struct chain *c, const uint8_t hdr[HEADER_LEN])
 }
 
 /* Is a a better tip than b: more work, or as much and seen first? */
-static int better(const struct blockindex *a, const struct blockindex *b)
-{
+static int better(const struct blockindex *a, const struct blockindex *b) {
 	int k = u256_cmp(&a->work, &b->work);
 	return k > 0 || (k == 0 && a->seq < b->seq);
 }
 
 /* The best candidate tip, searched afresh: the active tip unless some
  * block has strictly more work (then the first seen of the heaviest). */
-static void find_best(struct chain *c)
-{
+static void find_best(struct chain *c) {
 	struct blockindex **v = (struct blockindex **)map_values(&c->index);
 	struct blockindex *t = tip(c);
 	size_t i, n = c->index.n;
@@ -209,8 +199,7 @@ static void find_best(struct chain *c)
 }
 
 /* Mark n failed for reason r, and everything built on it. */
-static void fail_tree(struct blockindex *n, int r)
-{
+static void fail_tree(struct blockindex *n, int r) {
 	struct blockindex *k;
 	n->status |= FAILED;
 	n->reason = r;
@@ -219,15 +208,13 @@ static void fail_tree(struct blockindex *n, int r)
 }
 
 /* n broke rule r: fail its subtree and look for the best tip again. */
-static void fail(struct chain *c, struct blockindex *n, int r)
-{
+static void fail(struct chain *c, struct blockindex *n, int r) {
 	struct blockindex **v, *h;
 	size_t i, k;
 	fail_tree(n, r);
 	if (c->best->status & FAILED)
 		find_best(c);
-	if (!(best_header(c)->status & FAILED))
-		return;
+	if (!(best_header(c)->status & FAILED)) return;
 	v = (struct blockindex **)map_values(&c->index);
 	for (h = c->best, i = 0, k = c->index.n; i < k; i++)
 		if (!(v[i]->status & FAILED) && better(v[i], h))
@@ -239,8 +226,7 @@ static void fail(struct chain *c, struct blockindex *n, int r)
 
 /* n has its body now: if its parent is LINKED, so are n and the waiting
  * blocks after it, and each may be the new best. */
-static void link_body(struct chain *c, struct blockindex *n)
-{
+static void link_body(struct chain *c, struct blockindex *n) {
 	struct blockindex *k;
 	if ((n->status & (HAVE_DATA | LINKED | FAILED)) != HAVE_DATA ||
 	    !(n->prev->status & LINKED))
@@ -257,13 +243,11 @@ static void link_body(struct chain *c, struct blockindex *n)
 /* The coin an outpoint names, from the UTXO set or (pool) the mempool;
  * returns V_OK, V_MISSING_INPUT or (pool) V_MEMPOOL_CONFLICT. */
 static int find_coin(const struct chain *c, const uint8_t *op, int pool,
-                     struct coin *coin)
-{
+                     struct coin *coin) {
 	const struct coin *u = map_get(&c->utxo, op);
 	const struct ptx *p;
 	uint32_t k = get32le(op + SHA256_LEN);
-	if (pool && map_get(&c->spends, op))
-		return V_MEMPOOL_CONFLICT;
+	if (pool && map_get(&c->spends, op)) return V_MEMPOOL_CONFLICT;
 	if (u) {
 		*coin = *u;
 		return V_OK;
@@ -280,14 +264,12 @@ static int find_coin(const struct chain *c, const uint8_t *op, int pool,
 /* Input i of t may spend a coin paying addr: its key hashes to addr and
  * it is signed, or an earlier input with its key is (one leaf a key). */
 static int check_sig(const struct tx *t, uint32_t i, const uint8_t *addr,
-                     const uint8_t sighash[SHA256_LEN])
-{
+                     const uint8_t sighash[SHA256_LEN]) {
 	const struct txin *x = &t->in[i];
 	uint8_t a[ADDR_LEN];
 	uint32_t j;
 	sha256(x->pub, LMS_PUB_LEN, a);
-	if (memcmp(a, addr, ADDR_LEN) != 0)
-		return V_KEY_NOT_ADDRESS;
+	if (memcmp(a, addr, ADDR_LEN) != 0) return V_KEY_NOT_ADDRESS;
 	if (x->siglen == 0) {
 		for (j = 0; j < i; j++)
 			if (t->in[j].siglen &&
@@ -303,8 +285,7 @@ static int check_sig(const struct tx *t, uint32_t i, const uint8_t *addr,
  * (in spent), is mature and signed; they cover the outputs (*fee). */
 static int check_inputs(const struct chain *c, const struct tx *t,
                         uint32_t height, struct map *spent, int pool,
-                        uint64_t *fee)
-{
+                        uint64_t *fee) {
 	uint8_t sighash[SHA256_LEN];
 	uint64_t in = 0, out = 0;
 	struct coin coin;
@@ -312,22 +293,19 @@ static int check_inputs(const struct chain *c, const struct tx *t,
 	int r;
 	tx_sighash(t, sighash);
 	for (i = 0; i < t->nin; i++) {
-		if (map_get(spent, t->in[i].prev))
-			return V_DOUBLE_SPEND;
+		if (map_get(spent, t->in[i].prev)) return V_DOUBLE_SPEND;
 		map_put(spent, t->in[i].prev, (void *)t);
 		if ((r = find_coin(c, t->in[i].prev, pool, &coin)) != V_OK)
 			return r;
 		if (coin.coinbase && height - coin.height < c->p->maturity)
 			return V_IMMATURE_COINBASE_SPEND;
-		if ((r = check_sig(t, i, coin.addr, sighash)) != V_OK)
-			return r;
+		if ((r = check_sig(t, i, coin.addr, sighash)) != V_OK) return r;
 		if ((in += coin.amount) > MAX_MONEY)
 			return V_AMOUNT_OUT_OF_RANGE;
 	}
 	for (i = 0; i < t->nout; i++)
 		out += t->out[i].amount;
-	if (in < out)
-		return V_OUTPUTS_EXCEED_INPUTS;
+	if (in < out) return V_OUTPUTS_EXCEED_INPUTS;
 	*fee = in - out;
 	return V_OK;
 }
@@ -335,8 +313,7 @@ static int check_inputs(const struct chain *c, const struct tx *t,
 /* ==== The UTXO set: connecting and disconnecting blocks ==== */
 
 /* Remove t's inputs from the UTXO set, keeping them as n's undo data. */
-static void spend(struct chain *c, const struct tx *t, struct blockindex *n)
-{
+static void spend(struct chain *c, const struct tx *t, struct blockindex *n) {
 	struct coin *coin;
 	uint32_t i;
 	for (i = 0; i < t->nin; i++) {
@@ -348,8 +325,7 @@ static void spend(struct chain *c, const struct tx *t, struct blockindex *n)
 
 /* Add t's outputs to the UTXO set. */
 static void add_outputs(struct chain *c, const struct tx *t, uint32_t height,
-                        int coinbase)
-{
+                        int coinbase) {
 	uint8_t op[OUTPOINT_LEN];
 	struct coin *coin;
 	uint32_t i;
@@ -366,8 +342,7 @@ static void add_outputs(struct chain *c, const struct tx *t, uint32_t height,
 
 /* Undo the first count transactions of b, last first, from n's undo. */
 static void unapply(struct chain *c, const struct block *b, uint32_t count,
-                    struct blockindex *n)
-{
+                    struct blockindex *n) {
 	const struct tx *t;
 	uint8_t op[OUTPOINT_LEN];
 	struct coin *coin;
@@ -391,8 +366,7 @@ static void unapply(struct chain *c, const struct block *b, uint32_t count,
 /* Apply block b at node n to the UTXO set, checking every contextual rule
  * on the way.  Returns a reason; on failure the set is as it was. */
 static int connect_block(struct chain *c, struct blockindex *n,
-                         const struct block *b)
-{
+                         const struct block *b) {
 	uint64_t fees = 0, fee, claimed = 0;
 	uint32_t i, k, nin = 0;
 	struct map spent;
@@ -426,8 +400,7 @@ static int connect_block(struct chain *c, struct blockindex *n,
 /* ==== Block files ==== */
 
 /* Open block file number num of the data directory. */
-static int open_file(const struct chain *c, uint32_t num, int flags)
-{
+static int open_file(const struct chain *c, uint32_t num, int flags) {
 	char path[4096];
 	snprintf(path, sizeof path, "%s/blk%05u.dat", c->dir, (unsigned)num);
 	return open(path, flags, 0644);
@@ -437,12 +410,10 @@ static int open_file(const struct chain *c, uint32_t num, int flags)
  * new file past file_max, fsynced unless sync_later.  Returns V_OK, or
  * V_STORAGE_FAILED with the file as it was. */
 static int store(struct chain *c, struct blockindex *n, const uint8_t *blk,
-                 size_t len)
-{
+                 size_t len) {
 	uint8_t head[RECORD_HEAD], sum[RECORD_TAIL];
 	off_t at = c->filesize;
-	if (!c->dir)
-		return V_STORAGE_FAILED;
+	if (!c->dir) return V_STORAGE_FAILED;
 	if (c->filesize > 0 && c->filesize + len + RECORD_HEAD + RECORD_TAIL >
 	    c->file_max) {
 		close(c->fd);
@@ -471,8 +442,7 @@ static int store(struct chain *c, struct blockindex *n, const uint8_t *blk,
 }
 
 /* Read the body of a block we hold into a new buffer. */
-static uint8_t *read_block(const struct chain *c, const struct blockindex *n)
-{
+static uint8_t *read_block(const struct chain *c, const struct blockindex *n) {
 	uint8_t *buf;
 	int fd;
 	if (n == c->root)
@@ -488,22 +458,17 @@ static uint8_t *read_block(const struct chain *c, const struct blockindex *n)
 /* Read the record at pos into buf (room for MAX_BLOCK_SIZE + 4).  Returns
  * 1 at the clean end of the file, 0 with *len set, or -1 with *why. */
 static int read_record(const struct chain *c, int fd, off_t pos, uint8_t *buf,
-                       uint32_t *len, const char **why)
-{
+                       uint32_t *len, const char **why) {
 	uint8_t head[RECORD_HEAD];
 	ssize_t n = pread(fd, head, RECORD_HEAD, pos);
-	if (n == 0)
-		return 1;
+	if (n == 0) return 1;
 	*why = "torn record";
-	if (n != RECORD_HEAD)
-		return -1;
+	if (n != RECORD_HEAD) return -1;
 	*len = get32le(head + 4);
 	*why = "wrong magic";
-	if (memcmp(head, c->p->magic, 4) != 0)
-		return -1;
+	if (memcmp(head, c->p->magic, 4) != 0) return -1;
 	*why = "impossible length";
-	if (*len < HEADER_LEN || *len > MAX_BLOCK_SIZE)
-		return -1;
+	if (*len < HEADER_LEN || *len > MAX_BLOCK_SIZE) return -1;
 	*why = "torn record";
 	if (file_io(fd, buf, *len + RECORD_TAIL, pos + RECORD_HEAD, 0) != 0)
 		return -1;
@@ -515,8 +480,7 @@ static int read_record(const struct chain *c, int fd, off_t pos, uint8_t *buf,
 
 /* Set aside a copy of a transaction, for the mempool after a reorg. */
 static void txlist_add(struct txlist *l, const uint8_t *raw, size_t len,
-                       int64_t time)
-{
+                       int64_t time) {
 	l->v = xgrow(l->v, &l->cap, l->n + 1, sizeof *l->v);
 	l->v[l->n].raw = xmalloc(len);
 	memcpy(l->v[l->n].raw, raw, len);
@@ -526,8 +490,7 @@ static void txlist_add(struct txlist *l, const uint8_t *raw, size_t len,
 
 /* A block is confirmed: its transactions leave the mempool, and so do
  * those that spent the same outputs (with their children). */
-static void pool_confirm(struct chain *c, const struct block *b)
-{
+static void pool_confirm(struct chain *c, const struct block *b) {
 	struct ptx *p;
 	uint32_t i, k;
 	for (i = 1; i < b->ntx; i++) {
@@ -542,8 +505,7 @@ static void pool_confirm(struct chain *c, const struct block *b)
 /* Connect n, the block after the tip, read back unless it is fresh
  * (parsed as fb).  Returns a reason; on failure n's branch fails. */
 static int connect_tip(struct chain *c, struct blockindex *n,
-                       const struct blockindex *fresh, const struct block *fb)
-{
+                       const struct blockindex *fresh, const struct block *fb) {
 	uint8_t *raw = NULL;
 	struct block own;
 	const struct block *b = fb;
@@ -568,8 +530,7 @@ static int connect_tip(struct chain *c, struct blockindex *n,
 }
 
 /* Disconnect the tip, setting its transactions aside in back. */
-static void disconnect_tip(struct chain *c, struct txlist *back)
-{
+static void disconnect_tip(struct chain *c, struct txlist *back) {
 	struct blockindex *n = tip(c);
 	uint8_t *raw = read_block(c, n);
 	struct block b;
@@ -585,8 +546,8 @@ static void disconnect_tip(struct chain *c, struct txlist *back)
 }
 
 /* The last block two branches share. */
-static struct blockindex *fork_point(struct blockindex *a, struct blockindex *b)
-{
+static struct blockindex *fork_point(struct blockindex *a,
+                                     struct blockindex *b) {
 	while (a->height > b->height)
 		a = a->prev;
 	while (b->height > a->height)
@@ -603,8 +564,7 @@ static struct blockindex *fork_point(struct blockindex *a, struct blockindex *b)
  * breaks a rule fails its branch and the search starts over.  Set-aside
  * transactions go back to the mempool if still valid. */
 static void activate(struct chain *c, const struct blockindex *fresh,
-                     const struct block *fb)
-{
+                     const struct block *fb) {
 	struct txlist back = { NULL, 0, 0 };
 	struct blockindex *fork, *k, **path;
 	size_t n, i;
@@ -617,8 +577,7 @@ static void activate(struct chain *c, const struct blockindex *fresh,
 		for (k = c->best, i = n; i > 0; k = k->prev)
 			path[--i] = k;
 		for (i = 0; i < n; i++)
-			if (connect_tip(c, path[i], fresh, fb) != V_OK)
-				break;
+			if (connect_tip(c, path[i], fresh, fb) != V_OK) break;
 		free(path);
 	}
 	if (back.n)
@@ -629,21 +588,15 @@ static void activate(struct chain *c, const struct blockindex *fresh,
 /* Take a block: check it, store it (unless replayed from `at`), link it
  * and move to the best chain.  Returns a reason. */
 static int add_block(struct chain *c, const uint8_t *blk, size_t len,
-                     const struct blockindex *at)
-{
+                     const struct blockindex *at) {
 	struct blockindex *n;
 	struct block b;
 	int r;
-	if (len > MAX_BLOCK_SIZE)
-		return V_TOO_BIG;
-	if (len < HEADER_LEN)
-		return V_MALFORMED;
-	if ((r = accept_header(c, blk, &n)) != V_OK)
-		return r;
-	if (n->status & HAVE_DATA)
-		return V_ALREADY_KNOWN;
-	if ((r = block_parse(&b, blk, len)) != V_OK)
-		return r;
+	if (len > MAX_BLOCK_SIZE) return V_TOO_BIG;
+	if (len < HEADER_LEN) return V_MALFORMED;
+	if ((r = accept_header(c, blk, &n)) != V_OK) return r;
+	if (n->status & HAVE_DATA) return V_ALREADY_KNOWN;
+	if ((r = block_parse(&b, blk, len)) != V_OK) return r;
 	if ((r = block_check(&b, n->height)) == V_BAD_COINBASE ||
 	    r == V_AMOUNT_OUT_OF_RANGE)
 		fail(c, n, r);  /* the header commits to a bad body */
@@ -667,16 +620,14 @@ static int add_block(struct chain *c, const uint8_t *blk, size_t len,
 /* A block from a peer or the miner: check, store, follow the most work.
  * Returns V_OK (stored; maybe not on the best chain), V_ALREADY_KNOWN, or
  * the rule it breaks. */
-int chain_add_block(struct chain *c, const uint8_t *blk, size_t len)
-{
+int chain_add_block(struct chain *c, const uint8_t *blk, size_t len) {
 	return add_block(c, blk, len, NULL);
 }
 
 /* ==== The mempool ==== */
 
 /* Drop p from the mempool alone (a block confirmed it). */
-static void pool_forget(struct chain *c, struct ptx *p)
-{
+static void pool_forget(struct chain *c, struct ptx *p) {
 	uint32_t i;
 	map_del(&c->pool, p->tx.id);
 	for (i = 0; i < p->tx.nin; i++)
@@ -688,8 +639,7 @@ static void pool_forget(struct chain *c, struct ptx *p)
 }
 
 /* Drop p and every mempool transaction spending its outputs. */
-static void pool_remove(struct chain *c, struct ptx *p)
-{
+static void pool_remove(struct chain *c, struct ptx *p) {
 	uint8_t op[OUTPOINT_LEN];
 	struct ptx *child;
 	uint32_t i;
@@ -702,15 +652,13 @@ static void pool_remove(struct chain *c, struct ptx *p)
 }
 
 /* Is a's fee rate (fee per byte) below b's? */
-static int cheaper(const struct ptx *a, const struct ptx *b)
-{
+static int cheaper(const struct ptx *a, const struct ptx *b) {
 	return (double)a->fee / (double)a->tx.len <
 	       (double)b->fee / (double)b->tx.len;
 }
 
 /* The mempool entry with the lowest fee rate, or NULL if it is empty. */
-static struct ptx *pool_cheapest(const struct chain *c)
-{
+static struct ptx *pool_cheapest(const struct chain *c) {
 	struct ptx *worst = NULL;
 	struct ment *e;
 	size_t i;
@@ -722,31 +670,27 @@ static struct ptx *pool_cheapest(const struct chain *c)
 }
 
 /* Order mempool entries (qsort) by arrival... */
-static int by_seq(const void *a, const void *b)
-{
+static int by_seq(const void *a, const void *b) {
 	const struct ptx *x = *(struct ptx *const *)a, *y = *(struct ptx *const *)b;
 	return x->seq < y->seq ? -1 : x->seq > y->seq;
 }
 
 /* ...or by fee rate, highest first, then by arrival. */
-static int by_rate(const void *a, const void *b)
-{
+static int by_rate(const void *a, const void *b) {
 	const struct ptx *x = *(struct ptx *const *)a, *y = *(struct ptx *const *)b;
 	return cheaper(y, x) ? -1 : cheaper(x, y) ? 1 : by_seq(a, b);
 }
 
 /* Every mempool entry, sorted by cmp, in a new array of c->pool.n. */
 static struct ptx **pool_list(const struct chain *c,
-                              int (*cmp)(const void *, const void *))
-{
+                              int (*cmp)(const void *, const void *)) {
 	struct ptx **v = (struct ptx **)map_values(&c->pool);
 	qsort(v, c->pool.n, sizeof *v, cmp);
 	return v;
 }
 
 /* Drop mempool transactions older than max_age seconds, and children. */
-void chain_pool_expire(struct chain *c, int64_t max_age)
-{
+void chain_pool_expire(struct chain *c, int64_t max_age) {
 	struct ptx **v = pool_list(c, by_seq), *p;
 	uint8_t (*old)[SHA256_LEN] = xcalloc(c->pool.n, SHA256_LEN);
 	size_t i, k = 0, n = c->pool.n;
@@ -764,15 +708,13 @@ void chain_pool_expire(struct chain *c, int64_t max_age)
 /* Check a transaction against the tip and the mempool and add it;
  * returns a reason. */
 static int pool_add(struct chain *c, const uint8_t *raw, size_t len,
-                    int64_t time)
-{
+                    int64_t time) {
 	struct ptx *p;
 	uint8_t id[SHA256_LEN];
 	struct map spent;
 	uint32_t i;
 	int r;
-	if (len > MAX_TX_SIZE)
-		return V_TOO_BIG;
+	if (len > MAX_TX_SIZE) return V_TOO_BIG;
 	p = xcalloc(1, sizeof *p);
 	p->raw = xmalloc(len);
 	memcpy(p->raw, raw, len);
@@ -808,8 +750,7 @@ static int pool_add(struct chain *c, const uint8_t *raw, size_t len,
 
 /* A transaction from a peer or the wallet: expire old entries (every
  * EXPIRE_EVERY seconds), then check and add it.  Returns a reason. */
-int chain_add_tx(struct chain *c, const uint8_t *tx, size_t len)
-{
+int chain_add_tx(struct chain *c, const uint8_t *tx, size_t len) {
 	if (chain_now(c) - c->expired_at >= EXPIRE_EVERY)
 		chain_pool_expire(c, POOL_EXPIRY);
 	return pool_add(c, tx, len, chain_now(c));
@@ -817,8 +758,7 @@ int chain_add_tx(struct chain *c, const uint8_t *tx, size_t len)
 
 /* After a reorg: empty the mempool and offer back, in order, the
  * transactions of disconnected blocks and then the old mempool. */
-static void pool_refill(struct chain *c, struct txlist *back)
-{
+static void pool_refill(struct chain *c, struct txlist *back) {
 	struct ptx **v = pool_list(c, by_seq);
 	size_t i, n = c->pool.n;
 	for (i = 0; i < n; i++) {
@@ -835,8 +775,7 @@ static void pool_refill(struct chain *c, struct txlist *back)
 /* mempool.dat: records of u32 length | transaction | i64 arrival time
  * (seconds since 1970), in arrival order, to the end of the file.  Read
  * back, each is offered to the mempool again. */
-static void pool_rw(struct rw *s, void *arg)
-{
+static void pool_rw(struct rw *s, void *arg) {
 	struct chain *c = arg;
 	struct ptx **v = s->out ? pool_list(c, by_seq) : NULL, tmp, *p = &tmp;
 	size_t i, n = s->out ? c->pool.n : (size_t)-1;
@@ -858,8 +797,7 @@ static void pool_rw(struct rw *s, void *arg)
 }
 
 /* The mempool.dat of the data directory (a static buffer). */
-static const char *pool_path(const struct chain *c)
-{
+static const char *pool_path(const struct chain *c) {
 	static char path[4096];
 	snprintf(path, sizeof path, "%s/mempool.dat", c->dir);
 	return path;
@@ -868,8 +806,7 @@ static const char *pool_path(const struct chain *c)
 /* ==== Opening and closing ==== */
 
 /* Lock the data directory for this process; returns 0, or -1 with err. */
-static int lock_dir(struct chain *c, char *err, size_t errlen)
-{
+static int lock_dir(struct chain *c, char *err, size_t errlen) {
 	struct flock fl;
 	char path[4096];
 	snprintf(path, sizeof path, "%s/lock", c->dir);
@@ -900,15 +837,13 @@ struct later {
  * record, saying so in c->report.  Returns its fd (left open) and length,
  * or -1 if it is absent. */
 static int replay_file(struct chain *c, uint32_t num, uint8_t *buf,
-                       uint32_t *size, struct later *l)
-{
+                       uint32_t *size, struct later *l) {
 	int fd = open_file(c, num, O_RDWR), r;
 	struct blockindex at;
 	const char *why = "";
 	off_t pos = 0, end;
 	size_t k = strlen(c->report);
-	if (fd < 0)
-		return -1;
+	if (fd < 0) return -1;
 	while ((r = read_record(c, fd, pos, buf, &at.len, &why)) == 0) {
 		at.file = num;
 		at.pos = (uint32_t)pos + RECORD_HEAD;
@@ -933,8 +868,7 @@ static int replay_file(struct chain *c, uint32_t num, uint8_t *buf,
 
 /* Add the blocks replay found before their parents, in rounds, until a
  * round adds none (the rest lost their parent to damage). */
-static void replay_later(struct chain *c, struct later *l)
-{
+static void replay_later(struct chain *c, struct later *l) {
 	size_t i, added = 1;
 	uint8_t *b;
 	while (added)
@@ -951,8 +885,7 @@ static void replay_later(struct chain *c, struct later *l)
 }
 
 /* Rebuild everything from the block files; leave the last one open. */
-static void replay(struct chain *c)
-{
+static void replay(struct chain *c) {
 	uint8_t *buf = xmalloc(MAX_BLOCK_SIZE + RECORD_TAIL);
 	struct later l = { NULL, 0, 0 };
 	uint32_t num, size;
@@ -971,8 +904,7 @@ static void replay(struct chain *c)
 }
 
 /* The genesis block from the parameters: the root of the tree. */
-static void plant_root(struct chain *c)
-{
+static void plant_root(struct chain *c) {
 	const char *hex = c->p->genesis;
 	uint8_t hash[SHA256_LEN];
 	c->genesis_len = strlen(hex) / 2;
@@ -992,8 +924,7 @@ static void plant_root(struct chain *c)
 /* Open network p's chain in dir (made if missing; NULL keeps nothing),
  * replaying its block files.  Returns NULL with err set on failure. */
 struct chain *chain_open(const struct params *p, const char *dir, char *err,
-                         size_t errlen)
-{
+                         size_t errlen) {
 	struct chain *c = xcalloc(1, sizeof *c);
 	c->p = p;
 	c->lock = c->fd = -1;
@@ -1004,8 +935,7 @@ struct chain *chain_open(const struct params *p, const char *dir, char *err,
 	map_init(&c->pool, SHA256_LEN);
 	map_init(&c->spends, OUTPOINT_LEN);
 	plant_root(c);
-	if (!dir)
-		return c;
+	if (!dir) return c;
 	c->dir = strcpy(xmalloc(strlen(dir) + 1), dir);
 	if (mkdir(dir, 0700) != 0 && errno != EEXIST)
 		snprintf(err, errlen, "cannot make %s: %s", dir, strerror(errno));
@@ -1019,12 +949,10 @@ struct chain *chain_open(const struct params *p, const char *dir, char *err,
 }
 
 /* Save the mempool, free everything, and release the data directory. */
-void chain_close(struct chain *c)
-{
+void chain_close(struct chain *c) {
 	void **v;
 	size_t i, n;
-	if (!c)
-		return;
+	if (!c) return;
 	if (c->fd >= 0) {
 		if (file_save(pool_path(c), pool_rw, c) != 0)
 			fprintf(stderr, "peerchain: cannot save %s\n", pool_path(c));
@@ -1053,8 +981,7 @@ void chain_close(struct chain *c)
 
 /* Flush the block file: a running node does it every TICK_MS, not per
  * block, or sync would wait on the disk (a crash loses the last blocks). */
-void chain_sync(struct chain *c)
-{
+void chain_sync(struct chain *c) {
 	if (c->fd >= 0 && fsync(c->fd) != 0)
 		fatal("cannot flush a block file");
 }
@@ -1062,27 +989,22 @@ void chain_sync(struct chain *c)
 /* ==== Questions ==== */
 
 /* The height of the active tip. */
-uint32_t chain_height(const struct chain *c)
-{
+uint32_t chain_height(const struct chain *c) {
 	return tip(c)->height;
 }
 
 /* The hash of the active block at height; returns 0, or -1 if none. */
 int chain_hash_at(const struct chain *c, uint32_t height,
-                  uint8_t hash[SHA256_LEN])
-{
-	if (height < c->root->height || height > tip(c)->height)
-		return -1;
+                  uint8_t hash[SHA256_LEN]) {
+	if (height < c->root->height || height > tip(c)->height) return -1;
 	memcpy(hash, c->active[height - c->root->height]->hash, SHA256_LEN);
 	return 0;
 }
 
 /* What we know of a block: CH_* bits, 0 if nothing. */
-int chain_status(const struct chain *c, const uint8_t hash[SHA256_LEN])
-{
+int chain_status(const struct chain *c, const uint8_t hash[SHA256_LEN]) {
 	const struct blockindex *n = map_get(&c->index, hash);
-	if (!n)
-		return 0;
+	if (!n) return 0;
 	return CH_HEADER | (n->status & HAVE_DATA ? CH_BODY : 0) |
 	       (n->status & FAILED ? CH_FAILED : 0) |
 	       (n->height <= tip(c)->height &&
@@ -1092,19 +1014,16 @@ int chain_status(const struct chain *c, const uint8_t hash[SHA256_LEN])
 /* The header and height of a known block; returns 1 if it is on the
  * active chain, 0 if not, -1 if unknown. */
 int chain_header(const struct chain *c, const uint8_t hash[SHA256_LEN],
-                 uint8_t hdr[HEADER_LEN], uint32_t *height)
-{
+                 uint8_t hdr[HEADER_LEN], uint32_t *height) {
 	const struct blockindex *n = map_get(&c->index, hash);
-	if (!n)
-		return -1;
+	if (!n) return -1;
 	memcpy(hdr, n->hdr, HEADER_LEN);
 	*height = n->height;
 	return (chain_status(c, hash) & CH_ACTIVE) != 0;
 }
 
 /* The best header's hash (maybe without a body); returns its height. */
-uint32_t chain_best_header(const struct chain *c, uint8_t hash[SHA256_LEN])
-{
+uint32_t chain_best_header(const struct chain *c, uint8_t hash[SHA256_LEN]) {
 	memcpy(hash, best_header(c)->hash, SHA256_LEN);
 	return best_header(c)->height;
 }
@@ -1113,8 +1032,7 @@ uint32_t chain_best_header(const struct chain *c, uint8_t hash[SHA256_LEN])
  * hold no body for, lowest first, at most `ahead` past where it leaves the
  * active chain.  Returns how many, with each hash and height. */
 size_t chain_missing(const struct chain *c, uint8_t (*hash)[SHA256_LEN],
-                     uint32_t *height, size_t max, uint32_t ahead)
-{
+                     uint32_t *height, size_t max, uint32_t ahead) {
 	size_t i = c->nactive < c->nhdrs ? c->nactive : c->nhdrs, k = 0, end;
 	while (i > 0 && c->active[i - 1] != c->hdrs[i - 1])
 		i--;                         /* down to where they agree */
@@ -1129,19 +1047,16 @@ size_t chain_missing(const struct chain *c, uint8_t (*hash)[SHA256_LEN],
 /* The body of a block we hold, in a new buffer; NULL if we have none. */
 uint8_t *chain_read_block(const struct chain *c,
                           const uint8_t hash[SHA256_LEN],
-                          size_t *len)
-{
+                          size_t *len) {
 	const struct blockindex *n = map_get(&c->index, hash);
-	if (!n || !(n->status & HAVE_DATA))
-		return NULL;
+	if (!n || !(n->status & HAVE_DATA)) return NULL;
 	*len = n == c->root ? c->genesis_len : n->len;
 	return read_block(c, n);
 }
 
 /* Call fn for every unspent output. */
 void chain_each_coin(const struct chain *c, void (*fn)(void *arg,
-                     const uint8_t *op, const struct coin *coin), void *arg)
-{
+                     const uint8_t *op, const struct coin *coin), void *arg) {
 	struct ment *e;
 	size_t i;
 	for (i = 0; i < c->utxo.nb; i++)
@@ -1150,8 +1065,7 @@ void chain_each_coin(const struct chain *c, void (*fn)(void *arg,
 }
 
 /* Every mempool transaction by arrival, in a new array of c->pool.n. */
-const struct tx **chain_pool_list(const struct chain *c)
-{
+const struct tx **chain_pool_list(const struct chain *c) {
 	struct ptx **v = pool_list(c, by_seq);
 	const struct tx **t = xcalloc(c->pool.n, sizeof *t);
 	size_t i;
@@ -1163,23 +1077,20 @@ const struct tx **chain_pool_list(const struct chain *c)
 
 /* The mempool transaction with this id, or NULL. */
 const struct tx *chain_pool_tx(const struct chain *c,
-                               const uint8_t id[SHA256_LEN])
-{
+                               const uint8_t id[SHA256_LEN]) {
 	const struct ptx *p = map_get(&c->pool, id);
 	return p ? &p->tx : NULL;
 }
 
 /* Does a mempool transaction spend this outpoint? */
-int chain_pool_spent(const struct chain *c, const uint8_t op[OUTPOINT_LEN])
-{
+int chain_pool_spent(const struct chain *c, const uint8_t op[OUTPOINT_LEN]) {
 	return map_get(&c->spends, op) != NULL;
 }
 
 /* Pick mempool transactions for a block by fee rate, parents first, into
  * txs/lens from index 1; returns how many, adding their fees to *fees. */
 static size_t pick(const struct chain *c, uint8_t **txs, size_t *lens,
-                   size_t room, uint64_t *fees)
-{
+                   size_t room, uint64_t *fees) {
 	struct ptx **v = pool_list(c, by_rate);
 	size_t i, n = c->pool.n, k = 1;
 	struct map taken;
@@ -1194,8 +1105,7 @@ static size_t pick(const struct chain *c, uint8_t **txs, size_t *lens,
 				if (map_get(&c->pool, v[i]->tx.in[j].prev) &&
 				    !map_get(&taken, v[i]->tx.in[j].prev))
 					break;
-			if (j < v[i]->tx.nin)
-				continue;
+			if (j < v[i]->tx.nin) continue;
 			map_put(&taken, v[i]->tx.id, v[i]);
 			txs[k] = v[i]->raw;
 			lens[k++] = v[i]->tx.len;
@@ -1212,8 +1122,7 @@ static size_t pick(const struct chain *c, uint8_t **txs, size_t *lens,
 /* A block to mine on the tip, paying subsidy and fees to addr, with
  * mempool transactions by fee rate.  Returns it (nonce 0) and its length. */
 uint8_t *chain_template(struct chain *c, const uint8_t addr[ADDR_LEN],
-                        size_t *len)
-{
+                        size_t *len) {
 	const struct blockindex *t = tip(c);
 	uint8_t **txs = xcalloc(c->pool.n + 1, sizeof *txs), *blk;
 	size_t *lens = xcalloc(c->pool.n + 1, sizeof *lens), n;

@@ -78,22 +78,18 @@ static const uint8_t mark = 1;   /* the value of set-like maps */
 /* ==== Sets: known per peer, recent per node ==== */
 
 /* Is p a handshaked peer still connected: one with gossip's state? */
-static int live(const struct peer *p)
-{
+static int live(const struct peer *p) {
 	return p->fd >= 0 && p->handshaked;
 }
 
 /* Has the peer shown it has hash? */
-static int known_has(const struct peer *p, const uint8_t *hash)
-{
+static int known_has(const struct peer *p, const uint8_t *hash) {
 	return map_get(&p->known, hash) || map_get(&p->known_old, hash);
 }
 
 /* Note that the peer has hash; a full generation becomes the old one. */
-static void known_add(struct peer *p, const uint8_t *hash)
-{
-	if (known_has(p, hash))
-		return;
+static void known_add(struct peer *p, const uint8_t *hash) {
+	if (known_has(p, hash)) return;
 	if (p->known.n >= KNOWN_MAX) {
 		map_free(&p->known_old, 0);
 		p->known_old = p->known;
@@ -103,11 +99,9 @@ static void known_add(struct peer *p, const uint8_t *hash)
 }
 
 /* Remember that the node took hash now, in the ring. */
-static void recent_add(struct gossip *g, const uint8_t *hash)
-{
+static void recent_add(struct gossip *g, const uint8_t *hash) {
 	struct recent *r = &g->recent[g->recent_at];
-	if (map_get(&g->recent_idx, hash))
-		return;
+	if (map_get(&g->recent_idx, hash)) return;
 	if (r->ms)
 		map_del(&g->recent_idx, r->hash);
 	memcpy(r->hash, hash, SHA256_LEN);
@@ -117,8 +111,7 @@ static void recent_add(struct gossip *g, const uint8_t *hash)
 }
 
 /* When this node lately took hash, in ms since 1970; -1 if not seen. */
-int64_t gossip_seen(const struct gossip *g, const uint8_t hash[SHA256_LEN])
-{
+int64_t gossip_seen(const struct gossip *g, const uint8_t hash[SHA256_LEN]) {
 	const struct recent *r = map_get(&g->recent_idx, hash);
 	return r ? r->ms : -1;
 }
@@ -127,8 +120,7 @@ int64_t gossip_seen(const struct gossip *g, const uint8_t hash[SHA256_LEN])
 
 /* Send an inventory message (inv, getdata, notfound) of n entries. */
 static void send_inv(struct gossip *g, struct peer *p, const char *cmd,
-                     uint32_t type, uint8_t (*hash)[SHA256_LEN], size_t n)
-{
+                     uint32_t type, uint8_t (*hash)[SHA256_LEN], size_t n) {
 	uint8_t *b = xmalloc(4 + n * INV_REC);
 	size_t i;
 	put32le(b, (uint32_t)n);
@@ -143,8 +135,7 @@ static void send_inv(struct gossip *g, struct peer *p, const char *cmd,
 /* Ask for headers after one hash it has, or after a locator: the best
  * header if ahead, the tip, ten more, then steps doubling to the root. */
 static void send_getheaders(struct gossip *g, struct peer *p,
-                            const uint8_t *after)
-{
+                            const uint8_t *after) {
 	uint8_t b[4 + (MAX_LOCATOR + 1) * SHA256_LEN] = { 0 };
 	uint8_t best[SHA256_LEN];
 	uint32_t n = 0, h = chain_height(g->c), step = 1;
@@ -157,8 +148,7 @@ static void send_getheaders(struct gossip *g, struct peer *p,
 		n++;
 		if (n > 10)
 			step *= 2;
-		if (h < step)
-			break;
+		if (h < step) break;
 		h -= step;
 	}
 	if (!after && chain_hash_at(g->c, 0, b + 4 + n * SHA256_LEN) == 0)
@@ -169,11 +159,9 @@ static void send_getheaders(struct gossip *g, struct peer *p,
 }
 
 /* Queue a transaction's announcement to a peer, unless it has it. */
-static void queue_tx(struct gossip *g, struct peer *p, const uint8_t *id)
-{
+static void queue_tx(struct gossip *g, struct peer *p, const uint8_t *id) {
 	int mean = p->outbound ? RANDOM_OUT_MS : RANDOM_IN_MS;
-	if (known_has(p, id))
-		return;
+	if (known_has(p, id)) return;
 	if (!p->nqueue)        /* (random: uniform in [0, 2 x mean)) */
 		p->announce_at = mono_ms() + (g->delay_ms >= 0 ? g->delay_ms :
 		    (int64_t)(random64() % (uint64_t)(2 * mean)));
@@ -184,8 +172,7 @@ static void queue_tx(struct gossip *g, struct peer *p, const uint8_t *id)
 }
 
 /* Queue a transaction's announcement to every peer but `from`. */
-static void relay_tx(struct gossip *g, const uint8_t *id, struct peer *from)
-{
+static void relay_tx(struct gossip *g, const uint8_t *id, struct peer *from) {
 	struct peer *p;
 	for (p = g->n->peers; p; p = p->next)
 		if (live(p) && p != from)
@@ -193,8 +180,7 @@ static void relay_tx(struct gossip *g, const uint8_t *id, struct peer *from)
 }
 
 /* Send a peer its queued announcements, less what it has shown us. */
-static void announce_queue(struct gossip *g, struct peer *p)
-{
+static void announce_queue(struct gossip *g, struct peer *p) {
 	size_t i, k = 0;
 	for (i = 0; i < p->nqueue; i++)
 		if (!known_has(p, p->queue[i])) {
@@ -209,8 +195,7 @@ static void announce_queue(struct gossip *g, struct peer *p)
 
 /* Offer every mempool transaction to one peer (a new connection), or to
  * all (NULL: after a reorg put transactions back). */
-static void relay_pool(struct gossip *g, struct peer *only)
-{
+static void relay_pool(struct gossip *g, struct peer *only) {
 	const struct tx **v = chain_pool_list(g->c);
 	size_t i, n = g->c->pool.n;
 	for (i = 0; i < n; i++)
@@ -223,22 +208,19 @@ static void relay_pool(struct gossip *g, struct peer *only)
 
 /* Announce a new tip to every peer that lacks it, unless we are syncing.
  * A tip that does not extend the last means a reorg: offer the mempool. */
-static void tip_changed(struct gossip *g)
-{
+static void tip_changed(struct gossip *g) {
 	uint8_t tip[SHA256_LEN], best[SHA256_LEN], hdr[HEADER_LEN];
 	struct peer *p;
 	uint32_t height;
 	chain_hash_at(g->c, chain_height(g->c), tip);
-	if (memcmp(tip, g->tip, SHA256_LEN) == 0)
-		return;
+	if (memcmp(tip, g->tip, SHA256_LEN) == 0) return;
 	chain_header(g->c, tip, hdr, &height);
 	if (memcmp(hdr + HDR_PREV, g->tip, SHA256_LEN) != 0 &&
 	    !(chain_status(g->c, g->tip) & CH_ACTIVE))
 		relay_pool(g, NULL);
 	memcpy(g->tip, tip, SHA256_LEN);
 	recent_add(g, tip);
-	if (chain_best_header(g->c, best) > height + BEHIND)
-		return;
+	if (chain_best_header(g->c, best) > height + BEHIND) return;
 	g->n->height = height;
 	for (p = g->n->peers; p; p = p->next)
 		if (live(p) && !known_has(p, tip)) {
@@ -251,8 +233,7 @@ static void tip_changed(struct gossip *g)
 /* ==== Wanted hashes ==== */
 
 /* Ask an announcer for a wanted hash, the first one left. */
-static void ask(struct gossip *g, struct want *w)
-{
+static void ask(struct gossip *g, struct want *w) {
 	w->asked = w->from[0];
 	w->asked_at = mono_ms();
 	if (w->type == INV_BLOCK)
@@ -262,12 +243,10 @@ static void ask(struct gossip *g, struct want *w)
 
 /* The want of a hash, with p among its announcers; NULL if full. */
 static struct want *want_of(struct gossip *g, struct peer *p, uint32_t type,
-                            const uint8_t *hash)
-{
+                            const uint8_t *hash) {
 	struct want *w = map_get(&g->wants, hash);
 	int i;
-	if (!w && g->wants.n >= WANT_MAX)
-		return NULL;
+	if (!w && g->wants.n >= WANT_MAX) return NULL;
 	if (!w) {
 		w = xcalloc(1, sizeof *w);
 		memcpy(w->hash, hash, SHA256_LEN);
@@ -283,8 +262,7 @@ static struct want *want_of(struct gossip *g, struct peer *p, uint32_t type,
 
 /* Note that p announced a hash we lack; ask it if nobody is asked yet. */
 static void want(struct gossip *g, struct peer *p, uint32_t type,
-                 const uint8_t *hash)
-{
+                 const uint8_t *hash) {
 	struct want *w = want_of(g, p, type, hash);
 	if (w && !w->asked && w->nfrom)
 		ask(g, w);
@@ -292,8 +270,7 @@ static void want(struct gossip *g, struct peer *p, uint32_t type,
 
 /* Take p off a want's list, asking the next announcer if p was asked;
  * returns 1 if none is left (the want is forgotten). */
-static int pass_over(struct gossip *g, struct want *w, struct peer *p)
-{
+static int pass_over(struct gossip *g, struct want *w, struct peer *p) {
 	int i, k = 0;
 	for (i = 0; i < w->nfrom; i++)
 		if (w->from[i] != p)
@@ -306,15 +283,13 @@ static int pass_over(struct gossip *g, struct want *w, struct peer *p)
 		if (k)
 			ask(g, w);
 	}
-	if (w->asked || k)
-		return 0;
+	if (w->asked || k) return 0;
 	free(map_del(&g->wants, w->hash));
 	return 1;
 }
 
 /* A wanted hash arrived (or is no longer wanted): forget it. */
-static void got(struct gossip *g, const uint8_t *hash)
-{
+static void got(struct gossip *g, const uint8_t *hash) {
 	struct want *w = map_del(&g->wants, hash);
 	if (w && w->asked && w->type == INV_BLOCK)
 		w->asked->inflight--;
@@ -325,8 +300,7 @@ static void got(struct gossip *g, const uint8_t *hash)
 
 /* Ask for the next missing blocks of the best header chain from the peers
  * that have them, each filled up to WINDOW once half of it is free. */
-static void fetch_blocks(struct gossip *g)
-{
+static void fetch_blocks(struct gossip *g) {
 	static uint8_t hash[FETCH_MAX][SHA256_LEN], batch[WINDOW][SHA256_LEN];
 	static uint32_t height[FETCH_MAX];
 	size_t i, nb, k = chain_missing(g->c, hash, height, FETCH_MAX, AHEAD);
@@ -352,13 +326,11 @@ static void fetch_blocks(struct gossip *g)
 }
 
 /* Log sync progress now and then while the best header is ahead. */
-static void progress(struct gossip *g, int64_t now)
-{
+static void progress(struct gossip *g, int64_t now) {
 	uint8_t best[SHA256_LEN];
 	uint32_t h = chain_height(g->c), top = chain_best_header(g->c, best);
 	double secs = (now - g->progress_at) / 1000.0;
-	if (now - g->progress_at < PROGRESS_MS)
-		return;
+	if (now - g->progress_at < PROGRESS_MS) return;
 	if (top > h)
 		log_msg(LOG_INFO, "sync: height %u of %u, %.0f blocks/s",
 		        (unsigned)h, (unsigned)top,
@@ -374,8 +346,7 @@ static void progress(struct gossip *g, int64_t now)
 
 /* The peer has block hash: raise its height, if we know the header. */
 static void raise_height(struct gossip *g, struct peer *p,
-                         const uint8_t *hash)
-{
+                         const uint8_t *hash) {
 	uint8_t hdr[HEADER_LEN];
 	uint32_t h;
 	if (chain_header(g->c, hash, hdr, &h) >= 0 && h > p->height)
@@ -384,8 +355,7 @@ static void raise_height(struct gossip *g, struct peer *p,
 
 /* The entries of an inv, getdata or notfound (u32 count | count x (u32
  * type | hash[32])), or -1 if malformed. */
-static long inv_count(const uint8_t *b, size_t len)
-{
+static long inv_count(const uint8_t *b, size_t len) {
 	uint32_t n;
 	if (len < 4 || (n = get32le(b)) > MAX_INV ||
 	    len != 4 + (size_t)n * INV_REC)
@@ -395,14 +365,12 @@ static long inv_count(const uint8_t *b, size_t len)
 
 /* inv: ask for what we lack; a block may raise the peer's height. */
 static const char *on_inv(void *arg, struct peer *p, const uint8_t *b,
-                          size_t len)
-{
+                          size_t len) {
 	struct gossip *g = arg;
 	long i, n = inv_count(b, len);
 	const uint8_t *e;
 	int st;
-	if (n < 0)
-		return "malformed inv";
+	if (n < 0) return "malformed inv";
 	for (i = 0, e = b + 4; i < n; i++, e += INV_REC) {
 		known_add(p, e + 4);
 		if (get32le(e) == INV_TX) {
@@ -422,16 +390,14 @@ static const char *on_inv(void *arg, struct peer *p, const uint8_t *b,
 
 /* getdata: send what we have; what we lack goes back in one notfound. */
 static const char *on_getdata(void *arg, struct peer *p, const uint8_t *b,
-                              size_t len)
-{
+                              size_t len) {
 	struct gossip *g = arg;
 	long i, n = inv_count(b, len), miss = 0;
 	const uint8_t *e;
 	const struct tx *t;
 	uint8_t *blk, *none;
 	size_t blen;
-	if (n < 0)
-		return "malformed getdata";
+	if (n < 0) return "malformed getdata";
 	none = xmalloc(4 + (size_t)n * INV_REC);
 	for (i = 0, e = b + 4; i < n; i++, e += INV_REC) {
 		known_add(p, e + 4);
@@ -454,13 +420,11 @@ static const char *on_getdata(void *arg, struct peer *p, const uint8_t *b,
 
 /* notfound: the peer has not got what we asked: ask the next one. */
 static const char *on_notfound(void *arg, struct peer *p, const uint8_t *b,
-                               size_t len)
-{
+                               size_t len) {
 	struct gossip *g = arg;
 	long i, n = inv_count(b, len);
 	struct want *w;
-	if (n < 0)
-		return "malformed notfound";
+	if (n < 0) return "malformed notfound";
 	for (i = 0; i < n; i++)
 		if ((w = map_get(&g->wants, b + 8 + i * INV_REC)) &&
 		    w->asked == p)
@@ -469,8 +433,7 @@ static const char *on_notfound(void *arg, struct peer *p, const uint8_t *b,
 }
 
 /* Does refusing a transaction for r show its sender broke a rule? */
-static int tx_is_invalid(int r)
-{
+static int tx_is_invalid(int r) {
 	return r == V_MALFORMED || r == V_TOO_BIG || r == V_BAD_COINBASE ||
 	       r == V_BAD_SIGNATURE || r == V_KEY_NOT_ADDRESS ||
 	       r == V_OUTPUTS_EXCEED_INPUTS || r == V_AMOUNT_OUT_OF_RANGE;
@@ -478,8 +441,7 @@ static int tx_is_invalid(int r)
 
 /* A transaction from a peer (p) or the wallet (NULL): checked by the
  * chain, relayed if new and valid.  Returns a reason. */
-int gossip_tx(struct gossip *g, struct peer *p, const uint8_t *b, size_t len)
-{
+int gossip_tx(struct gossip *g, struct peer *p, const uint8_t *b, size_t len) {
 	uint8_t id[SHA256_LEN];
 	int r;
 	sha256d(b, len, id);
@@ -505,8 +467,7 @@ int gossip_tx(struct gossip *g, struct peer *p, const uint8_t *b, size_t len)
 
 /* tx: a transaction we asked for; one that breaks a rule bans. */
 static const char *on_tx(void *arg, struct peer *p, const uint8_t *b,
-                         size_t len)
-{
+                         size_t len) {
 	return tx_is_invalid(gossip_tx(arg, p, b, len)) ? "invalid transaction"
 	                                                : NULL;
 }
@@ -514,8 +475,7 @@ static const char *on_tx(void *arg, struct peer *p, const uint8_t *b,
 /* A block from a peer (p) or the miner (NULL): into the chain, and out
  * if it is the new tip.  Returns a reason. */
 int gossip_block(struct gossip *g, struct peer *p, const uint8_t *b,
-                 size_t len)
-{
+                 size_t len) {
 	uint8_t hash[SHA256_LEN];
 	int r;
 	sha256d(b, HEADER_LEN, hash);
@@ -537,12 +497,10 @@ int gossip_block(struct gossip *g, struct peer *p, const uint8_t *b,
 
 /* block: a block we asked for (or one pushed at us). */
 static const char *on_block(void *arg, struct peer *p, const uint8_t *b,
-                            size_t len)
-{
+                            size_t len) {
 	struct gossip *g = arg;
 	int r;
-	if (len < HEADER_LEN)
-		return "malformed block";
+	if (len < HEADER_LEN) return "malformed block";
 	g->block_in++;
 	r = gossip_block(g, p, b, len);
 	if (r == V_ALREADY_KNOWN)
@@ -560,8 +518,7 @@ static const char *on_block(void *arg, struct peer *p, const uint8_t *b,
  * Answer with our active chain's headers after the first hash of the
  * locator on it (or the root), up to MAX_HEADERS or the stop hash. */
 static const char *on_getheaders(void *arg, struct peer *p, const uint8_t *b,
-                                 size_t len)
-{
+                                 size_t len) {
 	static uint8_t out[4 + MAX_HEADERS * HEADER_LEN];
 	struct gossip *g = arg;
 	uint32_t n, i, h = 0, from = 0;
@@ -591,8 +548,7 @@ static const char *on_getheaders(void *arg, struct peer *p, const uint8_t *b,
  * after the one before.  MAX_HEADERS of them mean there are more to ask
  * for; then the bodies are fetched. */
 static const char *on_headers(void *arg, struct peer *p, const uint8_t *b,
-                              size_t len)
-{
+                              size_t len) {
 	struct gossip *g = arg;
 	uint32_t n, i;
 	uint8_t hash[SHA256_LEN];
@@ -604,8 +560,7 @@ static const char *on_headers(void *arg, struct peer *p, const uint8_t *b,
 		r = chain_add_header(g->c, b + 4 + i * HEADER_LEN);
 		if (r == V_PREVIOUS_UNKNOWN && i > 0)
 			return "headers not in a chain";
-		if (r != V_OK && r != V_ALREADY_KNOWN)
-			break;
+		if (r != V_OK && r != V_ALREADY_KNOWN) break;
 		sha256d(b + 4 + i * HEADER_LEN, HEADER_LEN, hash);
 		raise_height(g, p, hash);
 	}
@@ -628,8 +583,7 @@ static const char *on_headers(void *arg, struct peer *p, const uint8_t *b,
 
 /* A peer finished its handshake: make its sets, offer it our mempool,
  * and ask it for headers unless another peer is being asked. */
-static void peer_ready(void *arg, struct peer *p)
-{
+static void peer_ready(void *arg, struct peer *p) {
 	struct gossip *g = arg;
 	map_init(&p->known, 8);
 	map_init(&p->known_old, 8);
@@ -641,8 +595,7 @@ static void peer_ready(void *arg, struct peer *p)
 }
 
 /* A peer is gone: what it was asked for goes to the next announcer. */
-static void peer_gone(void *arg, struct peer *p)
-{
+static void peer_gone(void *arg, struct peer *p) {
 	struct gossip *g = arg;
 	void **v = map_values(&g->wants);
 	size_t i, n = g->wants.n;
@@ -662,8 +615,7 @@ static void peer_gone(void *arg, struct peer *p)
 
 /* Requests that took too long go to the next announcer (a peer that
  * stalled a block rests), headers to another peer that may be ahead. */
-static void timeouts(struct gossip *g, int64_t now)
-{
+static void timeouts(struct gossip *g, int64_t now) {
 	void **v = map_values(&g->wants);
 	size_t i, n = g->wants.n;
 	struct want *w;
@@ -694,15 +646,13 @@ static void timeouts(struct gossip *g, int64_t now)
 
 /* Send the queues that are due; on the loop's tick, the timeouts,
  * fetching and progress. */
-void gossip_tick(struct gossip *g, int tick)
-{
+void gossip_tick(struct gossip *g, int tick) {
 	int64_t now = mono_ms();
 	struct peer *p;
 	for (p = g->n->peers; p; p = p->next)
 		if (live(p) && p->nqueue && now >= p->announce_at)
 			announce_queue(g, p);
-	if (!tick)
-		return;
+	if (!tick) return;
 	timeouts(g, now);
 	fetch_blocks(g);
 	progress(g, now);
@@ -710,8 +660,7 @@ void gossip_tick(struct gossip *g, int tick)
 
 /* How long the loop may sleep before gossip_tick has work: the nearest
  * queue, or while requests wait, a timer tick. */
-int gossip_timeout_ms(const struct gossip *g)
-{
+int gossip_timeout_ms(const struct gossip *g) {
 	int64_t now = mono_ms(), t = TIMERS_MS;
 	const struct peer *p;
 	if (!g->wants.n && !g->hdr_peer)
@@ -725,8 +674,7 @@ int gossip_timeout_ms(const struct gossip *g)
 /* ==== What the node itself makes ==== */
 
 /* Gossip's counters, for the `stats` command. */
-void gossip_stats(const struct gossip *g, FILE *f)
-{
+void gossip_stats(const struct gossip *g, FILE *f) {
 	fprintf(f, "gossip tx-announced in %lu out %lu\n"
 	        "gossip block-announced in %lu out %lu\n"
 	        "gossip tx-received %lu duplicate %lu\n"
@@ -737,8 +685,7 @@ void gossip_stats(const struct gossip *g, FILE *f)
 }
 
 /* Start gossip for a chain over a network, registering its handlers. */
-struct gossip *gossip_open(struct chain *c, struct net *n, int tx_delay_ms)
-{
+struct gossip *gossip_open(struct chain *c, struct net *n, int tx_delay_ms) {
 	struct gossip *g = xcalloc(1, sizeof *g);
 	g->c = c;
 	g->n = n;
@@ -764,10 +711,8 @@ struct gossip *gossip_open(struct chain *c, struct net *n, int tx_delay_ms)
 }
 
 /* Free everything (net_close has already said goodbye to the peers). */
-void gossip_close(struct gossip *g)
-{
-	if (!g)
-		return;
+void gossip_close(struct gossip *g) {
+	if (!g) return;
 	map_free(&g->wants, 1);
 	map_free(&g->recent_idx, 0);
 	free(g->recent);

@@ -70,33 +70,28 @@ static const struct lms_param lms_params[] = {
 
 /* The LM-OTS parameters for a type code, or NULL if it is unknown (the
  * tables are in the order of the codes). */
-static const struct ots_param *find_ots(uint32_t type)
-{
+static const struct ots_param *find_ots(uint32_t type) {
 	return type >= LMOTS_SHA256_N32_W1 && type <= LMOTS_SHA256_N32_W8 ?
 	       &ots_params[type - LMOTS_SHA256_N32_W1] : NULL;
 }
 
 /* The LMS parameters for a type code, or NULL if it is unknown. */
-static const struct lms_param *find_lms(uint32_t type)
-{
+static const struct lms_param *find_lms(uint32_t type) {
 	return type >= LMS_SHA256_M32_H5 && type <= LMS_SHA256_M32_H25 ?
 	       &lms_params[type - LMS_SHA256_M32_H5] : NULL;
 }
 
 /* Bytes in an LM-OTS signature: type, randomizer C, p chain values. */
-static size_t ots_sig_len(const struct ots_param *op)
-{
+static size_t ots_sig_len(const struct ots_param *op) {
 	return 4 + N + (size_t)op->p * N;
 }
 
 /* Bytes in an LMS signature of these types (q, LM-OTS signature, LMS
  * type, h path hashes), or 0 if either is unknown. */
-size_t lms_sig_len(uint32_t type, uint32_t ots_type)
-{
+size_t lms_sig_len(uint32_t type, uint32_t ots_type) {
 	const struct lms_param *lp = find_lms(type);
 	const struct ots_param *op = find_ots(ots_type);
-	if (!lp || !op)
-		return 0;
+	if (!lp || !op) return 0;
 	return 4 + ots_sig_len(op) + 4 + (size_t)lp->h * N;
 }
 
@@ -105,16 +100,14 @@ size_t lms_sig_len(uint32_t type, uint32_t ots_type)
 /* Write I || u32str(r) || u16str(d), the start of every RFC 8554 hash
  * input: r a leaf or node number, d a domain separator or chain number. */
 static void head(uint8_t buf[HEAD_LEN], const uint8_t I[LMS_I_LEN],
-                 uint32_t r, uint16_t d)
-{
+                 uint32_t r, uint16_t d) {
 	memcpy(buf, I, LMS_I_LEN);
 	put32be(buf + LMS_I_LEN, r);
 	put16be(buf + LMS_I_LEN + 4, d);
 }
 
 /* Digit i (w bits) of the byte string s (RFC 8554, section 3.1.3). */
-static unsigned coef(const uint8_t *s, int i, int w)
-{
+static unsigned coef(const uint8_t *s, int i, int w) {
 	int per_byte = 8 / w;
 	return (s[i / per_byte] >> (8 - w * (i % per_byte + 1))) &
 	       ((1u << w) - 1);
@@ -122,8 +115,7 @@ static unsigned coef(const uint8_t *s, int i, int w)
 
 /* Write the p digits of Q || Cksm(Q) to digits (RFC 8554, section 4.4). */
 static void digest_digits(const struct ots_param *op, const uint8_t Q[N],
-                          unsigned digits[OTS_MAX_P])
-{
+                          unsigned digits[OTS_MAX_P]) {
 	uint8_t qc[N + 2];
 	unsigned max = (1u << op->w) - 1, sum = 0;
 	int i;
@@ -138,8 +130,7 @@ static void digest_digits(const struct ots_param *op, const uint8_t Q[N],
 /* Q = H(I || u32str(q) || u16str(D_MESG) || C || message). */
 static void message_hash(const uint8_t I[LMS_I_LEN], uint32_t q,
                          const uint8_t C[N], const void *msg, size_t len,
-                         uint8_t Q[N])
-{
+                         uint8_t Q[N]) {
 	sha256_ctx c;
 	uint8_t h[HEAD_LEN];
 	head(h, I, q, D_MESG);
@@ -153,8 +144,7 @@ static void message_hash(const uint8_t I[LMS_I_LEN], uint32_t q,
 /* Walk chain i of leaf q from step `from` to `to`, in place:
  * tmp = H(I || u32str(q) || u16str(i) || u8str(j) || tmp). */
 static void chain(const uint8_t I[LMS_I_LEN], uint32_t q, int i,
-                  uint8_t tmp[N], unsigned from, unsigned to)
-{
+                  uint8_t tmp[N], unsigned from, unsigned to) {
 	uint8_t buf[STEP_LEN];
 	unsigned j;
 	head(buf, I, q, (uint16_t)i);
@@ -168,8 +158,7 @@ static void chain(const uint8_t I[LMS_I_LEN], uint32_t q, int i,
 
 /* Start hashing a one-time public key: H(I || u32str(q) ||
  * u16str(D_PBLC) || the chain ends the caller adds). */
-static void pblc_begin(sha256_ctx *c, const uint8_t I[LMS_I_LEN], uint32_t q)
-{
+static void pblc_begin(sha256_ctx *c, const uint8_t I[LMS_I_LEN], uint32_t q) {
 	uint8_t h[HEAD_LEN];
 	head(h, I, q, D_PBLC);
 	sha256_init(c);
@@ -179,8 +168,7 @@ static void pblc_begin(sha256_ctx *c, const uint8_t I[LMS_I_LEN], uint32_t q)
 /* The secret start of chain i of leaf q (RFC 8554, appendix A): H(I ||
  * u32str(q) || u16str(i) || u8str(0xff) || SEED); i = 0xfffd gives C. */
 static void derive(const struct lms_key *k, uint32_t q, uint16_t i,
-                   uint8_t out[N])
-{
+                   uint8_t out[N]) {
 	uint8_t buf[HEAD_LEN + 1 + LMS_SEED_LEN];
 	head(buf, k->I, q, i);
 	buf[HEAD_LEN] = 0xff;
@@ -190,8 +178,7 @@ static void derive(const struct lms_key *k, uint32_t q, uint16_t i,
 
 /* The one-time public key K of leaf q: every chain's end, hashed. */
 static void ots_public(const struct lms_key *k, const struct ots_param *op,
-                       uint32_t q, uint8_t K[N])
-{
+                       uint32_t q, uint8_t K[N]) {
 	sha256_ctx c;
 	uint8_t tmp[N];
 	int i;
@@ -210,8 +197,7 @@ static void ots_public(const struct lms_key *k, const struct ots_param *op,
 static void ots_candidate(const struct ots_param *op,
                           const uint8_t I[LMS_I_LEN], uint32_t q,
                           const void *msg, size_t len, const uint8_t *C,
-                          const uint8_t *y, uint8_t Kc[N])
-{
+                          const uint8_t *y, uint8_t Kc[N]) {
 	unsigned digits[OTS_MAX_P];
 	uint8_t Q[N], tmp[N];
 	sha256_ctx c;
@@ -232,8 +218,7 @@ static void ots_candidate(const struct ots_param *op,
 /* Node r of the tree: a leaf, H(I || u32str(r) || u16str(D_LEAF) || K)
  * with K = a, or (b set) H(I || u32str(r) || u16str(D_INTR) || a || b). */
 static void tree_hash(const uint8_t I[LMS_I_LEN], uint32_t r,
-                      const uint8_t a[N], const uint8_t *b, uint8_t out[N])
-{
+                      const uint8_t a[N], const uint8_t *b, uint8_t out[N]) {
 	uint8_t buf[HEAD_LEN + 2 * N];
 	head(buf, I, r, b ? D_INTR : D_LEAF);
 	memcpy(buf + HEAD_LEN, a, N);
@@ -245,14 +230,12 @@ static void tree_hash(const uint8_t I[LMS_I_LEN], uint32_t r,
 /* Make a key of these types from I and seed, its whole tree in k->tree.
  * Returns 0, or -1 for a type we cannot make (unknown, or too tall). */
 int lms_keygen(struct lms_key *k, uint32_t type, uint32_t ots_type,
-               const uint8_t I[LMS_I_LEN], const uint8_t seed[LMS_SEED_LEN])
-{
+               const uint8_t I[LMS_I_LEN], const uint8_t seed[LMS_SEED_LEN]) {
 	const struct lms_param *lp = find_lms(type);
 	const struct ots_param *op = find_ots(ots_type);
 	uint32_t leaves, r;
 	uint8_t K[N];
-	if (!lp || !op || lp->h > LMS_SIGN_MAX_H)
-		return -1;
+	if (!lp || !op || lp->h > LMS_SIGN_MAX_H) return -1;
 	k->type = type;
 	k->ots_type = ots_type;
 	memcpy(k->I, I, LMS_I_LEN);
@@ -268,8 +251,7 @@ int lms_keygen(struct lms_key *k, uint32_t type, uint32_t ots_type,
 }
 
 /* Write the 56-byte public key: type, LM-OTS type, I, root. */
-void lms_public_key(const struct lms_key *k, uint8_t pub[LMS_PUB_LEN])
-{
+void lms_public_key(const struct lms_key *k, uint8_t pub[LMS_PUB_LEN]) {
 	put32be(pub, k->type);
 	put32be(pub + 4, k->ots_type);
 	memcpy(pub + 8, k->I, LMS_I_LEN);
@@ -278,8 +260,7 @@ void lms_public_key(const struct lms_key *k, uint8_t pub[LMS_PUB_LEN])
 
 /* Write the LM-OTS signature of msg by leaf q at out: type, C, y[]. */
 static void ots_sign(const struct lms_key *k, const struct ots_param *op,
-                     uint32_t q, const void *msg, size_t len, uint8_t *out)
-{
+                     uint32_t q, const void *msg, size_t len, uint8_t *out) {
 	unsigned digits[OTS_MAX_P];
 	uint8_t Q[N], *C = out + 4, *y = out + 4 + N;
 	int i;
@@ -297,14 +278,12 @@ static void ots_sign(const struct lms_key *k, const struct ots_param *op,
  * the one-time signature, the LMS type and the sibling of every node from
  * the leaf up.  Returns its length, or 0 if q or cap is too small. */
 size_t lms_sign(const struct lms_key *k, uint32_t q, const void *msg,
-                size_t msglen, uint8_t *sig, size_t cap)
-{
+                size_t msglen, uint8_t *sig, size_t cap) {
 	const struct lms_param *lp = find_lms(k->type);
 	const struct ots_param *op = find_ots(k->ots_type);
 	size_t len = lms_sig_len(k->type, k->ots_type), off;
 	uint32_t r;
-	if (!lp || !op || q >= (uint32_t)1 << lp->h || cap < len)
-		return 0;
+	if (!lp || !op || q >= (uint32_t)1 << lp->h || cap < len) return 0;
 	put32be(sig, q);
 	ots_sign(k, op, q, msg, msglen, sig + 4);
 	off = 4 + ots_sig_len(op);
@@ -321,16 +300,14 @@ size_t lms_sign(const struct lms_key *k, uint32_t q, const void *msg,
  * exact lengths, the one-time key implied, the climb to the root.
  * Returns LMS_OK, LMS_BAD_FORMAT or LMS_BAD_SIG. */
 int lms_verify(const uint8_t *pub, size_t publen, const void *msg,
-               size_t msglen, const uint8_t *sig, size_t siglen)
-{
+               size_t msglen, const uint8_t *sig, size_t siglen) {
 	const struct lms_param *lp;
 	const struct ots_param *op;
 	const uint8_t *I, *path;
 	uint8_t tmp[N];
 	uint32_t q, r;
 	int i;
-	if (publen != LMS_PUB_LEN || siglen < 8)
-		return LMS_BAD_FORMAT;
+	if (publen != LMS_PUB_LEN || siglen < 8) return LMS_BAD_FORMAT;
 	I = pub + 8;
 	lp = find_lms(get32be(pub));
 	op = find_ots(get32be(pub + 4));
@@ -339,8 +316,7 @@ int lms_verify(const uint8_t *pub, size_t publen, const void *msg,
 	    get32be(sig + 4 + ots_sig_len(op)) != lp->type)
 		return LMS_BAD_FORMAT;
 	q = get32be(sig);
-	if (q >= (uint32_t)1 << lp->h)
-		return LMS_BAD_FORMAT;
+	if (q >= (uint32_t)1 << lp->h) return LMS_BAD_FORMAT;
 	ots_candidate(op, I, q, msg, msglen, sig + 8, sig + 8 + N, tmp);
 	r = ((uint32_t)1 << lp->h) + q;
 	tree_hash(I, r, tmp, NULL, tmp);

@@ -69,23 +69,20 @@ static uint8_t scratch[READ_CHUNK]; /* every read lands here first */
 /* ==== Addresses ==== */
 
 /* Is a an IPv4 address (mapped)? */
-static int is_v4(const struct naddr *a)
-{
+static int is_v4(const struct naddr *a) {
 	static const uint8_t pre[12] = { [10] = 0xff, [11] = 0xff };
 	return memcmp(a->ip, pre, 12) == 0;
 }
 
 /* The network group into g: a family byte, an IPv4 /16 or an IPv6 /32. */
-void net_group(const struct naddr *a, uint8_t g[5])
-{
+void net_group(const struct naddr *a, uint8_t g[5]) {
 	memset(g, 0, 5);
 	g[0] = is_v4(a) ? 4 : 6;
 	memcpy(g + 1, is_v4(a) ? a->ip + 12 : a->ip, is_v4(a) ? 2 : 4);
 }
 
 /* "1.2.3.4:5" or "[::1]:5" for logs (a static buffer). */
-const char *net_text(const struct naddr *a)
-{
+const char *net_text(const struct naddr *a) {
 	static char buf[64];
 	char ip[INET6_ADDRSTRLEN];
 	if (is_v4(a))
@@ -98,8 +95,7 @@ const char *net_text(const struct naddr *a)
 }
 
 /* A socket address into an naddr. */
-static void from_sockaddr(struct naddr *a, const struct sockaddr *sa)
-{
+static void from_sockaddr(struct naddr *a, const struct sockaddr *sa) {
 	const struct sockaddr_in *s4 = (const struct sockaddr_in *)sa;
 	const struct sockaddr_in6 *s6 = (const struct sockaddr_in6 *)sa;
 	memset(a, 0, sizeof *a);
@@ -114,8 +110,8 @@ static void from_sockaddr(struct naddr *a, const struct sockaddr *sa)
 }
 
 /* An naddr into a socket address; returns its length. */
-static socklen_t to_sockaddr(const struct naddr *a, struct sockaddr_storage *ss)
-{
+static socklen_t to_sockaddr(const struct naddr *a,
+                             struct sockaddr_storage *ss) {
 	struct sockaddr_in *s4 = (struct sockaddr_in *)ss;
 	struct sockaddr_in6 *s6 = (struct sockaddr_in6 *)ss;
 	memset(ss, 0, sizeof *ss);
@@ -132,8 +128,7 @@ static socklen_t to_sockaddr(const struct naddr *a, struct sockaddr_storage *ss)
 }
 
 /* Resolve "host:port" or "[v6]:port"; returns 0, or -1 with err set. */
-int net_resolve(const char *text, struct naddr *a, char *err, size_t errlen)
-{
+int net_resolve(const char *text, struct naddr *a, char *err, size_t errlen) {
 	char host[256];
 	const char *colon = strrchr(text, ':');
 	struct addrinfo hints, *res;
@@ -162,8 +157,7 @@ int net_resolve(const char *text, struct naddr *a, char *err, size_t errlen)
 }
 
 /* Read an IP address alone ("1.2.3.4", "::1") into a; returns 0 or -1. */
-int net_parse_ip(const char *s, struct naddr *a)
-{
+int net_parse_ip(const char *s, struct naddr *a) {
 	memset(a, 0, sizeof *a);
 	if (inet_pton(AF_INET, s, a->ip + 12) == 1) {
 		a->ip[10] = a->ip[11] = 0xff;
@@ -174,8 +168,7 @@ int net_parse_ip(const char *s, struct naddr *a)
 
 /* One address as addr and peers.dat carry it: ip[16] | u16 port | i64
  * time (seconds since 1970) it was last heard of. */
-static void addr_rw(struct rw *s, struct naddr *a, int64_t *heard)
-{
+static void addr_rw(struct rw *s, struct naddr *a, int64_t *heard) {
 	rw_bytes(s, a->ip, 16);
 	rw_u16(s, &a->port);
 	rw_i64(s, heard);
@@ -188,8 +181,7 @@ static void addr_rw(struct rw *s, struct naddr *a, int64_t *heard)
  * payload | payload.  (Bitcoin's double SHA-256 there made sync slower
  * than a reindex; a CRC catches transport damage as well.) */
 size_t frame_write(uint8_t *out, const uint8_t magic[4], const char *cmd,
-                   const uint8_t *payload, size_t len)
-{
+                   const uint8_t *payload, size_t len) {
 	memcpy(out, magic, 4);
 	strncpy((char *)out + 4, cmd, FRAME_CMD);   /* (NUL-padded) */
 	put32le(out + 16, (uint32_t)len);
@@ -205,30 +197,22 @@ size_t frame_write(uint8_t *out, const uint8_t magic[4], const char *cmd,
  * bad checksum. */
 long frame_parse(const uint8_t *buf, size_t len, const uint8_t magic[4],
                  char cmd[FRAME_CMD + 1], const uint8_t **payload,
-                 size_t *plen, const char **why)
-{
+                 size_t *plen, const char **why) {
 	size_t i, n;
 	*why = "wrong magic";
-	if (memcmp(buf, magic, len < 4 ? len : 4) != 0)
-		return -1;
-	if (len < FRAME_HEAD)
-		return 0;
+	if (memcmp(buf, magic, len < 4 ? len : 4) != 0) return -1;
+	if (len < FRAME_HEAD) return 0;
 	*why = "bad command";
 	for (i = 0; i < FRAME_CMD && buf[4 + i] >= 'a' && buf[4 + i] <= 'z'; i++)
 		cmd[i] = (char)buf[4 + i];
 	for (n = i, cmd[n] = 0; i < FRAME_CMD; i++)
-		if (buf[4 + i] != 0)
-			return -1;
-	if (n == 0)
-		return -1;
+		if (buf[4 + i] != 0) return -1;
+	if (n == 0) return -1;
 	*why = "oversized frame";
-	if ((*plen = get32le(buf + 16)) > MAX_PAYLOAD)
-		return -1;
-	if (len < FRAME_HEAD + *plen)
-		return 0;
+	if ((*plen = get32le(buf + 16)) > MAX_PAYLOAD) return -1;
+	if (len < FRAME_HEAD + *plen) return 0;
 	*why = "bad checksum";
-	if (crc32(buf + FRAME_HEAD, *plen) != get32le(buf + 20))
-		return -1;
+	if (crc32(buf + FRAME_HEAD, *plen) != get32le(buf + 20)) return -1;
 	*payload = buf + FRAME_HEAD;
 	return (long)(FRAME_HEAD + *plen);
 }
@@ -236,16 +220,14 @@ long frame_parse(const uint8_t *buf, size_t len, const uint8_t magic[4],
 /* ==== The address book ==== */
 
 /* The 18-byte key of an address: ip | u16 port. */
-static void addr_key(const struct naddr *a, uint8_t key[18])
-{
+static void addr_key(const struct naddr *a, uint8_t key[18]) {
 	memcpy(key, a->ip, 16);
 	put16le(key + 16, a->port);
 }
 
 /* The bucket of an address: picked by its group through our secret, so a
  * group fills one bucket at most and nobody outside knows which. */
-static int bucket_of(const struct net *n, const struct naddr *a)
-{
+static int bucket_of(const struct net *n, const struct naddr *a) {
 	uint8_t buf[32 + 5], h[SHA256_LEN];
 	memcpy(buf, n->secret, 32);
 	net_group(a, buf + 32);
@@ -254,16 +236,14 @@ static int bucket_of(const struct net *n, const struct naddr *a)
 }
 
 /* The book's entry for an address, or NULL. */
-static struct entry *book_find(const struct net *n, const struct naddr *a)
-{
+static struct entry *book_find(const struct net *n, const struct naddr *a) {
 	uint8_t key[18];
 	addr_key(a, key);
 	return map_get(&n->where, key);
 }
 
 /* Drop entry i from the book: the last entry takes its place. */
-static void book_drop(struct net *n, size_t i)
-{
+static void book_drop(struct net *n, size_t i) {
 	uint8_t key[18];
 	addr_key(&n->book[i].a, key);
 	map_del(&n->where, key);
@@ -278,8 +258,7 @@ static void book_drop(struct net *n, size_t i)
 /* Learn of an address heard of at wall time `heard`.  A full bucket makes
  * room by dropping its oldest address never tried; if all were tried the
  * newcomer is not kept.  Returns 1 if the address is new to the book. */
-static int book_add(struct net *n, const struct naddr *a, int64_t heard)
-{
+static int book_add(struct net *n, const struct naddr *a, int64_t heard) {
 	static const uint8_t zero[16];
 	struct entry *e = book_find(n, a);
 	size_t i, worst = n->nbook, count = 0;
@@ -293,15 +272,13 @@ static int book_add(struct net *n, const struct naddr *a, int64_t heard)
 		return 0;
 	}
 	for (i = 0; i < n->nbook; i++) {
-		if (n->book[i].bucket != b)
-			continue;
+		if (n->book[i].bucket != b) continue;
 		count++;
 		if (!n->book[i].tried && (worst == n->nbook ||
 		                          n->book[i].heard < n->book[worst].heard))
 			worst = i;
 	}
-	if (count >= BUCKET_SIZE && worst == n->nbook)
-		return 0;
+	if (count >= BUCKET_SIZE && worst == n->nbook) return 0;
 	if (count >= BUCKET_SIZE)
 		book_drop(n, worst);
 	e = &n->book[n->nbook++];
@@ -315,8 +292,7 @@ static int book_add(struct net *n, const struct naddr *a, int64_t heard)
 }
 
 /* An entry of peers.dat: an address (addr_rw) | u32 failures | u8 tried. */
-static void entry_rw(struct rw *s, struct entry *e)
-{
+static void entry_rw(struct rw *s, struct entry *e) {
 	addr_rw(s, &e->a, &e->heard);
 	rw_u32(s, &e->attempts);
 	rw_u8(s, &e->tried);
@@ -324,8 +300,7 @@ static void entry_rw(struct rw *s, struct entry *e)
 
 /* peers.dat: "PCAB" | secret[32] | u32 count | count entries.  Read back,
  * each entry goes through book_add, keeping its failures and tried mark. */
-static void book_rw(struct rw *s, void *arg)
-{
+static void book_rw(struct rw *s, void *arg) {
 	struct net *n = arg;
 	struct entry e, *in;
 	uint32_t i, count;
@@ -346,8 +321,7 @@ static void book_rw(struct rw *s, void *arg)
 }
 
 /* A path in the data directory (a static buffer). */
-static const char *path_of(const struct net *n, const char *name)
-{
+static const char *path_of(const struct net *n, const char *name) {
 	static char path[4096];
 	snprintf(path, sizeof path, "%s/%s", n->o.dir, name);
 	return path;
@@ -355,15 +329,13 @@ static const char *path_of(const struct net *n, const char *name)
 
 /* Write peers.dat or bans.dat from its description. */
 static void save(struct net *n, const char *name,
-                 void (*fn)(struct rw *s, void *arg))
-{
+                 void (*fn)(struct rw *s, void *arg)) {
 	if (file_save(path_of(n, name), fn, n) != 0)
 		log_msg(LOG_WARN, "cannot write %s", path_of(n, name));
 }
 
 /* Read a sound peers.dat; else start afresh, with a new secret. */
-static void book_load(struct net *n)
-{
+static void book_load(struct net *n) {
 	int r = file_load(path_of(n, "peers.dat"),
 	                  40 + (size_t)BOOK_MAX * ENTRY_REC, book_rw, n);
 	size_t i;
@@ -384,16 +356,14 @@ static void book_load(struct net *n)
 /* ==== Bans ==== */
 
 /* Is this address banned now? */
-static int banned(const struct net *n, const struct naddr *a)
-{
+static int banned(const struct net *n, const struct naddr *a) {
 	const struct ban *b = map_get(&n->bans, a->ip);
 	return b && b->end > wall_ms() / 1000;
 }
 
 /* bans.dat: "PCBN" | u32 count | count x (ip[16] | i64 end, in seconds
  * since 1970).  Reading keeps the bans still running. */
-static void bans_rw(struct rw *s, void *arg)
-{
+static void bans_rw(struct rw *s, void *arg) {
 	struct net *n = arg;
 	struct ban **v = (struct ban **)map_values(&n->bans), b;
 	uint32_t i, count;
@@ -414,8 +384,7 @@ static void bans_rw(struct rw *s, void *arg)
 }
 
 /* Ban an IP until wall time `until` in seconds (0: lift it), and save. */
-void net_ban(struct net *n, const uint8_t ip[16], int64_t until)
-{
+void net_ban(struct net *n, const uint8_t ip[16], int64_t until) {
 	struct ban *b = map_del(&n->bans, ip);
 	free(b);
 	if (until > 0) {
@@ -430,14 +399,12 @@ void net_ban(struct net *n, const uint8_t ip[16], int64_t until)
 /* ==== Peers: sending and counting ==== */
 
 /* Bytes waiting in a queue. */
-static size_t buf_size(const struct buf *b)
-{
+static size_t buf_size(const struct buf *b) {
 	return b->len - b->off;
 }
 
 /* Room for n more bytes at the end of a queue; returns where to write. */
-static uint8_t *buf_room(struct buf *b, size_t n)
-{
+static uint8_t *buf_room(struct buf *b, size_t n) {
 	if (b->off && b->len + n > b->cap) {
 		memmove(b->data, b->data + b->off, b->len - b->off);
 		b->len -= b->off;
@@ -449,8 +416,7 @@ static uint8_t *buf_room(struct buf *b, size_t n)
 
 /* Drop n bytes from the front; an empty queue gives its memory back, so
  * an idle peer holds no buffers. */
-static void buf_take(struct buf *b, size_t n)
-{
+static void buf_take(struct buf *b, size_t n) {
 	if ((b->off += n) == b->len) {
 		free(b->data);
 		memset(b, 0, sizeof *b);
@@ -459,24 +425,19 @@ static void buf_take(struct buf *b, size_t n)
 
 /* The counter of a command, made on first use (the last slot is shared
  * by the commands that find the table full). */
-static struct count *counter(struct net *n, const char *cmd)
-{
+static struct count *counter(struct net *n, const char *cmd) {
 	int i;
 	for (i = 0; i < n->ncounts; i++)
-		if (strcmp(n->counts[i].cmd, cmd) == 0)
-			return &n->counts[i];
-	if (n->ncounts == MAX_CMDS)
-		return &n->counts[MAX_CMDS - 1];
+		if (strcmp(n->counts[i].cmd, cmd) == 0) return &n->counts[i];
+	if (n->ncounts == MAX_CMDS) return &n->counts[MAX_CMDS - 1];
 	memset(&n->counts[i], 0, sizeof n->counts[i]);
 	snprintf(n->counts[i].cmd, sizeof n->counts[i].cmd, "%s", cmd);
 	return &n->counts[n->ncounts++];
 }
 
 /* Mark a peer for closing: its fd goes, the next sweep frees it. */
-void net_drop(struct net *n, struct peer *p, const char *why)
-{
-	if (p->fd < 0)
-		return;
+void net_drop(struct net *n, struct peer *p, const char *why) {
+	if (p->fd < 0) return;
 	log_msg(LOG_INFO, "peer %s %s dropped: %s", net_text(&p->a),
 	        p->outbound ? "(out)" : "(in)", why);
 	close(p->fd);
@@ -485,8 +446,7 @@ void net_drop(struct net *n, struct peer *p, const char *why)
 }
 
 /* Drop a peer that broke the protocol and ban its address. */
-static void violation(struct net *n, struct peer *p, const char *why)
-{
+static void violation(struct net *n, struct peer *p, const char *why) {
 	log_msg(LOG_WARN, "ban %s for %lld s: %s", net_text(&p->a),
 	        (long long)n->o.ban_s, why);
 	net_ban(n, p->a.ip, wall_ms() / 1000 + n->o.ban_s);
@@ -494,19 +454,16 @@ static void violation(struct net *n, struct peer *p, const char *why)
 }
 
 /* Is this the error of a socket that would block (try again later)? */
-static int would_block(void)
-{
+static int would_block(void) {
 	return errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR;
 }
 
 /* Write what the socket takes of the send buffer. */
-static void write_out(struct net *n, struct peer *p)
-{
+static void write_out(struct net *n, struct peer *p) {
 	ssize_t k;
 	while (p->fd >= 0 && buf_size(&p->out) > 0 && !p->connecting) {
 		k = write(p->fd, p->out.data + p->out.off, buf_size(&p->out));
-		if (k < 0 && would_block())
-			return;
+		if (k < 0 && would_block()) return;
 		if (k <= 0)
 			net_drop(n, p, k < 0 ? strerror(errno) : "write failed");
 		else
@@ -516,13 +473,11 @@ static void write_out(struct net *n, struct peer *p)
 
 /* Queue a message for a peer and send it (over SEND_CAP: drop the peer). */
 void net_send(struct net *n, struct peer *p, const char *cmd,
-              const uint8_t *payload, size_t len)
-{
+              const uint8_t *payload, size_t len) {
 	struct count *c = counter(n, cmd);
 	if (p->fd >= 0 && buf_size(&p->out) + FRAME_HEAD + len > SEND_CAP)
 		net_drop(n, p, "send buffer full");
-	if (p->fd < 0)
-		return;
+	if (p->fd < 0) return;
 	p->out.len += frame_write(buf_room(&p->out, FRAME_HEAD + len),
 	                          n->o.p->magic, cmd, payload, len);
 	c->out++;
@@ -545,8 +500,7 @@ struct version {
 };
 
 /* Read or write a version message. */
-static void version_rw(struct rw *s, struct version *v)
-{
+static void version_rw(struct rw *s, struct version *v) {
 	rw_u32(s, &v->protocol);
 	rw_u64(s, &v->services);
 	rw_i64(s, &v->time);
@@ -558,8 +512,7 @@ static void version_rw(struct rw *s, struct version *v)
 }
 
 /* Send our version. */
-static void send_version(struct net *n, struct peer *p)
-{
+static void send_version(struct net *n, struct peer *p) {
 	struct version v = {
 		.protocol = PROTOCOL, .services = SERVICE_FULL,
 		.time = wall_ms() / 1000, .nonce = n->nonce, .port = n->self.port,
@@ -575,8 +528,7 @@ static void send_version(struct net *n, struct peer *p)
 
 /* Send an addr: u16 count (at most MAX_ADDR) | count x addr_rw. */
 static void send_addrs(struct net *n, struct peer *p, struct entry **e,
-                       size_t count)
-{
+                       size_t count) {
 	struct rw s;
 	size_t i;
 	rw_writer(&s);
@@ -591,17 +543,14 @@ static void send_addrs(struct net *n, struct peer *p, struct entry **e,
 
 /* version: check it, spot a connection to ourselves, answer verack. */
 static const char *on_version(void *arg, struct peer *p, const uint8_t *b,
-                              size_t len)
-{
+                              size_t len) {
 	struct net *n = arg;
 	struct version v;
 	struct rw s;
-	if (p->got_version)
-		return "second version";
+	if (p->got_version) return "second version";
 	rw_reader(&s, b, len);
 	version_rw(&s, &v);
-	if (s.bad || s.left)
-		return "malformed version";
+	if (s.bad || s.left) return "malformed version";
 	if (v.nonce == n->nonce) {
 		net_drop(n, p, "connected to ourselves");
 		return NULL;
@@ -620,13 +569,11 @@ static const char *on_version(void *arg, struct peer *p, const uint8_t *b,
 /* verack: the handshake is done.  An inbound peer's listening address
  * joins the book; an outbound one's proved good: ask it for addresses. */
 static const char *on_verack(void *arg, struct peer *p, const uint8_t *b,
-                             size_t len)
-{
+                             size_t len) {
 	struct net *n = arg;
 	struct entry me, *e;
 	(void)b;
-	if (len || !p->got_version || p->got_verack)
-		return "unexpected verack";
+	if (len || !p->got_version || p->got_verack) return "unexpected verack";
 	p->got_verack = p->handshaked = 1;
 	log_msg(LOG_INFO, "peer %s %s: handshake done, height %u, %s",
 	        net_text(&p->a), p->outbound ? "(out)" : "(in)",
@@ -638,8 +585,7 @@ static const char *on_verack(void *arg, struct peer *p, const uint8_t *b,
 		me.a.port = p->listen_port;
 		book_add(n, &me.a, wall_ms() / 1000);
 	}
-	if (!p->outbound)
-		return NULL;
+	if (!p->outbound) return NULL;
 	if ((e = book_find(n, &p->a))) {          /* a good address */
 		e->tried = 1;
 		e->attempts = 0;
@@ -656,22 +602,18 @@ static const char *on_verack(void *arg, struct peer *p, const uint8_t *b,
 
 /* ping: answer pong with the same nonce. */
 static const char *on_ping(void *arg, struct peer *p, const uint8_t *b,
-                           size_t len)
-{
-	if (len != 8)
-		return "malformed ping";
+                           size_t len) {
+	if (len != 8) return "malformed ping";
 	net_send(arg, p, "pong", b, 8);
 	return NULL;
 }
 
 /* pong: the round trip of our ping. */
 static const char *on_pong(void *arg, struct peer *p, const uint8_t *b,
-                           size_t len)
-{
+                           size_t len) {
 	int64_t rtt = mono_ms() - p->ping_at;
 	(void)arg;
-	if (len != 8)
-		return "malformed pong";
+	if (len != 8) return "malformed pong";
 	if (p->ping_nonce && get64le(b) == p->ping_nonce) {
 		p->ping_nonce = 0;
 		if (p->min_ping < 0 || rtt < p->min_ping)
@@ -682,14 +624,12 @@ static const char *on_pong(void *arg, struct peer *p, const uint8_t *b,
 
 /* getaddr: a random sample of the addresses not known to fail. */
 static const char *on_getaddr(void *arg, struct peer *p, const uint8_t *b,
-                              size_t len)
-{
+                              size_t len) {
 	struct net *n = arg;
 	struct entry **pick, *t;
 	size_t i, k = 0, j;
 	(void)b;
-	if (len)
-		return "malformed getaddr";
+	if (len) return "malformed getaddr";
 	if (p->asked_addr++)         /* once a connection, as Bitcoin */
 		return NULL;
 	pick = xcalloc(n->nbook + 1, sizeof *pick);
@@ -709,13 +649,11 @@ static const char *on_getaddr(void *arg, struct peer *p, const uint8_t *b,
 
 /* Pass a freshly learned address on to two random peers but its source
  * (reservoir sampling, two slots). */
-static void relay_addr(struct net *n, struct peer *from, struct entry *e)
-{
+static void relay_addr(struct net *n, struct peer *from, struct entry *e) {
 	struct peer *p, *pick[2] = { NULL, NULL };
 	int count = 0, i;
 	for (p = n->peers; p; p = p->next) {
-		if (p == from || p->fd < 0 || !p->handshaked)
-			continue;
+		if (p == from || p->fd < 0 || !p->handshaked) continue;
 		if (++count <= 2)
 			pick[count - 1] = p;
 		else if (random64() % (uint64_t)count < 2)
@@ -728,8 +666,7 @@ static void relay_addr(struct net *n, struct peer *from, struct entry *e)
 /* addr: u16 count | count addresses.  Learn them as fast as the peer's
  * token bucket allows; relay the fresh ones of a small announcement. */
 static const char *on_addr(void *arg, struct peer *p, const uint8_t *b,
-                           size_t len)
-{
+                           size_t len) {
 	struct net *n = arg;
 	int64_t now = mono_ms(), wall = wall_ms() / 1000, heard;
 	uint32_t count, i;
@@ -740,8 +677,7 @@ static const char *on_addr(void *arg, struct peer *p, const uint8_t *b,
 		return "addr with over 1000 addresses";
 	rw_reader(&s, b, len);
 	count = rw_count(&s, 0, 2, MAX_ADDR, ADDR_REC);
-	if (s.bad || s.left != count * ADDR_REC)
-		return "malformed addr";
+	if (s.bad || s.left != count * ADDR_REC) return "malformed addr";
 	p->tokens += (double)(now - p->tokens_at) / 1000 * ADDR_RATE;
 	p->tokens = p->tokens > MAX_ADDR ? MAX_ADDR : p->tokens;
 	p->tokens_at = now;
@@ -756,8 +692,7 @@ static const char *on_addr(void *arg, struct peer *p, const uint8_t *b,
 }
 
 /* Register fn (called with arg) for the messages of command cmd. */
-void net_handle(struct net *n, const char *cmd, net_fn fn, void *arg)
-{
+void net_handle(struct net *n, const char *cmd, net_fn fn, void *arg) {
 	if (n->nhandlers == MAX_CMDS || strlen(cmd) > FRAME_CMD)
 		fatal("too many message handlers");
 	snprintf(n->handlers[n->nhandlers].cmd, FRAME_CMD + 1, "%s", cmd);
@@ -769,8 +704,7 @@ void net_handle(struct net *n, const char *cmd, net_fn fn, void *arg)
  * ignored, as Bitcoin does; only version and verack may come before the
  * handshake is done. */
 static void dispatch(struct net *n, struct peer *p, const char *cmd,
-                     const uint8_t *b, size_t len)
-{
+                     const uint8_t *b, size_t len) {
 	struct count *c = counter(n, cmd);
 	const char *bad = NULL;
 	int i;
@@ -787,16 +721,14 @@ static void dispatch(struct net *n, struct peer *p, const char *cmd,
 }
 
 /* Read what the socket has, then handle every whole frame. */
-static void receive(struct net *n, struct peer *p)
-{
+static void receive(struct net *n, struct peer *p) {
 	ssize_t k = read(p->fd, scratch, sizeof scratch);
 	const uint8_t *payload;
 	const char *why = "";
 	char cmd[FRAME_CMD + 1];
 	size_t plen, at = 0;
 	long used = 0;
-	if (k < 0 && would_block())
-		return;
+	if (k < 0 && would_block()) return;
 	if (k <= 0) {
 		net_drop(n, p, k ? strerror(errno) : "closed by peer");
 		return;
@@ -820,16 +752,14 @@ static void receive(struct net *n, struct peer *p)
 /* ==== Connections ==== */
 
 /* Make a socket non-blocking; returns 0 or -1. */
-static int nonblock(int fd)
-{
+static int nonblock(int fd) {
 	int fl = fcntl(fd, F_GETFL);
 	return fl < 0 || fcntl(fd, F_SETFL, fl | O_NONBLOCK) < 0 ? -1 : 0;
 }
 
 /* A new peer on fd. */
 static struct peer *add_peer(struct net *n, int fd, const struct naddr *a,
-                             int outbound)
-{
+                             int outbound) {
 	struct peer *p = xcalloc(1, sizeof *p);
 	p->fd = fd;
 	p->a = *a;
@@ -844,11 +774,9 @@ static struct peer *add_peer(struct net *n, int fd, const struct naddr *a,
 }
 
 /* Free the peers that were dropped. */
-static void sweep(struct net *n)
-{
+static void sweep(struct net *n) {
 	struct peer **pp = &n->peers, *p;
-	if (!n->dropped)
-		return;
+	if (!n->dropped) return;
 	n->dropped = 0;
 	while ((p = *pp)) {
 		if (p->fd >= 0) {
@@ -867,8 +795,7 @@ static void sweep(struct net *n)
 
 /* Start connecting to a, from our listening address if it is of a's
  * family (so the far end can tell us); returns 0, or -1 on failure. */
-static int dial(struct net *n, const struct naddr *a)
-{
+static int dial(struct net *n, const struct naddr *a) {
 	struct sockaddr_storage ss, me;
 	struct naddr src = n->self;
 	socklen_t len = to_sockaddr(a, &ss);
@@ -897,11 +824,9 @@ static int dial(struct net *n, const struct naddr *a)
 }
 
 /* Connect to "host:port" now (control socket, connect-only mode). */
-int net_connect(struct net *n, const char *text, char *err, size_t errlen)
-{
+int net_connect(struct net *n, const char *text, char *err, size_t errlen) {
 	struct naddr a;
-	if (net_resolve(text, &a, err, errlen) != 0)
-		return -1;
+	if (net_resolve(text, &a, err, errlen) != 0) return -1;
 	if (banned(n, &a)) {
 		snprintf(err, errlen, "%s is banned", net_text(&a));
 		return -1;
@@ -916,8 +841,7 @@ int net_connect(struct net *n, const char *text, char *err, size_t errlen)
 
 /* How many live peers, outbound or inbound, are in a's network group. */
 static int group_peers(const struct net *n, const struct naddr *a,
-                       int outbound)
-{
+                       int outbound) {
 	uint8_t g[5], h[5];
 	struct peer *p;
 	int count = 0;
@@ -932,20 +856,17 @@ static int group_peers(const struct net *n, const struct naddr *a,
 
 /* Do we have a connection to exactly this address?  (Like Bitcoin, a
  * peer connected to us inbound may still be dialled out.) */
-static int connected(const struct net *n, const struct naddr *a)
-{
+static int connected(const struct net *n, const struct naddr *a) {
 	struct peer *p;
 	for (p = n->peers; p; p = p->next)
-		if (p->fd >= 0 && memcmp(&p->a, a, sizeof *a) == 0)
-			return 1;
+		if (p->fd >= 0 && memcmp(&p->a, a, sizeof *a) == 0) return 1;
 	return 0;
 }
 
 /* Open one more outbound connection: a random address of the book, not
  * connected, banned or backing off, of a group we have no outbound peer
  * in. */
-static void pick_outbound(struct net *n)
-{
+static void pick_outbound(struct net *n) {
 	int64_t now = mono_ms() / 1000, wait;
 	struct entry *e;
 	int tries;
@@ -967,8 +888,7 @@ static void pick_outbound(struct net *n)
 /* Is inbound peer v[i] spared from eviction: among the PROTECT_PING
  * fastest, the PROTECT_RELAY last useful, or the PROTECT_GROUP oldest
  * alone in their group (alone[j])? */
-static int spared(struct peer **v, const char *alone, int k, int i)
-{
+static int spared(struct peer **v, const char *alone, int k, int i) {
 	const struct peer *p = v[i];
 	int j, faster = 0, fresher = 0, older_alone = 0;
 	for (j = 0; j < k; j++) {
@@ -983,8 +903,7 @@ static int spared(struct peer **v, const char *alone, int k, int i)
 
 /* The inbound peer to evict for a newcomer: of those not spared, the
  * youngest in the group holding most connections; NULL if none. */
-static struct peer *evict_choice(struct net *n)
-{
+static struct peer *evict_choice(struct net *n) {
 	struct peer **v = xcalloc((size_t)n->nin + 1, sizeof *v), *p, *best;
 	int *cnt = xcalloc((size_t)n->nin + 1, sizeof *cnt), k = 0, i, most = 0;
 	char *alone = xcalloc((size_t)n->nin + 1, 1);
@@ -1009,15 +928,13 @@ static struct peer *evict_choice(struct net *n)
 
 /* Accept an inbound connection: not banned, at most MAX_PER_IP from one
  * address, and when inbound is full only by evicting someone. */
-static void accept_peer(struct net *n)
-{
+static void accept_peer(struct net *n) {
 	struct sockaddr_storage ss;
 	socklen_t len = sizeof ss;
 	int fd = accept(n->listen_fd, (struct sockaddr *)&ss, &len), same = 0;
 	struct peer *p, *out = NULL;
 	struct naddr a;
-	if (fd < 0)
-		return;
+	if (fd < 0) return;
 	from_sockaddr(&a, (struct sockaddr *)&ss);
 	for (p = n->peers; p; p = p->next)
 		same += p->fd >= 0 && memcmp(p->a.ip, a.ip, 16) == 0;
@@ -1040,8 +957,7 @@ static void accept_peer(struct net *n)
 }
 
 /* An outbound socket became writable: did the connection succeed? */
-static void connected_out(struct net *n, struct peer *p)
-{
+static void connected_out(struct net *n, struct peer *p) {
 	int e = 0;
 	socklen_t len = sizeof e;
 	getsockopt(p->fd, SOL_SOCKET, SO_ERROR, &e, &len);
@@ -1058,15 +974,13 @@ static void connected_out(struct net *n, struct peer *p)
 /* Free the dropped peers; on the loop's tick, drop those that do not
  * finish their handshake or go quiet, ping the rest, open outbound
  * connections, save the address book now and then. */
-void net_tick(struct net *n, int tick)
-{
+void net_tick(struct net *n, int tick) {
 	int64_t now = mono_ms();
 	struct peer *p;
 	size_t i;
 	uint8_t b[8];
 	for (p = n->peers; tick && p; p = p->next) {
-		if (p->fd < 0)
-			continue;
+		if (p->fd < 0) continue;
 		if (!p->handshaked && now - p->since > n->o.handshake_s * 1000)
 			net_drop(n, p, p->connecting ? "connect timeout" :
 			     "handshake timeout");
@@ -1096,8 +1010,7 @@ void net_tick(struct net *n, int tick)
 }
 
 /* How long poll() may sleep: until the next timer could fire. */
-int net_timeout_ms(const struct net *n)
-{
+int net_timeout_ms(const struct net *n) {
 	int64_t t = n->o.ping_s * 1000, h = n->o.handshake_s * 1000;
 	t = h < t ? h : t;
 	if (n->nout < n->o.max_out)
@@ -1113,8 +1026,7 @@ int net_timeout_ms(const struct net *n)
  * and the peers (n->who[i]: each slot's peer); returns how many.  Peers
  * silent for HOT_MS are left out but every COLD_MS, so idle connections
  * cost a busy peer little. */
-int net_pollfds(struct net *n, struct pollfd *pfd)
-{
+int net_pollfds(struct net *n, struct pollfd *pfd) {
 	int64_t now = mono_ms();
 	struct peer *p;
 	int k = 0, cold, hot;
@@ -1127,13 +1039,11 @@ int net_pollfds(struct net *n, struct pollfd *pfd)
 		n->cold_at = now;
 	n->any_cold = 0;
 	for (p = n->peers; p && k < n->maxfds; p = p->next) {
-		if (p->fd < 0)
-			continue;
+		if (p->fd < 0) continue;
 		hot = buf_size(&p->out) || !p->handshaked || p->outbound ||
 		      now - p->last_recv < HOT_MS;
 		n->any_cold |= !hot;
-		if (!hot && !cold)
-			continue;
+		if (!hot && !cold) continue;
 		pfd[k].fd = p->fd;
 		pfd[k].events = (short)(p->connecting ? POLLOUT : POLLIN |
 		                        (buf_size(&p->out) ? POLLOUT : 0));
@@ -1143,13 +1053,11 @@ int net_pollfds(struct net *n, struct pollfd *pfd)
 }
 
 /* Act on what poll() reported for net_pollfds' slots. */
-void net_events(struct net *n, const struct pollfd *pfd, int count)
-{
+void net_events(struct net *n, const struct pollfd *pfd, int count) {
 	struct peer *p;
 	int i;
 	for (i = 0; i < count; i++) {
-		if (!pfd[i].revents)
-			continue;
+		if (!pfd[i].revents) continue;
 		if (!(p = n->who[i]))
 			accept_peer(n);
 		else if (p->fd != pfd[i].fd)
@@ -1166,8 +1074,7 @@ void net_events(struct net *n, const struct pollfd *pfd, int count)
 /* ==== Opening and closing ==== */
 
 /* A listening TCP socket on a; returns its fd, or -1 with err set. */
-static int listen_on(const struct naddr *a, char *err, size_t errlen)
-{
+static int listen_on(const struct naddr *a, char *err, size_t errlen) {
 	struct sockaddr_storage ss;
 	socklen_t len = to_sockaddr(a, &ss);
 	int fd = socket(ss.ss_family, SOCK_STREAM, 0), one = 1;
@@ -1187,8 +1094,7 @@ static int listen_on(const struct naddr *a, char *err, size_t errlen)
 /* Start the network side of a node: the open-file limit raised (each peer
  * is a descriptor), bans, address book, seeds, the listening socket, our
  * own handlers.  Returns NULL with err set if a socket cannot be made. */
-struct net *net_open(const struct net_opts *o, char *err, size_t errlen)
-{
+struct net *net_open(const struct net_opts *o, char *err, size_t errlen) {
 	struct net *n = xcalloc(1, sizeof *n);
 	struct rlimit r;
 	struct naddr a;
@@ -1238,11 +1144,9 @@ fail:
 }
 
 /* Save the address book and bans, close every socket, free everything. */
-void net_close(struct net *n)
-{
+void net_close(struct net *n) {
 	struct peer *p;
-	if (!n)
-		return;
+	if (!n) return;
 	if (n->who) {
 		save(n, "peers.dat", book_rw);
 		save(n, "bans.dat", bans_rw);

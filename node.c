@@ -84,8 +84,7 @@ static struct ctl ctls[MAX_CONTROL];
 static FILE *out, *err;              /* stdout, stderr or a client's */
 
 /* Say what went wrong, on the command's error stream; returns 1. */
-static int say(const char *fmt, ...)
-{
+static int say(const char *fmt, ...) {
 	va_list ap;
 	fputs("peerchain: ", err);
 	va_start(ap, fmt);
@@ -96,8 +95,7 @@ static int say(const char *fmt, ...)
 
 /* Print a hash as Bitcoin does: byte-reversed hex, so proof of work shows
  * as leading zeros.  Returns a static buffer: one call per printf. */
-static const char *hash_text(const uint8_t h[SHA256_LEN])
-{
+static const char *hash_text(const uint8_t h[SHA256_LEN]) {
 	static char buf[2 * SHA256_LEN + 1];
 	uint8_t r[SHA256_LEN];
 	int i;
@@ -108,20 +106,17 @@ static const char *hash_text(const uint8_t h[SHA256_LEN])
 }
 
 /* Read a hash as hash_text shows it; returns 0 or -1. */
-static int hash_parse(const char *s, uint8_t h[SHA256_LEN])
-{
+static int hash_parse(const char *s, uint8_t h[SHA256_LEN]) {
 	uint8_t r[SHA256_LEN];
 	int i;
-	if (hex_decode(s, r, SHA256_LEN) != 0)
-		return -1;
+	if (hex_decode(s, r, SHA256_LEN) != 0) return -1;
 	for (i = 0; i < SHA256_LEN; i++)
 		h[i] = r[SHA256_LEN - 1 - i];
 	return 0;
 }
 
 /* The network's data directory, -d/-n, into netdir; returns 0 or -1. */
-static int data_dir(void)
-{
+static int data_dir(void) {
 	const char *home = getenv("HOME");
 	char base[4096];
 	if (!params_find(opt_net))
@@ -137,11 +132,9 @@ static int data_dir(void)
 }
 
 /* Open the chain of -n in -d, and the wallet beside it; returns 0 or -1. */
-static int need(int what)
-{
+static int need(int what) {
 	char why[512] = "";
-	if (!chain && data_dir() != 0)
-		return -1;
+	if (!chain && data_dir() != 0) return -1;
 	if (!chain && (chain = chain_open(params_find(opt_net), netdir, why,
 	                                  sizeof why)) && chain->report[0])
 		say("repaired: %s\n", chain->report);
@@ -156,11 +149,9 @@ static int need(int what)
 /* ==== The wallet's commands ==== */
 
 /* `address [new]`: the receiving address (of a new key, with `new`). */
-static int cmd_address(char **arg)
-{
+static int cmd_address(char **arg) {
 	char why[512], text[ADDR_TEXT_LEN + 1];
-	if (arg[0] && strcmp(arg[0], "new") != 0)
-		return -1;
+	if (arg[0] && strcmp(arg[0], "new") != 0) return -1;
 	if (arg[0] && wallet_new_key(wallet, why, sizeof why) != 0)
 		return say("%s\n", why);
 	addr_text(wallet_address(wallet), text);
@@ -169,8 +160,7 @@ static int cmd_address(char **arg)
 }
 
 /* `wallet`: every key, its address and the leaves it used. */
-static int cmd_wallet(char **arg)
-{
+static int cmd_wallet(char **arg) {
 	char text[ADDR_TEXT_LEN + 1];
 	uint32_t i;
 	(void)arg;
@@ -185,8 +175,7 @@ static int cmd_wallet(char **arg)
 }
 
 /* `balance`: the wallet's spendable, maturing and unconfirmed coins. */
-static int cmd_balance(char **arg)
-{
+static int cmd_balance(char **arg) {
 	char a[AMOUNT_TEXT_LEN], b[AMOUNT_TEXT_LEN], u[AMOUNT_TEXT_LEN];
 	uint64_t conf, imm, unconf;
 	(void)arg;
@@ -198,8 +187,7 @@ static int cmd_balance(char **arg)
 }
 
 /* Read an address argument; returns 0, or 2 (a usage error). */
-static int address_arg(const char *s, uint8_t addr[ADDR_LEN])
-{
+static int address_arg(const char *s, uint8_t addr[ADDR_LEN]) {
 	int v = addr_parse(s, addr);
 	if (v)
 		say("%s\n", v == -2 ? "bad address checksum: is there a typo?" :
@@ -209,8 +197,7 @@ static int address_arg(const char *s, uint8_t addr[ADDR_LEN])
 
 /* `send AMOUNT ADDRESS [FEE]`, in the node (offline, it would reach
  * nobody): pay from the wallet, gossip it, print the txid. */
-static int cmd_send(char **arg)
-{
+static int cmd_send(char **arg) {
 	uint64_t amount, fee = DEFAULT_FEE;
 	uint8_t to[ADDR_LEN], *tx, id[SHA256_LEN];
 	char why[512];
@@ -219,8 +206,7 @@ static int cmd_send(char **arg)
 	if (amount_parse(arg[0], &amount) != 0 ||
 	    (arg[2] && amount_parse(arg[2], &fee) != 0))
 		return -1;
-	if ((v = address_arg(arg[1], to)))
-		return v;
+	if ((v = address_arg(arg[1], to))) return v;
 	if (!(tx = wallet_pay(wallet, chain, to, amount, fee, &len, why,
 	                      sizeof why)))
 		return say("%s\n", why);
@@ -235,8 +221,7 @@ static int cmd_send(char **arg)
 
 /* Mine one block paying addr and hand it to the chain (through gossip in
  * a running node); returns a reason, or -1 if the bits are no target. */
-static int mine_one(const uint8_t addr[ADDR_LEN])
-{
+static int mine_one(const uint8_t addr[ADDR_LEN]) {
 	size_t len;
 	uint8_t *b = chain_template(chain, addr, &len), hash[SHA256_LEN];
 	int r;
@@ -258,34 +243,28 @@ static int mine_one(const uint8_t addr[ADDR_LEN])
 
 /* `mine N [ADDRESS]`: mine N blocks now, paying the address or the
  * wallet (a running node: on regtest only, or it would stall for long). */
-static int cmd_mine(char **arg)
-{
+static int cmd_mine(char **arg) {
 	uint8_t addr[ADDR_LEN];
 	char *end;
 	long n = strtol(arg[0], &end, 10);
 	int v;
-	if (*end || n < 1 || n > 1000000)
-		return -1;
-	if (arg[1] && (v = address_arg(arg[1], addr)))
-		return v;
+	if (*end || n < 1 || n > 1000000) return -1;
+	if (arg[1] && (v = address_arg(arg[1], addr))) return v;
 	if (net && strcmp(opt_net, "regtest") != 0)
 		return say("a running node mines on demand on regtest only: "
 		           "here, start it with -m\n");
-	if (need(arg[1] ? CHAIN : CHAIN | NEW_WALLET) != 0)
-		return 1;
+	if (need(arg[1] ? CHAIN : CHAIN | NEW_WALLET) != 0) return 1;
 	if (!arg[1])
 		memcpy(addr, wallet_address(wallet), ADDR_LEN);
 	while (n-- > 0)
-		if (mine_one(addr) != V_OK)
-			return 1;
+		if (mine_one(addr) != V_OK) return 1;
 	return 0;
 }
 
 /* ==== The chain's commands ==== */
 
 /* `tip`: the active tip and the mempool. */
-static int cmd_tip(char **arg)
-{
+static int cmd_tip(char **arg) {
 	uint8_t hash[SHA256_LEN], hdr[HEADER_LEN];
 	uint32_t height;
 	(void)arg;
@@ -301,8 +280,7 @@ static int cmd_tip(char **arg)
 }
 
 /* Print a transaction: inputs (and their leaves), outputs. */
-static void print_tx(const struct tx *t)
-{
+static void print_tx(const struct tx *t) {
 	char text[ADDR_TEXT_LEN + 1], amt[AMOUNT_TEXT_LEN];
 	uint32_t i;
 	fprintf(out, "txid %s\nsize %lu\n", hash_text(t->id),
@@ -324,8 +302,7 @@ static void print_tx(const struct tx *t)
 }
 
 /* A stored block, parsed into b from a new buffer; NULL if none. */
-static uint8_t *load_block(const uint8_t hash[SHA256_LEN], struct block *b)
-{
+static uint8_t *load_block(const uint8_t hash[SHA256_LEN], struct block *b) {
 	size_t len;
 	uint8_t *raw = chain_read_block(chain, hash, &len);
 	if (raw && block_parse(b, raw, len) != V_OK) {
@@ -336,8 +313,7 @@ static uint8_t *load_block(const uint8_t hash[SHA256_LEN], struct block *b)
 }
 
 /* `block HASH|HEIGHT`: a block's header and transactions. */
-static int cmd_block(char **arg)
-{
+static int cmd_block(char **arg) {
 	uint8_t hash[SHA256_LEN], hdr[HEADER_LEN], *raw = NULL;
 	struct block b;
 	uint32_t height, i;
@@ -366,15 +342,13 @@ static int cmd_block(char **arg)
 }
 
 /* `tx TXID`: a transaction of the mempool or the active chain, and where. */
-static int cmd_tx(char **arg)
-{
+static int cmd_tx(char **arg) {
 	uint8_t id[SHA256_LEN], hash[SHA256_LEN], *raw;
 	const struct tx *t;
 	struct block b;
 	uint32_t h, top, i;
 	int found = 0;
-	if (hash_parse(arg[0], id) != 0)
-		return -1;
+	if (hash_parse(arg[0], id) != 0) return -1;
 	if ((t = chain_pool_tx(chain, id))) {
 		print_tx(t);
 		fprintf(out, "status in mempool\n");
@@ -399,12 +373,10 @@ static int cmd_tx(char **arg)
 /* ==== The running node's commands ==== */
 
 /* `seen HASH`: when the node first took it, in ms since 1970. */
-static int cmd_seen(char **arg)
-{
+static int cmd_seen(char **arg) {
 	uint8_t h[SHA256_LEN];
 	int64_t ms;
-	if (hash_parse(arg[0], h) != 0)
-		return -1;
+	if (hash_parse(arg[0], h) != 0) return -1;
 	if ((ms = gossip_seen(gossip, h)) < 0)
 		return say("not seen lately: %s\n", arg[0]);
 	fprintf(out, "%lld\n", (long long)ms);
@@ -412,8 +384,7 @@ static int cmd_seen(char **arg)
 }
 
 /* `status`: the node in a few lines. */
-static int cmd_status(char **arg)
-{
+static int cmd_status(char **arg) {
 	(void)arg;
 	fprintf(out, "network %s\nheight %u\npeers %d in, %d out\n"
 	        "addresses %lu\nbans %lu\nlisten %s\n", opt_net,
@@ -424,8 +395,7 @@ static int cmd_status(char **arg)
 }
 
 /* `peers`: one line a connection. */
-static int cmd_peers(char **arg)
-{
+static int cmd_peers(char **arg) {
 	struct peer *p;
 	(void)arg;
 	for (p = net->peers; p; p = p->next)
@@ -439,8 +409,7 @@ static int cmd_peers(char **arg)
 }
 
 /* `stats`: messages and bytes per command, each way; gossip's counters. */
-static int cmd_stats(char **arg)
-{
+static int cmd_stats(char **arg) {
 	const struct count *c;
 	(void)arg;
 	for (c = net->counts; c < net->counts + net->ncounts; c++)
@@ -451,8 +420,7 @@ static int cmd_stats(char **arg)
 }
 
 /* `connect HOST:PORT`: dial a peer now. */
-static int cmd_connect(char **arg)
-{
+static int cmd_connect(char **arg) {
 	char why[256];
 	if (net_connect(net, arg[0], why, sizeof why) != 0)
 		return say("%s\n", why);
@@ -461,8 +429,7 @@ static int cmd_connect(char **arg)
 }
 
 /* Ban ip for secs seconds (0: lift its ban), as the operator asks. */
-static int ban(const char *ip, long secs)
-{
+static int ban(const char *ip, long secs) {
 	struct naddr a;
 	struct peer *p;
 	if (net_parse_ip(ip, &a) != 0) {
@@ -479,22 +446,19 @@ static int ban(const char *ip, long secs)
 }
 
 /* `ban IP [SECONDS]`: drop and ban an address (for -t ban's time). */
-static int cmd_ban(char **arg)
-{
+static int cmd_ban(char **arg) {
 	char *end = "";
 	long secs = arg[1] ? strtol(arg[1], &end, 10) : (long)nopt.ban_s;
 	return *end || secs < 0 ? -1 : ban(arg[0], secs);
 }
 
 /* `unban IP`: lift a ban. */
-static int cmd_unban(char **arg)
-{
+static int cmd_unban(char **arg) {
 	return ban(arg[0], 0);
 }
 
 /* `stop`: stop the running node. */
-static int cmd_stop(char **arg)
-{
+static int cmd_stop(char **arg) {
 	(void)arg;
 	stopping = 1;
 	fprintf(out, "ok\n");
@@ -504,15 +468,13 @@ static int cmd_stop(char **arg)
 /* ==== The node: its loop, the miner, the control socket ==== */
 
 /* Note a signal for the loop: it stops at the next wake-up. */
-static void on_signal(int sig)
-{
+static void on_signal(int sig) {
 	got_signal = sig;
 }
 
 /* Catch SIGINT and SIGTERM (poll wakes at once); ignore SIGPIPE: a peer
  * hanging up mid-write is an error to handle, not a reason to die. */
-static void catch_signals(void)
-{
+static void catch_signals(void) {
 	struct sigaction sa;
 	memset(&sa, 0, sizeof sa);
 	sa.sa_handler = on_signal;
@@ -533,8 +495,7 @@ static struct {
 
 /* One turn of the miner: a new template if the tip or the mempool
  * changed, then a few nonces; a solved block goes to gossip. */
-static void mine_turn(void)
-{
+static void mine_turn(void) {
 	uint8_t tip[SHA256_LEN], hash[SHA256_LEN];
 	int64_t until = mono_us() + MINE_TURN_US;
 	int r;
@@ -550,8 +511,7 @@ static void mine_turn(void)
 	while ((r = block_mine(miner.blk, miner.len, MINE_STEP,
 	                       chain_now(chain) + 600)) == 0 && mono_us() < until)
 		;
-	if (r == 0)
-		return;
+	if (r == 0) return;
 	sha256d(miner.blk, HEADER_LEN, hash);
 	r = r < 0 ? -1 : gossip_block(gossip, NULL, miner.blk, miner.len);
 	log_msg(r == V_OK ? LOG_INFO : LOG_WARN, "mined block %u %s: %s",
@@ -566,8 +526,7 @@ static int dispatch(int argc, char **argv, int remote);
 /* Answer one control line and close the connection.  The answer is the
  * command's output, a NUL, its errors, a NUL, and its exit status as one
  * digit: the client prints each where it belongs and exits with it. */
-static void ctl_answer(struct ctl *c)
-{
+static void ctl_answer(struct ctl *c) {
 	char *word[8] = { NULL }, *save = NULL, *o = NULL, *e = NULL;
 	size_t olen = 0, elen = 0;
 	int k = 0, status;
@@ -597,8 +556,7 @@ static void ctl_answer(struct ctl *c)
 }
 
 /* Read from a control connection; answer once a line is complete. */
-static void ctl_read(struct ctl *c)
-{
+static void ctl_read(struct ctl *c) {
 	ssize_t k = read(c->fd, c->line + c->len, sizeof c->line - 1 - c->len);
 	if (k <= 0) {
 		close(c->fd);
@@ -612,8 +570,7 @@ static void ctl_read(struct ctl *c)
 
 /* Accept a control connection into a free slot, if there is one (only
  * the node's user can reach the socket: it is made mode 0600). */
-static void ctl_accept(void)
-{
+static void ctl_accept(void) {
 	int fd = accept(ctl_fd, NULL, NULL), i;
 	for (i = 0; i < MAX_CONTROL && ctls[i].fd >= 0; i++)
 		;
@@ -626,8 +583,7 @@ static void ctl_accept(void)
 }
 
 /* DIR/NET/control.sock into un; returns 0, or -1 if it does not fit. */
-static int control_path(struct sockaddr_un *un)
-{
+static int control_path(struct sockaddr_un *un) {
 	memset(un, 0, sizeof *un);
 	un->sun_family = AF_UNIX;
 	return snprintf(un->sun_path, sizeof un->sun_path, "%s/control.sock",
@@ -635,8 +591,7 @@ static int control_path(struct sockaddr_un *un)
 }
 
 /* Make the control socket, mode 0600; returns 0 or -1. */
-static int control_listen(void)
-{
+static int control_listen(void) {
 	struct sockaddr_un un;
 	mode_t old;
 	int i, bad;
@@ -656,12 +611,10 @@ static int control_listen(void)
 
 /* Open what the node needs: chain, wallet (made if mining), network,
  * gossip, control socket.  Returns 0, or -1 having said why not. */
-static int node_open(void)
-{
+static int node_open(void) {
 	static char any[32];
 	char why[512];
-	if (need(opt_mine ? CHAIN | NEW_WALLET : CHAIN) != 0)
-		return -1;
+	if (need(opt_mine ? CHAIN | NEW_WALLET : CHAIN) != 0) return -1;
 	if (!wallet)            /* (an existing one, for the wallet commands) */
 		wallet = wallet_open(netdir, 0, LMS_SHA256_M32_H10, why,
 		                     sizeof why);
@@ -673,15 +626,13 @@ static int node_open(void)
 		snprintf(any, sizeof any, "0.0.0.0:%u", (unsigned)nopt.p->port);
 		nopt.listen = any;
 	}
-	if (!(net = net_open(&nopt, why, sizeof why)))
-		return -say("%s\n", why);
+	if (!(net = net_open(&nopt, why, sizeof why))) return -say("%s\n", why);
 	gossip = gossip_open(chain, net, tx_delay);
 	return control_listen();
 }
 
 /* Close what node_open opened. */
-static void node_close(void)
-{
+static void node_close(void) {
 	struct sockaddr_un un;
 	int i;
 	net_close(net);
@@ -701,8 +652,7 @@ static void node_close(void)
 /* `run`: be a node until told to stop.  One poll() over the control
  * socket, its clients and the peers, its timeout from the nearest timer
  * (0 while mining: each turn of the loop then mines a little). */
-static int cmd_run(char **arg)
-{
+static int cmd_run(char **arg) {
 	struct pollfd *pfd;
 	int k, r, t, i, tick;
 	int64_t ticked = 0;
@@ -755,8 +705,7 @@ static int cmd_run(char **arg)
 /* Send a command's words as one line to the node running in the data
  * directory, print what comes back (see ctl_answer) and return its exit
  * status; -1 if no node runs there. */
-static int forward(int argc, char **argv)
-{
+static int forward(int argc, char **argv) {
 	char line[CONTROL_LINE] = "", *a, *nul, *end;
 	size_t len = 0, cap = 4096;
 	struct sockaddr_un un;
@@ -838,8 +787,7 @@ static const struct command commands[] = {
 };
 
 /* Print the usage and every command to f. */
-static void usage(FILE *f)
-{
+static void usage(FILE *f) {
 	const struct command *c;
 	char name[64];
 	fprintf(f, "usage: peerchain [-d DIR] [-n NET] COMMAND [ARGS...]\n\n"
@@ -868,8 +816,7 @@ static void usage(FILE *f)
 /* Run the command argv[0]: here, in the running node (forwarded), or
  * (remote) here inside the node for a control client.  Returns the exit
  * status. */
-static int dispatch(int argc, char **argv, int remote)
-{
+static int dispatch(int argc, char **argv, int remote) {
 	const struct command *c;
 	int fits, r = -1;
 	for (c = commands; argc && c->name && strcmp(argv[0], c->name); c++)
@@ -887,8 +834,7 @@ static int dispatch(int argc, char **argv, int remote)
 	if (fits && !remote && (c->where & EITHER) == NODE)
 		return say("no node running in %s (start one with `peerchain "
 		           "run`)\n", netdir);
-	if (fits && c->where > EITHER && need(c->where) != 0)
-		return 1;
+	if (fits && c->where > EITHER && need(c->where) != 0) return 1;
 	if (fits)
 		r = c->run(argv + 1);
 	if (r == -1)
@@ -898,8 +844,7 @@ static int dispatch(int argc, char **argv, int remote)
 }
 
 /* Take one of run's options; returns 0, or -1 if its value is bad. */
-static int node_option(int ch, char *arg)
-{
+static int node_option(int ch, char *arg) {
 	static const char *names[] = { "handshake", "ping", "idle", "ban" };
 	static int64_t *const t[] = { &nopt.handshake_s, &nopt.ping_s,
 	                              &nopt.idle_s, &nopt.ban_s };
@@ -930,8 +875,7 @@ static int node_option(int ch, char *arg)
 }
 
 /* Read the options, then run the command named next (2: a usage error). */
-int main(int argc, char **argv)
-{
+int main(int argc, char **argv) {
 	char **list;
 	int ch;
 	out = stdout;

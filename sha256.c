@@ -66,8 +66,7 @@ static const uint32_t K[64] = {
 static unsigned long compressions;  /* blocks compressed by this process */
 
 /* Fold one 64-byte block into the state s. */
-static void compress(uint32_t s[8], const uint8_t *block)
-{
+static void compress(uint32_t s[8], const uint8_t *block) {
 	uint32_t w[16], a, b, c, d, e, f, g, h;
 	int i;
 	for (i = 0; i < 16; i++)
@@ -88,8 +87,7 @@ static void compress(uint32_t s[8], const uint8_t *block)
 }
 
 /* Start a new hash: the initial state of FIPS 180-4, 5.3.3. */
-void sha256_init(sha256_ctx *c)
-{
+void sha256_init(sha256_ctx *c) {
 	static const uint32_t iv[8] = {
 		0x6a09e667, 0xbb67ae85, 0x3c6ef372, 0xa54ff53a,
 		0x510e527f, 0x9b05688c, 0x1f83d9ab, 0x5be0cd19
@@ -101,8 +99,7 @@ void sha256_init(sha256_ctx *c)
 
 /* Add len bytes to the hash; whole blocks are compressed straight from
  * data, only a partial block is copied into the context. */
-void sha256_update(sha256_ctx *c, const void *data, size_t len)
-{
+void sha256_update(sha256_ctx *c, const void *data, size_t len) {
 	const uint8_t *p = data;
 	size_t have = (size_t)(c->len % SHA256_BLOCK);
 	c->len += len;
@@ -126,8 +123,7 @@ void sha256_update(sha256_ctx *c, const void *data, size_t len)
 
 /* Pad (a 1 bit, zeros, the length in bits as 64 bits big-endian) and write
  * the digest to out. */
-void sha256_final(sha256_ctx *c, uint8_t out[SHA256_LEN])
-{
+void sha256_final(sha256_ctx *c, uint8_t out[SHA256_LEN]) {
 	size_t have = (size_t)(c->len % SHA256_BLOCK);
 	uint64_t bits = c->len * 8;
 	int i;
@@ -146,8 +142,7 @@ void sha256_final(sha256_ctx *c, uint8_t out[SHA256_LEN])
 }
 
 /* Hash len bytes of data in one call. */
-void sha256(const void *data, size_t len, uint8_t out[SHA256_LEN])
-{
+void sha256(const void *data, size_t len, uint8_t out[SHA256_LEN]) {
 	sha256_ctx c;
 	sha256_init(&c);
 	sha256_update(&c, data, len);
@@ -155,8 +150,7 @@ void sha256(const void *data, size_t len, uint8_t out[SHA256_LEN])
 }
 
 /* SHA-256 of SHA-256, as Bitcoin hashes headers and transactions. */
-void sha256d(const void *data, size_t len, uint8_t out[SHA256_LEN])
-{
+void sha256d(const void *data, size_t len, uint8_t out[SHA256_LEN]) {
 	uint8_t once[SHA256_LEN];
 	sha256(data, len, once);
 	sha256(once, sizeof once, out);
@@ -166,8 +160,7 @@ void sha256d(const void *data, size_t len, uint8_t out[SHA256_LEN])
  * left untouched for the next call: for an 80-byte header whose first 64
  * bytes are in mid, two compressions. */
 void sha256d_from(const sha256_ctx *mid, const void *tail, size_t len,
-                  uint8_t out[SHA256_LEN])
-{
+                  uint8_t out[SHA256_LEN]) {
 	sha256_ctx c = *mid;
 	uint8_t once[SHA256_LEN];
 	sha256_update(&c, tail, len);
@@ -176,7 +169,6 @@ void sha256d_from(const sha256_ctx *mid, const void *tail, size_t len,
 }
 
 /* How many blocks this process has compressed (for tests and bench). */
-unsigned long sha256_compressions(void)
-{
+unsigned long sha256_compressions(void) {
 	return compressions;
 }

@@ -22,15 +22,13 @@ int log_min = LOG_INFO;
 /* ==== Memory ==== */
 
 /* Stop the program: memory or our own files failed us, never a peer. */
-void fatal(const char *what)
-{
+void fatal(const char *what) {
 	fprintf(stderr, "peerchain: %s\n", what);
 	abort();
 }
 
 /* calloc that never returns NULL (xmalloc(n) is xcalloc(n, 1)). */
-void *xcalloc(size_t n, size_t size)
-{
+void *xcalloc(size_t n, size_t size) {
 	void *p = calloc(n ? n : 1, size ? size : 1);
 	if (!p)
 		fatal("out of memory");
@@ -40,10 +38,8 @@ void *xcalloc(size_t n, size_t size)
 /* Room for `need` elements of `size` bytes in the array v of *cap,
  * doubling it when short: every growing array of the node grows here.
  * Returns the (maybe moved) array. */
-void *xgrow(void *v, size_t *cap, size_t need, size_t size)
-{
-	if (need <= *cap)
-		return v;
+void *xgrow(void *v, size_t *cap, size_t need, size_t size) {
+	if (need <= *cap) return v;
 	*cap = need > 2 * *cap ? need : 2 * *cap;
 	if (!(v = realloc(v, *cap * size)))
 		fatal("out of memory");
@@ -53,8 +49,7 @@ void *xgrow(void *v, size_t *cap, size_t need, size_t size)
 /* ==== The hash table ==== */
 
 /* An empty table for keys of klen bytes (8 to MAP_KEY_MAX). */
-void map_init(struct map *m, size_t klen)
-{
+void map_init(struct map *m, size_t klen) {
 	m->nb = 16;
 	m->n = 0;
 	m->klen = klen;
@@ -64,8 +59,7 @@ void map_init(struct map *m, size_t klen)
 
 /* The bucket of a key: keys are hashes, but an attacker can grind their
  * low bits, so mix them with a secret salt (multiply-shift hashing). */
-static size_t slot(const struct map *m, const uint8_t *key)
-{
+static size_t slot(const struct map *m, const uint8_t *key) {
 	uint64_t h = get64le(key) ^ m->salt;
 	if (m->klen > SHA256_LEN)
 		h ^= get32le(key + SHA256_LEN) * 0xff51afd7ed558ccdULL;
@@ -73,18 +67,15 @@ static size_t slot(const struct map *m, const uint8_t *key)
 }
 
 /* The value stored under key, or NULL. */
-void *map_get(const struct map *m, const uint8_t *key)
-{
+void *map_get(const struct map *m, const uint8_t *key) {
 	struct ment *e;
 	for (e = m->b[slot(m, key)]; e; e = e->next)
-		if (memcmp(e->key, key, m->klen) == 0)
-			return e->val;
+		if (memcmp(e->key, key, m->klen) == 0) return e->val;
 	return NULL;
 }
 
 /* Twice the buckets, when there are as many entries as buckets. */
-static void grow(struct map *m)
-{
+static void grow(struct map *m) {
 	struct ment **old = m->b, *e, *next;
 	size_t i, n = m->nb, s;
 	m->nb *= 2;
@@ -101,8 +92,7 @@ static void grow(struct map *m)
 }
 
 /* Store val under key, which must not be in the table yet. */
-void map_put(struct map *m, const uint8_t *key, void *val)
-{
+void map_put(struct map *m, const uint8_t *key, void *val) {
 	struct ment *e = xmalloc(sizeof *e);
 	size_t s;
 	if (m->n >= m->nb)
@@ -116,8 +106,7 @@ void map_put(struct map *m, const uint8_t *key, void *val)
 }
 
 /* Remove key; returns its value, or NULL if it was not there. */
-void *map_del(struct map *m, const uint8_t *key)
-{
+void *map_del(struct map *m, const uint8_t *key) {
 	struct ment **pp, *e;
 	void *val;
 	for (pp = &m->b[slot(m, key)]; (e = *pp); pp = &e->next) {
@@ -133,8 +122,7 @@ void *map_del(struct map *m, const uint8_t *key)
 }
 
 /* Free the table; with free_values, the values too. */
-void map_free(struct map *m, int free_values)
-{
+void map_free(struct map *m, int free_values) {
 	struct ment *e, *next;
 	size_t i;
 	for (i = 0; i < m->nb; i++)
@@ -150,8 +138,7 @@ void map_free(struct map *m, int free_values)
 }
 
 /* Every value in the table, in a new array of m->n pointers. */
-void **map_values(const struct map *m)
-{
+void **map_values(const struct map *m) {
 	void **v = xcalloc(m->n, sizeof *v);
 	struct ment *e;
 	size_t i, k = 0;
@@ -164,8 +151,7 @@ void **map_values(const struct map *m)
 /* ==== Hex and CRC-32 ==== */
 
 /* Write n bytes as 2n lowercase hex digits and a NUL. */
-void hex_encode(const uint8_t *in, size_t n, char *out)
-{
+void hex_encode(const uint8_t *in, size_t n, char *out) {
 	static const char digits[] = "0123456789abcdef";
 	size_t i;
 	for (i = 0; i < n; i++) {
@@ -176,13 +162,11 @@ void hex_encode(const uint8_t *in, size_t n, char *out)
 }
 
 /* Read exactly 2n hex digits (either case) into n bytes; returns 0 or -1. */
-int hex_decode(const char *s, uint8_t *out, size_t n)
-{
+int hex_decode(const char *s, uint8_t *out, size_t n) {
 	static const char digits[] = "0123456789abcdef";
 	const char *d;
 	size_t i;
-	if (strlen(s) != 2 * n)
-		return -1;
+	if (strlen(s) != 2 * n) return -1;
 	for (i = 0; i < 2 * n; i++) {
 		if (!(d = strchr(digits, s[i] < 'A' ? s[i] : s[i] | 0x20)))
 			return -1;
@@ -194,8 +178,7 @@ int hex_decode(const char *s, uint8_t *out, size_t n)
 
 /* CRC-32 (zlib's and PNG's), the checksum of block records and frames:
  * cheap next to SHA-256, and it catches what a crash or a bad link does. */
-uint32_t crc32(const uint8_t *p, size_t n)
-{
+uint32_t crc32(const uint8_t *p, size_t n) {
 	static uint32_t table[256];
 	uint32_t c = 0xffffffff, v, k;
 	int i;
@@ -212,8 +195,7 @@ uint32_t crc32(const uint8_t *p, size_t n)
 /* ==== Files ==== */
 
 /* Read (or write) len bytes at pos, whole; returns 0 or -1. */
-int file_io(int fd, uint8_t *buf, size_t len, off_t pos, int write)
-{
+int file_io(int fd, uint8_t *buf, size_t len, off_t pos, int write) {
 	ssize_t n;
 	for (; len > 0; buf += n, len -= (size_t)n, pos += n)
 		if ((n = write ? pwrite(fd, buf, len, pos) :
@@ -223,8 +205,7 @@ int file_io(int fd, uint8_t *buf, size_t len, off_t pos, int write)
 }
 
 /* Flush a directory, so a file just made or renamed in it stays. */
-void file_sync_dir(const char *dir)
-{
+void file_sync_dir(const char *dir) {
 	int fd = open(dir, O_RDONLY);
 	if (fd >= 0) {
 		fsync(fd);
@@ -237,14 +218,12 @@ void file_sync_dir(const char *dir)
 
 /* Log one event as a line on stderr: UTC time, level, message (unless
  * the level is below log_min: -v lowers it, -q raises it). */
-void log_msg(int level, const char *fmt, ...)
-{
+void log_msg(int level, const char *fmt, ...) {
 	static const char *names[] = { "debug", "info", "warn", "error" };
 	char when[32];
 	time_t t = (time_t)(wall_ms() / 1000);
 	va_list ap;
-	if (level < log_min)
-		return;
+	if (level < log_min) return;
 	strftime(when, sizeof when, "%Y-%m-%dT%H:%M:%SZ", gmtime(&t));
 	fprintf(stderr, "%s %s ", when, names[level]);
 	va_start(ap, fmt);
@@ -254,8 +233,7 @@ void log_msg(int level, const char *fmt, ...)
 }
 
 /* The one clock, in microseconds: monotonic, or (wall) since 1970. */
-int64_t clock_us(int wall)
-{
+int64_t clock_us(int wall) {
 	struct timespec ts;
 	clock_gettime(wall ? CLOCK_REALTIME : CLOCK_MONOTONIC, &ts);
 	return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
@@ -263,8 +241,7 @@ int64_t clock_us(int wall)
 
 /* Fill buf with n bytes from /dev/urandom, kept open and read in blocks
  * (a getaddr answer takes a thousand numbers).  Returns 0 or -1. */
-int random_bytes(void *buf, size_t n)
-{
+int random_bytes(void *buf, size_t n) {
 	static int fd = -1;
 	static uint8_t pool[256];
 	static size_t left;
@@ -285,8 +262,7 @@ int random_bytes(void *buf, size_t n)
 }
 
 /* A random 64-bit number (from the clock if there is no randomness). */
-uint64_t random64(void)
-{
+uint64_t random64(void) {
 	uint8_t b[8];
 	if (random_bytes(b, sizeof b) != 0)
 		return ((uint64_t)clock_us(0) ^ (uint64_t)getpid() << 40) *
@@ -297,16 +273,14 @@ uint64_t random64(void)
 /* ==== The serializer ==== */
 
 /* A writer that appends to a buffer it allocates (free s->out). */
-void rw_writer(struct rw *s)
-{
+void rw_writer(struct rw *s) {
 	memset(s, 0, sizeof *s);
 	s->out = xmalloc(64);
 	s->cap = 64;
 }
 
 /* A reader of (buf, len). */
-void rw_reader(struct rw *s, const uint8_t *buf, size_t len)
-{
+void rw_reader(struct rw *s, const uint8_t *buf, size_t len) {
 	memset(s, 0, sizeof *s);
 	s->in = s->base = buf;
 	s->left = len;
@@ -315,8 +289,7 @@ void rw_reader(struct rw *s, const uint8_t *buf, size_t len)
 /* The field of n bytes at the cursor: reading, where it is in the input
  * (NULL, and the stream bad, if fewer are left); writing, room at the end
  * of the output.  Every other rw_ function goes through here. */
-uint8_t *rw_take(struct rw *s, size_t n)
-{
+uint8_t *rw_take(struct rw *s, size_t n) {
 	uint8_t *p;
 	if (s->out) {
 		s->out = xgrow(s->out, &s->cap, s->len + n, 1);
@@ -335,8 +308,7 @@ uint8_t *rw_take(struct rw *s, size_t n)
 }
 
 /* n bytes of v, as they are. */
-void rw_bytes(struct rw *s, uint8_t *v, size_t n)
-{
+void rw_bytes(struct rw *s, uint8_t *v, size_t n) {
 	uint8_t *p = rw_take(s, n);
 	if (s->out && n)
 		memcpy(p, v, n);
@@ -347,8 +319,7 @@ void rw_bytes(struct rw *s, uint8_t *v, size_t n)
 }
 
 /* n bytes left in place: reading, *v points into the input. */
-void rw_ref(struct rw *s, const uint8_t **v, size_t n)
-{
+void rw_ref(struct rw *s, const uint8_t **v, size_t n) {
 	uint8_t *p = rw_take(s, n);
 	if (s->out && n)
 		memcpy(p, *v, n);
@@ -357,12 +328,10 @@ void rw_ref(struct rw *s, const uint8_t **v, size_t n)
 }
 
 /* An unsigned integer of n bytes, least significant first. */
-uint64_t rw_int(struct rw *s, uint64_t v, size_t n)
-{
+uint64_t rw_int(struct rw *s, uint64_t v, size_t n) {
 	uint8_t *p = rw_take(s, n);
 	size_t i;
-	if (!p)
-		return 0;
+	if (!p) return 0;
 	if (s->out)
 		for (i = 0; i < n; i++)
 			p[i] = (uint8_t)(v >> 8 * i);
@@ -385,8 +354,7 @@ void rw_i64(struct rw *s, int64_t *v) { *v = (int64_t)rw_int(s, *v, 8); }
  * reading, one over max or over what is left marks the stream bad and
  * gives 0, so nothing is allocated for it. */
 uint32_t rw_count(struct rw *s, uint32_t count, size_t n, uint32_t max,
-                  size_t each)
-{
+                  size_t each) {
 	count = (uint32_t)rw_int(s, count, n);
 	if (!s->out && (count > max || (each && count > s->left / each))) {
 		s->bad = 1;
@@ -396,8 +364,7 @@ uint32_t rw_count(struct rw *s, uint32_t count, size_t n, uint32_t max,
 }
 
 /* A 4-byte magic: written, or checked (a mismatch marks the stream bad). */
-void rw_magic(struct rw *s, const char *magic)
-{
+void rw_magic(struct rw *s, const char *magic) {
 	uint8_t *p = rw_take(s, 4);
 	if (s->out)
 		memcpy(p, magic, 4);
@@ -407,8 +374,7 @@ void rw_magic(struct rw *s, const char *magic)
 
 /* A checksum of the record so far (the first 4 bytes of the double
  * SHA-256 of every byte before it), written or checked. */
-void rw_sum(struct rw *s)
-{
+void rw_sum(struct rw *s) {
 	uint8_t sum[SHA256_LEN], *p;
 	sha256d(s->out ? s->out : s->base, s->out ? s->len :
 	        (size_t)(s->in - s->base), sum);
@@ -422,8 +388,7 @@ void rw_sum(struct rw *s)
  * flushed, renamed over the old one, the directory flushed.  A crash
  * leaves the old file or the new one, never a mix.  Returns 0 or -1. */
 int file_save(const char *path, void (*fn)(struct rw *s, void *arg),
-              void *arg)
-{
+              void *arg) {
 	char tmp[4096], dir[4096], *slash;
 	struct rw s;
 	int fd, bad = 1;
@@ -451,16 +416,14 @@ int file_save(const char *path, void (*fn)(struct rw *s, void *arg),
  * Returns 1 if it was read whole and sound, 0 if there is none, -1 if it
  * is damaged, too big or unreadable (fn may have taken part of it). */
 int file_load(const char *path, size_t max, void (*fn)(struct rw *s,
-              void *arg), void *arg)
-{
+              void *arg), void *arg) {
 	int fd = open(path, O_RDONLY);
 	off_t size = fd < 0 ? -1 : lseek(fd, 0, SEEK_END);
 	uint8_t *buf = size < 0 || (uint64_t)size > max ? NULL :
 	               xmalloc((size_t)size);
 	struct rw s;
 	int r = -1;
-	if (fd < 0)
-		return access(path, F_OK) == 0 ? -1 : 0;
+	if (fd < 0) return access(path, F_OK) == 0 ? -1 : 0;
 	if (buf && file_io(fd, buf, (size_t)size, 0, 0) == 0) {
 		rw_reader(&s, buf, (size_t)size);
 		fn(&s, arg);

@@ -42,8 +42,7 @@ struct gather {
 
 /* Show an address: 64 hex digits, then 8 of a checksum (its double
  * SHA-256's first 4 bytes), so a mistyped address is caught. */
-void addr_text(const uint8_t addr[ADDR_LEN], char out[ADDR_TEXT_LEN + 1])
-{
+void addr_text(const uint8_t addr[ADDR_LEN], char out[ADDR_TEXT_LEN + 1]) {
 	uint8_t sum[SHA256_LEN];
 	sha256d(addr, ADDR_LEN, sum);
 	hex_encode(addr, ADDR_LEN, out);
@@ -52,22 +51,18 @@ void addr_text(const uint8_t addr[ADDR_LEN], char out[ADDR_TEXT_LEN + 1])
 
 /* Read an address as addr_text shows it.  Returns 0, -1 if it is not 72
  * hex digits, -2 if the checksum is wrong. */
-int addr_parse(const char *s, uint8_t addr[ADDR_LEN])
-{
+int addr_parse(const char *s, uint8_t addr[ADDR_LEN]) {
 	uint8_t raw[ADDR_LEN + 4], sum[SHA256_LEN];
-	if (hex_decode(s, raw, sizeof raw) != 0)
-		return -1;
+	if (hex_decode(s, raw, sizeof raw) != 0) return -1;
 	sha256d(raw, ADDR_LEN, sum);
-	if (memcmp(sum, raw + ADDR_LEN, 4) != 0)
-		return -2;
+	if (memcmp(sum, raw + ADDR_LEN, 4) != 0) return -2;
 	memcpy(addr, raw, ADDR_LEN);
 	return 0;
 }
 
 /* wallet.dat: "PCW1" | u32 count | count x (u32 LMS type | u32 LM-OTS
  * type | I[16] | seed[32] | public key[56] | u32 next leaf) | checksum. */
-static void wallet_rw(struct rw *s, void *arg)
-{
+static void wallet_rw(struct rw *s, void *arg) {
 	struct wallet *w = arg;
 	struct wkey *k;
 	uint32_t i;
@@ -93,8 +88,7 @@ static void wallet_rw(struct rw *s, void *arg)
 
 /* Add a key made from fresh randomness, which receives from now on, and
  * save.  Returns 0, or -1 with err set. */
-int wallet_new_key(struct wallet *w, char *err, size_t errlen)
-{
+int wallet_new_key(struct wallet *w, char *err, size_t errlen) {
 	struct lms_key *k = xmalloc(sizeof *k);
 	uint8_t rnd[LMS_I_LEN + LMS_SEED_LEN];
 	struct wkey *nk;
@@ -127,33 +121,28 @@ int wallet_new_key(struct wallet *w, char *err, size_t errlen)
 /* Open DIR/wallet.dat; with create, make it (one key) if missing.  New
  * keys get lms_type (H5 or H10).  Returns NULL with err set on failure. */
 struct wallet *wallet_open(const char *dir, int create, uint32_t lms_type,
-                           char *err, size_t errlen)
-{
+                           char *err, size_t errlen) {
 	struct wallet *w = xcalloc(1, sizeof *w);
 	int r;
 	snprintf(w->path, sizeof w->path, "%s/wallet.dat", dir);
 	w->type = lms_type == LMS_SHA256_M32_H5 ? lms_type : LMS_SHA256_M32_H10;
 	r = file_load(w->path, 12 + (size_t)MAX_KEYS * KEY_REC, wallet_rw, w);
-	if (r > 0 && w->n)
-		return w;
+	if (r > 0 && w->n) return w;
 	if (r != 0)
 		snprintf(err, errlen, "%s is damaged; it was left as it is",
 		         w->path);
 	else if (!create)
 		snprintf(err, errlen, "no wallet in %s (make one with `peerchain "
 		         "address`)", dir);
-	else if (wallet_new_key(w, err, errlen) == 0)
-		return w;
+	else if (wallet_new_key(w, err, errlen) == 0) return w;
 	wallet_close(w);
 	return NULL;
 }
 
 /* Free the wallet (it is always saved already). */
-void wallet_close(struct wallet *w)
-{
+void wallet_close(struct wallet *w) {
 	uint32_t i;
-	if (!w)
-		return;
+	if (!w) return;
 	for (i = 0; i < w->n; i++)
 		free(w->keys[i].tree);
 	free(w->keys);
@@ -161,14 +150,12 @@ void wallet_close(struct wallet *w)
 }
 
 /* The receiving address: the newest key's. */
-const uint8_t *wallet_address(const struct wallet *w)
-{
+const uint8_t *wallet_address(const struct wallet *w) {
 	return w->keys[w->n - 1].addr;
 }
 
 /* The index of the key whose address this is, or -1. */
-static long find_key(const struct wallet *w, const uint8_t *addr)
-{
+static long find_key(const struct wallet *w, const uint8_t *addr) {
 	uint32_t i;
 	for (i = 0; i < w->n; i++)
 		if (memcmp(w->keys[i].addr, addr, ADDR_LEN) == 0)
@@ -177,25 +164,21 @@ static long find_key(const struct wallet *w, const uint8_t *addr)
 }
 
 /* Is addr one of the wallet's? */
-int wallet_owns(const struct wallet *w, const uint8_t addr[ADDR_LEN])
-{
+int wallet_owns(const struct wallet *w, const uint8_t addr[ADDR_LEN]) {
 	return find_key(w, addr) >= 0;
 }
 
 /* Count (and with g->v, collect) one confirmed output of the wallet. */
-static void gather_coin(void *arg, const uint8_t *op, const struct coin *coin)
-{
+static void gather_coin(void *arg, const uint8_t *op, const struct coin *coin) {
 	struct gather *g = arg;
 	long k = find_key(g->w, coin->addr);
-	if (k < 0 || chain_pool_spent(g->c, op))
-		return;
+	if (k < 0 || chain_pool_spent(g->c, op)) return;
 	if (coin->coinbase && g->height - coin->height < g->maturity) {
 		g->immature += coin->amount;
 		return;
 	}
 	g->confirmed += coin->amount;
-	if (!g->collect)
-		return;
+	if (!g->collect) return;
 	g->v = xgrow(g->v, &g->cap, g->n + 1, sizeof *g->v);
 	memcpy(g->v[g->n].op, op, OUTPOINT_LEN);
 	g->v[g->n].amount = coin->amount;
@@ -205,8 +188,7 @@ static void gather_coin(void *arg, const uint8_t *op, const struct coin *coin)
 /* Walk the UTXO set, then the mempool's unspent outputs, for the
  * wallet's. */
 static void gather(const struct wallet *w, const struct chain *c,
-                   struct gather *g, int collect)
-{
+                   struct gather *g, int collect) {
 	const struct tx **v = chain_pool_list(c);
 	uint8_t op[OUTPOINT_LEN];
 	size_t i, k;
@@ -231,8 +213,7 @@ static void gather(const struct wallet *w, const struct chain *c,
  * outputs waiting in the mempool. */
 void wallet_balance(const struct wallet *w, const struct chain *c,
                     uint64_t *confirmed, uint64_t *immature,
-                    uint64_t *unconfirmed)
-{
+                    uint64_t *unconfirmed) {
 	struct gather g;
 	gather(w, c, &g, 0);
 	*confirmed = g.confirmed;
@@ -243,8 +224,7 @@ void wallet_balance(const struct wallet *w, const struct chain *c,
 /* Choose whole addresses, richest first, until they cover need (passing
  * over keys with no leaf left).  Marks chosen[k]; returns their total. */
 static uint64_t choose(const struct wallet *w, const struct gather *g,
-                       uint64_t need, unsigned char *chosen)
-{
+                       uint64_t need, unsigned char *chosen) {
 	uint64_t *total = xcalloc(w->n, sizeof *total), sum = 0;
 	uint32_t k;
 	size_t i;
@@ -257,8 +237,7 @@ static uint64_t choose(const struct wallet *w, const struct gather *g,
 			    w->keys[k].next < w->keys[k].leaves &&
 			    (best < 0 || total[k] > total[best]))
 				best = (long)k;
-		if (best < 0)
-			break;
+		if (best < 0) break;
 		chosen[best] = 1;
 		sum += total[best];
 	}
@@ -269,15 +248,13 @@ static uint64_t choose(const struct wallet *w, const struct gather *g,
 /* Take the next leaf of every chosen key into q[] and write it to disk:
  * only then may a signature be made.  Returns 0, or -1 with err set. */
 static int reserve(struct wallet *w, const unsigned char *chosen,
-                   uint32_t *q, char *err, size_t errlen)
-{
+                   uint32_t *q, char *err, size_t errlen) {
 	struct wkey *cur = &w->keys[w->n - 1];
 	uint32_t k;
 	for (k = 0; k < w->n; k++)
 		if (chosen[k])
 			q[k] = w->keys[k].next++;
-	if (cur->next >= cur->leaves)
-		return wallet_new_key(w, err, errlen);
+	if (cur->next >= cur->leaves) return wallet_new_key(w, err, errlen);
 	if (file_save(w->path, wallet_rw, w) != 0) {
 		snprintf(err, errlen, "cannot write %s", w->path);
 		return -1;
@@ -288,8 +265,7 @@ static int reserve(struct wallet *w, const unsigned char *chosen,
 /* Sign: each key's first input carries a signature at its reserved leaf
  * (sigs: room for one an input), the others borrow it.  Returns 0 or -1. */
 static int sign_inputs(struct wallet *w, struct tx *t, const uint32_t *ikey,
-                       const uint32_t *q, uint8_t *sigs)
-{
+                       const uint32_t *q, uint8_t *sigs) {
 	uint8_t sighash[SHA256_LEN];
 	struct wkey *wk;
 	uint32_t i;
@@ -308,15 +284,13 @@ static int sign_inputs(struct wallet *w, struct tx *t, const uint32_t *ikey,
 		t->in[i].siglen = (uint16_t)lms_sign(wk->tree, q[ikey[i]], sighash,
 		                                     SHA256_LEN, sigs + (size_t)i *
 		                                     LMS_SIG_MAX, LMS_SIG_MAX);
-		if (!t->in[i].siglen)
-			return -1;
+		if (!t->in[i].siglen) return -1;
 	}
 	return 0;
 }
 
 /* An amount in coins with 8 decimals, as users read and type it. */
-char *amount_text(uint64_t v, char buf[AMOUNT_TEXT_LEN])
-{
+char *amount_text(uint64_t v, char buf[AMOUNT_TEXT_LEN]) {
 	snprintf(buf, AMOUNT_TEXT_LEN, "%llu.%08llu", (unsigned long long)(v / COIN),
 	        (unsigned long long)(v % COIN));
 	return buf;
@@ -325,8 +299,7 @@ char *amount_text(uint64_t v, char buf[AMOUNT_TEXT_LEN])
 /* The inputs spending the chosen keys' outputs, by key; returns how many. */
 static size_t inputs_of(const struct wallet *w, const struct gather *g,
                         const unsigned char *chosen, struct txin *in,
-                        uint32_t *ikey)
-{
+                        uint32_t *ikey) {
 	size_t i, n = 0;
 	uint32_t k;
 	for (k = 0; k < w->n; k++)
@@ -344,8 +317,7 @@ static size_t inputs_of(const struct wallet *w, const struct gather *g,
 static uint8_t *sign_and_write(struct wallet *w, struct tx *t,
                                const uint32_t *ikey, const uint32_t *q,
                                struct txout *out, size_t *len, char *err,
-                               size_t errlen)
-{
+                               size_t errlen) {
 	uint8_t *sigs = xmalloc((size_t)t->nin * LMS_SIG_MAX);
 	uint8_t *buf = xmalloc(MAX_TX_SIZE);
 	uint32_t i;
@@ -372,8 +344,7 @@ static uint8_t *sign_and_write(struct wallet *w, struct tx *t,
  * addresses, change to the newest.  Returns it, or NULL with err set. */
 uint8_t *wallet_pay(struct wallet *w, struct chain *c,
                     const uint8_t to[ADDR_LEN], uint64_t amount, uint64_t fee,
-                    size_t *len, char *err, size_t errlen)
-{
+                    size_t *len, char *err, size_t errlen) {
 	unsigned char *chosen = xcalloc(w->n, 1);
 	uint32_t *q = xcalloc(w->n + 1, sizeof *q), *ikey = NULL;
 	uint8_t *buf = NULL;
@@ -405,8 +376,7 @@ uint8_t *wallet_pay(struct wallet *w, struct chain *c,
 		         "too many for one transaction", MAX_SPEND);
 		goto out;
 	}
-	if (reserve(w, chosen, q, err, errlen) != 0)
-		goto out;
+	if (reserve(w, chosen, q, err, errlen) != 0) goto out;
 	if (getenv("PEERCHAIN_CRASH_AFTER_LEAF"))  /* the test of the rule */
 		raise(SIGKILL);
 	t.in = in;
@@ -426,8 +396,7 @@ out:
 
 /* Read an amount in coins ("12", "0.5", "1.00000001") into base units.
  * Returns 0, or -1 if malformed, over 8 decimals or over MAX_MONEY. */
-int amount_parse(const char *s, uint64_t *v)
-{
+int amount_parse(const char *s, uint64_t *v) {
 	uint64_t whole = 0, frac = 0;
 	int digits = 0, point = 0, any = 0;
 	for (; *s; s++) {
@@ -445,8 +414,7 @@ int amount_parse(const char *s, uint64_t *v)
 			return -1;
 		}
 	}
-	if (!any)
-		return -1;
+	if (!any) return -1;
 	while (digits++ < 8)
 		frac *= 10;
 	*v = whole * COIN + frac;

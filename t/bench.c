@@ -43,8 +43,7 @@
 #define WALLET_PAYS 5          /* payments timed after the first */
 
 /* Seconds on a clock that never jumps. */
-static double now(void)
-{
+static double now(void) {
 	struct timespec ts;
 
 	clock_gettime(CLOCK_MONOTONIC, &ts);
@@ -54,8 +53,7 @@ static double now(void)
 /* Calls per second of fn(arg): the best of TRIES runs of at least
  * MIN_SECONDS / TRIES each.  *blocks, if given, gets the compressions one
  * call costs. */
-static double rate(void (*fn)(void *), void *arg, double *blocks)
-{
+static double rate(void (*fn)(void *), void *arg, double *blocks) {
 	double best = 0, t0, t;
 	unsigned long n, c0;
 	int k;
@@ -77,15 +75,13 @@ static double rate(void (*fn)(void *), void *arg, double *blocks)
 }
 
 /* Print one figure. */
-static void figure(const char *name, double value)
-{
+static void figure(const char *name, double value) {
 	printf("%s %.*f\n", name, value < 100 ? 2 : 0, value);
 	fflush(stdout);
 }
 
 /* Hex of a digest, for comparing with sha256sum's output. */
-static void tohex(const uint8_t *d, char out[2 * SHA256_LEN + 1])
-{
+static void tohex(const uint8_t *d, char out[2 * SHA256_LEN + 1]) {
 	int i;
 
 	for (i = 0; i < SHA256_LEN; i++)
@@ -94,15 +90,13 @@ static void tohex(const uint8_t *d, char out[2 * SHA256_LEN + 1])
 
 /* Run coreutils sha256sum on path; returns the seconds it took, or a
  * negative number if it failed or disagreed with want. */
-static double time_sha256sum(const char *path, const char *want)
-{
+static double time_sha256sum(const char *path, const char *want) {
 	char cmd[512], line[256];
 	double t0 = now(), t;
 	FILE *p;
 
 	snprintf(cmd, sizeof cmd, "sha256sum '%s'", path);
-	if (!(p = popen(cmd, "r")))
-		return -1;
+	if (!(p = popen(cmd, "r"))) return -1;
 	if (!fgets(line, sizeof line, p))
 		line[0] = 0;
 	t = now() - t0;
@@ -113,28 +107,23 @@ static double time_sha256sum(const char *path, const char *want)
 
 /* Write buf to a new temporary file named from the template path; returns
  * 0, or -1 with nothing left behind. */
-static int write_temp(char *path, const uint8_t *buf, size_t len)
-{
+static int write_temp(char *path, const uint8_t *buf, size_t len) {
 	int fd = mkstemp(path);
 	size_t off = 0;
 	ssize_t n;
 
-	if (fd < 0)
-		return -1;
+	if (fd < 0) return -1;
 	for (; off < len; off += (size_t)n)
-		if ((n = write(fd, buf + off, len - off)) <= 0)
-			break;
+		if ((n = write(fd, buf + off, len - off)) <= 0) break;
 	close(fd);
-	if (off == len)
-		return 0;
+	if (off == len) return 0;
 	unlink(path);
 	return -1;
 }
 
 /* SHA-256 over 64 MiB in memory, and sha256sum over the same bytes in a
  * file (warm in the page cache); returns our compressions per second. */
-static double bench_sha256(void)
-{
+static double bench_sha256(void) {
 	uint8_t *buf = malloc(BUF_BYTES), md[SHA256_LEN];
 	char path[] = "/tmp/peerchain-bench-XXXXXX", hex[2 * SHA256_LEN + 1];
 	double best = 1e9, best_sum = 1e9, t;
@@ -142,8 +131,7 @@ static double bench_sha256(void)
 	size_t i;
 	int k;
 
-	if (!buf)
-		return 0;
+	if (!buf) return 0;
 	for (i = 0; i < BUF_BYTES; i++)
 		buf[i] = (uint8_t)(i * 2654435761u >> 13);
 	for (k = 0; k < TRIES; k++) {
@@ -189,8 +177,7 @@ struct work {
 };
 
 /* MINE_BATCH nonces, each a double hash from the cached midstate. */
-static void mine_batch(void *arg)
-{
+static void mine_batch(void *arg) {
 	struct work *w = arg;
 	uint8_t out[SHA256_LEN];
 	int i;
@@ -202,8 +189,7 @@ static void mine_batch(void *arg)
 }
 
 /* Make a whole H10/W4 key: 1024 one-time keys and the tree above. */
-static void keygen(void *arg)
-{
+static void keygen(void *arg) {
 	struct work *w = arg;
 	uint8_t seed[LMS_SEED_LEN] = { 42 }, I[LMS_I_LEN] = { 7 };
 
@@ -212,8 +198,7 @@ static void keygen(void *arg)
 
 /* Sign a 32-byte message (a transaction's digest) at the next leaf.  The
  * benchmark reuses leaves, which a real signer must never do. */
-static void sign(void *arg)
-{
+static void sign(void *arg) {
 	struct work *w = arg;
 	uint8_t msg[SHA256_LEN] = { 0 }, sig[LMS_SIG_LEN_H10_W4];
 
@@ -222,8 +207,7 @@ static void sign(void *arg)
 }
 
 /* Verify the next of VERIFY_SIGS signatures of different messages. */
-static void verify(void *arg)
-{
+static void verify(void *arg) {
 	struct work *w = arg;
 	uint8_t msg[SHA256_LEN] = { 0 };
 	uint32_t i = w->next++ % VERIFY_SIGS;
@@ -235,8 +219,7 @@ static void verify(void *arg)
 }
 
 /* The crypto group: SHA-256, mining, LMS for H10/W4. */
-static void bench_crypto(void)
-{
+static void bench_crypto(void) {
 	static struct work w;
 	double compress_s = bench_sha256(), blocks, verify_s;
 	uint8_t msg[SHA256_LEN] = { 0 };
@@ -276,8 +259,7 @@ struct gen {
 };
 
 /* Make key number g->nkeys into slot 1 (the next key). */
-static void next_key(struct gen *g)
-{
+static void next_key(struct gen *g) {
 	uint8_t I[LMS_I_LEN] = { 0 }, seed[LMS_SEED_LEN] = { 0 };
 
 	put32le(I, g->nkeys);
@@ -289,8 +271,7 @@ static void next_key(struct gen *g)
 
 /* One payment of 1 unit to a stranger, the rest onward: 1 input, 2
  * outputs, signed with the next leaf. */
-static size_t pay(struct gen *g, uint8_t *buf)
-{
+static size_t pay(struct gen *g, uint8_t *buf) {
 	static const uint8_t stranger[ADDR_LEN] = { 1 };
 	static uint8_t sig[LMS_SIG_LEN_H10_W4];
 	uint8_t sighash[SHA256_LEN], *swap;
@@ -333,8 +314,7 @@ static size_t pay(struct gen *g, uint8_t *buf)
 
 /* Write a regtest chain of CHAIN_BLOCKS blocks into dir/regtest: ten to
  * mature the first coinbase, then PAYS_PER_BLOCK payments a block. */
-static int generate(const char *dir)
-{
+static int generate(const char *dir) {
 	static uint8_t txbuf[PAYS_PER_BLOCK + 1][4096];
 	uint8_t *txs[PAYS_PER_BLOCK + 1], prev[SHA256_LEN], *b;
 	size_t lens[PAYS_PER_BLOCK + 1], len;
@@ -384,16 +364,14 @@ static int generate(const char *dir)
 
 /* Reopen the chain with `peerchain tip` (a full replay of the block
  * files) and time it; *kib gets the peak memory of that process. */
-static double reindex(const char *dir, long *kib)
-{
+static double reindex(const char *dir, long *kib) {
 	char cmd[600];
 	struct rusage ru;
 	double t = now();
 
 	snprintf(cmd, sizeof cmd, "./peerchain -d '%s' -n regtest tip "
 	         ">/dev/null", dir);
-	if (system(cmd) != 0)
-		return -1;
+	if (system(cmd) != 0) return -1;
 	t = now() - t;
 	getrusage(RUSAGE_CHILDREN, &ru);
 	*kib = ru.ru_maxrss;
@@ -401,8 +379,7 @@ static double reindex(const char *dir, long *kib)
 }
 
 /* Mine one block on c's tip paying addr; returns the chain's verdict. */
-static int mine_to(struct chain *c, const uint8_t *addr)
-{
+static int mine_to(struct chain *c, const uint8_t *addr) {
 	size_t len;
 	uint8_t *b = chain_template(c, addr, &len);
 	int r;
@@ -417,8 +394,7 @@ static int mine_to(struct chain *c, const uint8_t *addr)
 /* Milliseconds one payment from a wallet takes to build and sign (H10
  * key, one or two inputs): the first, which makes the key's tree, and the
  * best of the next WALLET_PAYS, each confirmed before the next. */
-static void wallet_figures(void)
-{
+static void wallet_figures(void) {
 	char dir[] = "/tmp/peerchain-wallet-XXXXXX", err[256], cmd[600];
 	double first = 0, best = 1e9, t;
 	struct chain *c = NULL;
@@ -461,8 +437,7 @@ static void wallet_figures(void)
 }
 
 /* The chain figures: validation inside blocks, and reindexing. */
-static void chain_figures(void)
-{
+static void chain_figures(void) {
 	char dir[] = "/tmp/peerchain-bench-XXXXXX", cmd[600];
 	double best = 1e9, t, verify_s;
 	static struct work w;
@@ -502,15 +477,13 @@ static void chain_figures(void)
 
 /* A line of /proc/PID/status ("VmHWM", "VmRSS") in KiB; -1 if there is
  * no /proc (not Linux). */
-static long proc_kib(pid_t pid, const char *key)
-{
+static long proc_kib(pid_t pid, const char *key) {
 	char path[64], line[256];
 	long v = -1;
 	FILE *f;
 
 	snprintf(path, sizeof path, "/proc/%ld/status", (long)pid);
-	if (!(f = fopen(path, "r")))
-		return -1;
+	if (!(f = fopen(path, "r"))) return -1;
 	while (fgets(line, sizeof line, f))
 		if (strncmp(line, key, strlen(key)) == 0)
 			v = strtol(line + strlen(key) + 1, NULL, 10);
@@ -520,8 +493,7 @@ static long proc_kib(pid_t pid, const char *key)
 
 /* Start a program in the background with stdout to /dev/null (unless
  * out), stderr discarded; returns its pid. */
-static pid_t spawn(char *const argv[], int quiet)
-{
+static pid_t spawn(char *const argv[], int quiet) {
 	pid_t pid = fork();
 
 	if (pid == 0) {
@@ -535,15 +507,13 @@ static pid_t spawn(char *const argv[], int quiet)
 }
 
 /* Stop a background program and wait for it. */
-static void reap(pid_t pid)
-{
+static void reap(pid_t pid) {
 	kill(pid, SIGTERM);
 	waitpid(pid, NULL, 0);
 }
 
 /* The first number a shell command prints; -1 if none. */
-static double first_number(const char *cmd)
-{
+static double first_number(const char *cmd) {
 	char line[128] = "";
 	FILE *p = popen(cmd, "r");
 	double v = -1;
@@ -557,8 +527,7 @@ static double first_number(const char *cmd)
 
 /* A regtest node in dir listening on 127.0.0.1:port; its pid once its
  * control socket answers. */
-static pid_t start_node(const char *dir, const char *port, const char *in)
-{
+static pid_t start_node(const char *dir, const char *port, const char *in) {
 	char listen[32], cmd[600];
 	char *argv[] = { "./peerchain", "-d", NULL, "-n", "regtest", "-l", NULL,
 	                 "-o", "0", "-i", NULL, "-q", "run", NULL };
@@ -578,8 +547,7 @@ static pid_t start_node(const char *dir, const char *port, const char *in)
 }
 
 /* The net group: 1,000 inbound connections and an idle node. */
-static void bench_net(void)
-{
+static void bench_net(void) {
 	char dir[] = "/tmp/peerchain-bench-XXXXXX", cmd[600];
 	char *hold[] = { "./t/testpeer", "127.0.0.1", "23001", "conns", "1000",
 	                 "60", NULL };
@@ -589,8 +557,7 @@ static void bench_net(void)
 	pid_t node, holder;
 	int k;
 
-	if (!mkdtemp(dir))
-		return;
+	if (!mkdtemp(dir)) return;
 	node = start_node(dir, "23001", "1100");
 	idle = first_number("./t/testpeer 127.0.0.1 23001 ping 200");
 	holder = spawn(hold, 1);
@@ -622,8 +589,7 @@ static void bench_net(void)
 
 /* Wait until the node in dir answers `status` (a replay may take a
  * while); returns 0, or -1 after 60 s. */
-static int wait_up(const char *dir)
-{
+static int wait_up(const char *dir) {
 	char cmd[600];
 	int k;
 
@@ -635,8 +601,7 @@ static int wait_up(const char *dir)
 }
 
 /* Milliseconds since 1970, as the nodes' `seen` answers. */
-static double bench_ms(void)
-{
+static double bench_ms(void) {
 	struct timespec ts;
 
 	clock_gettime(CLOCK_REALTIME, &ts);
@@ -648,8 +613,7 @@ static double bench_ms(void)
  * (by its own `seen` clock: polling for the end, every half second, need
  * not be precise, and costs the node little).  Returns its blocks per
  * second, or -1. */
-static double sync_rate(const char *a, const char *b, const char *fresh)
-{
+static double sync_rate(const char *a, const char *b, const char *fresh) {
 	char height[700], last[900], *srv[] = { "./peerchain", "-d", NULL, "-n", "regtest",
 	     "-l", NULL, "-o", "0", "-q", "run", NULL };
 	char *cli[] = { "./peerchain", "-d", (char *)fresh, "-n", "regtest",
@@ -686,8 +650,7 @@ static double sync_rate(const char *a, const char *b, const char *fresh)
 /* Ping round trips of a `local` node, idle and then mining (-m) once
  * past the first 50 blocks, which come at once, to its steady pace: the
  * miner's slices must leave it answering almost as fast. */
-static void mining_ping(const char *dir)
-{
+static void mining_ping(const char *dir) {
 	char *argv[] = { "./peerchain", "-d", (char *)dir, "-n", "local", "-l",
 	     "127.0.0.1:23050", "-q", NULL, "run", NULL };
 	char cmd[600], height[700];
@@ -717,8 +680,7 @@ static void mining_ping(const char *dir)
 
 /* The gossip group: the 32-node figures from t/bench_gossip.sh, then
  * sync of the bench chain against a reindex of it. */
-static void bench_gossip(void)
-{
+static void bench_gossip(void) {
 	char dir[] = "/tmp/peerchain-bench-XXXXXX", cmd[700], a[64], b[64];
 	char fresh[64];
 	double best = 1e9, t, rate;
@@ -728,8 +690,7 @@ static void bench_gossip(void)
 	fflush(stdout);
 	if (system("sh t/bench_gossip.sh") != 0)
 		fprintf(stderr, "bench: t/bench_gossip.sh failed\n");
-	if (!mkdtemp(dir))
-		return;
+	if (!mkdtemp(dir)) return;
 	snprintf(a, sizeof a, "%s/a", dir);
 	snprintf(b, sizeof b, "%s/b", dir);
 	snprintf(fresh, sizeof fresh, "%s/fresh", dir);
@@ -759,8 +720,7 @@ static void bench_gossip(void)
 
 /* The chain group, in a process of its own: the peak memory it reads
  * from its children is then the replay's alone. */
-static void bench_chain(void)
-{
+static void bench_chain(void) {
 	pid_t pid = fork();
 	int st;
 
@@ -789,8 +749,7 @@ static const struct group groups[] = {
 #define NGROUPS (sizeof groups / sizeof groups[0])
 
 /* Run the groups named on the command line, or all of them. */
-int main(int argc, char **argv)
-{
+int main(int argc, char **argv) {
 	size_t i;
 	int a, found;
 

@@ -25,8 +25,7 @@ static char dir[64];
 static uint8_t cbid[64][SHA256_LEN]; /* coinbase txid by height */
 
 /* Two small keys (H5/W4) from fixed seeds, and their addresses. */
-static void keys(void)
-{
+static void keys(void) {
 	uint8_t I[LMS_I_LEN] = { 1 }, seed[LMS_SEED_LEN] = { 2 };
 
 	assert(lms_keygen(&key, LMS_SHA256_M32_H5, LMOTS_SHA256_N32_W4, I,
@@ -41,8 +40,7 @@ static void keys(void)
 }
 
 /* A fresh regtest chain in a new temporary directory. */
-static struct chain *fresh(const struct params *p)
-{
+static struct chain *fresh(const struct params *p) {
 	char err[256] = "";
 	struct chain *c;
 
@@ -55,8 +53,7 @@ static struct chain *fresh(const struct params *p)
 }
 
 /* Reopen the chain in dir. */
-static struct chain *reopen(struct chain *c)
-{
+static struct chain *reopen(struct chain *c) {
 	char err[256] = "";
 
 	chain_close(c);
@@ -67,8 +64,7 @@ static struct chain *reopen(struct chain *c)
 }
 
 /* Close the chain and remove its directory. */
-static void done(struct chain *c)
-{
+static void done(struct chain *c) {
 	char cmd[128];
 
 	chain_close(c);
@@ -78,8 +74,7 @@ static void done(struct chain *c)
 
 /* The tip's header. */
 static void tip_header(struct chain *c, uint8_t hdr[HEADER_LEN],
-                       uint8_t hash[SHA256_LEN])
-{
+                       uint8_t hash[SHA256_LEN]) {
 	uint32_t h;
 
 	assert(chain_hash_at(c, chain_height(c), hash) == 0);
@@ -92,8 +87,7 @@ static void tip_header(struct chain *c, uint8_t hdr[HEADER_LEN],
 static uint8_t *block_after(const uint8_t prev[SHA256_LEN], uint32_t height,
                             uint32_t time, uint8_t **txs, size_t *lens,
                             size_t n, uint64_t claim, int bad_pow,
-                            size_t *len)
-{
+                            size_t *len) {
 	uint8_t cb[512], *all[16], *b;
 	size_t alll[16], i;
 	int r;
@@ -114,16 +108,14 @@ static uint8_t *block_after(const uint8_t prev[SHA256_LEN], uint32_t height,
 }
 
 /* Find a nonce for a block changed after it was mined. */
-static void solve(uint8_t *b, size_t len)
-{
+static void solve(uint8_t *b, size_t len) {
 	while (block_mine(b, len, 1, T0) != 1)
 		;
 }
 
 /* A block on the tip; see block_after. */
 static uint8_t *block_on(struct chain *c, uint8_t **txs, size_t *lens,
-                         size_t n, uint64_t claim, size_t *len)
-{
+                         size_t n, uint64_t claim, size_t *len) {
 	uint8_t hdr[HEADER_LEN], hash[SHA256_LEN];
 
 	tip_header(c, hdr, hash);
@@ -134,8 +126,7 @@ static uint8_t *block_on(struct chain *c, uint8_t **txs, size_t *lens,
 /* Add a block on the tip (coinbase claiming 50 coins plus fee); returns
  * the chain's verdict. */
 static int add_on(struct chain *c, uint8_t **txs, size_t *lens, size_t n,
-                  uint64_t fee)
-{
+                  uint64_t fee) {
 	size_t len;
 	uint8_t *b = block_on(c, txs, lens, n, 50 * COIN + fee, &len);
 	int r = chain_add_block(c, b, len);
@@ -145,8 +136,7 @@ static int add_on(struct chain *c, uint8_t **txs, size_t *lens, size_t n,
 }
 
 /* Mine n empty blocks on the tip. */
-static void grow(struct chain *c, int n)
-{
+static void grow(struct chain *c, int n) {
 	while (n-- > 0)
 		assert(add_on(c, NULL, NULL, 0, 0) == V_OK);
 }
@@ -156,8 +146,7 @@ static void grow(struct chain *c, int n)
 static size_t make_tx(uint8_t *buf, size_t cap, const uint8_t *txid,
                       uint32_t idx, const struct lms_key *k,
                       const uint8_t *kpub, uint64_t a0, uint64_t a1,
-                      const uint8_t *to)
-{
+                      const uint8_t *to) {
 	uint8_t op[OUTPOINT_LEN], sighash[SHA256_LEN];
 	static uint8_t sig[LMS_SIG_MAX];
 	struct txin in;
@@ -188,8 +177,7 @@ static size_t make_tx(uint8_t *buf, size_t cap, const uint8_t *txid,
 }
 
 /* An order-free digest of the UTXO set, to check it is unchanged. */
-static void utxo_sum(void *arg, const uint8_t *op, const struct coin *coin)
-{
+static void utxo_sum(void *arg, const uint8_t *op, const struct coin *coin) {
 	uint8_t buf[OUTPOINT_LEN + 8 + ADDR_LEN + 4], h[SHA256_LEN];
 	uint8_t *acc = arg;
 	int i;
@@ -204,8 +192,7 @@ static void utxo_sum(void *arg, const uint8_t *op, const struct coin *coin)
 }
 
 /* The UTXO digest and the tip hash together: the chain's state. */
-static void state(struct chain *c, uint8_t out[2 * SHA256_LEN])
-{
+static void state(struct chain *c, uint8_t out[2 * SHA256_LEN]) {
 	memset(out, 0, 2 * SHA256_LEN);
 	chain_each_coin(c, utxo_sum, out);
 	assert(chain_hash_at(c, chain_height(c), out + SHA256_LEN) == 0);
@@ -216,8 +203,7 @@ static void state(struct chain *c, uint8_t out[2 * SHA256_LEN])
 /* Feed every header of a file; then, at each of `every`-th header, every
  * single-byte change must be refused before the real header is taken. */
 static void feed_headers(struct chain *c, const uint8_t *h, size_t n,
-                         size_t every)
-{
+                         size_t every) {
 	uint8_t bad[HEADER_LEN];
 	size_t i, k;
 
@@ -232,8 +218,7 @@ static void feed_headers(struct chain *c, const uint8_t *h, size_t n,
 }
 
 /* Heights 0..9999 link, meet their targets and keep bits at the limit. */
-static void test_bitcoin_first(void)
-{
+static void test_bitcoin_first(void) {
 	size_t len;
 	uint8_t *h = read_file("t/vectors/btc_headers_0_9999.bin", &len);
 	char err[64];
@@ -253,8 +238,7 @@ static void test_bitcoin_first(void)
 
 /* Heights 30000..39999 from a trusted first header: every retarget is
  * recomputed, among them the real changes at 32256, 34272, 36288, 38304. */
-static void test_bitcoin_retargets(void)
-{
+static void test_bitcoin_retargets(void) {
 	static const uint32_t at[] = { 32256, 34272, 36288, 38304 };
 	static const uint32_t bits[] = { 0x1d00d86a, 0x1d00c428, 0x1d00be71,
 	                                 0x1d008cc3 };
@@ -285,8 +269,7 @@ static void test_bitcoin_retargets(void)
 }
 
 /* Every single-byte change of every retarget header is refused. */
-static void test_bitcoin_every_byte(void)
-{
+static void test_bitcoin_every_byte(void) {
 	struct params p = *params_find("bitcoin");
 	char hex[2 * HEADER_LEN + 1], err[64];
 	size_t len;
@@ -305,8 +288,7 @@ static void test_bitcoin_every_byte(void)
 /* ==== One block per rule ==== */
 
 /* A chain 12 blocks high: the coinbases of heights 1 and 2 are mature. */
-static struct chain *funded(void)
-{
+static struct chain *funded(void) {
 	struct chain *c;
 
 	keys();
@@ -317,8 +299,7 @@ static struct chain *funded(void)
 
 /* Offer a block; it must be refused for reason r, leaving tip and UTXO
  * set as they were. */
-static void refused(struct chain *c, const uint8_t *b, size_t len, int r)
-{
+static void refused(struct chain *c, const uint8_t *b, size_t len, int r) {
 	uint8_t before[2 * SHA256_LEN], after[2 * SHA256_LEN];
 
 	state(c, before);
@@ -330,8 +311,7 @@ static void refused(struct chain *c, const uint8_t *b, size_t len, int r)
 /* Build on the tip with the given transactions and coinbase claim; it
  * must be refused for reason r. */
 static void refused_with(struct chain *c, uint8_t **txs, size_t *lens,
-                         size_t n, uint64_t claim, int r)
-{
+                         size_t n, uint64_t claim, int r) {
 	size_t len;
 	uint8_t *b = block_on(c, txs, lens, n, claim, &len);
 
@@ -340,8 +320,7 @@ static void refused_with(struct chain *c, uint8_t **txs, size_t *lens,
 }
 
 /* Proof of work, and bits other than the required ones. */
-static void test_rule_pow_bits(void)
-{
+static void test_rule_pow_bits(void) {
 	struct chain *c = funded();
 	uint8_t hdr[HEADER_LEN], hash[SHA256_LEN], *b;
 	size_t len;
@@ -358,8 +337,7 @@ static void test_rule_pow_bits(void)
 }
 
 /* Time: above the median of the last 11, at most 2 hours ahead. */
-static void test_rule_time(void)
-{
+static void test_rule_time(void) {
 	struct chain *c = funded();
 	uint8_t hdr[HEADER_LEN], hash[SHA256_LEN], *b;
 	uint32_t t;
@@ -387,8 +365,7 @@ static void test_rule_time(void)
 
 /* A block over the size limit (a coinbase with 25,001 outputs), and a
  * block cut short. */
-static void test_rule_size(void)
-{
+static void test_rule_size(void) {
 	struct chain *c = funded();
 	size_t n = MAX_BLOCK_SIZE / (8 + ADDR_LEN) + 1, txlen, len, i;
 	uint8_t *tx = calloc(1, 200 + n * 40), op[OUTPOINT_LEN] = { 0 };
@@ -428,8 +405,7 @@ static void test_rule_size(void)
 }
 
 /* One coinbase, first, committing to the height. */
-static void test_rule_coinbase(void)
-{
+static void test_rule_coinbase(void) {
 	struct chain *c = funded();
 	uint8_t tx[4096], cb[512], *txs[2];
 	size_t lens[2], len;
@@ -465,8 +441,7 @@ static void test_rule_coinbase(void)
 /* The merkle root, and the CVE-2012-2459 mutation: a repeated last
  * transaction gives the same root.  The mutated copy must not poison the
  * header: the real block is taken afterwards. */
-static void test_rule_merkle(void)
-{
+static void test_rule_merkle(void) {
 	struct chain *c = funded();
 	uint8_t t1[4096], t2[4096], *txs[2], *b, *m;
 	size_t lens[2], len;
@@ -496,8 +471,7 @@ static void test_rule_merkle(void)
 }
 
 /* Inputs: unknown, spent on this branch, spent twice in one block. */
-static void test_rule_inputs(void)
-{
+static void test_rule_inputs(void) {
 	struct chain *c = funded();
 	uint8_t t1[4096], t2[4096], none[SHA256_LEN] = { 9 }, *txs[2];
 	size_t lens[2];
@@ -521,8 +495,7 @@ static void test_rule_inputs(void)
 }
 
 /* Signatures: valid, and by the key the address names. */
-static void test_rule_signature(void)
-{
+static void test_rule_signature(void) {
 	struct chain *c = funded();
 	uint8_t t1[4096], *txs[1];
 	size_t lens[1];
@@ -541,8 +514,7 @@ static void test_rule_signature(void)
 
 /* Amounts: outputs within inputs, each and their sum in the money range,
  * the coinbase at most subsidy plus fees. */
-static void test_rule_amounts(void)
-{
+static void test_rule_amounts(void) {
 	struct chain *c = funded();
 	uint8_t t1[4096], *txs[1];
 	size_t lens[1];
@@ -566,8 +538,7 @@ static void test_rule_amounts(void)
 }
 
 /* A coinbase is spendable only maturity (10) blocks later. */
-static void test_rule_maturity(void)
-{
+static void test_rule_maturity(void) {
 	struct chain *c;
 	uint8_t t1[4096], *txs[1];
 	size_t lens[1];
@@ -586,8 +557,7 @@ static void test_rule_maturity(void)
 /* ==== Block files ==== */
 
 /* The length of a file. */
-static long file_len(const char *path)
-{
+static long file_len(const char *path) {
 	FILE *f = fopen(path, "rb");
 	long n;
 
@@ -599,8 +569,7 @@ static long file_len(const char *path)
 }
 
 /* Rewrite a file as (buf, len). */
-static void put_file(const char *path, const uint8_t *buf, size_t len)
-{
+static void put_file(const char *path, const uint8_t *buf, size_t len) {
 	FILE *f = fopen(path, "wb");
 
 	assert(f);
@@ -609,8 +578,7 @@ static void put_file(const char *path, const uint8_t *buf, size_t len)
 }
 
 /* Blocks survive closing; a small file limit spreads them over files. */
-static void test_store_reopen(void)
-{
+static void test_store_reopen(void) {
 	struct chain *c;
 	uint8_t before[2 * SHA256_LEN], after[2 * SHA256_LEN];
 	char path[128];
@@ -633,8 +601,7 @@ static void test_store_reopen(void)
 /* A damaged last record: cut at every byte inside it, or with any one
  * byte flipped.  Each time the store says so, keeps every earlier block,
  * and goes on appending. */
-static void test_store_damage(void)
-{
+static void test_store_damage(void) {
 	struct chain *c;
 	uint8_t *orig, *buf;
 	size_t len, last, i;
@@ -673,8 +640,7 @@ static void test_store_damage(void)
 
 /* A record claiming 4 GiB, or with another network's magic, is damage to
  * report and cut, not a reason to allocate or crash. */
-static void test_store_absurd(void)
-{
+static void test_store_absurd(void) {
 	static const uint8_t huge[] = { 'p', 'c', 'r', 't', 0xff, 0xff, 0xff,
 	                                0xff, 1, 2, 3 };
 	static const uint8_t other[] = { 0xf9, 0xbe, 0xb4, 0xd9, 100, 0, 0, 0 };
@@ -702,8 +668,7 @@ static void test_store_absurd(void)
 }
 
 /* CRC-32 bit by bit: a second implementation to check the store's. */
-static uint32_t crc_slow(const uint8_t *p, size_t n)
-{
+static uint32_t crc_slow(const uint8_t *p, size_t n) {
 	uint32_t c = 0xffffffff;
 	int i;
 
@@ -715,8 +680,7 @@ static uint32_t crc_slow(const uint8_t *p, size_t n)
 
 /* The record layout of the README: magic | u32 length | block | CRC-32,
  * one record per block, back to back. */
-static void test_store_format(void)
-{
+static void test_store_format(void) {
 	struct chain *c;
 	uint8_t *f, hash[SHA256_LEN], blk_hash[SHA256_LEN];
 	size_t len, at = 0, len1;
@@ -746,8 +710,7 @@ static void test_store_format(void)
 }
 
 /* A second process cannot open a data directory in use. */
-static void test_store_lock(void)
-{
+static void test_store_lock(void) {
 	struct chain *c;
 	char err[256] = "";
 	int st;
@@ -774,8 +737,7 @@ static void test_store_lock(void)
  * branch differs from one mined on the tip. */
 static void branch(struct chain *c, const uint8_t from[SHA256_LEN],
                    uint32_t h, uint32_t t, int n, uint8_t **txs,
-                   size_t *lens, size_t ntx, int at, uint8_t out[SHA256_LEN])
-{
+                   size_t *lens, size_t ntx, int at, uint8_t out[SHA256_LEN]) {
 	uint8_t prev[SHA256_LEN], *b;
 	size_t len;
 	int i;
@@ -794,8 +756,7 @@ static void branch(struct chain *c, const uint8_t from[SHA256_LEN],
 
 /* Depth 1: a rival of equal work does not replace the first seen; one
  * more block on it does. */
-static void test_reorg_depth1(void)
-{
+static void test_reorg_depth1(void) {
 	struct chain *c;
 	uint8_t base[SHA256_LEN], hdr[HEADER_LEN], a[SHA256_LEN];
 	uint8_t b[SHA256_LEN], now[SHA256_LEN];
@@ -820,8 +781,7 @@ static void test_reorg_depth1(void)
 
 /* Depth 12: the heavier branch wins; a transaction confirmed only on the
  * losing branch goes back to the mempool. */
-static void test_reorg_deep(void)
-{
+static void test_reorg_deep(void) {
 	struct chain *c;
 	uint8_t base[SHA256_LEN], hdr[HEADER_LEN], end[SHA256_LEN], *txs[1];
 	uint8_t t1[4096], id[SHA256_LEN];
@@ -851,8 +811,7 @@ static void test_reorg_deep(void)
 
 /* A heavier branch with an invalid block in its middle: the node stays
  * on its chain, UTXO set unchanged, and the bad branch is failed. */
-static void test_reorg_invalid(void)
-{
+static void test_reorg_invalid(void) {
 	struct chain *c;
 	uint8_t base[SHA256_LEN], hdr[HEADER_LEN], end[SHA256_LEN], *txs[1];
 	uint8_t t1[4096], before[2 * SHA256_LEN], after[2 * SHA256_LEN];
@@ -884,8 +843,7 @@ static void test_reorg_invalid(void)
 /* Longer but lighter loses: on a network retargeting every 4 blocks,
  * branch A retargets to 4x the work per block, branch B stays at the
  * limit; B has more blocks, A more work. */
-static void test_reorg_lighter(void)
-{
+static void test_reorg_lighter(void) {
 	struct params p = *params_find("regtest");
 	uint8_t prev[SHA256_LEN], a[SHA256_LEN], now[SHA256_LEN], *b;
 	uint8_t g[SHA256_LEN];
@@ -929,8 +887,7 @@ static void test_reorg_lighter(void)
 
 /* Valid transactions are taken, also spending mempool outputs; the first
  * seen wins a conflict; a block takes them out; they survive a restart. */
-static void test_pool_accept(void)
-{
+static void test_pool_accept(void) {
 	struct chain *c = funded();
 	uint8_t t1[4096], t2[4096], t3[4096], id1[SHA256_LEN];
 	size_t l1, l2, l3, len;
@@ -961,8 +918,7 @@ static void test_pool_accept(void)
 
 /* A confirmed spend evicts the mempool transaction it conflicts with, and
  * that one's children. */
-static void test_pool_conflict(void)
-{
+static void test_pool_conflict(void) {
 	struct chain *c = funded();
 	uint8_t t1[4096], t2[4096], t3[4096], id1[SHA256_LEN], *txs[1];
 	size_t l1, lens[1], l3;
@@ -982,8 +938,7 @@ static void test_pool_conflict(void)
 
 /* Over the byte cap the lowest fee rate goes, even the newcomer; old
  * entries expire. */
-static void test_pool_cap_expiry(void)
-{
+static void test_pool_cap_expiry(void) {
 	struct chain *c = funded();
 	uint8_t t[3][4096], low[4096], id[3][SHA256_LEN], hid[SHA256_LEN];
 	size_t l[3], ll;
@@ -1015,8 +970,7 @@ static void test_pool_cap_expiry(void)
 
 /* The template orders by fee rate, a parent before its child even when
  * the child pays more, and claims subsidy plus fees. */
-static void test_pool_template(void)
-{
+static void test_pool_template(void) {
 	struct chain *c = funded();
 	uint8_t t1[4096], t2[4096], t3[4096], id[3][SHA256_LEN], *b;
 	size_t l1, l2, l3, len;
@@ -1045,8 +999,7 @@ static void test_pool_template(void)
 
 /* When the nonces run out the miner rolls the time, and past max_time it
  * bumps the extra nonce in the coinbase (a new merkle root). */
-static void test_mine_roll(void)
-{
+static void test_mine_roll(void) {
 	uint8_t cb[512], *txs[1], zero[SHA256_LEN] = { 0 }, root[SHA256_LEN];
 	size_t lens[1], len;
 	uint8_t *b;
@@ -1068,8 +1021,7 @@ static void test_mine_roll(void)
 }
 
 /* The genesis blocks in the binary: proof of work, and a correct root. */
-static void test_genesis(void)
-{
+static void test_genesis(void) {
 	static const char *nets[] = { "main", "regtest" };
 	const struct params *p;
 	uint8_t blk[512], root[SHA256_LEN];
@@ -1089,8 +1041,7 @@ static void test_genesis(void)
 	assert(params_find("nonesuch") == NULL);
 }
 
-int main(int argc, char **argv)
-{
+int main(int argc, char **argv) {
 	static const struct test tests[] = {
 		{ "bitcoin_first", test_bitcoin_first },
 		{ "bitcoin_retargets", test_bitcoin_retargets },

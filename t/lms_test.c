@@ -22,8 +22,7 @@ struct tc {
 };
 
 /* Read a vector file; unload() frees it. */
-static struct tc load(const char *path)
-{
+static struct tc load(const char *path) {
 	struct tc t;
 
 	t.pub = vector_field(path, "pubkey", &t.publen);
@@ -32,8 +31,7 @@ static struct tc load(const char *path)
 	return t;
 }
 
-static void unload(struct tc *t)
-{
+static void unload(struct tc *t) {
 	free(t->pub);
 	free(t->msg);
 	free(t->sig);
@@ -44,8 +42,7 @@ static void unload(struct tc *t)
 /* The length of the LMS signature at the start of s (avail bytes) as its
  * own type codes give it, or 0 if they are unknown or it runs past avail.
  * (Its LMS type code follows q and the LM-OTS signature.) */
-static size_t sig_len_at(const uint8_t *s, size_t avail)
-{
+static size_t sig_len_at(const uint8_t *s, size_t avail) {
 	size_t at, len;
 
 	if (avail < 8 || !(at = lms_sig_len(LMS_SHA256_M32_H5, get32be(s + 4))))
@@ -65,15 +62,13 @@ static size_t sig_len_at(const uint8_t *s, size_t avail)
  * Returns LMS_OK, LMS_BAD_FORMAT or LMS_BAD_SIG.
  */
 static int hss_verify(const uint8_t *pub, size_t publen, const void *msg,
-                      size_t msglen, const uint8_t *sig, size_t siglen)
-{
+                      size_t msglen, const uint8_t *sig, size_t siglen) {
 	const uint8_t *key = pub + 4;
 	uint32_t levels, i;
 	size_t off = 4, len;
 	int rc;
 
-	if (publen != 4 + LMS_PUB_LEN || siglen < 4)
-		return LMS_BAD_FORMAT;
+	if (publen != 4 + LMS_PUB_LEN || siglen < 4) return LMS_BAD_FORMAT;
 	levels = get32be(pub);
 	if (levels < 1 || levels > HSS_MAX_LEVELS || get32be(sig) != levels - 1)
 		return LMS_BAD_FORMAT;
@@ -83,8 +78,7 @@ static int hss_verify(const uint8_t *pub, size_t publen, const void *msg,
 			return LMS_BAD_FORMAT;
 		rc = lms_verify(key, LMS_PUB_LEN, sig + off + len, LMS_PUB_LEN,
 		                sig + off, len);
-		if (rc != LMS_OK)
-			return rc;
+		if (rc != LMS_OK) return rc;
 		key = sig + off + len;
 		off += len + LMS_PUB_LEN;
 	}
@@ -96,8 +90,7 @@ static int hss_verify(const uint8_t *pub, size_t publen, const void *msg,
  * sanitizer error, not a silent pass. */
 static int verify_exact(int hss, const uint8_t *pub, size_t publen,
                         const uint8_t *msg, size_t msglen,
-                        const uint8_t *sig, size_t siglen)
-{
+                        const uint8_t *sig, size_t siglen) {
 	uint8_t *p = malloc(publen ? publen : 1), *s = malloc(siglen ? siglen : 1);
 	int rc;
 
@@ -115,8 +108,7 @@ static int verify_exact(int hss, const uint8_t *pub, size_t publen,
  * verification fail. */
 static void flip_every_byte(int hss, uint8_t *pub, size_t publen,
                             uint8_t *msg, size_t msglen,
-                            uint8_t *sig, size_t siglen)
-{
+                            uint8_t *sig, size_t siglen) {
 	uint8_t *bufs[3];
 	size_t lens[3], b, i;
 
@@ -135,8 +127,7 @@ static void flip_every_byte(int hss, uint8_t *pub, size_t publen,
 	}
 }
 
-static void rfc_tc1(void)
-{
+static void rfc_tc1(void) {
 	struct tc t = load(TC1);
 
 	assert(hss_verify(t.pub, t.publen, t.msg, t.msglen, t.sig,
@@ -146,8 +137,7 @@ static void rfc_tc1(void)
 	unload(&t);
 }
 
-static void rfc_tc2(void)
-{
+static void rfc_tc2(void) {
 	struct tc t = load(TC2);
 
 	assert(hss_verify(t.pub, t.publen, t.msg, t.msglen, t.sig,
@@ -157,16 +147,14 @@ static void rfc_tc2(void)
 	unload(&t);
 }
 
-static void rfc_tc1_flips(void)
-{
+static void rfc_tc1_flips(void) {
 	struct tc t = load(TC1);
 
 	flip_every_byte(1, t.pub, t.publen, t.msg, t.msglen, t.sig, t.siglen);
 	unload(&t);
 }
 
-static void rfc_tc2_flips(void)
-{
+static void rfc_tc2_flips(void) {
 	struct tc t = load(TC2);
 
 	flip_every_byte(1, t.pub, t.publen, t.msg, t.msglen, t.sig, t.siglen);
@@ -180,8 +168,7 @@ static void rfc_tc2_flips(void)
  * signature, byte for byte: that checks keygen and signing, not just
  * verification.  The HSS signature is u32 | top sig | level-2 pub | sig.
  */
-static void rfc_tc2_keygen_sign(void)
-{
+static void rfc_tc2_keygen_sign(void) {
 	static struct lms_key k;
 	struct tc t = load(TC2);
 	size_t seedlen, qlen, top = lms_sig_len(LMS_SHA256_M32_H10,
@@ -207,8 +194,7 @@ static void rfc_tc2_keygen_sign(void)
 
 /* Every truncation of a valid signature, and every overlong one up to a
  * path hash more, is refused as malformed. */
-static void bad_lengths(void)
-{
+static void bad_lengths(void) {
 	struct tc t = load(TC2);
 	uint8_t *longer = calloc(1, t.siglen + 64);
 	size_t len;
@@ -231,8 +217,7 @@ static void bad_lengths(void)
 
 /* Set the 32-bit field at off of a copy of buf to v and verify: the
  * answer for an HSS key/signature with that one field changed. */
-static int with_field(struct tc *t, int in_sig, size_t off, uint32_t v)
-{
+static int with_field(struct tc *t, int in_sig, size_t off, uint32_t v) {
 	uint8_t *buf = in_sig ? t->sig : t->pub, old[4];
 	int rc;
 
@@ -246,8 +231,7 @@ static int with_field(struct tc *t, int in_sig, size_t off, uint32_t v)
 
 /* Unknown or mismatched type codes, wrong level counts and out-of-range
  * leaf numbers are malformed, whatever the rest says. */
-static void bad_fields(void)
-{
+static void bad_fields(void) {
 	static const uint32_t junk[] = { 0, 2, 10, 0x80000000u, 0xffffffffu };
 	struct tc t = load(TC2);
 	size_t top = lms_sig_len(LMS_SHA256_M32_H10, LMOTS_SHA256_N32_W4), i;
@@ -283,8 +267,7 @@ static void bad_fields(void)
 /* A key made from a seed: I is derived from the seed here only to vary
  * it between tests. */
 static void make_key(struct lms_key *k, uint32_t type, uint32_t ots,
-                     uint8_t tag)
-{
+                     uint8_t tag) {
 	uint8_t seed[LMS_SEED_LEN], I[SHA256_LEN];
 
 	memset(seed, tag, sizeof seed);
@@ -295,8 +278,7 @@ static void make_key(struct lms_key *k, uint32_t type, uint32_t ots,
 /* Sign at several leaves of a fresh H10/W4 key (the default); each
  * signature verifies for its message only, and changing any byte of key,
  * message or signature breaks it. */
-static void round_trip_h10_w4(void)
-{
+static void round_trip_h10_w4(void) {
 	static struct lms_key k;
 	static const uint32_t leaves[] = { 0, 1, 2, 511, 512, 1022, 1023 };
 	uint8_t pub[LMS_PUB_LEN], sig[LMS_SIG_MAX], msg[40];
@@ -321,8 +303,7 @@ static void round_trip_h10_w4(void)
 
 /* The other parameter sets we make keys for round-trip too, and a key of
  * another seed does not accept them. */
-static void round_trip_others(void)
-{
+static void round_trip_others(void) {
 	static const uint32_t ots[] = { LMOTS_SHA256_N32_W1,
 	    LMOTS_SHA256_N32_W2, LMOTS_SHA256_N32_W4, LMOTS_SHA256_N32_W8 };
 	static struct lms_key k, other;
@@ -345,8 +326,7 @@ static void round_trip_others(void)
 
 /* Signing refuses a leaf past the tree and a buffer too small; key
  * generation refuses unknown types and trees taller than we keep. */
-static void sign_refuses(void)
-{
+static void sign_refuses(void) {
 	static struct lms_key k;
 	uint8_t seed[LMS_SEED_LEN] = { 0 }, I[LMS_I_LEN] = { 0 };
 	uint8_t sig[LMS_SIG_MAX];
@@ -367,8 +347,7 @@ static void sign_refuses(void)
 	assert(lms_sig_len(LMS_SHA256_M32_H10, 0) == 0);
 }
 
-int main(int argc, char **argv)
-{
+int main(int argc, char **argv) {
 	static const struct test tests[] = {
 		{ "rfc_tc1", rfc_tc1 },
 		{ "rfc_tc2", rfc_tc2 },

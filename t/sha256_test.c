@@ -22,8 +22,7 @@ struct vec {
 };
 
 /* The start of the line after p's, or NULL after the last. */
-static char *next_line(char *p)
-{
+static char *next_line(char *p) {
 	char *nl = strchr(p, '\n');
 
 	return nl ? nl + 1 : NULL;
@@ -31,8 +30,7 @@ static char *next_line(char *p)
 
 /* Parse a CAVP .rsp file ("Len = bits", "Msg = hex", "MD = hex", CRLF or
  * LF) into a new array; returns how many vectors it holds. */
-static size_t parse_rsp(const char *path, struct vec **out)
-{
+static size_t parse_rsp(const char *path, struct vec **out) {
 	size_t flen, n = 0, bits = 0;
 	char *text = (char *)read_file(path, &flen), *p;
 	struct vec *v = malloc(sizeof *v * (flen / 16 + 1));
@@ -61,16 +59,14 @@ static size_t parse_rsp(const char *path, struct vec **out)
 }
 
 /* Free what parse_rsp() made. */
-static void free_vecs(struct vec *v, size_t n)
-{
+static void free_vecs(struct vec *v, size_t n) {
 	while (n--)
 		free(v[n].msg);
 	free(v);
 }
 
 /* Check every vector of one file, hashed in one call. */
-static void check_file(const char *path, size_t expect)
-{
+static void check_file(const char *path, size_t expect) {
 	struct vec *v;
 	size_t n = parse_rsp(path, &v), i;
 	uint8_t md[SHA256_LEN];
@@ -88,8 +84,7 @@ static void nist_long(void) { check_file(LONG_RSP, LONG_COUNT); }
 
 /* Feed every vector of path in random-sized pieces (empty ones too), many
  * times over with different cuts: the digest must not change. */
-static void pieces_of(const char *path)
-{
+static void pieces_of(const char *path) {
 	struct vec *v;
 	size_t n = parse_rsp(path, &v), i, off, take;
 	uint8_t md[SHA256_LEN];
@@ -112,16 +107,14 @@ static void pieces_of(const char *path)
 	free_vecs(v, n);
 }
 
-static void pieces(void)
-{
+static void pieces(void) {
 	pieces_of(SHORT_RSP);
 	pieces_of(LONG_RSP);
 }
 
 /* sha256d is SHA-256 applied twice: Bitcoin's genesis header gives the
  * well-known block hash (shown byte-reversed by block explorers). */
-static void double_hash(void)
-{
+static void double_hash(void) {
 	static const char genesis[] =
 	    "0100000000000000000000000000000000000000000000000000000000000000"
 	    "000000003ba3edfd7a7b12b27ac72c3e67768f617fc81bc3888a51323a9fb8aa"
@@ -142,8 +135,7 @@ static void double_hash(void)
 /* The miner's path: the first 64 header bytes hashed once, then every
  * nonce finished from that midstate in exactly two compressions, with the
  * same result as hashing the whole header twice. */
-static void midstate(void)
-{
+static void midstate(void) {
 	uint8_t hdr[80], full[SHA256_LEN], fast[SHA256_LEN];
 	sha256_ctx mid;
 	unsigned long before;
@@ -166,8 +158,7 @@ static void midstate(void)
 
 /* node.h's byte-order helpers give fixed bytes on any machine (the
  * big-endian CI run checks this on s390x) and read back what they wrote. */
-static void byte_order(void)
-{
+static void byte_order(void) {
 	static const uint8_t le[8] = { 0x08, 0x07, 0x06, 0x05,
 	                               0x04, 0x03, 0x02, 0x01 };
 	uint8_t b[8];
@@ -184,8 +175,7 @@ static void byte_order(void)
 	assert(b[0] == 0x81 && b[1] == 0x82);
 }
 
-int main(int argc, char **argv)
-{
+int main(int argc, char **argv) {
 	static const struct test tests[] = {
 		{ "nist_short", nist_short },
 		{ "nist_long", nist_long },

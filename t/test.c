@@ -11,8 +11,7 @@
 
 /* Run the case named argv[1], or list every name with -l.  Returns the
  * process's exit status. */
-int test_main(const struct test *tests, size_t n, int argc, char **argv)
-{
+int test_main(const struct test *tests, size_t n, int argc, char **argv) {
 	size_t i;
 
 	if (argc == 2 && strcmp(argv[1], "-l") == 0) {
@@ -32,8 +31,7 @@ int test_main(const struct test *tests, size_t n, int argc, char **argv)
 
 /* Read a whole file into a new NUL-terminated buffer; aborts the test if
  * it cannot. */
-uint8_t *read_file(const char *path, size_t *len)
-{
+uint8_t *read_file(const char *path, size_t *len) {
 	FILE *f = fopen(path, "rb");
 	uint8_t *buf = NULL;
 	size_t cap = 0, got;
@@ -57,15 +55,13 @@ uint8_t *read_file(const char *path, size_t *len)
 }
 
 /* The value of one hex digit (the caller checked it is one). */
-static unsigned hexval(char c)
-{
+static unsigned hexval(char c) {
 	return c <= '9' ? (unsigned)(c - '0') : (unsigned)((c | 0x20) - 'a' + 10);
 }
 
 /* Decode hex digits up to the first non-hex character into out (at most
  * cap bytes); returns the number of bytes.  Aborts on an odd count. */
-size_t unhex(const char *hex, uint8_t *out, size_t cap)
-{
+size_t unhex(const char *hex, uint8_t *out, size_t cap) {
 	size_t n = strspn(hex, "0123456789abcdefABCDEF"), i;
 
 	assert(n % 2 == 0 && n / 2 <= cap);
@@ -75,8 +71,7 @@ size_t unhex(const char *hex, uint8_t *out, size_t cap)
 }
 
 /* The bytes of the line "key HEX" in a vector file, in a new buffer. */
-uint8_t *vector_field(const char *path, const char *key, size_t *len)
-{
+uint8_t *vector_field(const char *path, const char *key, size_t *len) {
 	size_t flen, klen = strlen(key);
 	char *text = (char *)read_file(path, &flen), *line = text;
 	uint8_t *out = malloc(flen / 2 + 1);
@@ -94,8 +89,7 @@ uint8_t *vector_field(const char *path, const char *key, size_t *len)
 
 /* xorshift32: the same "random" sequence on every run and machine, so a
  * failure can be repeated. */
-uint32_t test_rand(void)
-{
+uint32_t test_rand(void) {
 	static uint32_t x = 2463534242u;
 
 	x ^= x << 13;

@@ -53,8 +53,7 @@ static const char *bind_ip;   /* -b */
 static struct sockaddr_in to;
 
 /* Milliseconds on the monotonic clock. */
-static long long ms(void)
-{
+static long long ms(void) {
 	struct timespec ts;
 
 	clock_gettime(CLOCK_MONOTONIC, &ts);
@@ -63,13 +62,11 @@ static long long ms(void)
 
 /* A blocking connection from src (or the default source) to the node;
  * -1 if it fails. */
-static int dial(const char *src)
-{
+static int dial(const char *src) {
 	struct sockaddr_in me;
 	int fd = socket(AF_INET, SOCK_STREAM, 0);
 
-	if (fd < 0)
-		return -1;
+	if (fd < 0) return -1;
 	if (src) {
 		memset(&me, 0, sizeof me);
 		me.sin_family = AF_INET;
@@ -87,8 +84,7 @@ static int dial(const char *src)
 }
 
 /* Send a message as a frame. */
-static void say(int fd, const char *cmd, const uint8_t *b, size_t len)
-{
+static void say(int fd, const char *cmd, const uint8_t *b, size_t len) {
 	uint8_t *f = malloc(FRAME_HEAD + len);
 
 	frame_write(f, magic, cmd, b, len);
@@ -100,8 +96,7 @@ static void say(int fd, const char *cmd, const uint8_t *b, size_t len)
 /* Wait for a message named cmd (skipping others), copying the first 80
  * bytes of its payload to out80 if given; returns 0, or -1 on close,
  * error or timeout. */
-static int await(int fd, const char *cmd, uint8_t *out80)
-{
+static int await(int fd, const char *cmd, uint8_t *out80) {
 	static uint8_t buf[1 << 16];
 	static size_t have;
 	long long end = ms() + WAIT_MS;
@@ -123,11 +118,9 @@ static int await(int fd, const char *cmd, uint8_t *out80)
 				memcpy(out80, pl, plen < 80 ? plen : 80);
 			memmove(buf, buf + used, have - (size_t)used);
 			have -= (size_t)used;
-			if (match)
-				return 0;
+			if (match) return 0;
 		}
-		if (used < 0 || ms() > end || poll(&p, 1, 100) < 0)
-			return -1;
+		if (used < 0 || ms() > end || poll(&p, 1, 100) < 0) return -1;
 		if (p.revents && (k = read(fd, buf + have, sizeof buf - have)) <= 0)
 			return -1;
 		if (p.revents)
@@ -136,8 +129,7 @@ static int await(int fd, const char *cmd, uint8_t *out80)
 }
 
 /* Our version message. */
-static void version(int fd)
-{
+static void version(int fd) {
 	uint8_t b[36 + 10];
 
 	memset(b, 0, sizeof b);
@@ -151,18 +143,15 @@ static void version(int fd)
 }
 
 /* Handshake on a connected socket; returns 0 or -1. */
-static int handshake(int fd)
-{
+static int handshake(int fd) {
 	version(fd);
-	if (await(fd, "version", NULL) != 0)
-		return -1;
+	if (await(fd, "version", NULL) != 0) return -1;
 	say(fd, "verack", NULL, 0);
 	return await(fd, "verack", NULL);
 }
 
 /* Does the node close the connection within WAIT_MS? */
-static int closed_by_node(int fd)
-{
+static int closed_by_node(int fd) {
 	struct pollfd p = { 0, POLLIN, 0 };
 	long long end = ms() + WAIT_MS;
 	char buf[4096];
@@ -176,8 +165,7 @@ static int closed_by_node(int fd)
 
 /* A getdata of an unknown transaction and an unknown block: exit status
  * 0 if the notfound that answers it types each entry as it was asked. */
-static int notfound(void)
-{
+static int notfound(void) {
 	uint8_t b[4 + 2 * INV_REC], got[80] = { 0 };
 	int fd = dial(bind_ip);
 
@@ -185,29 +173,24 @@ static int notfound(void)
 	put32le(b, 2);
 	put32le(b + 4, 1);
 	put32le(b + 4 + INV_REC, 2);
-	if (fd < 0 || handshake(fd) != 0)
-		return 1;
+	if (fd < 0 || handshake(fd) != 0) return 1;
 	say(fd, "getdata", b, sizeof b);
-	if (await(fd, "notfound", got) != 0)
-		return 1;
+	if (await(fd, "notfound", got) != 0) return 1;
 	return get32le(got) == 2 && get32le(got + 4) == 1 &&
 	       get32le(got + 4 + INV_REC) == 2 ? 0 : 1;
 }
 
 /* One protocol violation; exit status 0 if the node hangs up. */
-static int violate(const char *mode)
-{
+static int violate(const char *mode) {
 	int fd = dial(bind_ip);
 	uint8_t f[FRAME_HEAD + 8] = { 0 }, *big;
 	size_t i;
 
-	if (fd < 0)
-		return 2;
+	if (fd < 0) return 2;
 	if (!strcmp(mode, "garbage")) {
 		for (i = 0; i < sizeof f; i++)
 			f[i] = (uint8_t)(i * 37 + 11);
-		if (write(fd, f, sizeof f) < 0)
-			return 2;
+		if (write(fd, f, sizeof f) < 0) return 2;
 	} else if (!strcmp(mode, "magic") || !strcmp(mode, "checksum") ||
 	           !strcmp(mode, "huge")) {
 		frame_write(f, magic, "ping", f + FRAME_HEAD, 8);
@@ -215,8 +198,7 @@ static int violate(const char *mode)
 		f[20] ^= !strcmp(mode, "checksum");
 		if (!strcmp(mode, "huge"))
 			put32le(f + 16, 0xffffffffu);
-		if (write(fd, f, sizeof f) < 0)
-			return 2;
+		if (write(fd, f, sizeof f) < 0) return 2;
 	} else if (!strcmp(mode, "early")) {
 		say(fd, "ping", f, 8);
 	} else if (handshake(fd) != 0) {
@@ -236,8 +218,7 @@ static int violate(const char *mode)
 }
 
 /* Print a hash byte-reversed, as the node shows it. */
-static void print_hash(const uint8_t h[SHA256_LEN])
-{
+static void print_hash(const uint8_t h[SHA256_LEN]) {
 	int i;
 
 	for (i = SHA256_LEN - 1; i >= 0; i--)
@@ -247,8 +228,7 @@ static void print_hash(const uint8_t h[SHA256_LEN])
 }
 
 /* A consensus-invalid block or transaction; exit 0 if the node hangs up. */
-static int invalid(const char *mode)
-{
+static int invalid(const char *mode) {
 	const struct params *p = params_find("regtest");
 	uint8_t gen[512], hash[SHA256_LEN], cb[512], addr[ADDR_LEN] = { 7 };
 	uint8_t tx[4 + 2 + OUTPOINT_LEN + LMS_PUB_LEN + 2 + 2 + 8 + ADDR_LEN];
@@ -256,8 +236,7 @@ static int invalid(const char *mode)
 	size_t lens[1], len;
 	int fd = dial(bind_ip);
 
-	if (fd < 0 || handshake(fd) != 0)
-		return 2;
+	if (fd < 0 || handshake(fd) != 0) return 2;
 	if (!strcmp(mode, "badblock")) {
 		if (hex_decode(p->genesis, gen, strlen(p->genesis) / 2) != 0)
 			return 2;
@@ -288,8 +267,7 @@ static int invalid(const char *mode)
 
 /* Announce a transaction and hoard it: the node must ask another
  * announcer.  Prints the getdata messages that came; exit 0. */
-static int announce(const char *txid, int s)
-{
+static int announce(const char *txid, int s) {
 	uint8_t b[4 + INV_REC], r[SHA256_LEN];
 	long long end = ms() + s * 1000LL;
 	int fd = dial(bind_ip), i, asked = 0;
@@ -308,12 +286,10 @@ static int announce(const char *txid, int s)
 }
 
 /* The source address of connection i: spread over 127.0.0.0/8. */
-static const char *source(int i)
-{
+static const char *source(int i) {
 	static char ip[32];
 
-	if (bind_ip)
-		return bind_ip;
+	if (bind_ip) return bind_ip;
 	snprintf(ip, sizeof ip, "127.%d.%d.%d", 100 + i / 4 / 250 % 100,
 	         i / 4 % 250 + 1, 1 + i % 4 * 50);
 	return ip;
@@ -321,8 +297,7 @@ static const char *source(int i)
 
 /* Open n connections (quiet, or with handshakes); hold them s seconds.
  * Prints how many the node closed (quiet) or completed (handshakes). */
-static int many(int n, int s, int talk)
-{
+static int many(int n, int s, int talk) {
 	int *fd = calloc((size_t)n, sizeof *fd), i, count = 0;
 	long long end;
 
@@ -348,13 +323,11 @@ static int many(int n, int s, int talk)
 
 /* Handshake, then n pings in batches, never reading the pongs: the
  * node's send buffer grows until it hangs up.  Exit 0 if it does. */
-static int noread(int n)
-{
+static int noread(int n) {
 	int fd = dial(bind_ip), i;
 	uint8_t *f = malloc(1000 * (FRAME_HEAD + 8)), b[8] = { 0 };
 
-	if (fd < 0 || handshake(fd) != 0)
-		return 2;
+	if (fd < 0 || handshake(fd) != 0) return 2;
 	for (i = 0; i < 1000; i++)
 		frame_write(f + i * (FRAME_HEAD + 8), magic, "ping", b, 8);
 	for (i = 0; i < n / 1000; i++)
@@ -365,13 +338,11 @@ static int noread(int n)
 }
 
 /* Handshake, then two addr messages of n addresses over g groups. */
-static int addrs(int n, int g)
-{
+static int addrs(int n, int g) {
 	int fd = dial(bind_ip), i, k;
 	uint8_t *b = calloc(1, 2 + (size_t)n * ADDR_REC), *a;
 
-	if (fd < 0 || handshake(fd) != 0 || g < 1)
-		return 2;
+	if (fd < 0 || handshake(fd) != 0 || g < 1) return 2;
 	for (k = 0; k < 2; k++) {
 		put16le(b, (uint16_t)n);
 		for (i = 0; i < n; i++) {
@@ -393,21 +364,18 @@ static int addrs(int n, int g)
 }
 
 /* Handshake, then pings: print the median round trip in microseconds. */
-static int pings(int n)
-{
+static int pings(int n) {
 	int fd = dial(bind_ip), i, j;
 	long long *rtt = calloc((size_t)n, sizeof *rtt), t;
 	uint8_t b[8], back[80];
 	struct timespec a, z;
 
-	if (fd < 0 || handshake(fd) != 0)
-		return 2;
+	if (fd < 0 || handshake(fd) != 0) return 2;
 	for (i = 0; i < n; i++) {
 		put64le(b, (uint64_t)i + 1);
 		clock_gettime(CLOCK_MONOTONIC, &a);
 		say(fd, "ping", b, 8);
-		if (await(fd, "pong", back) != 0)
-			return 2;
+		if (await(fd, "pong", back) != 0) return 2;
 		clock_gettime(CLOCK_MONOTONIC, &z);
 		rtt[i] = (z.tv_sec - a.tv_sec) * 1000000LL +
 		         (z.tv_nsec - a.tv_nsec) / 1000;
@@ -423,8 +391,7 @@ static int pings(int n)
 	return 0;
 }
 
-int main(int argc, char **argv)
-{
+int main(int argc, char **argv) {
 	int a = 1, n, s;
 	uint8_t b[8] = { 1 };
 
@@ -441,30 +408,24 @@ int main(int argc, char **argv)
 	}
 	to.sin_family = AF_INET;
 	to.sin_port = htons((uint16_t)atoi(argv[a + 1]));
-	if (inet_pton(AF_INET, argv[a], &to.sin_addr) != 1)
-		return 2;
+	if (inet_pton(AF_INET, argv[a], &to.sin_addr) != 1) return 2;
 	n = argc - a > 3 ? atoi(argv[a + 3]) : 1;
 	s = argc - a > 4 ? atoi(argv[a + 4]) : 0;
 	if (!strcmp(argv[a + 2], "good")) {
 		int fd = dial(bind_ip);
 
-		if (fd < 0 || handshake(fd) != 0)
-			return 1;
+		if (fd < 0 || handshake(fd) != 0) return 1;
 		say(fd, "ping", b, 8);
 		return await(fd, "pong", NULL) == 0 ? 0 : 1;
 	}
 	if (!strcmp(argv[a + 2], "hold") || !strcmp(argv[a + 2], "conns"))
 		return many(n, s, argv[a + 2][0] == 'c');
-	if (!strcmp(argv[a + 2], "ping"))
-		return pings(n);
-	if (!strcmp(argv[a + 2], "addrs"))
-		return addrs(n, s);
-	if (!strcmp(argv[a + 2], "noread"))
-		return noread(n);
+	if (!strcmp(argv[a + 2], "ping")) return pings(n);
+	if (!strcmp(argv[a + 2], "addrs")) return addrs(n, s);
+	if (!strcmp(argv[a + 2], "noread")) return noread(n);
 	if (!strcmp(argv[a + 2], "announce") && argc - a > 4)
 		return announce(argv[a + 3], s);
-	if (!strcmp(argv[a + 2], "notfound"))
-		return notfound();
+	if (!strcmp(argv[a + 2], "notfound")) return notfound();
 	if (!strcmp(argv[a + 2], "badblock") || !strcmp(argv[a + 2], "badtx"))
 		return invalid(argv[a + 2]);
 	return violate(argv[a + 2]);

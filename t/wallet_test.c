@@ -14,15 +14,13 @@
 static char dir[64];
 
 /* A new temporary directory in dir. */
-static void make_dir(void)
-{
+static void make_dir(void) {
 	strcpy(dir, "/tmp/pc-wallet-XXXXXX");
 	assert(mkdtemp(dir));
 }
 
 /* Remove dir. */
-static void remove_dir(void)
-{
+static void remove_dir(void) {
 	char cmd[128];
 
 	snprintf(cmd, sizeof cmd, "rm -rf %s", dir);
@@ -30,8 +28,7 @@ static void remove_dir(void)
 }
 
 /* An address reads back; any one changed character is caught. */
-static void test_address_text(void)
-{
+static void test_address_text(void) {
 	uint8_t addr[ADDR_LEN], back[ADDR_LEN];
 	char text[ADDR_TEXT_LEN + 1], bad[ADDR_TEXT_LEN + 2];
 	int i;
@@ -56,8 +53,7 @@ static void test_address_text(void)
 }
 
 /* Amounts in coins, and what is refused. */
-static void test_amounts(void)
-{
+static void test_amounts(void) {
 	static const char *bad[] = { "", ".", "1.000000001", "-1", "1e3",
 	                             "21000000.00000001", "99999999999", "1.2.3",
 	                             " 1" };
@@ -78,8 +74,7 @@ static void test_amounts(void)
 
 /* The file keeps the keys; a damaged file is refused and left alone; no
  * file and no create is an error. */
-static void test_wallet_file(void)
-{
+static void test_wallet_file(void) {
 	char err[512], path[128];
 	uint8_t a[ADDR_LEN], b[ADDR_LEN], *buf, *again;
 	struct wallet *w;
@@ -124,14 +119,12 @@ struct seen {
 };
 
 /* Record every signature's (I, q) of a transaction; none may repeat. */
-static void record(struct seen *s, const struct tx *t)
-{
+static void record(struct seen *s, const struct tx *t) {
 	uint32_t i;
 	int k;
 
 	for (i = 0; i < t->nin; i++) {
-		if (!t->in[i].siglen)
-			continue;
+		if (!t->in[i].siglen) continue;
 		assert(s->n < 64);
 		memcpy(s->who[s->n], t->in[i].pub + 8, LMS_I_LEN);
 		memcpy(s->who[s->n] + LMS_I_LEN, t->in[i].sig, 4);
@@ -142,8 +135,7 @@ static void record(struct seen *s, const struct tx *t)
 }
 
 /* Mine one block on the tip paying the wallet. */
-static void mine(struct chain *c, struct wallet *w)
-{
+static void mine(struct chain *c, struct wallet *w) {
 	uint8_t addr[ADDR_LEN], *b;
 	size_t len;
 
@@ -158,8 +150,7 @@ static void mine(struct chain *c, struct wallet *w)
 /* 40 payments from a wallet of 32-leaf keys: every signature a new leaf,
  * a second key once the first is used up, change back to the wallet and
  * the balance as it should be. */
-static void test_wallet_leaves(void)
-{
+static void test_wallet_leaves(void) {
 	static struct seen s;
 	uint8_t to[ADDR_LEN] = { 7 }, *tx;
 	uint64_t conf, imm, unconf, before, paid = 0;
@@ -200,8 +191,7 @@ static void test_wallet_leaves(void)
 	remove_dir();
 }
 
-int main(int argc, char **argv)
-{
+int main(int argc, char **argv) {
 	static const struct test tests[] = {
 		{ "address_text", test_address_text },
 		{ "amounts", test_amounts },

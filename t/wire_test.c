@@ -13,8 +13,7 @@
 static const uint8_t magic[4] = { 'p', 'c', 'r', 't' };
 
 /* Frame a payload of len bytes in a new buffer. */
-static uint8_t *framed(const char *cmd, size_t len, size_t *flen)
-{
+static uint8_t *framed(const char *cmd, size_t len, size_t *flen) {
 	uint8_t *p = malloc(len + 1), *f = malloc(FRAME_HEAD + len);
 	size_t i;
 
@@ -27,8 +26,7 @@ static uint8_t *framed(const char *cmd, size_t len, size_t *flen)
 
 /* Every prefix of a frame needs more; the whole frame parses to its
  * command and payload; two frames in a row parse one after the other. */
-static void test_prefixes(void)
-{
+static void test_prefixes(void) {
 	static const char *cmds[] = { "verack", "ping", "version", "addr" };
 	static const size_t lens[] = { 0, 8, 46, 2602 };
 	const uint8_t *payload;
@@ -66,8 +64,7 @@ static void test_prefixes(void)
 /* Refused: wrong magic (from its first byte), a command not lowercase
  * ASCII or not NUL-padded, a length over 4 MiB (with only the head
  * there), a bad checksum.  Exactly 4 MiB is fine. */
-static void test_errors(void)
-{
+static void test_errors(void) {
 	const uint8_t *payload;
 	const char *why;
 	char cmd[FRAME_CMD + 1];
@@ -108,8 +105,7 @@ static void test_errors(void)
 }
 
 /* Groups: an IPv4 address's /16, loopback included; an IPv6 /32. */
-static void test_groups(void)
-{
+static void test_groups(void) {
 	struct naddr a, b;
 	uint8_t g[5], h[5];
 	char err[128];
@@ -136,8 +132,7 @@ static void test_groups(void)
 	assert(net_resolve("127.0.0.1:", &a, err, sizeof err) == -1);
 }
 
-int main(int argc, char **argv)
-{
+int main(int argc, char **argv) {
 	static const struct test tests[] = {
 		{ "prefixes", test_prefixes },
 		{ "errors", test_errors },
