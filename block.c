@@ -90,11 +90,9 @@ void outpoint(uint8_t op[OUTPOINT_LEN], const uint8_t *txid, uint32_t index) {
 static void tx_rw(struct rw *s, struct tx *t, int sigs) {
 	uint32_t version = TX_VERSION, i;
 	rw_u32(s, &version);
-	if (version != TX_VERSION)
-		s->bad = 1;
+	if (version != TX_VERSION) s->bad = 1;
 	t->nin = (uint16_t)rw_count(s, t->nin, 2, 0xffff, MIN_INPUT);
-	if (!s->out && !s->bad)
-		t->in = xcalloc(t->nin, sizeof *t->in);
+	if (!s->out && !s->bad) t->in = xcalloc(t->nin, sizeof *t->in);
 	for (i = 0; i < t->nin && !s->bad; i++) {
 		rw_ref(s, &t->in[i].prev, OUTPOINT_LEN);
 		t->in[i].index = t->in[i].prev ? get32le(t->in[i].prev +
@@ -106,14 +104,12 @@ static void tx_rw(struct rw *s, struct tx *t, int sigs) {
 		rw_ref(s, &t->in[i].sig, t->in[i].siglen);
 	}
 	t->nout = (uint16_t)rw_count(s, t->nout, 2, 0xffff, MIN_OUTPUT);
-	if (!s->out && !s->bad)
-		t->out = xcalloc(t->nout, sizeof *t->out);
+	if (!s->out && !s->bad) t->out = xcalloc(t->nout, sizeof *t->out);
 	for (i = 0; i < t->nout && !s->bad; i++) {
 		rw_u64(s, &t->out[i].amount);
 		rw_ref(s, &t->out[i].addr, ADDR_LEN);
 	}
-	if (!t->nin || !t->nout)
-		s->bad = 1;
+	if (!t->nin || !t->nout) s->bad = 1;
 }
 
 /* Free what tx_parse allocated. */
@@ -146,8 +142,7 @@ int tx_parse(struct tx *t, const uint8_t *buf, size_t len) {
 	struct rw s;
 	rw_reader(&s, buf, len);
 	if (tx_read(&s, t) != V_OK) return V_MALFORMED;
-	if (s.left)
-		tx_free(t);
+	if (s.left) tx_free(t);
 	return s.left ? V_MALFORMED : V_OK;
 }
 
@@ -207,8 +202,7 @@ size_t coinbase_write(uint32_t height, const uint8_t addr[ADDR_LEN],
 /* Free what block_parse allocated. */
 void block_free(struct block *b) {
 	uint32_t i;
-	for (i = 0; i < b->ntx; i++)
-		tx_free(&b->tx[i]);
+	for (i = 0; i < b->ntx; i++) tx_free(&b->tx[i]);
 	free(b->tx);
 	b->tx = NULL;
 	b->ntx = 0;
@@ -227,8 +221,7 @@ int block_parse(struct block *b, const uint8_t *buf, size_t len) {
 	n = rw_count(&s, 0, 4, MAX_BLOCK_SIZE, MIN_TX);
 	if (s.bad) return V_MALFORMED;
 	b->tx = xcalloc(n, sizeof *b->tx);
-	for (i = 0; i < n && tx_read(&s, &b->tx[i]) == V_OK; i++)
-		b->ntx++;
+	for (i = 0; i < n && tx_read(&s, &b->tx[i]) == V_OK; i++) b->ntx++;
 	if (i < n || s.left) {
 		block_free(b);
 		return V_MALFORMED;
@@ -237,9 +230,8 @@ int block_parse(struct block *b, const uint8_t *buf, size_t len) {
 }
 
 /* The merkle root of n txids (h, overwritten), Bitcoin's way: hash pairs
- * level by level, the last with itself when a level is odd.  *mutated is
- * set if a pair was equal: CVE-2012-2459, a repeated transaction leaving
- * the root unchanged. */
+ * level by level, the last with itself when a level is odd.  *mutated: a
+ * pair was equal (CVE-2012-2459: a repeated transaction, the same root). */
 static void merkle(uint8_t (*h)[SHA256_LEN], size_t n,
                    uint8_t root[SHA256_LEN], int *mutated) {
 	uint8_t pair[2 * SHA256_LEN];
@@ -265,8 +257,7 @@ static void block_root(const struct block *b, uint8_t root[SHA256_LEN],
                        int *mutated) {
 	uint8_t (*h)[SHA256_LEN] = xcalloc(b->ntx, SHA256_LEN);
 	uint32_t i;
-	for (i = 0; i < b->ntx; i++)
-		memcpy(h[i], b->tx[i].id, SHA256_LEN);
+	for (i = 0; i < b->ntx; i++) memcpy(h[i], b->tx[i].id, SHA256_LEN);
 	merkle(h, b->ntx, root, mutated);
 	free(h);
 }
@@ -308,23 +299,20 @@ uint64_t block_subsidy(const struct params *p, uint32_t height) {
 	return halvings >= 64 ? 0 : p->subsidy >> halvings;
 }
 
-/* A new block (version 1, nonce 0) of these transactions, coinbase
- * first. */
+/* A new block (version 1, nonce 0) of these transactions, coinbase first. */
 uint8_t *block_make(const uint8_t prev[SHA256_LEN], uint32_t time,
                     uint32_t bits, uint8_t *const *txs, const size_t *lens,
                     size_t ntx, size_t *len) {
 	size_t i, k = HEADER_LEN + 4;
 	uint8_t *blk;
-	for (i = 0, *len = k; i < ntx; i++)
-		*len += lens[i];
+	for (i = 0, *len = k; i < ntx; i++) *len += lens[i];
 	blk = xcalloc(1, *len);
 	put32le(blk, 1);
 	memcpy(blk + HDR_PREV, prev, SHA256_LEN);
 	put32le(blk + HDR_TIME, time);
 	put32le(blk + HDR_BITS, bits);
 	put32le(blk + HEADER_LEN, (uint32_t)ntx);
-	for (i = 0; i < ntx; k += lens[i++])
-		memcpy(blk + k, txs[i], lens[i]);
+	for (i = 0; i < ntx; k += lens[i++]) memcpy(blk + k, txs[i], lens[i]);
 	block_merkle(blk, *len);
 	return blk;
 }
@@ -386,13 +374,11 @@ static void u_div32(u256 *a, uint32_t hi, uint32_t d) {
 
 /* q = n / d, by long division one bit at a time (d below 2^255). */
 static void u_div(u256 *q, const u256 *n, const u256 *d) {
-	u256 r;
+	u256 r = { { 0 } };
 	int i, k;
 	memset(q, 0, sizeof *q);
-	memset(&r, 0, sizeof r);
 	for (i = 255; i >= 0; i--) {
-		for (k = 7; k > 0; k--)
-			r.w[k] = r.w[k] << 1 | r.w[k - 1] >> 31;
+		for (k = 7; k > 0; k--) r.w[k] = r.w[k] << 1 | r.w[k - 1] >> 31;
 		r.w[0] = r.w[0] << 1 | (n->w[i / 32] >> (i % 32) & 1);
 		if (u256_cmp(&r, d) >= 0) {
 			u_sub(&r, d);
@@ -404,8 +390,7 @@ static void u_div(u256 *q, const u256 *n, const u256 *d) {
 /* A hash read as Bitcoin reads it: a little-endian number. */
 static void u_from_hash(u256 *a, const uint8_t h[SHA256_LEN]) {
 	int i;
-	for (i = 0; i < 8; i++)
-		a->w[i] = get32le(h + 4 * i);
+	for (i = 0; i < 8; i++) a->w[i] = get32le(h + 4 * i);
 }
 
 /* The target that compact bits stand for: a 3-byte mantissa times
@@ -433,10 +418,8 @@ static uint32_t compact_of(const u256 *t) {
 	uint8_t b[SHA256_LEN];
 	uint32_t word = 0;
 	int i, size = SHA256_LEN;
-	for (i = 0; i < 8; i++)
-		put32le(b + 4 * i, t->w[i]);
-	while (size > 0 && b[size - 1] == 0)
-		size--;
+	for (i = 0; i < 8; i++) put32le(b + 4 * i, t->w[i]);
+	while (size > 0 && b[size - 1] == 0) size--;
 	for (i = 1; i <= 3; i++)
 		word = word << 8 | (size - i >= 0 ? b[size - i] : 0);
 	if (word & 0x00800000) {
@@ -460,8 +443,7 @@ void header_work(uint32_t bits, u256 *w) {
 	}
 	memset(w, 0, sizeof *w);
 	if (target_of(bits, &t)) {
-		for (i = 0; i < 8; i++)
-			n.w[i] = ~t.w[i];
+		for (i = 0; i < 8; i++) n.w[i] = ~t.w[i];
 		u256_add(&t, &one);
 		u_div(w, &n, &t);
 		u256_add(w, &one);
@@ -481,10 +463,8 @@ uint32_t header_retarget(const struct params *p, uint32_t bits, int64_t span) {
 	target_of(bits, &t);
 	target_of(p->limit_bits, &limit);
 	hi = u_mul32(&t, (uint32_t)span);   /* 288 bits: no overflow */
-	if (hi < (uint32_t)want)
-		u_div32(&t, hi, (uint32_t)want);
-	if (hi >= (uint32_t)want || u256_cmp(&t, &limit) > 0)
-		t = limit;
+	if (hi < (uint32_t)want) u_div32(&t, hi, (uint32_t)want);
+	if (hi >= (uint32_t)want || u256_cmp(&t, &limit) > 0) t = limit;
 	return compact_of(&t);
 }
 

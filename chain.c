@@ -63,12 +63,6 @@ struct txlist {
 	size_t n, cap;
 };
 
-static void pool_forget(struct chain *c, struct ptx *p);
-static void pool_remove(struct chain *c, struct ptx *p);
-static void pool_refill(struct chain *c, struct txlist *back);
-static int pool_add(struct chain *c, const uint8_t *raw, size_t len,
-                    int64_t time);
-
 /* ==== The block index and header rules ==== */
 
 /* The time and bits fields of a known header. */
@@ -88,8 +82,7 @@ int64_t chain_now(const struct chain *c) {
 static uint32_t median_time(const struct blockindex *n) {
 	uint32_t t[MEDIAN_SPAN], v;
 	int k = 0, i, j;
-	for (; n && k < MEDIAN_SPAN; n = n->prev)
-		t[k++] = index_time(n);
+	for (; n && k < MEDIAN_SPAN; n = n->prev) t[k++] = index_time(n);
 	for (i = 1; i < k; i++) {
 		for (v = t[i], j = i; j > 0 && t[j - 1] > v; j--)
 			t[j] = t[j - 1];
@@ -98,17 +91,15 @@ static uint32_t median_time(const struct blockindex *n) {
 	return t[k / 2];
 }
 
-/* The bits a block after prev must carry: its parent's, or every
- * `interval` blocks, scaled by how long the last interval took (0 if that
- * lies below a trusted root). */
+/* The bits a block after prev must carry: its parent's, or every interval
+ * blocks, scaled by the last interval's time (0: it is below the root). */
 static uint32_t next_bits(const struct chain *c,
                           const struct blockindex *prev) {
 	const struct blockindex *first = prev;
 	uint32_t i;
 	if (!c->p->interval || (prev->height + 1) % c->p->interval)
 		return index_bits(prev);
-	for (i = 1; i < c->p->interval && first; i++)
-		first = first->prev;
+	for (i = 1; i < c->p->interval && first; i++) first = first->prev;
 	if (!first) return 0;
 	return header_retarget(c->p, index_bits(prev),
 	                       (int64_t)index_time(prev) - index_time(first));
@@ -203,8 +194,7 @@ static void fail_tree(struct blockindex *n, int r) {
 	struct blockindex *k;
 	n->status |= FAILED;
 	n->reason = r;
-	for (k = n->child; k; k = k->sibling)
-		fail_tree(k, V_PREVIOUS_INVALID);
+	for (k = n->child; k; k = k->sibling) fail_tree(k, V_PREVIOUS_INVALID);
 }
 
 /* n broke rule r: fail its subtree and look for the best tip again. */
@@ -212,13 +202,11 @@ static void fail(struct chain *c, struct blockindex *n, int r) {
 	struct blockindex **v, *h;
 	size_t i, k;
 	fail_tree(n, r);
-	if (c->best->status & FAILED)
-		find_best(c);
+	if (c->best->status & FAILED) find_best(c);
 	if (!(best_header(c)->status & FAILED)) return;
 	v = (struct blockindex **)map_values(&c->index);
 	for (h = c->best, i = 0, k = c->index.n; i < k; i++)
-		if (!(v[i]->status & FAILED) && better(v[i], h))
-			h = v[i];
+		if (!(v[i]->status & FAILED) && better(v[i], h)) h = v[i];
 	free(v);
 	c->nhdrs = 0;               /* (rewritten from scratch) */
 	set_best_header(c, h);
@@ -232,10 +220,8 @@ static void link_body(struct chain *c, struct blockindex *n) {
 	    !(n->prev->status & LINKED))
 		return;
 	n->status |= LINKED;
-	if (u256_cmp(&n->work, &c->best->work) > 0)
-		c->best = n;
-	for (k = n->child; k; k = k->sibling)
-		link_body(c, k);
+	if (u256_cmp(&n->work, &c->best->work) > 0) c->best = n;
+	for (k = n->child; k; k = k->sibling) link_body(c, k);
 }
 
 /* ==== Transactions against the UTXO set ==== */
@@ -303,8 +289,7 @@ static int check_inputs(const struct chain *c, const struct tx *t,
 		if ((in += coin.amount) > MAX_MONEY)
 			return V_AMOUNT_OUT_OF_RANGE;
 	}
-	for (i = 0; i < t->nout; i++)
-		out += t->out[i].amount;
+	for (i = 0; i < t->nout; i++) out += t->out[i].amount;
 	if (in < out) return V_OUTPUTS_EXCEED_INPUTS;
 	*fee = in - out;
 	return V_OK;
@@ -371,8 +356,7 @@ static int connect_block(struct chain *c, struct blockindex *n,
 	uint32_t i, k, nin = 0;
 	struct map spent;
 	int r = V_OK;
-	for (i = 1; i < b->ntx; i++)
-		nin += b->tx[i].nin;
+	for (i = 1; i < b->ntx; i++) nin += b->tx[i].nin;
 	n->undo = xcalloc(nin, sizeof *n->undo);
 	n->nundo = 0;
 	map_init(&spent, OUTPOINT_LEN);
@@ -392,8 +376,7 @@ static int connect_block(struct chain *c, struct blockindex *n,
 		claimed += b->tx[0].out[k].amount;
 	if (r == V_OK && claimed > block_subsidy(c->p, n->height) + fees)
 		r = V_COINBASE_TOO_LARGE;
-	if (r != V_OK)
-		unapply(c, b, r == V_COINBASE_TOO_LARGE ? b->ntx : i, n);
+	if (r != V_OK) unapply(c, b, r == V_COINBASE_TOO_LARGE ? b->ntx : i, n);
 	return r;
 }
 
@@ -418,8 +401,7 @@ static int store(struct chain *c, struct blockindex *n, const uint8_t *blk,
 	    c->file_max) {
 		close(c->fd);
 		c->fd = open_file(c, ++c->filenum, O_RDWR | O_CREAT);
-		c->filesize = 0;
-		at = 0;
+		at = c->filesize = 0;
 		file_sync_dir(c->dir);
 	}
 	memcpy(head, c->p->magic, 4);
@@ -476,7 +458,7 @@ static int read_record(const struct chain *c, int fd, off_t pos, uint8_t *buf,
 	return crc32(buf, *len) == get32le(buf + *len) ? 0 : -1;
 }
 
-/* ==== Fork choice ==== */
+/* ==== The mempool ==== */
 
 /* Set aside a copy of a transaction, for the mempool after a reorg. */
 static void txlist_add(struct txlist *l, const uint8_t *raw, size_t len,
@@ -488,150 +470,11 @@ static void txlist_add(struct txlist *l, const uint8_t *raw, size_t len,
 	l->v[l->n++].time = time;
 }
 
-/* A block is confirmed: its transactions leave the mempool, and so do
- * those that spent the same outputs (with their children). */
-static void pool_confirm(struct chain *c, const struct block *b) {
-	struct ptx *p;
-	uint32_t i, k;
-	for (i = 1; i < b->ntx; i++) {
-		if ((p = map_get(&c->pool, b->tx[i].id)))
-			pool_forget(c, p);
-		for (k = 0; k < b->tx[i].nin; k++)
-			if ((p = map_get(&c->spends, b->tx[i].in[k].prev)))
-				pool_remove(c, p);
-	}
-}
-
-/* Connect n, the block after the tip, read back unless it is fresh
- * (parsed as fb).  Returns a reason; on failure n's branch fails. */
-static int connect_tip(struct chain *c, struct blockindex *n,
-                       const struct blockindex *fresh, const struct block *fb) {
-	uint8_t *raw = NULL;
-	struct block own;
-	const struct block *b = fb;
-	int r = V_OK;
-	if (n != fresh) {
-		raw = read_block(c, n);
-		r = block_parse(&own, raw, n->len);
-		b = &own;
-	}
-	if (r == V_OK && (r = connect_block(c, n, b)) == V_OK) {
-		c->active = xgrow(c->active, &c->acap, c->nactive + 1,
-		                  sizeof *c->active);
-		c->active[c->nactive++] = n;
-		pool_confirm(c, b);
-	}
-	if (n != fresh && r != V_MALFORMED)
-		block_free(&own);
-	free(raw);
-	if (r != V_OK)
-		fail(c, n, r);
-	return r;
-}
-
-/* Disconnect the tip, setting its transactions aside in back. */
-static void disconnect_tip(struct chain *c, struct txlist *back) {
-	struct blockindex *n = tip(c);
-	uint8_t *raw = read_block(c, n);
-	struct block b;
-	uint32_t i;
-	if (block_parse(&b, raw, n->len) != V_OK)
-		fatal("a connected block no longer parses");
-	unapply(c, &b, b.ntx, n);
-	for (i = 1; i < b.ntx; i++)
-		txlist_add(back, b.tx[i].raw, b.tx[i].len, chain_now(c));
-	block_free(&b);
-	free(raw);
-	c->nactive--;
-}
-
-/* The last block two branches share. */
-static struct blockindex *fork_point(struct blockindex *a,
-                                     struct blockindex *b) {
-	while (a->height > b->height)
-		a = a->prev;
-	while (b->height > a->height)
-		b = b->prev;
-	while (a != b) {
-		a = a->prev;
-		b = b->prev;
-	}
-	return a;
-}
-
-/* Move the active chain to the best tip: disconnect back to the fork,
- * connect forward (fresh, parsed as fb, is not read back).  A block that
- * breaks a rule fails its branch and the search starts over.  Set-aside
- * transactions go back to the mempool if still valid. */
-static void activate(struct chain *c, const struct blockindex *fresh,
-                     const struct block *fb) {
-	struct txlist back = { NULL, 0, 0 };
-	struct blockindex *fork, *k, **path;
-	size_t n, i;
-	while (c->best != tip(c)) {
-		fork = fork_point(tip(c), c->best);
-		while (tip(c) != fork)
-			disconnect_tip(c, &back);
-		n = c->best->height - fork->height;
-		path = xcalloc(n, sizeof *path);
-		for (k = c->best, i = n; i > 0; k = k->prev)
-			path[--i] = k;
-		for (i = 0; i < n; i++)
-			if (connect_tip(c, path[i], fresh, fb) != V_OK) break;
-		free(path);
-	}
-	if (back.n)
-		pool_refill(c, &back);
-	free(back.v);
-}
-
-/* Take a block: check it, store it (unless replayed from `at`), link it
- * and move to the best chain.  Returns a reason. */
-static int add_block(struct chain *c, const uint8_t *blk, size_t len,
-                     const struct blockindex *at) {
-	struct blockindex *n;
-	struct block b;
-	int r;
-	if (len > MAX_BLOCK_SIZE) return V_TOO_BIG;
-	if (len < HEADER_LEN) return V_MALFORMED;
-	if ((r = accept_header(c, blk, &n)) != V_OK) return r;
-	if (n->status & HAVE_DATA) return V_ALREADY_KNOWN;
-	if ((r = block_parse(&b, blk, len)) != V_OK) return r;
-	if ((r = block_check(&b, n->height)) == V_BAD_COINBASE ||
-	    r == V_AMOUNT_OUT_OF_RANGE)
-		fail(c, n, r);  /* the header commits to a bad body */
-	if (r == V_OK && at) {
-		n->file = at->file;
-		n->pos = at->pos;
-		n->len = at->len;
-		n->status |= HAVE_DATA;
-	} else if (r == V_OK) {
-		r = store(c, n, blk, len);
-	}
-	if (r == V_OK) {        /* (else the body may be a mutated copy) */
-		link_body(c, n);
-		activate(c, n, &b);
-		r = n->status & FAILED ? n->reason : V_OK;
-	}
-	block_free(&b);
-	return r;
-}
-
-/* A block from a peer or the miner: check, store, follow the most work.
- * Returns V_OK (stored; maybe not on the best chain), V_ALREADY_KNOWN, or
- * the rule it breaks. */
-int chain_add_block(struct chain *c, const uint8_t *blk, size_t len) {
-	return add_block(c, blk, len, NULL);
-}
-
-/* ==== The mempool ==== */
-
 /* Drop p from the mempool alone (a block confirmed it). */
 static void pool_forget(struct chain *c, struct ptx *p) {
 	uint32_t i;
 	map_del(&c->pool, p->tx.id);
-	for (i = 0; i < p->tx.nin; i++)
-		map_del(&c->spends, p->tx.in[i].prev);
+	for (i = 0; i < p->tx.nin; i++) map_del(&c->spends, p->tx.in[i].prev);
 	c->pool_bytes -= p->tx.len;
 	tx_free(&p->tx);
 	free(p->raw);
@@ -645,8 +488,7 @@ static void pool_remove(struct chain *c, struct ptx *p) {
 	uint32_t i;
 	for (i = 0; i < p->tx.nout; i++) {
 		outpoint(op, p->tx.id, i);
-		if ((child = map_get(&c->spends, op)))
-			pool_remove(c, child);
+		if ((child = map_get(&c->spends, op))) pool_remove(c, child);
 	}
 	pool_forget(c, p);
 }
@@ -664,8 +506,7 @@ static struct ptx *pool_cheapest(const struct chain *c) {
 	size_t i;
 	for (i = 0; i < c->pool.nb; i++)
 		for (e = c->pool.b[i]; e; e = e->next)
-			if (!worst || cheaper(e->val, worst))
-				worst = e->val;
+			if (!worst || cheaper(e->val, worst)) worst = e->val;
 	return worst;
 }
 
@@ -698,15 +539,13 @@ void chain_pool_expire(struct chain *c, int64_t max_age) {
 		if (v[i]->time < chain_now(c) - max_age)
 			memcpy(old[k++], v[i]->tx.id, SHA256_LEN);
 	for (i = 0; i < k; i++)          /* (a child may have gone already) */
-		if ((p = map_get(&c->pool, old[i])))
-			pool_remove(c, p);
+		if ((p = map_get(&c->pool, old[i]))) pool_remove(c, p);
 	c->expired_at = chain_now(c);
 	free(old);
 	free(v);
 }
 
-/* Check a transaction against the tip and the mempool and add it;
- * returns a reason. */
+/* Check a transaction against the tip and mempool, add it; a reason. */
 static int pool_add(struct chain *c, const uint8_t *raw, size_t len,
                     int64_t time) {
 	struct ptx *p;
@@ -743,8 +582,7 @@ static int pool_add(struct chain *c, const uint8_t *raw, size_t len,
 	for (i = 0; i < p->tx.nin; i++)
 		map_put(&c->spends, p->tx.in[i].prev, p);
 	c->pool_bytes += len;
-	while (c->pool_bytes > c->pool_cap)
-		pool_remove(c, pool_cheapest(c));
+	while (c->pool_bytes > c->pool_cap) pool_remove(c, pool_cheapest(c));
 	return map_get(&c->pool, id) ? V_OK : V_MEMPOOL_FULL;
 }
 
@@ -777,21 +615,18 @@ static void pool_refill(struct chain *c, struct txlist *back) {
  * back, each is offered to the mempool again. */
 static void pool_rw(struct rw *s, void *arg) {
 	struct chain *c = arg;
-	struct ptx **v = s->out ? pool_list(c, by_seq) : NULL, tmp, *p = &tmp;
+	struct ptx **v = s->out ? pool_list(c, by_seq) : NULL, tmp = { 0 }, *p = &tmp;
 	size_t i, n = s->out ? c->pool.n : (size_t)-1;
 	const uint8_t *raw;
 	uint32_t len;
-	memset(&tmp, 0, sizeof tmp);
 	for (i = 0; i < n && (s->out || (s->left && !s->bad)); i++) {
-		if (s->out)
-			p = v[i];
+		if (s->out) p = v[i];
 		len = (uint32_t)p->tx.len;
 		raw = p->raw;
 		len = rw_count(s, len, 4, MAX_TX_SIZE, 1);
 		rw_ref(s, &raw, len);
 		rw_i64(s, &p->time);
-		if (!s->out && !s->bad)
-			pool_add(c, raw, len, p->time);
+		if (!s->out && !s->bad) pool_add(c, raw, len, p->time);
 	}
 	free(v);
 }
@@ -803,11 +638,140 @@ static const char *pool_path(const struct chain *c) {
 	return path;
 }
 
+/* ==== Fork choice ==== */
+
+/* A block is confirmed: its transactions leave the mempool, and so do
+ * those that spent the same outputs (with their children). */
+static void pool_confirm(struct chain *c, const struct block *b) {
+	struct ptx *p;
+	uint32_t i, k;
+	for (i = 1; i < b->ntx; i++) {
+		if ((p = map_get(&c->pool, b->tx[i].id))) pool_forget(c, p);
+		for (k = 0; k < b->tx[i].nin; k++)
+			if ((p = map_get(&c->spends, b->tx[i].in[k].prev)))
+				pool_remove(c, p);
+	}
+}
+
+/* Connect n, the block after the tip, read back unless it is fresh
+ * (parsed as fb).  Returns a reason; on failure n's branch fails. */
+static int connect_tip(struct chain *c, struct blockindex *n,
+                       const struct blockindex *fresh, const struct block *fb) {
+	uint8_t *raw = NULL;
+	struct block own;
+	const struct block *b = fb;
+	int r = V_OK;
+	if (n != fresh) {
+		raw = read_block(c, n);
+		r = block_parse(&own, raw, n->len);
+		b = &own;
+	}
+	if (r == V_OK && (r = connect_block(c, n, b)) == V_OK) {
+		c->active = xgrow(c->active, &c->acap, c->nactive + 1,
+		                  sizeof *c->active);
+		c->active[c->nactive++] = n;
+		pool_confirm(c, b);
+	}
+	if (n != fresh && r != V_MALFORMED) block_free(&own);
+	free(raw);
+	if (r != V_OK) fail(c, n, r);
+	return r;
+}
+
+/* Disconnect the tip, setting its transactions aside in back. */
+static void disconnect_tip(struct chain *c, struct txlist *back) {
+	struct blockindex *n = tip(c);
+	uint8_t *raw = read_block(c, n);
+	struct block b;
+	uint32_t i;
+	if (block_parse(&b, raw, n->len) != V_OK)
+		fatal("a connected block no longer parses");
+	unapply(c, &b, b.ntx, n);
+	for (i = 1; i < b.ntx; i++)
+		txlist_add(back, b.tx[i].raw, b.tx[i].len, chain_now(c));
+	block_free(&b);
+	free(raw);
+	c->nactive--;
+}
+
+/* The last block two branches share. */
+static struct blockindex *fork_point(struct blockindex *a,
+                                     struct blockindex *b) {
+	while (a->height > b->height) a = a->prev;
+	while (b->height > a->height) b = b->prev;
+	while (a != b) {
+		a = a->prev;
+		b = b->prev;
+	}
+	return a;
+}
+
+/* Move the active chain to the best tip: disconnect back to the fork,
+ * connect forward (fresh, parsed as fb, is not read back).  A block that
+ * breaks a rule fails its branch and the search starts over.  Set-aside
+ * transactions go back to the mempool if still valid. */
+static void activate(struct chain *c, const struct blockindex *fresh,
+                     const struct block *fb) {
+	struct txlist back = { NULL, 0, 0 };
+	struct blockindex *fork, *k, **path;
+	size_t n, i;
+	while (c->best != tip(c)) {
+		fork = fork_point(tip(c), c->best);
+		while (tip(c) != fork) disconnect_tip(c, &back);
+		n = c->best->height - fork->height;
+		path = xcalloc(n, sizeof *path);
+		for (k = c->best, i = n; i > 0; k = k->prev) path[--i] = k;
+		for (i = 0; i < n; i++)
+			if (connect_tip(c, path[i], fresh, fb) != V_OK) break;
+		free(path);
+	}
+	if (back.n) pool_refill(c, &back);
+	free(back.v);
+}
+
+/* Take a block: check it, store it (unless replayed from `at`), link it
+ * and move to the best chain.  Returns a reason. */
+static int add_block(struct chain *c, const uint8_t *blk, size_t len,
+                     const struct blockindex *at) {
+	struct blockindex *n;
+	struct block b;
+	int r;
+	if (len > MAX_BLOCK_SIZE) return V_TOO_BIG;
+	if (len < HEADER_LEN) return V_MALFORMED;
+	if ((r = accept_header(c, blk, &n)) != V_OK) return r;
+	if (n->status & HAVE_DATA) return V_ALREADY_KNOWN;
+	if ((r = block_parse(&b, blk, len)) != V_OK) return r;
+	if ((r = block_check(&b, n->height)) == V_BAD_COINBASE ||
+	    r == V_AMOUNT_OUT_OF_RANGE)
+		fail(c, n, r);  /* the header commits to a bad body */
+	if (r == V_OK && at) {
+		n->file = at->file;
+		n->pos = at->pos;
+		n->len = at->len;
+		n->status |= HAVE_DATA;
+	} else if (r == V_OK) {
+		r = store(c, n, blk, len);
+	}
+	if (r == V_OK) {        /* (else the body may be a mutated copy) */
+		link_body(c, n);
+		activate(c, n, &b);
+		r = n->status & FAILED ? n->reason : V_OK;
+	}
+	block_free(&b);
+	return r;
+}
+
+/* A block from a peer or the miner: check, store, follow the most work.
+ * Returns V_OK (stored, maybe off the best chain) or why not (a reason). */
+int chain_add_block(struct chain *c, const uint8_t *blk, size_t len) {
+	return add_block(c, blk, len, NULL);
+}
+
 /* ==== Opening and closing ==== */
 
 /* Lock the data directory for this process; returns 0, or -1 with err. */
 static int lock_dir(struct chain *c, char *err, size_t errlen) {
-	struct flock fl;
+	struct flock fl = { 0 };
 	char path[4096];
 	snprintf(path, sizeof path, "%s/lock", c->dir);
 	if ((c->lock = open(path, O_RDWR | O_CREAT, 0600)) < 0) {
@@ -815,7 +779,6 @@ static int lock_dir(struct chain *c, char *err, size_t errlen) {
 		         strerror(errno));
 		return -1;
 	}
-	memset(&fl, 0, sizeof fl);
 	fl.l_type = F_WRLCK;
 	fl.l_whence = SEEK_SET;
 	if (fcntl(c->lock, F_SETLK, &fl) != 0) {
@@ -833,9 +796,8 @@ struct later {
 	size_t n, cap;
 };
 
-/* Replay block file num record by record; cut it at the first damaged
- * record, saying so in c->report.  Returns its fd (left open) and length,
- * or -1 if it is absent. */
+/* Replay block file num, cut at its first damaged record (said in
+ * c->report).  Returns its fd (left open) and length; -1 if it is absent. */
 static int replay_file(struct chain *c, uint32_t num, uint8_t *buf,
                        uint32_t *size, struct later *l) {
 	int fd = open_file(c, num, O_RDWR), r;
@@ -891,14 +853,12 @@ static void replay(struct chain *c) {
 	uint32_t num, size;
 	int fd;
 	for (num = 0; (fd = replay_file(c, num, buf, &size, &l)) >= 0; num++) {
-		if (c->fd >= 0)
-			close(c->fd);
+		if (c->fd >= 0) close(c->fd);
 		c->fd = fd;
 		c->filenum = num;
 		c->filesize = size;
 	}
-	if (c->fd < 0)
-		c->fd = open_file(c, 0, O_RDWR | O_CREAT);
+	if (c->fd < 0) c->fd = open_file(c, 0, O_RDWR | O_CREAT);
 	free(buf);
 	replay_later(c, &l);
 }
@@ -959,8 +919,7 @@ void chain_close(struct chain *c) {
 		close(c->fd);
 	}
 	v = map_values(&c->pool);
-	for (i = 0, n = c->pool.n; i < n; i++)
-		pool_forget(c, v[i]);
+	for (i = 0, n = c->pool.n; i < n; i++) pool_forget(c, v[i]);
 	free(v);
 	v = map_values(&c->index);
 	for (i = 0, n = c->index.n; i < n; i++)
@@ -970,8 +929,7 @@ void chain_close(struct chain *c) {
 	map_free(&c->utxo, 1);
 	map_free(&c->pool, 0);
 	map_free(&c->spends, 0);
-	if (c->lock >= 0)
-		close(c->lock);
+	if (c->lock >= 0) close(c->lock);
 	free(c->active);
 	free(c->hdrs);
 	free(c->genesis);
@@ -982,8 +940,7 @@ void chain_close(struct chain *c) {
 /* Flush the block file: a running node does it every TICK_MS, not per
  * block, or sync would wait on the disk (a crash loses the last blocks). */
 void chain_sync(struct chain *c) {
-	if (c->fd >= 0 && fsync(c->fd) != 0)
-		fatal("cannot flush a block file");
+	if (c->fd >= 0 && fsync(c->fd) != 0) fatal("cannot flush a block file");
 }
 
 /* ==== Questions ==== */
@@ -1022,9 +979,10 @@ int chain_header(const struct chain *c, const uint8_t hash[SHA256_LEN],
 	return (chain_status(c, hash) & CH_ACTIVE) != 0;
 }
 
-/* The best header's hash (maybe without a body); returns its height. */
+/* The best header's height, and (unless hash is NULL) its hash: a block
+ * whose body we may not have yet. */
 uint32_t chain_best_header(const struct chain *c, uint8_t hash[SHA256_LEN]) {
-	memcpy(hash, best_header(c)->hash, SHA256_LEN);
+	if (hash) memcpy(hash, best_header(c)->hash, SHA256_LEN);
 	return best_header(c)->height;
 }
 
@@ -1054,23 +1012,12 @@ uint8_t *chain_read_block(const struct chain *c,
 	return read_block(c, n);
 }
 
-/* Call fn for every unspent output. */
-void chain_each_coin(const struct chain *c, void (*fn)(void *arg,
-                     const uint8_t *op, const struct coin *coin), void *arg) {
-	struct ment *e;
-	size_t i;
-	for (i = 0; i < c->utxo.nb; i++)
-		for (e = c->utxo.b[i]; e; e = e->next)
-			fn(arg, e->key, e->val);
-}
-
 /* Every mempool transaction by arrival, in a new array of c->pool.n. */
 const struct tx **chain_pool_list(const struct chain *c) {
 	struct ptx **v = pool_list(c, by_seq);
 	const struct tx **t = xcalloc(c->pool.n, sizeof *t);
 	size_t i;
-	for (i = 0; i < c->pool.n; i++)
-		t[i] = &v[i]->tx;
+	for (i = 0; i < c->pool.n; i++) t[i] = &v[i]->tx;
 	free(v);
 	return t;
 }
@@ -1080,11 +1027,6 @@ const struct tx *chain_pool_tx(const struct chain *c,
                                const uint8_t id[SHA256_LEN]) {
 	const struct ptx *p = map_get(&c->pool, id);
 	return p ? &p->tx : NULL;
-}
-
-/* Does a mempool transaction spend this outpoint? */
-int chain_pool_spent(const struct chain *c, const uint8_t op[OUTPOINT_LEN]) {
-	return map_get(&c->spends, op) != NULL;
 }
 
 /* Pick mempool transactions for a block by fee rate, parents first, into

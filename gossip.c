@@ -102,8 +102,7 @@ static void known_add(struct peer *p, const uint8_t *hash) {
 static void recent_add(struct gossip *g, const uint8_t *hash) {
 	struct recent *r = &g->recent[g->recent_at];
 	if (map_get(&g->recent_idx, hash)) return;
-	if (r->ms)
-		map_del(&g->recent_idx, r->hash);
+	if (r->ms) map_del(&g->recent_idx, r->hash);
 	memcpy(r->hash, hash, SHA256_LEN);
 	r->ms = wall_ms();
 	map_put(&g->recent_idx, hash, r);
@@ -145,9 +144,7 @@ static void send_getheaders(struct gossip *g, struct peer *p,
 		memcpy(b + 4 + n++ * SHA256_LEN, best, SHA256_LEN);
 	while (!after && n < MAX_LOCATOR - 1 &&
 	       chain_hash_at(g->c, h, b + 4 + n * SHA256_LEN) == 0) {
-		n++;
-		if (n > 10)
-			step *= 2;
+		if (++n > 10) step *= 2;
 		if (h < step) break;
 		h -= step;
 	}
@@ -167,16 +164,14 @@ static void queue_tx(struct gossip *g, struct peer *p, const uint8_t *id) {
 		    (int64_t)(random64() % (uint64_t)(2 * mean)));
 	p->queue = xgrow(p->queue, &p->qcap, p->nqueue + 1, SHA256_LEN);
 	memcpy(p->queue[p->nqueue++], id, SHA256_LEN);
-	if (p->nqueue == MAX_INV)
-		p->announce_at = 0;
+	if (p->nqueue == MAX_INV) p->announce_at = 0;
 }
 
 /* Queue a transaction's announcement to every peer but `from`. */
 static void relay_tx(struct gossip *g, const uint8_t *id, struct peer *from) {
 	struct peer *p;
 	for (p = g->n->peers; p; p = p->next)
-		if (live(p) && p != from)
-			queue_tx(g, p, id);
+		if (live(p) && p != from) queue_tx(g, p, id);
 }
 
 /* Send a peer its queued announcements, less what it has shown us. */
@@ -187,8 +182,7 @@ static void announce_queue(struct gossip *g, struct peer *p) {
 			known_add(p, p->queue[i]);
 			memmove(p->queue[k++], p->queue[i], SHA256_LEN);
 		}
-	if (k)
-		send_inv(g, p, "inv", INV_TX, p->queue, k);
+	if (k) send_inv(g, p, "inv", INV_TX, p->queue, k);
 	g->tx_inv_out += k;
 	p->nqueue = 0;
 }
@@ -209,7 +203,7 @@ static void relay_pool(struct gossip *g, struct peer *only) {
 /* Announce a new tip to every peer that lacks it, unless we are syncing.
  * A tip that does not extend the last means a reorg: offer the mempool. */
 static void tip_changed(struct gossip *g) {
-	uint8_t tip[SHA256_LEN], best[SHA256_LEN], hdr[HEADER_LEN];
+	uint8_t tip[SHA256_LEN], hdr[HEADER_LEN];
 	struct peer *p;
 	uint32_t height;
 	chain_hash_at(g->c, chain_height(g->c), tip);
@@ -220,7 +214,7 @@ static void tip_changed(struct gossip *g) {
 		relay_pool(g, NULL);
 	memcpy(g->tip, tip, SHA256_LEN);
 	recent_add(g, tip);
-	if (chain_best_header(g->c, best) > height + BEHIND) return;
+	if (chain_best_header(g->c, NULL) > height + BEHIND) return;
 	g->n->height = height;
 	for (p = g->n->peers; p; p = p->next)
 		if (live(p) && !known_has(p, tip)) {
@@ -236,8 +230,7 @@ static void tip_changed(struct gossip *g) {
 static void ask(struct gossip *g, struct want *w) {
 	w->asked = w->from[0];
 	w->asked_at = mono_ms();
-	if (w->type == INV_BLOCK)
-		w->asked->inflight++;
+	if (w->type == INV_BLOCK) w->asked->inflight++;
 	send_inv(g, w->asked, "getdata", w->type, &w->hash, 1);
 }
 
@@ -264,8 +257,7 @@ static struct want *want_of(struct gossip *g, struct peer *p, uint32_t type,
 static void want(struct gossip *g, struct peer *p, uint32_t type,
                  const uint8_t *hash) {
 	struct want *w = want_of(g, p, type, hash);
-	if (w && !w->asked && w->nfrom)
-		ask(g, w);
+	if (w && !w->asked && w->nfrom) ask(g, w);
 }
 
 /* Take p off a want's list, asking the next announcer if p was asked;
@@ -273,15 +265,12 @@ static void want(struct gossip *g, struct peer *p, uint32_t type,
 static int pass_over(struct gossip *g, struct want *w, struct peer *p) {
 	int i, k = 0;
 	for (i = 0; i < w->nfrom; i++)
-		if (w->from[i] != p)
-			w->from[k++] = w->from[i];
+		if (w->from[i] != p) w->from[k++] = w->from[i];
 	w->nfrom = k;
 	if (w->asked == p) {
-		if (w->type == INV_BLOCK)
-			p->inflight--;
+		if (w->type == INV_BLOCK) p->inflight--;
 		w->asked = NULL;
-		if (k)
-			ask(g, w);
+		if (k) ask(g, w);
 	}
 	if (w->asked || k) return 0;
 	free(map_del(&g->wants, w->hash));
@@ -291,8 +280,7 @@ static int pass_over(struct gossip *g, struct want *w, struct peer *p) {
 /* A wanted hash arrived (or is no longer wanted): forget it. */
 static void got(struct gossip *g, const uint8_t *hash) {
 	struct want *w = map_del(&g->wants, hash);
-	if (w && w->asked && w->type == INV_BLOCK)
-		w->asked->inflight--;
+	if (w && w->asked && w->type == INV_BLOCK) w->asked->inflight--;
 	free(w);
 }
 
@@ -320,15 +308,13 @@ static void fetch_blocks(struct gossip *g) {
 			p->inflight++;
 			memcpy(batch[nb++], hash[i], SHA256_LEN);
 		}
-		if (nb)
-			send_inv(g, p, "getdata", INV_BLOCK, batch, nb);
+		if (nb) send_inv(g, p, "getdata", INV_BLOCK, batch, nb);
 	}
 }
 
 /* Log sync progress now and then while the best header is ahead. */
 static void progress(struct gossip *g, int64_t now) {
-	uint8_t best[SHA256_LEN];
-	uint32_t h = chain_height(g->c), top = chain_best_header(g->c, best);
+	uint32_t h = chain_height(g->c), top = chain_best_header(g->c, NULL);
 	double secs = (now - g->progress_at) / 1000.0;
 	if (now - g->progress_at < PROGRESS_MS) return;
 	if (top > h)
@@ -432,13 +418,6 @@ static const char *on_notfound(void *arg, struct peer *p, const uint8_t *b,
 	return NULL;
 }
 
-/* Does refusing a transaction for r show its sender broke a rule? */
-static int tx_is_invalid(int r) {
-	return r == V_MALFORMED || r == V_TOO_BIG || r == V_BAD_COINBASE ||
-	       r == V_BAD_SIGNATURE || r == V_KEY_NOT_ADDRESS ||
-	       r == V_OUTPUTS_EXCEED_INPUTS || r == V_AMOUNT_OUT_OF_RANGE;
-}
-
 /* A transaction from a peer (p) or the wallet (NULL): checked by the
  * chain, relayed if new and valid.  Returns a reason. */
 int gossip_tx(struct gossip *g, struct peer *p, const uint8_t *b, size_t len) {
@@ -447,29 +426,30 @@ int gossip_tx(struct gossip *g, struct peer *p, const uint8_t *b, size_t len) {
 	sha256d(b, len, id);
 	got(g, id);
 	g->tx_in += p != NULL;
-	if (p)
-		known_add(p, id);
+	if (p) known_add(p, id);
 	if (gossip_seen(g, id) >= 0 || chain_pool_tx(g->c, id)) {
 		g->tx_dup += p != NULL;
 		return V_ALREADY_KNOWN;
 	}
 	if ((r = chain_add_tx(g->c, b, len)) != V_MISSING_INPUT)
 		recent_add(g, id);  /* (missing: its parent may yet come) */
-	if (r == V_OK)
-		relay_tx(g, id, p);
-	if (p && r == V_OK)
-		p->last_relay = mono_ms();
+	if (r == V_OK) relay_tx(g, id, p);
+	if (p && r == V_OK) p->last_relay = mono_ms();
 	if (p)
 		log_msg(r == V_OK ? LOG_DEBUG : LOG_INFO, "tx from %s: %s",
 		        net_text(&p->a), reason_text(r));
 	return r;
 }
 
-/* tx: a transaction we asked for; one that breaks a rule bans. */
+/* tx: a transaction we asked for.  Refusals that show its sender broke a
+ * rule ban; others (a missing input, a conflict) may be honest. */
 static const char *on_tx(void *arg, struct peer *p, const uint8_t *b,
                          size_t len) {
-	return tx_is_invalid(gossip_tx(arg, p, b, len)) ? "invalid transaction"
-	                                                : NULL;
+	int r = gossip_tx(arg, p, b, len);
+	return r == V_MALFORMED || r == V_TOO_BIG || r == V_BAD_COINBASE ||
+	       r == V_BAD_SIGNATURE || r == V_KEY_NOT_ADDRESS ||
+	       r == V_OUTPUTS_EXCEED_INPUTS || r == V_AMOUNT_OUT_OF_RANGE ?
+	       "invalid transaction" : NULL;
 }
 
 /* A block from a peer (p) or the miner (NULL): into the chain, and out
@@ -480,8 +460,7 @@ int gossip_block(struct gossip *g, struct peer *p, const uint8_t *b,
 	int r;
 	sha256d(b, HEADER_LEN, hash);
 	got(g, hash);
-	if (p)
-		known_add(p, hash);
+	if (p) known_add(p, hash);
 	if ((r = chain_add_block(g->c, b, len)) == V_OK) {
 		recent_add(g, hash);
 		if (p) {
@@ -503,8 +482,7 @@ static const char *on_block(void *arg, struct peer *p, const uint8_t *b,
 	if (len < HEADER_LEN) return "malformed block";
 	g->block_in++;
 	r = gossip_block(g, p, b, len);
-	if (r == V_ALREADY_KNOWN)
-		g->block_dup++;
+	if (r == V_ALREADY_KNOWN) g->block_dup++;
 	fetch_blocks(g);
 	if (r == V_OK || r == V_ALREADY_KNOWN || r == V_PREVIOUS_UNKNOWN ||
 	    r == V_STORAGE_FAILED || r == V_TIME_TOO_NEW)
@@ -565,8 +543,7 @@ static const char *on_headers(void *arg, struct peer *p, const uint8_t *b,
 		raise_height(g, p, hash);
 	}
 	p->headers_at = 0;
-	if (g->hdr_peer == p)
-		g->hdr_peer = NULL;
+	if (g->hdr_peer == p) g->hdr_peer = NULL;
 	p->answered = n < MAX_HEADERS;
 	if (r != V_OK && r != V_ALREADY_KNOWN && r != V_PREVIOUS_UNKNOWN &&
 	    r != V_TIME_TOO_NEW)
@@ -599,11 +576,9 @@ static void peer_gone(void *arg, struct peer *p) {
 	struct gossip *g = arg;
 	void **v = map_values(&g->wants);
 	size_t i, n = g->wants.n;
-	for (i = 0; i < n; i++)
-		pass_over(g, v[i], p);
+	for (i = 0; i < n; i++) pass_over(g, v[i], p);
 	free(v);
-	if (g->hdr_peer == p)
-		g->hdr_peer = NULL;
+	if (g->hdr_peer == p) g->hdr_peer = NULL;
 	map_free(&p->known, 0);
 	map_free(&p->known_old, 0);
 	free(p->queue);
@@ -620,8 +595,7 @@ static void timeouts(struct gossip *g, int64_t now) {
 	size_t i, n = g->wants.n;
 	struct want *w;
 	struct peer *p;
-	uint8_t best[SHA256_LEN];
-	uint32_t top = chain_best_header(g->c, best);
+	uint32_t top = chain_best_header(g->c, NULL);
 	for (i = 0; i < n; i++) {
 		w = v[i];
 		if (!w->asked || now - w->asked_at < (w->type == INV_TX ?
@@ -630,8 +604,7 @@ static void timeouts(struct gossip *g, int64_t now) {
 		p = w->asked;
 		log_msg(LOG_DEBUG, "%s %s stalled", net_text(&p->a),
 		        w->type == INV_TX ? "tx" : "block");
-		if (w->type == INV_BLOCK)
-			p->rest_until = now + STALL_REST_MS;
+		if (w->type == INV_BLOCK) p->rest_until = now + STALL_REST_MS;
 		pass_over(g, w, p);
 	}
 	free(v);
@@ -644,8 +617,7 @@ static void timeouts(struct gossip *g, int64_t now) {
 		}
 }
 
-/* Send the queues that are due; on the loop's tick, the timeouts,
- * fetching and progress. */
+/* Send the queues that are due; on a tick, timeouts, fetching, progress. */
 void gossip_tick(struct gossip *g, int tick) {
 	int64_t now = mono_ms();
 	struct peer *p;
@@ -663,8 +635,7 @@ void gossip_tick(struct gossip *g, int tick) {
 int gossip_timeout_ms(const struct gossip *g) {
 	int64_t now = mono_ms(), t = TIMERS_MS;
 	const struct peer *p;
-	if (!g->wants.n && !g->hdr_peer)
-		t = 1000;
+	if (!g->wants.n && !g->hdr_peer) t = 1000;
 	for (p = g->n->peers; p; p = p->next)
 		if (live(p) && p->nqueue && p->announce_at - now < t)
 			t = p->announce_at - now;

@@ -48,6 +48,9 @@
 #define HOT_MS        5000        /* a peer silent this long goes cold... */
 #define COLD_MS       10          /* ...and is polled this often */
 
+/* The error of a socket that would block: try again later. */
+#define WOULD_BLOCK (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR)
+
 /* What the book knows of an address. */
 struct entry {
 	struct naddr a;
@@ -131,7 +134,7 @@ static socklen_t to_sockaddr(const struct naddr *a,
 int net_resolve(const char *text, struct naddr *a, char *err, size_t errlen) {
 	char host[256];
 	const char *colon = strrchr(text, ':');
-	struct addrinfo hints, *res;
+	struct addrinfo hints = { 0 }, *res;
 	size_t n;
 	int r;
 	if (!colon || colon == text || strlen(colon + 1) == 0 ||
@@ -145,7 +148,6 @@ int net_resolve(const char *text, struct naddr *a, char *err, size_t errlen) {
 		memmove(host, host + 1, n - 2);
 		host[n - 2] = 0;
 	}
-	memset(&hints, 0, sizeof hints);
 	hints.ai_socktype = SOCK_STREAM;
 	if ((r = getaddrinfo(host, colon + 1, &hints, &res)) != 0) {
 		snprintf(err, errlen, "%s: %s", text, gai_strerror(r));
@@ -186,15 +188,13 @@ size_t frame_write(uint8_t *out, const uint8_t magic[4], const char *cmd,
 	strncpy((char *)out + 4, cmd, FRAME_CMD);   /* (NUL-padded) */
 	put32le(out + 16, (uint32_t)len);
 	put32le(out + 20, crc32(payload, len));
-	if (len)
-		memcpy(out + FRAME_HEAD, payload, len);
+	if (len) memcpy(out + FRAME_HEAD, payload, len);
 	return FRAME_HEAD + len;
 }
 
 /* Find one frame at the start of (buf, len).  Returns the bytes it takes
- * (with *cmd, *payload, *plen set), 0 if more are needed, or -1 with *why:
- * wrong magic, bad command, over MAX_PAYLOAD (seen from the head alone),
- * bad checksum. */
+ * (with *cmd, *payload, *plen set), 0 if more are needed, or -1 with *why
+ * (wrong magic, bad command, over MAX_PAYLOAD from the head, bad checksum). */
 long frame_parse(const uint8_t *buf, size_t len, const uint8_t magic[4],
                  char cmd[FRAME_CMD + 1], const uint8_t **payload,
                  size_t *plen, const char **why) {
@@ -267,8 +267,7 @@ static int book_add(struct net *n, const struct naddr *a, int64_t heard) {
 	if (e || a->port == 0 || memcmp(a->ip, zero, 16) == 0 ||
 	    (is_v4(a) && get32le(a->ip + 12) == 0) ||
 	    memcmp(a, &n->self, sizeof *a) == 0) {
-		if (e && heard > e->heard)
-			e->heard = heard;
+		if (e && heard > e->heard) e->heard = heard;
 		return 0;
 	}
 	for (i = 0; i < n->nbook; i++) {
@@ -279,8 +278,7 @@ static int book_add(struct net *n, const struct naddr *a, int64_t heard) {
 			worst = i;
 	}
 	if (count >= BUCKET_SIZE && worst == n->nbook) return 0;
-	if (count >= BUCKET_SIZE)
-		book_drop(n, worst);
+	if (count >= BUCKET_SIZE) book_drop(n, worst);
 	e = &n->book[n->nbook++];
 	memset(e, 0, sizeof *e);
 	e->a = *a;
@@ -291,27 +289,21 @@ static int book_add(struct net *n, const struct naddr *a, int64_t heard) {
 	return 1;
 }
 
-/* An entry of peers.dat: an address (addr_rw) | u32 failures | u8 tried. */
-static void entry_rw(struct rw *s, struct entry *e) {
-	addr_rw(s, &e->a, &e->heard);
-	rw_u32(s, &e->attempts);
-	rw_u8(s, &e->tried);
-}
-
-/* peers.dat: "PCAB" | secret[32] | u32 count | count entries.  Read back,
- * each entry goes through book_add, keeping its failures and tried mark. */
+/* peers.dat: "PCAB" | secret[32] | u32 count | count x (address, as
+ * addr_rw | u32 failures | u8 tried).  Read back, each entry goes through
+ * book_add, keeping its failures and tried mark. */
 static void book_rw(struct rw *s, void *arg) {
 	struct net *n = arg;
-	struct entry e, *in;
+	struct entry e = { 0 }, *in;
 	uint32_t i, count;
-	memset(&e, 0, sizeof e);
 	rw_magic(s, "PCAB");
 	rw_bytes(s, n->secret, 32);
 	count = rw_count(s, (uint32_t)n->nbook, 4, BOOK_MAX, ENTRY_REC);
 	for (i = 0; i < count && !s->bad; i++) {
-		if (s->out)
-			e = n->book[i];
-		entry_rw(s, &e);
+		if (s->out) e = n->book[i];
+		addr_rw(s, &e.a, &e.heard);
+		rw_u32(s, &e.attempts);
+		rw_u8(s, &e.tried);
 		if (!s->out && !s->bad && book_add(n, &e.a, e.heard) &&
 		    (in = book_find(n, &e.a))) {
 			in->attempts = e.attempts;
@@ -328,8 +320,7 @@ static const char *path_of(const struct net *n, const char *name) {
 }
 
 /* Write peers.dat or bans.dat from its description. */
-static void save(struct net *n, const char *name,
-                 void (*fn)(struct rw *s, void *arg)) {
+static void save(struct net *n, const char *name, rw_fn fn) {
 	if (file_save(path_of(n, name), fn, n) != 0)
 		log_msg(LOG_WARN, "cannot write %s", path_of(n, name));
 }
@@ -347,8 +338,7 @@ static void book_load(struct net *n) {
 	if (r < 0)
 		log_msg(LOG_WARN, "%s is damaged: starting afresh",
 		        path_of(n, "peers.dat"));
-	while (n->nbook)
-		book_drop(n, 0);
+	while (n->nbook) book_drop(n, 0);
 	for (i = 0; i < sizeof n->secret; i += 8)   /* (clock, if no urandom) */
 		put64le(n->secret + i, random64());
 }
@@ -365,14 +355,12 @@ static int banned(const struct net *n, const struct naddr *a) {
  * since 1970).  Reading keeps the bans still running. */
 static void bans_rw(struct rw *s, void *arg) {
 	struct net *n = arg;
-	struct ban **v = (struct ban **)map_values(&n->bans), b;
+	struct ban **v = (struct ban **)map_values(&n->bans), b = { 0 };
 	uint32_t i, count;
-	memset(&b, 0, sizeof b);
 	rw_magic(s, "PCBN");
 	count = rw_count(s, (uint32_t)n->bans.n, 4, MAX_BANS, BAN_REC);
 	for (i = 0; i < count && !s->bad; i++) {
-		if (s->out)
-			b = *v[i];
+		if (s->out) b = *v[i];
 		rw_bytes(s, b.ip, 16);
 		rw_i64(s, &b.end);
 		if (!s->out && !s->bad && b.end > wall_ms() / 1000 &&
@@ -453,17 +441,12 @@ static void violation(struct net *n, struct peer *p, const char *why) {
 	net_drop(n, p, why);
 }
 
-/* Is this the error of a socket that would block (try again later)? */
-static int would_block(void) {
-	return errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR;
-}
-
 /* Write what the socket takes of the send buffer. */
 static void write_out(struct net *n, struct peer *p) {
 	ssize_t k;
 	while (p->fd >= 0 && buf_size(&p->out) > 0 && !p->connecting) {
 		k = write(p->fd, p->out.data + p->out.off, buf_size(&p->out));
-		if (k < 0 && would_block()) return;
+		if (k < 0 && WOULD_BLOCK) return;
 		if (k <= 0)
 			net_drop(n, p, k < 0 ? strerror(errno) : "write failed");
 		else
@@ -533,8 +516,7 @@ static void send_addrs(struct net *n, struct peer *p, struct entry **e,
 	size_t i;
 	rw_writer(&s);
 	rw_count(&s, (uint32_t)count, 2, MAX_ADDR, ADDR_REC);
-	for (i = 0; i < count; i++)
-		addr_rw(&s, &e[i]->a, &e[i]->heard);
+	for (i = 0; i < count; i++) addr_rw(&s, &e[i]->a, &e[i]->heard);
 	net_send(n, p, "addr", s.out, s.len);
 	free(s.out);
 }
@@ -560,8 +542,7 @@ static const char *on_version(void *arg, struct peer *p, const uint8_t *b,
 	p->height = v.height;
 	memcpy(p->agent, v.agent, v.alen);
 	p->agent[v.alen] = 0;
-	if (!p->outbound)
-		send_version(n, p);
+	if (!p->outbound) send_version(n, p);
 	net_send(n, p, "verack", NULL, 0);
 	return NULL;
 }
@@ -578,8 +559,7 @@ static const char *on_verack(void *arg, struct peer *p, const uint8_t *b,
 	log_msg(LOG_INFO, "peer %s %s: handshake done, height %u, %s",
 	        net_text(&p->a), p->outbound ? "(out)" : "(in)",
 	        (unsigned)p->height, p->agent);
-	if (n->ready)
-		n->ready(n->up, p);
+	if (n->ready) n->ready(n->up, p);
 	if (!p->outbound && p->listen_port) {     /* where it listens */
 		me.a = p->a;
 		me.a.port = p->listen_port;
@@ -595,8 +575,7 @@ static const char *on_verack(void *arg, struct peer *p, const uint8_t *b,
 	me.a = n->self;                           /* where we listen */
 	me.heard = wall_ms() / 1000;
 	e = &me;
-	if (n->self.port)
-		send_addrs(n, p, &e, 1);
+	if (n->self.port) send_addrs(n, p, &e, 1);
 	return NULL;
 }
 
@@ -616,8 +595,7 @@ static const char *on_pong(void *arg, struct peer *p, const uint8_t *b,
 	if (len != 8) return "malformed pong";
 	if (p->ping_nonce && get64le(b) == p->ping_nonce) {
 		p->ping_nonce = 0;
-		if (p->min_ping < 0 || rtt < p->min_ping)
-			p->min_ping = rtt;
+		if (p->min_ping < 0 || rtt < p->min_ping) p->min_ping = rtt;
 	}
 	return NULL;
 }
@@ -630,12 +608,10 @@ static const char *on_getaddr(void *arg, struct peer *p, const uint8_t *b,
 	size_t i, k = 0, j;
 	(void)b;
 	if (len) return "malformed getaddr";
-	if (p->asked_addr++)         /* once a connection, as Bitcoin */
-		return NULL;
+	if (p->asked_addr++) return NULL;  /* once a connection, as Bitcoin */
 	pick = xcalloc(n->nbook + 1, sizeof *pick);
 	for (i = 0; i < n->nbook; i++)
-		if (n->book[i].attempts < 3)
-			pick[k++] = &n->book[i];
+		if (n->book[i].attempts < 3) pick[k++] = &n->book[i];
 	for (i = 0; i < k && i < MAX_ADDR; i++) {   /* partial shuffle */
 		j = i + (size_t)(random64() % (k - i));
 		t = pick[i];
@@ -659,8 +635,7 @@ static void relay_addr(struct net *n, struct peer *from, struct entry *e) {
 		else if (random64() % (uint64_t)count < 2)
 			pick[random64() % 2] = p;
 	}
-	for (i = 0; i < 2 && pick[i]; i++)
-		send_addrs(n, pick[i], &e, 1);
+	for (i = 0; i < 2 && pick[i]; i++) send_addrs(n, pick[i], &e, 1);
 }
 
 /* addr: u16 count | count addresses.  Learn them as fast as the peer's
@@ -700,9 +675,8 @@ void net_handle(struct net *n, const char *cmd, net_fn fn, void *arg) {
 	n->handlers[n->nhandlers++].arg = arg;
 }
 
-/* Handle one message by its command's handler.  Unknown commands are
- * ignored, as Bitcoin does; only version and verack may come before the
- * handshake is done. */
+/* Handle a message by its command's handler; unknown ones are ignored, as
+ * Bitcoin does.  Before the handshake only version and verack may come. */
 static void dispatch(struct net *n, struct peer *p, const char *cmd,
                      const uint8_t *b, size_t len) {
 	struct count *c = counter(n, cmd);
@@ -716,8 +690,7 @@ static void dispatch(struct net *n, struct peer *p, const char *cmd,
 		bad = "message before the handshake";
 	else if (i < n->nhandlers)
 		bad = n->handlers[i].fn(n->handlers[i].arg, p, b, len);
-	if (bad)
-		violation(n, p, bad);
+	if (bad) violation(n, p, bad);
 }
 
 /* Read what the socket has, then handle every whole frame. */
@@ -728,7 +701,7 @@ static void receive(struct net *n, struct peer *p) {
 	char cmd[FRAME_CMD + 1];
 	size_t plen, at = 0;
 	long used = 0;
-	if (k < 0 && would_block()) return;
+	if (k < 0 && WOULD_BLOCK) return;
 	if (k <= 0) {
 		net_drop(n, p, k ? strerror(errno) : "closed by peer");
 		return;
@@ -743,10 +716,8 @@ static void receive(struct net *n, struct peer *p) {
 		dispatch(n, p, cmd, payload, plen);
 		at += (size_t)used;
 	}
-	if (used < 0 && p->fd >= 0)
-		violation(n, p, why);
-	if (at)
-		buf_take(&p->in, at);
+	if (used < 0 && p->fd >= 0) violation(n, p, why);
+	if (at) buf_take(&p->in, at);
 }
 
 /* ==== Connections ==== */
@@ -785,8 +756,7 @@ static void sweep(struct net *n) {
 		}
 		*pp = p->next;
 		*(p->outbound ? &n->nout : &n->nin) -= 1;
-		if (p->handshaked && n->gone)
-			n->gone(n->up, p);
+		if (p->handshaked && n->gone) n->gone(n->up, p);
 		free(p->in.data);
 		free(p->out.data);
 		free(p);
@@ -802,8 +772,7 @@ static int dial(struct net *n, const struct naddr *a) {
 	int fd = socket(ss.ss_family, SOCK_STREAM, 0);
 	struct peer *p;
 	if (fd < 0 || nonblock(fd) < 0) {
-		if (fd >= 0)
-			close(fd);
+		if (fd >= 0) close(fd);
 		return -1;
 	}
 	src.port = 0;
@@ -864,8 +833,7 @@ static int connected(const struct net *n, const struct naddr *a) {
 }
 
 /* Open one more outbound connection: a random address of the book, not
- * connected, banned or backing off, of a group we have no outbound peer
- * in. */
+ * connected, banned or backing off, in a group with no outbound peer. */
 static void pick_outbound(struct net *n) {
 	int64_t now = mono_ms() / 1000, wait;
 	struct entry *e;
@@ -908,8 +876,7 @@ static struct peer *evict_choice(struct net *n) {
 	int *cnt = xcalloc((size_t)n->nin + 1, sizeof *cnt), k = 0, i, most = 0;
 	char *alone = xcalloc((size_t)n->nin + 1, 1);
 	for (p = n->peers; p && k <= n->nin; p = p->next)
-		if (p->fd >= 0 && !p->outbound)
-			v[k++] = p;
+		if (p->fd >= 0 && !p->outbound) v[k++] = p;
 	for (i = 0; i < k; i++) {
 		cnt[i] = group_peers(n, &v[i]->a, 0);
 		alone[i] = cnt[i] == 1;
@@ -961,12 +928,11 @@ static void connected_out(struct net *n, struct peer *p) {
 	int e = 0;
 	socklen_t len = sizeof e;
 	getsockopt(p->fd, SOL_SOCKET, SO_ERROR, &e, &len);
-	if (e) {
-		net_drop(n, p, strerror(e));
-		return;
-	}
 	p->connecting = 0;
-	send_version(n, p);
+	if (e)
+		net_drop(n, p, strerror(e));
+	else
+		send_version(n, p);
 }
 
 /* ==== Timers ==== */
@@ -1001,8 +967,7 @@ void net_tick(struct net *n, int tick) {
 			n->fixed_at[i] = now;
 			dial(n, &n->fixed[i]);
 		}
-	if (tick && !n->o.nconnect && n->nout < n->o.max_out)
-		pick_outbound(n);
+	if (tick && !n->o.nconnect && n->nout < n->o.max_out) pick_outbound(n);
 	if (tick && now - n->saved_at > SAVE_EVERY * 1000) {
 		save(n, "peers.dat", book_rw);
 		n->saved_at = now;
@@ -1013,19 +978,16 @@ void net_tick(struct net *n, int tick) {
 int net_timeout_ms(const struct net *n) {
 	int64_t t = n->o.ping_s * 1000, h = n->o.handshake_s * 1000;
 	t = h < t ? h : t;
-	if (n->nout < n->o.max_out)
-		t = t < 200 ? t : 200;
-	if (n->any_cold)
-		t = t < COLD_MS ? t : COLD_MS;
+	if (n->nout < n->o.max_out) t = t < 200 ? t : 200;
+	if (n->any_cold) t = t < COLD_MS ? t : COLD_MS;
 	return (int)(t < 1000 ? t : 1000);
 }
 
 /* ==== The loop's side: what to watch, what happened ==== */
 
-/* Fill pfd (room for n->maxfds) with what to watch, the listening socket
- * and the peers (n->who[i]: each slot's peer); returns how many.  Peers
- * silent for HOT_MS are left out but every COLD_MS, so idle connections
- * cost a busy peer little. */
+/* Fill pfd (room for n->maxfds) with the listening socket and the peers
+ * (n->who[i]: each slot's peer); returns how many.  Peers silent for HOT_MS
+ * are left out but every COLD_MS: idle connections cost a busy node little. */
 int net_pollfds(struct net *n, struct pollfd *pfd) {
 	int64_t now = mono_ms();
 	struct peer *p;
@@ -1035,8 +997,7 @@ int net_pollfds(struct net *n, struct pollfd *pfd) {
 		pfd[k].events = POLLIN;
 		n->who[k++] = NULL;
 	}
-	if ((cold = now - n->cold_at >= COLD_MS))
-		n->cold_at = now;
+	if ((cold = now - n->cold_at >= COLD_MS)) n->cold_at = now;
 	n->any_cold = 0;
 	for (p = n->peers; p && k < n->maxfds; p = p->next) {
 		if (p->fd < 0) continue;
@@ -1084,8 +1045,7 @@ static int listen_on(const struct naddr *a, char *err, size_t errlen) {
 	    nonblock(fd) < 0) {
 		snprintf(err, errlen, "cannot listen on %s: %s", net_text(a),
 		         strerror(errno));
-		if (fd >= 0)
-			close(fd);
+		if (fd >= 0) close(fd);
 		return -1;
 	}
 	return fd;
@@ -1158,8 +1118,7 @@ void net_close(struct net *n) {
 		}
 	n->dropped = 1;
 	sweep(n);
-	if (n->listen_fd >= 0)
-		close(n->listen_fd);
+	if (n->listen_fd >= 0) close(n->listen_fd);
 	map_free(&n->bans, 1);
 	map_free(&n->where, 0);
 	free(n->book);

@@ -99,8 +99,7 @@ static const char *hash_text(const uint8_t h[SHA256_LEN]) {
 	static char buf[2 * SHA256_LEN + 1];
 	uint8_t r[SHA256_LEN];
 	int i;
-	for (i = 0; i < SHA256_LEN; i++)
-		r[i] = h[SHA256_LEN - 1 - i];
+	for (i = 0; i < SHA256_LEN; i++) r[i] = h[SHA256_LEN - 1 - i];
 	hex_encode(r, SHA256_LEN, buf);
 	return buf;
 }
@@ -110,8 +109,7 @@ static int hash_parse(const char *s, uint8_t h[SHA256_LEN]) {
 	uint8_t r[SHA256_LEN];
 	int i;
 	if (hex_decode(s, r, SHA256_LEN) != 0) return -1;
-	for (i = 0; i < SHA256_LEN; i++)
-		h[i] = r[SHA256_LEN - 1 - i];
+	for (i = 0; i < SHA256_LEN; i++) h[i] = r[SHA256_LEN - 1 - i];
 	return 0;
 }
 
@@ -214,8 +212,7 @@ static int cmd_send(char **arg) {
 		say("payment refused: %s\n", reason_text(v));
 	sha256d(tx, len, id);
 	free(tx);
-	if (v == V_OK)
-		fprintf(out, "%s\n", hash_text(id));
+	if (v == V_OK) fprintf(out, "%s\n", hash_text(id));
 	return v != V_OK;
 }
 
@@ -254,8 +251,7 @@ static int cmd_mine(char **arg) {
 		return say("a running node mines on demand on regtest only: "
 		           "here, start it with -m\n");
 	if (need(arg[1] ? CHAIN : CHAIN | NEW_WALLET) != 0) return 1;
-	if (!arg[1])
-		memcpy(addr, wallet_address(wallet), ADDR_LEN);
+	if (!arg[1]) memcpy(addr, wallet_address(wallet), ADDR_LEN);
 	while (n-- > 0)
 		if (mine_one(addr) != V_OK) return 1;
 	return 0;
@@ -475,8 +471,7 @@ static void on_signal(int sig) {
 /* Catch SIGINT and SIGTERM (poll wakes at once); ignore SIGPIPE: a peer
  * hanging up mid-write is an error to handle, not a reason to die. */
 static void catch_signals(void) {
-	struct sigaction sa;
-	memset(&sa, 0, sizeof sa);
+	struct sigaction sa = { 0 };
 	sa.sa_handler = on_signal;
 	sigemptyset(&sa.sa_mask);
 	sigaction(SIGINT, &sa, NULL);
@@ -523,9 +518,8 @@ static void mine_turn(void) {
 
 static int dispatch(int argc, char **argv, int remote);
 
-/* Answer one control line and close the connection.  The answer is the
- * command's output, a NUL, its errors, a NUL, and its exit status as one
- * digit: the client prints each where it belongs and exits with it. */
+/* Answer one control line: the command's output, a NUL, its errors, a NUL,
+ * its exit status as one digit (the client prints each where it belongs). */
 static void ctl_answer(struct ctl *c) {
 	char *word[8] = { NULL }, *save = NULL, *o = NULL, *e = NULL;
 	size_t olen = 0, elen = 0;
@@ -537,8 +531,7 @@ static void ctl_answer(struct ctl *c) {
 	out = open_memstream(&o, &olen);
 	err = open_memstream(&e, &elen);
 	status = out && err ? dispatch(k, word, 1) : 1;
-	if (err)
-		fclose(err);
+	if (err) fclose(err);
 	if (out) {
 		fputc(0, out);
 		fwrite(e ? e : "", 1, elen, out);
@@ -551,21 +544,18 @@ static void ctl_answer(struct ctl *c) {
 	free(e);
 	out = stdout;
 	err = stderr;
-	close(c->fd);
-	c->fd = -1;
 }
 
 /* Read from a control connection; answer once a line is complete. */
 static void ctl_read(struct ctl *c) {
 	ssize_t k = read(c->fd, c->line + c->len, sizeof c->line - 1 - c->len);
-	if (k <= 0) {
-		close(c->fd);
-		c->fd = -1;
+	c->len += k > 0 ? (size_t)k : 0;
+	if (k > 0 && !memchr(c->line, '\n', c->len) &&
+	    c->len < sizeof c->line - 1)
 		return;
-	}
-	c->len += (size_t)k;
-	if (memchr(c->line, '\n', c->len) || c->len == sizeof c->line - 1)
-		ctl_answer(c);
+	if (k > 0) ctl_answer(c);
+	close(c->fd);
+	c->fd = -1;
 }
 
 /* Accept a control connection into a free slot, if there is one (only
@@ -595,8 +585,7 @@ static int control_listen(void) {
 	struct sockaddr_un un;
 	mode_t old;
 	int i, bad;
-	for (i = 0; i < MAX_CONTROL; i++)
-		ctls[i].fd = -1;
+	for (i = 0; i < MAX_CONTROL; i++) ctls[i].fd = -1;
 	if (control_path(&un) != 0)
 		return -say("data directory path too long for a socket\n");
 	unlink(un.sun_path);             /* stale: the chain lock is ours */
@@ -640,12 +629,9 @@ static void node_close(void) {
 	net = NULL;
 	gossip = NULL;
 	for (i = 0; i < MAX_CONTROL; i++)
-		if (ctls[i].fd >= 0)
-			close(ctls[i].fd);
-	if (ctl_fd >= 0 && control_path(&un) == 0)
-		unlink(un.sun_path);
-	if (ctl_fd >= 0)
-		close(ctl_fd);
+		if (ctls[i].fd >= 0) close(ctls[i].fd);
+	if (ctl_fd >= 0 && control_path(&un) == 0) unlink(un.sun_path);
+	if (ctl_fd >= 0) close(ctl_fd);
 	free(miner.blk);
 }
 
@@ -668,15 +654,13 @@ static int cmd_run(char **arg) {
 		pfd[0].fd = ctl_fd;
 		for (i = 0; i < MAX_CONTROL; i++)
 			pfd[1 + i].fd = ctls[i].fd;      /* (-1: poll skips it) */
-		for (i = 0; i <= MAX_CONTROL; i++)
-			pfd[i].events = POLLIN;
+		for (i = 0; i <= MAX_CONTROL; i++) pfd[i].events = POLLIN;
 		k = net_pollfds(net, pfd + 1 + MAX_CONTROL);
 		t = net_timeout_ms(net);
 		t = opt_mine ? 0 : gossip_timeout_ms(gossip) < t ?
 		    gossip_timeout_ms(gossip) : t;
 		if ((r = poll(pfd, (nfds_t)(1 + MAX_CONTROL + k), t)) > 0) {
-			if (pfd[0].revents)
-				ctl_accept();
+			if (pfd[0].revents) ctl_accept();
 			for (i = 0; i < MAX_CONTROL; i++)
 				if (pfd[1 + i].revents && ctls[i].fd >= 0)
 					ctl_read(&ctls[i]);
@@ -684,14 +668,11 @@ static int cmd_run(char **arg) {
 		} else if (r < 0 && errno != EINTR) {
 			log_msg(LOG_ERROR, "poll: %s", strerror(errno));
 		}
-		if ((tick = mono_ms() - ticked >= TICK_MS))
-			ticked = mono_ms();
+		if ((tick = mono_ms() - ticked >= TICK_MS)) ticked = mono_ms();
 		net_tick(net, tick);
 		gossip_tick(gossip, tick);
-		if (tick)
-			chain_sync(chain);
-		if (opt_mine)
-			mine_turn();
+		if (tick) chain_sync(chain);
+		if (opt_mine) mine_turn();
 	}
 	chain_sync(chain);
 	log_msg(LOG_INFO, "shutting down%s", got_signal ? " on a signal" : "");
@@ -722,11 +703,9 @@ static int forward(int argc, char **argv) {
 		if (strlen(line) + strlen(argv[i]) + 2 < sizeof line)
 			strcat(strcat(line, argv[i]), i + 1 < argc ? " " : "\n");
 	a = xmalloc(cap);
-	if (write(fd, line, strlen(line)) < 0)
-		len = 0;
+	if (write(fd, line, strlen(line)) < 0) len = 0;
 	while (len < MAX_ANSWER && (k = read(fd, a + len, cap - len)) > 0)
-		if ((len += (size_t)k) == cap)
-			a = xgrow(a, &cap, cap + 1, 1);
+		if ((len += (size_t)k) == cap) a = xgrow(a, &cap, cap + 1, 1);
 	close(fd);
 	if (!(nul = memchr(a, 0, len)) ||
 	    !(end = memchr(nul + 1, 0, len - (size_t)(nul + 1 - a))) ||
@@ -814,16 +793,14 @@ static void usage(FILE *f) {
 }
 
 /* Run the command argv[0]: here, in the running node (forwarded), or
- * (remote) here inside the node for a control client.  Returns the exit
- * status. */
+ * (remote) here inside the node for a control client; its exit status. */
 static int dispatch(int argc, char **argv, int remote) {
 	const struct command *c;
 	int fits, r = -1;
 	for (c = commands; argc && c->name && strcmp(argv[0], c->name); c++)
 		;
 	if (!argc || !c->name || (remote && !(c->where & NODE))) {
-		if (argc)
-			say("unknown command '%s'\n", argv[0]);
+		if (argc) say("unknown command '%s'\n", argv[0]);
 		usage(err);
 		return 2;
 	}
@@ -835,8 +812,7 @@ static int dispatch(int argc, char **argv, int remote) {
 		return say("no node running in %s (start one with `peerchain "
 		           "run`)\n", netdir);
 	if (fits && c->where > EITHER && need(c->where) != 0) return 1;
-	if (fits)
-		r = c->run(argv + 1);
+	if (fits) r = c->run(argv + 1);
 	if (r == -1)
 		fprintf(err, "usage: peerchain [-d DIR] [-n NET] %s %s\n",
 		        c->name, c->args);
@@ -884,8 +860,7 @@ int main(int argc, char **argv) {
 	                  !strcmp(argv[1], "--version")))
 		argv[1] += 2;                    /* the commands help, version */
 	for (ch = 1; ch < argc; ch++)       /* -mine, as the docs once said */
-		if (strcmp(argv[ch], "-mine") == 0)
-			argv[ch] = "-m";
+		if (strcmp(argv[ch], "-mine") == 0) argv[ch] = "-m";
 	list = xcalloc(2 * (size_t)argc, sizeof *list);   /* -s, then -c */
 	nopt.seeds = list;
 	nopt.connect = list + argc;

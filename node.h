@@ -95,6 +95,7 @@ struct rw {
 	size_t len, cap;         /* ...its bytes so far, its room */
 	int bad;                 /* reading: past the end, or over a limit */
 };
+typedef void (*rw_fn)(struct rw *s, void *arg); /* a file's description */
 
 extern int log_min;          /* events below this level are not logged */
 
@@ -125,7 +126,6 @@ void rw_reader(struct rw *s, const uint8_t *buf, size_t len);
 uint8_t *rw_take(struct rw *s, size_t n);
 void rw_bytes(struct rw *s, uint8_t *v, size_t n);
 void rw_ref(struct rw *s, const uint8_t **v, size_t n);
-uint64_t rw_int(struct rw *s, uint64_t v, size_t n);
 void rw_u8(struct rw *s, uint8_t *v);
 void rw_u16(struct rw *s, uint16_t *v);
 void rw_u32(struct rw *s, uint32_t *v);
@@ -135,10 +135,8 @@ uint32_t rw_count(struct rw *s, uint32_t count, size_t n, uint32_t max,
                   size_t each);
 void rw_magic(struct rw *s, const char *magic);
 void rw_sum(struct rw *s);
-int file_save(const char *path, void (*fn)(struct rw *s, void *arg),
-              void *arg);
-int file_load(const char *path, size_t max, void (*fn)(struct rw *s,
-              void *arg), void *arg);
+int file_save(const char *path, rw_fn fn, void *arg);
+int file_load(const char *path, size_t max, rw_fn fn, void *arg);
 
 /* ==== lms.c: LMS hash-based signatures (RFC 8554) ==== */
 
@@ -356,20 +354,16 @@ size_t chain_missing(const struct chain *c, uint8_t (*hash)[SHA256_LEN],
                      uint32_t *height, size_t max, uint32_t ahead);
 uint8_t *chain_read_block(const struct chain *c,
                           const uint8_t hash[SHA256_LEN], size_t *len);
-void chain_each_coin(const struct chain *c, void (*fn)(void *arg,
-                     const uint8_t *op, const struct coin *coin), void *arg);
 const struct tx **chain_pool_list(const struct chain *c);
 const struct tx *chain_pool_tx(const struct chain *c,
                                const uint8_t id[SHA256_LEN]);
-int chain_pool_spent(const struct chain *c, const uint8_t op[OUTPOINT_LEN]);
 void chain_pool_expire(struct chain *c, int64_t max_age);
 uint8_t *chain_template(struct chain *c, const uint8_t addr[ADDR_LEN],
                         size_t *len);
 
 /* ==== wallet.c: keys, addresses, payments ==== */
 
-#define ADDR_TEXT_LEN 72   /* an address as shown: 64 hex digits, then 8 of
-                              its checksum */
+#define ADDR_TEXT_LEN 72   /* an address as shown: 64 hex digits, 8 of sum */
 #define AMOUNT_TEXT_LEN 32 /* room for "21000000.00000000" */
 
 /* One key: what wallet.dat holds, and what is made from it. */
@@ -401,7 +395,6 @@ struct wallet *wallet_open(const char *dir, int create, uint32_t lms_type,
 void wallet_close(struct wallet *w);
 int wallet_new_key(struct wallet *w, char *err, size_t errlen);
 const uint8_t *wallet_address(const struct wallet *w);
-int wallet_owns(const struct wallet *w, const uint8_t addr[ADDR_LEN]);
 void wallet_balance(const struct wallet *w, const struct chain *c,
                     uint64_t *confirmed, uint64_t *immature,
                     uint64_t *unconfirmed);
@@ -549,8 +542,7 @@ void net_ban(struct net *n, const uint8_t ip[16], int64_t until);
 
 /* ==== gossip.c: relaying transactions and blocks, and sync ==== */
 
-#define TX_DELAY_MS     100      /* ms tx announcements wait, to go out in
-                                    batches */
+#define TX_DELAY_MS     100      /* ms tx announcements wait, to batch them */
 #define TX_DELAY_RANDOM (-1)     /* -T random: random delays, as Bitcoin,
                                     so timing does not betray the origin */
 

@@ -69,8 +69,7 @@ static unsigned long compressions;  /* blocks compressed by this process */
 static void compress(uint32_t s[8], const uint8_t *block) {
 	uint32_t w[16], a, b, c, d, e, f, g, h;
 	int i;
-	for (i = 0; i < 16; i++)
-		w[i] = get32be(block + 4 * i);
+	for (i = 0; i < 16; i++) w[i] = get32be(block + 4 * i);
 	a = s[0]; b = s[1]; c = s[2]; d = s[3];
 	e = s[4]; f = s[5]; g = s[6]; h = s[7];
 	EIGHT_ROUNDS(0, LOAD);
@@ -92,7 +91,6 @@ void sha256_init(sha256_ctx *c) {
 		0x6a09e667, 0xbb67ae85, 0x3c6ef372, 0xa54ff53a,
 		0x510e527f, 0x9b05688c, 0x1f83d9ab, 0x5be0cd19
 	};
-
 	memcpy(c->h, iv, sizeof iv);
 	c->len = 0;
 }
@@ -105,7 +103,6 @@ void sha256_update(sha256_ctx *c, const void *data, size_t len) {
 	c->len += len;
 	if (have) {
 		size_t take = SHA256_BLOCK - have;
-
 		if (len < take) {
 			memcpy(c->buf + have, p, len);
 			return;
@@ -117,12 +114,10 @@ void sha256_update(sha256_ctx *c, const void *data, size_t len) {
 	}
 	for (; len >= SHA256_BLOCK; p += SHA256_BLOCK, len -= SHA256_BLOCK)
 		compress(c->h, p);
-	if (len)
-		memcpy(c->buf, p, len);
+	if (len) memcpy(c->buf, p, len);
 }
 
-/* Pad (a 1 bit, zeros, the length in bits as 64 bits big-endian) and write
- * the digest to out. */
+/* Pad (a 1 bit, zeros, the bit length as 64 bits big-endian); the digest. */
 void sha256_final(sha256_ctx *c, uint8_t out[SHA256_LEN]) {
 	size_t have = (size_t)(c->len % SHA256_BLOCK);
 	uint64_t bits = c->len * 8;
@@ -137,8 +132,7 @@ void sha256_final(sha256_ctx *c, uint8_t out[SHA256_LEN]) {
 	put32be(c->buf + 56, (uint32_t)(bits >> 32));
 	put32be(c->buf + 60, (uint32_t)bits);
 	compress(c->h, c->buf);
-	for (i = 0; i < 8; i++)
-		put32be(out + 4 * i, c->h[i]);
+	for (i = 0; i < 8; i++) put32be(out + 4 * i, c->h[i]);
 }
 
 /* Hash len bytes of data in one call. */

@@ -30,8 +30,7 @@ void fatal(const char *what) {
 /* calloc that never returns NULL (xmalloc(n) is xcalloc(n, 1)). */
 void *xcalloc(size_t n, size_t size) {
 	void *p = calloc(n ? n : 1, size ? size : 1);
-	if (!p)
-		fatal("out of memory");
+	if (!p) fatal("out of memory");
 	return p;
 }
 
@@ -41,8 +40,7 @@ void *xcalloc(size_t n, size_t size) {
 void *xgrow(void *v, size_t *cap, size_t need, size_t size) {
 	if (need <= *cap) return v;
 	*cap = need > 2 * *cap ? need : 2 * *cap;
-	if (!(v = realloc(v, *cap * size)))
-		fatal("out of memory");
+	if (!(v = realloc(v, *cap * size))) fatal("out of memory");
 	return v;
 }
 
@@ -95,8 +93,7 @@ static void grow(struct map *m) {
 void map_put(struct map *m, const uint8_t *key, void *val) {
 	struct ment *e = xmalloc(sizeof *e);
 	size_t s;
-	if (m->n >= m->nb)
-		grow(m);
+	if (m->n >= m->nb) grow(m);
 	s = slot(m, key);
 	memcpy(e->key, key, m->klen);
 	e->val = val;
@@ -128,8 +125,7 @@ void map_free(struct map *m, int free_values) {
 	for (i = 0; i < m->nb; i++)
 		for (e = m->b[i]; e; e = next) {
 			next = e->next;
-			if (free_values)
-				free(e->val);
+			if (free_values) free(e->val);
 			free(e);
 		}
 	free(m->b);
@@ -143,8 +139,7 @@ void **map_values(const struct map *m) {
 	struct ment *e;
 	size_t i, k = 0;
 	for (i = 0; i < m->nb; i++)
-		for (e = m->b[i]; e; e = e->next)
-			v[k++] = e->val;
+		for (e = m->b[i]; e; e = e->next) v[k++] = e->val;
 	return v;
 }
 
@@ -187,8 +182,7 @@ uint32_t crc32(const uint8_t *p, size_t n) {
 			v = v & 1 ? 0xedb88320 ^ v >> 1 : v >> 1;
 		table[k] = v;
 	}
-	while (n--)
-		c = table[(c ^ *p++) & 0xff] ^ c >> 8;
+	while (n--) c = table[(c ^ *p++) & 0xff] ^ c >> 8;
 	return ~c;
 }
 
@@ -212,7 +206,6 @@ void file_sync_dir(const char *dir) {
 		close(fd);
 	}
 }
-
 
 /* ==== The log, the clock, randomness ==== */
 
@@ -328,7 +321,7 @@ void rw_ref(struct rw *s, const uint8_t **v, size_t n) {
 }
 
 /* An unsigned integer of n bytes, least significant first. */
-uint64_t rw_int(struct rw *s, uint64_t v, size_t n) {
+static uint64_t rw_int(struct rw *s, uint64_t v, size_t n) {
 	uint8_t *p = rw_take(s, n);
 	size_t i;
 	if (!p) return 0;
@@ -336,18 +329,16 @@ uint64_t rw_int(struct rw *s, uint64_t v, size_t n) {
 		for (i = 0; i < n; i++)
 			p[i] = (uint8_t)(v >> 8 * i);
 	else
-		for (v = 0, i = n; i-- > 0;)
-			v = v << 8 | p[i];
+		for (v = 0, i = n; i-- > 0;) v = v << 8 | p[i];
 	return v;
 }
 
-/* rw_int on a uint8_t, uint16_t, uint32_t or uint64_t field. */
+/* rw_int on a uint8_t, uint16_t, uint32_t or uint64_t field, and on a
+ * signed 64-bit one (times) as its two's complement. */
 void rw_u8(struct rw *s, uint8_t *v) { *v = (uint8_t)rw_int(s, *v, 1); }
 void rw_u16(struct rw *s, uint16_t *v) { *v = (uint16_t)rw_int(s, *v, 2); }
 void rw_u32(struct rw *s, uint32_t *v) { *v = (uint32_t)rw_int(s, *v, 4); }
 void rw_u64(struct rw *s, uint64_t *v) { *v = rw_int(s, *v, 8); }
-
-/* ...and a signed 64-bit field (times), as its two's complement. */
 void rw_i64(struct rw *s, int64_t *v) { *v = (int64_t)rw_int(s, *v, 8); }
 
 /* A count of records of at least `each` bytes, in a field of n bytes:
@@ -387,8 +378,7 @@ void rw_sum(struct rw *s) {
 /* Write the file at path from its description fn: into a temporary file,
  * flushed, renamed over the old one, the directory flushed.  A crash
  * leaves the old file or the new one, never a mix.  Returns 0 or -1. */
-int file_save(const char *path, void (*fn)(struct rw *s, void *arg),
-              void *arg) {
+int file_save(const char *path, rw_fn fn, void *arg) {
 	char tmp[4096], dir[4096], *slash;
 	struct rw s;
 	int fd, bad = 1;
@@ -405,18 +395,15 @@ int file_save(const char *path, void (*fn)(struct rw *s, void *arg),
 	}
 	free(s.out);
 	snprintf(dir, sizeof dir, "%s", path);
-	if ((slash = strrchr(dir, '/')))
-		*slash = 0;
-	if (!bad)
-		file_sync_dir(slash ? dir : ".");
+	if ((slash = strrchr(dir, '/'))) *slash = 0;
+	if (!bad) file_sync_dir(slash ? dir : ".");
 	return bad ? -1 : 0;
 }
 
 /* Read the file at path (at most max bytes) through its description fn.
  * Returns 1 if it was read whole and sound, 0 if there is none, -1 if it
  * is damaged, too big or unreadable (fn may have taken part of it). */
-int file_load(const char *path, size_t max, void (*fn)(struct rw *s,
-              void *arg), void *arg) {
+int file_load(const char *path, size_t max, rw_fn fn, void *arg) {
 	int fd = open(path, O_RDONLY);
 	off_t size = fd < 0 ? -1 : lseek(fd, 0, SEEK_END);
 	uint8_t *buf = size < 0 || (uint64_t)size > max ? NULL :

@@ -28,15 +28,10 @@ struct spendable {
 	uint32_t key;                 /* index in w->keys */
 };
 
-/* What a walk over the UTXO set and the mempool gathers. */
+/* What a walk over the UTXO set and the mempool finds for the wallet. */
 struct gather {
-	const struct wallet *w;
-	uint32_t height;              /* of the next block */
-	uint32_t maturity;
-	const struct chain *c;
 	uint64_t confirmed, immature, unconfirmed;
-	int collect;                  /* 0: only count */
-	struct spendable *v;
+	struct spendable *v;          /* the confirmed outputs (collect) */
 	size_t n, cap;
 };
 
@@ -134,7 +129,8 @@ struct wallet *wallet_open(const char *dir, int create, uint32_t lms_type,
 	else if (!create)
 		snprintf(err, errlen, "no wallet in %s (make one with `peerchain "
 		         "address`)", dir);
-	else if (wallet_new_key(w, err, errlen) == 0) return w;
+	else if (wallet_new_key(w, err, errlen) == 0)
+		return w;
 	wallet_close(w);
 	return NULL;
 }
@@ -143,8 +139,7 @@ struct wallet *wallet_open(const char *dir, int create, uint32_t lms_type,
 void wallet_close(struct wallet *w) {
 	uint32_t i;
 	if (!w) return;
-	for (i = 0; i < w->n; i++)
-		free(w->keys[i].tree);
+	for (i = 0; i < w->n; i++) free(w->keys[i].tree);
 	free(w->keys);
 	free(w);
 }
@@ -163,47 +158,39 @@ static long find_key(const struct wallet *w, const uint8_t *addr) {
 	return -1;
 }
 
-/* Is addr one of the wallet's? */
-int wallet_owns(const struct wallet *w, const uint8_t addr[ADDR_LEN]) {
-	return find_key(w, addr) >= 0;
-}
-
-/* Count (and with g->v, collect) one confirmed output of the wallet. */
-static void gather_coin(void *arg, const uint8_t *op, const struct coin *coin) {
-	struct gather *g = arg;
-	long k = find_key(g->w, coin->addr);
-	if (k < 0 || chain_pool_spent(g->c, op)) return;
-	if (coin->coinbase && g->height - coin->height < g->maturity) {
-		g->immature += coin->amount;
-		return;
-	}
-	g->confirmed += coin->amount;
-	if (!g->collect) return;
-	g->v = xgrow(g->v, &g->cap, g->n + 1, sizeof *g->v);
-	memcpy(g->v[g->n].op, op, OUTPOINT_LEN);
-	g->v[g->n].amount = coin->amount;
-	g->v[g->n++].key = (uint32_t)k;
-}
-
 /* Walk the UTXO set, then the mempool's unspent outputs, for the
- * wallet's. */
+ * wallet's: count them, and with collect keep the spendable ones. */
 static void gather(const struct wallet *w, const struct chain *c,
                    struct gather *g, int collect) {
 	const struct tx **v = chain_pool_list(c);
+	uint32_t height = chain_height(c) + 1, mature = c->p->maturity;
 	uint8_t op[OUTPOINT_LEN];
+	const struct coin *coin;
+	struct ment *e;
 	size_t i, k;
+	long key;
 	memset(g, 0, sizeof *g);
-	g->w = w;
-	g->c = c;
-	g->height = chain_height(c) + 1;
-	g->maturity = c->p->maturity;
-	g->collect = collect;
-	chain_each_coin(c, gather_coin, g);
+	for (i = 0; i < c->utxo.nb; i++)
+		for (e = c->utxo.b[i]; e; e = e->next) {
+			coin = e->val;
+			key = find_key(w, coin->addr);
+			if (key < 0 || map_get(&c->spends, e->key)) continue;
+			if (coin->coinbase && height - coin->height < mature) {
+				g->immature += coin->amount;
+				continue;
+			}
+			g->confirmed += coin->amount;
+			if (!collect) continue;
+			g->v = xgrow(g->v, &g->cap, g->n + 1, sizeof *g->v);
+			memcpy(g->v[g->n].op, e->key, OUTPOINT_LEN);
+			g->v[g->n].amount = coin->amount;
+			g->v[g->n++].key = (uint32_t)key;
+		}
 	for (i = 0; i < c->pool.n; i++)
 		for (k = 0; k < v[i]->nout; k++) {
 			outpoint(op, v[i]->id, (uint32_t)k);
-			if (wallet_owns(w, v[i]->out[k].addr) &&
-			    !chain_pool_spent(c, op))
+			if (find_key(w, v[i]->out[k].addr) >= 0 &&
+			    !map_get(&c->spends, op))
 				g->unconfirmed += v[i]->out[k].amount;
 		}
 	free(v);
@@ -229,8 +216,7 @@ static uint64_t choose(const struct wallet *w, const struct gather *g,
 	uint32_t k;
 	size_t i;
 	long best;
-	for (i = 0; i < g->n; i++)
-		total[g->v[i].key] += g->v[i].amount;
+	for (i = 0; i < g->n; i++) total[g->v[i].key] += g->v[i].amount;
 	while (sum < need) {
 		for (k = 0, best = -1; k < w->n; k++)
 			if (!chosen[k] && total[k] &&
@@ -252,8 +238,7 @@ static int reserve(struct wallet *w, const unsigned char *chosen,
 	struct wkey *cur = &w->keys[w->n - 1];
 	uint32_t k;
 	for (k = 0; k < w->n; k++)
-		if (chosen[k])
-			q[k] = w->keys[k].next++;
+		if (chosen[k]) q[k] = w->keys[k].next++;
 	if (cur->next >= cur->leaves) return wallet_new_key(w, err, errlen);
 	if (file_save(w->path, wallet_rw, w) != 0) {
 		snprintf(err, errlen, "cannot write %s", w->path);
@@ -333,11 +318,9 @@ static uint8_t *sign_and_write(struct wallet *w, struct tx *t,
 		snprintf(err, errlen, "the transaction would be too big");
 	}
 	free(sigs);
-	if (!*len) {
-		free(buf);
-		buf = NULL;
-	}
-	return buf;
+	if (*len) return buf;
+	free(buf);
+	return NULL;
 }
 
 /* Build and sign a payment of amount to `to` with fee, spending whole
@@ -354,9 +337,8 @@ uint8_t *wallet_pay(struct wallet *w, struct chain *c,
 	uint64_t have = 0;
 	char a[AMOUNT_TEXT_LEN], b[AMOUNT_TEXT_LEN], d[AMOUNT_TEXT_LEN];
 	char e[AMOUNT_TEXT_LEN];
-	struct tx t;
+	struct tx t = { 0 };
 	size_t n;
-	memset(&t, 0, sizeof t);
 	gather(w, c, &g, 1);
 	if (amount == 0 || amount > MAX_MONEY || fee > MAX_MONEY - amount) {
 		snprintf(err, errlen, "amount or fee out of range");
@@ -415,8 +397,7 @@ int amount_parse(const char *s, uint64_t *v) {
 		}
 	}
 	if (!any) return -1;
-	while (digits++ < 8)
-		frac *= 10;
+	while (digits++ < 8) frac *= 10;
 	*v = whole * COIN + frac;
 	return *v > MAX_MONEY ? -1 : 0;
 }

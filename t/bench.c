@@ -66,8 +66,7 @@ static double rate(void (*fn)(void *), void *arg, double *blocks) {
 			fn(arg);
 			n++;
 		} while ((t = now() - t0) < MIN_SECONDS / TRIES);
-		if ((double)n / t > best)
-			best = (double)n / t;
+		if ((double)n / t > best) best = (double)n / t;
 		if (blocks)
 			*blocks = (double)(sha256_compressions() - c0) / (double)n;
 	}
@@ -84,8 +83,7 @@ static void figure(const char *name, double value) {
 static void tohex(const uint8_t *d, char out[2 * SHA256_LEN + 1]) {
 	int i;
 
-	for (i = 0; i < SHA256_LEN; i++)
-		sprintf(out + 2 * i, "%02x", d[i]);
+	for (i = 0; i < SHA256_LEN; i++) sprintf(out + 2 * i, "%02x", d[i]);
 }
 
 /* Run coreutils sha256sum on path; returns the seconds it took, or a
@@ -97,8 +95,7 @@ static double time_sha256sum(const char *path, const char *want) {
 
 	snprintf(cmd, sizeof cmd, "sha256sum '%s'", path);
 	if (!(p = popen(cmd, "r"))) return -1;
-	if (!fgets(line, sizeof line, p))
-		line[0] = 0;
+	if (!fgets(line, sizeof line, p)) line[0] = 0;
 	t = now() - t0;
 	if (pclose(p) != 0 || strncmp(line, want, 2 * SHA256_LEN) != 0)
 		return -1;
@@ -344,10 +341,8 @@ static int generate(const char *dir) {
 			put32le(g.coin + SHA256_LEN, 0);
 			g.value = 50 * COIN;
 		}
-		for (i = 0; i <= n; i++)
-			txs[i] = txbuf[i];
-		for (i = 1; i <= n; i++)
-			lens[i] = pay(&g, txbuf[i]);
+		for (i = 0; i <= n; i++) txs[i] = txbuf[i];
+		for (i = 1; i <= n; i++) lens[i] = pay(&g, txbuf[i]);
 		chain_hash_at(c, h - 1, prev);
 		b = block_make(prev, 1795219200 + h, 0x207fffff, txs, lens, n + 1,
 		               &len);
@@ -449,8 +444,7 @@ static void chain_figures(void) {
 		return;
 	}
 	for (k = 0; k < TRIES; k++)
-		if ((t = reindex(dir, &kib)) > 0 && t < best)
-			best = t;
+		if ((t = reindex(dir, &kib)) > 0 && t < best) best = t;
 	keygen(&w);
 	lms_public_key(&w.key, w.pub);
 	for (k = 0; k < VERIFY_SIGS; k++) {
@@ -469,8 +463,7 @@ static void chain_figures(void) {
 	}
 	wallet_figures();
 	snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
-	if (system(cmd) != 0)
-		fprintf(stderr, "bench: cannot remove %s\n", dir);
+	if (system(cmd) != 0) fprintf(stderr, "bench: cannot remove %s\n", dir);
 }
 
 /* ==== net: connections and memory ==== */
@@ -518,10 +511,8 @@ static double first_number(const char *cmd) {
 	FILE *p = popen(cmd, "r");
 	double v = -1;
 
-	if (p && fgets(line, sizeof line, p))
-		v = strtod(line, NULL);
-	if (p)
-		pclose(p);
+	if (p && fgets(line, sizeof line, p)) v = strtod(line, NULL);
+	if (p) pclose(p);
 	return v;
 }
 
@@ -581,8 +572,7 @@ static void bench_net(void) {
 	reap(holder);
 	reap(node);
 	snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
-	if (system(cmd) != 0)
-		fprintf(stderr, "bench: cannot remove %s\n", dir);
+	if (system(cmd) != 0) fprintf(stderr, "bench: cannot remove %s\n", dir);
 }
 
 /* ==== gossip: a 32-node network, and sync ==== */
@@ -674,8 +664,7 @@ static void mining_ping(const char *dir) {
 		    "./t/testpeer 127.0.0.1 23050 ping 500");
 		reap(pid);
 	}
-	if (idle > 0 && busy > 0)
-		figure("mine_ping_ratio", busy / idle);
+	if (idle > 0 && busy > 0) figure("mine_ping_ratio", busy / idle);
 }
 
 /* The gossip group: the 32-node figures from t/bench_gossip.sh, then
@@ -700,8 +689,7 @@ static void bench_gossip(void) {
 		return;
 	}
 	for (k = 0; k < 2; k++)
-		if ((t = reindex(a, &kib)) > 0 && t < best)
-			best = t;
+		if ((t = reindex(a, &kib)) > 0 && t < best) best = t;
 	for (k = 0, rate = -1; k < 2; k++) {    /* best of two, as the reindex */
 		snprintf(cmd, sizeof cmd, "rm -rf '%s'", fresh);
 		if (system(cmd) == 0 && (t = sync_rate(a, b, fresh)) > rate)
@@ -714,8 +702,7 @@ static void bench_gossip(void) {
 	snprintf(a, sizeof a, "%s/m", dir);
 	mining_ping(a);
 	snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
-	if (system(cmd) != 0)
-		fprintf(stderr, "bench: cannot remove %s\n", dir);
+	if (system(cmd) != 0) fprintf(stderr, "bench: cannot remove %s\n", dir);
 }
 
 /* The chain group, in a process of its own: the peak memory it reads
@@ -764,8 +751,7 @@ int main(int argc, char **argv) {
 	for (i = 0; i < NGROUPS; i++) {
 		for (a = 1, found = argc == 1; a < argc; a++)
 			found |= strcmp(argv[a], groups[i].name) == 0;
-		if (found)
-			groups[i].run();
+		if (found) groups[i].run();
 	}
 	return 0;
 }

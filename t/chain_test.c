@@ -100,10 +100,8 @@ static uint8_t *block_after(const uint8_t prev[SHA256_LEN], uint32_t height,
 		alll[i + 1] = lens[i];
 	}
 	b = block_make(prev, time, 0x207fffff, all, alll, n + 1, len);
-	if (height < 64)
-		sha256d(cb, alll[0], cbid[height]);
-	while ((r = block_mine(b, *len, 1, T0)) != !bad_pow)
-		assert(r >= 0);
+	if (height < 64) sha256d(cb, alll[0], cbid[height]);
+	while ((r = block_mine(b, *len, 1, T0)) != !bad_pow) assert(r >= 0);
 	return b;
 }
 
@@ -137,8 +135,7 @@ static int add_on(struct chain *c, uint8_t **txs, size_t *lens, size_t n,
 
 /* Mine n empty blocks on the tip. */
 static void grow(struct chain *c, int n) {
-	while (n-- > 0)
-		assert(add_on(c, NULL, NULL, 0, 0) == V_OK);
+	while (n-- > 0) assert(add_on(c, NULL, NULL, 0, 0) == V_OK);
 }
 
 /* A transaction spending output idx of txid (signed by k, whose public
@@ -187,14 +184,17 @@ static void utxo_sum(void *arg, const uint8_t *op, const struct coin *coin) {
 	memcpy(buf + OUTPOINT_LEN + 8, coin->addr, ADDR_LEN);
 	put32le(buf + OUTPOINT_LEN + 8 + ADDR_LEN, coin->height);
 	sha256(buf, sizeof buf, h);
-	for (i = 0; i < SHA256_LEN; i++)
-		acc[i] ^= h[i];
+	for (i = 0; i < SHA256_LEN; i++) acc[i] ^= h[i];
 }
 
 /* The UTXO digest and the tip hash together: the chain's state. */
 static void state(struct chain *c, uint8_t out[2 * SHA256_LEN]) {
+	const struct ment *e;
+	size_t i;
 	memset(out, 0, 2 * SHA256_LEN);
-	chain_each_coin(c, utxo_sum, out);
+	for (i = 0; i < c->utxo.nb; i++)
+		for (e = c->utxo.b[i]; e; e = e->next)
+			utxo_sum(out, e->key, e->val);
 	assert(chain_hash_at(c, chain_height(c), out + SHA256_LEN) == 0);
 }
 
@@ -379,8 +379,7 @@ static void test_rule_size(void) {
 	in.prev = op;
 	in.pub = key0;
 	in.siglen = 0;
-	for (i = 0; i < n; i++)
-		out[i].addr = addr;
+	for (i = 0; i < n; i++) out[i].addr = addr;
 	memset(&t, 0, sizeof t);
 	t.nin = 1;
 	t.nout = (uint32_t)n;
@@ -396,8 +395,7 @@ static void test_rule_size(void) {
 	refused(c, b, len, V_TOO_BIG);
 	free(b);
 	b = block_on(c, NULL, NULL, 0, 50 * COIN, &len);
-	for (i = HEADER_LEN; i < len; i++)
-		refused(c, b, i, V_MALFORMED);
+	for (i = HEADER_LEN; i < len; i++) refused(c, b, i, V_MALFORMED);
 	free(b);
 	free(tx);
 	free(out);

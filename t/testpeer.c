@@ -88,8 +88,7 @@ static void say(int fd, const char *cmd, const uint8_t *b, size_t len) {
 	uint8_t *f = malloc(FRAME_HEAD + len);
 
 	frame_write(f, magic, cmd, b, len);
-	if (write(fd, f, FRAME_HEAD + len) < 0)
-		perror("write");
+	if (write(fd, f, FRAME_HEAD + len) < 0) perror("write");
 	free(f);
 }
 
@@ -123,8 +122,7 @@ static int await(int fd, const char *cmd, uint8_t *out80) {
 		if (used < 0 || ms() > end || poll(&p, 1, 100) < 0) return -1;
 		if (p.revents && (k = read(fd, buf + have, sizeof buf - have)) <= 0)
 			return -1;
-		if (p.revents)
-			have += (size_t)k;
+		if (p.revents) have += (size_t)k;
 	}
 }
 
@@ -188,16 +186,14 @@ static int violate(const char *mode) {
 
 	if (fd < 0) return 2;
 	if (!strcmp(mode, "garbage")) {
-		for (i = 0; i < sizeof f; i++)
-			f[i] = (uint8_t)(i * 37 + 11);
+		for (i = 0; i < sizeof f; i++) f[i] = (uint8_t)(i * 37 + 11);
 		if (write(fd, f, sizeof f) < 0) return 2;
 	} else if (!strcmp(mode, "magic") || !strcmp(mode, "checksum") ||
 	           !strcmp(mode, "huge")) {
 		frame_write(f, magic, "ping", f + FRAME_HEAD, 8);
 		f[0] ^= !strcmp(mode, "magic");
 		f[20] ^= !strcmp(mode, "checksum");
-		if (!strcmp(mode, "huge"))
-			put32le(f + 16, 0xffffffffu);
+		if (!strcmp(mode, "huge")) put32le(f + 16, 0xffffffffu);
 		if (write(fd, f, sizeof f) < 0) return 2;
 	} else if (!strcmp(mode, "early")) {
 		say(fd, "ping", f, 8);
@@ -221,8 +217,7 @@ static int violate(const char *mode) {
 static void print_hash(const uint8_t h[SHA256_LEN]) {
 	int i;
 
-	for (i = SHA256_LEN - 1; i >= 0; i--)
-		printf("%02x", h[i]);
+	for (i = SHA256_LEN - 1; i >= 0; i--) printf("%02x", h[i]);
 	printf("\n");
 	fflush(stdout);
 }
@@ -276,11 +271,9 @@ static int announce(const char *txid, int s) {
 		return 2;
 	put32le(b, 1);
 	put32le(b + 4, 1);                   /* type: transaction */
-	for (i = 0; i < SHA256_LEN; i++)
-		b[8 + i] = r[SHA256_LEN - 1 - i];
+	for (i = 0; i < SHA256_LEN; i++) b[8 + i] = r[SHA256_LEN - 1 - i];
 	say(fd, "inv", b, sizeof b);
-	while (ms() < end && await(fd, "getdata", NULL) == 0)
-		asked++;
+	while (ms() < end && await(fd, "getdata", NULL) == 0) asked++;
 	printf("%d\n", asked);
 	return 0;
 }
@@ -303,20 +296,16 @@ static int many(int n, int s, int talk) {
 
 	for (i = 0; i < n; i++) {
 		fd[i] = dial(source(i));
-		if (talk && fd[i] >= 0 && handshake(fd[i]) == 0)
-			count++;
+		if (talk && fd[i] >= 0 && handshake(fd[i]) == 0) count++;
 	}
-	for (end = ms() + s * 1000LL; !talk && ms() < end;)
-		poll(NULL, 0, 100);
+	for (end = ms() + s * 1000LL; !talk && ms() < end;) poll(NULL, 0, 100);
 	for (i = 0; !talk && i < n; i++)
 		count += fd[i] < 0 || closed_by_node(fd[i]);
 	printf("%d\n", count);
 	fflush(stdout);
-	if (talk)
-		sleep((unsigned)s);
+	if (talk) sleep((unsigned)s);
 	for (i = 0; i < n; i++)
-		if (fd[i] >= 0)
-			close(fd[i]);
+		if (fd[i] >= 0) close(fd[i]);
 	free(fd);
 	return 0;
 }
