@@ -272,15 +272,16 @@ int block_merkle(uint8_t *blk, size_t len) {
 	return 0;
 }
 
-/* The rules of a body at height: the merkle root, no duplicates, one
- * coinbase, first, committing to the height; amounts in range. */
+/* The rules of a body at height: first, that it is the one its header
+ * commits to (the merkle root, no duplicates: if not, V_BAD_MERKLE_ROOT
+ * or V_DUPLICATE_TX, which say nothing of the header); then one coinbase,
+ * first, committing to the height; amounts in range. */
 int block_check(const struct block *b, uint32_t height) {
 	uint8_t root[SHA256_LEN];
 	int mutated, r;
 	uint32_t i;
-	if (b->ntx == 0) return V_BAD_COINBASE;
 	block_root(b, root, &mutated);
-	if (memcmp(root, b->raw + HDR_MERKLE, SHA256_LEN) != 0)
+	if (b->ntx == 0 || memcmp(root, b->raw + HDR_MERKLE, SHA256_LEN) != 0)
 		return V_BAD_MERKLE_ROOT;
 	if (mutated) return V_DUPLICATE_TX;
 	if (!tx_is_coinbase(&b->tx[0]) || b->tx[0].in[0].index != height)

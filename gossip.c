@@ -374,32 +374,45 @@ static const char *on_inv(void *arg, struct peer *p, const uint8_t *b,
 	return NULL;
 }
 
-/* getdata: send what we have; what we lack goes back in one notfound. */
+/* getdata: send what we have, each once, at most WINDOW blocks, and only
+ * while the peer reads (net_room); what we lack or hold back goes back in
+ * one notfound. */
 static const char *on_getdata(void *arg, struct peer *p, const uint8_t *b,
                               size_t len) {
 	struct gossip *g = arg;
-	long i, n = inv_count(b, len), miss = 0;
+	long i, n = inv_count(b, len), miss = 0, blocks = 0;
 	const uint8_t *e;
 	const struct tx *t;
-	uint8_t *blk, *none;
+	uint8_t *blk = NULL, *none;
 	size_t blen;
+	struct map sent;
 	if (n < 0) return "malformed getdata";
 	none = xmalloc(4 + (size_t)n * INV_REC);
-	for (i = 0, e = b + 4; i < n; i++, e += INV_REC) {
+	map_init(&sent, SHA256_LEN);
+	for (i = 0, e = b + 4; i < n && p->fd >= 0; i++, e += INV_REC) {
 		known_add(p, e + 4);
-		if (get32le(e) == INV_TX && (t = chain_pool_tx(g->c, e + 4))) {
-			net_send(g->n, p, "tx", t->raw, t->len);
-		} else if (get32le(e) == INV_BLOCK &&
-		           (blk = chain_read_block(g->c, e + 4, &blen))) {
-			net_send(g->n, p, "block", blk, blen);
-			free(blk);
-		} else {
+		if (map_get(&sent, e + 4)) continue;
+		t = NULL;
+		if (net_room(g->n, p) && get32le(e) == INV_TX)
+			t = chain_pool_tx(g->c, e + 4);
+		else if (net_room(g->n, p) && get32le(e) == INV_BLOCK &&
+		         blocks < WINDOW)
+			blk = chain_read_block(g->c, e + 4, &blen);
+		if (!t && !blk) {
 			memcpy(none + 4 + miss++ * INV_REC, e, INV_REC);
+			continue;
 		}
+		map_put(&sent, e + 4, (void *)&mark);
+		net_send(g->n, p, t ? "tx" : "block", t ? t->raw : blk,
+		         t ? t->len : blen);
+		blocks += blk != NULL;
+		free(blk);
+		blk = NULL;
 	}
 	put32le(none, (uint32_t)miss);
 	if (miss)
 		net_send(g->n, p, "notfound", none, 4 + (size_t)miss * INV_REC);
+	map_free(&sent, 0);
 	free(none);
 	return NULL;
 }
@@ -453,15 +466,20 @@ static const char *on_tx(void *arg, struct peer *p, const uint8_t *b,
 }
 
 /* A block from a peer (p) or the miner (NULL): into the chain, and out
- * if it is the new tip.  Returns a reason. */
+ * if it is the new tip.  A body that is not its header's (a bad copy)
+ * leaves the hash wanted: the sender is banned, the next announcer asked.
+ * Returns a reason. */
 int gossip_block(struct gossip *g, struct peer *p, const uint8_t *b,
                  size_t len) {
 	uint8_t hash[SHA256_LEN];
 	int r;
 	sha256d(b, HEADER_LEN, hash);
-	got(g, hash);
 	if (p) known_add(p, hash);
-	if ((r = chain_add_block(g->c, b, len)) == V_OK) {
+	r = chain_add_block(g->c, b, len);
+	if (r != V_MALFORMED && r != V_TOO_BIG && r != V_BAD_MERKLE_ROOT &&
+	    r != V_DUPLICATE_TX)
+		got(g, hash);
+	if (r == V_OK) {
 		recent_add(g, hash);
 		if (p) {
 			raise_height(g, p, hash);
@@ -501,9 +519,16 @@ static const char *on_getheaders(void *arg, struct peer *p, const uint8_t *b,
 	struct gossip *g = arg;
 	uint32_t n, i, h = 0, from = 0;
 	uint8_t hash[SHA256_LEN];
+	sha256_ctx s;
 	if (len < 4 || (n = get32le(b)) > MAX_LOCATOR ||
 	    len != 4 + ((size_t)n + 1) * SHA256_LEN)
 		return "malformed getheaders";
+	sha256_init(&s);            /* the same request, the same tip: the */
+	sha256_update(&s, b, len);  /* same answer, so it is sent once */
+	sha256_update(&s, g->tip, SHA256_LEN);
+	sha256_final(&s, hash);
+	if (memcmp(hash, p->getheaders, SHA256_LEN) == 0) return NULL;
+	memcpy(p->getheaders, hash, SHA256_LEN);
 	for (i = 0; i < n; i++)
 		if (chain_status(g->c, b + 4 + i * SHA256_LEN) & CH_ACTIVE) {
 			chain_header(g->c, b + 4 + i * SHA256_LEN, out + 4, &from);

@@ -25,7 +25,11 @@
 
 #define PROTOCOL      1           /* our protocol version */
 #define MAX_ADDR      1000        /* addresses in one addr, as Bitcoin */
-#define SEND_CAP      (16u << 20) /* unsent bytes before a peer is dropped */
+#define SEND_HIGH     (256u << 10) /* unsent bytes that pause a peer's
+                                      requests till it reads... */
+#define SEND_CAP      (4u << 20)  /* ...and that drop it */
+#define BUDGET_BASE   (4u << 20)  /* bytes all peers' queues may hold... */
+#define BUDGET_PEER   (32u << 10) /* ...and this more per connection allowed */
 #define READ_CHUNK    65536       /* bytes read from a socket at once */
 #define MAX_PER_IP    4           /* connections from one address */
 #define BOOK_BUCKETS  64          /* address book: buckets of ...*/
@@ -194,9 +198,9 @@ size_t frame_write(uint8_t *out, const uint8_t magic[4], const char *cmd,
 
 /* Find one frame at the start of (buf, len).  Returns the bytes it takes
  * (with *cmd, *payload, *plen set), 0 if more are needed, or -1 with *why
- * (wrong magic, bad command, over MAX_PAYLOAD from the head, bad checksum). */
+ * (wrong magic, bad command, a payload over max bytes, bad checksum). */
 long frame_parse(const uint8_t *buf, size_t len, const uint8_t magic[4],
-                 char cmd[FRAME_CMD + 1], const uint8_t **payload,
+                 size_t max, char cmd[FRAME_CMD + 1], const uint8_t **payload,
                  size_t *plen, const char **why) {
 	size_t i, n;
 	*why = "wrong magic";
@@ -209,7 +213,7 @@ long frame_parse(const uint8_t *buf, size_t len, const uint8_t magic[4],
 		if (buf[4 + i] != 0) return -1;
 	if (n == 0) return -1;
 	*why = "oversized frame";
-	if ((*plen = get32le(buf + 16)) > MAX_PAYLOAD) return -1;
+	if ((*plen = get32le(buf + 16)) > max) return -1;
 	if (len < FRAME_HEAD + *plen) return 0;
 	*why = "bad checksum";
 	if (crc32(buf + FRAME_HEAD, *plen) != get32le(buf + 20)) return -1;
@@ -391,24 +395,31 @@ static size_t buf_size(const struct buf *b) {
 	return b->len - b->off;
 }
 
-/* Room for n more bytes at the end of a queue; returns where to write. */
-static uint8_t *buf_room(struct buf *b, size_t n) {
-	if (b->off && b->len + n > b->cap) {
+/* Room for k more bytes at the end of a queue; returns where to write.
+ * n->held counts the memory of every queue. */
+static uint8_t *buf_room(struct net *n, struct buf *b, size_t k) {
+	size_t cap = b->cap;
+	if (b->off && b->len + k > b->cap) {
 		memmove(b->data, b->data + b->off, b->len - b->off);
 		b->len -= b->off;
 		b->off = 0;
 	}
-	b->data = xgrow(b->data, &b->cap, b->len + n, 1);
+	b->data = xgrow(b->data, &b->cap, b->len + k, 1);
+	n->held += b->cap - cap;
 	return b->data + b->len;
 }
 
-/* Drop n bytes from the front; an empty queue gives its memory back, so
+/* Give a queue's memory back. */
+static void buf_free(struct net *n, struct buf *b) {
+	n->held -= b->cap;
+	free(b->data);
+	memset(b, 0, sizeof *b);
+}
+
+/* Drop k bytes from the front; an empty queue gives its memory back, so
  * an idle peer holds no buffers. */
-static void buf_take(struct buf *b, size_t n) {
-	if ((b->off += n) == b->len) {
-		free(b->data);
-		memset(b, 0, sizeof *b);
-	}
+static void buf_take(struct net *n, struct buf *b, size_t k) {
+	if ((b->off += k) == b->len) buf_free(n, b);
 }
 
 /* The counter of a command, made on first use (the last slot is shared
@@ -431,6 +442,38 @@ void net_drop(struct net *n, struct peer *p, const char *why) {
 	close(p->fd);
 	p->fd = -1;
 	n->dropped = 1;
+	*(p->outbound ? &n->nout : &n->nin) -= 1;
+}
+
+/* Since when a peer holds memory it does not let us use: an unfinished
+ * frame, or output it has not read; INT64_MAX if none. */
+static int64_t stuck_since(const struct peer *p) {
+	int64_t in = buf_size(&p->in) ? p->frame_at : INT64_MAX;
+	int64_t out = buf_size(&p->out) ? p->sent_at : INT64_MAX;
+	return in < out ? in : out;
+}
+
+/* Keep the peers' queues within the budget: while over it, drop the peer
+ * stuck longest (but keep) and free its queues now.  Returns 1 if within. */
+static int shed(struct net *n, const struct peer *keep) {
+	struct peer *p, *worst;
+	while (n->held > n->budget) {
+		for (worst = NULL, p = n->peers; p; p = p->next)
+			if (p != keep && p->in.cap + p->out.cap &&
+			    (!worst || stuck_since(p) < stuck_since(worst)))
+				worst = p;
+		if (!worst) return 0;
+		net_drop(n, worst, "over the memory budget");
+		buf_free(n, &worst->in);
+		buf_free(n, &worst->out);
+	}
+	return 1;
+}
+
+/* May p be sent more now: it reads what it is sent, and the budget has
+ * room (made by dropping the peers stuck longest if need be)? */
+int net_room(struct net *n, struct peer *p) {
+	return p->fd >= 0 && buf_size(&p->out) < SEND_HIGH && shed(n, p);
 }
 
 /* Drop a peer that broke the protocol and ban its address. */
@@ -441,16 +484,23 @@ static void violation(struct net *n, struct peer *p, const char *why) {
 	net_drop(n, p, why);
 }
 
-/* Write what the socket takes of the send buffer. */
+/* Write what the socket takes of the send buffer.  Once the bytes that
+ * waited at sent_at are gone, the clock restarts on those waiting now. */
 static void write_out(struct net *n, struct peer *p) {
 	ssize_t k;
 	while (p->fd >= 0 && buf_size(&p->out) > 0 && !p->connecting) {
 		k = write(p->fd, p->out.data + p->out.off, buf_size(&p->out));
 		if (k < 0 && WOULD_BLOCK) return;
-		if (k <= 0)
+		if (k <= 0) {
 			net_drop(n, p, k < 0 ? strerror(errno) : "write failed");
-		else
-			buf_take(&p->out, (size_t)k);
+			return;
+		}
+		buf_take(n, &p->out, (size_t)k);
+		p->drain -= (size_t)k < p->drain ? (size_t)k : p->drain;
+		if (!p->drain) {
+			p->sent_at = mono_ms();
+			p->drain = buf_size(&p->out);
+		}
 	}
 }
 
@@ -461,7 +511,11 @@ void net_send(struct net *n, struct peer *p, const char *cmd,
 	if (p->fd >= 0 && buf_size(&p->out) + FRAME_HEAD + len > SEND_CAP)
 		net_drop(n, p, "send buffer full");
 	if (p->fd < 0) return;
-	p->out.len += frame_write(buf_room(&p->out, FRAME_HEAD + len),
+	if (!buf_size(&p->out)) {
+		p->sent_at = mono_ms();
+		p->drain = FRAME_HEAD + len;
+	}
+	p->out.len += frame_write(buf_room(n, &p->out, FRAME_HEAD + len),
 	                          n->o.p->magic, cmd, payload, len);
 	c->out++;
 	c->out_bytes += FRAME_HEAD + len;
@@ -693,31 +747,41 @@ static void dispatch(struct net *n, struct peer *p, const char *cmd,
 	if (bad) violation(n, p, bad);
 }
 
-/* Read what the socket has, then handle every whole frame. */
-static void receive(struct net *n, struct peer *p) {
-	ssize_t k = read(p->fd, scratch, sizeof scratch);
+/* Handle the whole frames a peer sent, while it reads our answers (the
+ * rest wait: back-pressure).  Before the handshake frames are small. */
+static void frames(struct net *n, struct peer *p) {
 	const uint8_t *payload;
 	const char *why = "";
 	char cmd[FRAME_CMD + 1];
 	size_t plen, at = 0;
 	long used = 0;
+	while (p->fd >= 0 && at < buf_size(&p->in) &&
+	       buf_size(&p->out) < SEND_HIGH &&
+	       (used = frame_parse(p->in.data + p->in.off + at,
+	                           buf_size(&p->in) - at, n->o.p->magic,
+	                           p->handshaked ? MAX_PAYLOAD : GREET_MAX, cmd,
+	                           &payload, &plen, &why)) > 0) {
+		p->last_recv = p->frame_at = mono_ms();
+		dispatch(n, p, cmd, payload, plen);
+		at += (size_t)used;
+	}
+	if (used < 0 && p->fd >= 0) violation(n, p, why);
+	if (at) buf_take(n, &p->in, at);
+}
+
+/* Read what the socket has, within the budget, and handle it. */
+static void receive(struct net *n, struct peer *p) {
+	ssize_t k = read(p->fd, scratch, sizeof scratch);
 	if (k < 0 && WOULD_BLOCK) return;
 	if (k <= 0) {
 		net_drop(n, p, k ? strerror(errno) : "closed by peer");
 		return;
 	}
-	memcpy(buf_room(&p->in, (size_t)k), scratch, (size_t)k);
+	if (!buf_size(&p->in)) p->frame_at = mono_ms();
+	memcpy(buf_room(n, &p->in, (size_t)k), scratch, (size_t)k);
 	p->in.len += (size_t)k;
-	p->last_recv = mono_ms();
-	while (p->fd >= 0 && (used = frame_parse(p->in.data + p->in.off + at,
-	                                         buf_size(&p->in) - at,
-	                                         n->o.p->magic, cmd, &payload,
-	                                         &plen, &why)) > 0) {
-		dispatch(n, p, cmd, payload, plen);
-		at += (size_t)used;
-	}
-	if (used < 0 && p->fd >= 0) violation(n, p, why);
-	if (at) buf_take(&p->in, at);
+	shed(n, NULL);
+	frames(n, p);
 }
 
 /* ==== Connections ==== */
@@ -736,6 +800,7 @@ static struct peer *add_peer(struct net *n, int fd, const struct naddr *a,
 	p->a = *a;
 	p->outbound = outbound;
 	p->since = p->last_recv = p->tokens_at = p->ping_at = mono_ms();
+	p->frame_at = p->sent_at = p->since;
 	p->min_ping = -1;
 	p->tokens = MAX_ADDR;
 	p->next = n->peers;
@@ -755,10 +820,9 @@ static void sweep(struct net *n) {
 			continue;
 		}
 		*pp = p->next;
-		*(p->outbound ? &n->nout : &n->nin) -= 1;
 		if (p->handshaked && n->gone) n->gone(n->up, p);
-		free(p->in.data);
-		free(p->out.data);
+		buf_free(n, &p->in);
+		buf_free(n, &p->out);
 		free(p);
 	}
 }
@@ -915,10 +979,8 @@ static void accept_peer(struct net *n) {
 		close(fd);
 		return;
 	}
-	if (out) {
-		net_drop(n, out, "evicted for a newcomer");
-		sweep(n);
-	}
+	if (out) net_drop(n, out, "evicted for a newcomer");  /* (freed by
+	                                            net_tick, not mid-pass) */
 	add_peer(n, fd, &a, 0);
 	log_msg(LOG_DEBUG, "accepted %s", net_text(&a));
 }
@@ -952,6 +1014,10 @@ void net_tick(struct net *n, int tick) {
 			     "handshake timeout");
 		else if (now - p->last_recv > n->o.idle_s * 1000)
 			net_drop(n, p, "no traffic");
+		else if (buf_size(&p->out) && now - p->sent_at > n->o.frame_s * 1000)
+			net_drop(n, p, "does not read");
+		else if (buf_size(&p->in) && now - p->frame_at > n->o.frame_s * 1000)
+			net_drop(n, p, "frame unfinished in time");
 		else if (p->handshaked && !p->ping_nonce &&
 		         now - p->ping_at >= n->o.ping_s * 1000) {
 			p->ping_nonce = random64() | 1;
@@ -997,6 +1063,7 @@ int net_pollfds(struct net *n, struct pollfd *pfd) {
 		pfd[k].events = POLLIN;
 		n->who[k++] = NULL;
 	}
+	shed(n, NULL);
 	if ((cold = now - n->cold_at >= COLD_MS)) n->cold_at = now;
 	n->any_cold = 0;
 	for (p = n->peers; p && k < n->maxfds; p = p->next) {
@@ -1006,8 +1073,9 @@ int net_pollfds(struct net *n, struct pollfd *pfd) {
 		n->any_cold |= !hot;
 		if (!hot && !cold) continue;
 		pfd[k].fd = p->fd;
-		pfd[k].events = (short)(p->connecting ? POLLOUT : POLLIN |
-		                        (buf_size(&p->out) ? POLLOUT : 0));
+		pfd[k].events = (short)(p->connecting ? POLLOUT :
+		    (buf_size(&p->out) < SEND_HIGH ? POLLIN : 0) |
+		    (buf_size(&p->out) ? POLLOUT : 0));
 		n->who[k++] = p;
 	}
 	return k;
@@ -1027,8 +1095,10 @@ void net_events(struct net *n, const struct pollfd *pfd, int count) {
 			connected_out(n, p);
 		else if (pfd[i].revents & (POLLIN | POLLHUP | POLLERR))
 			receive(n, p);
-		if (p && p->fd >= 0 && (pfd[i].revents & POLLOUT))
+		if (p && p->fd >= 0 && (pfd[i].revents & POLLOUT)) {
 			write_out(n, p);
+			frames(n, p);   /* what waited for it to read */
+		}
 	}
 }
 
@@ -1061,6 +1131,7 @@ struct net *net_open(const struct net_opts *o, char *err, size_t errlen) {
 	size_t i;
 	n->o = *o;
 	n->listen_fd = -1;
+	n->budget = BUDGET_BASE + BUDGET_PEER * (size_t)(o->max_in + o->max_out);
 	n->book = xcalloc(BOOK_MAX, sizeof *n->book);
 	map_init(&n->where, 18);
 	map_init(&n->bans, 16);

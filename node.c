@@ -70,7 +70,7 @@ static char netdir[4096];            /* -d/-n: where the network's files are */
 static struct net_opts nopt = {      /* the node's options (run) */
 	.max_out = 8, .max_in = 117,
 	.handshake_s = 60, .ping_s = 120, .idle_s = 20 * 60,
-	.ban_s = 24 * 60 * 60,
+	.ban_s = 24 * 60 * 60, .frame_s = 60,
 };
 static volatile sig_atomic_t got_signal; /* SIGINT or SIGTERM arrived */
 static int no_listen;                /* -L: outbound only, as behind NAT */
@@ -383,10 +383,11 @@ static int cmd_seen(char **arg) {
 static int cmd_status(char **arg) {
 	(void)arg;
 	fprintf(out, "network %s\nheight %u\npeers %d in, %d out\n"
-	        "addresses %lu\nbans %lu\nlisten %s\n", opt_net,
-	        (unsigned)chain_height(chain), net->nin, net->nout,
+	        "addresses %lu\nbans %lu\nlisten %s\nbuffers %lu of %lu\n",
+	        opt_net, (unsigned)chain_height(chain), net->nin, net->nout,
 	        (unsigned long)net->nbook, (unsigned long)net->bans.n,
-	        net->self.port ? net_text(&net->self) : "none");
+	        net->self.port ? net_text(&net->self) : "none",
+	        (unsigned long)net->held, (unsigned long)net->budget);
 	return 0;
 }
 
@@ -821,9 +822,10 @@ static int dispatch(int argc, char **argv, int remote) {
 
 /* Take one of run's options; returns 0, or -1 if its value is bad. */
 static int node_option(int ch, char *arg) {
-	static const char *names[] = { "handshake", "ping", "idle", "ban" };
+	static const char *names[] = { "handshake", "ping", "idle", "ban",
+	                               "frame" };
 	static int64_t *const t[] = { &nopt.handshake_s, &nopt.ping_s,
-	                              &nopt.idle_s, &nopt.ban_s };
+	                              &nopt.idle_s, &nopt.ban_s, &nopt.frame_s };
 	char *end = arg, *eq = arg ? strchr(arg, '=') : NULL;
 	long v = arg ? strtol(arg, &end, 10) : 0;
 	int bad = !arg || *end || end == arg, i;
@@ -841,7 +843,7 @@ static int node_option(int ch, char *arg) {
 	case 'o': nopt.max_out = (int)v; return -(*end || v < 0 || v > 64);
 	case 'i': nopt.max_in = (int)v; return -(*end || v < 0 || v > 10000);
 	}
-	for (i = 0; eq && i < 4; i++)                 /* -t NAME=SECONDS */
+	for (i = 0; eq && i < 5; i++)                 /* -t NAME=SECONDS */
 		if (strlen(names[i]) == (size_t)(eq - arg) &&
 		    strncmp(arg, names[i], (size_t)(eq - arg)) == 0) {
 			*t[i] = v = strtol(eq + 1, &end, 10);

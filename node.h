@@ -407,7 +407,9 @@ uint8_t *wallet_pay(struct wallet *w, struct chain *c,
 #define FRAME_HEAD   24          /* magic | command[12] | u32 length |
                                     checksum[4], then the payload */
 #define FRAME_CMD    12          /* command: lowercase ASCII, NUL-padded */
-#define MAX_PAYLOAD  (4u << 20)  /* bytes: refused before any allocation */
+#define MAX_PAYLOAD  (2u << 20)  /* bytes: refused before any allocation
+                                    (the largest message: 1.8 MB) */
+#define GREET_MAX    1024        /* ...and before the handshake is done */
 #define MAX_AGENT    256         /* bytes of user agent in version */
 #define ADDR_REC     26          /* in addr: ip[16] | u16 port | i64 time */
 #define INV_REC      36          /* in inv: u32 type | hash[32] */
@@ -434,7 +436,10 @@ struct peer {
 	int fd;                  /* -1: dropped, freed by the next sweep */
 	int outbound, connecting, handshaked;
 	struct buf out, in;      /* unsent output; unparsed input */
-	int64_t last_recv;       /* monotonic ms */
+	int64_t last_recv;       /* monotonic ms: its last whole frame */
+	int64_t frame_at;        /* ...when its unfinished frame began */
+	int64_t sent_at;         /* ...since when it has not taken all of... */
+	size_t drain;            /* ...these unsent bytes (queued by then) */
 	struct naddr a;          /* the far end (for inbound: its source) */
 	int got_version, got_verack;
 	int asked_addr;          /* it sent getaddr: answered once only */
@@ -455,6 +460,7 @@ struct peer {
 	int inflight;            /* blocks it was asked for and owes */
 	int64_t headers_at;      /* when we asked it for headers; 0: not */
 	int answered;            /* it sent all the headers it had */
+	uint8_t getheaders[SHA256_LEN]; /* its last getheaders' hash */
 	int64_t rest_until;      /* it stalled: no block requests till then */
 };
 
@@ -469,7 +475,7 @@ struct net_opts {
 	size_t nconnect;
 	int max_out, max_in;     /* connections each way */
 	int nogroups;            /* 1: no one-per-group rule (one shared IP) */
-	int64_t handshake_s, ping_s, idle_s, ban_s;  /* timeouts, seconds */
+	int64_t handshake_s, ping_s, idle_s, ban_s, frame_s; /* timeouts (s) */
 };
 
 /* A handler of a command (net_handle): returns NULL, or why the peer broke
@@ -502,6 +508,7 @@ struct net {
 	struct naddr self;       /* where we listen (port 0: nowhere) */
 	struct peer *peers;
 	int nin, nout;
+	size_t held, budget;     /* bytes all peers' queues hold, may hold */
 	struct peer **who;       /* the peer of each pollfd slot */
 	int maxfds;              /* ...which has room for this many */
 	struct naddr *fixed;     /* connect-only mode: the peers to keep */
@@ -525,7 +532,7 @@ int net_parse_ip(const char *s, struct naddr *a);
 size_t frame_write(uint8_t *out, const uint8_t magic[4], const char *cmd,
                    const uint8_t *payload, size_t len);
 long frame_parse(const uint8_t *buf, size_t len, const uint8_t magic[4],
-                 char cmd[FRAME_CMD + 1], const uint8_t **payload,
+                 size_t max, char cmd[FRAME_CMD + 1], const uint8_t **payload,
                  size_t *plen, const char **why);
 struct net *net_open(const struct net_opts *o, char *err, size_t errlen);
 void net_close(struct net *n);
@@ -534,6 +541,7 @@ int net_pollfds(struct net *n, struct pollfd *pfd);
 void net_events(struct net *n, const struct pollfd *pfd, int count);
 void net_tick(struct net *n, int tick);
 void net_drop(struct net *n, struct peer *p, const char *why);
+int net_room(struct net *n, struct peer *p);
 int net_timeout_ms(const struct net *n);
 void net_send(struct net *n, struct peer *p, const char *cmd,
               const uint8_t *payload, size_t len);

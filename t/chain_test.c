@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -1018,6 +1019,85 @@ static void test_mine_roll(void) {
 	free(b);
 }
 
+/* ==== A peer's attacks on the ledger ==== */
+
+/* Copies of a block whose body is not the one its header commits to
+ * (empty: the 84-byte block, a transaction changed, cut short, over the
+ * size limit) are refused and leave the header sound: the real block is
+ * taken after them.  A body its header does commit to that breaks a rule
+ * (a coinbase for another height) fails the header. */
+static void test_attack_bad_copy(void) {
+	struct chain *c = funded();
+	uint8_t t1[4096], *txs[1], *b, *m, hash[SHA256_LEN], hdr[HEADER_LEN];
+	size_t lens[1], len;
+
+	lens[0] = make_tx(t1, sizeof t1, cbid[1], 0, &key, pub, 50 * COIN, 0,
+	                  addr2);
+	txs[0] = t1;
+	b = block_on(c, txs, lens, 1, 50 * COIN, &len);
+	sha256d(b, HEADER_LEN, hash);
+	assert((m = calloc(1, MAX_BLOCK_SIZE + 1)));
+	memcpy(m, b, HEADER_LEN);
+	refused(c, m, HEADER_LEN + 4, V_BAD_MERKLE_ROOT);
+	memcpy(m, b, len);
+	m[len - 1] ^= 1;
+	refused(c, m, len, V_BAD_MERKLE_ROOT);
+	m[len - 1] ^= 1;
+	refused(c, m, len - 1, V_MALFORMED);
+	refused(c, m, MAX_BLOCK_SIZE + 1, V_TOO_BIG);
+	assert(chain_status(c, hash) == CH_HEADER);
+	assert(chain_add_block(c, b, len) == V_OK);
+	assert(chain_height(c) == 13);
+	free(b);
+	tip_header(c, hdr, hash);
+	b = block_after(hash, 99, get32le(hdr + HDR_TIME) + 1, NULL, NULL, 0,
+	                50 * COIN, 0, &len);
+	refused(c, b, len, V_BAD_COINBASE);
+	sha256d(b, HEADER_LEN, hash);
+	assert(chain_status(c, hash) & CH_FAILED);
+	free(b);
+	free(m);
+	done(c);
+}
+
+/* A peer sends DEEP headers, every body but the first, then the first,
+ * whose coinbase claims too much: linking the waiting blocks and failing
+ * them must not recurse, as the peer picks the depth.  (The stack is cut
+ * to 256 KiB, where a recursion per block crashes.) */
+#define DEEP 30000
+static void test_attack_deep_branch(void) {
+	uint8_t **b = calloc(DEEP + 1, sizeof *b), hash[SHA256_LEN];
+	uint8_t hdr[HEADER_LEN];
+	size_t *len = calloc(DEEP + 1, sizeof *len);
+	struct rlimit r;
+	struct chain *c;
+	uint32_t i;
+
+	assert(b && len && getrlimit(RLIMIT_STACK, &r) == 0);
+	r.rlim_cur = 256 << 10;
+	assert(setrlimit(RLIMIT_STACK, &r) == 0);
+	keys();
+	c = fresh(NULL);
+	c->sync_later = 1;
+	tip_header(c, hdr, hash);
+	for (i = 1; i <= DEEP; i++) {
+		b[i] = block_after(hash, i, get32le(hdr + HDR_TIME) + i, NULL,
+		                   NULL, 0, (i == 1 ? 51 : 50) * COIN, 0, &len[i]);
+		sha256d(b[i], HEADER_LEN, hash);
+		assert(chain_add_header(c, b[i]) == V_OK);
+	}
+	for (i = 2; i <= DEEP; i++)
+		assert(chain_add_block(c, b[i], len[i]) == V_OK);
+	assert(chain_add_block(c, b[1], len[1]) == V_COINBASE_TOO_LARGE);
+	assert(chain_height(c) == 0);
+	assert(chain_status(c, hash) & CH_FAILED);
+	assert(chain_best_header(c, NULL) == 0);
+	for (i = 1; i <= DEEP; i++) free(b[i]);
+	free(b);
+	free(len);
+	done(c);
+}
+
 /* The genesis blocks in the binary: proof of work, and a correct root. */
 static void test_genesis(void) {
 	static const char *nets[] = { "main", "regtest" };
@@ -1068,6 +1148,8 @@ int main(int argc, char **argv) {
 		{ "pool_template", test_pool_template },
 		{ "mine_roll", test_mine_roll },
 		{ "genesis", test_genesis },
+		{ "attack_bad_copy", test_attack_bad_copy },
+		{ "attack_deep_branch", test_attack_deep_branch },
 	};
 
 	return test_main(tests, NTESTS(tests), argc, argv);

@@ -29,6 +29,27 @@
  *               all money, or a transaction paying as much; print
  *               its hash as the node shows hashes; exit 0 if the node then
  *               hangs up
+ * The attacks of the hostile-peer suite (t/hostile_test.sh):
+ *   fetch H     handshake, then print the hex of the block at height H
+ *   push HEX    handshake, then send the block HEX; exit 0 if the node
+ *               then hangs up
+ *   bigblock    handshake, then mine and send a block of about 1 MB on the
+ *               node's tip; print its hash
+ *   hog N S HASH
+ *               N connections, each asking 15 times for block HASH and
+ *               never reading; print how many completed; hold S seconds
+ *   unfinished N S
+ *               N connections, each sending half of a 2 MiB frame; print
+ *               how many the node closed within S seconds
+ *   dupget N HASH
+ *               one getdata naming block HASH N times; print how many
+ *               blocks came within 2 s
+ *   slowloris S one ping a byte every 200 ms; exit 0 if the node hangs
+ *               up within S seconds
+ *   getheaders N
+ *               the same getheaders N times; print how many answers came
+ *   headers N S N regtest headers on the node's tip, no bodies; hold S s
+ *   liar S      claim height 2^32-1, answer nothing; hold S seconds
  * Every wait is bounded.  The network is regtest, or $TESTPEER_NET.
  */
 #define _POSIX_C_SOURCE 200809L
@@ -51,6 +72,9 @@
 static uint8_t magic[4] = { 'p', 'c', 'r', 't' };  /* TESTPEER_NET sets */
 static const char *bind_ip;   /* -b */
 static struct sockaddr_in to;
+static uint8_t last[MAX_PAYLOAD]; /* the payload await() last matched... */
+static size_t lastlen;        /* ...and its length */
+static uint32_t claim;        /* the height our version claims */
 
 /* Milliseconds on the monotonic clock. */
 static long long ms(void) {
@@ -96,7 +120,7 @@ static void say(int fd, const char *cmd, const uint8_t *b, size_t len) {
  * bytes of its payload to out80 if given; returns 0, or -1 on close,
  * error or timeout. */
 static int await(int fd, const char *cmd, uint8_t *out80) {
-	static uint8_t buf[1 << 16];
+	static uint8_t buf[FRAME_HEAD + MAX_PAYLOAD];
 	static size_t have;
 	long long end = ms() + WAIT_MS;
 	struct pollfd p = { 0, POLLIN, 0 };
@@ -109,12 +133,13 @@ static int await(int fd, const char *cmd, uint8_t *out80) {
 
 	p.fd = fd;
 	for (;;) {
-		while ((used = frame_parse(buf, have, magic, got, &pl, &plen,
+		while ((used = frame_parse(buf, have, magic, MAX_PAYLOAD, got, &pl, &plen,
 		                           &why)) > 0) {
 			int match = strcmp(got, cmd) == 0;
 
 			if (match && out80)
 				memcpy(out80, pl, plen < 80 ? plen : 80);
+			if (match) memcpy(last, pl, lastlen = plen);
 			memmove(buf, buf + used, have - (size_t)used);
 			have -= (size_t)used;
 			if (match) return 0;
@@ -135,6 +160,7 @@ static void version(int fd) {
 	put64le(b + 4, SERVICE_FULL);
 	put64le(b + 12, (uint64_t)time(NULL));
 	put64le(b + 20, (uint64_t)ms() * 7919 + (uint64_t)getpid());
+	put32le(b + 30, claim);
 	put16le(b + 34, 10);
 	memcpy(b + 36, "/testpeer/", 10);
 	say(fd, "version", b, sizeof b);
@@ -326,6 +352,228 @@ static int noread(int n) {
 	return i < n / 1000 ? 0 : 1;
 }
 
+/* ==== Attacks ==== */
+
+/* The node's active headers after genesis (up to 2,000) into last; returns
+ * how many, or -1. */
+static long headers_of(int fd) {
+	uint8_t b[4 + SHA256_LEN] = { 0 };
+
+	say(fd, "getheaders", b, sizeof b);
+	return await(fd, "headers", NULL) == 0 ? (long)get32le(last) : -1;
+}
+
+/* A hash from its display form (byte-reversed hex); 0 or -1. */
+static int hash_arg(const char *s, uint8_t h[SHA256_LEN]) {
+	uint8_t r[SHA256_LEN];
+	int i;
+
+	if (!s || strlen(s) != 64 || hex_decode(s, r, SHA256_LEN) != 0) return -1;
+	for (i = 0; i < SHA256_LEN; i++) h[i] = r[SHA256_LEN - 1 - i];
+	return 0;
+}
+
+/* A getdata of one block, count times. */
+static void getdata(int fd, const uint8_t hash[SHA256_LEN], uint32_t count) {
+	uint8_t *b = malloc(4 + (size_t)count * INV_REC);
+	uint32_t i;
+
+	put32le(b, count);
+	for (i = 0; i < count; i++) {
+		put32le(b + 4 + i * INV_REC, 2);
+		memcpy(b + 8 + i * INV_REC, hash, SHA256_LEN);
+	}
+	say(fd, "getdata", b, 4 + (size_t)count * INV_REC);
+	free(b);
+}
+
+/* Print the block at height h of the node's chain as hex. */
+static int fetch(uint32_t h) {
+	uint8_t hash[SHA256_LEN];
+	int fd = dial(bind_ip);
+	size_t i;
+
+	if (fd < 0 || handshake(fd) != 0 || headers_of(fd) < (long)h || !h)
+		return 1;
+	sha256d(last + 4 + (h - 1) * HEADER_LEN, HEADER_LEN, hash);
+	getdata(fd, hash, 1);
+	if (await(fd, "block", NULL) != 0) return 1;
+	for (i = 0; i < lastlen; i++) printf("%02x", last[i]);
+	printf("\n");
+	return 0;
+}
+
+/* Send the block given in hex; exit 0 if the node hangs up. */
+static int push(const char *hex) {
+	size_t len = strlen(hex) / 2;
+	uint8_t *b = malloc(len + 1);
+	int fd = dial(bind_ip);
+
+	if (fd < 0 || handshake(fd) != 0 || hex_decode(hex, b, len) != 0)
+		return 2;
+	say(fd, "block", b, len);
+	free(b);
+	return closed_by_node(fd) ? 0 : 1;
+}
+
+/* The node's tip's header into prev; returns its height. */
+static uint32_t tip_of(int fd, uint8_t prev[HEADER_LEN]) {
+	const struct params *p = params_find("regtest");
+	long n = headers_of(fd);
+
+	if (n > 0)
+		memcpy(prev, last + 4 + (n - 1) * HEADER_LEN, HEADER_LEN);
+	else
+		hex_decode(p->genesis, prev, HEADER_LEN);
+	return n > 0 ? (uint32_t)n : 0;
+}
+
+/* Mine a block of about 1 MB (a coinbase of 24,000 empty outputs) on the
+ * node's tip and send it; print its hash. */
+static int bigblock(void) {
+	static struct txout outs[24000];
+	uint8_t prev[HEADER_LEN], hash[SHA256_LEN], op[OUTPOINT_LEN] = { 0 };
+	uint8_t key[LMS_PUB_LEN] = { 0 }, addr[ADDR_LEN] = { 9 }, *cb, *blk;
+	struct txin in = { op, 0, key, NULL, 0 };
+	struct tx t = { NULL, 0, { 0 }, 1, 24000, &in, outs };
+	size_t cblen, len, i;
+	uint32_t h;
+	int fd = dial(bind_ip);
+
+	if (fd < 0 || handshake(fd) != 0) return 2;
+	h = tip_of(fd, prev) + 1;
+	for (i = 0; i < 24000; i++) outs[i].addr = addr;
+	in.index = h;
+	put32le(op + SHA256_LEN, h);
+	cb = malloc(MAX_BLOCK_SIZE);
+	cblen = tx_write(&t, cb, MAX_BLOCK_SIZE);
+	sha256d(prev, HEADER_LEN, hash);
+	blk = block_make(hash, get32le(prev + HDR_TIME) + 1, 0x207fffff, &cb,
+	                 &cblen, 1, &len);
+	while (block_mine(blk, len, 100000, time(NULL) + 60) == 0)
+		;
+	sha256d(blk, HEADER_LEN, hash);
+	say(fd, "block", blk, len);
+	print_hash(hash);
+	free(cb);
+	free(blk);
+	sleep(1);                          /* (a moment to take it) */
+	return 0;
+}
+
+/* n connections, each asking 15 times for a block and never reading. */
+static int hog(int n, int s, const char *hex) {
+	uint8_t hash[SHA256_LEN];
+	int i, fd, count = 0;
+
+	if (hash_arg(hex, hash) != 0) return 2;
+	for (i = 0; i < n; i++)
+		if ((fd = dial(source(i))) >= 0 && handshake(fd) == 0) {
+			getdata(fd, hash, 15);
+			count++;
+		}
+	printf("%d\n", count);
+	fflush(stdout);
+	sleep((unsigned)s);
+	return 0;
+}
+
+/* n connections, each sending half of a frame of 2 MiB; print how many
+ * the node closed within s seconds. */
+static int unfinished(int n, int s) {
+	uint8_t *f = calloc(1, FRAME_HEAD + MAX_PAYLOAD / 2);
+	int *fd = calloc((size_t)n, sizeof *fd), i, count = 0;
+	long long end;
+
+	frame_write(f, magic, "block", NULL, 0);
+	put32le(f + 16, MAX_PAYLOAD);
+	for (i = 0; i < n; i++)
+		if ((fd[i] = dial(source(i))) >= 0 && handshake(fd[i]) == 0 &&
+		    write(fd[i], f, FRAME_HEAD + MAX_PAYLOAD / 2) < 0)
+			perror("write");
+	for (end = ms() + s * 1000LL; ms() < end;) poll(NULL, 0, 100);
+	for (i = 0; i < n; i++) count += fd[i] < 0 || closed_by_node(fd[i]);
+	printf("%d\n", count);
+	free(f);
+	free(fd);
+	return 0;
+}
+
+/* Count the messages named cmd that come within 2 s. */
+static int count_of(int fd, const char *cmd) {
+	long long end = ms() + 2000;
+	int n = 0;
+
+	while (ms() < end && await(fd, cmd, NULL) == 0) n++;
+	return n;
+}
+
+/* One getdata naming a block n times; print how many blocks came. */
+static int dupget(int n, const char *hex) {
+	uint8_t hash[SHA256_LEN];
+	int fd = dial(bind_ip);
+
+	if (fd < 0 || handshake(fd) != 0 || hash_arg(hex, hash) != 0) return 2;
+	getdata(fd, hash, (uint32_t)n);
+	printf("%d\n", count_of(fd, "block"));
+	return 0;
+}
+
+/* A ping one byte every 200 ms; exit 0 if the node hangs up within s. */
+static int slowloris(int s) {
+	uint8_t f[FRAME_HEAD + 8] = { 0 };
+	int fd = dial(bind_ip);
+	long long end = ms() + s * 1000LL;
+	size_t i;
+
+	if (fd < 0 || handshake(fd) != 0) return 2;
+	frame_write(f, magic, "ping", f + FRAME_HEAD, 8);
+	for (i = 0; ms() < end; i = (i + 1) % sizeof f) {
+		if (write(fd, f + i, 1) < 0) return 0;
+		poll(NULL, 0, 200);
+	}
+	return 1;
+}
+
+/* The same getheaders n times; print how many headers answers came. */
+static int getheaders(int n) {
+	uint8_t b[4 + SHA256_LEN] = { 0 };
+	int fd = dial(bind_ip), i;
+
+	if (fd < 0 || handshake(fd) != 0) return 2;
+	for (i = 0; i < n; i++) say(fd, "getheaders", b, sizeof b);
+	printf("%d\n", count_of(fd, "headers"));
+	return 0;
+}
+
+/* n headers on the node's tip, with no bodies ever; hold s seconds. */
+static int headers(int n, int s) {
+	uint8_t *b = malloc(4 + (size_t)n * HEADER_LEN), *h, prev[SHA256_LEN];
+	uint8_t tip[HEADER_LEN];
+	int fd = dial(bind_ip), i;
+
+	if (fd < 0 || handshake(fd) != 0) return 2;
+	tip_of(fd, tip);
+	sha256d(tip, HEADER_LEN, prev);
+	for (i = 0; i < n; i++) {
+		h = b + 4 + i * HEADER_LEN;
+		memset(h, 0, HEADER_LEN);
+		put32le(h, 1);
+		memcpy(h + HDR_PREV, prev, SHA256_LEN);
+		memset(h + HDR_MERKLE, 0x77, SHA256_LEN);
+		put32le(h + HDR_TIME, (uint32_t)time(NULL) - 600 + (uint32_t)i);
+		put32le(h + HDR_BITS, 0x207fffff);
+		while (block_mine(h, HEADER_LEN, 1, 0) == 0)
+			;
+		sha256d(h, HEADER_LEN, prev);
+	}
+	put32le(b, (uint32_t)n);
+	say(fd, "headers", b, 4 + (size_t)n * HEADER_LEN);
+	free(b);
+	sleep((unsigned)s);
+	return 0;
+}
+
 /* Handshake, then two addr messages of n addresses over g groups. */
 static int addrs(int n, int g) {
 	int fd = dial(bind_ip), i, k;
@@ -417,5 +665,20 @@ int main(int argc, char **argv) {
 	if (!strcmp(argv[a + 2], "notfound")) return notfound();
 	if (!strcmp(argv[a + 2], "badblock") || !strcmp(argv[a + 2], "badtx"))
 		return invalid(argv[a + 2]);
+	if (!strcmp(argv[a + 2], "fetch")) return fetch((uint32_t)n);
+	if (!strcmp(argv[a + 2], "push") && argc - a > 3) return push(argv[a + 3]);
+	if (!strcmp(argv[a + 2], "bigblock")) return bigblock();
+	if (!strcmp(argv[a + 2], "hog") && argc - a > 5)
+		return hog(n, s, argv[a + 5]);
+	if (!strcmp(argv[a + 2], "unfinished")) return unfinished(n, s);
+	if (!strcmp(argv[a + 2], "dupget") && argc - a > 4)
+		return dupget(n, argv[a + 4]);
+	if (!strcmp(argv[a + 2], "slowloris")) return slowloris(n);
+	if (!strcmp(argv[a + 2], "getheaders")) return getheaders(n);
+	if (!strcmp(argv[a + 2], "headers")) return headers(n, s);
+	if (!strcmp(argv[a + 2], "liar")) {
+		claim = 0xffffffffu;
+		return many(1, n, 1);
+	}
 	return violate(argv[a + 2]);
 }

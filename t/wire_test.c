@@ -10,6 +10,10 @@
 #include "test.h"
 #include "../node.h"
 
+/* frame_parse with the limit after the handshake, into the locals. */
+#define PARSE(b, n) frame_parse((b), (n), magic, MAX_PAYLOAD, cmd, &payload, \
+                            &plen, &why)
+
 static const uint8_t magic[4] = { 'p', 'c', 'r', 't' };
 
 /* Frame a payload of len bytes in a new buffer. */
@@ -40,29 +44,25 @@ static void test_prefixes(void) {
 			uint8_t *exact = malloc(i + 1);   /* ASan sees overreads */
 
 			memcpy(exact, f, i);
-			assert(frame_parse(exact, i, magic, cmd, &payload, &plen,
-			                   &why) == 0);
+			assert(PARSE(exact, i) == 0);
 			free(exact);
 		}
-		assert(frame_parse(f, flen, magic, cmd, &payload, &plen, &why) ==
-		       (long)flen);
+		assert(PARSE(f, flen) == (long)flen);
 		assert(strcmp(cmd, cmds[k]) == 0 && plen == lens[k]);
 		assert(payload == f + FRAME_HEAD);
 		two = malloc(2 * flen);
 		memcpy(two, f, flen);
 		memcpy(two + flen, f, flen);
-		assert(frame_parse(two, 2 * flen, magic, cmd, &payload, &plen,
-		                   &why) == (long)flen);
-		assert(frame_parse(two + flen, flen, magic, cmd, &payload, &plen,
-		                   &why) == (long)flen);
+		assert(PARSE(two, 2 * flen) == (long)flen);
+		assert(PARSE(two + flen, flen) == (long)flen);
 		free(two);
 		free(f);
 	}
 }
 
 /* Refused: wrong magic (from its first byte), a command not lowercase
- * ASCII or not NUL-padded, a length over 4 MiB (with only the head
- * there), a bad checksum.  Exactly 4 MiB is fine. */
+ * ASCII or not NUL-padded, a length over the limit given (with only the
+ * head there), a bad checksum.  Exactly the limit is fine. */
 static void test_errors(void) {
 	const uint8_t *payload;
 	const char *why;
@@ -73,32 +73,33 @@ static void test_errors(void) {
 	for (i = 0; i < 4; i++) {
 		memcpy(bad, f, flen);
 		bad[i] ^= 1;
-		assert(frame_parse(bad, i + 1, magic, cmd, &payload, &plen,
-		                   &why) == -1 && strcmp(why, "wrong magic") == 0);
+		assert(PARSE(bad, i + 1) == -1 && strcmp(why, "wrong magic") == 0);
 	}
 	memcpy(bad, f, flen);
 	bad[4] = 'P';
-	assert(frame_parse(bad, flen, magic, cmd, &payload, &plen, &why) == -1);
+	assert(PARSE(bad, flen) == -1);
 	memcpy(bad, f, flen);
 	bad[10] = 'x';                                 /* after the NUL */
-	assert(frame_parse(bad, flen, magic, cmd, &payload, &plen, &why) == -1);
+	assert(PARSE(bad, flen) == -1);
 	memset(bad + 4, 0, FRAME_CMD);                 /* empty command */
-	assert(frame_parse(bad, flen, magic, cmd, &payload, &plen, &why) == -1);
+	assert(PARSE(bad, flen) == -1);
 	memcpy(bad, f, flen);
 	put32le(bad + 16, MAX_PAYLOAD + 1);
-	assert(frame_parse(bad, FRAME_HEAD, magic, cmd, &payload, &plen,
-	                   &why) == -1 && strcmp(why, "oversized frame") == 0);
+	assert(PARSE(bad, FRAME_HEAD) == -1);
+	assert(strcmp(why, "oversized frame") == 0);
 	put32le(bad + 16, 0xffffffffu);
-	assert(frame_parse(bad, FRAME_HEAD, magic, cmd, &payload, &plen,
-	                   &why) == -1);
+	assert(PARSE(bad, FRAME_HEAD) == -1);
 	put32le(bad + 16, MAX_PAYLOAD);
-	assert(frame_parse(bad, FRAME_HEAD, magic, cmd, &payload, &plen,
-	                   &why) == 0);
+	assert(PARSE(bad, FRAME_HEAD) == 0);
+	assert(frame_parse(bad, FRAME_HEAD, magic, GREET_MAX, cmd, &payload,
+	                   &plen, &why) == -1);
+	put32le(bad + 16, GREET_MAX);
+	assert(frame_parse(bad, FRAME_HEAD, magic, GREET_MAX, cmd, &payload,
+	                   &plen, &why) == 0);
 	for (i = 0; i < 8; i++) {
 		memcpy(bad, f, flen);
 		bad[FRAME_HEAD + i] ^= 0x40;
-		assert(frame_parse(bad, flen, magic, cmd, &payload, &plen, &why) ==
-		       -1 && strcmp(why, "bad checksum") == 0);
+		assert(PARSE(bad, flen) == -1 && strcmp(why, "bad checksum") == 0);
 	}
 	free(f);
 }

@@ -1,0 +1,116 @@
+#!/bin/sh
+# t/hostile_test.sh - the hostile-peer suite: the attacks of the README's
+# "Defences", each at a size that runs in seconds, against a victim node v
+# with an honest node h beside it.  Each checks that the attack fails,
+# that nobody but the attacker is banned and that h is still served.
+# Ports 26000-26099.  Every wait is bounded; every node is stopped.
+set -u
+. t/lib.sh
+peer=${TESTPEER:-./t/testpeer}
+fail() { echo "hostile_test: $*" >&2; for f in "$tmp"/*.log; do echo "== $f"; tail -n 30 "$f"; done >&2; exit 1; }
+
+# node NAME IP:PORT [OPTIONS...]: start a regtest node in the background.
+node() {
+	name=$1 addr=$2
+	shift 2
+	"$bin" -d "$tmp/$name" -n regtest -l "$addr" -t handshake=2 -t frame=3 \
+		"$@" run 2>>"$tmp/$name.log" &
+	pids="$pids $!"
+}
+height() { [ "$(ctl "$1" status | sed -n 's/^height //p')" = "$2" ]; }
+bans() { ctl "$1" status | sed -n 's/^bans //p'; }
+logged() { grep -q "$2" "$tmp/$1.log"; }
+V=127.60.0.1 H=127.61.0.1
+
+node h $H:26001 -o 0
+node v $V:26002 -o 0 -i 250
+vpid=$!
+upto 10 ctl h status || fail "h did not start"
+upto 10 ctl v status || fail "v did not start"
+if ! ctl v status | grep -q "^listen $V"; then
+	echo "hostile_test: skipped: this system has no $V (only 127.0.0.1?)"
+	exit 0
+fi
+ctl h mine 5 >/dev/null || fail "h did not mine"
+
+# Finding 1: copies of h's block 1 whose bodies are not its header's (the
+# 84-byte block, a transaction changed) ban their senders only; v then
+# follows h's real chain and h is not banned.
+b1=$("$peer" $H 26001 fetch 1) || fail "cannot fetch block 1 from h"
+"$peer" -b 127.62.0.1 $V 26002 push "$(echo "$b1" | cut -c1-160)00000000" ||
+	fail "the 84-byte block did not get its sender banned"
+last=$(echo "$b1" | sed 's/.$//')
+case $b1 in *0) last=${last}1 ;; *) last=${last}0 ;; esac
+"$peer" -b 127.62.0.2 $V 26002 push "$last" ||
+	fail "a block with a changed transaction did not get its sender banned"
+ctl v connect $H:26001 >/dev/null || fail "v cannot connect to h"
+upto 10 height v 5 || fail "v did not take h's blocks after the bad copies"
+[ "$(bans v)" = 2 ] || fail "v banned $(bans v) peers, not the 2 attackers"
+[ "$(bans h)" = 0 ] || fail "h banned v"
+
+# Finding 4: a block of 1 MB; 100 peers ask for it 15 times each and never
+# read, 100 more hold half of a 2 MiB frame.  v's queues stay within its
+# budget, and h's next block and a newcomer's ping still get through.
+big=$("$peer" -b 127.63.0.1 $V 26002 bigblock) || fail "bigblock failed"
+upto 10 height v 6 || fail "v did not take the big block"
+"$peer" $V 26002 hog 100 6 "$big" >"$tmp/hog" &
+pids="$pids $!"
+"$peer" $V 26002 unfinished 100 6 >"$tmp/unfinished" &
+pids="$pids $!"
+budget=$(ctl v status | sed -n 's/^buffers [0-9]* of //p')
+max=0 i=0
+while [ $i -lt 30 ]; do
+	held=$(ctl v status | sed -n 's/^buffers \([0-9]*\) of.*/\1/p')
+	[ "$held" -gt "$max" ] && max=$held
+	i=$((i + 1))
+	sleep 0.1
+done
+"$peer" -b 127.64.0.1 $V 26002 good || fail "a ping was not answered during the flood"
+ctl h mine 1 >/dev/null
+upto 10 height v 7 || fail "h's block did not reach v during the flood"
+[ "$max" -le $((budget + 1100000)) ] ||
+	fail "v's queues held $max bytes, over its budget of $budget"
+logged v "over the memory budget" || fail "nobody was dropped for the budget"
+if [ -r "/proc/$vpid/status" ]; then
+	hwm=$(sed -n "s/^VmHWM:[^0-9]*\([0-9]*\).*/\1/p" "/proc/$vpid/status")
+	[ "$hwm" -lt 65536 ] || fail "v peaked at $hwm KiB"
+fi
+
+# Finding 5: one getdata naming the big block 50,000 times brings it once.
+n=$("$peer" -b 127.65.0.1 $V 26002 dupget 50000 "$big") || fail "dupget failed"
+[ "$n" = 1 ] || fail "a getdata naming one block 50,000 times brought $n"
+
+# Finding 14: the same getheaders 20 times is answered once.
+n=$("$peer" -b 127.65.0.2 $V 26002 getheaders 20) || fail "getheaders failed"
+[ "$n" = 1 ] || fail "20 identical getheaders brought $n answers"
+
+# Finding 16: a ping sent a byte at a time is dropped when its frame is not
+# done in 3 s (-t frame=3), though every byte came within the idle time.
+"$peer" -b 127.65.0.3 $V 26002 slowloris 10 || fail "slowloris was not dropped"
+logged v "frame unfinished in time" || fail "no drop for a slow frame logged"
+
+# Finding 3: evictions while every inbound peer is busy (under the
+# sanitizers, a peer freed mid-pass shows): v2 takes 4 inbound peers.
+node v2 127.66.0.1:26003 -o 0 -i 4
+upto 10 ctl v2 status || fail "v2 did not start"
+for g in 1 2 3 4; do
+	"$peer" -b 127.67.$g.1 127.66.0.1 26003 ping 100000 >/dev/null &
+	pids="$pids $!"
+done
+sleep 0.5
+for g in 1 2 3 4 5 6 7 8; do
+	"$peer" -b 127.68.$g.1 127.66.0.1 26003 conns 1 3 >"$tmp/new$g" &
+	pids="$pids $!"
+	sleep 0.2
+done
+sleep 0.5
+for g in 1 2 3 4 5 6 7 8; do
+	[ "$(cat "$tmp/new$g")" = 1 ] || fail "newcomer $g was not served by v2"
+done
+logged v2 "evicted for a newcomer" || fail "v2 evicted nobody"
+ctl v2 status >/dev/null || fail "v2 died during evictions"
+
+[ "$(bans h)" = 0 ] || fail "h banned someone"
+grep -q -e Sanitizer -e "runtime error" "$tmp"/*.log 2>/dev/null &&
+	fail "a sanitizer report in a node's log"
+exit 0
