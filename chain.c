@@ -975,8 +975,10 @@ int chain_hash_at(const struct chain *c, uint32_t height,
 /* What we know of a block: CH_* bits, 0 if nothing. */
 int chain_status(const struct chain *c, const uint8_t hash[SHA256_LEN]) {
 	const struct blockindex *n = map_get(&c->index, hash);
+	size_t i = n ? n->height - c->root->height : 0;
 	if (!n) return 0;
 	return CH_HEADER | (n->status & HAVE_DATA ? CH_BODY : 0) |
+	       (i < c->nhdrs && c->hdrs[i] == n ? CH_BEST : 0) |
 	       (n->status & FAILED ? CH_FAILED : 0) |
 	       (n->height <= tip(c)->height &&
 	        c->active[n->height - c->root->height] == n ? CH_ACTIVE : 0);

@@ -200,7 +200,9 @@ static void relay_pool(struct gossip *g, struct peer *only) {
 	free(v);
 }
 
-/* Announce a new tip to every peer that lacks it, unless we are syncing.
+/* Announce a new tip to every peer that lacks it, unless we are syncing
+ * (the tip is on the way to a best header far ahead; a best header off
+ * the tip's chain, whose bodies may never come, does not silence us).
  * A tip that does not extend the last means a reorg: offer the mempool. */
 static void tip_changed(struct gossip *g) {
 	uint8_t tip[SHA256_LEN], hdr[HEADER_LEN];
@@ -214,7 +216,9 @@ static void tip_changed(struct gossip *g) {
 		relay_pool(g, NULL);
 	memcpy(g->tip, tip, SHA256_LEN);
 	recent_add(g, tip);
-	if (chain_best_header(g->c, NULL) > height + BEHIND) return;
+	if (chain_best_header(g->c, NULL) > height + BEHIND &&
+	    (chain_status(g->c, tip) & CH_BEST))
+		return;
 	g->n->height = height;
 	for (p = g->n->peers; p; p = p->next)
 		if (live(p) && !known_has(p, tip)) {
@@ -287,7 +291,8 @@ static void got(struct gossip *g, const uint8_t *hash) {
 /* ==== Sync: fetching the bodies of the best header chain ==== */
 
 /* Ask for the next missing blocks of the best header chain from the peers
- * that have them, each filled up to WINDOW once half of it is free. */
+ * that have them (by their version's height, until they stall; then by
+ * what they have shown), each filled up to WINDOW once half of it is free. */
 static void fetch_blocks(struct gossip *g) {
 	static uint8_t hash[FETCH_MAX][SHA256_LEN], batch[WINDOW][SHA256_LEN];
 	static uint32_t height[FETCH_MAX];
@@ -330,13 +335,14 @@ static void progress(struct gossip *g, int64_t now) {
 
 /* ==== Message handlers ==== */
 
-/* The peer has block hash: raise its height, if we know the header. */
+/* The peer has block hash: raise its heights, if we know the header. */
 static void raise_height(struct gossip *g, struct peer *p,
                          const uint8_t *hash) {
 	uint8_t hdr[HEADER_LEN];
 	uint32_t h;
-	if (chain_header(g->c, hash, hdr, &h) >= 0 && h > p->height)
-		p->height = h;
+	if (chain_header(g->c, hash, hdr, &h) < 0) return;
+	if (h > p->shown) p->shown = h;
+	if (h > p->height) p->height = h;
 }
 
 /* The entries of an inv, getdata or notfound (u32 count | count x (u32
@@ -629,12 +635,17 @@ static void timeouts(struct gossip *g, int64_t now) {
 		p = w->asked;
 		log_msg(LOG_DEBUG, "%s %s stalled", net_text(&p->a),
 		        w->type == INV_TX ? "tx" : "block");
-		if (w->type == INV_BLOCK) p->rest_until = now + STALL_REST_MS;
+		if (w->type == INV_BLOCK) {  /* rest; believe only what it showed */
+			p->rest_until = now + STALL_REST_MS;
+			p->height = p->shown;
+		}
 		pass_over(g, w, p);
 	}
 	free(v);
-	if (g->hdr_peer && now - g->hdr_peer->headers_at > HEADERS_WAIT_MS)
+	if (g->hdr_peer && now - g->hdr_peer->headers_at > HEADERS_WAIT_MS) {
+		g->hdr_peer->height = g->hdr_peer->shown;
 		g->hdr_peer = NULL;
+	}
 	for (p = g->n->peers; !g->hdr_peer && p; p = p->next)
 		if (live(p) && p->height > top && !p->headers_at && !p->answered) {
 			g->hdr_peer = p;

@@ -17,6 +17,7 @@
  */
 #include "node.h"
 #include <errno.h>
+#include <fcntl.h>
 #include <poll.h>
 #include <signal.h>
 #include <stdarg.h>
@@ -31,7 +32,8 @@
 #define MINE_STEP    8              /* ...in the running node's miner, */
 #define MINE_TURN_US 10             /* which works this long a turn */
 #define TICK_MS      100            /* the timers' tick; fsyncs as often */
-#define MAX_CONTROL  8              /* control connections at once */
+#define MAX_CONTROL  8              /* control connections at once, */
+#define CONTROL_MS   10000          /* each this long to ask and read */
 #define CONTROL_LINE 512            /* bytes in one control command */
 #define MAX_ANSWER   (64u << 20)    /* bytes of answer a client reads */
 
@@ -60,6 +62,9 @@ struct ctl {
 	int fd;                          /* -1: a free slot */
 	char line[CONTROL_LINE];
 	size_t len;
+	char *answer;                    /* NULL till the line is complete... */
+	size_t alen, sent;               /* ...then its bytes, and those sent */
+	int64_t since;                   /* when it came (monotonic ms) */
 };
 
 static const char *opt_dir;          /* -d: the data directory */
@@ -539,38 +544,68 @@ static void ctl_answer(struct ctl *c) {
 		fprintf(out, "%c%d", 0, status);
 		fclose(out);
 	}
-	if (o && write(c->fd, o, olen) < 0)
-		log_msg(LOG_DEBUG, "control client went away");
-	free(o);
+	c->answer = o;
+	c->alen = o ? olen : 0;
+	c->sent = 0;
 	free(e);
 	out = stdout;
 	err = stderr;
 }
 
+/* Close a control connection, with any answer it did not take. */
+static void ctl_close(struct ctl *c) {
+	close(c->fd);
+	c->fd = -1;
+	free(c->answer);
+	c->answer = NULL;
+}
+
+/* Send what the socket takes of the answer; close once it is all out. */
+static void ctl_write(struct ctl *c) {
+	ssize_t k = write(c->fd, c->answer + c->sent, c->alen - c->sent);
+	c->sent += k > 0 ? (size_t)k : 0;
+	if (c->sent == c->alen || (k < 0 && errno != EAGAIN &&
+	                           errno != EWOULDBLOCK && errno != EINTR))
+		ctl_close(c);
+}
+
 /* Read from a control connection; answer once a line is complete. */
 static void ctl_read(struct ctl *c) {
 	ssize_t k = read(c->fd, c->line + c->len, sizeof c->line - 1 - c->len);
+	if (k < 0 && (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR))
+		return;
 	c->len += k > 0 ? (size_t)k : 0;
 	if (k > 0 && !memchr(c->line, '\n', c->len) &&
 	    c->len < sizeof c->line - 1)
 		return;
 	if (k > 0) ctl_answer(c);
-	close(c->fd);
-	c->fd = -1;
+	if (c->answer)
+		ctl_write(c);
+	else
+		ctl_close(c);
 }
 
-/* Accept a control connection into a free slot, if there is one (only
- * the node's user can reach the socket: it is made mode 0600). */
+/* Accept a control connection (only the node's user can: the socket is
+ * mode 0600), non-blocking, into a free slot, or the oldest client's:
+ * nobody holds the node's ear.  Clients get CONTROL_MS in all. */
 static void ctl_accept(void) {
-	int fd = accept(ctl_fd, NULL, NULL), i;
+	int fd = accept(ctl_fd, NULL, NULL), i, old = 0;
+	if (fd < 0) return;
 	for (i = 0; i < MAX_CONTROL && ctls[i].fd >= 0; i++)
-		;
-	if (fd >= 0 && i == MAX_CONTROL)
-		close(fd);
-	else if (fd >= 0) {
-		ctls[i].fd = fd;
-		ctls[i].len = 0;
-	}
+		if (ctls[i].since < ctls[old].since) old = i;
+	if (i == MAX_CONTROL) ctl_close(&ctls[i = old]);
+	fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) | O_NONBLOCK);
+	ctls[i].fd = fd;
+	ctls[i].len = 0;
+	ctls[i].since = mono_ms();
+}
+
+/* Close the control clients that took over CONTROL_MS. */
+static void ctl_expire(void) {
+	int i;
+	for (i = 0; i < MAX_CONTROL; i++)
+		if (ctls[i].fd >= 0 && mono_ms() - ctls[i].since > CONTROL_MS)
+			ctl_close(&ctls[i]);
 }
 
 /* DIR/NET/control.sock into un; returns 0, or -1 if it does not fit. */
@@ -630,7 +665,7 @@ static void node_close(void) {
 	net = NULL;
 	gossip = NULL;
 	for (i = 0; i < MAX_CONTROL; i++)
-		if (ctls[i].fd >= 0) close(ctls[i].fd);
+		if (ctls[i].fd >= 0) ctl_close(&ctls[i]);
 	if (ctl_fd >= 0 && control_path(&un) == 0) unlink(un.sun_path);
 	if (ctl_fd >= 0) close(ctl_fd);
 	free(miner.blk);
@@ -653,9 +688,11 @@ static int cmd_run(char **arg) {
 	pfd = xcalloc((size_t)(1 + MAX_CONTROL + net->maxfds), sizeof *pfd);
 	while (!got_signal && !stopping) {
 		pfd[0].fd = ctl_fd;
-		for (i = 0; i < MAX_CONTROL; i++)
+		pfd[0].events = POLLIN;
+		for (i = 0; i < MAX_CONTROL; i++) {
 			pfd[1 + i].fd = ctls[i].fd;      /* (-1: poll skips it) */
-		for (i = 0; i <= MAX_CONTROL; i++) pfd[i].events = POLLIN;
+			pfd[1 + i].events = ctls[i].answer ? POLLOUT : POLLIN;
+		}
 		k = net_pollfds(net, pfd + 1 + MAX_CONTROL);
 		t = net_timeout_ms(net);
 		t = opt_mine ? 0 : gossip_timeout_ms(gossip) < t ?
@@ -663,7 +700,9 @@ static int cmd_run(char **arg) {
 		if ((r = poll(pfd, (nfds_t)(1 + MAX_CONTROL + k), t)) > 0) {
 			if (pfd[0].revents) ctl_accept();
 			for (i = 0; i < MAX_CONTROL; i++)
-				if (pfd[1 + i].revents && ctls[i].fd >= 0)
+				if (pfd[1 + i].revents && ctls[i].answer)
+					ctl_write(&ctls[i]);
+				else if (pfd[1 + i].revents && ctls[i].fd >= 0)
 					ctl_read(&ctls[i]);
 			net_events(net, pfd + 1 + MAX_CONTROL, k);
 		} else if (r < 0 && errno != EINTR) {
@@ -673,6 +712,7 @@ static int cmd_run(char **arg) {
 		net_tick(net, tick);
 		gossip_tick(gossip, tick);
 		if (tick) chain_sync(chain);
+		if (tick) ctl_expire();
 		if (opt_mine) mine_turn();
 	}
 	chain_sync(chain);

@@ -334,6 +334,7 @@ struct chain {
 #define CH_BODY   2  /* ...and its body is stored */
 #define CH_ACTIVE 4  /* ...on the active chain */
 #define CH_FAILED 8  /* ...it, or a block before it, broke a rule */
+#define CH_BEST   16 /* ...on the best header's chain */
 
 struct chain *chain_open(const struct params *p, const char *dir,
                          char *err, size_t errlen);
@@ -448,7 +449,7 @@ struct peer {
 	uint64_t ping_nonce;     /* 0: no ping out */
 	int64_t min_ping;        /* ms; -1 until measured */
 	uint16_t listen_port;    /* from its version */
-	uint32_t height;         /* from its version; gossip raises it */
+	uint32_t height;         /* from its version (a hint); gossip raises it */
 	char agent[MAX_AGENT + 1];
 	double tokens;           /* addresses it may still send */
 	int64_t tokens_at;
@@ -457,6 +458,7 @@ struct peer {
 	uint8_t (*queue)[SHA256_LEN]; /* transactions to announce to it */
 	size_t nqueue, qcap;
 	int64_t announce_at;     /* when the queue goes out */
+	uint32_t shown;          /* the highest block it has shown it has */
 	int inflight;            /* blocks it was asked for and owes */
 	int64_t headers_at;      /* when we asked it for headers; 0: not */
 	int answered;            /* it sent all the headers it had */

@@ -48,11 +48,30 @@ upto 10 height v 5 || fail "v did not take h's blocks after the bad copies"
 [ "$(bans v)" = 2 ] || fail "v banned $(bans v) peers, not the 2 attackers"
 [ "$(bans h)" = 0 ] || fail "h banned v"
 
+# Finding 9: 100 headers on v's tip whose bodies never come do not stop v
+# from relaying: h's next block reaches c, which hears only from v.
+node c 127.69.0.1:26004 -c $V:26002
+upto 10 height c 5 || fail "c did not sync from v"
+"$peer" -b 127.69.1.1 $V 26002 headers 100 10 &
+pids="$pids $!"
+sleep 1
+ctl h mine 1 >/dev/null
+upto 10 height v 6 || fail "v did not take h's block after the headers"
+upto 10 height c 6 || fail "v stopped relaying after a header-only fork"
+
+# Finding 15: nine control clients, the first asking and never reading,
+# the rest silent, do not lock the node's user out: the oldest makes room.
+"$peer" 127.0.0.1 1 control "$tmp/v/regtest/control.sock" 9 12 &
+pids="$pids $!"
+sleep 1
+upto 3 ctl v status || fail "stuck control clients locked the node's user out"
+"$peer" -b 127.69.2.1 $V 26002 good || fail "v stopped serving peers"
+
 # Finding 4: a block of 1 MB; 100 peers ask for it 15 times each and never
 # read, 100 more hold half of a 2 MiB frame.  v's queues stay within its
 # budget, and h's next block and a newcomer's ping still get through.
 big=$("$peer" -b 127.63.0.1 $V 26002 bigblock) || fail "bigblock failed"
-upto 10 height v 6 || fail "v did not take the big block"
+upto 10 height v 7 || fail "v did not take the big block"
 "$peer" $V 26002 hog 100 6 "$big" >"$tmp/hog" &
 pids="$pids $!"
 "$peer" $V 26002 unfinished 100 6 >"$tmp/unfinished" &
@@ -67,7 +86,7 @@ while [ $i -lt 30 ]; do
 done
 "$peer" -b 127.64.0.1 $V 26002 good || fail "a ping was not answered during the flood"
 ctl h mine 1 >/dev/null
-upto 10 height v 7 || fail "h's block did not reach v during the flood"
+upto 10 height v 8 || fail "h's block did not reach v during the flood"
 [ "$max" -le $((budget + 1100000)) ] ||
 	fail "v's queues held $max bytes, over its budget of $budget"
 logged v "over the memory budget" || fail "nobody was dropped for the budget"
@@ -88,6 +107,21 @@ n=$("$peer" -b 127.65.0.2 $V 26002 getheaders 20) || fail "getheaders failed"
 # done in 3 s (-t frame=3), though every byte came within the idle time.
 "$peer" -b 127.65.0.3 $V 26002 slowloris 10 || fail "slowloris was not dropped"
 logged v "frame unfinished in time" || fail "no drop for a slow frame logged"
+
+# Finding 10: a peer that claims height 2^32-1 and answers nothing, first
+# to connect, does not hold up sync from h: headers time out on it, and
+# it is never asked for blocks (h has more than one window of them).
+ctl h mine 40 >/dev/null || fail "h did not mine"
+node f 127.71.0.1:26005 -o 0
+upto 10 ctl f status || fail "f did not start"
+"$peer" -b 127.70.0.1 127.71.0.1 26005 liar 14 >"$tmp/liar" &
+pids="$pids $!"
+upto 5 sh -c "'$bin' -d '$tmp/f' -n regtest peers | grep -q ready" ||
+	fail "the liar did not connect"
+ctl f connect $H:26001 >/dev/null || fail "f cannot connect to h"
+upto 20 height f 48 || fail "f did not sync from h behind a liar"
+upto 30 test -s "$tmp/liar" || fail "the liar did not finish"
+[ "$(cat "$tmp/liar")" = 0 ] || fail "f asked the liar for $(cat "$tmp/liar") blocks"
 
 # Finding 3: evictions while every inbound peer is busy (under the
 # sanitizers, a peer freed mid-pass shows): v2 takes 4 inbound peers.

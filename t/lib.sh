@@ -31,5 +31,5 @@ cleanup() {
 	reap $pids
 	rm -rf "$tmp"
 }
-trap cleanup EXIT INT TERM
+trap cleanup EXIT HUP INT PIPE TERM
 ctl() { name=$1; shift; "$bin" -d "$tmp/$name" -n regtest "$@"; }

@@ -49,7 +49,11 @@
  *   getheaders N
  *               the same getheaders N times; print how many answers came
  *   headers N S N regtest headers on the node's tip, no bodies; hold S s
- *   liar S      claim height 2^32-1, answer nothing; hold S seconds
+ *   liar S      claim height 2^32-1, answer nothing; print how many
+ *               getdata came within S seconds
+ *   control PATH N S
+ *               N connections to the control socket PATH: the first asks
+ *               `status` and never reads, the rest say nothing; hold S s
  * Every wait is bounded.  The network is regtest, or $TESTPEER_NET.
  */
 #define _POSIX_C_SOURCE 200809L
@@ -62,6 +66,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/un.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -561,7 +566,7 @@ static int headers(int n, int s) {
 		put32le(h, 1);
 		memcpy(h + HDR_PREV, prev, SHA256_LEN);
 		memset(h + HDR_MERKLE, 0x77, SHA256_LEN);
-		put32le(h + HDR_TIME, (uint32_t)time(NULL) - 600 + (uint32_t)i);
+		put32le(h + HDR_TIME, get32le(tip + HDR_TIME) + 1 + (uint32_t)i);
 		put32le(h + HDR_BITS, 0x207fffff);
 		while (block_mine(h, HEADER_LEN, 1, 0) == 0)
 			;
@@ -570,6 +575,37 @@ static int headers(int n, int s) {
 	put32le(b, (uint32_t)n);
 	say(fd, "headers", b, 4 + (size_t)n * HEADER_LEN);
 	free(b);
+	sleep((unsigned)s);
+	return 0;
+}
+
+/* Claim to be far ahead and answer nothing: print how many getdata
+ * (requests for blocks it cannot have) came within s seconds. */
+static int liar(int s) {
+	int fd, asked = 0;
+	long long end = ms() + s * 1000LL;
+
+	claim = 0xffffffffu;
+	if ((fd = dial(bind_ip)) < 0 || handshake(fd) != 0) return 2;
+	while (ms() < end)
+		if (await(fd, "getdata", NULL) == 0) asked++;
+	printf("%d\n", asked);
+	return 0;
+}
+
+/* Control clients that never finish: see the usage. */
+static int control(const char *path, int n, int s) {
+	struct sockaddr_un un = { 0 };
+	int i, fd;
+
+	un.sun_family = AF_UNIX;
+	snprintf(un.sun_path, sizeof un.sun_path, "%s", path);
+	for (i = 0; i < n; i++) {
+		if ((fd = socket(AF_UNIX, SOCK_STREAM, 0)) < 0 ||
+		    connect(fd, (struct sockaddr *)&un, sizeof un) != 0)
+			return 2;
+		if (i == 0 && write(fd, "status\n", 7) != 7) return 2;
+	}
 	sleep((unsigned)s);
 	return 0;
 }
@@ -676,9 +712,8 @@ int main(int argc, char **argv) {
 	if (!strcmp(argv[a + 2], "slowloris")) return slowloris(n);
 	if (!strcmp(argv[a + 2], "getheaders")) return getheaders(n);
 	if (!strcmp(argv[a + 2], "headers")) return headers(n, s);
-	if (!strcmp(argv[a + 2], "liar")) {
-		claim = 0xffffffffu;
-		return many(1, n, 1);
-	}
+	if (!strcmp(argv[a + 2], "liar")) return liar(n);
+	if (!strcmp(argv[a + 2], "control") && argc - a > 5)
+		return control(argv[a + 3], atoi(argv[a + 4]), atoi(argv[a + 5]));
 	return violate(argv[a + 2]);
 }
