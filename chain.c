@@ -410,6 +410,7 @@ static int store(struct chain *c, struct blockindex *n, const uint8_t *blk,
                  size_t len) {
 	uint8_t head[RECORD_HEAD], sum[RECORD_TAIL];
 	off_t at = c->filesize;
+	int e;
 	if (!c->dir) return V_STORAGE_FAILED;
 	if (c->filesize > 0 && c->filesize + len + RECORD_HEAD + RECORD_TAIL >
 	    c->file_max) {
@@ -425,8 +426,11 @@ static int store(struct chain *c, struct blockindex *n, const uint8_t *blk,
 	    file_io(c->fd, (uint8_t *)blk, len, at + RECORD_HEAD, 1) ||
 	    file_io(c->fd, sum, RECORD_TAIL, at + RECORD_HEAD + (off_t)len, 1) ||
 	    (!c->sync_later && fsync(c->fd))) {
+		e = errno;
 		if (c->fd >= 0 && ftruncate(c->fd, at) != 0)
 			fatal("cannot undo a failed write to a block file");
+		log_msg(LOG_ERROR, "cannot store a block in %s/blk%05u.dat: %s",
+		        c->dir, (unsigned)c->filenum, strerror(e));
 		return V_STORAGE_FAILED;
 	}
 	n->file = c->filenum;

@@ -26,7 +26,10 @@
 #define RECENT_MAX      16384    /* hashes the ring of recent ones holds */
 #define KNOWN_MAX       2048     /* hashes known per peer (two sets) */
 #define ANNOUNCERS      8        /* peers remembered per wanted hash */
-#define WANT_MAX        50000    /* hashes waited for at once */
+#define WANT_MAX        50000    /* hashes waited for at once, shared by
+                                    the connections allowed (at least
+                                    PEER_WANTS each): none can fill it */
+#define PEER_WANTS      (4 * WINDOW)
 #define TX_WAIT_MS      2000     /* an announcer's time to deliver a tx... */
 #define BLOCK_WAIT_MS   5000     /* ...or a block, before the next is asked */
 #define HEADERS_WAIT_MS 10000    /* ...or headers */
@@ -60,6 +63,7 @@ struct gossip {
 	struct chain *c;
 	struct net *n;
 	int delay_ms;                /* batching of tx announcements */
+	int per_peer;                /* wanted hashes one peer may announce */
 	struct map wants;            /* hash -> struct want */
 	struct recent *recent;       /* a ring of RECENT_MAX... */
 	size_t recent_at;
@@ -238,12 +242,14 @@ static void ask(struct gossip *g, struct want *w) {
 	send_inv(g, w->asked, "getdata", w->type, &w->hash, 1);
 }
 
-/* The want of a hash, with p among its announcers; NULL if full. */
+/* The want of a hash, with p among its announcers (unless it has its
+ * share already); NULL if full. */
 static struct want *want_of(struct gossip *g, struct peer *p, uint32_t type,
                             const uint8_t *hash) {
 	struct want *w = map_get(&g->wants, hash);
 	int i;
-	if (!w && g->wants.n >= WANT_MAX) return NULL;
+	if (!w && (g->wants.n >= WANT_MAX || p->wants >= g->per_peer))
+		return NULL;
 	if (!w) {
 		w = xcalloc(1, sizeof *w);
 		memcpy(w->hash, hash, SHA256_LEN);
@@ -252,8 +258,11 @@ static struct want *want_of(struct gossip *g, struct peer *p, uint32_t type,
 	}
 	for (i = 0; i < w->nfrom && w->from[i] != p; i++)
 		;
-	if (i == w->nfrom && w->nfrom < ANNOUNCERS && w->asked != p)
+	if (i == w->nfrom && w->nfrom < ANNOUNCERS && w->asked != p &&
+	    p->wants < g->per_peer) {
 		w->from[w->nfrom++] = p;
+		p->wants++;
+	}
 	return w;
 }
 
@@ -269,7 +278,10 @@ static void want(struct gossip *g, struct peer *p, uint32_t type,
 static int pass_over(struct gossip *g, struct want *w, struct peer *p) {
 	int i, k = 0;
 	for (i = 0; i < w->nfrom; i++)
-		if (w->from[i] != p) w->from[k++] = w->from[i];
+		if (w->from[i] != p)
+			w->from[k++] = w->from[i];
+		else
+			p->wants--;
 	w->nfrom = k;
 	if (w->asked == p) {
 		if (w->type == INV_BLOCK) p->inflight--;
@@ -284,7 +296,9 @@ static int pass_over(struct gossip *g, struct want *w, struct peer *p) {
 /* A wanted hash arrived (or is no longer wanted): forget it. */
 static void got(struct gossip *g, const uint8_t *hash) {
 	struct want *w = map_del(&g->wants, hash);
+	int i;
 	if (w && w->asked && w->type == INV_BLOCK) w->asked->inflight--;
+	for (i = 0; w && i < w->nfrom; i++) w->from[i]->wants--;
 	free(w);
 }
 
@@ -472,15 +486,22 @@ static const char *on_tx(void *arg, struct peer *p, const uint8_t *b,
 }
 
 /* A block from a peer (p) or the miner (NULL): into the chain, and out
- * if it is the new tip.  A body that is not its header's (a bad copy)
- * leaves the hash wanted: the sender is banned, the next announcer asked.
- * Returns a reason. */
+ * if it is the new tip.  One a peer was not asked for is taken only on
+ * the tip or the best header's chain: nobody fills our disk with side
+ * branches.  A body that is not its header's (a bad copy) leaves the hash
+ * wanted: the sender is banned, the next announcer asked.  A reason. */
 int gossip_block(struct gossip *g, struct peer *p, const uint8_t *b,
                  size_t len) {
-	uint8_t hash[SHA256_LEN];
+	uint8_t hash[SHA256_LEN], tip[SHA256_LEN];
+	struct want *w;
 	int r;
 	sha256d(b, HEADER_LEN, hash);
 	if (p) known_add(p, hash);
+	w = map_get(&g->wants, hash);
+	chain_hash_at(g->c, chain_height(g->c), tip);
+	if (p && !(w && w->asked == p) && memcmp(b + HDR_PREV, tip, SHA256_LEN) &&
+	    !(chain_status(g->c, hash) & CH_BEST))
+		return V_NOT_REQUESTED;
 	r = chain_add_block(g->c, b, len);
 	if (r != V_MALFORMED && r != V_TOO_BIG && r != V_BAD_MERKLE_ROOT &&
 	    r != V_DUPLICATE_TX)
@@ -509,7 +530,7 @@ static const char *on_block(void *arg, struct peer *p, const uint8_t *b,
 	if (r == V_ALREADY_KNOWN) g->block_dup++;
 	fetch_blocks(g);
 	if (r == V_OK || r == V_ALREADY_KNOWN || r == V_PREVIOUS_UNKNOWN ||
-	    r == V_STORAGE_FAILED || r == V_TIME_TOO_NEW)
+	    r == V_STORAGE_FAILED || r == V_TIME_TOO_NEW || r == V_NOT_REQUESTED)
 		return NULL;
 	log_msg(LOG_WARN, "block from %s: %s", net_text(&p->a),
 	        reason_text(r));
@@ -697,6 +718,8 @@ struct gossip *gossip_open(struct chain *c, struct net *n, int tx_delay_ms) {
 	g->c = c;
 	g->n = n;
 	g->delay_ms = tx_delay_ms;
+	g->per_peer = WANT_MAX / (n->o.max_in + n->o.max_out + 1);
+	g->per_peer = g->per_peer > PEER_WANTS ? g->per_peer : PEER_WANTS;
 	map_init(&g->wants, SHA256_LEN);
 	map_init(&g->recent_idx, SHA256_LEN);
 	g->recent = xcalloc(RECENT_MAX, sizeof *g->recent);

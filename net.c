@@ -38,8 +38,9 @@
 #define MAX_BANS      100000      /* bans read from bans.dat at most */
 #define ENTRY_REC     31          /* bytes of one entry of peers.dat */
 #define BAN_REC       24          /* bytes of one ban of bans.dat */
-#define ADDR_RATE     0.1         /* addresses a peer may send a second,
-                                     MAX_ADDR at once, as Bitcoin */
+#define ADDR_RATE     0.1         /* addresses a group of peers may send
+                                     a second, MAX_ADDR at once (Bitcoin
+                                     allows as much to each peer) */
 #define RELAY_FRESH   600         /* seconds an address counts as fresh */
 #define SAVE_EVERY    (15 * 60)   /* seconds between saves of peers.dat */
 #define RETRY_BASE    10          /* seconds before a retry, doubled... */
@@ -229,14 +230,15 @@ static void addr_key(const struct naddr *a, uint8_t key[18]) {
 	put16le(key + 16, a->port);
 }
 
-/* The bucket of an address: picked by its group through our secret, so a
- * group fills one bucket at most and nobody outside knows which. */
-static int bucket_of(const struct net *n, const struct naddr *a) {
+/* A number for an address's group, through our secret: a group fills one
+ * bucket of the book at most, and has one addr allowance, and nobody
+ * outside knows which. */
+static uint32_t group_hash(const struct net *n, const struct naddr *a) {
 	uint8_t buf[32 + 5], h[SHA256_LEN];
 	memcpy(buf, n->secret, 32);
 	net_group(a, buf + 32);
 	sha256(buf, sizeof buf, h);
-	return (int)(get32le(h) % BOOK_BUCKETS);
+	return get32le(h);
 }
 
 /* The book's entry for an address, or NULL. */
@@ -267,7 +269,7 @@ static int book_add(struct net *n, const struct naddr *a, int64_t heard) {
 	struct entry *e = book_find(n, a);
 	size_t i, worst = n->nbook, count = 0;
 	uint8_t key[18];
-	int b = bucket_of(n, a);
+	int b = (int)(group_hash(n, a) % BOOK_BUCKETS);
 	if (e || a->port == 0 || memcmp(a->ip, zero, 16) == 0 ||
 	    (is_v4(a) && get32le(a->ip + 12) == 0) ||
 	    memcmp(a, &n->self, sizeof *a) == 0) {
@@ -345,6 +347,31 @@ static void book_load(struct net *n) {
 	while (n->nbook) book_drop(n, 0);
 	for (i = 0; i < sizeof n->secret; i += 8)   /* (clock, if no urandom) */
 		put64le(n->secret + i, random64());
+}
+
+/* anchors.dat: "PCAN" | u32 count (at most MAX_ANCHORS) | count addresses
+ * as addr_rw: our outbound peers at the last shutdown, dialled first at
+ * the next start (as Bitcoin Core's anchors), so a restart does not give
+ * our outbound slots to whoever filled the address book meanwhile. */
+static void anchors_rw(struct rw *s, void *arg) {
+	struct net *n = arg;
+	struct peer *p = n->peers;
+	uint32_t i, count = 0;
+	struct naddr a;
+	int64_t t = 0;
+	for (; s->out && p; p = p->next)
+		count += p->fd >= 0 && p->outbound && p->handshaked;
+	rw_magic(s, "PCAN");
+	count = rw_count(s, count < MAX_ANCHORS ? count : MAX_ANCHORS, 4,
+	                 MAX_ANCHORS, ADDR_REC);
+	for (i = 0, p = n->peers; i < count && !s->bad; i++) {
+		while (s->out && !(p->fd >= 0 && p->outbound && p->handshaked))
+			p = p->next;
+		if (s->out) a = p->a;
+		if (s->out) p = p->next;
+		addr_rw(s, &a, &t);
+		if (!s->out && !s->bad) n->anchors[n->nanchors++] = a;
+	}
 }
 
 /* ==== Bans ==== */
@@ -692,8 +719,9 @@ static void relay_addr(struct net *n, struct peer *from, struct entry *e) {
 	for (i = 0; i < 2 && pick[i]; i++) send_addrs(n, pick[i], &e, 1);
 }
 
-/* addr: u16 count | count addresses.  Learn them as fast as the peer's
- * token bucket allows; relay the fresh ones of a small announcement. */
+/* addr: u16 count | count addresses.  Learn them as fast as the token
+ * bucket of the peer's group allows (shared by its connections, present
+ * and past); relay the fresh ones of a small announcement. */
 static const char *on_addr(void *arg, struct peer *p, const uint8_t *b,
                            size_t len) {
 	struct net *n = arg;
@@ -702,15 +730,17 @@ static const char *on_addr(void *arg, struct peer *p, const uint8_t *b,
 	struct naddr a;
 	struct entry *e;
 	struct rw s;
+	uint32_t k = group_hash(n, &p->a) % ADDR_SLOTS;
+	double *tokens = &n->tokens[k];
 	if (len >= 2 && get16le(b) > MAX_ADDR)
 		return "addr with over 1000 addresses";
 	rw_reader(&s, b, len);
 	count = rw_count(&s, 0, 2, MAX_ADDR, ADDR_REC);
 	if (s.bad || s.left != count * ADDR_REC) return "malformed addr";
-	p->tokens += (double)(now - p->tokens_at) / 1000 * ADDR_RATE;
-	p->tokens = p->tokens > MAX_ADDR ? MAX_ADDR : p->tokens;
-	p->tokens_at = now;
-	for (i = 0; i < count && p->tokens >= 1; i++, p->tokens -= 1) {
+	*tokens += (double)(now - n->tokens_at[k]) / 1000 * ADDR_RATE;
+	*tokens = *tokens > MAX_ADDR ? MAX_ADDR : *tokens;
+	n->tokens_at[k] = now;
+	for (i = 0; i < count && *tokens >= 1; i++, *tokens -= 1) {
 		addr_rw(&s, &a, &heard);
 		heard = heard > wall ? wall : heard;
 		if (book_add(n, &a, heard) && count <= 10 &&
@@ -799,10 +829,9 @@ static struct peer *add_peer(struct net *n, int fd, const struct naddr *a,
 	p->fd = fd;
 	p->a = *a;
 	p->outbound = outbound;
-	p->since = p->last_recv = p->tokens_at = p->ping_at = mono_ms();
+	p->since = p->last_recv = p->ping_at = mono_ms();
 	p->frame_at = p->sent_at = p->since;
 	p->min_ping = -1;
-	p->tokens = MAX_ADDR;
 	p->next = n->peers;
 	n->peers = p;
 	*(outbound ? &n->nout : &n->nin) += 1;
@@ -896,8 +925,9 @@ static int connected(const struct net *n, const struct naddr *a) {
 	return 0;
 }
 
-/* Open one more outbound connection: a random address of the book, not
- * connected, banned or backing off, in a group with no outbound peer. */
+/* Open one more outbound connection: a random address of the book (one
+ * that once worked, for the first half of the tries), not connected,
+ * banned or backing off, in a group with no outbound peer. */
 static void pick_outbound(struct net *n) {
 	int64_t now = mono_ms() / 1000, wait;
 	struct entry *e;
@@ -905,7 +935,8 @@ static void pick_outbound(struct net *n) {
 	for (tries = 0; tries < 100 && n->nbook > 0; tries++) {
 		e = &n->book[random64() % n->nbook];
 		wait = (int64_t)RETRY_BASE << (e->attempts < 9 ? e->attempts : 9);
-		if (connected(n, &e->a) || banned(n, &e->a) ||
+		if ((tries < 50 && !e->tried) || connected(n, &e->a) ||
+		    banned(n, &e->a) ||
 		    (e->tried_at && now - e->tried_at < (wait < RETRY_MAX ?
 		                                          wait : RETRY_MAX)) ||
 		    (!n->o.nogroups && group_peers(n, &e->a, 1)))
@@ -919,23 +950,29 @@ static void pick_outbound(struct net *n) {
 
 /* Is inbound peer v[i] spared from eviction: among the PROTECT_PING
  * fastest, the PROTECT_RELAY last useful, or the PROTECT_GROUP oldest
- * alone in their group (alone[j])? */
+ * alone in their group (alone[j])?  Ranks are strict (a tie goes to the
+ * first in v), so no more than those are spared, however alike. */
 static int spared(struct peer **v, const char *alone, int k, int i) {
-	const struct peer *p = v[i];
+	const struct peer *p = v[i], *q;
 	int j, faster = 0, fresher = 0, older_alone = 0;
 	for (j = 0; j < k; j++) {
-		faster += v[j]->min_ping >= 0 && v[j]->min_ping < p->min_ping;
-		fresher += v[j]->last_relay > p->last_relay;
-		older_alone += v[j]->since < p->since && alone[j];
+		q = v[j];
+		faster += q->min_ping >= 0 && (q->min_ping < p->min_ping ||
+		                               (q->min_ping == p->min_ping && j < i));
+		fresher += q->last_relay > p->last_relay ||
+		           (q->last_relay == p->last_relay && j < i);
+		older_alone += alone[j] && (q->since < p->since ||
+		                            (q->since == p->since && j < i));
 	}
 	return (p->min_ping >= 0 && faster < PROTECT_PING) ||
 	       (p->last_relay && fresher < PROTECT_RELAY) ||
 	       (alone[i] && older_alone < PROTECT_GROUP);
 }
 
-/* The inbound peer to evict for a newcomer: of those not spared, the
- * youngest in the group holding most connections; NULL if none. */
-static struct peer *evict_choice(struct net *n) {
+/* The inbound peer to evict for a newcomer: of those not spared (or of
+ * all, if force), the youngest in the group holding most connections;
+ * NULL if none. */
+static struct peer *evict_choice(struct net *n, int force) {
 	struct peer **v = xcalloc((size_t)n->nin + 1, sizeof *v), *p, *best;
 	int *cnt = xcalloc((size_t)n->nin + 1, sizeof *cnt), k = 0, i, most = 0;
 	char *alone = xcalloc((size_t)n->nin + 1, 1);
@@ -946,7 +983,7 @@ static struct peer *evict_choice(struct net *n) {
 		alone[i] = cnt[i] == 1;
 	}
 	for (i = 0, best = NULL; i < k; i++)
-		if (!spared(v, alone, k, i) && (!best || cnt[i] > most ||
+		if ((force || !spared(v, alone, k, i)) && (!best || cnt[i] > most ||
 		    (cnt[i] == most && v[i]->since > best->since))) {
 			most = cnt[i];
 			best = v[i];
@@ -958,7 +995,8 @@ static struct peer *evict_choice(struct net *n) {
 }
 
 /* Accept an inbound connection: not banned, at most MAX_PER_IP from one
- * address, and when inbound is full only by evicting someone. */
+ * address, and when inbound is full only by evicting someone (anyone, for
+ * a newcomer from a group not among them). */
 static void accept_peer(struct net *n) {
 	struct sockaddr_storage ss;
 	socklen_t len = sizeof ss;
@@ -975,7 +1013,8 @@ static void accept_peer(struct net *n) {
 		close(fd);
 		return;
 	}
-	if (n->nin >= n->o.max_in && !(out = evict_choice(n))) {
+	if (n->nin >= n->o.max_in && !(out = evict_choice(n, 0)) &&
+	    !(out = group_peers(n, &a, 0) ? NULL : evict_choice(n, 1))) {
 		close(fd);
 		return;
 	}
@@ -1033,7 +1072,10 @@ void net_tick(struct net *n, int tick) {
 			n->fixed_at[i] = now;
 			dial(n, &n->fixed[i]);
 		}
-	if (tick && !n->o.nconnect && n->nout < n->o.max_out) pick_outbound(n);
+	if (tick && !n->o.nconnect && n->nout < n->o.max_out && n->nanchors)
+		dial(n, &n->anchors[--n->nanchors]);
+	else if (tick && !n->o.nconnect && n->nout < n->o.max_out)
+		pick_outbound(n);
 	if (tick && now - n->saved_at > SAVE_EVERY * 1000) {
 		save(n, "peers.dat", book_rw);
 		n->saved_at = now;
@@ -1143,6 +1185,13 @@ struct net *net_open(const struct net_opts *o, char *err, size_t errlen) {
 	}
 	file_load(path_of(n, "bans.dat"), 8 + BAN_REC * MAX_BANS, bans_rw, n);
 	book_load(n);
+	file_load(path_of(n, "anchors.dat"), 8 + ADDR_REC * MAX_ANCHORS,
+	          anchors_rw, n);
+	unlink(path_of(n, "anchors.dat"));      /* (used once, as Bitcoin) */
+	for (i = 0; i < ADDR_SLOTS; i++) {
+		n->tokens[i] = MAX_ADDR;
+		n->tokens_at[i] = n->saved_at;
+	}
 	n->fixed = xcalloc(o->nconnect, sizeof *n->fixed);
 	n->fixed_at = xcalloc(o->nconnect, sizeof *n->fixed_at);
 	for (i = 0; i < o->nconnect; i++) {
@@ -1181,6 +1230,7 @@ void net_close(struct net *n) {
 	if (n->who) {
 		save(n, "peers.dat", book_rw);
 		save(n, "bans.dat", bans_rw);
+		save(n, "anchors.dat", anchors_rw);
 	}
 	for (p = n->peers; p; p = p->next)
 		if (p->fd >= 0) {

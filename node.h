@@ -222,7 +222,7 @@ struct params {
 	X(DUPLICATE_TX) X(MISSING_INPUT) X(DOUBLE_SPEND) X(BAD_SIGNATURE) \
 	X(KEY_NOT_ADDRESS) X(OUTPUTS_EXCEED_INPUTS) X(AMOUNT_OUT_OF_RANGE) \
 	X(COINBASE_TOO_LARGE) X(IMMATURE_COINBASE_SPEND) X(MEMPOOL_CONFLICT) \
-	X(MEMPOOL_FULL) X(STORAGE_FAILED)
+	X(MEMPOOL_FULL) X(STORAGE_FAILED) X(NOT_REQUESTED)
 #define V_ENUM(x) V_##x,
 enum { REASONS(V_ENUM) V_NREASONS };
 
@@ -417,6 +417,8 @@ uint8_t *wallet_pay(struct wallet *w, struct chain *c,
 #define MAX_INV      50000       /* entries in one inv, as Bitcoin */
 #define MAX_CMDS     32          /* commands counted, and handlers */
 #define SERVICE_FULL 1           /* version services: a full node */
+#define ADDR_SLOTS   1024        /* token buckets of addr senders' groups */
+#define MAX_ANCHORS  8           /* outbound peers kept across a restart */
 #define PEERCHAIN_AGENT "/peerchain:" PEERCHAIN_VERSION "/"
 
 /* A network address: IPv6, or IPv4 mapped into it (::ffff:a.b.c.d). */
@@ -451,14 +453,13 @@ struct peer {
 	uint16_t listen_port;    /* from its version */
 	uint32_t height;         /* from its version (a hint); gossip raises it */
 	char agent[MAX_AGENT + 1];
-	double tokens;           /* addresses it may still send */
-	int64_t tokens_at;
 	/* gossip.c's part */
 	struct map known, known_old; /* hashes it has: two generations */
 	uint8_t (*queue)[SHA256_LEN]; /* transactions to announce to it */
 	size_t nqueue, qcap;
 	int64_t announce_at;     /* when the queue goes out */
 	uint32_t shown;          /* the highest block it has shown it has */
+	int wants;               /* wanted hashes it is an announcer of */
 	int inflight;            /* blocks it was asked for and owes */
 	int64_t headers_at;      /* when we asked it for headers; 0: not */
 	int answered;            /* it sent all the headers it had */
@@ -519,6 +520,11 @@ struct net {
 	size_t nbook;
 	struct map where;        /* ...and its index: address -> entry */
 	uint8_t secret[32];      /* picks buckets; nobody else knows it */
+	double tokens[ADDR_SLOTS]; /* addresses senders of a group may still
+	                             send (slot by group, through secret) */
+	int64_t tokens_at[ADDR_SLOTS];
+	struct naddr anchors[MAX_ANCHORS]; /* dialled first, last first */
+	int nanchors;
 	struct map bans;         /* ip[16] -> int64_t wall-clock end (s) */
 	uint64_t nonce;          /* in our version: spots self-connections */
 	int64_t saved_at;        /* when peers.dat was last written */

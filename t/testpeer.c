@@ -15,7 +15,8 @@
  *   ping N      handshake, then N pings; print the median round trip, us
  *   noread N    handshake, then N pings without ever reading a pong;
  *               exit 0 if the node hangs up
- *   addrs N G   handshake, then two addr messages of N addresses each,
+ *   addrs N G   handshake, then two addr messages of N addresses each
+ *               (ports by process: each run has its own addresses),
  *               spread over G groups (10.g.0.0/16); then hang up
  *   announce TXID S
  *               handshake, then announce the transaction TXID (as the node
@@ -25,7 +26,7 @@
  *               an unknown block; exit 0 if one notfound names both, each
  *               with its own type (1, then 2)
  *   badblock, badtx
- *               handshake, then a block on genesis whose coinbase pays over
+ *               handshake, then a block on the tip whose coinbase pays over
  *               all money, or a transaction paying as much; print
  *               its hash as the node shows hashes; exit 0 if the node then
  *               hangs up
@@ -35,6 +36,9 @@
  *               then hangs up
  *   bigblock    handshake, then mine and send a block of about 1 MB on the
  *               node's tip; print its hash
+ *   sidebranch N
+ *               push N blocks of 100 kB, unasked, on a branch from
+ *               genesis; exit 0 if the node stays connected
  *   hog N S HASH
  *               N connections, each asking 15 times for block HASH and
  *               never reading; print how many completed; hold S seconds
@@ -49,6 +53,12 @@
  *   getheaders N
  *               the same getheaders N times; print how many answers came
  *   headers N S N regtest headers on the node's tip, no bodies; hold S s
+ *   invflood N S
+ *               every second for S seconds, an inv of N random
+ *               transactions (the getdata that come are read, not answered)
+ *   group N S   N connections from one /16 (127.72.0.0/16) that answer
+ *               every ping at once (all alike); print how many completed;
+ *               hold S seconds
  *   liar S      claim height 2^32-1, answer nothing; print how many
  *               getdata came within S seconds
  *   control PATH N S
@@ -80,6 +90,8 @@ static struct sockaddr_in to;
 static uint8_t last[MAX_PAYLOAD]; /* the payload await() last matched... */
 static size_t lastlen;        /* ...and its length */
 static uint32_t claim;        /* the height our version claims */
+
+static uint32_t tip_of(int fd, uint8_t prev[HEADER_LEN]);
 
 /* Milliseconds on the monotonic clock. */
 static long long ms(void) {
@@ -260,17 +272,17 @@ static int invalid(const char *mode) {
 	uint8_t tx[4 + 2 + OUTPOINT_LEN + LMS_PUB_LEN + 2 + 2 + 8 + ADDR_LEN];
 	uint8_t *txs[1], *blk;
 	size_t lens[1], len;
+	uint32_t h;
 	int fd = dial(bind_ip);
 
 	if (fd < 0 || handshake(fd) != 0) return 2;
 	if (!strcmp(mode, "badblock")) {
-		if (hex_decode(p->genesis, gen, strlen(p->genesis) / 2) != 0)
-			return 2;
+		h = tip_of(fd, gen) + 1;
 		sha256d(gen, HEADER_LEN, hash);
 		txs[0] = cb;
-		lens[0] = coinbase_write(1, addr, MAX_MONEY + 1, cb, sizeof cb);
-		blk = block_make(hash, (uint32_t)time(NULL), p->limit_bits, txs,
-		                 lens, 1, &len);
+		lens[0] = coinbase_write(h, addr, MAX_MONEY + 1, cb, sizeof cb);
+		blk = block_make(hash, get32le(gen + HDR_TIME) + 1, p->limit_bits,
+		                 txs, lens, 1, &len);
 		while (block_mine(blk, len, 100000, time(NULL) + 60) == 0)
 			;
 		sha256d(blk, HEADER_LEN, hash);
@@ -423,47 +435,79 @@ static int push(const char *hex) {
 
 /* The node's tip's header into prev; returns its height. */
 static uint32_t tip_of(int fd, uint8_t prev[HEADER_LEN]) {
-	const struct params *p = params_find("regtest");
+	const char *gen = params_find("regtest")->genesis;
+	uint8_t g[512];
 	long n = headers_of(fd);
 
 	if (n > 0)
 		memcpy(prev, last + 4 + (n - 1) * HEADER_LEN, HEADER_LEN);
-	else
-		hex_decode(p->genesis, prev, HEADER_LEN);
+	else if (hex_decode(gen, g, strlen(gen) / 2) == 0)
+		memcpy(prev, g, HEADER_LEN);
 	return n > 0 ? (uint32_t)n : 0;
 }
 
-/* Mine a block of about 1 MB (a coinbase of 24,000 empty outputs) on the
- * node's tip and send it; print its hash. */
-static int bigblock(void) {
+/* Mine a regtest block at height h after the header prev, whose coinbase
+ * has nout empty outputs (40 bytes each); its length into *len. */
+static uint8_t *make_block(const uint8_t prev[HEADER_LEN], uint32_t h,
+                           uint16_t nout, size_t *len) {
 	static struct txout outs[24000];
-	uint8_t prev[HEADER_LEN], hash[SHA256_LEN], op[OUTPOINT_LEN] = { 0 };
-	uint8_t key[LMS_PUB_LEN] = { 0 }, addr[ADDR_LEN] = { 9 }, *cb, *blk;
+	uint8_t hash[SHA256_LEN], op[OUTPOINT_LEN] = { 0 }, *cb, *blk;
+	uint8_t key[LMS_PUB_LEN] = { 0 }, addr[ADDR_LEN] = { 9 };
 	struct txin in = { op, 0, key, NULL, 0 };
-	struct tx t = { NULL, 0, { 0 }, 1, 24000, &in, outs };
-	size_t cblen, len, i;
-	uint32_t h;
-	int fd = dial(bind_ip);
+	struct tx t = { NULL, 0, { 0 }, 1, 0, &in, outs };
+	size_t cblen, i;
 
-	if (fd < 0 || handshake(fd) != 0) return 2;
-	h = tip_of(fd, prev) + 1;
-	for (i = 0; i < 24000; i++) outs[i].addr = addr;
+	for (i = 0; i < nout; i++) outs[i].addr = addr;
+	t.nout = nout;
 	in.index = h;
 	put32le(op + SHA256_LEN, h);
 	cb = malloc(MAX_BLOCK_SIZE);
 	cblen = tx_write(&t, cb, MAX_BLOCK_SIZE);
 	sha256d(prev, HEADER_LEN, hash);
 	blk = block_make(hash, get32le(prev + HDR_TIME) + 1, 0x207fffff, &cb,
-	                 &cblen, 1, &len);
-	while (block_mine(blk, len, 100000, time(NULL) + 60) == 0)
+	                 &cblen, 1, len);
+	while (block_mine(blk, *len, 100000, time(NULL) + 60) == 0)
 		;
+	free(cb);
+	return blk;
+}
+
+/* Mine a block of about 1 MB on the node's tip and send it; print its
+ * hash. */
+static int bigblock(void) {
+	uint8_t prev[HEADER_LEN], hash[SHA256_LEN], *blk;
+	size_t len;
+	int fd = dial(bind_ip);
+
+	if (fd < 0 || handshake(fd) != 0) return 2;
+	blk = make_block(prev, tip_of(fd, prev) + 1, 24000, &len);
 	sha256d(blk, HEADER_LEN, hash);
 	say(fd, "block", blk, len);
 	print_hash(hash);
-	free(cb);
 	free(blk);
 	sleep(1);                          /* (a moment to take it) */
 	return 0;
+}
+
+/* Push n blocks of 100 kB, unasked, on a branch from genesis; exit 0 if
+ * the node is still connected after them. */
+static int sidebranch(int n) {
+	const char *gen = params_find("regtest")->genesis;
+	uint8_t prev[512], *blk;
+	size_t len;
+	int fd = dial(bind_ip), i;
+
+	if (fd < 0 || handshake(fd) != 0 ||
+	    hex_decode(gen, prev, strlen(gen) / 2) != 0)
+		return 2;
+	for (i = 1; i <= n; i++) {
+		blk = make_block(prev, (uint32_t)i, 2500, &len);
+		say(fd, "block", blk, len);
+		memcpy(prev, blk, HEADER_LEN);
+		free(blk);
+	}
+	say(fd, "ping", prev, 8);
+	return await(fd, "pong", NULL) == 0 ? 0 : 1;
 }
 
 /* n connections, each asking 15 times for a block and never reading. */
@@ -579,6 +623,61 @@ static int headers(int n, int s) {
 	return 0;
 }
 
+/* Every second for s seconds, an inv of n random transaction hashes;
+ * what the node sends meanwhile is read and dropped. */
+static int invflood(int n, int s) {
+	uint8_t *b = malloc(4 + (size_t)n * INV_REC), junk[4096];
+	struct pollfd p = { 0, POLLIN, 0 };
+	long long end = ms() + s * 1000LL, next;
+	int fd = dial(bind_ip), i, j;
+
+	if (fd < 0 || handshake(fd) != 0) return 2;
+	p.fd = fd;
+	put32le(b, (uint32_t)n);
+	while (ms() < end) {
+		for (i = 0; i < n; i++) {
+			put32le(b + 4 + i * INV_REC, 1);
+			for (j = 0; j < SHA256_LEN; j++)
+				b[8 + i * INV_REC + j] = (uint8_t)rand();
+		}
+		say(fd, "inv", b, 4 + (size_t)n * INV_REC);
+		for (next = ms() + 1000; ms() < next;)
+			if (poll(&p, 1, 50) > 0 && read(fd, junk, sizeof junk) <= 0)
+				return 1;
+	}
+	free(b);
+	return 0;
+}
+
+/* n connections from one /16, answering pings, for s seconds. */
+static int group(int n, int s) {
+	struct pollfd *p = calloc((size_t)n, sizeof *p);
+	uint8_t b[4096], f[FRAME_HEAD + 8];
+	char ip[32];
+	long long end = ms() + s * 1000LL;
+	int i, count = 0;
+	ssize_t k;
+
+	for (i = 0; i < n; i++) {
+		snprintf(ip, sizeof ip, "127.72.%d.%d", i / 200, i % 200 + 1);
+		p[i].fd = dial(ip);
+		p[i].events = POLLIN;
+		count += p[i].fd >= 0 && handshake(p[i].fd) == 0;
+	}
+	printf("%d\n", count);
+	fflush(stdout);
+	while (ms() < end && poll(p, (nfds_t)n, 100) >= 0)
+		for (i = 0; i < n; i++)       /* (a ping comes alone: answer it) */
+			if (p[i].revents && (k = read(p[i].fd, b, sizeof b)) >=
+			    (ssize_t)sizeof f && memcmp(b + 4, "ping", 5) == 0) {
+				frame_write(f, magic, "pong", b + FRAME_HEAD, 8);
+				if (write(p[i].fd, f, sizeof f) < 0) p[i].fd = -1;
+			} else if (p[i].revents && k <= 0) {
+				p[i].fd = -1;
+			}
+	return 0;
+}
+
 /* Claim to be far ahead and answer nothing: print how many getdata
  * (requests for blocks it cannot have) came within s seconds. */
 static int liar(int s) {
@@ -624,7 +723,7 @@ static int addrs(int n, int g) {
 			a[12] = 10;
 			a[13] = (uint8_t)(i % g);
 			put16le(a + 14, (uint16_t)(k * n + i + 1));
-			put16le(a + 16, 9000);
+			put16le(a + 16, (uint16_t)(9000 + getpid() % 1000));
 			put64le(a + 18, (uint64_t)time(NULL));
 		}
 		say(fd, "addr", b, 2 + (size_t)n * ADDR_REC);
@@ -704,6 +803,7 @@ int main(int argc, char **argv) {
 	if (!strcmp(argv[a + 2], "fetch")) return fetch((uint32_t)n);
 	if (!strcmp(argv[a + 2], "push") && argc - a > 3) return push(argv[a + 3]);
 	if (!strcmp(argv[a + 2], "bigblock")) return bigblock();
+	if (!strcmp(argv[a + 2], "sidebranch")) return sidebranch(n);
 	if (!strcmp(argv[a + 2], "hog") && argc - a > 5)
 		return hog(n, s, argv[a + 5]);
 	if (!strcmp(argv[a + 2], "unfinished")) return unfinished(n, s);
@@ -713,6 +813,8 @@ int main(int argc, char **argv) {
 	if (!strcmp(argv[a + 2], "getheaders")) return getheaders(n);
 	if (!strcmp(argv[a + 2], "headers")) return headers(n, s);
 	if (!strcmp(argv[a + 2], "liar")) return liar(n);
+	if (!strcmp(argv[a + 2], "invflood")) return invflood(n, s);
+	if (!strcmp(argv[a + 2], "group")) return group(n, s);
 	if (!strcmp(argv[a + 2], "control") && argc - a > 5)
 		return control(argv[a + 3], atoi(argv[a + 4]), atoi(argv[a + 5]));
 	return violate(argv[a + 2]);
