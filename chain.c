@@ -38,6 +38,7 @@ struct blockindex {
 	uint8_t hdr[HEADER_LEN];
 	struct blockindex *prev, *child, *sibling; /* parent, first child, next
 	                                              of its parent's children */
+	struct blockindex *skip; /* an ancestor further back (ancestor()) */
 	uint32_t height;
 	uint32_t seq;            /* arrival order: the first seen wins ties */
 	u256 work;               /* total work of the chain ending here */
@@ -69,9 +70,8 @@ struct txlist {
 #define index_time(n) get32le((n)->hdr + HDR_TIME)
 #define index_bits(n) get32le((n)->hdr + HDR_BITS)
 
-/* The tip of the active chain, and the best header. */
+/* The tip of the active chain. */
 #define tip(c) ((c)->active[(c)->nactive - 1])
-#define best_header(c) ((c)->hdrs[(c)->nhdrs - 1])
 
 /* The clock the rules use: the real one, unless a test set one. */
 int64_t chain_now(const struct chain *c) {
@@ -105,15 +105,14 @@ static uint32_t next_bits(const struct chain *c,
 	                       (int64_t)index_time(prev) - index_time(first));
 }
 
-/* Make n the best header: rewrite hdrs from n down to where it already
- * agrees (only below the old end: entries past it are stale). */
-static void set_best_header(struct chain *c, struct blockindex *n) {
-	size_t old = c->nhdrs, i = n->prev ? n->height - c->p->genesis_height
-	                                   : 0;
-	c->hdrs = xgrow(c->hdrs, &c->hcap, i + 1, sizeof *c->hdrs);
-	c->nhdrs = i + 1;
-	for (; n && !(i < old && c->hdrs[i] == n); n = n->prev, i--)
-		c->hdrs[i] = n;
+/* n's ancestor at height h (at most n's own).  Each block's skip leads
+ * to the height whose distance from the root is its own with the lowest
+ * one bit cleared, so a walk takes O(log^2) steps, not the distance: a
+ * peer who makes us look far back makes us walk little. */
+static struct blockindex *ancestor(struct blockindex *n, uint32_t h) {
+	while (n->height > h)
+		n = n->skip && n->skip->height >= h ? n->skip : n->prev;
+	return n;
 }
 
 /* Add a checked header to the block index and its tree. */
@@ -121,6 +120,7 @@ static struct blockindex *index_add(struct chain *c, const uint8_t *hdr,
                               const uint8_t hash[SHA256_LEN],
                               struct blockindex *prev) {
 	struct blockindex *n = xcalloc(1, sizeof *n);
+	uint32_t h;
 	u256 w;
 	memcpy(n->hash, hash, SHA256_LEN);
 	memcpy(n->hdr, hdr, HEADER_LEN);
@@ -131,12 +131,14 @@ static struct blockindex *index_add(struct chain *c, const uint8_t *hdr,
 		n->work = prev->work;
 		n->sibling = prev->child;
 		prev->child = n;
+		h = n->height - c->root->height;
+		n->skip = ancestor(prev, c->root->height + (h & (h - 1)));
 	}
 	header_work(get32le(hdr + HDR_BITS), &w);
 	u256_add(&n->work, &w);
 	map_put(&c->index, hash, n);
-	if (!c->nhdrs || u256_cmp(&n->work, &best_header(c)->work) > 0)
-		set_best_header(c, n);
+	if (!c->best_hdr || u256_cmp(&n->work, &c->best_hdr->work) > 0)
+		c->best_hdr = n;
 	return n;
 }
 
@@ -152,6 +154,7 @@ static int accept_header(struct chain *c, const uint8_t *hdr,
 	if (!(prev = map_get(&c->index, hdr + HDR_PREV)))
 		return V_PREVIOUS_UNKNOWN;
 	if (prev->status & FAILED) return V_PREVIOUS_INVALID;
+	if (prev->height >= tip(c)->height + HEADERS_AHEAD) return V_TOO_FAR_AHEAD;
 	if ((r = header_check(c->p, hdr, hash, next_bits(c, prev),
 	                      median_time(prev), chain_now(c))) != V_OK)
 		return r;
@@ -215,13 +218,12 @@ static void fail(struct chain *c, struct blockindex *n, int r) {
 	size_t i, k;
 	fail_tree(n, r);
 	if (c->best->status & FAILED) find_best(c);
-	if (!(best_header(c)->status & FAILED)) return;
+	if (!(c->best_hdr->status & FAILED)) return;
 	v = (struct blockindex **)map_values(&c->index);
 	for (h = c->best, i = 0, k = c->index.n; i < k; i++)
 		if (!(v[i]->status & FAILED) && better(v[i], h)) h = v[i];
 	free(v);
-	c->nhdrs = 0;               /* (rewritten from scratch) */
-	set_best_header(c, h);
+	c->best_hdr = h;
 }
 
 /* n has its body now: if its parent is LINKED, so are n and the waiting
@@ -949,7 +951,6 @@ void chain_close(struct chain *c) {
 	map_free(&c->spends, 0);
 	if (c->lock >= 0) close(c->lock);
 	free(c->active);
-	free(c->hdrs);
 	free(c->genesis);
 	free(c->dir);
 	free(c);
@@ -978,11 +979,11 @@ int chain_hash_at(const struct chain *c, uint32_t height,
 
 /* What we know of a block: CH_* bits, 0 if nothing. */
 int chain_status(const struct chain *c, const uint8_t hash[SHA256_LEN]) {
-	const struct blockindex *n = map_get(&c->index, hash);
-	size_t i = n ? n->height - c->root->height : 0;
+	struct blockindex *n = map_get(&c->index, hash);
 	if (!n) return 0;
 	return CH_HEADER | (n->status & HAVE_DATA ? CH_BODY : 0) |
-	       (i < c->nhdrs && c->hdrs[i] == n ? CH_BEST : 0) |
+	       (n->height <= c->best_hdr->height &&
+	        ancestor(c->best_hdr, n->height) == n ? CH_BEST : 0) |
 	       (n->status & FAILED ? CH_FAILED : 0) |
 	       (n->height <= tip(c)->height &&
 	        c->active[n->height - c->root->height] == n ? CH_ACTIVE : 0);
@@ -1002,23 +1003,37 @@ int chain_header(const struct chain *c, const uint8_t hash[SHA256_LEN],
 /* The best header's height, and (unless hash is NULL) its hash: a block
  * whose body we may not have yet. */
 uint32_t chain_best_header(const struct chain *c, uint8_t hash[SHA256_LEN]) {
-	if (hash) memcpy(hash, best_header(c)->hash, SHA256_LEN);
-	return best_header(c)->height;
+	if (hash) memcpy(hash, c->best_hdr->hash, SHA256_LEN);
+	return c->best_hdr->height;
 }
 
 /* What sync fetches next: up to max blocks of the best header's chain we
  * hold no body for, lowest first, at most `ahead` past where it leaves the
- * active chain.  Returns how many, with each hash and height. */
+ * active chain (found by halving).  Returns how many, with each hash and
+ * height. */
 size_t chain_missing(const struct chain *c, uint8_t (*hash)[SHA256_LEN],
                      uint32_t *height, size_t max, uint32_t ahead) {
-	size_t i = c->nactive < c->nhdrs ? c->nactive : c->nhdrs, k = 0, end;
-	while (i > 0 && c->active[i - 1] != c->hdrs[i - 1])
-		i--;                         /* down to where they agree */
-	for (end = i + ahead; i < c->nhdrs && i < end && k < max; i++)
-		if (!(c->hdrs[i]->status & (HAVE_DATA | FAILED))) {
-			memcpy(hash[k], c->hdrs[i]->hash, SHA256_LEN);
-			height[k++] = c->hdrs[i]->height;
+	struct blockindex *b = c->best_hdr, *n, **v;
+	uint32_t lo = c->root->height, hi = tip(c)->height, mid, end;
+	size_t k = 0, i;
+	hi = b->height < hi ? b->height : hi;
+	while (lo < hi) {               /* the highest height both agree on */
+		mid = hi - (hi - lo) / 2;
+		if (c->active[mid - c->root->height] == ancestor(b, mid))
+			lo = mid;
+		else
+			hi = mid - 1;
+	}
+	end = b->height - lo < ahead ? b->height : lo + ahead;
+	v = xcalloc(end - lo + 1, sizeof *v);
+	for (n = ancestor(b, end); n->height > lo; n = n->prev)
+		v[n->height - lo - 1] = n;
+	for (i = 0; i < end - lo && k < max; i++)
+		if (!(v[i]->status & (HAVE_DATA | FAILED))) {
+			memcpy(hash[k], v[i]->hash, SHA256_LEN);
+			height[k++] = v[i]->height;
 		}
+	free(v);
 	return k;
 }
 

@@ -530,7 +530,8 @@ static const char *on_block(void *arg, struct peer *p, const uint8_t *b,
 	if (r == V_ALREADY_KNOWN) g->block_dup++;
 	fetch_blocks(g);
 	if (r == V_OK || r == V_ALREADY_KNOWN || r == V_PREVIOUS_UNKNOWN ||
-	    r == V_STORAGE_FAILED || r == V_TIME_TOO_NEW || r == V_NOT_REQUESTED)
+	    r == V_STORAGE_FAILED || r == V_TIME_TOO_NEW ||
+	    r == V_NOT_REQUESTED || r == V_TOO_FAR_AHEAD)
 		return NULL;
 	log_msg(LOG_WARN, "block from %s: %s", net_text(&p->a),
 	        reason_text(r));
@@ -596,9 +597,9 @@ static const char *on_headers(void *arg, struct peer *p, const uint8_t *b,
 	}
 	p->headers_at = 0;
 	if (g->hdr_peer == p) g->hdr_peer = NULL;
-	p->answered = n < MAX_HEADERS;
+	p->answered = n < MAX_HEADERS && r != V_TOO_FAR_AHEAD; /* (all it has) */
 	if (r != V_OK && r != V_ALREADY_KNOWN && r != V_PREVIOUS_UNKNOWN &&
-	    r != V_TIME_TOO_NEW)
+	    r != V_TIME_TOO_NEW && r != V_TOO_FAR_AHEAD)
 		return "invalid header";
 	if (n == MAX_HEADERS && i == n) {
 		g->hdr_peer = p;
@@ -668,7 +669,8 @@ static void timeouts(struct gossip *g, int64_t now) {
 		g->hdr_peer = NULL;
 	}
 	for (p = g->n->peers; !g->hdr_peer && p; p = p->next)
-		if (live(p) && p->height > top && !p->headers_at && !p->answered) {
+		if (live(p) && p->height > top && !p->headers_at && !p->answered &&
+		    top < chain_height(g->c) + HEADERS_AHEAD) {
 			g->hdr_peer = p;
 			send_getheaders(g, p, NULL);
 		}

@@ -222,7 +222,7 @@ struct params {
 	X(DUPLICATE_TX) X(MISSING_INPUT) X(DOUBLE_SPEND) X(BAD_SIGNATURE) \
 	X(KEY_NOT_ADDRESS) X(OUTPUTS_EXCEED_INPUTS) X(AMOUNT_OUT_OF_RANGE) \
 	X(COINBASE_TOO_LARGE) X(IMMATURE_COINBASE_SPEND) X(MEMPOOL_CONFLICT) \
-	X(MEMPOOL_FULL) X(STORAGE_FAILED) X(NOT_REQUESTED)
+	X(MEMPOOL_FULL) X(STORAGE_FAILED) X(NOT_REQUESTED) X(TOO_FAR_AHEAD)
 #define V_ENUM(x) V_##x,
 enum { REASONS(V_ENUM) V_NREASONS };
 
@@ -319,9 +319,8 @@ struct chain {
 	struct blockindex **active; /* active[i]: the block at root height + i */
 	size_t nactive, acap;
 	struct blockindex *best; /* most work, LINKED, not FAILED */
-	struct blockindex **hdrs; /* hdrs[i]: the same, on the best header's
-	                             chain (whose bodies sync fetches) */
-	size_t nhdrs, hcap;
+	struct blockindex *best_hdr; /* most work, not FAILED: the header
+	                             chain whose bodies sync fetches */
 	uint32_t seq;            /* arrival order of headers and transactions */
 	struct map utxo;         /* outpoint -> struct coin */
 	struct map pool;         /* txid -> struct ptx: the mempool */
@@ -330,6 +329,9 @@ struct chain {
 	int64_t expired_at;      /* when the mempool was last expired */
 };
 
+#define HEADERS_AHEAD 20000 /* headers kept past the active tip (the rest
+                              wait for bodies): a peer's cheap headers
+                              cost us that much memory at most */
 #define CH_HEADER 1  /* chain_status: the header is known */
 #define CH_BODY   2  /* ...and its body is stored */
 #define CH_ACTIVE 4  /* ...on the active chain */

@@ -10,6 +10,7 @@
 #include <string.h>
 #include <sys/resource.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "test.h"
@@ -1063,8 +1064,8 @@ static void test_attack_bad_copy(void) {
 /* A peer sends DEEP headers, every body but the first, then the first,
  * whose coinbase claims too much: linking the waiting blocks and failing
  * them must not recurse, as the peer picks the depth.  (The stack is cut
- * to 256 KiB, where a recursion per block crashes.) */
-#define DEEP 30000
+ * to 128 KiB, where a recursion per block crashes.) */
+#define DEEP HEADERS_AHEAD
 static void test_attack_deep_branch(void) {
 	uint8_t **b = calloc(DEEP + 1, sizeof *b), hash[SHA256_LEN];
 	uint8_t hdr[HEADER_LEN];
@@ -1074,7 +1075,7 @@ static void test_attack_deep_branch(void) {
 	uint32_t i;
 
 	assert(b && len && getrlimit(RLIMIT_STACK, &r) == 0);
-	r.rlim_cur = 256 << 10;
+	r.rlim_cur = 128 << 10;
 	assert(setrlimit(RLIMIT_STACK, &r) == 0);
 	keys();
 	c = fresh(NULL);
@@ -1095,6 +1096,98 @@ static void test_attack_deep_branch(void) {
 	for (i = 1; i <= DEEP; i++) free(b[i]);
 	free(b);
 	free(len);
+	done(c);
+}
+
+/* Add a mined header to branch b (tip[b], n[b] long, its first block's
+ * hash kept in first[b]), times after t0. */
+static void branch_add(struct chain *c, uint8_t (*tip)[SHA256_LEN],
+                       uint32_t *n, uint8_t (*first)[SHA256_LEN], int b,
+                       uint32_t t0) {
+	uint8_t h[HEADER_LEN];
+
+	memset(h, b + 1, HEADER_LEN);
+	put32le(h, 1);
+	memcpy(h + HDR_PREV, tip[b], SHA256_LEN);
+	put32le(h + HDR_TIME, t0 + 1 + n[b]);
+	put32le(h + HDR_BITS, 0x207fffff);
+	while (block_mine(h, HEADER_LEN, 1, 0) != 1)
+		;
+	assert(chain_add_header(c, h) == V_OK);
+	sha256d(h, HEADER_LEN, tip[b]);
+	if (n[b]++ == 0) memcpy(first[b], tip[b], SHA256_LEN);
+}
+
+/* A peer makes the best header switch between two branches from genesis,
+ * SWITCH_DEPTH deep (past an active chain as long), SWITCHES times (a
+ * header or two more on the other each time): a switch must not cost the
+ * depth.  Its CPU time, less the headers it takes, must stay within a few
+ * headers' worth (walking the depth costs hundreds).  Each time, sync
+ * fetches the new best branch from its first block. */
+#define SWITCH_DEPTH 40000
+#define SWITCHES     10000
+static void test_attack_header_switch(void) {
+	struct chain *c = fresh(NULL);
+	uint8_t tip[2][SHA256_LEN], first[2][SHA256_LEN], miss[4][SHA256_LEN];
+	uint8_t hdr[HEADER_LEN], *blk;
+	uint32_t n[2] = { 0, 0 }, t0, ht[4], i, added;
+	clock_t t;
+	double per_header, per_switch;
+	size_t len;
+	int b;
+
+	keys();
+	c->sync_later = 1;
+	tip_header(c, hdr, tip[0]);
+	for (i = 0; i < SWITCH_DEPTH; i++) {   /* (coinbases claiming nothing) */
+		blk = block_on(c, NULL, NULL, 0, 0, &len);
+		assert(chain_add_block(c, blk, len) == V_OK);
+		free(blk);
+	}
+	memcpy(tip[1], tip[0], SHA256_LEN);
+	t0 = get32le(hdr + HDR_TIME);
+	t = clock();
+	for (i = 0; i < 2 * SWITCH_DEPTH; i++)
+		branch_add(c, tip, n, first, (int)(i % 2), t0);
+	per_header = (double)(clock() - t) / (2 * SWITCH_DEPTH);
+	t = clock();
+	for (i = 0, added = 0; i < SWITCHES; i++) {
+		b = (int)(i % 2) ^ 1;
+		for (; n[b] <= n[!b]; added++) branch_add(c, tip, n, first, b, t0);
+		assert(chain_best_header(c, NULL) == n[b]);
+		assert(chain_missing(c, miss, ht, 4, 1024) == 4);
+		assert(memcmp(miss[0], first[b], SHA256_LEN) == 0 && ht[3] == 4);
+	}
+	per_switch = ((double)(clock() - t) - added * per_header) / SWITCHES;
+	fprintf(stderr, "header %.0f switch %.0f (clocks)\n", per_header, per_switch);
+	assert(per_switch < 10 * per_header);
+	done(c);
+}
+
+/* A peer's chain of headers from genesis, longer than HEADERS_AHEAD: the
+ * chain keeps HEADERS_AHEAD past its tip (TOO_FAR_AHEAD for the rest),
+ * and takes more as the tip moves up. */
+static void test_attack_headers_ahead(void) {
+	struct chain *c = fresh(NULL);
+	uint8_t tip[2][SHA256_LEN], first[2][SHA256_LEN], hdr[HEADER_LEN];
+	uint8_t h[HEADER_LEN];
+	uint32_t n[2] = { 0, 0 }, t0, i;
+
+	keys();
+	tip_header(c, hdr, tip[0]);
+	t0 = get32le(hdr + HDR_TIME);
+	for (i = 0; i < HEADERS_AHEAD; i++) branch_add(c, tip, n, first, 0, t0);
+	memset(h, 1, HEADER_LEN);
+	put32le(h + HDR_BITS, 0x207fffff);
+	memcpy(h + HDR_PREV, tip[0], SHA256_LEN);
+	put32le(h + HDR_TIME, t0 + 1 + n[0]);
+	while (block_mine(h, HEADER_LEN, 1, 0) != 1)
+		;
+	assert(chain_add_header(c, h) == V_TOO_FAR_AHEAD);
+	assert(chain_best_header(c, NULL) == HEADERS_AHEAD);
+	grow(c, 1);
+	assert(chain_add_header(c, h) == V_OK);
+	assert(chain_best_header(c, NULL) == HEADERS_AHEAD + 1);
 	done(c);
 }
 
@@ -1150,6 +1243,8 @@ int main(int argc, char **argv) {
 		{ "genesis", test_genesis },
 		{ "attack_bad_copy", test_attack_bad_copy },
 		{ "attack_deep_branch", test_attack_deep_branch },
+		{ "attack_header_switch", test_attack_header_switch },
+		{ "attack_headers_ahead", test_attack_headers_ahead },
 	};
 
 	return test_main(tests, NTESTS(tests), argc, argv);
