@@ -5,6 +5,8 @@
 #   make localnet     run a local network of N=5 nodes and show it working;
 #                     ONCE=1 stops after the tour, else Ctrl-C stops it
 #   make bench        print benchmark figures, "name value"; ONLY=crypto for a group
+#   make fuzz         build the fuzz targets (clang's libFuzzer) and run each
+#                     for FUZZ_S seconds (default 60)
 #   make install      copy peerchain to $(DESTDIR)$(PREFIX)/bin
 .POSIX:
 
@@ -16,6 +18,7 @@ RUN =
 ONLY =
 N = 5
 ONCE =
+FUZZ_S = 60
 
 # The layers, bottom up: each object uses only those before it
 # (t/layers.sh checks it from the object files).
@@ -78,6 +81,9 @@ localnet: peerchain
 bench: peerchain t/testpeer t/bench
 	@./t/bench $(ONLY)
 
+fuzz:
+	@FUZZ_S='$(FUZZ_S)' sh t/fuzz/run.sh
+
 install: peerchain
 	mkdir -p $(DESTDIR)$(PREFIX)/bin
 	cp peerchain $(DESTDIR)$(PREFIX)/bin/peerchain
@@ -89,4 +95,4 @@ uninstall:
 clean:
 	rm -f peerchain $(OBJ) t/test.o $(TESTS) t/bench t/testpeer
 
-.PHONY: all test unit localnet bench install uninstall clean
+.PHONY: all test unit localnet bench fuzz install uninstall clean

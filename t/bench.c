@@ -705,6 +705,13 @@ static void bench_gossip(void) {
 	if (system(cmd) != 0) fprintf(stderr, "bench: cannot remove %s\n", dir);
 }
 
+/* The attack group: t/bench_attack.sh's figures. */
+static void bench_attack(void) {
+	fflush(stdout);
+	if (system("sh t/bench_attack.sh") != 0)
+		fprintf(stderr, "bench: t/bench_attack.sh failed\n");
+}
+
 /* The chain group, in a process of its own: the peak memory it reads
  * from its children is then the replay's alone. */
 static void bench_chain(void) {
@@ -731,6 +738,7 @@ static const struct group groups[] = {
 	{ "chain", bench_chain },
 	{ "net", bench_net },
 	{ "gossip", bench_gossip },
+	{ "attack", bench_attack },
 };
 
 #define NGROUPS (sizeof groups / sizeof groups[0])

@@ -59,6 +59,9 @@
  *   group N S   N connections from one /16 (127.72.0.0/16) that answer
  *               every ping at once (all alike); print how many completed;
  *               hold S seconds
+ *   getflood N S HASH
+ *               every 200 ms for S seconds, a getdata naming block HASH N
+ *               times; what comes back is read and dropped
  *   liar S      claim height 2^32-1, answer nothing; print how many
  *               getdata came within S seconds
  *   control PATH N S
@@ -623,10 +626,11 @@ static int headers(int n, int s) {
 	return 0;
 }
 
-/* Every second for s seconds, an inv of n random transaction hashes;
- * what the node sends meanwhile is read and dropped. */
-static int invflood(int n, int s) {
-	uint8_t *b = malloc(4 + (size_t)n * INV_REC), junk[4096];
+/* For s seconds, every `every` ms, an inv of n random transactions (hash
+ * NULL) or a getdata naming block hash n times; what the node sends
+ * meanwhile is read and dropped. */
+static int flood(int n, int s, int every, const uint8_t *hash) {
+	uint8_t *b = malloc(4 + (size_t)n * INV_REC), junk[65536];
 	struct pollfd p = { 0, POLLIN, 0 };
 	long long end = ms() + s * 1000LL, next;
 	int fd = dial(bind_ip), i, j;
@@ -636,13 +640,13 @@ static int invflood(int n, int s) {
 	put32le(b, (uint32_t)n);
 	while (ms() < end) {
 		for (i = 0; i < n; i++) {
-			put32le(b + 4 + i * INV_REC, 1);
+			put32le(b + 4 + i * INV_REC, hash ? 2 : 1);
 			for (j = 0; j < SHA256_LEN; j++)
-				b[8 + i * INV_REC + j] = (uint8_t)rand();
+				b[8 + i * INV_REC + j] = hash ? hash[j] : (uint8_t)rand();
 		}
-		say(fd, "inv", b, 4 + (size_t)n * INV_REC);
-		for (next = ms() + 1000; ms() < next;)
-			if (poll(&p, 1, 50) > 0 && read(fd, junk, sizeof junk) <= 0)
+		say(fd, hash ? "getdata" : "inv", b, 4 + (size_t)n * INV_REC);
+		for (next = ms() + every; ms() < next;)
+			if (poll(&p, 1, 10) > 0 && read(fd, junk, sizeof junk) <= 0)
 				return 1;
 	}
 	free(b);
@@ -765,7 +769,7 @@ static int pings(int n) {
 
 int main(int argc, char **argv) {
 	int a = 1, n, s;
-	uint8_t b[8] = { 1 };
+	uint8_t b[SHA256_LEN] = { 1 };
 
 	signal(SIGPIPE, SIG_IGN);     /* a node hanging up is an answer */
 	if (getenv("TESTPEER_NET") && params_find(getenv("TESTPEER_NET")))
@@ -813,7 +817,9 @@ int main(int argc, char **argv) {
 	if (!strcmp(argv[a + 2], "getheaders")) return getheaders(n);
 	if (!strcmp(argv[a + 2], "headers")) return headers(n, s);
 	if (!strcmp(argv[a + 2], "liar")) return liar(n);
-	if (!strcmp(argv[a + 2], "invflood")) return invflood(n, s);
+	if (!strcmp(argv[a + 2], "invflood")) return flood(n, s, 1000, NULL);
+	if (!strcmp(argv[a + 2], "getflood") && argc - a > 5)
+		return hash_arg(argv[a + 5], b) ? 2 : flood(n, s, 200, b);
 	if (!strcmp(argv[a + 2], "group")) return group(n, s);
 	if (!strcmp(argv[a + 2], "control") && argc - a > 5)
 		return control(argv[a + 3], atoi(argv[a + 4]), atoi(argv[a + 5]));

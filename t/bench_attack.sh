@@ -1,0 +1,68 @@
+#!/bin/sh
+# t/bench_attack.sh - `make bench ONLY=attack`: a victim node v (up to 250
+# inbound peers) and an honest node h connected to it, on loopback, and
+# t/testpeer's attacks.  It prints, one per line:
+#   attack_honest_block_ms_quiet  a block's arrival at v from h (from h's
+#       `seen` clock to v's: one machine), the median of 5, nobody else on
+#   attack_honest_block_ms  the same during two getdata floods (each 50,000
+#       entries naming v's 1 MB block, every 200 ms) and an inv flood
+#       (50,000 random transactions a second); goal: at most 4 times the
+#       quiet figure
+#   attack_peak_kib  v's peak resident memory (VmHWM, where /proc has it)
+#       after 100 peers ask for the 1 MB block and never read, and 100
+#       more hold half of a 2 MiB frame; goal: at most 65536 (64 MiB)
+# Ports 23200-23201.  Every wait is bounded; every node is stopped.
+set -u
+. t/lib.sh
+peer=./t/testpeer
+V=127.140.0.1 H=127.141.0.1
+pc() { k=$1; shift; "$bin" -d "$tmp/$k" -n regtest "$@"; }
+height() { [ "$(pc "$1" status 2>/dev/null | sed -n 's/^height //p')" = "$2" ]; }
+median() { sort -n | awk '{ v[NR] = $1 } END { print v[int((NR + 1) / 2)] }'; }
+# arrivals: five blocks mined at h, each one's ms from h to v.
+arrivals() {
+	for i in 1 2 3 4 5; do
+		hash=$(pc h mine 1 | cut -d' ' -f2)
+		upto 10 pc v seen "$hash" || { echo 99999; continue; }
+		echo $(($(pc v seen "$hash") - $(pc h seen "$hash")))
+	done | median
+}
+
+"$bin" -d "$tmp/h" -n regtest -l $H:23201 -o 0 -q run 2>>"$tmp/h.log" &
+pids="$pids $!"
+"$bin" -d "$tmp/v" -n regtest -l $V:23200 -o 0 -i 250 -q run 2>>"$tmp/v.log" &
+vpid=$!
+pids="$pids $vpid"
+upto 10 pc h status && upto 10 pc v status ||
+	{ echo "bench_attack: the nodes did not start" >&2; exit 1; }
+pc v connect $H:23201 >/dev/null
+pc h mine 1 >/dev/null
+upto 10 height v 1 || { echo "bench_attack: v does not follow h" >&2; exit 1; }
+big=$("$peer" -b 127.142.0.1 $V 23200 bigblock) && upto 10 height h 2 ||
+	{ echo "bench_attack: the 1 MB block did not spread" >&2; exit 1; }
+
+echo "attack_honest_block_ms_quiet $(arrivals)"
+fl=
+for i in 2 3; do
+	"$peer" -b 127.142.0.$i $V 23200 getflood 50000 30 "$big" >/dev/null 2>&1 &
+	fl="$fl $!"
+done
+"$peer" -b 127.142.0.4 $V 23200 invflood 50000 30 >/dev/null 2>&1 &
+fl="$fl $!"
+pids="$pids $fl"
+sleep 1
+echo "attack_honest_block_ms $(arrivals)"
+kill $fl 2>/dev/null
+
+"$peer" $V 23200 hog 100 10 "$big" >/dev/null &
+pids="$pids $!"
+"$peer" $V 23200 unfinished 100 8 >/dev/null &
+pids="$pids $!"
+sleep 9
+if [ -r "/proc/$vpid/status" ]; then
+	echo "attack_peak_kib $(sed -n 's/^VmHWM:[^0-9]*\([0-9]*\).*/\1/p' "/proc/$vpid/status")"
+else
+	echo "attack_peak_kib $(ps -o rss= -p "$vpid" | tr -d ' ')"
+fi
+pc v stop >/dev/null 2>&1
+pc h stop >/dev/null 2>&1

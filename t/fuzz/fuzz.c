@@ -1,0 +1,215 @@
+/*
+ * t/fuzz/fuzz.c - peerchain's coverage-guided fuzz targets, for clang's
+ * libFuzzer (-fsanitize=fuzzer,address,undefined).  One file, one target
+ * per build: -DFUZZ_FRAME, _PEER, _BLOCK, _HEADERS, _LMS or _FILES picks
+ * which LLVMFuzzerTestOneInput is compiled.  t/fuzz/run.sh builds and
+ * runs them all (`make fuzz`); t/fuzz/SEED/ holds each one's seeds.
+ *
+ *   frame    frame_parse, with the limits after and before the handshake
+ *   peer     the whole receive path: a running node (net + gossip + chain)
+ *            on loopback; each input is the bytes a new peer sends after
+ *            a valid handshake, while the node's loop runs
+ *   block    block and transaction parsing and validation, into a chain
+ *            and its mempool
+ *   headers  a chain of headers (80 bytes each) into a regtest chain
+ *   lms      lms_verify: a public key (56 bytes), then a signature
+ *   files    the loaders of the data directory: the first byte picks the
+ *            file (peers.dat, bans.dat, anchors.dat, mempool.dat,
+ *            wallet.dat, blk00000.dat), the rest is its contents
+ */
+#include "../../node.h"
+#include <arpa/inet.h>
+#include <fcntl.h>
+#include <netinet/in.h>
+#include <poll.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
+
+#if defined(FUZZ_PEER) || defined(FUZZ_FILES)
+/* A scratch directory, made once. */
+static const char *scratch(void) {
+	static char dir[] = "/tmp/peerchain-fuzz-XXXXXX";
+	static int made;
+	if (!made && !mkdtemp(dir)) fatal("cannot make a scratch directory");
+	made = 1;
+	log_min = LOG_ERROR + 1;           /* quiet */
+	return dir;
+}
+#endif
+
+#ifdef FUZZ_FRAME
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
+	static const uint8_t magic[4] = { 'p', 'c', 'r', 't' };
+	char cmd[FRAME_CMD + 1];
+	const uint8_t *payload;
+	const char *why;
+	size_t plen;
+	long k = frame_parse(data, size, magic, MAX_PAYLOAD, cmd, &payload,
+	                     &plen, &why);
+	if (k > 0 && (size_t)k != FRAME_HEAD + plen) abort();
+	frame_parse(data, size, magic, GREET_MAX, cmd, &payload, &plen, &why);
+	return 0;
+}
+#endif
+
+#ifdef FUZZ_PEER
+static struct net *net;
+static struct gossip *gossip;
+static struct sockaddr_in at;
+
+/* Start a regtest node listening on 127.0.0.1 (a port of the system's). */
+static void node_up(void) {
+	static char *none[1];
+	struct net_opts o = { 0 };
+	struct chain *c;
+	socklen_t len = sizeof at;
+	char err[256];
+	o.p = params_find("regtest");
+	o.dir = scratch();
+	o.listen = "127.0.0.1:0";
+	o.seeds = o.connect = none;
+	o.max_in = 8;
+	o.handshake_s = o.ping_s = o.idle_s = o.frame_s = 60;
+	o.ban_s = 1;
+	if (!(c = chain_open(o.p, o.dir, err, sizeof err)) ||
+	    !(net = net_open(&o, err, sizeof err)))
+		fatal(err);
+	gossip = gossip_open(c, net, 0);
+	getsockname(net->listen_fd, (struct sockaddr *)&at, &len);
+}
+
+/* One turn of the node's loop, and read what it sent to fd. */
+static void turn(int fd) {
+	static struct pollfd pfd[64];
+	uint8_t junk[65536];
+	int k = net_pollfds(net, pfd);
+	if (poll(pfd, (nfds_t)k, 0) > 0) net_events(net, pfd, k);
+	net_tick(net, 1);
+	gossip_tick(gossip, 1);
+	while (fd >= 0 && read(fd, junk, sizeof junk) > 0)
+		;
+}
+
+/* A frame of cmd around (b, len) onto fd. */
+static void say(int fd, const char *cmd, const uint8_t *b, size_t len) {
+	uint8_t f[FRAME_HEAD + 64];
+	frame_write(f, net->o.p->magic, cmd, b, len);
+	if (write(fd, f, FRAME_HEAD + len) < 0) return;
+}
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
+	static const uint8_t lo[16] = { [10] = 0xff, [11] = 0xff, 127, 0, 0, 1 };
+	uint8_t v[46] = { 1 };
+	int fd, i;
+	if (!net) node_up();
+	if ((fd = socket(AF_INET, SOCK_STREAM, 0)) < 0) return 0;
+	if (connect(fd, (struct sockaddr *)&at, sizeof at) != 0) {
+		close(fd);
+		return 0;
+	}
+	fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) | O_NONBLOCK);
+	put64le(v + 20, random64());         /* version: nonce, agent */
+	put16le(v + 34, 10);
+	memcpy(v + 36, "/fuzzpeer/", 10);
+	say(fd, "version", v, sizeof v);
+	say(fd, "verack", NULL, 0);
+	for (i = 0; i < 4; i++) turn(-1);
+	if (size && write(fd, data, size) < 0) size = 0;
+	for (i = 0; i < 8; i++) turn(fd);
+	close(fd);
+	for (i = 0; i < 2; i++) turn(-1);
+	if (net->bans.n) net_ban(net, lo, 0);
+	return 0;
+}
+#endif
+
+#ifdef FUZZ_BLOCK
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
+	static struct chain *c;
+	struct block b;
+	struct tx t;
+	char err[64];
+	if (!c && !(c = chain_open(params_find("regtest"), NULL, err,
+	                           sizeof err)))
+		fatal(err);
+	if (block_parse(&b, data, size) == V_OK) {
+		block_check(&b, 1);
+		block_free(&b);
+	}
+	if (tx_parse(&t, data, size) == V_OK) {
+		tx_check(&t);
+		tx_free(&t);
+	}
+	chain_add_block(c, data, size);
+	chain_add_tx(c, data, size);
+	return 0;
+}
+#endif
+
+#ifdef FUZZ_HEADERS
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
+	static struct chain *c;
+	uint8_t hash[SHA256_LEN];
+	char err[64];
+	size_t i;
+	if (!c && !(c = chain_open(params_find("regtest"), NULL, err,
+	                           sizeof err)))
+		fatal(err);
+	c->now = 2000000000;
+	for (i = 0; i + HEADER_LEN <= size; i += HEADER_LEN)
+		chain_add_header(c, data + i);
+	chain_best_header(c, hash);
+	chain_status(c, hash);
+	return 0;
+}
+#endif
+
+#ifdef FUZZ_LMS
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
+	if (size >= LMS_PUB_LEN)
+		lms_verify(data, LMS_PUB_LEN, "abc", 3, data + LMS_PUB_LEN,
+		           size - LMS_PUB_LEN);
+	lms_verify(data, size, "abc", 3, data, size);
+	return 0;
+}
+#endif
+
+#ifdef FUZZ_FILES
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
+	static const char *names[] = { "peers.dat", "bans.dat", "anchors.dat",
+	                               "mempool.dat", "wallet.dat",
+	                               "blk00000.dat" };
+	const struct params *p = params_find("regtest");
+	struct net_opts o = { 0 };
+	char path[256], err[256];
+	struct wallet *w;
+	struct chain *c;
+	struct net *n;
+	FILE *f;
+	size_t i;
+	if (size < 1) return 0;
+	for (i = 0; i < 6; i++) {              /* only this input's file */
+		snprintf(path, sizeof path, "%s/%s", scratch(), names[i]);
+		unlink(path);
+	}
+	snprintf(path, sizeof path, "%s/%s", scratch(), names[data[0] % 6]);
+	if (!(f = fopen(path, "wb"))) return 0;
+	fwrite(data + 1, 1, size - 1, f);
+	fclose(f);
+	if (data[0] % 6 < 3) {
+		o.p = p;
+		o.dir = scratch();
+		o.max_out = 8;
+		if ((n = net_open(&o, err, sizeof err))) net_close(n);
+	} else if (data[0] % 6 == 4) {
+		if ((w = wallet_open(scratch(), 0, LMS_SHA256_M32_H5, err,
+		                     sizeof err)))
+			wallet_close(w);
+	} else if ((c = chain_open(p, scratch(), err, sizeof err))) {
+		chain_close(c);
+	}
+	return 0;
+}
+#endif
