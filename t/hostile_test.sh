@@ -7,16 +7,7 @@
 set -u
 . t/lib.sh
 peer=${TESTPEER:-./t/testpeer}
-fail() { echo "hostile_test: $*" >&2; for f in "$tmp"/*.log; do echo "== $f"; tail -n 30 "$f"; done >&2; exit 1; }
-
-# node NAME IP:PORT [OPTIONS...]: start a regtest node in the background.
-node() {
-	name=$1 addr=$2
-	shift 2
-	"$bin" -d "$tmp/$name" -n regtest -l "$addr" -t handshake=2 -t frame=3 \
-		"$@" run 2>>"$tmp/$name.log" &
-	pids="$pids $!"
-}
+fail() { echo "hostile_test: $*" >&2; logs; exit 1; }
 height() { [ "$(ctl "$1" status | sed -n 's/^height //p')" = "$2" ]; }
 bans() { ctl "$1" status | sed -n 's/^bans //p'; }
 logged() { grep -q "$2" "$tmp/$1.log"; }
@@ -150,7 +141,7 @@ upto 15 logged y "cannot store a block" || fail "a full disk was not reported"
 # Finding 7: 20 inbound peers from one /16, all alike (each answers every
 # ping at once), do not lock v3's inbound slots: protection ranks
 # strictly, and newcomers from other groups get in by eviction.
-node v3 127.75.0.1:26006 -o 0 -i 20 -t ping=1
+node v3 127.75.0.1:26006 -o 0 -i 20
 upto 10 ctl v3 status || fail "v3 did not start"
 "$peer" 127.75.0.1 26006 group 20 10 >"$tmp/group" &
 pids="$pids $!"

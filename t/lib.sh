@@ -1,7 +1,8 @@
 # t/lib.sh - what the network tests share, sourced from the top of the
 # tree: a scratch directory, the list of nodes they start (every one is
 # stopped on exit, pass or fail, and the directory removed), `ctl`, the
-# control client of a node by name, and `upto`, a bounded retry.
+# control client of a node by name, `upto`, a bounded retry, `node`, a
+# regtest node with short timeouts, and `logs`, the tails of its logs.
 bin=${PEERCHAIN:-./peerchain}
 tmp=$(mktemp -d) || exit 1
 pids=
@@ -33,3 +34,14 @@ cleanup() {
 }
 trap cleanup EXIT HUP INT PIPE TERM
 ctl() { name=$1; shift; "$bin" -d "$tmp/$name" -n regtest "$@"; }
+# node NAME IP:PORT [OPTIONS...]: a regtest node in the background, logging
+# to $tmp/NAME.log, with a 2 s handshake, pings every second, 3 s frames.
+node() {
+	name=$1 addr=$2
+	shift 2
+	"$bin" -d "$tmp/$name" -n regtest -l "$addr" -t handshake=2 -t ping=1 \
+		-t frame=3 "$@" run 2>>"$tmp/$name.log" &
+	pids="$pids $!"
+}
+# logs: the last lines of every node's log, on stderr (for a failure).
+logs() { for f in "$tmp"/*.log; do echo "== $f"; tail -n 30 "$f"; done >&2; }

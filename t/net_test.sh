@@ -7,16 +7,7 @@
 set -u
 . t/lib.sh
 peer=${TESTPEER:-./t/testpeer}
-fail() { echo "net_test: $*" >&2; for f in "$tmp"/*.log; do echo "== $f"; tail -n 20 "$f"; done >&2; exit 1; }
-
-# node NAME IP:PORT [OPTIONS...]: start a regtest node in the background.
-node() {
-	name=$1 addr=$2
-	shift 2
-	"$bin" -d "$tmp/$name" -n regtest -l "$addr" -t handshake=2 -t ping=1 \
-		-t frame=3 "$@" run 2>>"$tmp/$name.log" &
-	pids="$pids $!"
-}
+fail() { echo "net_test: $*" >&2; logs; exit 1; }
 # until SECONDS CMD...: run CMD every 0.1 s until it succeeds; fail after.
 until_ok() {
 	n=$(($1 * 10)); shift
