@@ -403,21 +403,21 @@ static const char *on_getdata(void *arg, struct peer *p, const uint8_t *b,
 	long i, n = inv_count(b, len), miss = 0, blocks = 0;
 	const uint8_t *e;
 	const struct tx *t;
-	uint8_t *blk = NULL, *none;
+	uint8_t *blk, *none;
 	size_t blen;
 	struct map sent;
+	int room;
 	if (n < 0) return "malformed getdata";
 	none = xmalloc(4 + (size_t)n * INV_REC);
 	map_init(&sent, SHA256_LEN);
 	for (i = 0, e = b + 4; i < n && p->fd >= 0; i++, e += INV_REC) {
 		known_add(p, e + 4);
 		if (map_get(&sent, e + 4)) continue;
-		t = NULL;
-		if (net_room(g->n, p) && get32le(e) == INV_TX)
-			t = chain_pool_tx(g->c, e + 4);
-		else if (net_room(g->n, p) && get32le(e) == INV_BLOCK &&
-		         blocks < WINDOW)
-			blk = chain_read_block(g->c, e + 4, &blen);
+		room = net_room(g->n, p);
+		t = room && get32le(e) == INV_TX ? chain_pool_tx(g->c, e + 4)
+		                                 : NULL;
+		blk = room && get32le(e) == INV_BLOCK && blocks < WINDOW ?
+		      chain_read_block(g->c, e + 4, &blen) : NULL;
 		if (!t && !blk) {
 			memcpy(none + 4 + miss++ * INV_REC, e, INV_REC);
 			continue;
@@ -427,7 +427,6 @@ static const char *on_getdata(void *arg, struct peer *p, const uint8_t *b,
 		         t ? t->len : blen);
 		blocks += blk != NULL;
 		free(blk);
-		blk = NULL;
 	}
 	put32le(none, (uint32_t)miss);
 	if (miss)

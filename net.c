@@ -53,9 +53,6 @@
 #define HOT_MS        5000        /* a peer silent this long goes cold... */
 #define COLD_MS       10          /* ...and is polled this often */
 
-/* The error of a socket that would block: try again later. */
-#define WOULD_BLOCK (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR)
-
 /* What the book knows of an address. */
 struct entry {
 	struct naddr a;
@@ -367,8 +364,10 @@ static void anchors_rw(struct rw *s, void *arg) {
 	for (i = 0, p = n->peers; i < count && !s->bad; i++) {
 		while (s->out && !(p->fd >= 0 && p->outbound && p->handshaked))
 			p = p->next;
-		if (s->out) a = p->a;
-		if (s->out) p = p->next;
+		if (s->out) {
+			a = p->a;
+			p = p->next;
+		}
 		addr_rw(s, &a, &t);
 		if (!s->out && !s->bad) n->anchors[n->nanchors++] = a;
 	}

@@ -565,16 +565,13 @@ static void ctl_close(struct ctl *c) {
 static void ctl_write(struct ctl *c) {
 	ssize_t k = write(c->fd, c->answer + c->sent, c->alen - c->sent);
 	c->sent += k > 0 ? (size_t)k : 0;
-	if (c->sent == c->alen || (k < 0 && errno != EAGAIN &&
-	                           errno != EWOULDBLOCK && errno != EINTR))
-		ctl_close(c);
+	if (c->sent == c->alen || (k < 0 && !WOULD_BLOCK)) ctl_close(c);
 }
 
 /* Read from a control connection; answer once a line is complete. */
 static void ctl_read(struct ctl *c) {
 	ssize_t k = read(c->fd, c->line + c->len, sizeof c->line - 1 - c->len);
-	if (k < 0 && (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR))
-		return;
+	if (k < 0 && WOULD_BLOCK) return;
 	c->len += k > 0 ? (size_t)k : 0;
 	if (k > 0 && !memchr(c->line, '\n', c->len) &&
 	    c->len < sizeof c->line - 1)
@@ -884,7 +881,7 @@ static int node_option(int ch, char *arg) {
 	case 'o': nopt.max_out = (int)v; return -(*end || v < 0 || v > 64);
 	case 'i': nopt.max_in = (int)v; return -(*end || v < 0 || v > 10000);
 	}
-	for (i = 0; eq && i < 5; i++)                 /* -t NAME=SECONDS */
+	for (i = 0; eq && i < (int)(sizeof t / sizeof *t); i++) /* -t N=S */
 		if (strlen(names[i]) == (size_t)(eq - arg) &&
 		    strncmp(arg, names[i], (size_t)(eq - arg)) == 0) {
 			*t[i] = v = strtol(eq + 1, &end, 10);

@@ -99,6 +99,10 @@ typedef void (*rw_fn)(struct rw *s, void *arg); /* a file's description */
 
 extern int log_min;          /* events below this level are not logged */
 
+/* The error of a non-blocking socket call that would block: try again
+ * later (where <errno.h> is included). */
+#define WOULD_BLOCK (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR)
+
 void fatal(const char *what);
 void *xcalloc(size_t n, size_t size);
 #define xmalloc(n) xcalloc((n), 1)

@@ -58,6 +58,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
 static struct net *net;
 static struct gossip *gossip;
 static struct sockaddr_in at;
+static struct pollfd *pfd;       /* room for net->maxfds */
 
 /* Start a regtest node listening on 127.0.0.1 (a port of the system's). */
 static void node_up(void) {
@@ -77,12 +78,12 @@ static void node_up(void) {
 	    !(net = net_open(&o, err, sizeof err)))
 		fatal(err);
 	gossip = gossip_open(c, net, 0);
+	pfd = xcalloc((size_t)net->maxfds, sizeof *pfd);
 	getsockname(net->listen_fd, (struct sockaddr *)&at, &len);
 }
 
 /* One turn of the node's loop, and read what it sent to fd. */
 static void turn(int fd) {
-	static struct pollfd pfd[64];
 	uint8_t junk[65536];
 	int k = net_pollfds(net, pfd);
 	if (poll(pfd, (nfds_t)k, 0) > 0) net_events(net, pfd, k);
