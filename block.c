@@ -174,14 +174,44 @@ int tx_is_coinbase(const struct tx *t) {
 	return t->nin == 1 && memcmp(t->in[0].prev, zero, SHA256_LEN) == 0;
 }
 
-/* Every amount, and their sum, within the money range?  A reason. */
+/* The rules a transaction obeys on its own, cheap to check: a coinbase's
+ * signature is empty; any other input's key is LMS H5 or H10 with LM-OTS
+ * W4 (so no signature costs more CPU a byte than the wallet's own);
+ * every amount, and their sum, within the money range.  A reason. */
 int tx_check(const struct tx *t) {
 	uint64_t sum = 0;
-	uint32_t i;
+	uint32_t i, h;
+	if (tx_is_coinbase(t) && t->in[0].siglen) return V_BAD_COINBASE;
+	for (i = 0; i < t->nin && !tx_is_coinbase(t); i++) {
+		h = get32be(t->in[i].pub);
+		if ((h != LMS_SHA256_M32_H5 && h != LMS_SHA256_M32_H10) ||
+		    get32be(t->in[i].pub + 4) != LMOTS_SHA256_N32_W4)
+			return V_UNSUPPORTED_KEY;
+	}
 	for (i = 0; i < t->nout; i++) {
 		if (t->out[i].amount > MAX_MONEY) return V_AMOUNT_OUT_OF_RANGE;
 		sum += t->out[i].amount;
 		if (sum > MAX_MONEY) return V_AMOUNT_OUT_OF_RANGE;
+	}
+	return V_OK;
+}
+
+/* The signatures of t's inputs: each verifies over the signed message, or
+ * is empty and borrows an earlier input's by the same key.  The costly
+ * check, so the last one made.  Returns V_OK or V_BAD_SIGNATURE. */
+int tx_signed(const struct tx *t) {
+	uint8_t sighash[SHA256_LEN];
+	uint32_t i, j;
+	tx_sighash(t, sighash);
+	for (i = 0; i < t->nin; i++) {
+		for (j = 0; !t->in[i].siglen && j < i; j++)
+			if (t->in[j].siglen &&
+			    memcmp(t->in[j].pub, t->in[i].pub, LMS_PUB_LEN) == 0)
+				break;
+		if (t->in[i].siglen ? lms_verify(t->in[i].pub, LMS_PUB_LEN, sighash,
+		                                 SHA256_LEN, t->in[i].sig,
+		                                 t->in[i].siglen) != LMS_OK : j == i)
+			return V_BAD_SIGNATURE;
 	}
 	return V_OK;
 }

@@ -26,6 +26,10 @@
 #define POOL_EXPIRY  (14 * 24 * 60 * 60)  /* seconds a transaction may wait,
                                              as Bitcoin Core (336 hours) */
 #define EXPIRE_EVERY 60             /* seconds between looks for them */
+#define CHAIN_MAX    25             /* a mempool transaction's ancestors in
+                                       the mempool, and its descendants,
+                                       each with itself: at most this many,
+                                       as Bitcoin Core */
 
 /* A block index entry's status bits. */
 #define HAVE_DATA 1  /* the body is in a block file */
@@ -56,6 +60,8 @@ struct ptx {
 	uint64_t fee;            /* inputs minus outputs */
 	int64_t time;            /* when it arrived (seconds since 1970) */
 	uint32_t seq;            /* arrival order */
+	uint32_t ndesc;          /* mempool transactions spending it, at any
+	                            depth, and itself */
 };
 
 /* Transactions set aside during a reorg, to go back into the mempool. */
@@ -263,37 +269,18 @@ static int find_coin(const struct chain *c, const uint8_t *op, int pool,
 	return V_OK;
 }
 
-/* Input i of t may spend a coin paying addr: its key hashes to addr and
- * it is signed, or an earlier input with its key is (one leaf a key). */
-static int check_sig(const struct tx *t, uint32_t i, const uint8_t *addr,
-                     const uint8_t sighash[SHA256_LEN]) {
-	const struct txin *x = &t->in[i];
-	uint8_t a[ADDR_LEN];
-	uint32_t j;
-	sha256(x->pub, LMS_PUB_LEN, a);
-	if (memcmp(a, addr, ADDR_LEN) != 0) return V_KEY_NOT_ADDRESS;
-	if (x->siglen == 0) {
-		for (j = 0; j < i; j++)
-			if (t->in[j].siglen &&
-			    memcmp(t->in[j].pub, x->pub, LMS_PUB_LEN) == 0)
-				return V_OK;
-		return V_BAD_SIGNATURE;
-	}
-	return lms_verify(x->pub, LMS_PUB_LEN, sighash, SHA256_LEN, x->sig,
-	                  x->siglen) == LMS_OK ? V_OK : V_BAD_SIGNATURE;
-}
-
-/* Check t's inputs for a block at height: each exists, is spent once
- * (in spent), is mature and signed; they cover the outputs (*fee). */
+/* Check t's inputs for a block at height, all but the signatures (the
+ * costly part, tx_signed's, made last): each exists, is spent once (in
+ * spent), is mature and has the key its address names; they cover the
+ * outputs (*fee).  Returns a reason. */
 static int check_inputs(const struct chain *c, const struct tx *t,
                         uint32_t height, struct map *spent, int pool,
                         uint64_t *fee) {
-	uint8_t sighash[SHA256_LEN];
+	uint8_t a[ADDR_LEN];
 	uint64_t in = 0, out = 0;
 	struct coin coin;
 	uint32_t i;
 	int r;
-	tx_sighash(t, sighash);
 	for (i = 0; i < t->nin; i++) {
 		if (map_get(spent, t->in[i].prev)) return V_DOUBLE_SPEND;
 		map_put(spent, t->in[i].prev, (void *)t);
@@ -301,7 +288,8 @@ static int check_inputs(const struct chain *c, const struct tx *t,
 			return r;
 		if (coin.coinbase && height - coin.height < c->p->maturity)
 			return V_IMMATURE_COINBASE_SPEND;
-		if ((r = check_sig(t, i, coin.addr, sighash)) != V_OK) return r;
+		sha256(t->in[i].pub, LMS_PUB_LEN, a);
+		if (memcmp(a, coin.addr, ADDR_LEN) != 0) return V_KEY_NOT_ADDRESS;
 		if ((in += coin.amount) > MAX_MONEY)
 			return V_AMOUNT_OUT_OF_RANGE;
 	}
@@ -379,6 +367,7 @@ static int connect_block(struct chain *c, struct blockindex *n,
 	for (i = 0; i < b->ntx; i++) {
 		if (i > 0) {
 			r = check_inputs(c, &b->tx[i], n->height, &spent, 0, &fee);
+			r = r ? r : tx_signed(&b->tx[i]);
 			if (r != V_OK || (fees += fee) > MAX_MONEY) {
 				r = r ? r : V_AMOUNT_OUT_OF_RANGE;
 				break;
@@ -501,16 +490,46 @@ static void pool_forget(struct chain *c, struct ptx *p) {
 	free(p);
 }
 
-/* Drop p and every mempool transaction spending its outputs. */
-static void pool_remove(struct chain *c, struct ptx *p) {
-	uint8_t op[OUTPOINT_LEN];
-	struct ptx *child;
+/* t's ancestors in the mempool, found through the parents of each, into
+ * v (room for CHAIN_MAX - 1).  Returns how many, or -1 if over that. */
+static int ancestors(const struct chain *c, const struct tx *t,
+                     struct ptx **v) {
+	struct ptx *p;
+	int n = 0, k = 0, j;
 	uint32_t i;
-	for (i = 0; i < p->tx.nout; i++) {
-		outpoint(op, p->tx.id, i);
-		if ((child = map_get(&c->spends, op))) pool_remove(c, child);
+	for (;; t = &v[k++]->tx) {
+		for (i = 0; i < t->nin; i++) {
+			if (!(p = map_get(&c->pool, t->in[i].prev))) continue;
+			for (j = 0; j < n && v[j] != p; j++)
+				;
+			if (j < n) continue;
+			if (n == CHAIN_MAX - 1) return -1;
+			v[n++] = p;
+		}
+		if (k == n) return n;
 	}
-	pool_forget(c, p);
+}
+
+/* Drop p and every mempool transaction spending its outputs, at any depth
+ * (a list, not recursion): each is taken off its ancestors' counts
+ * first, while all are there, then all go. */
+static void pool_remove(struct chain *c, struct ptx *p) {
+	struct ptx *v[CHAIN_MAX], *anc[CHAIN_MAX], *child;
+	uint8_t op[OUTPOINT_LEN];
+	int n = 1, k, j, na;
+	uint32_t i;
+	for (v[0] = p, k = 0; k < n; k++)
+		for (i = 0; i < v[k]->tx.nout && n < CHAIN_MAX; i++) {
+			outpoint(op, v[k]->tx.id, i);
+			for (child = map_get(&c->spends, op), j = 0; child && j < n &&
+			     v[j] != child; j++)
+				;
+			if (child && j == n) v[n++] = child;
+		}
+	for (k = 0; k < n; k++)
+		for (j = 0, na = ancestors(c, &v[k]->tx, anc); j < na; j++)
+			anc[j]->ndesc--;
+	for (k = 0; k < n; k++) pool_forget(c, v[k]);
 }
 
 /* Is a's fee rate (fee per byte) below b's? */
@@ -565,14 +584,28 @@ void chain_pool_expire(struct chain *c, int64_t max_age) {
 	free(v);
 }
 
-/* Check a transaction against the tip and mempool, add it; a reason. */
+/* The mempool's own rules for p, past the chain's: a fee rate of at
+ * least MIN_FEE_RATE, and at most CHAIN_MAX in a line of unconfirmed
+ * transactions (ancestors, anc, and each one's descendants).  A reason. */
+static int pool_policy(const struct chain *c, const struct ptx *p,
+                       struct ptx **anc, int *na) {
+	int j;
+	if (p->fee < MIN_FEE_RATE * (uint64_t)p->tx.len) return V_FEE_TOO_LOW;
+	if ((*na = ancestors(c, &p->tx, anc)) < 0) return V_TOO_LONG_CHAIN;
+	for (j = 0; j < *na; j++)
+		if (anc[j]->ndesc >= CHAIN_MAX) return V_TOO_LONG_CHAIN;
+	return V_OK;
+}
+
+/* Check a transaction against the tip and mempool, cheap checks first
+ * and signatures last, and add it.  Returns a reason. */
 static int pool_add(struct chain *c, const uint8_t *raw, size_t len,
                     int64_t time) {
-	struct ptx *p;
+	struct ptx *p, *anc[CHAIN_MAX];
 	uint8_t id[SHA256_LEN];
 	struct map spent;
 	uint32_t i;
-	int r;
+	int r, na = 0;
 	if (len > MAX_TX_SIZE) return V_TOO_BIG;
 	p = xcalloc(1, sizeof *p);
 	p->raw = xmalloc(len);
@@ -588,6 +621,8 @@ static int pool_add(struct chain *c, const uint8_t *raw, size_t len,
 		r = check_inputs(c, &p->tx, tip(c)->height + 1, &spent, 1,
 		                 &p->fee);
 		map_free(&spent, 0);
+		r = r ? r : pool_policy(c, p, anc, &na);
+		r = r ? r : tx_signed(&p->tx);
 	}
 	if (r != V_OK) {
 		tx_free(&p->tx);
@@ -597,6 +632,8 @@ static int pool_add(struct chain *c, const uint8_t *raw, size_t len,
 	}
 	p->time = time;
 	p->seq = c->seq++;
+	p->ndesc = 1;
+	while (na > 0) anc[--na]->ndesc++;
 	memcpy(id, p->tx.id, SHA256_LEN);
 	map_put(&c->pool, id, p);
 	for (i = 0; i < p->tx.nin; i++)

@@ -7,7 +7,8 @@
  * lacks it asks one announcer (getdata) and is sent it (tx, block), or asks
  * the next announcer if it does not come in time.  The chain checks
  * everything before it goes onward; a peer that sends what breaks a rule
- * is banned.  Blocks are announced at once; transactions wait in a per-peer
+ * is charged for it (net_misbehave).  A transaction whose parent has not
+ * come yet waits in a small orphan pool.  Blocks are announced at once; transactions wait in a per-peer
  * queue up to TX_DELAY_MS, so one inv carries many.
  *
  * Catching up is headers first: a block locator (getheaders) brings up to
@@ -42,6 +43,9 @@
 #define BEHIND          16       /* a tip this far behind: not announced */
 #define RANDOM_IN_MS    5000     /* -T random: mean delay to inbound... */
 #define RANDOM_OUT_MS   2000     /* ...and outbound peers, as Bitcoin */
+#define ORPHAN_MAX      100      /* transactions waiting for a parent, as
+                                    Bitcoin Core... */
+#define ORPHAN_BYTES    (1u << 20) /* ...and their bytes at most */
 
 /* A hash we want: who announced it, whom we asked, since when. */
 struct want {
@@ -53,10 +57,18 @@ struct want {
 	int64_t asked_at;
 };
 
-/* A hash this node took lately, and when (wall-clock ms). */
+/* A hash this node took (or refused) lately, and when (wall-clock ms). */
 struct recent {
 	uint8_t hash[SHA256_LEN];
 	int64_t ms;
+	uint32_t refused;           /* 0: taken; else 1 + the tip count then */
+};
+
+/* A transaction whose inputs are not all known yet. */
+struct orphan {
+	struct tx t;                /* parsed from raw */
+	uint8_t *raw;
+	int ready;                  /* a parent has come: try it again */
 };
 
 struct gossip {
@@ -68,7 +80,11 @@ struct gossip {
 	struct recent *recent;       /* a ring of RECENT_MAX... */
 	size_t recent_at;
 	struct map recent_idx;       /* ...and its index: hash -> struct recent */
-	uint8_t tip[SHA256_LEN];     /* the active tip we last saw */
+	uint8_t tip[SHA256_LEN];     /* the active tip we last saw... */
+	uint32_t tips;               /* ...and how often it moved */
+	struct orphan orphans[ORPHAN_MAX];
+	int norphans;
+	size_t orphan_bytes;
 	struct peer *hdr_peer;      /* asked for headers, if anyone */
 	int64_t progress_at;
 	uint32_t progress_height;
@@ -102,21 +118,35 @@ static void known_add(struct peer *p, const uint8_t *hash) {
 	map_put(&p->known, hash, (void *)&mark);
 }
 
-/* Remember that the node took hash now, in the ring. */
-static void recent_add(struct gossip *g, const uint8_t *hash) {
-	struct recent *r = &g->recent[g->recent_at];
-	if (map_get(&g->recent_idx, hash)) return;
-	if (r->ms) map_del(&g->recent_idx, r->hash);
-	memcpy(r->hash, hash, SHA256_LEN);
+/* Remember in the ring that the node took hash now, or refused it. */
+static void recent_add(struct gossip *g, const uint8_t *hash, int refused) {
+	struct recent *r = map_get(&g->recent_idx, hash);
+	if (r && !r->refused) return;
+	if (!r) {
+		r = &g->recent[g->recent_at];
+		if (r->ms) map_del(&g->recent_idx, r->hash);
+		memcpy(r->hash, hash, SHA256_LEN);
+		map_put(&g->recent_idx, hash, r);
+		g->recent_at = (g->recent_at + 1) % RECENT_MAX;
+	}
 	r->ms = wall_ms();
-	map_put(&g->recent_idx, hash, r);
-	g->recent_at = (g->recent_at + 1) % RECENT_MAX;
+	r->refused = refused ? g->tips + 1 : 0;
+}
+
+/* The ring's entry for hash if it was taken, or refused since the tip
+ * last moved (a refusal is remembered till then: the same bytes are not
+ * checked twice, yet what was immature or in conflict gets another
+ * chance); NULL if neither. */
+static const struct recent *recent_of(const struct gossip *g,
+                                      const uint8_t *hash) {
+	const struct recent *r = map_get(&g->recent_idx, hash);
+	return r && (!r->refused || r->refused == g->tips + 1) ? r : NULL;
 }
 
 /* When this node lately took hash, in ms since 1970; -1 if not seen. */
 int64_t gossip_seen(const struct gossip *g, const uint8_t hash[SHA256_LEN]) {
-	const struct recent *r = map_get(&g->recent_idx, hash);
-	return r ? r->ms : -1;
+	const struct recent *r = recent_of(g, hash);
+	return r && !r->refused ? r->ms : -1;
 }
 
 /* ==== Sending ==== */
@@ -219,7 +249,8 @@ static void tip_changed(struct gossip *g) {
 	    !(chain_status(g->c, g->tip) & CH_ACTIVE))
 		relay_pool(g, NULL);
 	memcpy(g->tip, tip, SHA256_LEN);
-	recent_add(g, tip);
+	g->tips++;
+	recent_add(g, tip, 0);
 	if (chain_best_header(g->c, NULL) > height + BEHIND &&
 	    (chain_status(g->c, tip) & CH_BEST))
 		return;
@@ -381,7 +412,7 @@ static const char *on_inv(void *arg, struct peer *p, const uint8_t *b,
 		known_add(p, e + 4);
 		if (get32le(e) == INV_TX) {
 			g->tx_inv_in++;
-			if (gossip_seen(g, e + 4) < 0 && !chain_pool_tx(g->c, e + 4))
+			if (!recent_of(g, e + 4) && !chain_pool_tx(g->c, e + 4))
 				want(g, p, INV_TX, e + 4);
 		} else if (get32le(e) == INV_BLOCK) {
 			g->block_inv_in++;
@@ -450,38 +481,116 @@ static const char *on_notfound(void *arg, struct peer *p, const uint8_t *b,
 	return NULL;
 }
 
-/* A transaction from a peer (p) or the wallet (NULL): checked by the
- * chain, relayed if new and valid.  Returns a reason. */
-int gossip_tx(struct gossip *g, struct peer *p, const uint8_t *b, size_t len) {
-	uint8_t id[SHA256_LEN];
-	int r;
-	sha256d(b, len, id);
-	got(g, id);
-	g->tx_in += p != NULL;
-	if (p) known_add(p, id);
-	if (gossip_seen(g, id) >= 0 || chain_pool_tx(g->c, id)) {
-		g->tx_dup += p != NULL;
-		return V_ALREADY_KNOWN;
+/* Keep a transaction whose parent has not come (unless kept already),
+ * in place of a random one if the pool is full. */
+static void orphan_add(struct gossip *g, const uint8_t *b, size_t len) {
+	struct orphan *o;
+	int i;
+	for (i = 0; i < g->norphans; i++)
+		if (g->orphans[i].t.len == len &&
+		    memcmp(g->orphans[i].raw, b, len) == 0)
+			return;
+	while (g->norphans == ORPHAN_MAX ||
+	       (g->norphans && g->orphan_bytes + len > ORPHAN_BYTES)) {
+		o = &g->orphans[random64() % (uint64_t)g->norphans];
+		g->orphan_bytes -= o->t.len;
+		tx_free(&o->t);
+		free(o->raw);
+		*o = g->orphans[--g->norphans];
 	}
-	if ((r = chain_add_tx(g->c, b, len)) != V_MISSING_INPUT)
-		recent_add(g, id);  /* (missing: its parent may yet come) */
-	if (r == V_OK) relay_tx(g, id, p);
-	if (p && r == V_OK) p->last_relay = mono_ms();
-	if (p)
-		log_msg(r == V_OK ? LOG_DEBUG : LOG_INFO, "tx from %s: %s",
-		        net_text(&p->a), reason_text(r));
+	o = &g->orphans[g->norphans];
+	o->raw = memcpy(xmalloc(len), b, len);
+	o->ready = 0;
+	if (tx_parse(&o->t, o->raw, len) != V_OK) {
+		free(o->raw);
+		return;
+	}
+	g->norphans++;
+	g->orphan_bytes += len;
+}
+
+/* Offer the chain a transaction (id) from p, or NULL: relay it if taken,
+ * and wake the orphans it is a parent of; keep it if it is an orphan
+ * itself; remember the refusal.  Returns a reason. */
+static int take_tx(struct gossip *g, struct peer *p, const uint8_t *id,
+                   const uint8_t *b, size_t len) {
+	int r = chain_add_tx(g->c, b, len), i;
+	uint16_t k;
+	if (r == V_MISSING_INPUT) orphan_add(g, b, len);
+	recent_add(g, id, r != V_OK);
+	if (r != V_OK) return r;
+	relay_tx(g, id, p);
+	for (i = 0; i < g->norphans; i++)
+		for (k = 0; k < g->orphans[i].t.nin; k++)
+			if (memcmp(g->orphans[i].t.in[k].prev, id, SHA256_LEN) == 0)
+				g->orphans[i].ready = 1;
 	return r;
 }
 
-/* tx: a transaction we asked for.  Refusals that show its sender broke a
- * rule ban; others (a missing input, a conflict) may be honest. */
+/* What a refusal of p's transaction or block costs p: W_FATAL for what
+ * an honest node never relays (it checks first), W_MALFORMED if it does
+ * not parse (or for a block, if its proof of work is not even valid), 0
+ * for what may be honest (a missing parent, a conflict, our policy). */
+static int weight(int r) {
+	switch (r) {
+	case V_MALFORMED: case V_TOO_BIG: case V_BAD_POW: case V_BAD_BITS:
+		return W_MALFORMED;
+	case V_BAD_COINBASE: case V_BAD_SIGNATURE: case V_KEY_NOT_ADDRESS:
+	case V_OUTPUTS_EXCEED_INPUTS: case V_AMOUNT_OUT_OF_RANGE:
+	case V_UNSUPPORTED_KEY: case V_BAD_MERKLE_ROOT: case V_DUPLICATE_TX:
+	case V_TIME_TOO_OLD: case V_PREVIOUS_INVALID: case V_MISSING_INPUT:
+	case V_DOUBLE_SPEND: case V_IMMATURE_COINBASE_SPEND:
+	case V_COINBASE_TOO_LARGE:
+		return W_FATAL;
+	}
+	return 0;
+}
+
+/* A transaction from a peer (p) or the wallet (NULL): checked by the
+ * chain, relayed if new and valid; then the orphans it woke are tried,
+ * and theirs in turn.  p pays for a rule broken, or a copy it was not
+ * asked for.  Returns a reason. */
+int gossip_tx(struct gossip *g, struct peer *p, const uint8_t *b, size_t len) {
+	uint8_t id[SHA256_LEN];
+	struct want *w = NULL;
+	struct orphan o;
+	int r, i;
+	sha256d(b, len, id);
+	if (p && (w = map_get(&g->wants, id)) && w->asked != p) w = NULL;
+	got(g, id);
+	g->tx_in += p != NULL;
+	if (p) known_add(p, id);
+	if (recent_of(g, id) || chain_pool_tx(g->c, id)) {
+		g->tx_dup += p != NULL;
+		if (p && !w) net_misbehave(g->n, p, W_UNASKED, "unasked copy");
+		return V_ALREADY_KNOWN;
+	}
+	if ((r = take_tx(g, p, id, b, len)) == V_OK && p)
+		p->last_relay = mono_ms();
+	if (p && r != V_OK) {
+		log_msg(LOG_INFO, "tx from %s: %s", net_text(&p->a), reason_text(r));
+		if (r != V_MISSING_INPUT && r != V_IMMATURE_COINBASE_SPEND &&
+		    weight(r))   /* (a peer a block ahead may see it mature) */
+			net_misbehave(g->n, p, weight(r), "invalid transaction");
+	}
+	for (i = 0; i < g->norphans; i++)
+		if (g->orphans[i].ready) {
+			o = g->orphans[i];
+			g->orphans[i] = g->orphans[--g->norphans];
+			g->orphan_bytes -= o.t.len;
+			take_tx(g, NULL, o.t.id, o.raw, o.t.len);
+			tx_free(&o.t);
+			free(o.raw);
+			i = -1;                /* (the pool changed: look again) */
+		}
+	return r;
+}
+
+/* tx: a transaction we asked for (gossip_tx charges the sender). */
 static const char *on_tx(void *arg, struct peer *p, const uint8_t *b,
                          size_t len) {
-	int r = gossip_tx(arg, p, b, len);
-	return r == V_MALFORMED || r == V_TOO_BIG || r == V_BAD_COINBASE ||
-	       r == V_BAD_SIGNATURE || r == V_KEY_NOT_ADDRESS ||
-	       r == V_OUTPUTS_EXCEED_INPUTS || r == V_AMOUNT_OUT_OF_RANGE ?
-	       "invalid transaction" : NULL;
+	gossip_tx(arg, p, b, len);
+	return NULL;
 }
 
 /* A block from a peer (p) or the miner (NULL): into the chain, and out
@@ -506,7 +615,7 @@ int gossip_block(struct gossip *g, struct peer *p, const uint8_t *b,
 	    r != V_DUPLICATE_TX)
 		got(g, hash);
 	if (r == V_OK) {
-		recent_add(g, hash);
+		recent_add(g, hash, 0);
 		if (p) {
 			raise_height(g, p, hash);
 			p->last_relay = mono_ms();
@@ -528,13 +637,13 @@ static const char *on_block(void *arg, struct peer *p, const uint8_t *b,
 	r = gossip_block(g, p, b, len);
 	if (r == V_ALREADY_KNOWN) g->block_dup++;
 	fetch_blocks(g);
-	if (r == V_OK || r == V_ALREADY_KNOWN || r == V_PREVIOUS_UNKNOWN ||
-	    r == V_STORAGE_FAILED || r == V_TIME_TOO_NEW ||
-	    r == V_NOT_REQUESTED || r == V_TOO_FAR_AHEAD)
-		return NULL;
+	if (r == V_NOT_REQUESTED)
+		net_misbehave(g->n, p, W_UNASKED, "unrequested block");
+	if (!weight(r)) return NULL;
 	log_msg(LOG_WARN, "block from %s: %s", net_text(&p->a),
 	        reason_text(r));
-	return "invalid block";
+	net_misbehave(g->n, p, weight(r), "invalid block");
+	return NULL;
 }
 
 /* getheaders: u32 count (at most MAX_LOCATOR) | count x hash | stop hash.
@@ -744,6 +853,10 @@ struct gossip *gossip_open(struct chain *c, struct net *n, int tx_delay_ms) {
 /* Free everything (net_close has already said goodbye to the peers). */
 void gossip_close(struct gossip *g) {
 	if (!g) return;
+	while (g->norphans--) {
+		tx_free(&g->orphans[g->norphans].t);
+		free(g->orphans[g->norphans].raw);
+	}
 	map_free(&g->wants, 1);
 	map_free(&g->recent_idx, 0);
 	free(g->recent);

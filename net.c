@@ -7,8 +7,9 @@
  * bytes collect until frame_parse() finds a whole frame, whose command
  * picks a handler: net.c's own (version, verack, ping, pong, getaddr,
  * addr) or one the layer above registered with net_handle(), as redis's
- * ae registers file events.  A peer that breaks the protocol is dropped
- * and banned.  Outbound peers are drawn at random from the address book,
+ * ae registers file events.  A peer that breaks the protocol gains a
+ * misbehaviour score by the offence's weight (net_misbehave); at BAN_SCORE
+ * it is dropped and banned.  Outbound peers are drawn at random from the address book,
  * one per network group, so no one operator can surround a node.  Start
  * reading at net_events().
  */
@@ -35,7 +36,9 @@
 #define BOOK_BUCKETS  64          /* address book: buckets of ...*/
 #define BUCKET_SIZE   64          /* ...this many addresses each */
 #define BOOK_MAX      (BOOK_BUCKETS * BUCKET_SIZE)
-#define MAX_BANS      100000      /* bans read from bans.dat at most */
+#define BAN_MAX       10000       /* bans kept: the oldest goes first */
+#define BAN_FILE_MAX  100000      /* ...and read from bans.dat at most */
+#define BAN_SAVE_MS   5000        /* bans.dat is written at most this often */
 #define ENTRY_REC     31          /* bytes of one entry of peers.dat */
 #define BAN_REC       24          /* bytes of one ban of bans.dat */
 #define ADDR_RATE     0.1         /* addresses a group of peers may send
@@ -52,13 +55,16 @@
 #define PROTECT_RELAY 4           /* ...most recent useful relay */
 #define HOT_MS        5000        /* a peer silent this long goes cold... */
 #define COLD_MS       10          /* ...and is polled this often */
+#define TRIED         1           /* an entry's tried bits: a handshake... */
+#define USEFUL        2           /* ...and a peer that gave us news */
 
 /* What the book knows of an address. */
 struct entry {
 	struct naddr a;
 	int64_t heard;           /* wall time (s) it was last heard of */
 	uint32_t attempts;       /* failures since the last success */
-	uint8_t tried;           /* 1: we once completed a handshake with it */
+	uint8_t tried;           /* TRIED: we once completed a handshake with
+	                            it; USEFUL: it once gave us news first */
 	int64_t tried_at;        /* monotonic seconds of our last attempt */
 	int bucket;
 };
@@ -84,6 +90,33 @@ void net_group(const struct naddr *a, uint8_t g[5]) {
 	memset(g, 0, 5);
 	g[0] = is_v4(a) ? 4 : 6;
 	memcpy(g + 1, is_v4(a) ? a->ip + 12 : a->ip, is_v4(a) ? 2 : 4);
+}
+
+/* Where an address can be reached from: PUBLIC, LOOPBACK or PRIVATE (a
+ * local network: RFC 1918, shared, link-local, unique local), or NOWHERE
+ * (port 0, unspecified, multicast, reserved). */
+enum { PUBLIC, LOOPBACK, PRIVATE, NOWHERE };
+static int reach(const struct naddr *a) {
+	static const uint8_t zero[16], one[16] = { [15] = 1 };
+	const uint8_t *v = a->ip + 12, *x = a->ip;
+	if (a->port == 0 || memcmp(x, zero, 16) == 0) return NOWHERE;
+	if (is_v4(a) && v[0] == 127) return LOOPBACK;
+	if (is_v4(a) && (v[0] == 10 || (v[0] == 172 && (v[1] & 0xf0) == 16) ||
+	                 (v[0] == 192 && v[1] == 168) || (v[0] == 169 &&
+	                 v[1] == 254) || (v[0] == 100 && (v[1] & 0xc0) == 64)))
+		return PRIVATE;
+	if (is_v4(a)) return v[0] == 0 || v[0] >= 224 ? NOWHERE : PUBLIC;
+	if (memcmp(x, one, 16) == 0) return LOOPBACK;
+	if ((x[0] & 0xfe) == 0xfc || (x[0] == 0xfe && (x[1] & 0xc0) == 0x80))
+		return PRIVATE;
+	return x[0] == 0xff ? NOWHERE : PUBLIC;
+}
+
+/* May a peer's word put a in the book: it is public, or of the local kind
+ * we listen on ourselves (a test network on loopback, a LAN)? */
+static int worth_storing(const struct net *n, const struct naddr *a) {
+	int r = reach(a);
+	return r == PUBLIC || (r != NOWHERE && n->self.port && r == reach(&n->self));
 }
 
 /* "1.2.3.4:5" or "[::1]:5" for logs (a static buffer). */
@@ -310,7 +343,7 @@ static void book_rw(struct rw *s, void *arg) {
 		if (!s->out && !s->bad && book_add(n, &e.a, e.heard) &&
 		    (in = book_find(n, &e.a))) {
 			in->attempts = e.attempts;
-			in->tried = e.tried != 0;
+			in->tried = e.tried & (TRIED | USEFUL);
 		}
 	}
 }
@@ -381,37 +414,52 @@ static int banned(const struct net *n, const struct naddr *a) {
 	return b && b->end > wall_ms() / 1000;
 }
 
-/* bans.dat: "PCBN" | u32 count | count x (ip[16] | i64 end, in seconds
- * since 1970).  Reading keeps the bans still running. */
-static void bans_rw(struct rw *s, void *arg) {
-	struct net *n = arg;
-	struct ban **v = (struct ban **)map_values(&n->bans), b = { 0 };
-	uint32_t i, count;
-	rw_magic(s, "PCBN");
-	count = rw_count(s, (uint32_t)n->bans.n, 4, MAX_BANS, BAN_REC);
-	for (i = 0; i < count && !s->bad; i++) {
-		if (s->out) b = *v[i];
-		rw_bytes(s, b.ip, 16);
-		rw_i64(s, &b.end);
-		if (!s->out && !s->bad && b.end > wall_ms() / 1000 &&
-		    !map_get(&n->bans, b.ip))
-			map_put(&n->bans, b.ip, memcpy(xmalloc(sizeof b), &b,
-			                               sizeof b));
-	}
-	free(v);
+/* Is ring slot b a ban still running at wall time now (s)? */
+static int running(const struct net *n, const struct ban *b, int64_t now) {
+	return b->end > now && map_get(&n->bans, b->ip) == b;
 }
 
-/* Ban an IP until wall time `until` in seconds (0: lift it), and save. */
+/* Ban an IP until wall time `until` in seconds (0: lift it).  Bans live
+ * in a ring of BAN_MAX, oldest first, indexed by n->bans: a new one takes
+ * the oldest's place, so banning costs no memory and no disk (bans.dat is
+ * written from the timer). */
 void net_ban(struct net *n, const uint8_t ip[16], int64_t until) {
 	struct ban *b = map_del(&n->bans, ip);
-	free(b);
-	if (until > 0) {
-		b = xmalloc(sizeof *b);
-		memcpy(b->ip, ip, 16);
-		b->end = until;
-		map_put(&n->bans, ip, b);
+	if (b) b->end = 0;
+	n->bans_dirty = 1;
+	if (until <= 0) return;
+	b = &n->ring[n->ring_at];
+	n->ring_at = (n->ring_at + 1) % BAN_MAX;
+	if (map_get(&n->bans, b->ip) == b) map_del(&n->bans, b->ip);
+	memcpy(b->ip, ip, 16);
+	b->end = until;
+	map_put(&n->bans, ip, b);
+}
+
+/* bans.dat: "PCBN" | u32 count | count x (ip[16] | i64 end, in seconds
+ * since 1970), oldest first.  Reading takes the records the file holds
+ * (a cut one ends it), the running ones as new bans: of a long file the
+ * last BAN_MAX stay. */
+static void bans_rw(struct rw *s, void *arg) {
+	struct net *n = arg;
+	struct ban b = { 0 }, *r = NULL;
+	uint32_t i, k, count = 0;
+	int64_t now = wall_ms() / 1000;
+	for (k = 0; s->out && k < BAN_MAX; k++)
+		count += running(n, &n->ring[k], now);
+	rw_magic(s, "PCBN");
+	count = rw_count(s, count, 4, BAN_FILE_MAX, 0);
+	for (i = k = 0; i < count && !s->bad; k++) {
+		if (s->out && !running(n, r = &n->ring[(n->ring_at + k) % BAN_MAX],
+		                       now))
+			continue;
+		if (s->out) b = *r;
+		rw_bytes(s, b.ip, 16);
+		rw_i64(s, &b.end);
+		i++;
+		if (!s->out && !s->bad && b.end > now)
+			net_ban(n, b.ip, b.end);
 	}
-	save(n, "bans.dat", bans_rw);
 }
 
 /* ==== Peers: sending and counting ==== */
@@ -502,8 +550,16 @@ int net_room(struct net *n, struct peer *p) {
 	return p->fd >= 0 && buf_size(&p->out) < SEND_HIGH && shed(n, p);
 }
 
-/* Drop a peer that broke the protocol and ban its address. */
-static void violation(struct net *n, struct peer *p, const char *why) {
+/* p misbehaved (why): its score grows by weight; at BAN_SCORE it is
+ * dropped and its address banned for -t ban's time. */
+void net_misbehave(struct net *n, struct peer *p, int weight,
+                   const char *why) {
+	if (p->fd < 0) return;
+	if ((p->score += weight) < BAN_SCORE) {
+		log_msg(LOG_INFO, "peer %s misbehaved (score %d): %s",
+		        net_text(&p->a), p->score, why);
+		return;
+	}
 	log_msg(LOG_WARN, "ban %s for %lld s: %s", net_text(&p->a),
 	        (long long)n->o.ban_s, why);
 	net_ban(n, p->a.ip, wall_ms() / 1000 + n->o.ban_s);
@@ -643,11 +699,11 @@ static const char *on_verack(void *arg, struct peer *p, const uint8_t *b,
 	if (!p->outbound && p->listen_port) {     /* where it listens */
 		me.a = p->a;
 		me.a.port = p->listen_port;
-		book_add(n, &me.a, wall_ms() / 1000);
+		if (worth_storing(n, &me.a)) book_add(n, &me.a, wall_ms() / 1000);
 	}
 	if (!p->outbound) return NULL;
 	if ((e = book_find(n, &p->a))) {          /* a good address */
-		e->tried = 1;
+		e->tried |= TRIED;
 		e->attempts = 0;
 		e->heard = wall_ms() / 1000;
 	}
@@ -720,7 +776,8 @@ static void relay_addr(struct net *n, struct peer *from, struct entry *e) {
 
 /* addr: u16 count | count addresses.  Learn them as fast as the token
  * bucket of the peer's group allows (shared by its connections, present
- * and past); relay the fresh ones of a small announcement. */
+ * and past), if worth storing; relay the fresh ones of a small
+ * announcement. */
 static const char *on_addr(void *arg, struct peer *p, const uint8_t *b,
                            size_t len) {
 	struct net *n = arg;
@@ -742,7 +799,7 @@ static const char *on_addr(void *arg, struct peer *p, const uint8_t *b,
 	for (i = 0; i < count && *tokens >= 1; i++, *tokens -= 1) {
 		addr_rw(&s, &a, &heard);
 		heard = heard > wall ? wall : heard;
-		if (book_add(n, &a, heard) && count <= 10 &&
+		if (worth_storing(n, &a) && book_add(n, &a, heard) && count <= 10 &&
 		    heard > wall - RELAY_FRESH && (e = book_find(n, &a)))
 			relay_addr(n, p, e);
 	}
@@ -773,7 +830,7 @@ static void dispatch(struct net *n, struct peer *p, const char *cmd,
 		bad = "message before the handshake";
 	else if (i < n->nhandlers)
 		bad = n->handlers[i].fn(n->handlers[i].arg, p, b, len);
-	if (bad) violation(n, p, bad);
+	if (bad) net_misbehave(n, p, W_MALFORMED, bad);
 }
 
 /* Handle the whole frames a peer sent, while it reads our answers (the
@@ -794,7 +851,7 @@ static void frames(struct net *n, struct peer *p) {
 		dispatch(n, p, cmd, payload, plen);
 		at += (size_t)used;
 	}
-	if (used < 0 && p->fd >= 0) violation(n, p, why);
+	if (used < 0 && p->fd >= 0) net_misbehave(n, p, W_FATAL, why);
 	if (at) buf_take(n, &p->in, at);
 }
 
@@ -925,8 +982,9 @@ static int connected(const struct net *n, const struct naddr *a) {
 }
 
 /* Open one more outbound connection: a random address of the book (one
- * that once worked, for the first half of the tries), not connected,
- * banned or backing off, in a group with no outbound peer. */
+ * that gave us news first, for the first quarter of the tries, then one
+ * that once worked, to half), not connected, banned or backing off, in a
+ * group with no outbound peer. */
 static void pick_outbound(struct net *n) {
 	int64_t now = mono_ms() / 1000, wait;
 	struct entry *e;
@@ -934,7 +992,8 @@ static void pick_outbound(struct net *n) {
 	for (tries = 0; tries < 100 && n->nbook > 0; tries++) {
 		e = &n->book[random64() % n->nbook];
 		wait = (int64_t)RETRY_BASE << (e->attempts < 9 ? e->attempts : 9);
-		if ((tries < 50 && !e->tried) || connected(n, &e->a) ||
+		if ((tries < 25 && !(e->tried & USEFUL)) || (tries < 50 &&
+		    !e->tried) || connected(n, &e->a) ||
 		    banned(n, &e->a) ||
 		    (e->tried_at && now - e->tried_at < (wait < RETRY_MAX ?
 		                                          wait : RETRY_MAX)) ||
@@ -1045,8 +1104,11 @@ void net_tick(struct net *n, int tick) {
 	struct peer *p;
 	size_t i;
 	uint8_t b[8];
+	struct entry *e;
 	for (p = n->peers; tick && p; p = p->next) {
 		if (p->fd < 0) continue;
+		if (p->outbound && p->last_relay && (e = book_find(n, &p->a)))
+			e->tried |= USEFUL;            /* (gossip set last_relay) */
 		if (!p->handshaked && now - p->since > n->o.handshake_s * 1000)
 			net_drop(n, p, p->connecting ? "connect timeout" :
 			     "handshake timeout");
@@ -1075,6 +1137,11 @@ void net_tick(struct net *n, int tick) {
 		dial(n, &n->anchors[--n->nanchors]);
 	else if (tick && !n->o.nconnect && n->nout < n->o.max_out)
 		pick_outbound(n);
+	if (n->bans_dirty && now - n->bans_saved > BAN_SAVE_MS) {
+		save(n, "bans.dat", bans_rw);
+		n->bans_dirty = 0;
+		n->bans_saved = now;
+	}
 	if (tick && now - n->saved_at > SAVE_EVERY * 1000) {
 		save(n, "peers.dat", book_rw);
 		n->saved_at = now;
@@ -1176,13 +1243,16 @@ struct net *net_open(const struct net_opts *o, char *err, size_t errlen) {
 	n->book = xcalloc(BOOK_MAX, sizeof *n->book);
 	map_init(&n->where, 18);
 	map_init(&n->bans, 16);
+	n->ring = xcalloc(BAN_MAX, sizeof *n->ring);
 	n->nonce = random64();
 	n->saved_at = mono_ms();
 	if (getrlimit(RLIMIT_NOFILE, &r) == 0 && r.rlim_cur < r.rlim_max) {
 		r.rlim_cur = r.rlim_max;
 		setrlimit(RLIMIT_NOFILE, &r);
 	}
-	file_load(path_of(n, "bans.dat"), 8 + BAN_REC * MAX_BANS, bans_rw, n);
+	file_load(path_of(n, "bans.dat"), 8 + BAN_REC * BAN_FILE_MAX, bans_rw,
+	          n);
+	n->bans_dirty = 0;
 	book_load(n);
 	file_load(path_of(n, "anchors.dat"), 8 + ADDR_REC * MAX_ANCHORS,
 	          anchors_rw, n);
@@ -1239,7 +1309,8 @@ void net_close(struct net *n) {
 	n->dropped = 1;
 	sweep(n);
 	if (n->listen_fd >= 0) close(n->listen_fd);
-	map_free(&n->bans, 1);
+	map_free(&n->bans, 0);
+	free(n->ring);
 	map_free(&n->where, 0);
 	free(n->book);
 	free(n->who);

@@ -21,6 +21,7 @@ struct pollfd;
 struct blockindex;
 struct entry;
 struct gossip;
+struct ban;
 
 /* ==== Byte order ==== */
 
@@ -197,6 +198,7 @@ int lms_verify(const uint8_t *pub, size_t publen, const void *msg,
 #define OUTPOINT_LEN   36        /* txid | u32 output index */
 #define MAX_BLOCK_SIZE 1000000   /* bytes, as Bitcoin's original limit */
 #define MAX_TX_SIZE    100000    /* bytes, in the mempool, as Bitcoin */
+#define MIN_FEE_RATE   1         /* base units a byte, in the mempool */
 #define MIN_INPUT      (OUTPOINT_LEN + LMS_PUB_LEN + 2) /* with no signature */
 #define MIN_OUTPUT     (8 + ADDR_LEN)
 #define MIN_TX         (4 + 2 + MIN_INPUT + 2 + MIN_OUTPUT)
@@ -226,7 +228,8 @@ struct params {
 	X(DUPLICATE_TX) X(MISSING_INPUT) X(DOUBLE_SPEND) X(BAD_SIGNATURE) \
 	X(KEY_NOT_ADDRESS) X(OUTPUTS_EXCEED_INPUTS) X(AMOUNT_OUT_OF_RANGE) \
 	X(COINBASE_TOO_LARGE) X(IMMATURE_COINBASE_SPEND) X(MEMPOOL_CONFLICT) \
-	X(MEMPOOL_FULL) X(STORAGE_FAILED) X(NOT_REQUESTED) X(TOO_FAR_AHEAD)
+	X(MEMPOOL_FULL) X(STORAGE_FAILED) X(NOT_REQUESTED) X(TOO_FAR_AHEAD) \
+	X(UNSUPPORTED_KEY) X(FEE_TOO_LOW) X(TOO_LONG_CHAIN)
 #define V_ENUM(x) V_##x,
 enum { REASONS(V_ENUM) V_NREASONS };
 
@@ -274,6 +277,7 @@ size_t tx_write(const struct tx *t, uint8_t *buf, size_t cap);
 void tx_sighash(const struct tx *t, uint8_t out[SHA256_LEN]);
 int tx_is_coinbase(const struct tx *t);
 int tx_check(const struct tx *t);
+int tx_signed(const struct tx *t);
 size_t coinbase_write(uint32_t height, const uint8_t addr[ADDR_LEN],
                       uint64_t amount, uint8_t *buf, size_t cap);
 int block_parse(struct block *b, const uint8_t *buf, size_t len);
@@ -452,6 +456,7 @@ struct peer {
 	struct naddr a;          /* the far end (for inbound: its source) */
 	int got_version, got_verack;
 	int asked_addr;          /* it sent getaddr: answered once only */
+	int score;               /* misbehaviour (net_misbehave) */
 	int64_t since, ping_at;  /* monotonic ms */
 	int64_t last_relay;      /* ...it last gave us something new (gossip) */
 	uint64_t ping_nonce;     /* 0: no ping out */
@@ -487,8 +492,17 @@ struct net_opts {
 	int64_t handshake_s, ping_s, idle_s, ban_s, frame_s; /* timeouts (s) */
 };
 
+/* Misbehaviour: a peer whose offences weigh BAN_SCORE is banned. */
+#define BAN_SCORE   100
+#define W_FATAL     100  /* an unreadable frame; a block with valid proof
+                            of work, or a transaction, breaking a rule */
+#define W_MALFORMED 50   /* a malformed message, one out of order, a
+                            header breaking a rule */
+#define W_UNASKED   1    /* an unrequested block off our chains, an
+                            unrequested copy of what we have */
+
 /* A handler of a command (net_handle): returns NULL, or why the peer broke
- * the protocol (it is then banned). */
+ * the protocol (a W_MALFORMED offence). */
 typedef const char *(*net_fn)(void *arg, struct peer *p, const uint8_t *b,
                               size_t len);
 
@@ -531,7 +545,11 @@ struct net {
 	int64_t tokens_at[ADDR_SLOTS];
 	struct naddr anchors[MAX_ANCHORS]; /* dialled first, last first */
 	int nanchors;
-	struct map bans;         /* ip[16] -> int64_t wall-clock end (s) */
+	struct map bans;         /* ip[16] -> its ban in ring: */
+	struct ban *ring;        /* BAN_MAX bans, oldest at ring_at */
+	size_t ring_at;
+	int bans_dirty;          /* bans.dat is to be written... */
+	int64_t bans_saved;      /* ...not before BAN_SAVE_MS after this */
 	uint64_t nonce;          /* in our version: spots self-connections */
 	int64_t saved_at;        /* when peers.dat was last written */
 	int64_t cold_at;         /* when cold peers were last polled */
@@ -561,6 +579,8 @@ void net_send(struct net *n, struct peer *p, const char *cmd,
               const uint8_t *payload, size_t len);
 int net_connect(struct net *n, const char *text, char *err, size_t errlen);
 void net_ban(struct net *n, const uint8_t ip[16], int64_t until);
+void net_misbehave(struct net *n, struct peer *p, int weight,
+                   const char *why);
 
 /* ==== gossip.c: relaying transactions and blocks, and sync ==== */
 

@@ -5,9 +5,9 @@
  * 2^h leaves.  Signing twice with one leaf would let anyone forge, so
  * wallet.dat records the next free leaf and is flushed to disk BEFORE a
  * signature is made: a crash can waste a leaf, never reuse one.  A key out
- * of leaves is followed by a new one.  A payment spends every output of
- * each address it draws on, with one signature per address, and sends the
- * change to the newest address.  A key's tree (a quarter of a second for
+ * of leaves is followed by a new one.  A payment spends outputs largest
+ * first until they cover amount and fee, with one signature per address
+ * drawn on, and sends the change to the newest address.  A key's tree (a quarter of a second for
  * H10) is made when it first signs, then kept.  Start reading at
  * wallet_pay().
  */
@@ -18,8 +18,6 @@
 #define WALLET_MAGIC "PCW1"
 #define KEY_REC   (4 + 4 + LMS_I_LEN + LMS_SEED_LEN + LMS_PUB_LEN + 4)
 #define MAX_KEYS  65536   /* keys at most: bounds the file we read */
-#define MAX_SPEND 1000    /* inputs in one payment: 94 bytes each after
-                             the first of an address, under MAX_TX_SIZE */
 
 /* An output the wallet may spend. */
 struct spendable {
@@ -208,26 +206,48 @@ void wallet_balance(const struct wallet *w, const struct chain *c,
 	*unconfirmed = g.unconfirmed;
 }
 
-/* Choose whole addresses, richest first, until they cover need (passing
- * over keys with no leaf left).  Marks chosen[k]; returns their total. */
-static uint64_t choose(const struct wallet *w, const struct gather *g,
-                       uint64_t need, unsigned char *chosen) {
-	uint64_t *total = xcalloc(w->n, sizeof *total), sum = 0;
-	uint32_t k;
-	size_t i;
-	long best;
-	for (i = 0; i < g->n; i++) total[g->v[i].key] += g->v[i].amount;
-	while (sum < need) {
-		for (k = 0, best = -1; k < w->n; k++)
-			if (!chosen[k] && total[k] &&
-			    w->keys[k].next < w->keys[k].leaves &&
-			    (best < 0 || total[k] > total[best]))
-				best = (long)k;
-		if (best < 0) break;
-		chosen[best] = 1;
-		sum += total[best];
+/* Order spendable outputs (qsort) by key, so one key's inputs sit
+ * together and share a signature... */
+static int by_key(const void *a, const void *b) {
+	const struct spendable *x = a, *y = b;
+	return x->key < y->key ? -1 : x->key > y->key;
+}
+
+/* ...or largest first (the older key first among equals). */
+static int by_amount(const void *a, const void *b) {
+	const struct spendable *x = a, *y = b;
+	return x->amount > y->amount ? -1 : x->amount < y->amount ? 1 :
+	       by_key(a, b);
+}
+
+/* Choose outputs, largest first, until they cover amount and a fee of at
+ * least *fee and MIN_FEE_RATE a byte (passing over keys with no leaf
+ * left, and outputs the transaction has no room for).  Moves the chosen,
+ * by key, to the front of g->v (*n of them) and marks their keys in
+ * chosen; raises *fee to the rate.  Returns their total. */
+static uint64_t choose(const struct wallet *w, struct gather *g,
+                       uint64_t amount, uint64_t *fee, unsigned char *chosen,
+                       size_t *n) {
+	size_t i, size = 4 + 2 + 2 + 2 * MIN_OUTPUT, add;
+	uint64_t sum = 0, least = *fee;
+	struct spendable t;
+	const struct wkey *k;
+	qsort(g->v, g->n, sizeof *g->v, by_amount);
+	for (i = *n = 0; i < g->n && sum < amount + *fee; i++) {
+		k = &w->keys[g->v[i].key];
+		add = MIN_INPUT + (chosen[g->v[i].key] ? 0 :
+		                   lms_sig_len(k->type, k->ots));
+		if (k->next >= k->leaves || size + add > MAX_TX_SIZE) continue;
+		chosen[g->v[i].key] = 1;
+		size += add;
+		sum += g->v[i].amount;
+		t = g->v[*n];
+		g->v[(*n)++] = g->v[i];
+		g->v[i] = t;
+		if (*fee < MIN_FEE_RATE * size) *fee = MIN_FEE_RATE * size;
 	}
-	free(total);
+	*fee = *fee > least ? *fee : least;
+	qsort(g->v, *n, sizeof *g->v, by_key);
 	return sum;
 }
 
@@ -281,22 +301,6 @@ char *amount_text(uint64_t v, char buf[AMOUNT_TEXT_LEN]) {
 	return buf;
 }
 
-/* The inputs spending the chosen keys' outputs, by key; returns how many. */
-static size_t inputs_of(const struct wallet *w, const struct gather *g,
-                        const unsigned char *chosen, struct txin *in,
-                        uint32_t *ikey) {
-	size_t i, n = 0;
-	uint32_t k;
-	for (k = 0; k < w->n; k++)
-		for (i = 0; chosen[k] && i < g->n; i++)
-			if (g->v[i].key == k) {
-				in[n].prev = g->v[i].op;
-				in[n].index = get32le(g->v[i].op + SHA256_LEN);
-				ikey[n++] = k;
-			}
-	return n;
-}
-
 /* Finish t, whose inputs are chosen and leaves reserved (q): keys,
  * payment and change, signatures.  Returns it serialized, or NULL. */
 static uint8_t *sign_and_write(struct wallet *w, struct tx *t,
@@ -323,8 +327,9 @@ static uint8_t *sign_and_write(struct wallet *w, struct tx *t,
 	return NULL;
 }
 
-/* Build and sign a payment of amount to `to` with fee, spending whole
- * addresses, change to the newest.  Returns it, or NULL with err set. */
+/* Build and sign a payment of amount to `to` with a fee of at least fee
+ * (and MIN_FEE_RATE a byte), change to the newest address.  Returns it,
+ * or NULL with err set. */
 uint8_t *wallet_pay(struct wallet *w, struct chain *c,
                     const uint8_t to[ADDR_LEN], uint64_t amount, uint64_t fee,
                     size_t *len, char *err, size_t errlen) {
@@ -338,25 +343,26 @@ uint8_t *wallet_pay(struct wallet *w, struct chain *c,
 	char a[AMOUNT_TEXT_LEN], b[AMOUNT_TEXT_LEN], d[AMOUNT_TEXT_LEN];
 	char e[AMOUNT_TEXT_LEN];
 	struct tx t = { 0 };
-	size_t n;
+	size_t n, i;
 	gather(w, c, &g, 1);
 	if (amount == 0 || amount > MAX_MONEY || fee > MAX_MONEY - amount) {
 		snprintf(err, errlen, "amount or fee out of range");
 		goto out;
 	}
-	if ((have = choose(w, &g, amount + fee, chosen)) < amount + fee) {
-		snprintf(err, errlen, "insufficient funds: %s spendable (%s "
-		         "maturing, %s unconfirmed), %s needed", amount_text(have, a),
+	if ((have = choose(w, &g, amount, &fee, chosen, &n)) < amount + fee) {
+		snprintf(err, errlen, "insufficient funds: %s spendable in one "
+		         "payment of %lu inputs (%s maturing, %s unconfirmed), %s "
+		         "needed", amount_text(have, a), (unsigned long)n,
 		         amount_text(g.immature, b), amount_text(g.unconfirmed, d),
 		         amount_text(amount + fee, e));
 		goto out;
 	}
-	in = xcalloc(g.n, sizeof *in);
-	ikey = xcalloc(g.n, sizeof *ikey);
-	if ((n = inputs_of(w, &g, chosen, in, ikey)) > MAX_SPEND) {
-		snprintf(err, errlen, "the chosen addresses hold over %d outputs: "
-		         "too many for one transaction", MAX_SPEND);
-		goto out;
+	in = xcalloc(n, sizeof *in);
+	ikey = xcalloc(n, sizeof *ikey);
+	for (i = 0; i < n; i++) {
+		in[i].prev = g.v[i].op;
+		in[i].index = get32le(g.v[i].op + SHA256_LEN);
+		ikey[i] = g.v[i].key;
 	}
 	if (reserve(w, chosen, q, err, errlen) != 0) goto out;
 	if (getenv("PEERCHAIN_CRASH_AFTER_LEAF"))  /* the test of the rule */

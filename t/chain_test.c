@@ -953,7 +953,13 @@ static void test_pool_cap_expiry(void) {
 	}
 	c->pool_cap = l[0] + l[1] + l[2];
 	ll = make_tx(low, sizeof low, cbid[4], 0, &key, pub, 50 * COIN, 0, addr);
-	assert(chain_add_tx(c, low, ll) == V_MEMPOOL_FULL);    /* fee 0 */
+	assert(chain_add_tx(c, low, ll) == V_FEE_TOO_LOW);     /* fee 0 */
+	ll = make_tx(low, sizeof low, cbid[4], 0, &key, pub, 50 * COIN - ll + 1,
+	             0, addr);
+	assert(chain_add_tx(c, low, ll) == V_FEE_TOO_LOW);     /* a byte short */
+	ll = make_tx(low, sizeof low, cbid[4], 0, &key, pub, 50 * COIN - ll, 0,
+	             addr);
+	assert(chain_add_tx(c, low, ll) == V_MEMPOOL_FULL);    /* 1 a byte */
 	assert(c->pool.n == 3);
 	c->now = T0 + 1000;
 	ll = make_tx(low, sizeof low, cbid[4], 0, &key, pub, 46 * COIN, 0, addr);
@@ -1212,6 +1218,175 @@ static void test_genesis(void) {
 	assert(params_find("nonesuch") == NULL);
 }
 
+/* ==== Issue 12: the rules stated, cheap checks first, mempool lines ==== */
+
+/* A transaction spending n outpoints (txid[i], idx[i]) all by key k (the
+ * first input signs, the rest borrow), paying a0 and (if not 0) a1 to
+ * `to`; sigs 0 leaves every signature empty. */
+static size_t make_txn(uint8_t *buf, size_t cap, int n, uint8_t (*txid)[32],
+                       const uint32_t *idx, const struct lms_key *k,
+                       const uint8_t *kpub, uint64_t a0, uint64_t a1,
+                       const uint8_t *to, int sigs) {
+	static uint8_t op[8][OUTPOINT_LEN], sig[LMS_SIG_MAX];
+	uint8_t sighash[SHA256_LEN];
+	struct txin in[8];
+	struct txout out[2];
+	struct tx t;
+	int i;
+
+	assert(n <= 8);
+	memset(&t, 0, sizeof t);
+	memset(in, 0, sizeof in);
+	for (i = 0; i < n; i++) {
+		outpoint(op[i], txid[i], idx[i]);
+		in[i].prev = op[i];
+		in[i].index = idx[i];
+		in[i].pub = kpub;
+	}
+	out[0].amount = a0;
+	out[1].amount = a1;
+	out[0].addr = out[1].addr = to;
+	t.nin = (uint16_t)n;
+	t.nout = a1 ? 2 : 1;
+	t.in = in;
+	t.out = out;
+	tx_sighash(&t, sighash);
+	if (sigs) {
+		in[0].siglen = lms_sign(k, leaf++ % LEAVES, sighash, SHA256_LEN,
+		                        sig, sizeof sig);
+		in[0].sig = sig;
+	}
+	return tx_write(&t, buf, cap);
+}
+
+/* Rules the README states that had no test: transaction version 1, an
+ * input and an output at least, an outpoint once a transaction, an empty
+ * coinbase signature, the one LM-OTS parameter set (W4). */
+static void test_rule_form(void) {
+	struct chain *c = funded();
+	uint8_t t1[4096], cb[512], *txs[2], hdr[HEADER_LEN], hash[SHA256_LEN];
+	uint8_t two[2][32], I[LMS_I_LEN] = { 5 }, seed[LMS_SEED_LEN] = { 6 };
+	uint8_t wpub[LMS_PUB_LEN], *b;
+	static struct lms_key w8;
+	uint32_t idx[2] = { 0, 0 };
+	size_t lens[2], len;
+
+	txs[0] = t1;
+	lens[0] = make_tx(t1, sizeof t1, cbid[1], 0, &key, pub, COIN, 0, addr);
+	t1[0] = 2;                                     /* version 2 */
+	refused_with(c, txs, lens, 1, 50 * COIN, V_MALFORMED);
+	assert(chain_add_tx(c, t1, lens[0]) == V_MALFORMED);
+	t1[0] = 1;
+	put16le(t1 + lens[0] - 42, 0);                 /* no outputs */
+	lens[0] -= 40;
+	refused_with(c, txs, lens, 1, 50 * COIN, V_MALFORMED);
+	put32le(t1, 1);                                /* no inputs */
+	put16le(t1 + 4, 0);
+	put16le(t1 + 6, 1);
+	memset(t1 + 8, 0, 40);
+	lens[0] = 48;
+	refused_with(c, txs, lens, 1, 50 * COIN, V_MALFORMED);
+	memcpy(two[0], cbid[1], 32);                   /* one outpoint twice */
+	memcpy(two[1], cbid[1], 32);
+	lens[0] = make_txn(t1, sizeof t1, 2, two, idx, &key, pub, COIN, 0, addr,
+	                   1);
+	refused_with(c, txs, lens, 1, 50 * COIN, V_DOUBLE_SPEND);
+	assert(chain_add_tx(c, t1, lens[0]) == V_DOUBLE_SPEND);
+	lens[1] = coinbase_write(13, addr, 50 * COIN, cb, sizeof cb);
+	memmove(cb + 101, cb + 100, lens[1] - 100);    /* a 1-byte signature */
+	put16le(cb + 98, 1);
+	cb[100] = 0x5a;
+	txs[1] = cb;
+	lens[1]++;
+	tip_header(c, hdr, hash);
+	b = block_make(hash, get32le(hdr + 68) + 1, 0x207fffff, txs + 1,
+	               lens + 1, 1, &len);
+	solve(b, len);
+	refused(c, b, len, V_BAD_COINBASE);
+	free(b);
+	assert(lms_keygen(&w8, LMS_SHA256_M32_H5, LMOTS_SHA256_N32_W8, I,
+	                  seed) == 0);
+	lms_public_key(&w8, wpub);
+	lens[0] = make_tx(t1, sizeof t1, cbid[1], 0, &w8, wpub, COIN, 0, addr);
+	refused_with(c, txs, lens, 1, 50 * COIN, V_UNSUPPORTED_KEY);
+	assert(chain_add_tx(c, t1, lens[0]) == V_UNSUPPORTED_KEY);
+	done(c);
+}
+
+/* Cheap checks before signatures: a transaction with a missing input, a
+ * fee under the rate or a W8 key is refused without one signature being
+ * verified (counted in SHA-256 compressions); a bad signature costs one
+ * verification. */
+static void test_pool_cheap_first(void) {
+	struct chain *c = funded();
+	uint8_t t1[8192], two[2][32], none[32] = { 9 };
+	uint32_t idx[2] = { 0, 0 };
+	unsigned long before;
+	size_t len;
+
+	memcpy(two[0], cbid[1], 32);
+	memcpy(two[1], none, 32);
+	len = make_txn(t1, sizeof t1, 2, two, idx, &key, pub, COIN, 0, addr, 1);
+	before = sha256_compressions();
+	assert(chain_add_tx(c, t1, len) == V_MISSING_INPUT);
+	assert(sha256_compressions() - before < 400);
+	len = make_tx(t1, sizeof t1, cbid[1], 0, &key, pub, 50 * COIN - 100, 0,
+	              addr);
+	t1[len - 41 - 100] ^= 4;         /* a bad signature, and a low fee */
+	before = sha256_compressions();
+	assert(chain_add_tx(c, t1, len) == V_FEE_TOO_LOW);
+	assert(sha256_compressions() - before < 400);
+	len = make_tx(t1, sizeof t1, cbid[1], 0, &key, pub, 49 * COIN, 0, addr);
+	t1[len - 41 - 100] ^= 4;
+	before = sha256_compressions();
+	assert(chain_add_tx(c, t1, len) == V_BAD_SIGNATURE);
+	assert(sha256_compressions() - before > 500);
+	done(c);
+}
+
+/* Spend output idx of txid (worth `in`) paying fee, into one output, or
+ * two if out1 (the second of out1); the new txid in id.  A reason. */
+static int spend_on(struct chain *c, const uint8_t *txid, uint32_t idx,
+                    uint64_t in, uint64_t out1, uint64_t fee,
+                    uint8_t id[SHA256_LEN]) {
+	uint8_t t[4096];
+	size_t len = make_tx(t, sizeof t, txid, idx, &key, pub, in - fee - out1,
+	                     out1, addr);
+
+	sha256d(t, len, id);
+	return chain_add_tx(c, t, len);
+}
+
+/* A line of unconfirmed transactions holds 25 at most, ancestors or
+ * descendants (each with itself); one evicted gives its ancestors the
+ * room back. */
+static void test_pool_chains(void) {
+	struct chain *c = funded();
+	uint8_t id[32][SHA256_LEN], side[SHA256_LEN], x[SHA256_LEN];
+	uint64_t v = 50 * COIN, f = 20000;
+	int i;
+
+	for (i = 0; i < 25; i++, v -= f)       /* a line of 25: the limit */
+		assert(spend_on(c, i ? id[i - 1] : cbid[1], 0, v, 0, f, id[i]) ==
+		       V_OK);
+	assert(spend_on(c, id[24], 0, v, 0, f, x) == V_TOO_LONG_CHAIN);
+	assert(c->pool.n == 25);
+	done(c);
+	c = funded();              /* a root, a line of 23 on it, one beside */
+	assert(spend_on(c, cbid[1], 0, 50 * COIN, COIN, f, id[0]) == V_OK);
+	for (v = 49 * COIN - f, i = 1; i < 24; i++, v -= f)
+		assert(spend_on(c, id[i - 1], 0, v, 0, i < 23 ? f : 5000, id[i]) ==
+		       V_OK);
+	assert(spend_on(c, id[0], 1, COIN, 0, f, side) == V_OK);  /* 25th */
+	assert(spend_on(c, side, 0, COIN - f, 0, f, x) == V_TOO_LONG_CHAIN);
+	c->pool_cap = c->pool_bytes;   /* a newcomer evicts the cheapest, */
+	assert(spend_on(c, cbid[2], 0, 50 * COIN, 0, f, x) == V_OK);
+	assert(c->pool.n == 25 && !chain_pool_tx(c, id[23])); /* the line's end */
+	c->pool_cap = 1u << 25;
+	assert(spend_on(c, side, 0, COIN - f, 0, f, x) == V_OK);  /* room */
+	done(c);
+}
+
 int main(int argc, char **argv) {
 	static const struct test tests[] = {
 		{ "bitcoin_first", test_bitcoin_first },
@@ -1245,6 +1420,9 @@ int main(int argc, char **argv) {
 		{ "attack_deep_branch", test_attack_deep_branch },
 		{ "attack_header_switch", test_attack_header_switch },
 		{ "attack_headers_ahead", test_attack_headers_ahead },
+		{ "rule_form", test_rule_form },
+		{ "pool_cheap_first", test_pool_cheap_first },
+		{ "pool_chains", test_pool_chains },
 	};
 
 	return test_main(tests, NTESTS(tests), argc, argv);

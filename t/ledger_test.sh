@@ -70,8 +70,8 @@ grep -q '^in .* leaf 1$' "$tmp/out" || fail "the payment did not sign with leaf 
 grep -q '^in .* leaf 0$' "$tmp/out" && fail "leaf 0 was used again"
 grep -q '^status in mempool' "$tmp/out" || fail "payment not in mempool"
 pc balance >"$tmp/out"
-[ "$(field confirmed)" = 0.00000000 ] || fail "confirmed after send: $(field confirmed)"
-[ "$(field unconfirmed)" = 149.50000000 ] || fail "unconfirmed: $(field unconfirmed)"
+[ "$(field confirmed)" = 100.00000000 ] || fail "confirmed after send: $(field confirmed)"
+[ "$(field unconfirmed)" = 49.50000000 ] || fail "unconfirmed: $(field unconfirmed)"
 
 pc mine 1 >/dev/null || fail "mine 1 failed"
 pc tx "$tx" | grep -q '^status confirmed in block 13, 1 confirmations' ||

@@ -5,8 +5,9 @@
  * usage: t/testpeer [-b SRCIP] HOST PORT MODE [N [SECONDS]]
  *   good        handshake, then ping; exit 0 if the pong comes back
  *   garbage, magic, checksum, huge, early, addrflood, inv
- *               one protocol violation (after a handshake for the last
- *               two); exit 0 if the node then closes the connection
+ *               one protocol violation (twice for the last three, which
+ *               cost W_MALFORMED; after a handshake for the last two);
+ *               exit 0 if the node then closes the connection
  *   hold N S    open N connections, say nothing; print how many the node
  *               closed within S seconds
  *   conns N S   N connections with handshakes, source addresses spread
@@ -17,7 +18,7 @@
  *               exit 0 if the node hangs up
  *   addrs N G   handshake, then two addr messages of N addresses each
  *               (ports by process: each run has its own addresses),
- *               spread over G groups (10.g.0.0/16); then hang up
+ *               spread over G groups (127.g.0.0/16); then hang up
  *   announce TXID S
  *               handshake, then announce the transaction TXID (as the node
  *               shows it) and never deliver it; print how many getdata for
@@ -224,9 +225,10 @@ static int notfound(void) {
 	       get32le(got + 4 + INV_REC) == 2 ? 0 : 1;
 }
 
-/* One protocol violation; exit status 0 if the node hangs up. */
+/* A protocol violation (twice, for the kinds that cost W_MALFORMED);
+ * exit status 0 if the node hangs up. */
 static int violate(const char *mode) {
-	int fd = dial(bind_ip);
+	int fd = dial(bind_ip), k;
 	uint8_t f[FRAME_HEAD + 8] = { 0 }, *big;
 	size_t i;
 
@@ -242,18 +244,18 @@ static int violate(const char *mode) {
 		if (!strcmp(mode, "huge")) put32le(f + 16, 0xffffffffu);
 		if (write(fd, f, sizeof f) < 0) return 2;
 	} else if (!strcmp(mode, "early")) {
-		say(fd, "ping", f, 8);
+		for (k = 0; k < 2; k++) say(fd, "ping", f, 8);
 	} else if (handshake(fd) != 0) {
 		return 2;
 	} else if (!strcmp(mode, "addrflood")) {
 		big = calloc(1, 2 + 1001 * ADDR_REC);
 		put16le(big, 1001);
-		say(fd, "addr", big, 2 + 1001 * ADDR_REC);
+		for (k = 0; k < 2; k++) say(fd, "addr", big, 2 + 1001 * ADDR_REC);
 		free(big);
 	} else {
 		big = calloc(1, 4 + 10 * INV_REC);
 		put32le(big, 50001);             /* claims more than it holds */
-		say(fd, "inv", big, 4 + 10 * INV_REC);
+		for (k = 0; k < 2; k++) say(fd, "inv", big, 4 + 10 * INV_REC);
 		free(big);
 	}
 	return closed_by_node(fd) ? 0 : 1;
@@ -724,7 +726,8 @@ static int addrs(int n, int g) {
 		for (i = 0; i < n; i++) {
 			a = b + 2 + (size_t)i * ADDR_REC;
 			a[10] = a[11] = 0xff;
-			a[12] = 10;
+			a[12] = 127;               /* (loopback: a test node listens
+			                              there, so it takes them) */
 			a[13] = (uint8_t)(i % g);
 			put16le(a + 14, (uint16_t)(k * n + i + 1));
 			put16le(a + 16, (uint16_t)(9000 + getpid() % 1000));
