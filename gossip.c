@@ -43,6 +43,12 @@
 #define BEHIND          16       /* a tip this far behind: not announced */
 #define RANDOM_IN_MS    5000     /* -T random: mean delay to inbound... */
 #define RANDOM_OUT_MS   2000     /* ...and outbound peers, as Bitcoin */
+#define ANNOUNCE_MAX    64       /* transactions announced to a peer each
+                                    ANNOUNCE_MS, in the order taken: a
+                                    receiver's wanted share (and orphan
+                                    pool) is never flooded by an honest
+                                    node */
+#define ANNOUNCE_MS     100
 #define ORPHAN_MAX      100      /* transactions waiting for a parent, as
                                     Bitcoin Core... */
 #define ORPHAN_BYTES    (1u << 20) /* ...and their bytes at most */
@@ -198,7 +204,6 @@ static void queue_tx(struct gossip *g, struct peer *p, const uint8_t *id) {
 		    (int64_t)(random64() % (uint64_t)(2 * mean)));
 	p->queue = xgrow(p->queue, &p->qcap, p->nqueue + 1, SHA256_LEN);
 	memcpy(p->queue[p->nqueue++], id, SHA256_LEN);
-	if (p->nqueue == MAX_INV) p->announce_at = 0;
 }
 
 /* Queue a transaction's announcement to every peer but `from`. */
@@ -208,17 +213,20 @@ static void relay_tx(struct gossip *g, const uint8_t *id, struct peer *from) {
 		if (live(p) && p != from) queue_tx(g, p, id);
 }
 
-/* Send a peer its queued announcements, less what it has shown us. */
+/* Send a peer the first ANNOUNCE_MAX of its queued announcements, less
+ * what it has shown us; the rest wait ANNOUNCE_MS. */
 static void announce_queue(struct gossip *g, struct peer *p) {
-	size_t i, k = 0;
-	for (i = 0; i < p->nqueue; i++)
+	size_t i, k = 0, n = p->nqueue < ANNOUNCE_MAX ? p->nqueue : ANNOUNCE_MAX;
+	for (i = 0; i < n; i++)
 		if (!known_has(p, p->queue[i])) {
 			known_add(p, p->queue[i]);
 			memmove(p->queue[k++], p->queue[i], SHA256_LEN);
 		}
 	if (k) send_inv(g, p, "inv", INV_TX, p->queue, k);
 	g->tx_inv_out += k;
-	p->nqueue = 0;
+	memmove(p->queue, p->queue + n, (p->nqueue - n) * SHA256_LEN);
+	p->nqueue -= n;
+	p->announce_at = mono_ms() + ANNOUNCE_MS;
 }
 
 /* Offer every mempool transaction to one peer (a new connection), or to

@@ -37,7 +37,7 @@
 #define BUCKET_SIZE   64          /* ...this many addresses each */
 #define BOOK_MAX      (BOOK_BUCKETS * BUCKET_SIZE)
 #define BAN_MAX       10000       /* bans kept: the oldest goes first */
-#define BAN_FILE_MAX  100000      /* ...and read from bans.dat at most */
+#define BAN_FILE_MAX  1000000     /* ...and read from bans.dat at most */
 #define BAN_SAVE_MS   5000        /* bans.dat is written at most this often */
 #define ENTRY_REC     31          /* bytes of one entry of peers.dat */
 #define BAN_REC       24          /* bytes of one ban of bans.dat */

@@ -55,13 +55,17 @@ void map_init(struct map *m, size_t klen) {
 	m->salt = random64();
 }
 
-/* The bucket of a key: keys are hashes, but an attacker can grind their
- * low bits, so mix them with a secret salt (multiply-shift hashing). */
+/* The bucket of a key: every 8 bytes of it (the last 8 may overlap the
+ * ones before) mixed into a secret salt by multiplying, so nobody can aim
+ * keys at one bucket: not hashes whose bits are ground, nor addresses
+ * (IPv4 ones all begin with the same 12 bytes). */
 static size_t slot(const struct map *m, const uint8_t *key) {
-	uint64_t h = get64le(key) ^ m->salt;
-	if (m->klen > SHA256_LEN)
-		h ^= get32le(key + SHA256_LEN) * 0xff51afd7ed558ccdULL;
-	return (size_t)((h * 0x9e3779b97f4a7c15ULL) >> 32) & (m->nb - 1);
+	uint64_t h = m->salt;
+	size_t i;
+	for (i = 0; i < m->klen; i += 8)
+		h = (h ^ get64le(key + (i + 8 <= m->klen ? i : m->klen - 8))) *
+		    0x9e3779b97f4a7c15ULL;
+	return (size_t)(h >> 32) & (m->nb - 1);
 }
 
 /* The value stored under key, or NULL. */

@@ -57,6 +57,22 @@
  *   invflood N S
  *               every second for S seconds, an inv of N random
  *               transactions (the getdata that come are read, not answered)
+ *   key         print the address of the attacker's key (no connection)
+ *   chains H K N
+ *               from the coinbases of blocks H, H+1, ... (mined to that
+ *               key), K lines of N payments each spending the one before,
+ *               pushed in order (last first with TESTPEER_REVERSE set);
+ *               exit 0 once the node has read them
+ *   dust H N ADDRESS
+ *               from the coinbases of blocks H, ..., N outputs of 0.001
+ *               coin to ADDRESS (2,000 a transaction); exit 0 as chains
+ *   tell IP:PORT...
+ *               one addr naming these (at most 16); exit 0 once read
+ *   once        one malformed inv, then a ping; exit 0 if the pong comes
+ *   spam N      N connections from N addresses (spread as conns), each
+ *               sending garbage; print how many the node hung up on
+ *   bansdat N   write to stdout a bans.dat of N bans of those addresses,
+ *               the last record cut short (no connection)
  *   group N S   N connections from one /16 (127.72.0.0/16) that answer
  *               every ping at once (all alike); print how many completed;
  *               hold S seconds
@@ -86,6 +102,7 @@
 
 #include "../node.h"
 
+#define BAN_REC_LEN 24         /* ip[16] | i64 end, in bans.dat */
 #define WAIT_MS 5000          /* longest wait for any answer */
 
 static uint8_t magic[4] = { 'p', 'c', 'r', 't' };  /* TESTPEER_NET sets */
@@ -770,6 +787,200 @@ static int pings(int n) {
 	return 0;
 }
 
+/* The attacker's own key (H5/W4, fixed seed; W8 with TESTPEER_W8 set):
+ * its coins are mined to it with `peerchain mine N ADDRESS` (mode key
+ * prints the address). */
+static struct lms_key mine;
+static uint8_t mine_pub[LMS_PUB_LEN], mine_addr[ADDR_LEN];
+
+/* Make the key, once. */
+static void my_key(void) {
+	uint8_t I[LMS_I_LEN] = { 0x7e }, seed[LMS_SEED_LEN] = { 0x7f };
+
+	if (mine_pub[0] || mine_pub[3]) return;
+	lms_keygen(&mine, LMS_SHA256_M32_H5, getenv("TESTPEER_W8") ?
+	           LMOTS_SHA256_N32_W8 : LMOTS_SHA256_N32_W4, I, seed);
+	lms_public_key(&mine, mine_pub);
+	sha256(mine_pub, LMS_PUB_LEN, mine_addr);
+}
+
+/* Sign and write a transaction of one input (outpoint op, ours) paying
+ * n outputs: out[i] to addr[i]; its id into id.  Returns its length. */
+static size_t pay(const uint8_t *op, struct txout *out, int n, uint8_t *buf,
+                  size_t cap, uint8_t id[SHA256_LEN]) {
+	static uint32_t q;
+	static uint8_t sig[LMS_SIG_MAX];
+	uint8_t sighash[SHA256_LEN];
+	struct txin in = { 0 };
+	struct tx t = { 0 };
+	size_t len;
+
+	in.prev = op;
+	in.index = get32le(op + SHA256_LEN);
+	in.pub = mine_pub;
+	t.nin = 1;
+	t.nout = (uint16_t)n;
+	t.in = &in;
+	t.out = out;
+	tx_sighash(&t, sighash);
+	in.siglen = (uint16_t)lms_sign(&mine, q++ % 32, sighash, SHA256_LEN, sig,
+	                               sizeof sig);
+	in.sig = sig;
+	len = tx_write(&t, buf, cap);
+	sha256d(buf, len, id);
+	return len;
+}
+
+/* The outpoint of the coinbase of the node's block at height h, which
+ * must pay our key: into op; 0 or -1.  (The headers are asked for once:
+ * the node answers the same getheaders once.) */
+static int coinbase_at(int fd, uint32_t h, uint8_t op[OUTPOINT_LEN]) {
+	static uint8_t hdrs[2000 * HEADER_LEN];
+	static long n = -1;
+	uint8_t hash[SHA256_LEN];
+	struct block b;
+	int ok;
+
+	if (n < 0 && (n = headers_of(fd)) > 0)
+		memcpy(hdrs, last + 4, (size_t)n * HEADER_LEN);
+	if (n < (long)h || !h) return -1;
+	sha256d(hdrs + (h - 1) * HEADER_LEN, HEADER_LEN, hash);
+	getdata(fd, hash, 1);
+	if (await(fd, "block", NULL) != 0 || block_parse(&b, last, lastlen))
+		return -1;
+	ok = memcmp(b.tx[0].out[0].addr, mine_addr, ADDR_LEN) == 0;
+	outpoint(op, b.tx[0].id, 0);
+	block_free(&b);
+	return ok ? 0 : -1;
+}
+
+/* From the coinbases of blocks h, h+1, ... (50 coins each, ours): k
+ * lines of n payments, each spending the one before (fee 0.0001), made
+ * first, then sent at once, in order, as unasked tx messages; exit 0 once
+ * the node has them all (a pong after them). */
+static int chains(uint32_t h, int k, int n) {
+	uint8_t op[OUTPOINT_LEN], id[SHA256_LEN], *buf = malloc(4096 * k * n);
+	struct txout out = { 50 * COIN, NULL };
+	int fd = dial(bind_ip), i, j;
+	size_t *len = calloc((size_t)(k * n) + 1, sizeof *len);
+
+	my_key();
+	out.addr = mine_addr;
+	if (fd < 0 || !buf || !len || handshake(fd) != 0) return 2;
+	for (i = 0; i < k; i++) {
+		if (coinbase_at(fd, h + (uint32_t)i, op) != 0) return 2;
+		for (j = 0, out.amount = 50 * COIN; j < n; j++) {
+			out.amount -= 10000;
+			len[i * n + j] = pay(op, &out, 1, buf + 4096 * (i * n + j),
+			                     4096, id);
+			outpoint(op, id, 0);
+		}
+	}
+	for (i = 0; i < k * n; i++) {      /* (TESTPEER_REVERSE: last first) */
+		j = getenv("TESTPEER_REVERSE") ? k * n - 1 - i : i;
+		say(fd, "tx", buf + 4096 * j, len[j]);
+	}
+	say(fd, "ping", buf, 8);
+	return await(fd, "pong", NULL) == 0 ? 0 : 1;
+}
+
+/* Dust: from the coinbases of blocks h, h+1, ..., n outputs of 0.001
+ * coin in all to the address given (72 hex digits), 2,000 a transaction,
+ * change back to us; exit 0 once the node has them (a pong after). */
+static int dust(uint32_t h, int n, const char *to) {
+	static struct txout out[2001];
+	static uint8_t buf[MAX_TX_SIZE];
+	uint8_t op[OUTPOINT_LEN], id[SHA256_LEN], addr[ADDR_LEN];
+	int fd = dial(bind_ip), i, k;
+
+	my_key();
+	if (fd < 0 || handshake(fd) != 0 || addr_parse(to, addr) != 0) return 2;
+	for (; n > 0; n -= k, h++) {
+		k = n < 2000 ? n : 2000;
+		if (coinbase_at(fd, h, op) != 0) return 2;
+		for (i = 0; i < k; i++) {
+			out[i].amount = COIN / 1000;
+			out[i].addr = addr;
+		}
+		out[k].amount = 50 * COIN - (uint64_t)k * (COIN / 1000) - 100000;
+		out[k].addr = mine_addr;
+		say(fd, "tx", buf, pay(op, out, k + 1, buf, sizeof buf, id));
+	}
+	say(fd, "ping", buf, 8);
+	return await(fd, "pong", NULL) == 0 ? 0 : 1;
+}
+
+/* Tell the node the addresses given ("IP:PORT" each) in one addr; exit
+ * 0 once it has read it (a pong after). */
+static int tell(char **arg, int n) {
+	uint8_t b[2 + 16 * ADDR_REC] = { 0 }, *a;
+	struct naddr x;
+	char err[128];
+	int fd = dial(bind_ip), i;
+
+	if (fd < 0 || handshake(fd) != 0 || n > 16) return 2;
+	put16le(b, (uint16_t)n);
+	for (i = 0; i < n; i++) {
+		a = b + 2 + i * ADDR_REC;
+		if (net_resolve(arg[i], &x, err, sizeof err) != 0) return 2;
+		memcpy(a, x.ip, 16);
+		put16le(a + 16, x.port);
+		put64le(a + 18, (uint64_t)time(NULL));
+	}
+	say(fd, "addr", b, 2 + (size_t)n * ADDR_REC);
+	say(fd, "ping", b, 8);
+	return await(fd, "pong", NULL) == 0 ? 0 : 1;
+}
+
+/* One malformed inv (W_MALFORMED: half a ban), then a ping; exit 0 if
+ * the pong comes: the peer is still served. */
+static int once(void) {
+	uint8_t b[4 + INV_REC] = { 0 };
+	int fd = dial(bind_ip);
+
+	if (fd < 0 || handshake(fd) != 0) return 2;
+	put32le(b, 2);                       /* claims two, holds one */
+	say(fd, "inv", b, sizeof b);
+	say(fd, "ping", b, 8);
+	return await(fd, "pong", NULL) == 0 ? 0 : 1;
+}
+
+/* n connections from n addresses (spread, as conns), each sending
+ * garbage: n bans.  Prints how many the node hung up on. */
+static int spam(int n) {
+	uint8_t junk[FRAME_HEAD];
+	int i, fd, count = 0;
+
+	memset(junk, 0x33, sizeof junk);
+	for (i = 0; i < n; i++) {
+		if ((fd = dial(source(i))) < 0) continue;
+		if (write(fd, junk, sizeof junk) == (ssize_t)sizeof junk)
+			count += closed_by_node(fd);
+		close(fd);
+	}
+	printf("%d\n", count);
+	return 0;
+}
+
+/* Write to stdout a bans.dat of n bans (127.a.b.c, record i from the
+ * source of connection i, each for an hour), the last record cut short. */
+static int bansdat(int n) {
+	uint8_t rec[BAN_REC_LEN] = { 0 };
+	struct naddr a;
+	int i;
+
+	printf("PCBN");
+	put32le(rec, (uint32_t)n);
+	fwrite(rec, 4, 1, stdout);
+	for (i = 0; i < n; i++) {
+		net_parse_ip(source(i), &a);
+		memcpy(rec, a.ip, 16);
+		put64le(rec + 16, (uint64_t)time(NULL) + 3600);
+		fwrite(rec, i + 1 < n ? BAN_REC_LEN : BAN_REC_LEN / 2, 1, stdout);
+	}
+	return fflush(stdout) != 0;
+}
+
 int main(int argc, char **argv) {
 	int a = 1, n, s;
 	uint8_t b[SHA256_LEN] = { 1 };
@@ -824,6 +1035,21 @@ int main(int argc, char **argv) {
 	if (!strcmp(argv[a + 2], "getflood") && argc - a > 5)
 		return hash_arg(argv[a + 5], b) ? 2 : flood(n, s, 200, b);
 	if (!strcmp(argv[a + 2], "group")) return group(n, s);
+	if (!strcmp(argv[a + 2], "key")) {
+		char text[ADDR_TEXT_LEN + 1];
+
+		my_key();
+		addr_text(mine_addr, text);
+		return printf("%s\n", text) < 0;
+	}
+	if (!strcmp(argv[a + 2], "chains") && argc - a > 5)
+		return chains((uint32_t)n, s, atoi(argv[a + 5]));
+	if (!strcmp(argv[a + 2], "dust") && argc - a > 5)
+		return dust((uint32_t)n, s, argv[a + 5]);
+	if (!strcmp(argv[a + 2], "once")) return once();
+	if (!strcmp(argv[a + 2], "spam")) return spam(n);
+	if (!strcmp(argv[a + 2], "bansdat")) return bansdat(n);
+	if (!strcmp(argv[a + 2], "tell")) return tell(argv + a + 3, argc - a - 3);
 	if (!strcmp(argv[a + 2], "control") && argc - a > 5)
 		return control(argv[a + 3], atoi(argv[a + 4]), atoi(argv[a + 5]));
 	return violate(argv[a + 2]);

@@ -192,12 +192,107 @@ static void test_wallet_leaves(void) {
 	remove_dir();
 }
 
+/* Mine one block on the tip paying addr. */
+static void mine_to(struct chain *c, const uint8_t *addr) {
+	size_t len;
+	uint8_t *b = chain_template(c, addr, &len);
+
+	while (block_mine(b, len, 1000, chain_now(c) + 3600) != 1)
+		;
+	assert(chain_add_block(c, b, len) == V_OK);
+	free(b);
+}
+
+/* Pay n outputs of `each` to `to` from the coinbase of block h (50 coins
+ * to key k), change to `back`, a fee of 0.001; into the mempool. */
+static void scatter(struct chain *c, uint32_t h, const struct lms_key *k,
+                    const uint8_t *kpub, const uint8_t *to,
+                    const uint8_t *back, int n, uint64_t each) {
+	static struct txout out[2001];
+	static uint8_t sig[LMS_SIG_MAX], buf[MAX_TX_SIZE];
+	uint8_t hash[SHA256_LEN], op[OUTPOINT_LEN], sighash[SHA256_LEN], *blk;
+	struct txin in = { 0 };
+	struct block b;
+	struct tx t = { 0 };
+	size_t len;
+	int i;
+
+	assert(n <= 2000 && chain_hash_at(c, h, hash) == 0);
+	assert((blk = chain_read_block(c, hash, &len)));
+	assert(block_parse(&b, blk, len) == V_OK);
+	outpoint(op, b.tx[0].id, 0);
+	block_free(&b);
+	free(blk);
+	in.prev = op;
+	in.pub = kpub;
+	for (i = 0; i < n; i++) {
+		out[i].amount = each;
+		out[i].addr = to;
+	}
+	out[n].addr = back;
+	t.nin = 1;
+	t.nout = (uint16_t)(n + 1);
+	t.in = &in;
+	t.out = out;
+	out[n].amount = 50 * COIN - n * each - 100000;
+	tx_sighash(&t, sighash);
+	in.siglen = (uint16_t)lms_sign(k, h, sighash, SHA256_LEN, sig, sizeof sig);
+	in.sig = sig;
+	assert(in.siglen && (len = tx_write(&t, buf, sizeof buf)) > 0);
+	assert(chain_add_tx(c, buf, len) == V_OK);
+}
+
+/* A wallet dusted with 5,000 outputs of 0.001 coin still pays: largest
+ * first, hundreds of inputs under one signature, the fee raised to the
+ * rate; a payment no one transaction can hold is a clear error. */
+static void test_wallet_dust(void) {
+	static struct lms_key k;
+	uint8_t I[LMS_I_LEN] = { 4 }, seed[LMS_SEED_LEN] = { 5 }, to[ADDR_LEN];
+	uint8_t kpub[LMS_PUB_LEN], ka[ADDR_LEN], *tx;
+	uint64_t conf, imm, unconf;
+	char err[512];
+	struct chain *c;
+	struct wallet *w;
+	struct tx t;
+	size_t len;
+	int i;
+
+	make_dir();
+	c = chain_open(params_find("regtest"), dir, err, sizeof err);
+	w = wallet_open(dir, 1, LMS_SHA256_M32_H5, err, sizeof err);
+	assert(c && w);
+	assert(lms_keygen(&k, LMS_SHA256_M32_H5, LMOTS_SHA256_N32_W4, I,
+	                  seed) == 0);
+	lms_public_key(&k, kpub);
+	sha256(kpub, LMS_PUB_LEN, ka);
+	for (i = 0; i < 13; i++) mine_to(c, ka);
+	for (i = 1; i <= 3; i++)
+		scatter(c, (uint32_t)i, &k, kpub, wallet_address(w), ka,
+		        i < 3 ? 2000 : 1000, COIN / 1000);
+	mine_to(c, ka);
+	wallet_balance(w, c, &conf, &imm, &unconf);
+	assert(conf == 5 * COIN && !imm && !unconf);
+	memset(to, 7, sizeof to);
+	tx = wallet_pay(w, c, to, COIN / 2, 0, &len, err, sizeof err);
+	assert(tx && chain_add_tx(c, tx, len) == V_OK);
+	assert(tx_parse(&t, tx, len) == V_OK);
+	assert(t.nin > 500 && t.nin < 520 && t.in[0].siglen && !t.in[1].siglen);
+	tx_free(&t);
+	free(tx);
+	tx = wallet_pay(w, c, to, 4 * COIN, 0, &len, err, sizeof err);
+	assert(!tx && strstr(err, "in one payment of"));
+	wallet_close(w);
+	chain_close(c);
+	remove_dir();
+}
+
 int main(int argc, char **argv) {
 	static const struct test tests[] = {
 		{ "address_text", test_address_text },
 		{ "amounts", test_amounts },
 		{ "wallet_file", test_wallet_file },
 		{ "wallet_leaves", test_wallet_leaves },
+		{ "wallet_dust", test_wallet_dust },
 	};
 
 	return test_main(tests, NTESTS(tests), argc, argv);
