@@ -11,6 +11,11 @@
 #   attack_peak_kib  v's peak resident memory (VmHWM, where /proc has it)
 #       after 100 peers ask for the 1 MB block and never read, and 100
 #       more hold half of a 2 MiB frame; goal: at most 65536 (64 MiB)
+#   orphan_chain_ok  1 when 2,000 payments in 80 lines of 25, pushed to v
+#       at once, all reach h, connected to v twice (else 0)
+#   attack_wallet_pay_ok  1 when v's wallet, dusted with 5,000 outputs of
+#       0.001 coin and holding nothing else, pays 0.5 coin and h takes the
+#       payment (else 0)
 # Ports 23200-23201.  Every wait is bounded; every node is stopped.
 set -u
 . t/lib.sh
@@ -64,5 +69,26 @@ if [ -r "/proc/$vpid/status" ]; then
 else
 	echo "attack_peak_kib $(ps -o rss= -p "$vpid" | tr -d ' ')"
 fi
+
+pool() { "$bin" -d "$tmp/$1" -n regtest tip | grep -q "^mempool $2 "; }
+me=$("$peer" $V 23200 key)
+b=$(pc h status | sed -n 's/^height //p')     # (coinbases b+1... are ours)
+pc h connect $V:23200 >/dev/null
+pc h mine 100 "$me" >/dev/null
+ok=0
+upto 20 height v $((b + 100)) &&
+	"$peer" -b 127.142.0.5 $V 23200 chains $((b + 1)) 80 25 &&
+	upto 60 pool h 2000 && ok=1
+echo "orphan_chain_ok $ok"
+pc h mine 6 >/dev/null
+ok=0
+a=$(pc v address)
+upto 20 height v $((b + 106)) &&
+	"$peer" -b 127.142.0.6 $V 23200 dust $((b + 81)) 5000 "$a" &&
+	upto 20 pool h 3 && pc h mine 1 >/dev/null && upto 20 height v $((b + 107)) &&
+	tx=$(pc v send 0.5 "$(pc h address)") &&
+	upto 10 sh -c "'$bin' -d '$tmp/h' -n regtest tx $tx | grep -q 'in mempool'" &&
+	ok=1
+echo "attack_wallet_pay_ok $ok"
 pc v stop >/dev/null 2>&1
 pc h stop >/dev/null 2>&1

@@ -60,6 +60,27 @@ static struct gossip *gossip;
 static struct sockaddr_in at;
 static struct pollfd *pfd;       /* room for net->maxfds */
 
+/* Mine 11 blocks paying the key of seed {0x67} (H5/W4, I {0x66}): the
+ * coinbase of block 1 is spendable, and seed peer/orphan spends it (a
+ * child sent before its parent), so the orphan pool wakes and retries. */
+static void fund(struct chain *c) {
+	static struct lms_key k;
+	uint8_t I[LMS_I_LEN] = { 0x66 }, seed[LMS_SEED_LEN] = { 0x67 };
+	uint8_t pub[LMS_PUB_LEN], addr[ADDR_LEN], *b;
+	size_t len;
+	int i;
+	lms_keygen(&k, LMS_SHA256_M32_H5, LMOTS_SHA256_N32_W4, I, seed);
+	lms_public_key(&k, pub);
+	sha256(pub, LMS_PUB_LEN, addr);
+	for (i = 0; i < 11; i++) {
+		b = chain_template(c, addr, &len);
+		while (block_mine(b, len, 100000, chain_now(c) + 3600) != 1)
+			;
+		chain_add_block(c, b, len);
+		free(b);
+	}
+}
+
 /* Start a regtest node listening on 127.0.0.1 (a port of the system's). */
 static void node_up(void) {
 	static char *none[1];
@@ -77,6 +98,7 @@ static void node_up(void) {
 	if (!(c = chain_open(o.p, o.dir, err, sizeof err)) ||
 	    !(net = net_open(&o, err, sizeof err)))
 		fatal(err);
+	fund(c);
 	gossip = gossip_open(c, net, 0);
 	pfd = xcalloc((size_t)net->maxfds, sizeof *pfd);
 	getsockname(net->listen_fd, (struct sockaddr *)&at, &len);
