@@ -116,6 +116,15 @@ upto 10 sh -c "'$bin' -d '$tmp/x' -n regtest peers | grep -q ready" ||
 sleep 3
 [ "$(field x addresses)" = 1 ] || fail "x stored $(field x addresses) addresses"
 logged x "connecting to 127.93.0.1" && fail "x dialled the local service"
+# (Finding 6, good behaviour: h, x's outbound peer, gives x a new block
+# first, so x's peers.dat marks h useful: tried bits 3, drawn first.)
+ctl h mine 1 >/dev/null
+at x 129 || fail "x did not follow h to 129"
+sleep 0.5
+ctl x stop >/dev/null
+upto 10 sh -c "! '$bin' -d '$tmp/x' -n regtest status" || fail "x did not stop"
+[ "$(od -A n -j 70 -N 1 -t u1 "$tmp/x/regtest/peers.dat" | tr -d ' ')" = 3 ] ||
+	fail "x did not mark h useful"
 
 # Finding 6: one malformed message costs half a ban: the peer is still
 # served; a second bans it.  2,000 bans from 2,000 addresses cost no disk
