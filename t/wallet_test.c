@@ -134,17 +134,30 @@ static void record(struct seen *s, const struct tx *t) {
 	}
 }
 
-/* Mine one block on the tip paying the wallet. */
-static void mine(struct chain *c, struct wallet *w) {
-	uint8_t addr[ADDR_LEN], *b;
+/* Mine one block on the tip paying addr. */
+static void mine_to(struct chain *c, const uint8_t *addr) {
 	size_t len;
+	uint8_t *b = chain_template(c, addr, &len);
 
-	memcpy(addr, wallet_address(w), ADDR_LEN);
-	b = chain_template(c, addr, &len);
 	while (block_mine(b, len, 1000, chain_now(c) + 3600) != 1)
 		;
 	assert(chain_add_block(c, b, len) == V_OK);
 	free(b);
+}
+
+/* Mine one block on the tip paying the wallet. */
+static void mine(struct chain *c, struct wallet *w) {
+	mine_to(c, wallet_address(w));
+}
+
+/* A new regtest chain and a wallet of H5 keys, in a new directory. */
+static void open_both(struct chain **c, struct wallet **w) {
+	char err[512];
+
+	make_dir();
+	*c = chain_open(params_find("regtest"), dir, err, sizeof err);
+	*w = wallet_open(dir, 1, LMS_SHA256_M32_H5, err, sizeof err);
+	assert(*c && *w);
 }
 
 /* 40 payments from a wallet of 32-leaf keys: every signature a new leaf,
@@ -161,10 +174,7 @@ static void test_wallet_leaves(void) {
 	size_t len;
 	int i;
 
-	make_dir();
-	c = chain_open(params_find("regtest"), dir, err, sizeof err);
-	w = wallet_open(dir, 1, LMS_SHA256_M32_H5, err, sizeof err);
-	assert(c && w);
+	open_both(&c, &w);
 	for (i = 0; i < 11; i++) mine(c, w);
 	for (i = 0; i < 40; i++) {
 		wallet_balance(w, c, &before, &imm, &unconf);
@@ -190,17 +200,6 @@ static void test_wallet_leaves(void) {
 	wallet_close(w);
 	chain_close(c);
 	remove_dir();
-}
-
-/* Mine one block on the tip paying addr. */
-static void mine_to(struct chain *c, const uint8_t *addr) {
-	size_t len;
-	uint8_t *b = chain_template(c, addr, &len);
-
-	while (block_mine(b, len, 1000, chain_now(c) + 3600) != 1)
-		;
-	assert(chain_add_block(c, b, len) == V_OK);
-	free(b);
 }
 
 /* Pay n outputs of `each` to `to` from the coinbase of block h (50 coins
@@ -257,10 +256,7 @@ static void test_wallet_dust(void) {
 	size_t len;
 	int i;
 
-	make_dir();
-	c = chain_open(params_find("regtest"), dir, err, sizeof err);
-	w = wallet_open(dir, 1, LMS_SHA256_M32_H5, err, sizeof err);
-	assert(c && w);
+	open_both(&c, &w);
 	assert(lms_keygen(&k, LMS_SHA256_M32_H5, LMOTS_SHA256_N32_W4, I,
 	                  seed) == 0);
 	lms_public_key(&k, kpub);
