@@ -859,11 +859,14 @@ static int coinbase_at(int fd, uint32_t h, uint8_t op[OUTPOINT_LEN]) {
  * first, then sent at once, in order, as unasked tx messages; exit 0 once
  * the node has them all (a pong after them). */
 static int chains(uint32_t h, int k, int n) {
-	uint8_t op[OUTPOINT_LEN], id[SHA256_LEN], *buf = malloc(4096 * k * n);
+	static uint8_t *buf;              /* (static: held till exit) */
+	static size_t *len;
+	uint8_t op[OUTPOINT_LEN], id[SHA256_LEN];
 	struct txout out = { 50 * COIN, NULL };
 	int fd = dial(bind_ip), i, j;
-	size_t *len = calloc((size_t)(k * n) + 1, sizeof *len);
 
+	buf = malloc(4096 * (size_t)(k * n) + 8);
+	len = calloc((size_t)(k * n) + 1, sizeof *len);
 	my_key();
 	out.addr = mine_addr;
 	if (fd < 0 || !buf || !len || handshake(fd) != 0) return 2;
