@@ -181,8 +181,9 @@ int tx_is_coinbase(const struct tx *t) {
 int tx_check(const struct tx *t) {
 	uint64_t sum = 0;
 	uint32_t i, h;
-	if (tx_is_coinbase(t) && t->in[0].siglen) return V_BAD_COINBASE;
-	for (i = 0; i < t->nin && !tx_is_coinbase(t); i++) {
+	int coinbase = tx_is_coinbase(t);
+	if (coinbase && t->in[0].siglen) return V_BAD_COINBASE;
+	for (i = 0; i < t->nin && !coinbase; i++) {
 		h = get32be(t->in[i].pub);
 		if ((h != LMS_SHA256_M32_H5 && h != LMS_SHA256_M32_H10) ||
 		    get32be(t->in[i].pub + 4) != LMOTS_SHA256_N32_W4)
@@ -204,13 +205,14 @@ int tx_signed(const struct tx *t) {
 	uint32_t i, j;
 	tx_sighash(t, sighash);
 	for (i = 0; i < t->nin; i++) {
-		for (j = 0; !t->in[i].siglen && j < i; j++)
+		for (j = 0; !t->in[i].siglen && j < i; j++)   /* a lender? */
 			if (t->in[j].siglen &&
 			    memcmp(t->in[j].pub, t->in[i].pub, LMS_PUB_LEN) == 0)
 				break;
-		if (t->in[i].siglen ? lms_verify(t->in[i].pub, LMS_PUB_LEN, sighash,
-		                                 SHA256_LEN, t->in[i].sig,
-		                                 t->in[i].siglen) != LMS_OK : j == i)
+		if (!t->in[i].siglen && j == i) return V_BAD_SIGNATURE;
+		if (t->in[i].siglen && lms_verify(t->in[i].pub, LMS_PUB_LEN,
+		                                  sighash, SHA256_LEN, t->in[i].sig,
+		                                  t->in[i].siglen) != LMS_OK)
 			return V_BAD_SIGNATURE;
 	}
 	return V_OK;

@@ -490,19 +490,24 @@ static void pool_forget(struct chain *c, struct ptx *p) {
 	free(p);
 }
 
+/* Is p among the n entries of v? */
+static int listed(struct ptx *const *v, int n, const struct ptx *p) {
+	while (n-- > 0)
+		if (v[n] == p) return 1;
+	return 0;
+}
+
 /* t's ancestors in the mempool, found through the parents of each, into
  * v (room for CHAIN_MAX - 1).  Returns how many, or -1 if over that. */
 static int ancestors(const struct chain *c, const struct tx *t,
                      struct ptx **v) {
 	struct ptx *p;
-	int n = 0, k = 0, j;
+	int n = 0, k = 0;
 	uint32_t i;
 	for (;; t = &v[k++]->tx) {
 		for (i = 0; i < t->nin; i++) {
-			if (!(p = map_get(&c->pool, t->in[i].prev))) continue;
-			for (j = 0; j < n && v[j] != p; j++)
-				;
-			if (j < n) continue;
+			if (!(p = map_get(&c->pool, t->in[i].prev)) || listed(v, n, p))
+				continue;
 			if (n == CHAIN_MAX - 1) return -1;
 			v[n++] = p;
 		}
@@ -521,10 +526,8 @@ static void pool_remove(struct chain *c, struct ptx *p) {
 	for (v[0] = p, k = 0; k < n; k++)
 		for (i = 0; i < v[k]->tx.nout && n < CHAIN_MAX; i++) {
 			outpoint(op, v[k]->tx.id, i);
-			for (child = map_get(&c->spends, op), j = 0; child && j < n &&
-			     v[j] != child; j++)
-				;
-			if (child && j == n) v[n++] = child;
+			if ((child = map_get(&c->spends, op)) && !listed(v, n, child))
+				v[n++] = child;
 		}
 	for (k = 0; k < n; k++)
 		for (j = 0, na = ancestors(c, &v[k]->tx, anc); j < na; j++)

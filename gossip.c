@@ -8,8 +8,9 @@
  * the next announcer if it does not come in time.  The chain checks
  * everything before it goes onward; a peer that sends what breaks a rule
  * is charged for it (net_misbehave).  A transaction whose parent has not
- * come yet waits in a small orphan pool.  Blocks are announced at once; transactions wait in a per-peer
- * queue up to TX_DELAY_MS, so one inv carries many.
+ * come yet waits in a small orphan pool.  Blocks are announced at once;
+ * transactions wait in a per-peer queue up to TX_DELAY_MS, so one inv
+ * carries many (ANNOUNCE_MAX at most).
  *
  * Catching up is headers first: a block locator (getheaders) brings up to
  * 2,000 headers at a time, checked as a chain; the bodies of the best
@@ -489,15 +490,14 @@ static const char *on_notfound(void *arg, struct peer *p, const uint8_t *b,
 	return NULL;
 }
 
-/* Keep a transaction whose parent has not come (unless kept already),
- * in place of a random one if the pool is full. */
-static void orphan_add(struct gossip *g, const uint8_t *b, size_t len) {
+/* Keep a transaction (id) whose parent has not come, unless kept
+ * already, in place of a random one if the pool is full. */
+static void orphan_add(struct gossip *g, const uint8_t *id, const uint8_t *b,
+                       size_t len) {
 	struct orphan *o;
 	int i;
 	for (i = 0; i < g->norphans; i++)
-		if (g->orphans[i].t.len == len &&
-		    memcmp(g->orphans[i].raw, b, len) == 0)
-			return;
+		if (memcmp(g->orphans[i].t.id, id, SHA256_LEN) == 0) return;
 	while (g->norphans == ORPHAN_MAX ||
 	       (g->norphans && g->orphan_bytes + len > ORPHAN_BYTES)) {
 		o = &g->orphans[random64() % (uint64_t)g->norphans];
@@ -524,7 +524,7 @@ static int take_tx(struct gossip *g, struct peer *p, const uint8_t *id,
                    const uint8_t *b, size_t len) {
 	int r = chain_add_tx(g->c, b, len), i;
 	uint16_t k;
-	if (r == V_MISSING_INPUT) orphan_add(g, b, len);
+	if (r == V_MISSING_INPUT) orphan_add(g, id, b, len);
 	recent_add(g, id, r != V_OK);
 	if (r != V_OK) return r;
 	relay_tx(g, id, p);
@@ -535,19 +535,22 @@ static int take_tx(struct gossip *g, struct peer *p, const uint8_t *id,
 	return r;
 }
 
-/* What a refusal of p's transaction or block costs p: W_FATAL for what
- * an honest node never relays (it checks first), W_MALFORMED if it does
- * not parse (or for a block, if its proof of work is not even valid), 0
- * for what may be honest (a missing parent, a conflict, our policy). */
-static int weight(int r) {
+/* What refusal r of a peer's block (or transaction) costs the peer:
+ * W_FATAL for what an honest node never relays (it checks first),
+ * W_MALFORMED if it does not parse (or for a block, if its proof of work
+ * is not even valid), 0 for what may be honest (a missing parent, a
+ * conflict, our policy; for a transaction also a missing input or an
+ * immature spend: a peer a block ahead may see it valid). */
+static int weight(int r, int block) {
 	switch (r) {
 	case V_MALFORMED: case V_TOO_BIG: case V_BAD_POW: case V_BAD_BITS:
 		return W_MALFORMED;
+	case V_MISSING_INPUT: case V_IMMATURE_COINBASE_SPEND:
+		return block ? W_FATAL : 0;
 	case V_BAD_COINBASE: case V_BAD_SIGNATURE: case V_KEY_NOT_ADDRESS:
 	case V_OUTPUTS_EXCEED_INPUTS: case V_AMOUNT_OUT_OF_RANGE:
 	case V_UNSUPPORTED_KEY: case V_BAD_MERKLE_ROOT: case V_DUPLICATE_TX:
-	case V_TIME_TOO_OLD: case V_PREVIOUS_INVALID: case V_MISSING_INPUT:
-	case V_DOUBLE_SPEND: case V_IMMATURE_COINBASE_SPEND:
+	case V_TIME_TOO_OLD: case V_PREVIOUS_INVALID: case V_DOUBLE_SPEND:
 	case V_COINBASE_TOO_LARGE:
 		return W_FATAL;
 	}
@@ -577,9 +580,8 @@ int gossip_tx(struct gossip *g, struct peer *p, const uint8_t *b, size_t len) {
 		p->last_relay = mono_ms();
 	if (p && r != V_OK) {
 		log_msg(LOG_INFO, "tx from %s: %s", net_text(&p->a), reason_text(r));
-		if (r != V_MISSING_INPUT && r != V_IMMATURE_COINBASE_SPEND &&
-		    weight(r))   /* (a peer a block ahead may see it mature) */
-			net_misbehave(g->n, p, weight(r), "invalid transaction");
+		if (weight(r, 0))
+			net_misbehave(g->n, p, weight(r, 0), "invalid transaction");
 	}
 	for (i = 0; i < g->norphans; i++)
 		if (g->orphans[i].ready) {
@@ -647,10 +649,10 @@ static const char *on_block(void *arg, struct peer *p, const uint8_t *b,
 	fetch_blocks(g);
 	if (r == V_NOT_REQUESTED)
 		net_misbehave(g->n, p, W_UNASKED, "unrequested block");
-	if (!weight(r)) return NULL;
+	if (!weight(r, 1)) return NULL;
 	log_msg(LOG_WARN, "block from %s: %s", net_text(&p->a),
 	        reason_text(r));
-	net_misbehave(g->n, p, weight(r), "invalid block");
+	net_misbehave(g->n, p, weight(r, 1), "invalid block");
 	return NULL;
 }
 

@@ -9,8 +9,8 @@
  * addr) or one the layer above registered with net_handle(), as redis's
  * ae registers file events.  A peer that breaks the protocol gains a
  * misbehaviour score by the offence's weight (net_misbehave); at BAN_SCORE
- * it is dropped and banned.  Outbound peers are drawn at random from the address book,
- * one per network group, so no one operator can surround a node.  Start
+ * it is dropped and banned.  Outbound peers are drawn at random from the
+ * address book, one per network group, so no one operator can surround a node.  Start
  * reading at net_events().
  */
 #include "node.h"
@@ -116,7 +116,8 @@ static int reach(const struct naddr *a) {
  * we listen on ourselves (a test network on loopback, a LAN)? */
 static int worth_storing(const struct net *n, const struct naddr *a) {
 	int r = reach(a);
-	return r == PUBLIC || (r != NOWHERE && n->self.port && r == reach(&n->self));
+	return r == PUBLIC ||
+	       (r != NOWHERE && n->self.port && r == reach(&n->self));
 }
 
 /* "1.2.3.4:5" or "[::1]:5" for logs (a static buffer). */

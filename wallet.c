@@ -7,9 +7,9 @@
  * signature is made: a crash can waste a leaf, never reuse one.  A key out
  * of leaves is followed by a new one.  A payment spends outputs largest
  * first until they cover amount and fee, with one signature per address
- * drawn on, and sends the change to the newest address.  A key's tree (a quarter of a second for
- * H10) is made when it first signs, then kept.  Start reading at
- * wallet_pay().
+ * drawn on, and sends the change to the newest address.  A key's tree (a
+ * quarter of a second for H10) is made when it first signs, then kept.
+ * Start reading at wallet_pay().
  */
 #include "node.h"
 #include <signal.h>
@@ -229,7 +229,7 @@ static uint64_t choose(const struct wallet *w, struct gather *g,
                        uint64_t amount, uint64_t *fee, unsigned char *chosen,
                        size_t *n) {
 	size_t i, size = 4 + 2 + 2 + 2 * MIN_OUTPUT, add;
-	uint64_t sum = 0, least = *fee;
+	uint64_t sum = 0;
 	struct spendable t;
 	const struct wkey *k;
 	qsort(g->v, g->n, sizeof *g->v, by_amount);
@@ -246,7 +246,6 @@ static uint64_t choose(const struct wallet *w, struct gather *g,
 		g->v[i] = t;
 		if (*fee < MIN_FEE_RATE * size) *fee = MIN_FEE_RATE * size;
 	}
-	*fee = *fee > least ? *fee : least;
 	qsort(g->v, *n, sizeof *g->v, by_key);
 	return sum;
 }
