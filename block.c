@@ -263,15 +263,21 @@ int block_parse(struct block *b, const uint8_t *buf, size_t len) {
 
 /* The merkle root of n txids (h, overwritten), Bitcoin's way: hash pairs
  * level by level, the last with itself when a level is odd.  *mutated: a
- * pair was equal (CVE-2012-2459: a repeated transaction, the same root). */
-static void merkle(uint8_t (*h)[SHA256_LEN], size_t n,
-                   uint8_t root[SHA256_LEN], int *mutated) {
+ * pair was equal (CVE-2012-2459: a repeated transaction, the same root).
+ * The hashes paired with leaf pos on the way up go into branch (unless
+ * NULL); returns how many. */
+static int merkle(uint8_t (*h)[SHA256_LEN], size_t n, uint8_t root[SHA256_LEN],
+                  int *mutated, size_t pos, uint8_t (*branch)[SHA256_LEN]) {
 	uint8_t pair[2 * SHA256_LEN];
 	size_t i, j;
+	int depth = 0;
 	*mutated = 0;
 	memset(root, 0, SHA256_LEN);
-	if (n == 0) return;
-	for (; n > 1; n = (n + 1) / 2) {
+	if (n == 0) return 0;
+	for (; n > 1; n = (n + 1) / 2, pos /= 2, depth++) {
+		if (branch)
+			memcpy(branch[depth], h[(pos ^ 1) < n ? pos ^ 1 : pos],
+			       SHA256_LEN);
 		for (i = 0; i < n; i += 2) {
 			j = i + 1 < n ? i + 1 : i;
 			if (j != i && memcmp(h[i], h[j], SHA256_LEN) == 0)
@@ -282,16 +288,46 @@ static void merkle(uint8_t (*h)[SHA256_LEN], size_t n,
 		}
 	}
 	memcpy(root, h[0], SHA256_LEN);
+	return depth;
 }
 
-/* The merkle root of a parsed block's transactions. */
-static void block_root(const struct block *b, uint8_t root[SHA256_LEN],
-                       int *mutated) {
+/* The merkle root of a parsed block's transactions (and the branch of
+ * transaction pos, as merkle() makes it); returns the branch's depth. */
+static int block_root(const struct block *b, uint8_t root[SHA256_LEN],
+                      int *mutated, uint32_t pos,
+                      uint8_t (*branch)[SHA256_LEN]) {
 	uint8_t (*h)[SHA256_LEN] = xcalloc(b->ntx, SHA256_LEN);
 	uint32_t i;
+	int depth;
 	for (i = 0; i < b->ntx; i++) memcpy(h[i], b->tx[i].id, SHA256_LEN);
-	merkle(h, b->ntx, root, mutated);
+	depth = merkle(h, b->ntx, root, mutated, pos, branch);
 	free(h);
+	return depth;
+}
+
+/* The merkle branch of a block's transaction pos into branch (room for
+ * BRANCH_MAX hashes); returns how many hashes it has. */
+int block_branch(const struct block *b, uint32_t pos,
+                 uint8_t (*branch)[SHA256_LEN]) {
+	uint8_t root[SHA256_LEN];
+	int mutated;
+	return block_root(b, root, &mutated, pos, branch);
+}
+
+/* The merkle root that a branch of depth hashes leads to from txid id at
+ * position pos, into root; returns 0, or -1 if pos is past the depth. */
+int block_climb(const uint8_t id[SHA256_LEN], uint32_t pos,
+                const uint8_t *branch, int depth, uint8_t root[SHA256_LEN]) {
+	uint8_t pair[2 * SHA256_LEN];
+	int i;
+	memcpy(root, id, SHA256_LEN);
+	for (i = 0; i < depth; i++, pos >>= 1) {
+		memcpy(pair + (pos & 1 ? SHA256_LEN : 0), root, SHA256_LEN);
+		memcpy(pair + (pos & 1 ? 0 : SHA256_LEN), branch + i * SHA256_LEN,
+		       SHA256_LEN);
+		sha256d(pair, sizeof pair, root);
+	}
+	return pos ? -1 : 0;
 }
 
 /* Write a block's merkle root into its header; returns 0 or -1. */
@@ -299,7 +335,7 @@ int block_merkle(uint8_t *blk, size_t len) {
 	struct block b;
 	int mutated;
 	if (block_parse(&b, blk, len) != V_OK) return -1;
-	block_root(&b, blk + HDR_MERKLE, &mutated);
+	block_root(&b, blk + HDR_MERKLE, &mutated, 0, NULL);
 	block_free(&b);
 	return 0;
 }
@@ -312,7 +348,7 @@ int block_check(const struct block *b, uint32_t height) {
 	uint8_t root[SHA256_LEN];
 	int mutated, r;
 	uint32_t i;
-	block_root(b, root, &mutated);
+	block_root(b, root, &mutated, 0, NULL);
 	if (b->ntx == 0 || memcmp(root, b->raw + HDR_MERKLE, SHA256_LEN) != 0)
 		return V_BAD_MERKLE_ROOT;
 	if (mutated) return V_DUPLICATE_TX;

@@ -11,6 +11,12 @@
  * inputs and keeping what they spent as undo data.  On start, chain_open()
  * replays the block files through that same path.  Start reading at
  * chain_add_block().
+ *
+ * A light chain (chain_open's light) is the same tree of headers with no
+ * bodies: a header is its block, stored alone in hdrNNNNN.dat files of the
+ * same records, and connecting one changes nothing but the active chain.
+ * Its UTXO set holds only the wallet's outputs that full peers proved
+ * (chain_proven), its mempool only the wallet's own payments.
  */
 #include "node.h"
 #include <errno.h>
@@ -78,6 +84,9 @@ struct txlist {
 
 /* The tip of the active chain. */
 #define tip(c) ((c)->active[(c)->nactive - 1])
+
+/* The block files' names: blkNNNNN.dat, a light chain's hdrNNNNN.dat. */
+#define KIND(c) ((c)->light ? "hdr" : "blk")
 
 /* The clock the rules use: the real one, unless a test set one. */
 int64_t chain_now(const struct chain *c) {
@@ -166,15 +175,6 @@ static int accept_header(struct chain *c, const uint8_t *hdr,
 		return r;
 	*out = index_add(c, hdr, hash, prev);
 	return V_OK;
-}
-
-/* Add a header alone (headers-first sync); returns a reason. */
-int chain_add_header(struct chain *c, const uint8_t hdr[HEADER_LEN]) {
-	uint8_t hash[SHA256_LEN];
-	struct blockindex *n;
-	sha256d(hdr, HEADER_LEN, hash);
-	return map_get(&c->index, hash) ? V_ALREADY_KNOWN :
-	       accept_header(c, hdr, &n);
 }
 
 /* Is a a better tip than b: more work, or as much and seen first? */
@@ -390,7 +390,8 @@ static int connect_block(struct chain *c, struct blockindex *n,
 /* Open block file number num of the data directory. */
 static int open_file(const struct chain *c, uint32_t num, int flags) {
 	char path[4096];
-	snprintf(path, sizeof path, "%s/blk%05u.dat", c->dir, (unsigned)num);
+	snprintf(path, sizeof path, "%s/%s%05u.dat", c->dir, KIND(c),
+	         (unsigned)num);
 	return open(path, flags, 0644);
 }
 
@@ -420,8 +421,8 @@ static int store(struct chain *c, struct blockindex *n, const uint8_t *blk,
 		e = errno;
 		if (c->fd >= 0 && ftruncate(c->fd, at) != 0)
 			fatal("cannot undo a failed write to a block file");
-		log_msg(LOG_ERROR, "cannot store a block in %s/blk%05u.dat: %s",
-		        c->dir, (unsigned)c->filenum, strerror(e));
+		log_msg(LOG_ERROR, "cannot store a block in %s/%s%05u.dat: %s",
+		        c->dir, KIND(c), (unsigned)c->filenum, strerror(e));
 		return V_STORAGE_FAILED;
 	}
 	n->file = c->filenum;
@@ -721,18 +722,19 @@ static int connect_tip(struct chain *c, struct blockindex *n,
 	struct block own;
 	const struct block *b = fb;
 	int r = V_OK;
-	if (n != fresh) {
+	if (n != fresh && !c->light) {
 		raw = read_block(c, n);
 		r = block_parse(&own, raw, n->len);
 		b = &own;
 	}
-	if (r == V_OK && (r = connect_block(c, n, b)) == V_OK) {
+	if (r == V_OK && !c->light) r = connect_block(c, n, b);
+	if (r == V_OK) {
 		c->active = xgrow(c->active, &c->acap, c->nactive + 1,
 		                  sizeof *c->active);
 		c->active[c->nactive++] = n;
-		pool_confirm(c, b);
+		if (!c->light) pool_confirm(c, b);
 	}
-	if (n != fresh && r != V_MALFORMED) block_free(&own);
+	if (n != fresh && !c->light && r != V_MALFORMED) block_free(&own);
 	free(raw);
 	if (r != V_OK) fail(c, n, r);
 	return r;
@@ -741,17 +743,18 @@ static int connect_tip(struct chain *c, struct blockindex *n,
 /* Disconnect the tip, setting its transactions aside in back. */
 static void disconnect_tip(struct chain *c, struct txlist *back) {
 	struct blockindex *n = tip(c);
-	uint8_t *raw = read_block(c, n);
 	struct block b;
+	uint8_t *raw;
 	uint32_t i;
-	if (block_parse(&b, raw, n->len) != V_OK)
+	c->nactive--;
+	if (c->light) return;
+	if (block_parse(&b, raw = read_block(c, n), n->len) != V_OK)
 		fatal("a connected block no longer parses");
 	unapply(c, &b, b.ntx, n);
 	for (i = 1; i < b.ntx; i++)
 		txlist_add(back, b.tx[i].raw, b.tx[i].len, chain_now(c));
 	block_free(&b);
 	free(raw);
-	c->nactive--;
 }
 
 /* The last block two branches share. */
@@ -794,14 +797,14 @@ static void activate(struct chain *c, const struct blockindex *fresh,
 static int add_block(struct chain *c, const uint8_t *blk, size_t len,
                      const struct blockindex *at) {
 	struct blockindex *n;
-	struct block b;
+	struct block b = { 0 };
 	int r;
 	if (len > MAX_BLOCK_SIZE) return V_TOO_BIG;
-	if (len < HEADER_LEN) return V_MALFORMED;
+	if (len < HEADER_LEN || (c->light && len > HEADER_LEN)) return V_MALFORMED;
 	if ((r = accept_header(c, blk, &n)) != V_OK) return r;
 	if (n->status & HAVE_DATA) return V_ALREADY_KNOWN;
-	if ((r = block_parse(&b, blk, len)) != V_OK) return r;
-	r = block_check(&b, n->height);
+	if (!c->light && (r = block_parse(&b, blk, len)) != V_OK) return r;
+	r = c->light ? V_OK : block_check(&b, n->height);
 	if (r != V_OK && r != V_BAD_MERKLE_ROOT && r != V_DUPLICATE_TX)
 		fail(c, n, r);  /* the body is the header's, and breaks a rule */
 	if (r == V_OK && at) {
@@ -825,6 +828,17 @@ static int add_block(struct chain *c, const uint8_t *blk, size_t len,
  * Returns V_OK (stored, maybe off the best chain) or why not (a reason). */
 int chain_add_block(struct chain *c, const uint8_t *blk, size_t len) {
 	return add_block(c, blk, len, NULL);
+}
+
+/* Add a header alone (headers-first sync; to a light chain, a whole
+ * block); returns a reason. */
+int chain_add_header(struct chain *c, const uint8_t hdr[HEADER_LEN]) {
+	uint8_t hash[SHA256_LEN];
+	struct blockindex *n;
+	sha256d(hdr, HEADER_LEN, hash);
+	if (map_get(&c->index, hash)) return V_ALREADY_KNOWN;
+	return c->light ? add_block(c, hdr, HEADER_LEN, NULL) :
+	       accept_header(c, hdr, &n);
 }
 
 /* ==== Opening and closing ==== */
@@ -877,9 +891,9 @@ static int replay_file(struct chain *c, uint32_t num, uint8_t *buf,
 	}
 	if (r < 0) {
 		end = lseek(fd, 0, SEEK_END);
-		snprintf(c->report + k, sizeof c->report - k, "%sblk%05u.dat: %s "
+		snprintf(c->report + k, sizeof c->report - k, "%s%s%05u.dat: %s "
 		         "at byte %lld: cut %lld bytes; every block before it kept",
-		         k ? "\n" : "", (unsigned)num, why, (long long)pos,
+		         k ? "\n" : "", KIND(c), (unsigned)num, why, (long long)pos,
 		         (long long)(end - pos));
 		if (ftruncate(fd, pos) != 0 || fsync(fd) != 0)
 			fatal("cannot cut a damaged block file");
@@ -942,11 +956,13 @@ static void plant_root(struct chain *c) {
 }
 
 /* Open network p's chain in dir (made if missing; NULL keeps nothing),
- * replaying its block files.  Returns NULL with err set on failure. */
-struct chain *chain_open(const struct params *p, const char *dir, char *err,
-                         size_t errlen) {
+ * full or light, replaying its block files.  Returns NULL with err set on
+ * failure. */
+struct chain *chain_open(const struct params *p, const char *dir, int light,
+                         char *err, size_t errlen) {
 	struct chain *c = xcalloc(1, sizeof *c);
 	c->p = p;
+	c->light = light;
 	c->lock = c->fd = -1;
 	c->file_max = FILE_MAX;             /* (the configuration's defaults) */
 	c->pool_cap = POOL_CAP;
@@ -1000,6 +1016,45 @@ void chain_close(struct chain *c) {
  * block, or sync would wait on the disk (a crash loses the last blocks). */
 void chain_sync(struct chain *c) {
 	if (c->fd >= 0 && fsync(c->fd) != 0) fatal("cannot flush a block file");
+}
+
+/* ==== Proofs of payment (README, "Light nodes") ==== */
+
+/* The unspent outputs paying any of n addresses (ADDR_LEN bytes each) in
+ * blocks up to height: the first max of them into v.  Returns how many
+ * there are in all. */
+size_t chain_outputs(const struct chain *c, const uint8_t *addrs, size_t n,
+                     uint32_t height, struct outref *v, size_t max) {
+	const struct coin *u;
+	struct ment *e;
+	size_t i, j, k = 0;
+	for (i = 0; i < c->utxo.nb; i++)
+		for (e = c->utxo.b[i]; e; e = e->next)
+			for (u = e->val, j = 0; j < n && u->height <= height; j++)
+				if (memcmp(u->addr, addrs + j * ADDR_LEN, ADDR_LEN) == 0) {
+					if (k < max) memcpy(v[k].op, e->key, OUTPOINT_LEN);
+					if (k < max) v[k].height = u->height;
+					k++;
+					break;
+				}
+	return k;
+}
+
+/* A light chain's outputs proven by a full peer (k[i] at v[i].op), which
+ * join the others (or, fresh, replace them); the wallet's payments stay in
+ * the mempool while what they spend is proven, or in it. */
+void chain_proven(struct chain *c, int fresh, const struct outref *v,
+                  const struct coin *k, size_t n) {
+	struct txlist back = { NULL, 0, 0 };
+	size_t i;
+	if (fresh) map_free(&c->utxo, 1);
+	if (fresh) map_init(&c->utxo, OUTPOINT_LEN);
+	for (i = 0; i < n; i++)
+		if (!map_get(&c->utxo, v[i].op))
+			map_put(&c->utxo, v[i].op, memcpy(xmalloc(sizeof *k), &k[i],
+			                                  sizeof *k));
+	pool_refill(c, &back);
+	free(back.v);
 }
 
 /* ==== Questions ==== */
@@ -1082,7 +1137,7 @@ uint8_t *chain_read_block(const struct chain *c,
                           const uint8_t hash[SHA256_LEN],
                           size_t *len) {
 	const struct blockindex *n = map_get(&c->index, hash);
-	if (!n || !(n->status & HAVE_DATA)) return NULL;
+	if (!n || !(n->status & HAVE_DATA) || c->light) return NULL;
 	*len = n == c->root ? c->genesis_len : n->len;
 	return read_block(c, n);
 }

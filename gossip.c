@@ -18,6 +18,13 @@
  * time from each, and a peer that stalls has its requests moved.
  * gossip_open() registers gossip's handlers with net.c; the loop calls
  * gossip_tick() for the timers.
+ *
+ * A light node syncs the same headers and fetches no bodies.  It proves
+ * its wallet's coins instead: it asks every peer (getproofs) for the
+ * outputs paying its addresses, each with its transaction and the merkle
+ * branch to a header of its best chain (proofs), and again whenever the
+ * tip moves.  Full nodes never count a light peer (no SERVICE_FULL) as a
+ * source of blocks or headers, nor announce transactions to it.
  */
 #include "node.h"
 
@@ -53,6 +60,25 @@
 #define ORPHAN_MAX      100      /* transactions waiting for a parent, as
                                     Bitcoin Core... */
 #define ORPHAN_BYTES    (1u << 20) /* ...and their bytes at most */
+#define PROOF_ADDRS     16       /* addresses in one getproofs */
+#define PROOF_OUTS      100      /* outputs in one proofs; more: refused */
+#define READ_MS         50       /* a full node reads 20 blocks a second
+                                    for a peer's proofs (a request costs
+                                    one read more), up to the largest
+                                    request's at once */
+#define RETRY_MS        2000     /* a light node asks a busy peer again */
+
+/* A proofs message's status: the whole answer, or why there is none. */
+enum { PROOF_OK, PROOF_TOO_MANY, PROOF_BUSY, PROOF_NO_TIP };
+
+/* One proof in a proofs message: block hash[32] | u32 the transaction's
+ * position in it | u8 depth (at most BRANCH_MAX) | depth x hash[32], the
+ * merkle branch | u32 output index | u32 length | the transaction. */
+struct proof {
+	const uint8_t *block, *branch, *tx;
+	uint32_t pos, vout, txlen;
+	uint8_t depth;
+};
 
 /* A hash we want: who announced it, whom we asked, since when. */
 struct want {
@@ -81,6 +107,7 @@ struct orphan {
 struct gossip {
 	struct chain *c;
 	struct net *n;
+	struct wallet *w;            /* a light node's, whose coins it proves */
 	int delay_ms;                /* batching of tx announcements */
 	int per_peer;                /* wanted hashes one peer may announce */
 	struct map wants;            /* hash -> struct want */
@@ -89,6 +116,8 @@ struct gossip {
 	struct map recent_idx;       /* ...and its index: hash -> struct recent */
 	uint8_t tip[SHA256_LEN];     /* the active tip we last saw... */
 	uint32_t tips;               /* ...and how often it moved */
+	uint8_t asked[SHA256_LEN];   /* light: the tip proofs are asked to... */
+	int fresh;                   /* ...and none has come for it yet */
 	struct orphan orphans[ORPHAN_MAX];
 	int norphans;
 	size_t orphan_bytes;
@@ -108,6 +137,9 @@ static const uint8_t mark = 1;   /* the value of set-like maps */
 static int live(const struct peer *p) {
 	return p->fd >= 0 && p->handshaked;
 }
+
+/* Is p a full node (not a light one)? */
+#define full(p) ((p)->services & SERVICE_FULL)
 
 /* Has the peer shown it has hash? */
 static int known_has(const struct peer *p, const uint8_t *hash) {
@@ -199,7 +231,7 @@ static void send_getheaders(struct gossip *g, struct peer *p,
 /* Queue a transaction's announcement to a peer, unless it has it. */
 static void queue_tx(struct gossip *g, struct peer *p, const uint8_t *id) {
 	int mean = p->outbound ? RANDOM_OUT_MS : RANDOM_IN_MS;
-	if (known_has(p, id)) return;
+	if (known_has(p, id) || !full(p)) return;
 	if (!p->nqueue)        /* (random: uniform in [0, 2 x mean)) */
 		p->announce_at = mono_ms() + (g->delay_ms >= 0 ? g->delay_ms :
 		    (int64_t)(random64() % (uint64_t)(2 * mean)));
@@ -264,7 +296,7 @@ static void tip_changed(struct gossip *g) {
 	    (chain_status(g->c, tip) & CH_BEST))
 		return;
 	g->n->height = height;
-	for (p = g->n->peers; p; p = p->next)
+	for (p = g->n->peers; p && !g->c->light; p = p->next)
 		if (live(p) && !known_has(p, tip)) {
 			known_add(p, tip);
 			send_inv(g, p, "inv", INV_BLOCK, &tip, 1);
@@ -355,7 +387,8 @@ static void fetch_blocks(struct gossip *g) {
 	struct peer *p;
 	struct want *w;
 	for (p = g->n->peers; k && p; p = p->next) {
-		if (!live(p) || p->inflight > WINDOW / 2 || p->rest_until > now)
+		if (!live(p) || !full(p) || p->inflight > WINDOW / 2 ||
+		    p->rest_until > now)
 			continue;
 		for (i = nb = 0; i < k && p->inflight < WINDOW; i++) {
 			if (height[i] > p->height ||
@@ -385,6 +418,228 @@ static void progress(struct gossip *g, int64_t now) {
 	g->syncing = top > h;
 	g->progress_at = now;
 	g->progress_height = h;
+}
+
+/* ==== Proofs of payment (README, "Light nodes") ==== */
+
+/* getproofs: tip[32] | u8 count (1 to PROOF_ADDRS) | count x address[32],
+ * read or written. */
+static void getproofs_rw(struct rw *s, const uint8_t **tip,
+                         const uint8_t **addrs, uint32_t *k) {
+	rw_ref(s, tip, SHA256_LEN);
+	*k = rw_count(s, *k, 1, PROOF_ADDRS, ADDR_LEN);
+	rw_ref(s, addrs, (size_t)*k * ADDR_LEN);
+}
+
+/* proofs: tip[32], as asked | u8 status (PROOF_*) | u16 count (at most
+ * PROOF_OUTS; 0 unless PROOF_OK) | count x proof_rw. */
+static void proofs_rw(struct rw *s, const uint8_t **tip, uint8_t *status,
+                      uint32_t *n) {
+	rw_ref(s, tip, SHA256_LEN);
+	rw_u8(s, status);
+	*n = rw_count(s, *n, 2, PROOF_OUTS, 0);
+}
+
+/* One proof of a proofs message (struct proof), read or written. */
+static void proof_rw(struct rw *s, struct proof *f) {
+	rw_ref(s, &f->block, SHA256_LEN);
+	rw_u32(s, &f->pos);
+	f->depth = (uint8_t)rw_count(s, f->depth, 1, BRANCH_MAX, SHA256_LEN);
+	rw_ref(s, &f->branch, (size_t)f->depth * SHA256_LEN);
+	rw_u32(s, &f->vout);
+	f->txlen = rw_count(s, f->txlen, 4, MAX_BLOCK_SIZE, 1);
+	rw_ref(s, &f->tx, f->txlen);
+}
+
+/* Ask p (light node) for proofs of the outputs paying the wallet's
+ * addresses, up to the tip g->asked: PROOF_ADDRS addresses a request. */
+static void ask_proofs(struct gossip *g, struct peer *p) {
+	uint8_t addrs[PROOF_ADDRS * ADDR_LEN];
+	const uint8_t *tip = g->asked, *a = addrs;
+	uint32_t i, k = 0;
+	struct rw s;
+	for (i = 0; i < g->w->n; i++) {
+		memcpy(addrs + k++ * ADDR_LEN, g->w->keys[i].addr, ADDR_LEN);
+		if (k < PROOF_ADDRS && i + 1 < g->w->n) continue;
+		rw_writer(&s);
+		getproofs_rw(&s, &tip, &a, &k);
+		net_send(g->n, p, "getproofs", s.out, s.len);
+		free(s.out);
+		p->owed++;
+		k = 0;
+	}
+	p->asked_at = mono_ms();
+	p->proof_at = 0;
+}
+
+/* A light node's rounds: once the tip has moved and no headers are being
+ * fetched, every peer is asked afresh (the first answer replaces what was
+ * proven); a peer that could not answer is asked again after RETRY_MS. */
+static void proof_rounds(struct gossip *g, int64_t now) {
+	int fresh = !g->hdr_peer && memcmp(g->asked, g->tip, SHA256_LEN) != 0;
+	struct peer *p;
+	if (fresh) memcpy(g->asked, g->tip, SHA256_LEN);
+	g->fresh |= fresh;
+	for (p = g->n->peers; p; p = p->next)
+		if (live(p) && (fresh || (p->proof_at && now >= p->proof_at)))
+			ask_proofs(g, p);
+}
+
+/* Charge p (asking a full node) k block reads, READ_MS each, against a
+ * budget of the largest request's; returns 0, or -1 if over it. */
+static int afford(struct peer *p, int k) {
+	int64_t now = mono_ms(), at = p->proof_at > now ? p->proof_at : now;
+	if (at + k * READ_MS > now + (PROOF_OUTS + 1) * READ_MS) return -1;
+	p->proof_at = at + k * READ_MS;
+	return 0;
+}
+
+/* Order outputs (qsort) by height: each block is read once. */
+static int by_height(const void *a, const void *b) {
+	const struct outref *x = a, *y = b;
+	return x->height < y->height ? -1 : x->height > y->height;
+}
+
+/* Send p the proofs of outputs v (by height), or with a status other than
+ * PROOF_OK none; an answer past MAX_PAYLOAD is PROOF_TOO_MANY instead. */
+static void send_proofs(struct gossip *g, struct peer *p, const uint8_t *tip,
+                        uint8_t status, const struct outref *v, uint32_t n) {
+	uint8_t branch[BRANCH_MAX][SHA256_LEN], hash[SHA256_LEN], *raw = NULL;
+	struct block b = { 0 };
+	struct proof f;
+	uint32_t i, j;
+	size_t len;
+	struct rw s;
+	rw_writer(&s);
+	proofs_rw(&s, &tip, &status, &n);
+	for (i = 0; i < n && s.len <= MAX_PAYLOAD; i++) {
+		if (!i || v[i].height != v[i - 1].height) {
+			block_free(&b);
+			free(raw);
+			chain_hash_at(g->c, v[i].height, hash);
+			if (!(raw = chain_read_block(g->c, hash, &len)) ||
+			    block_parse(&b, raw, len) != V_OK)
+				fatal("a block on the active chain cannot be read");
+		}
+		for (j = 0; j < b.ntx && memcmp(b.tx[j].id, v[i].op, SHA256_LEN); j++)
+			;
+		if (j == b.ntx) fatal("an unspent output's block lacks it");
+		f.block = hash;
+		f.pos = j;
+		f.depth = (uint8_t)block_branch(&b, j, branch);
+		f.branch = branch[0];
+		f.vout = get32le(v[i].op + SHA256_LEN);
+		f.tx = b.tx[j].raw;
+		f.txlen = (uint32_t)b.tx[j].len;
+		proof_rw(&s, &f);
+	}
+	if (s.len > MAX_PAYLOAD) {
+		s.len = n = 0;
+		status = PROOF_TOO_MANY;
+		proofs_rw(&s, &tip, &status, &n);
+	}
+	net_send(g->n, p, "proofs", s.out, s.len);
+	free(s.out);
+	block_free(&b);
+	free(raw);
+}
+
+/* getproofs (full node): prove the outputs paying the addresses in blocks
+ * up to the tip named, or refuse it all (too many outputs, p's budget of
+ * block reads spent, a tip not on our active chain): never half. */
+static const char *on_getproofs(void *arg, struct peer *p, const uint8_t *b,
+                                size_t len) {
+	static struct outref v[PROOF_OUTS + 1];
+	struct gossip *g = arg;
+	const uint8_t *tip, *addrs;
+	uint8_t hdr[HEADER_LEN], status = PROOF_OK;
+	uint32_t k = 0, h, i, reads = 0;
+	size_t n = 0;
+	struct rw s;
+	rw_reader(&s, b, len);
+	getproofs_rw(&s, &tip, &addrs, &k);
+	if (s.bad || s.left || !k) return "malformed getproofs";
+	if (afford(p, 1) != 0)             /* (the look through the UTXO set) */
+		status = PROOF_BUSY;
+	else if (chain_header(g->c, tip, hdr, &h) != 1)
+		status = PROOF_NO_TIP;
+	else if ((n = chain_outputs(g->c, addrs, k, h, v, PROOF_OUTS + 1)) >
+	         PROOF_OUTS)
+		status = PROOF_TOO_MANY;
+	n = status ? 0 : n;
+	qsort(v, n, sizeof *v, by_height);
+	for (i = 0; i < n; i++) reads += !i || v[i].height != v[i - 1].height;
+	if (!status && (!net_room(g->n, p) || afford(p, (int)reads) != 0))
+		status = PROOF_BUSY;
+	send_proofs(g, p, tip, status, v, status ? 0 : (uint32_t)n);
+	return NULL;
+}
+
+/* Check a proof (light node) into v and k: the transaction sits at its
+ * position (the coinbase first, no other) in a block of our active chain,
+ * by its branch to that block's merkle root, and its output pays one of
+ * the wallet's addresses.  Returns 0, or -1 if the proof is false. */
+static int check_proof(struct gossip *g, const struct proof *f,
+                       struct outref *v, struct coin *k) {
+	uint8_t hdr[HEADER_LEN], root[SHA256_LEN];
+	struct tx t;
+	int ok;
+	if (tx_parse(&t, f->tx, f->txlen) != V_OK) return -1;
+	ok = f->vout < t.nout && wallet_key(g->w, t.out[f->vout].addr) >= 0 &&
+	     (f->pos == 0) == tx_is_coinbase(&t) &&
+	     chain_header(g->c, f->block, hdr, &k->height) == 1 &&
+	     block_climb(t.id, f->pos, f->branch, f->depth, root) == 0 &&
+	     memcmp(root, hdr + HDR_MERKLE, SHA256_LEN) == 0;
+	if (ok) {
+		k->amount = t.out[f->vout].amount;
+		memcpy(k->addr, t.out[f->vout].addr, ADDR_LEN);
+		k->coinbase = f->pos == 0;
+		outpoint(v->op, t.id, f->vout);
+	}
+	tx_free(&t);
+	return ok ? 0 : -1;
+}
+
+/* proofs (light node): outputs a full peer proves up to the tip we asked
+ * about.  One false proof bans it, and none of its answer is taken; an
+ * answer about an older tip is dropped; a refusal is asked again later
+ * (unless there are too many outputs: the other peers may say). */
+static const char *on_proofs(void *arg, struct peer *p, const uint8_t *b,
+                             size_t len) {
+	static struct outref v[PROOF_OUTS];
+	static struct coin k[PROOF_OUTS];
+	struct gossip *g = arg;
+	struct proof f = { 0 };
+	const uint8_t *tip;
+	uint32_t n = 0, i;
+	uint8_t status = 0;
+	struct rw s;
+	rw_reader(&s, b, len);
+	proofs_rw(&s, &tip, &status, &n);
+	if (s.bad || (status && n)) return "malformed proofs";
+	if (!p->owed) return "unrequested proofs";
+	p->owed--;
+	if (memcmp(tip, g->asked, SHA256_LEN) != 0) return NULL;
+	if (status) {
+		log_msg(LOG_INFO, "%s refused proofs (%u)", net_text(&p->a),
+		        (unsigned)status);
+		if (status != PROOF_TOO_MANY) p->proof_at = mono_ms() + RETRY_MS;
+		return NULL;
+	}
+	for (i = 0; i < n; i++) {
+		proof_rw(&s, &f);
+		if (s.bad) return "malformed proofs";
+		if (check_proof(g, &f, &v[i], &k[i]) != 0) {
+			net_misbehave(g->n, p, W_FATAL, "false proof");
+			return NULL;
+		}
+	}
+	if (s.left) return "malformed proofs";
+	chain_proven(g->c, g->fresh, v, k, n);
+	g->fresh = 0;
+	log_msg(LOG_INFO, "proofs: %u outputs from %s in %lld ms", (unsigned)n,
+	        net_text(&p->a), (long long)(mono_ms() - p->asked_at));
+	return NULL;
 }
 
 /* ==== Message handlers ==== */
@@ -421,13 +676,16 @@ static const char *on_inv(void *arg, struct peer *p, const uint8_t *b,
 		known_add(p, e + 4);
 		if (get32le(e) == INV_TX) {
 			g->tx_inv_in++;
-			if (!recent_of(g, e + 4) && !chain_pool_tx(g->c, e + 4))
+			if (!recent_of(g, e + 4) && !chain_pool_tx(g->c, e + 4) &&
+			    !g->c->light)
 				want(g, p, INV_TX, e + 4);
 		} else if (get32le(e) == INV_BLOCK) {
 			g->block_inv_in++;
 			st = chain_status(g->c, e + 4);
 			raise_height(g, p, e + 4);
-			if (!(st & (CH_BODY | CH_FAILED)))
+			if (g->c->light && !st && !p->headers_at)
+				send_getheaders(g, p, NULL);   /* (a light node's way) */
+			else if (!g->c->light && !(st & (CH_BODY | CH_FAILED)))
 				want(g, p, INV_BLOCK, e + 4);
 		}
 	}
@@ -724,6 +982,8 @@ static const char *on_headers(void *arg, struct peer *p, const uint8_t *b,
 		send_getheaders(g, p, hash);
 	}
 	fetch_blocks(g);
+	if (g->c->light) tip_changed(g);
+	if (g->c->light) proof_rounds(g, mono_ms());
 	return NULL;
 }
 
@@ -736,10 +996,11 @@ static void peer_ready(void *arg, struct peer *p) {
 	map_init(&p->known, 8);
 	map_init(&p->known_old, 8);
 	relay_pool(g, p);
-	if (!g->hdr_peer) {
+	if (!g->hdr_peer && full(p)) {
 		g->hdr_peer = p;
 		send_getheaders(g, p, NULL);
 	}
+	if (g->c->light) ask_proofs(g, p);
 }
 
 /* A peer is gone: what it was asked for goes to the next announcer. */
@@ -787,8 +1048,8 @@ static void timeouts(struct gossip *g, int64_t now) {
 		g->hdr_peer = NULL;
 	}
 	for (p = g->n->peers; !g->hdr_peer && p; p = p->next)
-		if (live(p) && p->height > top && !p->headers_at && !p->answered &&
-		    top < chain_height(g->c) + HEADERS_AHEAD) {
+		if (live(p) && full(p) && p->height > top && !p->headers_at &&
+		    !p->answered && top < chain_height(g->c) + HEADERS_AHEAD) {
 			g->hdr_peer = p;
 			send_getheaders(g, p, NULL);
 		}
@@ -805,6 +1066,7 @@ void gossip_tick(struct gossip *g, int tick) {
 	timeouts(g, now);
 	fetch_blocks(g);
 	progress(g, now);
+	if (g->c->light) proof_rounds(g, now);
 }
 
 /* How long the loop may sleep before gossip_tick has work: the nearest
@@ -832,11 +1094,15 @@ void gossip_stats(const struct gossip *g, FILE *f) {
 	        g->block_in, g->block_dup, (unsigned long)g->wants.n);
 }
 
-/* Start gossip for a chain over a network, registering its handlers. */
-struct gossip *gossip_open(struct chain *c, struct net *n, int tx_delay_ms) {
+/* Start gossip for a chain over a network, registering its handlers (for
+ * a light chain, w is the wallet whose coins it proves). */
+struct gossip *gossip_open(struct chain *c, struct net *n, int tx_delay_ms,
+                           struct wallet *w) {
 	struct gossip *g = xcalloc(1, sizeof *g);
 	g->c = c;
 	g->n = n;
+	g->w = w;
+	g->fresh = 1;
 	g->delay_ms = tx_delay_ms;
 	g->per_peer = WANT_MAX / (n->o.max_in + n->o.max_out + 1);
 	g->per_peer = g->per_peer > PEER_WANTS ? g->per_peer : PEER_WANTS;
@@ -844,16 +1110,22 @@ struct gossip *gossip_open(struct chain *c, struct net *n, int tx_delay_ms) {
 	map_init(&g->recent_idx, SHA256_LEN);
 	g->recent = xcalloc(RECENT_MAX, sizeof *g->recent);
 	chain_hash_at(c, chain_height(c), g->tip);
+	memcpy(g->asked, g->tip, SHA256_LEN);
 	n->height = chain_height(c);
 	g->progress_at = mono_ms();
 	g->progress_height = chain_height(c);
 	net_handle(n, "inv", on_inv, g);
 	net_handle(n, "getdata", on_getdata, g);
 	net_handle(n, "notfound", on_notfound, g);
-	net_handle(n, "tx", on_tx, g);
-	net_handle(n, "block", on_block, g);
 	net_handle(n, "getheaders", on_getheaders, g);
 	net_handle(n, "headers", on_headers, g);
+	if (c->light) {            /* (it takes no transaction, no block) */
+		net_handle(n, "proofs", on_proofs, g);
+	} else {
+		net_handle(n, "tx", on_tx, g);
+		net_handle(n, "block", on_block, g);
+		net_handle(n, "getproofs", on_getproofs, g);
+	}
 	n->ready = peer_ready;
 	n->gone = peer_gone;
 	n->up = g;

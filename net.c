@@ -634,7 +634,7 @@ static void version_rw(struct rw *s, struct version *v) {
 /* Send our version. */
 static void send_version(struct net *n, struct peer *p) {
 	struct version v = {
-		.protocol = PROTOCOL, .services = SERVICE_FULL,
+		.protocol = PROTOCOL, .services = n->o.light ? 0 : SERVICE_FULL,
 		.time = wall_ms() / 1000, .nonce = n->nonce, .port = n->self.port,
 		.height = n->height, .alen = sizeof PEERCHAIN_AGENT - 1,
 		.agent = PEERCHAIN_AGENT,
@@ -670,12 +670,14 @@ static const char *on_version(void *arg, struct peer *p, const uint8_t *b,
 	rw_reader(&s, b, len);
 	version_rw(&s, &v);
 	if (s.bad || s.left) return "malformed version";
-	if (v.nonce == n->nonce) {
-		net_drop(n, p, "connected to ourselves");
+	if (v.nonce == n->nonce || (n->o.light && !(v.services & SERVICE_FULL))) {
+		net_drop(n, p, v.nonce == n->nonce ? "connected to ourselves" :
+		         "a light node wants full peers");
 		return NULL;
 	}
 	p->got_version = 1;
 	p->listen_port = v.port;
+	p->services = v.services;
 	p->height = v.height;
 	memcpy(p->agent, v.agent, v.alen);
 	p->agent[v.alen] = 0;

@@ -80,6 +80,7 @@ static struct net_opts nopt = {      /* the node's options (run) */
 static volatile sig_atomic_t got_signal; /* SIGINT or SIGTERM arrived */
 static int no_listen;                /* -L: outbound only, as behind NAT */
 static int opt_mine;                 /* -m: mine in the loop */
+static int opt_light;                /* -S: a light node (headers only) */
 static int tx_delay = TX_DELAY_MS;   /* -T: tx announcement batching */
 static struct net *net;              /* set while the node runs... */
 static struct gossip *gossip;
@@ -134,11 +135,14 @@ static int data_dir(void) {
 	return 0;
 }
 
-/* Open the chain of -n in -d, and the wallet beside it; returns 0 or -1. */
+/* Open the chain of -n in -d, and the wallet beside it; returns 0 or -1.
+ * The chain is light with -S, or if its directory holds headers files. */
 static int need(int what) {
-	char why[512] = "";
+	char why[512] = "", hdr[4200];
 	if (!chain && data_dir() != 0) return -1;
-	if (!chain && (chain = chain_open(params_find(opt_net), netdir, why,
+	snprintf(hdr, sizeof hdr, "%s/hdr00000.dat", netdir);
+	if (!chain && (chain = chain_open(params_find(opt_net), netdir,
+	                                  opt_light || !access(hdr, F_OK), why,
 	                                  sizeof why)) && chain->report[0])
 		say("repaired: %s\n", chain->report);
 	if (chain && !wallet && what & (WALLET | NEW_WALLET))
@@ -182,6 +186,9 @@ static int cmd_balance(char **arg) {
 	char a[AMOUNT_TEXT_LEN], b[AMOUNT_TEXT_LEN], u[AMOUNT_TEXT_LEN];
 	uint64_t conf, imm, unconf;
 	(void)arg;
+	if (chain->light && !net)
+		return say("a light node proves its balance while it runs: start "
+		           "it (peerchain run)\n");
 	wallet_balance(wallet, chain, &conf, &imm, &unconf);
 	fprintf(out, "confirmed %s\nimmature %s\nunconfirmed %s\n",
 	        amount_text(conf, a), amount_text(imm, b),
@@ -256,6 +263,7 @@ static int cmd_mine(char **arg) {
 		return say("a running node mines on demand on regtest only: "
 		           "here, start it with -m\n");
 	if (need(arg[1] ? CHAIN : CHAIN | NEW_WALLET) != 0) return 1;
+	if (chain->light) return say("a light node does not mine\n");
 	if (!arg[1]) memcpy(addr, wallet_address(wallet), ADDR_LEN);
 	while (n-- > 0)
 		if (mine_one(addr) != V_OK) return 1;
@@ -321,6 +329,9 @@ static int cmd_block(char **arg) {
 	char *end;
 	long h = strtol(arg[0], &end, 10);
 	int on;
+	if (chain->light)
+		return say("a light node keeps headers, not blocks: `tip` shows "
+		           "its best header\n");
 	if ((*end || h < 0 || chain_hash_at(chain, (uint32_t)h, hash) != 0) &&
 	    hash_parse(arg[0], hash) != 0)
 		memset(hash, 0, sizeof hash);
@@ -342,6 +353,29 @@ static int cmd_block(char **arg) {
 	return 0;
 }
 
+/* `tx` on a light node, which keeps no blocks: what it proved of a
+ * transaction, the outputs paying the wallet, and their block. */
+static int proven_tx(const uint8_t id[SHA256_LEN], const char *arg) {
+	char text[ADDR_TEXT_LEN + 1], amt[AMOUNT_TEXT_LEN];
+	uint8_t op[OUTPOINT_LEN];
+	const struct coin *k;
+	uint32_t i, h = 0, n = 0;
+	for (i = 0; i < 65536; i++) {          /* (a u16 counts outputs) */
+		outpoint(op, id, i);
+		if (!(k = map_get(&chain->utxo, op))) continue;
+		if (!n++) fprintf(out, "txid %s\n", hash_text(id));
+		addr_text(k->addr, text);
+		fprintf(out, "out %s %s\n", amount_text(k->amount, amt), text);
+		h = k->height;
+	}
+	if (n)
+		fprintf(out, "status confirmed in block %u, %u confirmations "
+		        "(proven)\n", (unsigned)h,
+		        (unsigned)(chain_height(chain) - h + 1));
+	return n ? 0 : say("no transaction %s pays this light node's wallet, "
+	                   "proven (it keeps no blocks)\n", arg);
+}
+
 /* `tx TXID`: a transaction of the mempool or the active chain, and where. */
 static int cmd_tx(char **arg) {
 	uint8_t id[SHA256_LEN], hash[SHA256_LEN], *raw;
@@ -355,6 +389,7 @@ static int cmd_tx(char **arg) {
 		fprintf(out, "status in mempool\n");
 		return 0;
 	}
+	if (chain->light) return proven_tx(id, arg[0]);
 	for (h = top = chain_height(chain); !found && h > 0; h--) {
 		if (chain_hash_at(chain, h, hash) || !(raw = load_block(hash, &b)))
 			continue;
@@ -387,9 +422,10 @@ static int cmd_seen(char **arg) {
 /* `status`: the node in a few lines. */
 static int cmd_status(char **arg) {
 	(void)arg;
-	fprintf(out, "network %s\nheight %u\npeers %d in, %d out\n"
+	fprintf(out, "network %s\nrole %s\nheight %u\npeers %d in, %d out\n"
 	        "addresses %lu\nbans %lu\nlisten %s\nbuffers %lu of %lu\n",
-	        opt_net, (unsigned)chain_height(chain), net->nin, net->nout,
+	        opt_net, chain->light ? "light" : opt_mine ? "mining" : "full",
+	        (unsigned)chain_height(chain), net->nin, net->nout,
 	        (unsigned long)net->nbook, (unsigned long)net->bans.n,
 	        net->self.port ? net_text(&net->self) : "none",
 	        (unsigned long)net->held, (unsigned long)net->budget);
@@ -402,8 +438,9 @@ static int cmd_peers(char **arg) {
 	(void)arg;
 	for (p = net->peers; p; p = p->next)
 		if (p->fd >= 0)
-			fprintf(out, "%s %s %s height %u ping %lld listen %u %s\n",
+			fprintf(out, "%s %s %s %s height %u ping %lld listen %u %s\n",
 			        net_text(&p->a), p->outbound ? "out" : "in",
+			        p->services & SERVICE_FULL ? "full" : "light",
 			        p->handshaked ? "ready" : "handshake",
 			        (unsigned)p->height, (long long)p->min_ping,
 			        (unsigned)p->listen_port, p->agent);
@@ -637,20 +674,24 @@ static int control_listen(void) {
 static int node_open(void) {
 	static char any[32];
 	char why[512];
-	if (need(opt_mine ? CHAIN | NEW_WALLET : CHAIN) != 0) return -1;
+	if (need(opt_mine || opt_light ? CHAIN | NEW_WALLET : CHAIN) != 0)
+		return -1;
 	if (!wallet)            /* (an existing one, for the wallet commands) */
-		wallet = wallet_open(netdir, 0, LMS_SHA256_M32_H10, why,
+		wallet = wallet_open(netdir, chain->light, LMS_SHA256_M32_H10, why,
 		                     sizeof why);
+	if (chain->light && (opt_mine || !wallet))
+		return -say("%s\n", opt_mine ? "a light node does not mine" : why);
 	nopt.p = params_find(opt_net);
 	nopt.dir = netdir;
-	if (no_listen)
+	if ((nopt.light = chain->light)) nopt.max_in = 0;
+	if (no_listen || chain->light)
 		nopt.listen = NULL;
 	else if (!nopt.listen) {             /* all interfaces, the net's port */
 		snprintf(any, sizeof any, "0.0.0.0:%u", (unsigned)nopt.p->port);
 		nopt.listen = any;
 	}
 	if (!(net = net_open(&nopt, why, sizeof why))) return -say("%s\n", why);
-	gossip = gossip_open(chain, net, tx_delay);
+	gossip = gossip_open(chain, net, tx_delay, chain->light ? wallet : NULL);
 	return control_listen();
 }
 
@@ -821,6 +862,8 @@ static void usage(FILE *f) {
 	        "  -o N, -i N    outbound (8) and inbound (117) connections\n"
 	        "  -G            no one-peer-per-group rule\n"
 	        "  -m            mine, paying the wallet\n"
+	        "  -S            a light node: headers only, its wallet's coins\n"
+	        "                proven by full peers; outbound only\n"
 	        "  -T MS|random  batch transaction announcements MS ms (100)\n"
 	        "  -t NAME=S     timeouts: handshake, ping, idle, ban (seconds)\n"
 	        "  -v, -q        log more, log less\n\ncommands:\n");
@@ -874,6 +917,7 @@ static int node_option(int ch, char *arg) {
 	case 'c': nopt.connect[nopt.nconnect++] = arg; return 0;
 	case 'G': nopt.nogroups = 1; return 0;
 	case 'm': opt_mine = 1; return 0;
+	case 'S': opt_light = 1; return 0;
 	case 'v': log_min = LOG_DEBUG; return 0;
 	case 'q': log_min = LOG_WARN; return 0;
 	case 'T': tx_delay = strcmp(arg, "random") ? (int)v : TX_DELAY_RANDOM;
@@ -904,7 +948,7 @@ int main(int argc, char **argv) {
 	list = xcalloc(2 * (size_t)argc, sizeof *list);   /* -s, then -c */
 	nopt.seeds = list;
 	nopt.connect = list + argc;
-	while ((ch = getopt(argc, argv, "d:n:hl:Ls:c:o:i:Gmt:T:vq")) != -1) {
+	while ((ch = getopt(argc, argv, "d:n:hl:Ls:c:o:i:GmSt:T:vq")) != -1) {
 		if (ch == 'd')
 			opt_dir = optarg;
 		else if (ch == 'n')

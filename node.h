@@ -202,6 +202,8 @@ int lms_verify(const uint8_t *pub, size_t publen, const void *msg,
 #define MIN_INPUT      (OUTPOINT_LEN + LMS_PUB_LEN + 2) /* with no signature */
 #define MIN_OUTPUT     (8 + ADDR_LEN)
 #define MIN_TX         (4 + 2 + MIN_INPUT + 2 + MIN_OUTPUT)
+#define BRANCH_MAX     16        /* hashes in a merkle branch: a block
+                                    holds fewer than 2^13 transactions */
 #define COIN           100000000ULL          /* base units in one coin */
 #define MAX_MONEY      (21000000ULL * COIN)  /* no amount may exceed it */
 
@@ -288,6 +290,10 @@ uint8_t *block_make(const uint8_t prev[SHA256_LEN], uint32_t time,
                     uint32_t bits, uint8_t *const *txs, const size_t *lens,
                     size_t ntx, size_t *len);
 int block_merkle(uint8_t *blk, size_t len);
+int block_branch(const struct block *b, uint32_t pos,
+                 uint8_t (*branch)[SHA256_LEN]);
+int block_climb(const uint8_t id[SHA256_LEN], uint32_t pos,
+                const uint8_t *branch, int depth, uint8_t root[SHA256_LEN]);
 int block_mine(uint8_t *blk, size_t len, unsigned long tries,
                int64_t max_time);
 int u256_cmp(const u256 *a, const u256 *b);
@@ -300,7 +306,11 @@ int header_check(const struct params *p, const uint8_t *hdr,
 
 /* ==== chain.c: the block index, the UTXO set, block files, the mempool ==== */
 
-/* An unspent output. */
+/* An unspent output, where it is, and its block's height. */
+struct outref {
+	uint8_t op[OUTPOINT_LEN];
+	uint32_t height;
+};
 struct coin {
 	uint64_t amount;
 	uint8_t addr[ADDR_LEN];
@@ -315,6 +325,7 @@ struct chain {
 	uint32_t file_max;       /* bytes in a block file (FILE_MAX) */
 	size_t pool_cap;         /* mempool bytes at most (POOL_CAP) */
 	int sync_later;          /* 1: chain_sync() does the fsyncs */
+	int light;               /* headers only; utxo: the proven outputs */
 	char report[512];        /* damage the block files had: "" if none */
 	const struct params *p;
 	char *dir;               /* NULL: nothing is stored */
@@ -346,7 +357,7 @@ struct chain {
 #define CH_FAILED 8  /* ...it, or a block before it, broke a rule */
 #define CH_BEST   16 /* ...on the best header's chain */
 
-struct chain *chain_open(const struct params *p, const char *dir,
+struct chain *chain_open(const struct params *p, const char *dir, int light,
                          char *err, size_t errlen);
 void chain_close(struct chain *c);
 void chain_sync(struct chain *c);
@@ -371,6 +382,10 @@ const struct tx *chain_pool_tx(const struct chain *c,
 void chain_pool_expire(struct chain *c, int64_t max_age);
 uint8_t *chain_template(struct chain *c, const uint8_t addr[ADDR_LEN],
                         size_t *len);
+size_t chain_outputs(const struct chain *c, const uint8_t *addrs, size_t n,
+                     uint32_t height, struct outref *v, size_t max);
+void chain_proven(struct chain *c, int fresh, const struct outref *v,
+                  const struct coin *k, size_t n);
 
 /* ==== wallet.c: keys, addresses, payments ==== */
 
@@ -404,6 +419,7 @@ int amount_parse(const char *s, uint64_t *v);
 struct wallet *wallet_open(const char *dir, int create, uint32_t lms_type,
                            char *err, size_t errlen);
 void wallet_close(struct wallet *w);
+long wallet_key(const struct wallet *w, const uint8_t addr[ADDR_LEN]);
 int wallet_new_key(struct wallet *w, char *err, size_t errlen);
 const uint8_t *wallet_address(const struct wallet *w);
 void wallet_balance(const struct wallet *w, const struct chain *c,
@@ -461,7 +477,8 @@ struct peer {
 	int64_t last_relay;      /* ...it last gave us something new (gossip) */
 	uint64_t ping_nonce;     /* 0: no ping out */
 	int64_t min_ping;        /* ms; -1 until measured */
-	uint16_t listen_port;    /* from its version */
+	uint16_t listen_port;    /* from its version... */
+	uint64_t services;       /* ...SERVICE_FULL, or 0: a light node */
 	uint32_t height;         /* from its version (a hint); gossip raises it */
 	char agent[MAX_AGENT + 1];
 	/* gossip.c's part */
@@ -476,6 +493,10 @@ struct peer {
 	int answered;            /* it sent all the headers it had */
 	uint8_t getheaders[SHA256_LEN]; /* its last getheaders' hash */
 	int64_t rest_until;      /* it stalled: no block requests till then */
+	int owed;                /* light: proofs it owes us... */
+	int64_t asked_at;        /* ...since then */
+	int64_t proof_at;        /* light: ask again then (0: no); full: when
+	                            the block reads it asked for are paid */
 };
 
 /* How a node's network side behaves; the command line fills it. */
@@ -489,6 +510,8 @@ struct net_opts {
 	size_t nconnect;
 	int max_out, max_in;     /* connections each way */
 	int nogroups;            /* 1: no one-per-group rule (one shared IP) */
+	int light;               /* 1: a light node (no SERVICE_FULL), which
+	                            keeps only full outbound peers */
 	int64_t handshake_s, ping_s, idle_s, ban_s, frame_s; /* timeouts (s) */
 };
 
@@ -588,7 +611,8 @@ void net_misbehave(struct net *n, struct peer *p, int weight,
 #define TX_DELAY_RANDOM (-1)     /* -T random: random delays, as Bitcoin,
                                     so timing does not betray the origin */
 
-struct gossip *gossip_open(struct chain *c, struct net *n, int tx_delay_ms);
+struct gossip *gossip_open(struct chain *c, struct net *n, int tx_delay_ms,
+                           struct wallet *w);
 void gossip_close(struct gossip *g);
 void gossip_tick(struct gossip *g, int tick);
 int gossip_timeout_ms(const struct gossip *g);

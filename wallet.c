@@ -148,7 +148,7 @@ const uint8_t *wallet_address(const struct wallet *w) {
 }
 
 /* The index of the key whose address this is, or -1. */
-static long find_key(const struct wallet *w, const uint8_t *addr) {
+long wallet_key(const struct wallet *w, const uint8_t addr[ADDR_LEN]) {
 	uint32_t i;
 	for (i = 0; i < w->n; i++)
 		if (memcmp(w->keys[i].addr, addr, ADDR_LEN) == 0)
@@ -171,7 +171,7 @@ static void gather(const struct wallet *w, const struct chain *c,
 	for (i = 0; i < c->utxo.nb; i++)
 		for (e = c->utxo.b[i]; e; e = e->next) {
 			coin = e->val;
-			key = find_key(w, coin->addr);
+			key = wallet_key(w, coin->addr);
 			if (key < 0 || map_get(&c->spends, e->key)) continue;
 			if (coin->coinbase && height - coin->height < mature) {
 				g->immature += coin->amount;
@@ -187,7 +187,7 @@ static void gather(const struct wallet *w, const struct chain *c,
 	for (i = 0; i < c->pool.n; i++)
 		for (k = 0; k < v[i]->nout; k++) {
 			outpoint(op, v[i]->id, (uint32_t)k);
-			if (find_key(w, v[i]->out[k].addr) >= 0 &&
+			if (wallet_key(w, v[i]->out[k].addr) >= 0 &&
 			    !map_get(&c->spends, op))
 				g->unconfirmed += v[i]->out[k].amount;
 		}

@@ -322,7 +322,7 @@ static int generate(const char *dir) {
 	int r = 0;
 
 	snprintf(path, sizeof path, "%s/regtest", dir);
-	if (!(c = chain_open(params_find("regtest"), path, err, sizeof err)))
+	if (!(c = chain_open(params_find("regtest"), path, 0, err, sizeof err)))
 		return -1;
 	memset(&g, 0, sizeof g);
 	g.key[0] = malloc(sizeof *g.key[0]);
@@ -398,7 +398,7 @@ static void wallet_figures(void) {
 	size_t len;
 	int k, ok = mkdtemp(dir) != NULL;
 
-	if (ok && (c = chain_open(params_find("regtest"), dir, err, sizeof err)))
+	if (ok && (c = chain_open(params_find("regtest"), dir, 0, err, sizeof err)))
 		w = wallet_open(dir, 1, LMS_SHA256_M32_H10, err, sizeof err);
 	for (k = 0; w && k < 11; k++)           /* the first coinbase matures */
 		mine_to(c, wallet_address(w));

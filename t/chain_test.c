@@ -48,7 +48,7 @@ static struct chain *fresh(const struct params *p) {
 
 	strcpy(dir, "/tmp/pc-chain-XXXXXX");
 	assert(mkdtemp(dir));
-	c = chain_open(p ? p : params_find("regtest"), dir, err, sizeof err);
+	c = chain_open(p ? p : params_find("regtest"), dir, 0, err, sizeof err);
 	assert(c);
 	c->now = T0;
 	return c;
@@ -59,7 +59,7 @@ static struct chain *reopen(struct chain *c) {
 	char err[256] = "";
 
 	chain_close(c);
-	c = chain_open(params_find("regtest"), dir, err, sizeof err);
+	c = chain_open(params_find("regtest"), dir, 0, err, sizeof err);
 	assert(c);
 	c->now = T0;
 	return c;
@@ -224,7 +224,7 @@ static void test_bitcoin_first(void) {
 	size_t len;
 	uint8_t *h = read_file("t/vectors/btc_headers_0_9999.bin", &len);
 	char err[64];
-	struct chain *c = chain_open(params_find("bitcoin"), NULL, err,
+	struct chain *c = chain_open(params_find("bitcoin"), NULL, 0, err,
 	                             sizeof err);
 	uint8_t hash[SHA256_LEN], hdr[HEADER_LEN];
 	uint32_t height;
@@ -253,7 +253,7 @@ static void test_bitcoin_retargets(void) {
 	hex_encode(h, HEADER_LEN, hex);
 	p.genesis = hex;
 	p.genesis_height = 30000;
-	c = chain_open(&p, NULL, err, sizeof err);
+	c = chain_open(&p, NULL, 0, err, sizeof err);
 	for (i = 0; i < 4; i++) {
 		assert(get32le(h + (at[i] - 30000) * HEADER_LEN + 72) == bits[i]);
 		assert(get32le(h + (at[i] - 30001) * HEADER_LEN + 72) != bits[i]);
@@ -261,7 +261,7 @@ static void test_bitcoin_retargets(void) {
 	feed_headers(c, h, 10000, 7);
 	chain_close(c);
 	/* the same retarget headers with the previous bits are refused */
-	c = chain_open(&p, NULL, err, sizeof err);
+	c = chain_open(&p, NULL, 0, err, sizeof err);
 	for (i = 1; i < at[0] - 30000; i++)
 		assert(chain_add_header(c, h + i * HEADER_LEN) == V_OK);
 	put32le(h + i * HEADER_LEN + 72, 0x1d00ffff);
@@ -281,7 +281,7 @@ static void test_bitcoin_every_byte(void) {
 	hex_encode(h, HEADER_LEN, hex);
 	p.genesis = hex;
 	p.genesis_height = 30000;
-	c = chain_open(&p, NULL, err, sizeof err);
+	c = chain_open(&p, NULL, 0, err, sizeof err);
 	feed_headers(c, h, 10000, 1);
 	chain_close(c);
 	free(h);
@@ -720,7 +720,7 @@ static void test_store_lock(void) {
 	pid = fork();
 	assert(pid >= 0);
 	if (pid == 0) {
-		struct chain *d = chain_open(params_find("regtest"), dir, err,
+		struct chain *d = chain_open(params_find("regtest"), dir, 0, err,
 		                             sizeof err);
 
 		_exit(d == NULL && strstr(err, "in use") ? 0 : 1);

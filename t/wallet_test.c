@@ -155,7 +155,7 @@ static void open_both(struct chain **c, struct wallet **w) {
 	char err[512];
 
 	make_dir();
-	*c = chain_open(params_find("regtest"), dir, err, sizeof err);
+	*c = chain_open(params_find("regtest"), dir, 0, err, sizeof err);
 	*w = wallet_open(dir, 1, LMS_SHA256_M32_H5, err, sizeof err);
 	assert(*c && *w);
 }

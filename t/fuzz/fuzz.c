@@ -95,11 +95,11 @@ static void node_up(void) {
 	o.max_in = 8;
 	o.handshake_s = o.ping_s = o.idle_s = o.frame_s = 60;
 	o.ban_s = 1;
-	if (!(c = chain_open(o.p, o.dir, err, sizeof err)) ||
+	if (!(c = chain_open(o.p, o.dir, 0, err, sizeof err)) ||
 	    !(net = net_open(&o, err, sizeof err)))
 		fatal(err);
 	fund(c);
-	gossip = gossip_open(c, net, 0);
+	gossip = gossip_open(c, net, 0, NULL);
 	pfd = xcalloc((size_t)net->maxfds, sizeof *pfd);
 	getsockname(net->listen_fd, (struct sockaddr *)&at, &len);
 }
@@ -154,7 +154,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
 	struct block b;
 	struct tx t;
 	char err[64];
-	if (!c && !(c = chain_open(params_find("regtest"), NULL, err,
+	if (!c && !(c = chain_open(params_find("regtest"), NULL, 0, err,
 	                           sizeof err)))
 		fatal(err);
 	if (block_parse(&b, data, size) == V_OK) {
@@ -177,7 +177,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
 	uint8_t hash[SHA256_LEN];
 	char err[64];
 	size_t i;
-	if (!c && !(c = chain_open(params_find("regtest"), NULL, err,
+	if (!c && !(c = chain_open(params_find("regtest"), NULL, 0, err,
 	                           sizeof err)))
 		fatal(err);
 	c->now = 2000000000;
@@ -230,7 +230,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
 		if ((w = wallet_open(scratch(), 0, LMS_SHA256_M32_H5, err,
 		                     sizeof err)))
 			wallet_close(w);
-	} else if ((c = chain_open(p, scratch(), err, sizeof err))) {
+	} else if ((c = chain_open(p, scratch(), 0, err, sizeof err))) {
 		chain_close(c);
 	}
 	return 0;
