@@ -84,6 +84,14 @@
  *   control PATH N S
  *               N connections to the control socket PATH: the first asks
  *               `status` and never reads, the rest say nothing; hold S s
+ * A false full node for a light node (t/light_test.sh):
+ *   proxy P KIND
+ *               listen on -b's address, port P; relay each connection to
+ *               the node, frame by frame, changing the first proof of
+ *               every proofs it answers as KIND says: branch (a byte of
+ *               its merkle branch), pay (it names the transaction's other
+ *               output), block (its block hash), withhold (no proofs at
+ *               all, 300 ms late); runs until killed
  * Every wait is bounded.  The network is regtest, or $TESTPEER_NET.
  */
 #define _POSIX_C_SOURCE 200809L
@@ -984,6 +992,84 @@ static int bansdat(int n) {
 	return fflush(stdout) != 0;
 }
 
+/* A proofs payload changed as kind says (see proxy); returns its length:
+ * tip[32] | status | u16 count | block[32] | u32 pos | u8 depth | depth x
+ * hash[32] | u32 output | ... */
+static size_t forge(uint8_t *m, size_t len, const char *kind) {
+	size_t at = 35, k;
+	if (len < at + 41 || get16le(m + 33) == 0) return len;
+	if (!strcmp(kind, "withhold")) {       /* (and last to answer) */
+		struct timespec ts = { 0, 300000000 };
+		nanosleep(&ts, NULL);
+		put16le(m + 33, 0);
+		return at;
+	}
+	k = at + 37 + (size_t)m[at + 36] * 32;
+	if (!strcmp(kind, "block")) m[at] ^= 1;
+	if (!strcmp(kind, "branch") && m[at + 36]) m[at + 37] ^= 1;
+	if (!strcmp(kind, "pay")) put32le(m + k, get32le(m + k) ^ 1);
+	return len;
+}
+
+/* Relay frames between fd[0] (the light node) and fd[1] (the node) until
+ * either hangs up, forging the proofs that come back. */
+static void relay(int fd[2], const char *kind) {
+	static uint8_t buf[2][FRAME_HEAD + MAX_PAYLOAD], m[MAX_PAYLOAD],
+	               out[FRAME_HEAD + MAX_PAYLOAD];
+	struct pollfd p[2] = { { 0, POLLIN, 0 }, { 0, POLLIN, 0 } };
+	size_t have[2] = { 0, 0 }, plen, n, sent;
+	const uint8_t *pl;
+	const char *why;
+	char cmd[FRAME_CMD + 1];
+	long used = 0;
+	ssize_t k;
+	int i;
+
+	p[0].fd = fd[0];
+	p[1].fd = fd[1];
+	while (poll(p, 2, 1000) >= 0)
+		for (i = 0; i < 2; i++) {
+			if (!p[i].revents) continue;
+			k = read(fd[i], buf[i] + have[i], sizeof buf[i] - have[i]);
+			if (k <= 0) return;
+			have[i] += (size_t)k;
+			while ((used = frame_parse(buf[i], have[i], magic, MAX_PAYLOAD,
+			                           cmd, &pl, &plen, &why)) > 0) {
+				memcpy(m, pl, plen);
+				if (i == 1 && !strcmp(cmd, "proofs"))
+					plen = forge(m, plen, kind);
+				n = frame_write(out, magic, cmd, m, plen);
+				for (sent = 0; sent < n; sent += (size_t)k)
+					if ((k = write(fd[1 - i], out + sent, n - sent)) <= 0)
+						return;
+				memmove(buf[i], buf[i] + used, have[i] - (size_t)used);
+				have[i] -= (size_t)used;
+			}
+			if (used < 0) return;
+		}
+}
+
+/* A false full node: see the usage (proxy). */
+static int proxy(int port, const char *kind) {
+	struct sockaddr_in me;
+	int ls = socket(AF_INET, SOCK_STREAM, 0), one = 1, fd[2];
+
+	memset(&me, 0, sizeof me);
+	me.sin_family = AF_INET;
+	me.sin_port = htons((uint16_t)port);
+	if (!bind_ip || inet_pton(AF_INET, bind_ip, &me.sin_addr) != 1) return 2;
+	setsockopt(ls, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
+	if (bind(ls, (struct sockaddr *)&me, sizeof me) || listen(ls, 4))
+		return 1;
+	for (;;) {
+		fd[0] = accept(ls, NULL, NULL);
+		fd[1] = dial(bind_ip);
+		if (fd[0] >= 0 && fd[1] >= 0) relay(fd, kind);
+		close(fd[0]);
+		close(fd[1]);
+	}
+}
+
 int main(int argc, char **argv) {
 	int a = 1, n, s;
 	uint8_t b[SHA256_LEN] = { 1 };
@@ -1053,6 +1139,8 @@ int main(int argc, char **argv) {
 	if (!strcmp(argv[a + 2], "spam")) return spam(n);
 	if (!strcmp(argv[a + 2], "bansdat")) return bansdat(n);
 	if (!strcmp(argv[a + 2], "tell")) return tell(argv + a + 3, argc - a - 3);
+	if (!strcmp(argv[a + 2], "proxy") && argc - a > 4)
+		return proxy(n, argv[a + 4]);
 	if (!strcmp(argv[a + 2], "control") && argc - a > 5)
 		return control(argv[a + 3], atoi(argv[a + 4]), atoi(argv[a + 5]));
 	return violate(argv[a + 2]);
