@@ -6,9 +6,11 @@
 # loopback address 127.(30+i).0.1 where the system has them (else all on
 # 127.0.0.1 without the one-peer-per-group rule), each with its own data
 # directory under a temporary directory and only the node before it as a
-# seed; nodes 0 and 1 mine.  Once coins have matured it pays a coin from
-# node 0's wallet to the last node, shows the payment spread, get mined
-# and appear in the payee's balance, and prints a table of the nodes.
+# seed; nodes 0 and 1 mine, and the last is a light node (run -S: headers
+# only, outbound only).  Once coins have matured it pays a coin from node
+# 0's wallet to the light node, shows the payment spread among the full
+# nodes, get mined and appear in the light node's balance, proven by its
+# full peers, and prints a table of the nodes and their roles.
 # Then it keeps the network running until Ctrl-C (or, with ONCE=1, stops
 # at once), stops every node cleanly and removes the directory.
 set -u
@@ -63,12 +65,13 @@ upto() {
 field() { pc "$1" "$2" 2>/dev/null | sed -n "s/^$3 //p"; }
 has_tx() { pc "$1" tx "$2" 2>/dev/null | grep -q "^status"; }
 mined() { pc "$1" tx "$2" 2>/dev/null | grep -q "^status confirmed"; }
-all_have() { k=0; while [ $k -lt "$N" ]; do has_tx $k "$1" || return 1; k=$((k + 1)); done; }
+all_have() { k=0; while [ $k -lt "$last" ]; do has_tx $k "$1" || return 1; k=$((k + 1)); done; }
 mature() { c=$(field 0 balance confirmed); [ "${c%%.*}" -ge 2 ] 2>/dev/null &&
 	[ "$(field 0 tip height)" -ge 40 ]; }
 
 [ -x "$bin" ] || { echo "localnet: build peerchain first (make)" >&2; exit 1; }
 echo "localnet: $N nodes of the '$NET' network in $tmp"
+last=$((N - 1))
 start 0 -m
 if ! upto 10 pc 0 status; then
 	grep -q "cannot listen" "$tmp/n0.log" || { cat "$tmp/n0.log" >&2; exit 1; }
@@ -79,16 +82,19 @@ if ! upto 10 pc 0 status; then
 fi
 i=1
 while [ $i -lt "$N" ]; do
-	mine=
-	[ $i -eq 1 ] && mine=-m
-	start $i $mine -s "$(ip $((i - 1))):$(port $((i - 1)))"
+	role=
+	[ $i -eq 1 ] && role=-m
+	seed="-s $(ip $((i - 1))):$(port $((i - 1)))"
+	[ $i -eq $last ] && role=-S &&        # (it learns no loopback addresses:
+		seed="-c ${seed#-s } -c $(ip $((i > 2 ? i - 2 : 0))):$(port $((i > 2 ? i - 2 : 0)))"
+	start $i $role $seed
 	i=$((i + 1))
 done
 i=0
 while [ $i -lt "$N" ]; do
 	upto 10 pc $i status || { echo "localnet: node $i did not start:" >&2
 		cat "$tmp/n$i.log" >&2; exit 1; }
-	echo "node $i: $(ip $i):$(port $i)$( [ $i -lt 2 ] && echo ', mining')"
+	echo "node $i: $(ip $i):$(port $i), $(field $i status role)"
 	i=$((i + 1))
 done
 
@@ -97,14 +103,13 @@ echo "every 10 blocks towards one block per 5 s; coins mature after 10..."
 upto 180 mature || { echo "localnet: no mature coins after 3 minutes" >&2; exit 1; }
 echo "height $(field 0 tip height): node 0 holds $(field 0 balance confirmed) coins"
 
-last=$((N - 1))
 to=$(pc $last address) || exit 1
 tx=$(pc 0 send 1 "$to" 0.001) || exit 1
-echo "node 0 pays 1 coin to node $last: transaction $tx"
-upto 20 all_have "$tx" || echo "(not every node has it after 20 s)"
+echo "node 0 pays 1 coin to node $last, the light node: transaction $tx"
+upto 20 all_have "$tx" || echo "(not every full node has it after 20 s)"
 t0=$(pc 0 seen "$tx" 2>/dev/null || echo 0)
 i=0
-while [ $i -lt "$N" ]; do
+while [ $i -lt "$last" ]; do
 	if t=$(pc $i seen "$tx" 2>/dev/null); then
 		echo "  node $i has it after $((t - t0)) ms"
 	else
@@ -112,21 +117,26 @@ while [ $i -lt "$N" ]; do
 	fi
 	i=$((i + 1))
 done
+echo "  node $last, light, takes no one's transactions: it waits for a proof"
 echo "waiting for a miner to put it in a block..."
-upto 120 mined $last "$tx" || echo "(not mined after 2 minutes)"
-pc $last tx "$tx" | sed -n 's/^status /  /p'
+upto 120 mined $last "$tx" || echo "(not mined, or not proven, after 2 minutes)"
+pc $last tx "$tx" | sed -n 's/^status /  node '$last': /p'
 upto 20 eval '[ "$(field $last balance confirmed)" != 0.00000000 ]'
-echo "node $last's balance: $(field $last balance confirmed) confirmed"
+echo "node $last's balance: $(field $last balance confirmed) confirmed," \
+	"proven by its full peers' merkle branches"
 
 # table: the state of every node, and whether they agree
 table() {
-	printf '%-5s %-21s %-5s %-6s %-16s %s\n' node address peers height tip mempool
+	printf '%-5s %-7s %-21s %-5s %-6s %-16s %s\n' node role address peers \
+		height tip mempool
 	first= agree=yes i=0
 	while [ $i -lt "$N" ]; do
 		st=$(pc $i status 2>/dev/null)
 		peers=$(echo "$st" | sed -n 's/^peers \([0-9]*\) in, \([0-9]*\) out/\1 \2/p')
 		h=$(field $i tip hash)
-		printf '%-5s %-21s %-5s %-6s %-16s %s\n' $i "$(ip $i):$(port $i)" \
+		[ $i = $last ] && a=outbound-only || a=$(ip $i):$(port $i)
+		printf '%-5s %-7s %-21s %-5s %-6s %-16s %s\n' $i \
+			"$(echo "$st" | sed -n 's/^role //p')" "$a" \
 			$(( ${peers% *} + ${peers#* } )) "$(field $i tip height)" \
 			"$(echo "$h" | cut -c1-16)" "$(field $i tip mempool | cut -d' ' -f1)"
 		[ -z "$first" ] && first=$h
