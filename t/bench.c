@@ -712,6 +712,57 @@ static void bench_attack(void) {
 		fprintf(stderr, "bench: t/bench_attack.sh failed\n");
 }
 
+/* The light group: a light node syncs LIGHT_HEADERS headers from one full
+ * node, then proves 20 outputs paying it (the last 20 blocks' coinbases):
+ * light_headers_s (from its start to its `seen` of the last tip),
+ * light_rss_kib and light_anon_kib (after the sync), and proof_ms (its
+ * log's figure for the 20 outputs: request to answer). */
+#define LIGHT_HEADERS 10000
+static void bench_light(void) {
+	char dir[] = "/tmp/peerchain-bench-XXXXXX", cmd[1200], addr[128] = "";
+	char *argv[] = { "/bin/sh", "-c", cmd, NULL }, f[64];
+	double t0, t1;
+	pid_t full, light;
+	FILE *p;
+	int k;
+
+	if (!mkdtemp(dir)) return;
+	snprintf(cmd, sizeof cmd, "./peerchain -d %s/l -n regtest -S address", dir);
+	if (!(p = popen(cmd, "r")) || !fgets(addr, sizeof addr, p))
+		fprintf(stderr, "bench: no light wallet\n");
+	if (p) pclose(p);
+	addr[strcspn(addr, "\n")] = 0;
+	snprintf(cmd, sizeof cmd, "./peerchain -d %s/f -n regtest mine %d "
+	         ">/dev/null && ./peerchain -d %s/f -n regtest mine 20 %s "
+	         ">/dev/null", dir, LIGHT_HEADERS - 20, dir, addr);
+	if (system(cmd) != 0) fprintf(stderr, "bench: cannot mine\n");
+	snprintf(f, sizeof f, "%s/f", dir);
+	full = start_node(f, "23301", "8");
+	snprintf(cmd, sizeof cmd, "exec ./peerchain -d %s/l -n regtest -S -c "
+	         "127.0.0.1:23301 run 2>%s/l.log", dir, dir);
+	t0 = bench_ms();
+	light = spawn(argv, 1);
+	snprintf(cmd, sizeof cmd, "./peerchain -d %s/l -n regtest status | "
+	         "sed -n 's/^height //p'", dir);
+	for (k = 0; k < 600 && first_number(cmd) < LIGHT_HEADERS; k++)
+		nanosleep(&(struct timespec){ 0, 20000000 }, NULL);
+	snprintf(cmd, sizeof cmd, "./peerchain -d %s/l -n regtest seen $("
+	         "./peerchain -d %s/l -n regtest tip | sed -n 's/^hash //p')",
+	         dir, dir);
+	if ((t1 = first_number(cmd)) > t0)
+		figure("light_headers_s", LIGHT_HEADERS / ((t1 - t0) / 1e3));
+	nanosleep(&(struct timespec){ 1, 0 }, NULL);
+	figure("light_rss_kib", (double)proc_kib(light, "VmRSS"));
+	figure("light_anon_kib", (double)proc_kib(light, "RssAnon"));
+	snprintf(cmd, sizeof cmd, "sed -n 's/.*proofs: 20 outputs .* in "
+	         "\\([0-9]*\\) ms/\\1/p' %s/l.log | tail -n 1", dir);
+	figure("proof_ms", first_number(cmd));
+	reap(light);
+	reap(full);
+	snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
+	if (system(cmd) != 0) fprintf(stderr, "bench: cannot remove %s\n", dir);
+}
+
 /* The chain group, in a process of its own: the peak memory it reads
  * from its children is then the replay's alone. */
 static void bench_chain(void) {
@@ -739,6 +790,7 @@ static const struct group groups[] = {
 	{ "net", bench_net },
 	{ "gossip", bench_gossip },
 	{ "attack", bench_attack },
+	{ "light", bench_light },
 };
 
 #define NGROUPS (sizeof groups / sizeof groups[0])
