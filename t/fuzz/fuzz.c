@@ -15,7 +15,13 @@
  *   lms      lms_verify: a public key (56 bytes), then a signature
  *   files    the loaders of the data directory: the first byte picks the
  *            file (peers.dat, bans.dat, anchors.dat, mempool.dat,
- *            wallet.dat, blk00000.dat), the rest is its contents
+ *            wallet.dat, blk00000.dat, a light chain's hdr00000.dat), the
+ *            rest is its contents
+ *   proofs   the proof messages, through gossip.c's own handlers (this
+ *            target includes gossip.c): an odd first byte makes the rest
+ *            a getproofs to a full node of 12 blocks; an even one, the
+ *            rest of a proofs (after the tip asked about) to a light node
+ *            of their headers, whose wallet the 12 coinbases pay
  */
 #include "../../node.h"
 #include <arpa/inet.h>
@@ -27,7 +33,7 @@
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
-#if defined(FUZZ_PEER) || defined(FUZZ_FILES)
+#if defined(FUZZ_PEER) || defined(FUZZ_FILES) || defined(FUZZ_PROOFS)
 /* A scratch directory, made once. */
 static const char *scratch(void) {
 	static char dir[] = "/tmp/peerchain-fuzz-XXXXXX";
@@ -54,12 +60,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
 }
 #endif
 
-#ifdef FUZZ_PEER
-static struct net *net;
-static struct gossip *gossip;
-static struct sockaddr_in at;
-static struct pollfd *pfd;       /* room for net->maxfds */
-
+#if defined(FUZZ_PEER) || defined(FUZZ_PROOFS)
 /* Mine 11 blocks paying the key of seed {0x67} (H5/W4, I {0x66}): the
  * coinbase of block 1 is spendable, and seed peer/orphan spends it (a
  * child sent before its parent), so the orphan pool wakes and retries. */
@@ -80,6 +81,13 @@ static void fund(struct chain *c) {
 		free(b);
 	}
 }
+#endif
+
+#ifdef FUZZ_PEER
+static struct net *net;
+static struct gossip *gossip;
+static struct sockaddr_in at;
+static struct pollfd *pfd;       /* room for net->maxfds */
 
 /* Start a regtest node listening on 127.0.0.1 (a port of the system's). */
 static void node_up(void) {
@@ -203,7 +211,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
 	static const char *names[] = { "peers.dat", "bans.dat", "anchors.dat",
 	                               "mempool.dat", "wallet.dat",
-	                               "blk00000.dat" };
+	                               "blk00000.dat", "hdr00000.dat" };
 	const struct params *p = params_find("regtest");
 	struct net_opts o = { 0 };
 	char path[256], err[256];
@@ -213,26 +221,129 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
 	FILE *f;
 	size_t i;
 	if (size < 1) return 0;
-	for (i = 0; i < 6; i++) {              /* only this input's file */
+	for (i = 0; i < 7; i++) {              /* only this input's file */
 		snprintf(path, sizeof path, "%s/%s", scratch(), names[i]);
 		unlink(path);
 	}
-	snprintf(path, sizeof path, "%s/%s", scratch(), names[data[0] % 6]);
+	snprintf(path, sizeof path, "%s/%s", scratch(), names[data[0] % 7]);
 	if (!(f = fopen(path, "wb"))) return 0;
 	fwrite(data + 1, 1, size - 1, f);
 	fclose(f);
-	if (data[0] % 6 < 3) {
+	if (data[0] % 7 < 3) {
 		o.p = p;
 		o.dir = scratch();
 		o.max_out = 8;
 		if ((n = net_open(&o, err, sizeof err))) net_close(n);
-	} else if (data[0] % 6 == 4) {
+	} else if (data[0] % 7 == 4) {
 		if ((w = wallet_open(scratch(), 0, LMS_SHA256_M32_H5, err,
 		                     sizeof err)))
 			wallet_close(w);
-	} else if ((c = chain_open(p, scratch(), 0, err, sizeof err))) {
+	} else if ((c = chain_open(p, scratch(), data[0] % 7 == 6, err,
+	                           sizeof err))) {
 		chain_close(c);
 	}
+	return 0;
+}
+#endif
+
+#ifdef FUZZ_PROOFS
+#include "../../gossip.c"
+static struct gossip *full, *light;
+static struct peer fp, lp;        /* the senders of the inputs */
+static int ends[4] = { -1, -1, -1, -1 }; /* their sockets' far ends */
+
+/* A fresh connected socket for peer p (after a drop), far end kept. */
+static void plug(struct peer *p, int *far) {
+	int sv[2];
+	if (p->fd >= 0) return;
+	if (*far >= 0) close(*far);
+	if (socketpair(AF_UNIX, SOCK_STREAM, 0, sv) != 0) fatal("socketpair");
+	fcntl(sv[0], F_SETFL, O_NONBLOCK);
+	fcntl(sv[1], F_SETFL, O_NONBLOCK);
+	p->fd = sv[0];
+	p->handshaked = 1;
+	*far = sv[1];
+}
+
+/* Write a seed file (FUZZ_SEEDS=DIR): a byte, then bytes. */
+static void seed(const char *name, uint8_t first, const uint8_t *b, size_t n) {
+	char path[512];
+	FILE *f;
+	snprintf(path, sizeof path, "%s/%s", getenv("FUZZ_SEEDS"), name);
+	if (!(f = fopen(path, "wb"))) return;
+	fputc(first, f);
+	fwrite(b, 1, n, f);
+	fclose(f);
+}
+
+/* The two nodes: a full chain of 12 blocks on a fixed clock (the same
+ * blocks every run), a light chain of their headers, each with its own
+ * gossip; the light wallet holds the key fund() pays. */
+static void nodes_up(void) {
+	static struct wallet w;
+	static struct wkey k;
+	static struct lms_key key;
+	static uint8_t ask[SHA256_LEN + 1 + ADDR_LEN], answer[MAX_PAYLOAD];
+	uint8_t I[LMS_I_LEN] = { 0x66 }, s[LMS_SEED_LEN] = { 0x67 }, pub[56];
+	uint8_t hdr[HEADER_LEN], hash[SHA256_LEN];
+	const struct params *p = params_find("regtest");
+	struct net_opts o = { 0 };
+	struct chain *c, *lc = NULL;
+	char err[256], dir[300];
+	uint32_t h, i;
+	ssize_t n;
+	o.p = p;
+	o.max_out = 8;
+	snprintf(dir, sizeof dir, "%s/light", scratch());
+	if (!(c = chain_open(p, scratch(), 0, err, sizeof err)) ||
+	    !(lc = chain_open(p, dir, 1, err, sizeof err)))
+		fatal(err);
+	c->now = lc->now = 1800000000;
+	fund(c);
+	for (h = 1; h <= chain_height(c); h++) {
+		chain_hash_at(c, h, hash);
+		chain_header(c, hash, hdr, &i);
+		chain_add_header(lc, hdr);
+	}
+	lms_keygen(&key, LMS_SHA256_M32_H5, LMOTS_SHA256_N32_W4, I, s);
+	lms_public_key(&key, pub);
+	sha256(pub, LMS_PUB_LEN, k.addr);
+	w.keys = &k;
+	w.n = 1;
+	full = gossip_open(c, net_open(&o, err, sizeof err), 0, NULL);
+	light = gossip_open(lc, net_open(&o, err, sizeof err), 0, &w);
+	fp.fd = lp.fd = -1;
+	plug(&fp, &ends[1]);
+	plug(&lp, &ends[3]);
+	if (!getenv("FUZZ_SEEDS")) return;
+	chain_hash_at(c, chain_height(c), ask);
+	ask[SHA256_LEN] = 1;
+	memcpy(ask + SHA256_LEN + 1, k.addr, ADDR_LEN);
+	seed("getproofs", 1, ask, sizeof ask);
+	on_getproofs(full, &fp, ask, sizeof ask);
+	if ((n = read(ends[1], answer, sizeof answer)) > FRAME_HEAD + SHA256_LEN)
+		seed("proofs", 0, answer + FRAME_HEAD + SHA256_LEN,
+		     (size_t)n - FRAME_HEAD - SHA256_LEN);
+}
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
+	static uint8_t b[MAX_PAYLOAD], junk[65536];
+	if (!full) nodes_up();
+	if (size < 1 || size - 1 > MAX_PAYLOAD - SHA256_LEN) return 0;
+	fp.proof_at = 0;                 /* (a fresh budget each time) */
+	lp.owed = 1;
+	memcpy(light->asked, light->tip, SHA256_LEN);
+	if (data[0] & 1) {
+		on_getproofs(full, &fp, data + 1, size - 1);
+	} else {
+		memcpy(b, light->asked, SHA256_LEN);
+		memcpy(b + SHA256_LEN, data + 1, size - 1);
+		on_proofs(light, &lp, b, SHA256_LEN + size - 1);
+	}
+	while (read(ends[1], junk, sizeof junk) > 0)
+		;
+	plug(&fp, &ends[1]);
+	plug(&lp, &ends[3]);
 	return 0;
 }
 #endif
