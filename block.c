@@ -31,7 +31,6 @@
 	"0000"
 
 /* ==== Network parameters ==== */
-
 static const struct params nets[] = {
 	/* Bitcoin mainnet's headers, to check our rules on the real chain. */
 	{ "bitcoin", { 0xf9, 0xbe, 0xb4, 0xd9 }, 0x1d00ffff, 2016, 600,
@@ -75,7 +74,6 @@ const char *reason_text(int r) {
 }
 
 /* ==== Transactions ==== */
-
 /* The outpoint txid | u32 index. */
 void outpoint(uint8_t op[OUTPOINT_LEN], const uint8_t *txid, uint32_t index) {
 	memcpy(op, txid, SHA256_LEN);
@@ -230,7 +228,6 @@ size_t coinbase_write(uint32_t height, const uint8_t addr[ADDR_LEN],
 }
 
 /* ==== Blocks ==== */
-
 /* Free what block_parse allocated. */
 void block_free(struct block *b) {
 	uint32_t i;
@@ -280,8 +277,7 @@ static int merkle(uint8_t (*h)[SHA256_LEN], size_t n, uint8_t root[SHA256_LEN],
 			       SHA256_LEN);
 		for (i = 0; i < n; i += 2) {
 			j = i + 1 < n ? i + 1 : i;
-			if (j != i && memcmp(h[i], h[j], SHA256_LEN) == 0)
-				*mutated = 1;
+			if (j != i && memcmp(h[i], h[j], SHA256_LEN) == 0) *mutated = 1;
 			memcpy(pair, h[i], SHA256_LEN);
 			memcpy(pair + SHA256_LEN, h[j], SHA256_LEN);
 			sha256d(pair, sizeof pair, h[i / 2]);
@@ -387,7 +383,6 @@ uint8_t *block_make(const uint8_t prev[SHA256_LEN], uint32_t time,
 }
 
 /* ==== 256-bit numbers: targets and work ==== */
-
 /* -1, 0 or 1 as a is below, equal to or above b. */
 int u256_cmp(const u256 *a, const u256 *b) {
 	int i;
@@ -558,7 +553,6 @@ int header_check(const struct params *p, const uint8_t *hdr,
 }
 
 /* ==== Mining ==== */
-
 /* The nonce ran out: move the time on, or once it would pass max_time,
  * bump the extra nonce in the coinbase's key field instead. */
 static void roll(uint8_t *blk, size_t len, int64_t max_time) {

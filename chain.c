@@ -44,8 +44,7 @@
 
 /* One header we know: an entry of the block index, a node of its tree. */
 struct blockindex {
-	uint8_t hash[SHA256_LEN];
-	uint8_t hdr[HEADER_LEN];
+	uint8_t hash[SHA256_LEN], hdr[HEADER_LEN];
 	struct blockindex *prev, *child, *sibling; /* parent, first child, next
 	                                              of its parent's children */
 	struct blockindex *skip; /* an ancestor further back (ancestor()) */
@@ -77,7 +76,6 @@ struct txlist {
 };
 
 /* ==== The block index and header rules ==== */
-
 /* The time and bits fields of a known header. */
 #define index_time(n) get32le((n)->hdr + HDR_TIME)
 #define index_bits(n) get32le((n)->hdr + HDR_BITS)
@@ -99,8 +97,7 @@ static uint32_t median_time(const struct blockindex *n) {
 	int k = 0, i, j;
 	for (; n && k < MEDIAN_SPAN; n = n->prev) t[k++] = index_time(n);
 	for (i = 1; i < k; i++) {
-		for (v = t[i], j = i; j > 0 && t[j - 1] > v; j--)
-			t[j] = t[j - 1];
+		for (v = t[i], j = i; j > 0 && t[j - 1] > v; j--) t[j] = t[j - 1];
 		t[j] = v;
 	}
 	return t[k / 2];
@@ -166,8 +163,7 @@ static int accept_header(struct chain *c, const uint8_t *hdr,
 	sha256d(hdr, HEADER_LEN, hash);
 	if ((*out = map_get(&c->index, hash)))
 		return (*out)->status & FAILED ? (*out)->reason : V_OK;
-	if (!(prev = map_get(&c->index, hdr + HDR_PREV)))
-		return V_PREVIOUS_UNKNOWN;
+	if (!(prev = map_get(&c->index, hdr + HDR_PREV))) return V_PREVIOUS_UNKNOWN;
 	if (prev->status & FAILED) return V_PREVIOUS_INVALID;
 	if (prev->height >= tip(c)->height + HEADERS_AHEAD) return V_TOO_FAR_AHEAD;
 	if ((r = header_check(c->p, hdr, hash, next_bits(c, prev),
@@ -247,7 +243,6 @@ static void link_body(struct chain *c, struct blockindex *n) {
 }
 
 /* ==== Transactions against the UTXO set ==== */
-
 /* The coin an outpoint names, from the UTXO set or (pool) the mempool;
  * returns V_OK, V_MISSING_INPUT or (pool) V_MEMPOOL_CONFLICT. */
 static int find_coin(const struct chain *c, const uint8_t *op, int pool,
@@ -284,14 +279,12 @@ static int check_inputs(const struct chain *c, const struct tx *t,
 	for (i = 0; i < t->nin; i++) {
 		if (map_get(spent, t->in[i].prev)) return V_DOUBLE_SPEND;
 		map_put(spent, t->in[i].prev, (void *)t);
-		if ((r = find_coin(c, t->in[i].prev, pool, &coin)) != V_OK)
-			return r;
+		if ((r = find_coin(c, t->in[i].prev, pool, &coin)) != V_OK) return r;
 		if (coin.coinbase && height - coin.height < c->p->maturity)
 			return V_IMMATURE_COINBASE_SPEND;
 		sha256(t->in[i].pub, LMS_PUB_LEN, a);
 		if (memcmp(a, coin.addr, ADDR_LEN) != 0) return V_KEY_NOT_ADDRESS;
-		if ((in += coin.amount) > MAX_MONEY)
-			return V_AMOUNT_OUT_OF_RANGE;
+		if ((in += coin.amount) > MAX_MONEY) return V_AMOUNT_OUT_OF_RANGE;
 	}
 	for (i = 0; i < t->nout; i++) out += t->out[i].amount;
 	if (in < out) return V_OUTPUTS_EXCEED_INPUTS;
@@ -300,7 +293,6 @@ static int check_inputs(const struct chain *c, const struct tx *t,
 }
 
 /* ==== The UTXO set: connecting and disconnecting blocks ==== */
-
 /* Remove t's inputs from the UTXO set, keeping them as n's undo data. */
 static void spend(struct chain *c, const struct tx *t, struct blockindex *n) {
 	struct coin *coin;
@@ -386,7 +378,6 @@ static int connect_block(struct chain *c, struct blockindex *n,
 }
 
 /* ==== Block files ==== */
-
 /* Open block file number num of the data directory. */
 static int open_file(const struct chain *c, uint32_t num, int flags) {
 	char path[4096];
@@ -469,7 +460,6 @@ static int read_record(const struct chain *c, int fd, off_t pos, uint8_t *buf,
 }
 
 /* ==== The mempool ==== */
-
 /* Set aside a copy of a transaction, for the mempool after a reorg. */
 static void txlist_add(struct txlist *l, const uint8_t *raw, size_t len,
                        int64_t time) {
@@ -640,8 +630,7 @@ static int pool_add(struct chain *c, const uint8_t *raw, size_t len,
 	while (na > 0) anc[--na]->ndesc++;
 	memcpy(id, p->tx.id, SHA256_LEN);
 	map_put(&c->pool, id, p);
-	for (i = 0; i < p->tx.nin; i++)
-		map_put(&c->spends, p->tx.in[i].prev, p);
+	for (i = 0; i < p->tx.nin; i++) map_put(&c->spends, p->tx.in[i].prev, p);
 	c->pool_bytes += len;
 	while (c->pool_bytes > c->pool_cap) pool_remove(c, pool_cheapest(c));
 	return map_get(&c->pool, id) ? V_OK : V_MEMPOOL_FULL;
@@ -700,7 +689,6 @@ static const char *pool_path(const struct chain *c) {
 }
 
 /* ==== Fork choice ==== */
-
 /* A block is confirmed: its transactions leave the mempool, and so do
  * those that spent the same outputs (with their children). */
 static void pool_confirm(struct chain *c, const struct block *b) {
@@ -842,7 +830,6 @@ int chain_add_header(struct chain *c, const uint8_t hdr[HEADER_LEN]) {
 }
 
 /* ==== Opening and closing ==== */
-
 /* Lock the data directory for this process; returns 0, or -1 with err. */
 static int lock_dir(struct chain *c, char *err, size_t errlen) {
 	struct flock fl = { 0 };
@@ -909,8 +896,7 @@ static void replay_later(struct chain *c, struct later *l) {
 	uint8_t *b;
 	while (added)
 		for (added = i = 0; i < l->n; i++) {
-			if (!l->v[i].len || !(b = read_block(c, &l->v[i])))
-				continue;
+			if (!l->v[i].len || !(b = read_block(c, &l->v[i]))) continue;
 			if (add_block(c, b, l->v[i].len, &l->v[i]) != V_PREVIOUS_UNKNOWN) {
 				l->v[i].len = 0;
 				added++;
@@ -1019,7 +1005,6 @@ void chain_sync(struct chain *c) {
 }
 
 /* ==== Proofs of payment (README, "Light nodes") ==== */
-
 /* The unspent outputs paying any of n addresses (ADDR_LEN bytes each) in
  * blocks up to height: the first max of them into v.  Returns how many
  * there are in all. */
@@ -1058,11 +1043,8 @@ void chain_proven(struct chain *c, int fresh, const struct outref *v,
 }
 
 /* ==== Questions ==== */
-
 /* The height of the active tip. */
-uint32_t chain_height(const struct chain *c) {
-	return tip(c)->height;
-}
+uint32_t chain_height(const struct chain *c) { return tip(c)->height; }
 
 /* The hash of the active block at height; returns 0, or -1 if none. */
 int chain_hash_at(const struct chain *c, uint32_t height,
@@ -1171,8 +1153,7 @@ static size_t pick(const struct chain *c, uint8_t **txs, size_t *lens,
 	map_init(&taken, SHA256_LEN);
 	while (more) {
 		for (i = 0, more = 0; i < n; i++) {
-			if (map_get(&taken, v[i]->tx.id) || v[i]->tx.len > room)
-				continue;
+			if (map_get(&taken, v[i]->tx.id) || v[i]->tx.len > room) continue;
 			for (j = 0; j < v[i]->tx.nin; j++)
 				if (map_get(&c->pool, v[i]->tx.in[j].prev) &&
 				    !map_get(&taken, v[i]->tx.in[j].prev))

@@ -63,9 +63,9 @@
 #define PROOF_ADDRS     16       /* addresses in one getproofs */
 #define PROOF_OUTS      100      /* outputs in one proofs; more: refused */
 #define READ_MS         50       /* a full node reads 20 blocks a second
-                                    for a peer's proofs (a request costs
-                                    one read more), up to the largest
-                                    request's at once */
+                                    for a peer's proofs (one an output,
+                                    and one for the request), up to the
+                                    largest request's at once */
 #define RETRY_MS        2000     /* a light node asks a busy peer again */
 
 /* A proofs message's status: the whole answer, or why there is none. */
@@ -132,11 +132,8 @@ struct gossip {
 static const uint8_t mark = 1;   /* the value of set-like maps */
 
 /* ==== Sets: known per peer, recent per node ==== */
-
 /* Is p a handshaked peer still connected: one with gossip's state? */
-static int live(const struct peer *p) {
-	return p->fd >= 0 && p->handshaked;
-}
+static int live(const struct peer *p) { return p->fd >= 0 && p->handshaked; }
 
 /* Is p a full node (not a light one)? */
 #define full(p) ((p)->services & SERVICE_FULL)
@@ -189,7 +186,6 @@ int64_t gossip_seen(const struct gossip *g, const uint8_t hash[SHA256_LEN]) {
 }
 
 /* ==== Sending ==== */
-
 /* Send an inventory message (inv, getdata, notfound) of n entries. */
 static void send_inv(struct gossip *g, struct peer *p, const char *cmd,
                      uint32_t type, uint8_t (*hash)[SHA256_LEN], size_t n) {
@@ -305,7 +301,6 @@ static void tip_changed(struct gossip *g) {
 }
 
 /* ==== Wanted hashes ==== */
-
 /* Ask an announcer for a wanted hash, the first one left. */
 static void ask(struct gossip *g, struct want *w) {
 	w->asked = w->from[0];
@@ -320,8 +315,7 @@ static struct want *want_of(struct gossip *g, struct peer *p, uint32_t type,
                             const uint8_t *hash) {
 	struct want *w = map_get(&g->wants, hash);
 	int i;
-	if (!w && (g->wants.n >= WANT_MAX || p->wants >= g->per_peer))
-		return NULL;
+	if (!w && (g->wants.n >= WANT_MAX || p->wants >= g->per_peer)) return NULL;
 	if (!w) {
 		w = xcalloc(1, sizeof *w);
 		memcpy(w->hash, hash, SHA256_LEN);
@@ -375,7 +369,6 @@ static void got(struct gossip *g, const uint8_t *hash) {
 }
 
 /* ==== Sync: fetching the bodies of the best header chain ==== */
-
 /* Ask for the next missing blocks of the best header chain from the peers
  * that have them (by their version's height, until they stall; then by
  * what they have shown), each filled up to WINDOW once half of it is free. */
@@ -421,7 +414,6 @@ static void progress(struct gossip *g, int64_t now) {
 }
 
 /* ==== Proofs of payment (README, "Light nodes") ==== */
-
 /* getproofs: tip[32] | u8 count (1 to PROOF_ADDRS) | count x address[32],
  * read or written. */
 static void getproofs_rw(struct rw *s, const uint8_t **tip,
@@ -494,44 +486,34 @@ static int afford(struct peer *p, int k) {
 	return 0;
 }
 
-/* Order outputs (qsort) by height: each block is read once. */
-static int by_height(const void *a, const void *b) {
-	const struct outref *x = a, *y = b;
-	return x->height < y->height ? -1 : x->height > y->height;
-}
-
-/* Send p the proofs of outputs v (by height), or with a status other than
- * PROOF_OK none; an answer past MAX_PAYLOAD is PROOF_TOO_MANY instead. */
+/* Send p the proofs of outputs v (a block read each), or none with a
+ * status other than PROOF_OK; past MAX_PAYLOAD, PROOF_TOO_MANY instead. */
 static void send_proofs(struct gossip *g, struct peer *p, const uint8_t *tip,
                         uint8_t status, const struct outref *v, uint32_t n) {
-	uint8_t branch[BRANCH_MAX][SHA256_LEN], hash[SHA256_LEN], *raw = NULL;
-	struct block b = { 0 };
-	struct proof f;
-	uint32_t i, j;
+	uint8_t branch[BRANCH_MAX][SHA256_LEN], hash[SHA256_LEN], *raw;
+	struct proof f = { hash, branch[0], NULL, 0, 0, 0, 0 };
+	struct block b;
+	uint32_t i;
 	size_t len;
 	struct rw s;
 	rw_writer(&s);
 	proofs_rw(&s, &tip, &status, &n);
 	for (i = 0; i < n && s.len <= MAX_PAYLOAD; i++) {
-		if (!i || v[i].height != v[i - 1].height) {
-			block_free(&b);
-			free(raw);
-			chain_hash_at(g->c, v[i].height, hash);
-			if (!(raw = chain_read_block(g->c, hash, &len)) ||
-			    block_parse(&b, raw, len) != V_OK)
-				fatal("a block on the active chain cannot be read");
-		}
-		for (j = 0; j < b.ntx && memcmp(b.tx[j].id, v[i].op, SHA256_LEN); j++)
+		chain_hash_at(g->c, v[i].height, hash);
+		if (!(raw = chain_read_block(g->c, hash, &len)) ||
+		    block_parse(&b, raw, len) != V_OK)
+			fatal("a block on the active chain cannot be read");
+		for (f.pos = 0; f.pos < b.ntx &&
+		     memcmp(b.tx[f.pos].id, v[i].op, SHA256_LEN); f.pos++)
 			;
-		if (j == b.ntx) fatal("an unspent output's block lacks it");
-		f.block = hash;
-		f.pos = j;
-		f.depth = (uint8_t)block_branch(&b, j, branch);
-		f.branch = branch[0];
+		if (f.pos == b.ntx) fatal("an unspent output's block lacks it");
+		f.depth = (uint8_t)block_branch(&b, f.pos, branch);
 		f.vout = get32le(v[i].op + SHA256_LEN);
-		f.tx = b.tx[j].raw;
-		f.txlen = (uint32_t)b.tx[j].len;
+		f.tx = b.tx[f.pos].raw;
+		f.txlen = (uint32_t)b.tx[f.pos].len;
 		proof_rw(&s, &f);
+		block_free(&b);
+		free(raw);
 	}
 	if (s.len > MAX_PAYLOAD) {
 		s.len = n = 0;
@@ -540,8 +522,6 @@ static void send_proofs(struct gossip *g, struct peer *p, const uint8_t *tip,
 	}
 	net_send(g->n, p, "proofs", s.out, s.len);
 	free(s.out);
-	block_free(&b);
-	free(raw);
 }
 
 /* getproofs (full node): prove the outputs paying the addresses in blocks
@@ -553,7 +533,7 @@ static const char *on_getproofs(void *arg, struct peer *p, const uint8_t *b,
 	struct gossip *g = arg;
 	const uint8_t *tip, *addrs;
 	uint8_t hdr[HEADER_LEN], status = PROOF_OK;
-	uint32_t k = 0, h, i, reads = 0;
+	uint32_t k = 0, h;
 	size_t n = 0;
 	struct rw s;
 	rw_reader(&s, b, len);
@@ -566,10 +546,7 @@ static const char *on_getproofs(void *arg, struct peer *p, const uint8_t *b,
 	else if ((n = chain_outputs(g->c, addrs, k, h, v, PROOF_OUTS + 1)) >
 	         PROOF_OUTS)
 		status = PROOF_TOO_MANY;
-	n = status ? 0 : n;
-	qsort(v, n, sizeof *v, by_height);
-	for (i = 0; i < n; i++) reads += !i || v[i].height != v[i - 1].height;
-	if (!status && (!net_room(g->n, p) || afford(p, (int)reads) != 0))
+	if (!status && (!net_room(g->n, p) || afford(p, (int)n) != 0))
 		status = PROOF_BUSY;
 	send_proofs(g, p, tip, status, v, status ? 0 : (uint32_t)n);
 	return NULL;
@@ -643,7 +620,6 @@ static const char *on_proofs(void *arg, struct peer *p, const uint8_t *b,
 }
 
 /* ==== Message handlers ==== */
-
 /* The peer has block hash: raise its heights, if we know the header. */
 static void raise_height(struct gossip *g, struct peer *p,
                          const uint8_t *hash) {
@@ -727,8 +703,7 @@ static const char *on_getdata(void *arg, struct peer *p, const uint8_t *b,
 		free(blk);
 	}
 	put32le(none, (uint32_t)miss);
-	if (miss)
-		net_send(g->n, p, "notfound", none, 4 + (size_t)miss * INV_REC);
+	if (miss) net_send(g->n, p, "notfound", none, 4 + (size_t)miss * INV_REC);
 	map_free(&sent, 0);
 	free(none);
 	return NULL;
@@ -834,8 +809,7 @@ int gossip_tx(struct gossip *g, struct peer *p, const uint8_t *b, size_t len) {
 		if (p && !w) net_misbehave(g->n, p, W_UNASKED, "unasked copy");
 		return V_ALREADY_KNOWN;
 	}
-	if ((r = take_tx(g, p, id, b, len)) == V_OK && p)
-		p->last_relay = mono_ms();
+	if ((r = take_tx(g, p, id, b, len)) == V_OK && p) p->last_relay = mono_ms();
 	if (p && r != V_OK) {
 		log_msg(LOG_INFO, "tx from %s: %s", net_text(&p->a), reason_text(r));
 		if (weight(r, 0))
@@ -965,8 +939,7 @@ static const char *on_headers(void *arg, struct peer *p, const uint8_t *b,
 		return "malformed headers";
 	for (i = 0; i < n; i++) {
 		r = chain_add_header(g->c, b + 4 + i * HEADER_LEN);
-		if (r == V_PREVIOUS_UNKNOWN && i > 0)
-			return "headers not in a chain";
+		if (r == V_PREVIOUS_UNKNOWN && i > 0) return "headers not in a chain";
 		if (r != V_OK && r != V_ALREADY_KNOWN) break;
 		sha256d(b + 4 + i * HEADER_LEN, HEADER_LEN, hash);
 		raise_height(g, p, hash);
@@ -988,7 +961,6 @@ static const char *on_headers(void *arg, struct peer *p, const uint8_t *b,
 }
 
 /* ==== Peers ==== */
-
 /* A peer finished its handshake: make its sets, offer it our mempool,
  * and ask it for headers unless another peer is being asked. */
 static void peer_ready(void *arg, struct peer *p) {
@@ -1019,7 +991,6 @@ static void peer_gone(void *arg, struct peer *p) {
 }
 
 /* ==== Timers ==== */
-
 /* Requests that took too long go to the next announcer (a peer that
  * stalled a block rests), headers to another peer that may be ahead. */
 static void timeouts(struct gossip *g, int64_t now) {
@@ -1060,8 +1031,7 @@ void gossip_tick(struct gossip *g, int tick) {
 	int64_t now = mono_ms();
 	struct peer *p;
 	for (p = g->n->peers; p; p = p->next)
-		if (live(p) && p->nqueue && now >= p->announce_at)
-			announce_queue(g, p);
+		if (live(p) && p->nqueue && now >= p->announce_at) announce_queue(g, p);
 	if (!tick) return;
 	timeouts(g, now);
 	fetch_blocks(g);
@@ -1082,7 +1052,6 @@ int gossip_timeout_ms(const struct gossip *g) {
 }
 
 /* ==== What the node itself makes ==== */
-
 /* Gossip's counters, for the `stats` command. */
 void gossip_stats(const struct gossip *g, FILE *f) {
 	fprintf(f, "gossip tx-announced in %lu out %lu\n"

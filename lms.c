@@ -67,7 +67,6 @@ static const struct lms_param lms_params[] = {
 };
 
 /* ==== Parameters and lengths ==== */
-
 /* The LM-OTS parameters for a type code, or NULL if it is unknown (the
  * tables are in the order of the codes). */
 static const struct ots_param *find_ots(uint32_t type) {
@@ -96,7 +95,6 @@ size_t lms_sig_len(uint32_t type, uint32_t ots_type) {
 }
 
 /* ==== LM-OTS ==== */
-
 /* Write I || u32str(r) || u16str(d), the start of every RFC 8554 hash
  * input: r a leaf or node number, d a domain separator or chain number. */
 static void head(uint8_t buf[HEAD_LEN], const uint8_t I[LMS_I_LEN],
@@ -212,7 +210,6 @@ static void ots_candidate(const struct ots_param *op,
 }
 
 /* ==== LMS: the Merkle tree ==== */
-
 /* Node r of the tree: a leaf, H(I || u32str(r) || u16str(D_LEAF) || K)
  * with K = a, or (b set) H(I || u32str(r) || u16str(D_INTR) || a || b). */
 static void tree_hash(const uint8_t I[LMS_I_LEN], uint32_t r,
@@ -292,7 +289,6 @@ size_t lms_sign(const struct lms_key *k, uint32_t q, const void *msg,
 }
 
 /* ==== Verification ==== */
-
 /* Check an LMS signature (RFC 8554, algorithm 6a): key and signature of
  * exact lengths, the one-time key implied, the climb to the root.
  * Returns LMS_OK, LMS_BAD_FORMAT or LMS_BAD_SIG. */

@@ -78,7 +78,6 @@ struct ban {
 static uint8_t scratch[READ_CHUNK]; /* every read lands here first */
 
 /* ==== Addresses ==== */
-
 /* Is a an IPv4 address (mapped)? */
 static int is_v4(const struct naddr *a) {
 	static const uint8_t pre[12] = { [10] = 0xff, [11] = 0xff };
@@ -213,7 +212,6 @@ static void addr_rw(struct rw *s, struct naddr *a, int64_t *heard) {
 }
 
 /* ==== Frames ==== */
-
 /* Write a frame around payload into out (room for FRAME_HEAD + len):
  * magic | command, NUL-padded to 12 | u32 length | u32 CRC-32 of the
  * payload | payload.  (Bitcoin's double SHA-256 there made sync slower
@@ -254,7 +252,6 @@ long frame_parse(const uint8_t *buf, size_t len, const uint8_t magic[4],
 }
 
 /* ==== The address book ==== */
-
 /* The 18-byte key of an address: ip | u16 port. */
 static void addr_key(const struct naddr *a, uint8_t key[18]) {
 	memcpy(key, a->ip, 16);
@@ -408,7 +405,6 @@ static void anchors_rw(struct rw *s, void *arg) {
 }
 
 /* ==== Bans ==== */
-
 /* Is this address banned now? */
 static int banned(const struct net *n, const struct naddr *a) {
 	const struct ban *b = map_get(&n->bans, a->ip);
@@ -458,17 +454,13 @@ static void bans_rw(struct rw *s, void *arg) {
 		rw_bytes(s, b.ip, 16);
 		rw_i64(s, &b.end);
 		i++;
-		if (!s->out && !s->bad && b.end > now)
-			net_ban(n, b.ip, b.end);
+		if (!s->out && !s->bad && b.end > now) net_ban(n, b.ip, b.end);
 	}
 }
 
 /* ==== Peers: sending and counting ==== */
-
 /* Bytes waiting in a queue. */
-static size_t buf_size(const struct buf *b) {
-	return b->len - b->off;
-}
+static size_t buf_size(const struct buf *b) { return b->len - b->off; }
 
 /* Room for k more bytes at the end of a queue; returns where to write.
  * n->held counts the memory of every queue. */
@@ -659,7 +651,6 @@ static void send_addrs(struct net *n, struct peer *p, struct entry **e,
 }
 
 /* ==== Message handlers ==== */
-
 /* version: check it, spot a connection to ourselves, answer verack. */
 static const char *on_version(void *arg, struct peer *p, const uint8_t *b,
                               size_t len) {
@@ -874,7 +865,6 @@ static void receive(struct net *n, struct peer *p) {
 }
 
 /* ==== Connections ==== */
-
 /* Make a socket non-blocking; returns 0 or -1. */
 static int nonblock(int fd) {
 	int fl = fcntl(fd, F_GETFL);
@@ -1098,7 +1088,6 @@ static void connected_out(struct net *n, struct peer *p) {
 }
 
 /* ==== Timers ==== */
-
 /* Free the dropped peers; on the loop's tick, drop those that do not
  * finish their handshake or go quiet, ping the rest, open outbound
  * connections, save the address book now and then. */
@@ -1161,7 +1150,6 @@ int net_timeout_ms(const struct net *n) {
 }
 
 /* ==== The loop's side: what to watch, what happened ==== */
-
 /* Fill pfd (room for n->maxfds) with the listening socket and the peers
  * (n->who[i]: each slot's peer); returns how many.  Peers silent for HOT_MS
  * are left out but every COLD_MS: idle connections cost a busy node little. */
@@ -1214,7 +1202,6 @@ void net_events(struct net *n, const struct pollfd *pfd, int count) {
 }
 
 /* ==== Opening and closing ==== */
-
 /* A listening TCP socket on a; returns its fd, or -1 with err set. */
 static int listen_on(const struct naddr *a, char *err, size_t errlen) {
 	struct sockaddr_storage ss;

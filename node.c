@@ -154,7 +154,6 @@ static int need(int what) {
 }
 
 /* ==== The wallet's commands ==== */
-
 /* `address [new]`: the receiving address (of a new key, with `new`). */
 static int cmd_address(char **arg) {
 	char why[512], text[ADDR_TEXT_LEN + 1];
@@ -271,7 +270,6 @@ static int cmd_mine(char **arg) {
 }
 
 /* ==== The chain's commands ==== */
-
 /* `tip`: the active tip and the mempool. */
 static int cmd_tip(char **arg) {
 	uint8_t hash[SHA256_LEN], hdr[HEADER_LEN];
@@ -407,7 +405,6 @@ static int cmd_tx(char **arg) {
 }
 
 /* ==== The running node's commands ==== */
-
 /* `seen HASH`: when the node first took it, in ms since 1970. */
 static int cmd_seen(char **arg) {
 	uint8_t h[SHA256_LEN];
@@ -461,8 +458,7 @@ static int cmd_stats(char **arg) {
 /* `connect HOST:PORT`: dial a peer now. */
 static int cmd_connect(char **arg) {
 	char why[256];
-	if (net_connect(net, arg[0], why, sizeof why) != 0)
-		return say("%s\n", why);
+	if (net_connect(net, arg[0], why, sizeof why) != 0) return say("%s\n", why);
 	fprintf(out, "ok\n");
 	return 0;
 }
@@ -492,9 +488,7 @@ static int cmd_ban(char **arg) {
 }
 
 /* `unban IP`: lift a ban. */
-static int cmd_unban(char **arg) {
-	return ban(arg[0], 0);
-}
+static int cmd_unban(char **arg) { return ban(arg[0], 0); }
 
 /* `stop`: stop the running node. */
 static int cmd_stop(char **arg) {
@@ -505,11 +499,8 @@ static int cmd_stop(char **arg) {
 }
 
 /* ==== The node: its loop, the miner, the control socket ==== */
-
 /* Note a signal for the loop: it stops at the next wake-up. */
-static void on_signal(int sig) {
-	got_signal = sig;
-}
+static void on_signal(int sig) { got_signal = sig; }
 
 /* Catch SIGINT and SIGTERM (poll wakes at once); ignore SIGPIPE: a peer
  * hanging up mid-write is an error to handle, not a reason to die. */
@@ -762,7 +753,6 @@ static int cmd_run(char **arg) {
 }
 
 /* ==== The command line ==== */
-
 /* Send a command's words as one line to the node running in the data
  * directory, print what comes back (see ctl_answer) and return its exit
  * status; -1 if no node runs there. */

@@ -24,7 +24,6 @@ struct gossip;
 struct ban;
 
 /* ==== Byte order ==== */
-
 /* Integers cross the wire and the disk as bytes assembled with shifts,
  * never by casting a byte pointer, so every machine gives the same bytes.
  * Ours are little-endian (le); SHA-256 and RFC 8554 are big-endian (be).
@@ -50,16 +49,13 @@ static inline uint32_t get32be(const uint8_t *p)
          p[3]; }
 
 /* ==== sha256.c: SHA-256 (FIPS 180-4) ==== */
-
 #define SHA256_LEN   32   /* bytes in a digest */
 #define SHA256_BLOCK 64   /* bytes the compression function eats at once */
-
 typedef struct {
 	uint32_t h[8];              /* chaining state */
 	uint64_t len;               /* bytes hashed so far */
 	uint8_t buf[SHA256_BLOCK];  /* the unfinished block: len % 64 bytes */
 } sha256_ctx;
-
 void sha256_init(sha256_ctx *c);
 void sha256_update(sha256_ctx *c, const void *data, size_t len);
 void sha256_final(sha256_ctx *c, uint8_t out[SHA256_LEN]);
@@ -70,11 +66,8 @@ void sha256d_from(const sha256_ctx *mid, const void *tail, size_t len,
 unsigned long sha256_compressions(void);
 
 /* ==== util.c: memory, map, hex, files, log, clock, random, serializer ==== */
-
 #define MAP_KEY_MAX 36           /* the longest key: an outpoint */
-
 enum { LOG_DEBUG, LOG_INFO, LOG_WARN, LOG_ERROR };
-
 /* A hash table keyed by fixed-length byte strings (hashes, outpoints). */
 struct ment {
 	struct ment *next;
@@ -86,7 +79,6 @@ struct map {
 	size_t nb, n, klen;      /* buckets, entries, key length */
 	uint64_t salt;           /* so nobody can aim at one bucket */
 };
-
 /* A record being read (in set) or written (out set): see util.c. */
 struct rw {
 	const uint8_t *base;     /* reading: the first byte... */
@@ -97,13 +89,10 @@ struct rw {
 	int bad;                 /* reading: past the end, or over a limit */
 };
 typedef void (*rw_fn)(struct rw *s, void *arg); /* a file's description */
-
 extern int log_min;          /* events below this level are not logged */
-
 /* The error of a non-blocking socket call that would block: try again
  * later (where <errno.h> is included). */
 #define WOULD_BLOCK (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR)
-
 void fatal(const char *what);
 void *xcalloc(size_t n, size_t size);
 #define xmalloc(n) xcalloc((n), 1)
@@ -144,7 +133,6 @@ int file_save(const char *path, rw_fn fn, void *arg);
 int file_load(const char *path, size_t max, rw_fn fn, void *arg);
 
 /* ==== lms.c: LMS hash-based signatures (RFC 8554) ==== */
-
 /* Type codes from RFC 8554 (IANA registry); all use SHA-256 with n = m = 32. */
 #define LMS_SHA256_M32_H5   5
 #define LMS_SHA256_M32_H10  6
@@ -155,18 +143,15 @@ int file_load(const char *path, size_t max, rw_fn fn, void *arg);
 #define LMOTS_SHA256_N32_W2 2
 #define LMOTS_SHA256_N32_W4 3
 #define LMOTS_SHA256_N32_W8 4
-
 #define LMS_I_LEN      16  /* key identifier I */
 #define LMS_SEED_LEN   32  /* secret seed every one-time key derives from */
 #define LMS_PUB_LEN    56  /* u32 type | u32 ots type | I | root T[1] */
 #define LMS_SIGN_MAX_H 10  /* keys we make: at most 2^10 leaves (64 KiB) */
 #define LMS_SIG_LEN_H10_W4 2508 /* 4 + (4 + 32 + 67 * 32) + 4 + 10 * 32 */
 #define LMS_SIG_MAX    9324 /* the largest: H25 with W1 */
-
 #define LMS_OK          0   /* lms_verify: the signature is valid */
 #define LMS_BAD_FORMAT (-1) /* key or signature malformed: length or type */
 #define LMS_BAD_SIG    (-2) /* well formed, but not this key's signature */
-
 /* A private key with its whole tree: over 64 KiB, not for the stack. */
 struct lms_key {
 	uint32_t type;                 /* LMS type code: tree height */
@@ -176,7 +161,6 @@ struct lms_key {
 	uint8_t tree[2 << LMS_SIGN_MAX_H][SHA256_LEN]; /* T[r], r = 1 ..
 	                                  2^(h+1)-1: root, nodes, leaves */
 };
-
 int lms_keygen(struct lms_key *k, uint32_t type, uint32_t ots_type,
                const uint8_t I[LMS_I_LEN], const uint8_t seed[LMS_SEED_LEN]);
 void lms_public_key(const struct lms_key *k, uint8_t pub[LMS_PUB_LEN]);
@@ -187,7 +171,6 @@ int lms_verify(const uint8_t *pub, size_t publen, const void *msg,
                size_t msglen, const uint8_t *sig, size_t siglen);
 
 /* ==== block.c: the formats and the rules of one block ==== */
-
 #define HEADER_LEN     80        /* Bitcoin's block header, byte for byte: */
 #define HDR_PREV       4         /* u32 version | prev hash[32] |...*/
 #define HDR_MERKLE     36        /* ...merkle root[32] |...*/
@@ -206,7 +189,6 @@ int lms_verify(const uint8_t *pub, size_t publen, const void *msg,
                                     holds fewer than 2^13 transactions */
 #define COIN           100000000ULL          /* base units in one coin */
 #define MAX_MONEY      (21000000ULL * COIN)  /* no amount may exceed it */
-
 /* What a network agrees on.  Everything else is the same everywhere. */
 struct params {
 	const char *name;        /* -n NAME on the command line */
@@ -221,7 +203,6 @@ struct params {
 	const char *genesis;     /* hex of the genesis block (or header) */
 	uint32_t genesis_height; /* 0, but in tests that start mid-chain */
 };
-
 /* Why a header, block or transaction was refused: V_ and each name below,
  * which prints as the name in lowercase with dashes (reason_text). */
 #define REASONS(X) X(OK) X(ALREADY_KNOWN) X(MALFORMED) X(TOO_BIG) \
@@ -234,7 +215,6 @@ struct params {
 	X(UNSUPPORTED_KEY) X(FEE_TOO_LOW) X(TOO_LONG_CHAIN)
 #define V_ENUM(x) V_##x,
 enum { REASONS(V_ENUM) V_NREASONS };
-
 /* A transaction, parsed: pointers into raw, which the caller keeps. */
 struct txin {
 	const uint8_t *prev;     /* the outpoint spent: txid, then u32 index */
@@ -256,7 +236,6 @@ struct tx {
 	struct txin *in;         /* allocated by tx_parse */
 	struct txout *out;
 };
-
 /* A block, parsed: transactions point into raw. */
 struct block {
 	const uint8_t *raw;
@@ -264,12 +243,10 @@ struct block {
 	uint32_t ntx;
 	struct tx *tx;
 };
-
 /* An unsigned 256-bit number (targets, work): w[0] is the lowest word. */
 typedef struct {
 	uint32_t w[8];
 } u256;
-
 const struct params *params_find(const char *name);
 const char *reason_text(int r);
 void outpoint(uint8_t op[OUTPOINT_LEN], const uint8_t *txid, uint32_t index);
@@ -305,7 +282,6 @@ int header_check(const struct params *p, const uint8_t *hdr,
                  uint32_t median, int64_t now);
 
 /* ==== chain.c: the block index, the UTXO set, block files, the mempool ==== */
-
 /* An unspent output, where it is, and its block's height. */
 struct outref {
 	uint8_t op[OUTPOINT_LEN];
@@ -317,7 +293,6 @@ struct coin {
 	uint32_t height;         /* of the block that made it */
 	uint8_t coinbase;        /* 1: matures after params.maturity blocks */
 };
-
 /* The ledger of one network in one data directory: first its
  * configuration, set after chain_open(), then its state. */
 struct chain {
@@ -347,7 +322,6 @@ struct chain {
 	size_t pool_bytes;       /* the size of every mempool transaction */
 	int64_t expired_at;      /* when the mempool was last expired */
 };
-
 #define HEADERS_AHEAD 20000 /* headers kept past the active tip (the rest
                               wait for bodies): a peer's cheap headers
                               cost us that much memory at most */
@@ -356,7 +330,6 @@ struct chain {
 #define CH_ACTIVE 4  /* ...on the active chain */
 #define CH_FAILED 8  /* ...it, or a block before it, broke a rule */
 #define CH_BEST   16 /* ...on the best header's chain */
-
 struct chain *chain_open(const struct params *p, const char *dir, int light,
                          char *err, size_t errlen);
 void chain_close(struct chain *c);
@@ -388,10 +361,8 @@ void chain_proven(struct chain *c, int fresh, const struct outref *v,
                   const struct coin *k, size_t n);
 
 /* ==== wallet.c: keys, addresses, payments ==== */
-
 #define ADDR_TEXT_LEN 72   /* an address as shown: 64 hex digits, 8 of sum */
 #define AMOUNT_TEXT_LEN 32 /* room for "21000000.00000000" */
-
 /* One key: what wallet.dat holds, and what is made from it. */
 struct wkey {
 	uint32_t type, ots;           /* LMS and LM-OTS type codes */
@@ -403,7 +374,6 @@ struct wkey {
 	uint32_t leaves;              /* 2^h: leaves in all */
 	struct lms_key *tree;         /* made when it first signs, or NULL */
 };
-
 struct wallet {
 	char path[4096];              /* DIR/wallet.dat */
 	struct wkey *keys;            /* the last one receives */
@@ -411,7 +381,6 @@ struct wallet {
 	size_t cap;                   /* room in keys */
 	uint32_t type;                /* LMS type for new keys */
 };
-
 void addr_text(const uint8_t addr[ADDR_LEN], char out[ADDR_TEXT_LEN + 1]);
 int addr_parse(const char *s, uint8_t addr[ADDR_LEN]);
 char *amount_text(uint64_t v, char buf[AMOUNT_TEXT_LEN]);
@@ -430,7 +399,6 @@ uint8_t *wallet_pay(struct wallet *w, struct chain *c,
                     size_t *len, char *err, size_t errlen);
 
 /* ==== net.c: connections, frames, the handshake, the address book ==== */
-
 #define FRAME_HEAD   24          /* magic | command[12] | u32 length |
                                     checksum[4], then the payload */
 #define FRAME_CMD    12          /* command: lowercase ASCII, NUL-padded */
@@ -446,19 +414,16 @@ uint8_t *wallet_pay(struct wallet *w, struct chain *c,
 #define ADDR_SLOTS   1024        /* token buckets of addr senders' groups */
 #define MAX_ANCHORS  8           /* outbound peers kept across a restart */
 #define PEERCHAIN_AGENT "/peerchain:" PEERCHAIN_VERSION "/"
-
 /* A network address: IPv6, or IPv4 mapped into it (::ffff:a.b.c.d). */
 struct naddr {
 	uint8_t ip[16];
 	uint16_t port;
 };
-
 /* A byte queue: data[off, len) waits; room for cap. */
 struct buf {
 	uint8_t *data;
 	size_t off, len, cap;
 };
-
 /* One connection: net.c's fields, then gossip.c's. */
 struct peer {
 	struct peer *next;
@@ -498,7 +463,6 @@ struct peer {
 	int64_t proof_at;        /* light: ask again then (0: no); full: when
 	                            the block reads it asked for are paid */
 };
-
 /* How a node's network side behaves; the command line fills it. */
 struct net_opts {
 	const struct params *p;
@@ -514,7 +478,6 @@ struct net_opts {
 	                            keeps only full outbound peers */
 	int64_t handshake_s, ping_s, idle_s, ban_s, frame_s; /* timeouts (s) */
 };
-
 /* Misbehaviour: a peer whose offences weigh BAN_SCORE is banned. */
 #define BAN_SCORE   100
 #define W_FATAL     100  /* an unreadable frame; a block with valid proof
@@ -523,18 +486,15 @@ struct net_opts {
                             header breaking a rule */
 #define W_UNASKED   1    /* an unrequested block off our chains, an
                             unrequested copy of what we have */
-
 /* A handler of a command (net_handle): returns NULL, or why the peer broke
  * the protocol (a W_MALFORMED offence). */
 typedef const char *(*net_fn)(void *arg, struct peer *p, const uint8_t *b,
                               size_t len);
-
 /* Messages and bytes of one command, each way. */
 struct count {
 	char cmd[FRAME_CMD + 1];
 	unsigned long in, in_bytes, out, out_bytes;
 };
-
 /* The network side of a node. */
 struct net {
 	struct net_opts o;
@@ -579,7 +539,6 @@ struct net {
 	int any_cold;            /* some peer is cold */
 	int dropped;             /* a peer was dropped: sweep */
 };
-
 void net_group(const struct naddr *a, uint8_t g[5]);
 const char *net_text(const struct naddr *a);
 int net_resolve(const char *text, struct naddr *a, char *err, size_t errlen);
@@ -606,11 +565,9 @@ void net_misbehave(struct net *n, struct peer *p, int weight,
                    const char *why);
 
 /* ==== gossip.c: relaying transactions and blocks, and sync ==== */
-
 #define TX_DELAY_MS     100      /* ms tx announcements wait, to batch them */
 #define TX_DELAY_RANDOM (-1)     /* -T random: random delays, as Bitcoin,
                                     so timing does not betray the origin */
-
 struct gossip *gossip_open(struct chain *c, struct net *n, int tx_delay_ms,
                            struct wallet *w);
 void gossip_close(struct gossip *g);

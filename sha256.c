@@ -163,6 +163,4 @@ void sha256d_from(const sha256_ctx *mid, const void *tail, size_t len,
 }
 
 /* How many blocks this process has compressed (for tests and bench). */
-unsigned long sha256_compressions(void) {
-	return compressions;
-}
+unsigned long sha256_compressions(void) { return compressions; }

@@ -20,7 +20,6 @@
 int log_min = LOG_INFO;
 
 /* ==== Memory ==== */
-
 /* Stop the program: memory or our own files failed us, never a peer. */
 void fatal(const char *what) {
 	fprintf(stderr, "peerchain: %s\n", what);
@@ -45,7 +44,6 @@ void *xgrow(void *v, size_t *cap, size_t need, size_t size) {
 }
 
 /* ==== The hash table ==== */
-
 /* An empty table for keys of klen bytes (8 to MAP_KEY_MAX). */
 void map_init(struct map *m, size_t klen) {
 	m->nb = 16;
@@ -82,14 +80,13 @@ static void grow(struct map *m) {
 	size_t i, n = m->nb, s;
 	m->nb *= 2;
 	m->b = xcalloc(m->nb, sizeof *m->b);
-	for (i = 0; i < n; i++) {
+	for (i = 0; i < n; i++)
 		for (e = old[i]; e; e = next) {
 			next = e->next;
 			s = slot(m, e->key);
 			e->next = m->b[s];
 			m->b[s] = e;
 		}
-	}
 	free(old);
 }
 
@@ -110,7 +107,7 @@ void map_put(struct map *m, const uint8_t *key, void *val) {
 void *map_del(struct map *m, const uint8_t *key) {
 	struct ment **pp, *e;
 	void *val;
-	for (pp = &m->b[slot(m, key)]; (e = *pp); pp = &e->next) {
+	for (pp = &m->b[slot(m, key)]; (e = *pp); pp = &e->next)
 		if (memcmp(e->key, key, m->klen) == 0) {
 			*pp = e->next;
 			val = e->val;
@@ -118,7 +115,6 @@ void *map_del(struct map *m, const uint8_t *key) {
 			m->n--;
 			return val;
 		}
-	}
 	return NULL;
 }
 
@@ -148,7 +144,6 @@ void **map_values(const struct map *m) {
 }
 
 /* ==== Hex and CRC-32 ==== */
-
 /* Write n bytes as 2n lowercase hex digits and a NUL. */
 void hex_encode(const uint8_t *in, size_t n, char *out) {
 	static const char digits[] = "0123456789abcdef";
@@ -167,8 +162,7 @@ int hex_decode(const char *s, uint8_t *out, size_t n) {
 	size_t i;
 	if (strlen(s) != 2 * n) return -1;
 	for (i = 0; i < 2 * n; i++) {
-		if (!(d = strchr(digits, s[i] < 'A' ? s[i] : s[i] | 0x20)))
-			return -1;
+		if (!(d = strchr(digits, s[i] < 'A' ? s[i] : s[i] | 0x20))) return -1;
 		out[i / 2] = (uint8_t)(i % 2 ? out[i / 2] | (d - digits) :
 		                       (d - digits) << 4);
 	}
@@ -182,8 +176,7 @@ uint32_t crc32(const uint8_t *p, size_t n) {
 	uint32_t c = 0xffffffff, v, k;
 	int i;
 	for (k = 0; !table[255] && k < 256; k++) {
-		for (v = k, i = 0; i < 8; i++)
-			v = v & 1 ? 0xedb88320 ^ v >> 1 : v >> 1;
+		for (v = k, i = 0; i < 8; i++) v = v & 1 ? 0xedb88320 ^ v >> 1 : v >> 1;
 		table[k] = v;
 	}
 	while (n--) c = table[(c ^ *p++) & 0xff] ^ c >> 8;
@@ -191,7 +184,6 @@ uint32_t crc32(const uint8_t *p, size_t n) {
 }
 
 /* ==== Files ==== */
-
 /* Read (or write) len bytes at pos, whole; returns 0 or -1. */
 int file_io(int fd, uint8_t *buf, size_t len, off_t pos, int write) {
 	ssize_t n;
@@ -212,7 +204,6 @@ void file_sync_dir(const char *dir) {
 }
 
 /* ==== The log, the clock, randomness ==== */
-
 /* Log one event as a line on stderr: UTC time, level, message (unless
  * the level is below log_min: -v lowers it, -q raises it). */
 void log_msg(int level, const char *fmt, ...) {
@@ -246,10 +237,8 @@ int random_bytes(void *buf, size_t n) {
 	size_t k;
 	for (; n > 0; n -= k, out += k, left -= k) {
 		if (!left) {
-			if (fd < 0 && (fd = open("/dev/urandom", O_RDONLY)) < 0)
-				return -1;
-			if (read(fd, pool, sizeof pool) != (ssize_t)sizeof pool)
-				return -1;
+			if (fd < 0 && (fd = open("/dev/urandom", O_RDONLY)) < 0) return -1;
+			if (read(fd, pool, sizeof pool) != (ssize_t)sizeof pool) return -1;
 			left = sizeof pool;
 		}
 		k = n < left ? n : left;
@@ -268,7 +257,6 @@ uint64_t random64(void) {
 }
 
 /* ==== The serializer ==== */
-
 /* A writer that appends to a buffer it allocates (free s->out). */
 void rw_writer(struct rw *s) {
 	memset(s, 0, sizeof *s);
