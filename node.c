@@ -437,8 +437,8 @@ static int cmd_peers(char **arg) {
 		if (p->fd >= 0)
 			fprintf(out, "%s %s %s %s height %u ping %lld listen %u %s\n",
 			        net_text(&p->a), p->outbound ? "out" : "in",
-			        p->services & SERVICE_FULL ? "full" : "light",
 			        p->handshaked ? "ready" : "handshake",
+			        p->services & SERVICE_FULL ? "full" : "light",
 			        (unsigned)p->height, (long long)p->min_ping,
 			        (unsigned)p->listen_port, p->agent);
 	return 0;
