@@ -53,8 +53,7 @@ static const struct params nets[] = {
 
 /* The parameters of the network called name, or NULL. */
 const struct params *params_find(const char *name) {
-	size_t i;
-	for (i = 0; i < sizeof nets / sizeof nets[0]; i++)
+	for (size_t i = 0; i < sizeof nets / sizeof nets[0]; i++)
 		if (strcmp(nets[i].name, name) == 0) return &nets[i];
 	return NULL;
 }
@@ -230,8 +229,7 @@ size_t coinbase_write(uint32_t height, const uint8_t addr[ADDR_LEN],
 /* ==== Blocks ==== */
 /* Free what block_parse allocated. */
 void block_free(struct block *b) {
-	uint32_t i;
-	for (i = 0; i < b->ntx; i++) tx_free(&b->tx[i]);
+	for (uint32_t i = 0; i < b->ntx; i++) tx_free(&b->tx[i]);
 	free(b->tx);
 	b->tx = NULL;
 	b->ntx = 0;
@@ -315,9 +313,8 @@ int block_branch(const struct block *b, uint32_t pos,
 int block_climb(const uint8_t id[SHA256_LEN], uint32_t pos,
                 const uint8_t *branch, int depth, uint8_t root[SHA256_LEN]) {
 	uint8_t pair[2 * SHA256_LEN];
-	int i;
 	memcpy(root, id, SHA256_LEN);
-	for (i = 0; i < depth; i++, pos >>= 1) {
+	for (int i = 0; i < depth; i++, pos >>= 1) {
 		memcpy(pair + (pos & 1 ? SHA256_LEN : 0), root, SHA256_LEN);
 		memcpy(pair + (pos & 1 ? 0 : SHA256_LEN), branch + i * SHA256_LEN,
 		       SHA256_LEN);
@@ -343,14 +340,13 @@ int block_merkle(uint8_t *blk, size_t len) {
 int block_check(const struct block *b, uint32_t height) {
 	uint8_t root[SHA256_LEN];
 	int mutated, r;
-	uint32_t i;
 	block_root(b, root, &mutated, 0, NULL);
 	if (b->ntx == 0 || memcmp(root, b->raw + HDR_MERKLE, SHA256_LEN) != 0)
 		return V_BAD_MERKLE_ROOT;
 	if (mutated) return V_DUPLICATE_TX;
 	if (!tx_is_coinbase(&b->tx[0]) || b->tx[0].in[0].index != height)
 		return V_BAD_COINBASE;
-	for (i = 0; i < b->ntx; i++) {
+	for (uint32_t i = 0; i < b->ntx; i++) {
 		if (i > 0 && tx_is_coinbase(&b->tx[i])) return V_BAD_COINBASE;
 		if ((r = tx_check(&b->tx[i])) != V_OK) return r;
 	}
@@ -385,8 +381,7 @@ uint8_t *block_make(const uint8_t prev[SHA256_LEN], uint32_t time,
 /* ==== 256-bit numbers: targets and work ==== */
 /* -1, 0 or 1 as a is below, equal to or above b. */
 int u256_cmp(const u256 *a, const u256 *b) {
-	int i;
-	for (i = 7; i >= 0; i--)
+	for (int i = 7; i >= 0; i--)
 		if (a->w[i] != b->w[i]) return a->w[i] < b->w[i] ? -1 : 1;
 	return 0;
 }
@@ -394,8 +389,7 @@ int u256_cmp(const u256 *a, const u256 *b) {
 /* a += b (modulo 2^256). */
 void u256_add(u256 *a, const u256 *b) {
 	uint64_t carry = 0;
-	int i;
-	for (i = 0; i < 8; i++) {
+	for (int i = 0; i < 8; i++) {
 		carry += (uint64_t)a->w[i] + b->w[i];
 		a->w[i] = (uint32_t)carry;
 		carry >>= 32;
@@ -405,8 +399,7 @@ void u256_add(u256 *a, const u256 *b) {
 /* a -= b, for a >= b. */
 static void u_sub(u256 *a, const u256 *b) {
 	uint64_t borrow = 0, d;
-	int i;
-	for (i = 0; i < 8; i++) {
+	for (int i = 0; i < 8; i++) {
 		d = (uint64_t)a->w[i] - b->w[i] - borrow;
 		a->w[i] = (uint32_t)d;
 		borrow = d >> 63;
@@ -416,8 +409,7 @@ static void u_sub(u256 *a, const u256 *b) {
 /* a *= m; returns the word that overflowed past 256 bits. */
 static uint32_t u_mul32(u256 *a, uint32_t m) {
 	uint64_t carry = 0;
-	int i;
-	for (i = 0; i < 8; i++) {
+	for (int i = 0; i < 8; i++) {
 		carry += (uint64_t)a->w[i] * m;
 		a->w[i] = (uint32_t)carry;
 		carry >>= 32;
@@ -428,8 +420,7 @@ static uint32_t u_mul32(u256 *a, uint32_t m) {
 /* a = (hi * 2^256 + a) / d, rounding down, for hi < d. */
 static void u_div32(u256 *a, uint32_t hi, uint32_t d) {
 	uint64_t r = hi;
-	int i;
-	for (i = 7; i >= 0; i--) {
+	for (int i = 7; i >= 0; i--) {
 		r = r << 32 | a->w[i];
 		a->w[i] = (uint32_t)(r / d);
 		r %= d;
@@ -453,8 +444,7 @@ static void u_div(u256 *q, const u256 *n, const u256 *d) {
 
 /* A hash read as Bitcoin reads it: a little-endian number. */
 static void u_from_hash(u256 *a, const uint8_t h[SHA256_LEN]) {
-	int i;
-	for (i = 0; i < 8; i++) a->w[i] = get32le(h + 4 * i);
+	for (int i = 0; i < 8; i++) a->w[i] = get32le(h + 4 * i);
 }
 
 /* The target that compact bits stand for: a 3-byte mantissa times
@@ -500,14 +490,13 @@ void header_work(uint32_t bits, u256 *w) {
 	static uint32_t last_bits;
 	static u256 last;
 	u256 t, n, one = { { 1 } };
-	int i;
 	if (bits == last_bits && bits) {
 		*w = last;
 		return;
 	}
 	memset(w, 0, sizeof *w);
 	if (target_of(bits, &t)) {
-		for (i = 0; i < 8; i++) n.w[i] = ~t.w[i];
+		for (int i = 0; i < 8; i++) n.w[i] = ~t.w[i];
 		u256_add(&t, &one);
 		u_div(w, &n, &t);
 		u256_add(w, &one);

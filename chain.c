@@ -207,8 +207,7 @@ static struct blockindex *walk(struct blockindex *k,
 
 /* Mark n failed for reason r, and everything built on it. */
 static void fail_tree(struct blockindex *n, int r) {
-	struct blockindex *k;
-	for (k = n; k; k = walk(k, n, 1)) {
+	for (struct blockindex *k = n; k; k = walk(k, n, 1)) {
 		k->status |= FAILED;
 		k->reason = k == n ? r : V_PREVIOUS_INVALID;
 	}
@@ -274,9 +273,8 @@ static int check_inputs(const struct chain *c, const struct tx *t,
 	uint8_t a[ADDR_LEN];
 	uint64_t in = 0, out = 0;
 	struct coin coin;
-	uint32_t i;
 	int r;
-	for (i = 0; i < t->nin; i++) {
+	for (uint32_t i = 0; i < t->nin; i++) {
 		if (map_get(spent, t->in[i].prev)) return V_DOUBLE_SPEND;
 		map_put(spent, t->in[i].prev, (void *)t);
 		if ((r = find_coin(c, t->in[i].prev, pool, &coin)) != V_OK) return r;
@@ -286,7 +284,7 @@ static int check_inputs(const struct chain *c, const struct tx *t,
 		if (memcmp(a, coin.addr, ADDR_LEN) != 0) return V_KEY_NOT_ADDRESS;
 		if ((in += coin.amount) > MAX_MONEY) return V_AMOUNT_OUT_OF_RANGE;
 	}
-	for (i = 0; i < t->nout; i++) out += t->out[i].amount;
+	for (uint32_t i = 0; i < t->nout; i++) out += t->out[i].amount;
 	if (in < out) return V_OUTPUTS_EXCEED_INPUTS;
 	*fee = in - out;
 	return V_OK;
@@ -296,8 +294,7 @@ static int check_inputs(const struct chain *c, const struct tx *t,
 /* Remove t's inputs from the UTXO set, keeping them as n's undo data. */
 static void spend(struct chain *c, const struct tx *t, struct blockindex *n) {
 	struct coin *coin;
-	uint32_t i;
-	for (i = 0; i < t->nin; i++) {
+	for (uint32_t i = 0; i < t->nin; i++) {
 		coin = map_del(&c->utxo, t->in[i].prev);
 		n->undo[n->nundo++] = *coin;
 		free(coin);
@@ -309,8 +306,7 @@ static void add_outputs(struct chain *c, const struct tx *t, uint32_t height,
                         int coinbase) {
 	uint8_t op[OUTPOINT_LEN];
 	struct coin *coin;
-	uint32_t i;
-	for (i = 0; i < t->nout; i++) {
+	for (uint32_t i = 0; i < t->nout; i++) {
 		coin = xmalloc(sizeof *coin);
 		coin->amount = t->out[i].amount;
 		memcpy(coin->addr, t->out[i].addr, ADDR_LEN);
@@ -464,8 +460,7 @@ static int read_record(const struct chain *c, int fd, off_t pos, uint8_t *buf,
 static void txlist_add(struct txlist *l, const uint8_t *raw, size_t len,
                        int64_t time) {
 	l->v = xgrow(l->v, &l->cap, l->n + 1, sizeof *l->v);
-	l->v[l->n].raw = xmalloc(len);
-	memcpy(l->v[l->n].raw, raw, len);
+	l->v[l->n].raw = memcpy(xmalloc(len), raw, len);
 	l->v[l->n].len = len;
 	l->v[l->n++].time = time;
 }
@@ -494,9 +489,8 @@ static int ancestors(const struct chain *c, const struct tx *t,
                      struct ptx **v) {
 	struct ptx *p;
 	int n = 0, k = 0;
-	uint32_t i;
 	for (;; t = &v[k++]->tx) {
-		for (i = 0; i < t->nin; i++) {
+		for (uint32_t i = 0; i < t->nin; i++) {
 			if (!(p = map_get(&c->pool, t->in[i].prev)) || listed(v, n, p))
 				continue;
 			if (n == CHAIN_MAX - 1) return -1;
@@ -513,9 +507,8 @@ static void pool_remove(struct chain *c, struct ptx *p) {
 	struct ptx *v[CHAIN_MAX], *anc[CHAIN_MAX], *child;
 	uint8_t op[OUTPOINT_LEN];
 	int n = 1, k, j, na;
-	uint32_t i;
 	for (v[0] = p, k = 0; k < n; k++)
-		for (i = 0; i < v[k]->tx.nout && n < CHAIN_MAX; i++) {
+		for (uint32_t i = 0; i < v[k]->tx.nout && n < CHAIN_MAX; i++) {
 			outpoint(op, v[k]->tx.id, i);
 			if ((child = map_get(&c->spends, op)) && !listed(v, n, child))
 				v[n++] = child;
@@ -535,10 +528,8 @@ static int cheaper(const struct ptx *a, const struct ptx *b) {
 /* The mempool entry with the lowest fee rate, or NULL if it is empty. */
 static struct ptx *pool_cheapest(const struct chain *c) {
 	struct ptx *worst = NULL;
-	struct ment *e;
-	size_t i;
-	for (i = 0; i < c->pool.nb; i++)
-		for (e = c->pool.b[i]; e; e = e->next)
+	for (size_t i = 0; i < c->pool.nb; i++)
+		for (struct ment *e = c->pool.b[i]; e; e = e->next)
 			if (!worst || cheaper(e->val, worst)) worst = e->val;
 	return worst;
 }
@@ -583,10 +574,9 @@ void chain_pool_expire(struct chain *c, int64_t max_age) {
  * transactions (ancestors, anc, and each one's descendants).  A reason. */
 static int pool_policy(const struct chain *c, const struct ptx *p,
                        struct ptx **anc, int *na) {
-	int j;
 	if (p->fee < MIN_FEE_RATE * (uint64_t)p->tx.len) return V_FEE_TOO_LOW;
 	if ((*na = ancestors(c, &p->tx, anc)) < 0) return V_TOO_LONG_CHAIN;
-	for (j = 0; j < *na; j++)
+	for (int j = 0; j < *na; j++)
 		if (anc[j]->ndesc >= CHAIN_MAX) return V_TOO_LONG_CHAIN;
 	return V_OK;
 }
@@ -602,8 +592,7 @@ static int pool_add(struct chain *c, const uint8_t *raw, size_t len,
 	int r, na = 0;
 	if (len > MAX_TX_SIZE) return V_TOO_BIG;
 	p = xcalloc(1, sizeof *p);
-	p->raw = xmalloc(len);
-	memcpy(p->raw, raw, len);
+	p->raw = memcpy(xmalloc(len), raw, len);
 	if ((r = tx_parse(&p->tx, p->raw, len)) != V_OK)
 		;
 	else if (map_get(&c->pool, p->tx.id))
@@ -733,13 +722,12 @@ static void disconnect_tip(struct chain *c, struct txlist *back) {
 	struct blockindex *n = tip(c);
 	struct block b;
 	uint8_t *raw;
-	uint32_t i;
 	c->nactive--;
 	if (c->light) return;
 	if (block_parse(&b, raw = read_block(c, n), n->len) != V_OK)
 		fatal("a connected block no longer parses");
 	unapply(c, &b, b.ntx, n);
-	for (i = 1; i < b.ntx; i++)
+	for (uint32_t i = 1; i < b.ntx; i++)
 		txlist_add(back, b.tx[i].raw, b.tx[i].len, chain_now(c));
 	block_free(&b);
 	free(raw);
@@ -835,19 +823,16 @@ static int lock_dir(struct chain *c, char *err, size_t errlen) {
 	struct flock fl = { 0 };
 	char path[4096];
 	snprintf(path, sizeof path, "%s/lock", c->dir);
-	if ((c->lock = open(path, O_RDWR | O_CREAT, 0600)) < 0) {
-		snprintf(err, errlen, "cannot open %s: %s", path,
-		         strerror(errno));
-		return -1;
-	}
 	fl.l_type = F_WRLCK;
 	fl.l_whence = SEEK_SET;
-	if (fcntl(c->lock, F_SETLK, &fl) != 0) {
+	if ((c->lock = open(path, O_RDWR | O_CREAT, 0600)) < 0)
+		snprintf(err, errlen, "cannot open %s: %s", path, strerror(errno));
+	else if (fcntl(c->lock, F_SETLK, &fl) != 0)
 		snprintf(err, errlen, "data directory %s is in use by another "
 		         "peerchain process", c->dir);
-		return -1;
-	}
-	return 0;
+	else
+		return 0;
+	return -1;
 }
 
 /* Stored blocks whose parent came later in the files: sync stores
@@ -1011,10 +996,9 @@ void chain_sync(struct chain *c) {
 size_t chain_outputs(const struct chain *c, const uint8_t *addrs, size_t n,
                      uint32_t height, struct outref *v, size_t max) {
 	const struct coin *u;
-	struct ment *e;
 	size_t i, j, k = 0;
 	for (i = 0; i < c->utxo.nb; i++)
-		for (e = c->utxo.b[i]; e; e = e->next)
+		for (struct ment *e = c->utxo.b[i]; e; e = e->next)
 			for (u = e->val, j = 0; j < n && u->height <= height; j++)
 				if (memcmp(u->addr, addrs + j * ADDR_LEN, ADDR_LEN) == 0) {
 					if (k < max) memcpy(v[k].op, e->key, OUTPOINT_LEN);
@@ -1031,10 +1015,9 @@ size_t chain_outputs(const struct chain *c, const uint8_t *addrs, size_t n,
 void chain_proven(struct chain *c, int fresh, const struct outref *v,
                   const struct coin *k, size_t n) {
 	struct txlist back = { NULL, 0, 0 };
-	size_t i;
 	if (fresh) map_free(&c->utxo, 1);
 	if (fresh) map_init(&c->utxo, OUTPOINT_LEN);
-	for (i = 0; i < n; i++)
+	for (size_t i = 0; i < n; i++)
 		if (!map_get(&c->utxo, v[i].op))
 			map_put(&c->utxo, v[i].op, memcpy(xmalloc(sizeof *k), &k[i],
 			                                  sizeof *k));
@@ -1128,8 +1111,7 @@ uint8_t *chain_read_block(const struct chain *c,
 const struct tx **chain_pool_list(const struct chain *c) {
 	struct ptx **v = pool_list(c, by_seq);
 	const struct tx **t = xcalloc(c->pool.n, sizeof *t);
-	size_t i;
-	for (i = 0; i < c->pool.n; i++) t[i] = &v[i]->tx;
+	for (size_t i = 0; i < c->pool.n; i++) t[i] = &v[i]->tx;
 	free(v);
 	return t;
 }

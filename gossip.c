@@ -190,9 +190,8 @@ int64_t gossip_seen(const struct gossip *g, const uint8_t hash[SHA256_LEN]) {
 static void send_inv(struct gossip *g, struct peer *p, const char *cmd,
                      uint32_t type, uint8_t (*hash)[SHA256_LEN], size_t n) {
 	uint8_t *b = xmalloc(4 + n * INV_REC);
-	size_t i;
 	put32le(b, (uint32_t)n);
-	for (i = 0; i < n; i++) {
+	for (size_t i = 0; i < n; i++) {
 		put32le(b + 4 + i * INV_REC, type);
 		memcpy(b + 8 + i * INV_REC, hash[i], SHA256_LEN);
 	}
@@ -237,8 +236,7 @@ static void queue_tx(struct gossip *g, struct peer *p, const uint8_t *id) {
 
 /* Queue a transaction's announcement to every peer but `from`. */
 static void relay_tx(struct gossip *g, const uint8_t *id, struct peer *from) {
-	struct peer *p;
-	for (p = g->n->peers; p; p = p->next)
+	for (struct peer *p = g->n->peers; p; p = p->next)
 		if (live(p) && p != from) queue_tx(g, p, id);
 }
 
@@ -264,10 +262,8 @@ static void relay_pool(struct gossip *g, struct peer *only) {
 	const struct tx **v = chain_pool_list(g->c);
 	size_t i, n = g->c->pool.n;
 	for (i = 0; i < n; i++)
-		if (only)
-			queue_tx(g, only, v[i]->id);
-		else
-			relay_tx(g, v[i]->id, NULL);
+		if (only) queue_tx(g, only, v[i]->id);
+		else relay_tx(g, v[i]->id, NULL);
 	free(v);
 }
 
@@ -277,7 +273,6 @@ static void relay_pool(struct gossip *g, struct peer *only) {
  * A tip that does not extend the last means a reorg: offer the mempool. */
 static void tip_changed(struct gossip *g) {
 	uint8_t tip[SHA256_LEN], hdr[HEADER_LEN];
-	struct peer *p;
 	uint32_t height;
 	chain_hash_at(g->c, chain_height(g->c), tip);
 	if (memcmp(tip, g->tip, SHA256_LEN) == 0) return;
@@ -292,7 +287,7 @@ static void tip_changed(struct gossip *g) {
 	    (chain_status(g->c, tip) & CH_BEST))
 		return;
 	g->n->height = height;
-	for (p = g->n->peers; p && !g->c->light; p = p->next)
+	for (struct peer *p = g->n->peers; p && !g->c->light; p = p->next)
 		if (live(p) && !known_has(p, tip)) {
 			known_add(p, tip);
 			send_inv(g, p, "inv", INV_BLOCK, &tip, 1);
@@ -362,9 +357,8 @@ static int pass_over(struct gossip *g, struct want *w, struct peer *p) {
 /* A wanted hash arrived (or is no longer wanted): forget it. */
 static void got(struct gossip *g, const uint8_t *hash) {
 	struct want *w = map_del(&g->wants, hash);
-	int i;
 	if (w && w->asked && w->type == INV_BLOCK) w->asked->inflight--;
-	for (i = 0; w && i < w->nfrom; i++) w->from[i]->wants--;
+	for (int i = 0; w && i < w->nfrom; i++) w->from[i]->wants--;
 	free(w);
 }
 
@@ -377,9 +371,8 @@ static void fetch_blocks(struct gossip *g) {
 	static uint32_t height[FETCH_MAX];
 	size_t i, nb, k = chain_missing(g->c, hash, height, FETCH_MAX, AHEAD);
 	int64_t now = mono_ms();
-	struct peer *p;
 	struct want *w;
-	for (p = g->n->peers; k && p; p = p->next) {
+	for (struct peer *p = g->n->peers; k && p; p = p->next) {
 		if (!live(p) || !full(p) || p->inflight > WINDOW / 2 ||
 		    p->rest_until > now)
 			continue;
@@ -469,10 +462,9 @@ static void ask_proofs(struct gossip *g, struct peer *p) {
  * proven); a peer that could not answer is asked again after RETRY_MS. */
 static void proof_rounds(struct gossip *g, int64_t now) {
 	int fresh = !g->hdr_peer && memcmp(g->asked, g->tip, SHA256_LEN) != 0;
-	struct peer *p;
 	if (fresh) memcpy(g->asked, g->tip, SHA256_LEN);
 	g->fresh |= fresh;
-	for (p = g->n->peers; p; p = p->next)
+	for (struct peer *p = g->n->peers; p; p = p->next)
 		if (live(p) && (fresh || (p->proof_at && now >= p->proof_at)))
 			ask_proofs(g, p);
 }
@@ -493,12 +485,11 @@ static void send_proofs(struct gossip *g, struct peer *p, const uint8_t *tip,
 	uint8_t branch[BRANCH_MAX][SHA256_LEN], hash[SHA256_LEN], *raw;
 	struct proof f = { hash, branch[0], NULL, 0, 0, 0, 0 };
 	struct block b;
-	uint32_t i;
 	size_t len;
 	struct rw s;
 	rw_writer(&s);
 	proofs_rw(&s, &tip, &status, &n);
-	for (i = 0; i < n && s.len <= MAX_PAYLOAD; i++) {
+	for (uint32_t i = 0; i < n && s.len <= MAX_PAYLOAD; i++) {
 		chain_hash_at(g->c, v[i].height, hash);
 		if (!(raw = chain_read_block(g->c, hash, &len)) ||
 		    block_parse(&b, raw, len) != V_OK)
@@ -728,8 +719,7 @@ static const char *on_notfound(void *arg, struct peer *p, const uint8_t *b,
 static void orphan_add(struct gossip *g, const uint8_t *id, const uint8_t *b,
                        size_t len) {
 	struct orphan *o;
-	int i;
-	for (i = 0; i < g->norphans; i++)
+	for (int i = 0; i < g->norphans; i++)
 		if (memcmp(g->orphans[i].t.id, id, SHA256_LEN) == 0) return;
 	while (g->norphans == ORPHAN_MAX ||
 	       (g->norphans && g->orphan_bytes + len > ORPHAN_BYTES)) {
@@ -756,13 +746,12 @@ static void orphan_add(struct gossip *g, const uint8_t *id, const uint8_t *b,
 static int take_tx(struct gossip *g, struct peer *p, const uint8_t *id,
                    const uint8_t *b, size_t len) {
 	int r = chain_add_tx(g->c, b, len), i;
-	uint16_t k;
 	if (r == V_MISSING_INPUT) orphan_add(g, id, b, len);
 	recent_add(g, id, r != V_OK);
 	if (r != V_OK) return r;
 	relay_tx(g, id, p);
 	for (i = 0; i < g->norphans; i++)
-		for (k = 0; k < g->orphans[i].t.nin; k++)
+		for (uint16_t k = 0; k < g->orphans[i].t.nin; k++)
 			if (memcmp(g->orphans[i].t.in[k].prev, id, SHA256_LEN) == 0)
 				g->orphans[i].ready = 1;
 	return r;
@@ -830,10 +819,7 @@ int gossip_tx(struct gossip *g, struct peer *p, const uint8_t *b, size_t len) {
 
 /* tx: a transaction we asked for (gossip_tx charges the sender). */
 static const char *on_tx(void *arg, struct peer *p, const uint8_t *b,
-                         size_t len) {
-	gossip_tx(arg, p, b, len);
-	return NULL;
-}
+                         size_t len) { gossip_tx(arg, p, b, len); return NULL; }
 
 /* A block from a peer (p) or the miner (NULL): into the chain, and out
  * if it is the new tip.  One a peer was not asked for is taken only on
@@ -1029,8 +1015,7 @@ static void timeouts(struct gossip *g, int64_t now) {
 /* Send the queues that are due; on a tick, timeouts, fetching, progress. */
 void gossip_tick(struct gossip *g, int tick) {
 	int64_t now = mono_ms();
-	struct peer *p;
-	for (p = g->n->peers; p; p = p->next)
+	for (struct peer *p = g->n->peers; p; p = p->next)
 		if (live(p) && p->nqueue && now >= p->announce_at) announce_queue(g, p);
 	if (!tick) return;
 	timeouts(g, now);
@@ -1043,9 +1028,8 @@ void gossip_tick(struct gossip *g, int tick) {
  * queue, or while requests wait, a timer tick. */
 int gossip_timeout_ms(const struct gossip *g) {
 	int64_t now = mono_ms(), t = TIMERS_MS;
-	const struct peer *p;
 	if (!g->wants.n && !g->hdr_peer) t = 1000;
-	for (p = g->n->peers; p; p = p->next)
+	for (const struct peer *p = g->n->peers; p; p = p->next)
 		if (live(p) && p->nqueue && p->announce_at - now < t)
 			t = p->announce_at - now;
 	return t < 0 ? 0 : (int)t;

@@ -116,11 +116,10 @@ static void digest_digits(const struct ots_param *op, const uint8_t Q[N],
                           unsigned digits[OTS_MAX_P]) {
 	uint8_t qc[N + 2];
 	unsigned max = (1u << op->w) - 1, sum = 0;
-	int i;
-	for (i = 0; i < N * 8 / op->w; i++) sum += max - coef(Q, i, op->w);
+	for (int i = 0; i < N * 8 / op->w; i++) sum += max - coef(Q, i, op->w);
 	memcpy(qc, Q, N);
 	put16be(qc + N, (uint16_t)(sum << op->ls));
-	for (i = 0; i < op->p; i++) digits[i] = coef(qc, i, op->w);
+	for (int i = 0; i < op->p; i++) digits[i] = coef(qc, i, op->w);
 }
 
 /* Q = H(I || u32str(q) || u16str(D_MESG) || C || message). */
@@ -142,10 +141,9 @@ static void message_hash(const uint8_t I[LMS_I_LEN], uint32_t q,
 static void chain(const uint8_t I[LMS_I_LEN], uint32_t q, int i,
                   uint8_t tmp[N], unsigned from, unsigned to) {
 	uint8_t buf[STEP_LEN];
-	unsigned j;
 	head(buf, I, q, (uint16_t)i);
 	memcpy(buf + STEP_TMP, tmp, N);
-	for (j = from; j < to; j++) {
+	for (unsigned j = from; j < to; j++) {
 		buf[STEP_J] = (uint8_t)j;
 		sha256(buf, STEP_LEN, buf + STEP_TMP);
 	}
@@ -177,9 +175,8 @@ static void ots_public(const struct lms_key *k, const struct ots_param *op,
                        uint32_t q, uint8_t K[N]) {
 	sha256_ctx c;
 	uint8_t tmp[N];
-	int i;
 	pblc_begin(&c, k->I, q);
-	for (i = 0; i < op->p; i++) {
+	for (int i = 0; i < op->p; i++) {
 		derive(k, q, (uint16_t)i, tmp);
 		chain(k->I, q, i, tmp, 0, (1u << op->w) - 1);
 		sha256_update(&c, tmp, N);
@@ -197,11 +194,10 @@ static void ots_candidate(const struct ots_param *op,
 	unsigned digits[OTS_MAX_P];
 	uint8_t Q[N], tmp[N];
 	sha256_ctx c;
-	int i;
 	message_hash(I, q, C, msg, len, Q);
 	digest_digits(op, Q, digits);
 	pblc_begin(&c, I, q);
-	for (i = 0; i < op->p; i++) {
+	for (int i = 0; i < op->p; i++) {
 		memcpy(tmp, y + (size_t)i * N, N);
 		chain(I, q, i, tmp, digits[i], (1u << op->w) - 1);
 		sha256_update(&c, tmp, N);
@@ -257,12 +253,11 @@ static void ots_sign(const struct lms_key *k, const struct ots_param *op,
                      uint32_t q, const void *msg, size_t len, uint8_t *out) {
 	unsigned digits[OTS_MAX_P];
 	uint8_t Q[N], *C = out + 4, *y = out + 4 + N;
-	int i;
 	put32be(out, op->type);
 	derive(k, q, 0xfffd, C);
 	message_hash(k->I, q, C, msg, len, Q);
 	digest_digits(op, Q, digits);
-	for (i = 0; i < op->p; i++) {
+	for (int i = 0; i < op->p; i++) {
 		derive(k, q, (uint16_t)i, y + (size_t)i * N);
 		chain(k->I, q, i, y + (size_t)i * N, 0, digits[i]);
 	}
@@ -276,14 +271,13 @@ size_t lms_sign(const struct lms_key *k, uint32_t q, const void *msg,
 	const struct lms_param *lp = find_lms(k->type);
 	const struct ots_param *op = find_ots(k->ots_type);
 	size_t len = lms_sig_len(k->type, k->ots_type), off;
-	uint32_t r;
 	if (!lp || !op || q >= (uint32_t)1 << lp->h || cap < len) return 0;
 	put32be(sig, q);
 	ots_sign(k, op, q, msg, msglen, sig + 4);
 	off = 4 + ots_sig_len(op);
 	put32be(sig + off, k->type);
 	off += 4;
-	for (r = ((uint32_t)1 << lp->h) + q; r > 1; r /= 2, off += N)
+	for (uint32_t r = ((uint32_t)1 << lp->h) + q; r > 1; r /= 2, off += N)
 		memcpy(sig + off, k->tree[r ^ 1], N);
 	return len;
 }
@@ -299,7 +293,6 @@ int lms_verify(const uint8_t *pub, size_t publen, const void *msg,
 	const uint8_t *I, *path;
 	uint8_t tmp[N];
 	uint32_t q, r;
-	int i;
 	if (publen != LMS_PUB_LEN || siglen < 8) return LMS_BAD_FORMAT;
 	I = pub + 8;
 	lp = find_lms(get32be(pub));
@@ -314,7 +307,7 @@ int lms_verify(const uint8_t *pub, size_t publen, const void *msg,
 	r = ((uint32_t)1 << lp->h) + q;
 	tree_hash(I, r, tmp, NULL, tmp);
 	path = sig + 4 + ots_sig_len(op) + 4;
-	for (i = 0; r > 1; i++, r /= 2) {
+	for (int i = 0; r > 1; i++, r /= 2) {
 		if (r & 1)
 			tree_hash(I, r / 2, path + (size_t)i * N, tmp, tmp);
 		else

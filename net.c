@@ -123,10 +123,8 @@ static int worth_storing(const struct net *n, const struct naddr *a) {
 const char *net_text(const struct naddr *a) {
 	static char buf[64];
 	char ip[INET6_ADDRSTRLEN];
-	if (is_v4(a))
-		inet_ntop(AF_INET, a->ip + 12, ip, sizeof ip);
-	else
-		inet_ntop(AF_INET6, a->ip, ip, sizeof ip);
+	inet_ntop(is_v4(a) ? AF_INET : AF_INET6, a->ip + (is_v4(a) ? 12 : 0), ip,
+	          sizeof ip);
 	snprintf(buf, sizeof buf, is_v4(a) ? "%s:%u" : "[%s]:%u", ip,
 	         (unsigned)a->port);
 	return buf;
@@ -289,18 +287,15 @@ static void book_drop(struct net *n, size_t i) {
 	}
 }
 
-/* Learn of an address heard of at wall time `heard`.  A full bucket makes
- * room by dropping its oldest address never tried; if all were tried the
- * newcomer is not kept.  Returns 1 if the address is new to the book. */
+/* Learn of an address (not one reach() calls NOWHERE, nor ours) heard of at
+ * wall time `heard`.  A full bucket drops its oldest address never tried;
+ * if all were tried, the newcomer is not kept.  1 if it is new to the book. */
 static int book_add(struct net *n, const struct naddr *a, int64_t heard) {
-	static const uint8_t zero[16];
 	struct entry *e = book_find(n, a);
 	size_t i, worst = n->nbook, count = 0;
 	uint8_t key[18];
 	int b = (int)(group_hash(n, a) % BOOK_BUCKETS);
-	if (e || a->port == 0 || memcmp(a->ip, zero, 16) == 0 ||
-	    (is_v4(a) && get32le(a->ip + 12) == 0) ||
-	    memcmp(a, &n->self, sizeof *a) == 0) {
+	if (e || reach(a) == NOWHERE || memcmp(a, &n->self, sizeof *a) == 0) {
 		if (e && heard > e->heard) e->heard = heard;
 		return 0;
 	}
@@ -642,10 +637,9 @@ static void send_version(struct net *n, struct peer *p) {
 static void send_addrs(struct net *n, struct peer *p, struct entry **e,
                        size_t count) {
 	struct rw s;
-	size_t i;
 	rw_writer(&s);
 	rw_count(&s, (uint32_t)count, 2, MAX_ADDR, ADDR_REC);
-	for (i = 0; i < count; i++) addr_rw(&s, &e[i]->a, &e[i]->heard);
+	for (size_t i = 0; i < count; i++) addr_rw(&s, &e[i]->a, &e[i]->heard);
 	net_send(n, p, "addr", s.out, s.len);
 	free(s.out);
 }
@@ -954,10 +948,9 @@ int net_connect(struct net *n, const char *text, char *err, size_t errlen) {
 static int group_peers(const struct net *n, const struct naddr *a,
                        int outbound) {
 	uint8_t g[5], h[5];
-	struct peer *p;
 	int count = 0;
 	net_group(a, g);
-	for (p = n->peers; p; p = p->next) {
+	for (struct peer *p = n->peers; p; p = p->next) {
 		net_group(&p->a, h);
 		count += p->fd >= 0 && p->outbound == outbound &&
 		         memcmp(g, h, 5) == 0;
@@ -968,8 +961,7 @@ static int group_peers(const struct net *n, const struct naddr *a,
 /* Do we have a connection to exactly this address?  (Like Bitcoin, a
  * peer connected to us inbound may still be dialled out.) */
 static int connected(const struct net *n, const struct naddr *a) {
-	struct peer *p;
-	for (p = n->peers; p; p = p->next)
+	for (struct peer *p = n->peers; p; p = p->next)
 		if (p->fd >= 0 && memcmp(&p->a, a, sizeof *a) == 0) return 1;
 	return 0;
 }
@@ -981,8 +973,7 @@ static int connected(const struct net *n, const struct naddr *a) {
 static void pick_outbound(struct net *n) {
 	int64_t now = mono_ms() / 1000, wait;
 	struct entry *e;
-	int tries;
-	for (tries = 0; tries < 100 && n->nbook > 0; tries++) {
+	for (int tries = 0; tries < 100 && n->nbook > 0; tries++) {
 		e = &n->book[random64() % n->nbook];
 		wait = (int64_t)RETRY_BASE << (e->attempts < 9 ? e->attempts : 9);
 		if ((tries < 25 && !(e->tried & USEFUL)) || (tries < 50 &&
@@ -1093,11 +1084,9 @@ static void connected_out(struct net *n, struct peer *p) {
  * connections, save the address book now and then. */
 void net_tick(struct net *n, int tick) {
 	int64_t now = mono_ms();
-	struct peer *p;
-	size_t i;
 	uint8_t b[8];
 	struct entry *e;
-	for (p = n->peers; tick && p; p = p->next) {
+	for (struct peer *p = n->peers; tick && p; p = p->next) {
 		if (p->fd < 0) continue;
 		if (p->outbound && p->last_relay && (e = book_find(n, &p->a)))
 			e->tried |= USEFUL;            /* (gossip set last_relay) */
@@ -1119,7 +1108,7 @@ void net_tick(struct net *n, int tick) {
 		}
 	}
 	sweep(n);
-	for (i = 0; tick && i < n->o.nconnect; i++)
+	for (size_t i = 0; tick && i < n->o.nconnect; i++)
 		if (!connected(n, &n->fixed[i]) &&
 		    now - n->fixed_at[i] > RETRY_BASE * 1000) {
 			n->fixed_at[i] = now;
@@ -1155,7 +1144,6 @@ int net_timeout_ms(const struct net *n) {
  * are left out but every COLD_MS: idle connections cost a busy node little. */
 int net_pollfds(struct net *n, struct pollfd *pfd) {
 	int64_t now = mono_ms();
-	struct peer *p;
 	int k = 0, cold, hot;
 	if (n->listen_fd >= 0 && n->nin < n->o.max_in + 1) {
 		pfd[k].fd = n->listen_fd;
@@ -1165,7 +1153,7 @@ int net_pollfds(struct net *n, struct pollfd *pfd) {
 	shed(n, NULL);
 	if ((cold = now - n->cold_at >= COLD_MS)) n->cold_at = now;
 	n->any_cold = 0;
-	for (p = n->peers; p && k < n->maxfds; p = p->next) {
+	for (struct peer *p = n->peers; p && k < n->maxfds; p = p->next) {
 		if (p->fd < 0) continue;
 		hot = buf_size(&p->out) || !p->handshaked || p->outbound ||
 		      now - p->last_recv < HOT_MS;
@@ -1183,8 +1171,7 @@ int net_pollfds(struct net *n, struct pollfd *pfd) {
 /* Act on what poll() reported for net_pollfds' slots. */
 void net_events(struct net *n, const struct pollfd *pfd, int count) {
 	struct peer *p;
-	int i;
-	for (i = 0; i < count; i++) {
+	for (int i = 0; i < count; i++) {
 		if (!pfd[i].revents) continue;
 		if (!(p = n->who[i]))
 			accept_peer(n);
@@ -1226,7 +1213,6 @@ struct net *net_open(const struct net_opts *o, char *err, size_t errlen) {
 	struct net *n = xcalloc(1, sizeof *n);
 	struct rlimit r;
 	struct naddr a;
-	size_t i;
 	n->o = *o;
 	n->listen_fd = -1;
 	n->budget = BUDGET_BASE + BUDGET_PEER * (size_t)(o->max_in + o->max_out);
@@ -1247,18 +1233,18 @@ struct net *net_open(const struct net_opts *o, char *err, size_t errlen) {
 	file_load(path_of(n, "anchors.dat"), 8 + ADDR_REC * MAX_ANCHORS,
 	          anchors_rw, n);
 	unlink(path_of(n, "anchors.dat"));      /* (used once, as Bitcoin) */
-	for (i = 0; i < ADDR_SLOTS; i++) {
+	for (size_t i = 0; i < ADDR_SLOTS; i++) {
 		n->tokens[i] = MAX_ADDR;
 		n->tokens_at[i] = n->saved_at;
 	}
 	n->fixed = xcalloc(o->nconnect, sizeof *n->fixed);
 	n->fixed_at = xcalloc(o->nconnect, sizeof *n->fixed_at);
-	for (i = 0; i < o->nconnect; i++) {
+	for (size_t i = 0; i < o->nconnect; i++) {
 		if (net_resolve(o->connect[i], &n->fixed[i], err, errlen) != 0)
 			goto fail;
 		n->fixed_at[i] = -RETRY_BASE * 1000;
 	}
-	for (i = 0; i < o->nseeds; i++)
+	for (size_t i = 0; i < o->nseeds; i++)
 		if (net_resolve(o->seeds[i], &a, err, errlen) == 0)
 			book_add(n, &a, wall_ms() / 1000);
 		else
@@ -1284,14 +1270,13 @@ fail:
 
 /* Save the address book and bans, close every socket, free everything. */
 void net_close(struct net *n) {
-	struct peer *p;
 	if (!n) return;
 	if (n->who) {
 		save(n, "peers.dat", book_rw);
 		save(n, "bans.dat", bans_rw);
 		save(n, "anchors.dat", anchors_rw);
 	}
-	for (p = n->peers; p; p = p->next)
+	for (struct peer *p = n->peers; p; p = p->next)
 		if (p->fd >= 0) {
 			close(p->fd);
 			p->fd = -1;

@@ -104,8 +104,7 @@ static int say(const char *fmt, ...) {
 static const char *hash_text(const uint8_t h[SHA256_LEN]) {
 	static char buf[2 * SHA256_LEN + 1];
 	uint8_t r[SHA256_LEN];
-	int i;
-	for (i = 0; i < SHA256_LEN; i++) r[i] = h[SHA256_LEN - 1 - i];
+	for (int i = 0; i < SHA256_LEN; i++) r[i] = h[SHA256_LEN - 1 - i];
 	hex_encode(r, SHA256_LEN, buf);
 	return buf;
 }
@@ -113,9 +112,8 @@ static const char *hash_text(const uint8_t h[SHA256_LEN]) {
 /* Read a hash as hash_text shows it; returns 0 or -1. */
 static int hash_parse(const char *s, uint8_t h[SHA256_LEN]) {
 	uint8_t r[SHA256_LEN];
-	int i;
 	if (hex_decode(s, r, SHA256_LEN) != 0) return -1;
-	for (i = 0; i < SHA256_LEN; i++) h[i] = r[SHA256_LEN - 1 - i];
+	for (int i = 0; i < SHA256_LEN; i++) h[i] = r[SHA256_LEN - 1 - i];
 	return 0;
 }
 
@@ -168,9 +166,8 @@ static int cmd_address(char **arg) {
 /* `wallet`: every key, its address and the leaves it used. */
 static int cmd_wallet(char **arg) {
 	char text[ADDR_TEXT_LEN + 1];
-	uint32_t i;
 	(void)arg;
-	for (i = 0; i < wallet->n; i++) {
+	for (uint32_t i = 0; i < wallet->n; i++) {
 		addr_text(wallet->keys[i].addr, text);
 		fprintf(out, "%s leaves %u/%u%s\n", text,
 		        (unsigned)wallet->keys[i].next,
@@ -289,10 +286,9 @@ static int cmd_tip(char **arg) {
 /* Print a transaction: inputs (and their leaves), outputs. */
 static void print_tx(const struct tx *t) {
 	char text[ADDR_TEXT_LEN + 1], amt[AMOUNT_TEXT_LEN];
-	uint32_t i;
 	fprintf(out, "txid %s\nsize %lu\n", hash_text(t->id),
 	        (unsigned long)t->len);
-	for (i = 0; i < t->nin; i++) {
+	for (uint32_t i = 0; i < t->nin; i++) {
 		fprintf(out, "in %s:%u ", hash_text(t->in[i].prev),
 		        (unsigned)t->in[i].index);
 		if (t->in[i].siglen >= 4)
@@ -301,7 +297,7 @@ static void print_tx(const struct tx *t) {
 			fprintf(out, "%s\n", i ? "(signed by an earlier input)" :
 			        "(coinbase)");
 	}
-	for (i = 0; i < t->nout; i++) {
+	for (uint32_t i = 0; i < t->nout; i++) {
 		addr_text(t->out[i].addr, text);
 		fprintf(out, "out %s %s\n", amount_text(t->out[i].amount, amt),
 		        text);
@@ -431,9 +427,8 @@ static int cmd_status(char **arg) {
 
 /* `peers`: one line a connection. */
 static int cmd_peers(char **arg) {
-	struct peer *p;
 	(void)arg;
-	for (p = net->peers; p; p = p->next)
+	for (struct peer *p = net->peers; p; p = p->next)
 		if (p->fd >= 0)
 			fprintf(out, "%s %s %s %s height %u ping %lld listen %u %s\n",
 			        net_text(&p->a), p->outbound ? "out" : "in",
@@ -466,14 +461,11 @@ static int cmd_connect(char **arg) {
 /* Ban ip for secs seconds (0: lift its ban), as the operator asks. */
 static int ban(const char *ip, long secs) {
 	struct naddr a;
-	struct peer *p;
-	if (net_parse_ip(ip, &a) != 0) {
-		say("'%s' is not an IP address\n", ip);
-		return 2;
-	}
+	if (net_parse_ip(ip, &a) != 0)          /* (2: a usage error) */
+		return 1 + say("'%s' is not an IP address\n", ip);
 	net_ban(net, a.ip, secs ? wall_ms() / 1000 + secs : 0);
 	log_msg(LOG_WARN, "%s %s by the operator", secs ? "ban" : "unban", ip);
-	for (p = net->peers; secs && p; p = p->next)
+	for (struct peer *p = net->peers; secs && p; p = p->next)
 		if (memcmp(p->a.ip, a.ip, 16) == 0)
 			net_drop(net, p, "banned by the operator");
 	fprintf(out, "ok\n");
@@ -491,12 +483,8 @@ static int cmd_ban(char **arg) {
 static int cmd_unban(char **arg) { return ban(arg[0], 0); }
 
 /* `stop`: stop the running node. */
-static int cmd_stop(char **arg) {
-	(void)arg;
-	stopping = 1;
-	fprintf(out, "ok\n");
-	return 0;
-}
+static int cmd_stop(char **arg)
+{ (void)arg; stopping = 1; fprintf(out, "ok\n"); return 0; }
 
 /* ==== The node: its loop, the miner, the control socket ==== */
 /* Note a signal for the loop: it stops at the next wake-up. */
@@ -628,8 +616,7 @@ static void ctl_accept(void) {
 
 /* Close the control clients that took over CONTROL_MS. */
 static void ctl_expire(void) {
-	int i;
-	for (i = 0; i < MAX_CONTROL; i++)
+	for (int i = 0; i < MAX_CONTROL; i++)
 		if (ctls[i].fd >= 0 && mono_ms() - ctls[i].since > CONTROL_MS)
 			ctl_close(&ctls[i]);
 }
@@ -689,12 +676,11 @@ static int node_open(void) {
 /* Close what node_open opened. */
 static void node_close(void) {
 	struct sockaddr_un un;
-	int i;
 	net_close(net);
 	gossip_close(gossip);
 	net = NULL;
 	gossip = NULL;
-	for (i = 0; i < MAX_CONTROL; i++)
+	for (int i = 0; i < MAX_CONTROL; i++)
 		if (ctls[i].fd >= 0) ctl_close(&ctls[i]);
 	if (ctl_fd >= 0 && control_path(&un) == 0) unlink(un.sun_path);
 	if (ctl_fd >= 0) close(ctl_fd);
@@ -837,7 +823,6 @@ static const struct command commands[] = {
 
 /* Print the usage and every command to f. */
 static void usage(FILE *f) {
-	const struct command *c;
 	char name[64];
 	fprintf(f, "usage: peerchain [-d DIR] [-n NET] COMMAND [ARGS...]\n\n"
 	        "  -d DIR   data directory (default ~/.peerchain); the files of\n"
@@ -857,7 +842,7 @@ static void usage(FILE *f) {
 	        "  -T MS|random  batch transaction announcements MS ms (100)\n"
 	        "  -t NAME=S     timeouts: handshake, ping, idle, ban (seconds)\n"
 	        "  -v, -q        log more, log less\n\ncommands:\n");
-	for (c = commands; c->name; c++) {
+	for (const struct command *c = commands; c->name; c++) {
 		snprintf(name, sizeof name, "%s %s", c->name, c->args);
 		fprintf(f, "  %-24s %s%s\n", name, c->help,
 		        (c->where & EITHER) == NODE ? " (running node)" : "");
@@ -933,8 +918,6 @@ int main(int argc, char **argv) {
 	if (argc == 2 && (!strcmp(argv[1], "--help") ||
 	                  !strcmp(argv[1], "--version")))
 		argv[1] += 2;                    /* the commands help, version */
-	for (ch = 1; ch < argc; ch++)       /* -mine, as the docs once said */
-		if (strcmp(argv[ch], "-mine") == 0) argv[ch] = "-m";
 	list = xcalloc(2 * (size_t)argc, sizeof *list);   /* -s, then -c */
 	nopt.seeds = list;
 	nopt.connect = list + argc;

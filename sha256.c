@@ -68,15 +68,14 @@ static unsigned long compressions;  /* blocks compressed by this process */
 /* Fold one 64-byte block into the state s. */
 static void compress(uint32_t s[8], const uint8_t *block) {
 	uint32_t w[16], a, b, c, d, e, f, g, h;
-	int i;
-	for (i = 0; i < 16; i++) w[i] = get32be(block + 4 * i);
+	for (int i = 0; i < 16; i++) w[i] = get32be(block + 4 * i);
 	a = s[0]; b = s[1]; c = s[2]; d = s[3];
 	e = s[4]; f = s[5]; g = s[6]; h = s[7];
 	EIGHT_ROUNDS(0, LOAD);
 	EIGHT_ROUNDS(8, LOAD);
 	/* Steps of 16 make every ring index a constant the compiler can keep
 	 * in a register: measurably faster than steps of 8. */
-	for (i = 16; i < 64; i += 16) {
+	for (int i = 16; i < 64; i += 16) {
 		EIGHT_ROUNDS(i, NEXT);
 		EIGHT_ROUNDS(i + 8, NEXT);
 	}
@@ -121,7 +120,6 @@ void sha256_update(sha256_ctx *c, const void *data, size_t len) {
 void sha256_final(sha256_ctx *c, uint8_t out[SHA256_LEN]) {
 	size_t have = (size_t)(c->len % SHA256_BLOCK);
 	uint64_t bits = c->len * 8;
-	int i;
 	c->buf[have++] = 0x80;
 	if (have > SHA256_BLOCK - 8) {
 		memset(c->buf + have, 0, SHA256_BLOCK - have);
@@ -132,7 +130,7 @@ void sha256_final(sha256_ctx *c, uint8_t out[SHA256_LEN]) {
 	put32be(c->buf + 56, (uint32_t)(bits >> 32));
 	put32be(c->buf + 60, (uint32_t)bits);
 	compress(c->h, c->buf);
-	for (i = 0; i < 8; i++) put32be(out + 4 * i, c->h[i]);
+	for (int i = 0; i < 8; i++) put32be(out + 4 * i, c->h[i]);
 }
 
 /* Hash len bytes of data in one call. */

@@ -59,8 +59,7 @@ void map_init(struct map *m, size_t klen) {
  * (IPv4 ones all begin with the same 12 bytes). */
 static size_t slot(const struct map *m, const uint8_t *key) {
 	uint64_t h = m->salt;
-	size_t i;
-	for (i = 0; i < m->klen; i += 8)
+	for (size_t i = 0; i < m->klen; i += 8)
 		h = (h ^ get64le(key + (i + 8 <= m->klen ? i : m->klen - 8))) *
 		    0x9e3779b97f4a7c15ULL;
 	return (size_t)(h >> 32) & (m->nb - 1);
@@ -68,8 +67,7 @@ static size_t slot(const struct map *m, const uint8_t *key) {
 
 /* The value stored under key, or NULL. */
 void *map_get(const struct map *m, const uint8_t *key) {
-	struct ment *e;
-	for (e = m->b[slot(m, key)]; e; e = e->next)
+	for (struct ment *e = m->b[slot(m, key)]; e; e = e->next)
 		if (memcmp(e->key, key, m->klen) == 0) return e->val;
 	return NULL;
 }
@@ -121,8 +119,7 @@ void *map_del(struct map *m, const uint8_t *key) {
 /* Free the table; with free_values, the values too. */
 void map_free(struct map *m, int free_values) {
 	struct ment *e, *next;
-	size_t i;
-	for (i = 0; i < m->nb; i++)
+	for (size_t i = 0; i < m->nb; i++)
 		for (e = m->b[i]; e; e = next) {
 			next = e->next;
 			if (free_values) free(e->val);
@@ -136,10 +133,9 @@ void map_free(struct map *m, int free_values) {
 /* Every value in the table, in a new array of m->n pointers. */
 void **map_values(const struct map *m) {
 	void **v = xcalloc(m->n, sizeof *v);
-	struct ment *e;
 	size_t i, k = 0;
 	for (i = 0; i < m->nb; i++)
-		for (e = m->b[i]; e; e = e->next) v[k++] = e->val;
+		for (struct ment *e = m->b[i]; e; e = e->next) v[k++] = e->val;
 	return v;
 }
 
@@ -147,8 +143,7 @@ void **map_values(const struct map *m) {
 /* Write n bytes as 2n lowercase hex digits and a NUL. */
 void hex_encode(const uint8_t *in, size_t n, char *out) {
 	static const char digits[] = "0123456789abcdef";
-	size_t i;
-	for (i = 0; i < n; i++) {
+	for (size_t i = 0; i < n; i++) {
 		out[2 * i] = digits[in[i] >> 4];
 		out[2 * i + 1] = digits[in[i] & 15];
 	}
@@ -159,9 +154,8 @@ void hex_encode(const uint8_t *in, size_t n, char *out) {
 int hex_decode(const char *s, uint8_t *out, size_t n) {
 	static const char digits[] = "0123456789abcdef";
 	const char *d;
-	size_t i;
 	if (strlen(s) != 2 * n) return -1;
-	for (i = 0; i < 2 * n; i++) {
+	for (size_t i = 0; i < 2 * n; i++) {
 		if (!(d = strchr(digits, s[i] < 'A' ? s[i] : s[i] | 0x20))) return -1;
 		out[i / 2] = (uint8_t)(i % 2 ? out[i / 2] | (d - digits) :
 		                       (d - digits) << 4);

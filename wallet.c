@@ -58,14 +58,13 @@ int addr_parse(const char *s, uint8_t addr[ADDR_LEN]) {
 static void wallet_rw(struct rw *s, void *arg) {
 	struct wallet *w = arg;
 	struct wkey *k;
-	uint32_t i;
 	rw_magic(s, WALLET_MAGIC);
 	w->n = rw_count(s, w->n, 4, MAX_KEYS, KEY_REC);
 	if (!s->out && !s->bad) {
 		w->keys = xcalloc(w->n, sizeof *w->keys);
 		w->cap = w->n;
 	}
-	for (i = 0; i < w->n && !s->bad; i++) {
+	for (uint32_t i = 0; i < w->n && !s->bad; i++) {
 		k = &w->keys[i];
 		rw_u32(s, &k->type);
 		rw_u32(s, &k->ots);
@@ -135,9 +134,8 @@ struct wallet *wallet_open(const char *dir, int create, uint32_t lms_type,
 
 /* Free the wallet (it is always saved already). */
 void wallet_close(struct wallet *w) {
-	uint32_t i;
 	if (!w) return;
-	for (i = 0; i < w->n; i++) free(w->keys[i].tree);
+	for (uint32_t i = 0; i < w->n; i++) free(w->keys[i].tree);
 	free(w->keys);
 	free(w);
 }
@@ -149,8 +147,7 @@ const uint8_t *wallet_address(const struct wallet *w) {
 
 /* The index of the key whose address this is, or -1. */
 long wallet_key(const struct wallet *w, const uint8_t addr[ADDR_LEN]) {
-	uint32_t i;
-	for (i = 0; i < w->n; i++)
+	for (uint32_t i = 0; i < w->n; i++)
 		if (memcmp(w->keys[i].addr, addr, ADDR_LEN) == 0)
 			return (long)i;
 	return -1;
@@ -164,12 +161,11 @@ static void gather(const struct wallet *w, const struct chain *c,
 	uint32_t height = chain_height(c) + 1, mature = c->p->maturity;
 	uint8_t op[OUTPOINT_LEN];
 	const struct coin *coin;
-	struct ment *e;
 	size_t i, k;
 	long key;
 	memset(g, 0, sizeof *g);
 	for (i = 0; i < c->utxo.nb; i++)
-		for (e = c->utxo.b[i]; e; e = e->next) {
+		for (struct ment *e = c->utxo.b[i]; e; e = e->next) {
 			coin = e->val;
 			key = wallet_key(w, coin->addr);
 			if (key < 0 || map_get(&c->spends, e->key)) continue;
@@ -255,8 +251,7 @@ static uint64_t choose(const struct wallet *w, struct gather *g,
 static int reserve(struct wallet *w, const unsigned char *chosen,
                    uint32_t *q, char *err, size_t errlen) {
 	struct wkey *cur = &w->keys[w->n - 1];
-	uint32_t k;
-	for (k = 0; k < w->n; k++)
+	for (uint32_t k = 0; k < w->n; k++)
 		if (chosen[k]) q[k] = w->keys[k].next++;
 	if (cur->next >= cur->leaves) return wallet_new_key(w, err, errlen);
 	if (file_save(w->path, wallet_rw, w) != 0) {
@@ -272,9 +267,8 @@ static int sign_inputs(struct wallet *w, struct tx *t, const uint32_t *ikey,
                        const uint32_t *q, uint8_t *sigs) {
 	uint8_t sighash[SHA256_LEN];
 	struct wkey *wk;
-	uint32_t i;
 	tx_sighash(t, sighash);
-	for (i = 0; i < t->nin; i++) {
+	for (uint32_t i = 0; i < t->nin; i++) {
 		if (i > 0 && ikey[i] == ikey[i - 1])
 			continue;                  /* borrows the one before */
 		wk = &w->keys[ikey[i]];
@@ -308,8 +302,7 @@ static uint8_t *sign_and_write(struct wallet *w, struct tx *t,
                                size_t errlen) {
 	uint8_t *sigs = xmalloc((size_t)t->nin * LMS_SIG_MAX);
 	uint8_t *buf = xmalloc(MAX_TX_SIZE);
-	uint32_t i;
-	for (i = 0; i < t->nin; i++)
+	for (uint32_t i = 0; i < t->nin; i++)
 		t->in[i].pub = w->keys[ikey[i]].pub;  /* after any new key */
 	out[1].addr = wallet_address(w);
 	t->out = out;
