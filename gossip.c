@@ -262,8 +262,10 @@ static void relay_pool(struct gossip *g, struct peer *only) {
 	const struct tx **v = chain_pool_list(g->c);
 	size_t i, n = g->c->pool.n;
 	for (i = 0; i < n; i++)
-		if (only) queue_tx(g, only, v[i]->id);
-		else relay_tx(g, v[i]->id, NULL);
+		if (only)
+			queue_tx(g, only, v[i]->id);
+		else
+			relay_tx(g, v[i]->id, NULL);
 	free(v);
 }
 
