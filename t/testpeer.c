@@ -993,11 +993,15 @@ static int bansdat(int n) {
 }
 
 /* A proofs payload changed as kind says (see proxy); returns its length:
- * tip[32] | status | u16 count | block[32] | u32 pos | u8 depth | depth x
- * hash[32] | u32 output | ... */
+ * tip[32] | status | u16 count | count x (block[32] | u32 pos | u8 depth |
+ * depth x hash[32] | u32 output | u32 length | tx).  A branch is forged in
+ * the first proof that has one (a block of the coinbase alone has none). */
 static size_t forge(uint8_t *m, size_t len, const char *kind) {
-	size_t at = 35, k;
+	size_t at = 35, k, i;
 	if (len < at + 41 || get16le(m + 33) == 0) return len;
+	for (i = 0; !strcmp(kind, "branch") && i + 1 < get16le(m + 33) &&
+	     !m[at + 36]; i++)
+		at += 37 + 4 + 4 + get32le(m + at + 41);
 	if (!strcmp(kind, "withhold")) {       /* (and last to answer) */
 		struct timespec ts = { 0, 300000000 };
 		nanosleep(&ts, NULL);
