@@ -1000,7 +1000,7 @@ static size_t forge(uint8_t *m, size_t len, const char *kind) {
 	size_t at = 35, k, i;
 	if (len < at + 41 || get16le(m + 33) == 0) return len;
 	for (i = 0; !strcmp(kind, "branch") && i + 1 < get16le(m + 33) &&
-	     !m[at + 36]; i++)
+	     at + 45 <= len && !m[at + 36]; i++)
 		at += 37 + 4 + 4 + get32le(m + at + 41);
 	if (!strcmp(kind, "withhold")) {       /* (and last to answer) */
 		struct timespec ts = { 0, 300000000 };
