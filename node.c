@@ -31,6 +31,8 @@
 #define MINE_SLICE   100000         /* nonces between looks at the clock... */
 #define MINE_STEP    8              /* ...in the running node's miner, */
 #define MINE_TURN_US 10             /* which works this long a turn */
+#define MINE_CYCLE   100            /* ms: -M 20 mines 20 ms of each 100 */
+#define ROLE (chain->light ? "light" : opt_mine ? "mining" : "full")
 #define TICK_MS      100            /* the timers' tick; fsyncs as often */
 #define MAX_CONTROL  8              /* control connections at once, */
 #define CONTROL_MS   10000          /* each this long to ask and read */
@@ -79,8 +81,8 @@ static struct net_opts nopt = {      /* the node's options (run) */
 };
 static volatile sig_atomic_t got_signal; /* SIGINT or SIGTERM arrived */
 static int no_listen;                /* -L: outbound only, as behind NAT */
-static int opt_mine;                 /* -m: mine in the loop */
-static int opt_light;                /* -S: a light node (headers only) */
+static int opt_mine;                 /* -m, -M: percent of the time mined */
+static int opt_chain;                /* -S: CHAIN_LIGHT; -R: CHAIN_REINDEX */
 static int tx_delay = TX_DELAY_MS;   /* -T: tx announcement batching */
 static struct net *net;              /* set while the node runs... */
 static struct gossip *gossip;
@@ -140,7 +142,7 @@ static int need(int what) {
 	if (!chain && data_dir() != 0) return -1;
 	snprintf(hdr, sizeof hdr, "%s/hdr00000.dat", netdir);
 	if (!chain && (chain = chain_open(params_find(opt_net), netdir,
-	                                  opt_light || !access(hdr, F_OK), why,
+	                                  opt_chain | !access(hdr, F_OK), why,
 	                                  sizeof why)) && chain->report[0])
 		say("repaired: %s\n", chain->report);
 	if (chain && !wallet && what & (WALLET | NEW_WALLET))
@@ -417,7 +419,7 @@ static int cmd_status(char **arg) {
 	(void)arg;
 	fprintf(out, "network %s\nrole %s\nheight %u\npeers %d in, %d out\n"
 	        "addresses %lu\nbans %lu\nlisten %s\nbuffers %lu of %lu\n",
-	        opt_net, chain->light ? "light" : opt_mine ? "mining" : "full",
+	        opt_net, ROLE,
 	        (unsigned)chain_height(chain), net->nin, net->nout,
 	        (unsigned long)net->nbook, (unsigned long)net->bans.n,
 	        net->self.port ? net_text(&net->self) : "none",
@@ -425,17 +427,38 @@ static int cmd_status(char **arg) {
 	return 0;
 }
 
-/* `peers`: one line a connection. */
+/* `peers [dot]`: one line a connection; with dot, the node and its
+ * connections as a Graphviz graph, each edge from the dialer. */
 static int cmd_peers(char **arg) {
-	(void)arg;
-	for (struct peer *p = net->peers; p; p = p->next)
-		if (p->fd >= 0)
+	char me[64], them[64];
+	struct naddr a;
+	if (arg[0] && strcmp(arg[0], "dot")) return -1;
+	snprintf(me, sizeof me, "%s", net->self.port ? net_text(&net->self) :
+	         "outbound only");
+	if (arg[0])
+		fprintf(out, "digraph peerchain {\n\t\"%s\" [shape=box, label=\"%s\\n"
+		        "%s\\nheight %u\"];\n", me, me, ROLE,
+		        (unsigned)chain_height(chain));
+	for (struct peer *p = net->peers; p; p = p->next) {
+		if (p->fd < 0) continue;
+		a = p->a;                        /* (an inbound peer: its listener) */
+		if (!p->outbound && p->listen_port) a.port = p->listen_port;
+		snprintf(them, sizeof them, "%s", net_text(arg[0] ? &a : &p->a));
+		if (!arg[0])
 			fprintf(out, "%s %s %s %s height %u ping %lld listen %u %s\n",
-			        net_text(&p->a), p->outbound ? "out" : "in",
+			        them, p->outbound ? "out" : "in",
 			        p->handshaked ? "ready" : "handshake",
 			        p->services & SERVICE_FULL ? "full" : "light",
 			        (unsigned)p->height, (long long)p->min_ping,
 			        (unsigned)p->listen_port, p->agent);
+		else
+			fprintf(out, "\t\"%s\" [label=\"%s\\n%s\\nheight %u\"];\n\t"
+			        "\"%s\" -> \"%s\" [label=%s];\n", them, them,
+			        p->services & SERVICE_FULL ? "full" : "light",
+			        (unsigned)p->height, p->outbound ? me : them,
+			        p->outbound ? them : me, p->outbound ? "out" : "in");
+	}
+	if (arg[0]) fprintf(out, "}\n");
 	return 0;
 }
 
@@ -509,14 +532,30 @@ static struct {
 	size_t len;
 	uint8_t tip[SHA256_LEN];         /* the tip it builds on */
 	size_t pool;                     /* mempool size it was made with */
+	int64_t cycle, busy;             /* when this MINE_CYCLE began; µs
+	                                    mined in it */
 } miner;
 
-/* One turn of the miner: a new template if the tip or the mempool
- * changed, then a few nonces; a solved block goes to gossip. */
+/* Milliseconds the miner must rest: 0 while it has not used its share
+ * (-M) of this MINE_CYCLE, else until the next cycle. */
+static int mine_rest(void) {
+	int64_t now = mono_us();
+	if (now - miner.cycle >= MINE_CYCLE * 1000) {
+		miner.cycle = now;
+		miner.busy = 0;
+	}
+	return miner.busy < MINE_CYCLE * 10 * opt_mine ? 0 :
+	       (int)((miner.cycle + MINE_CYCLE * 1000 - now) / 1000) + 1;
+}
+
+/* One turn of the miner, unless it must rest: a new template if the tip
+ * or the mempool changed, then a few nonces; a solved block goes to
+ * gossip. */
 static void mine_turn(void) {
 	uint8_t tip[SHA256_LEN], hash[SHA256_LEN];
-	int64_t until = mono_us() + MINE_TURN_US;
+	int64_t start = mono_us(), until = start + MINE_TURN_US;
 	int r;
+	if (mine_rest()) return;
 	chain_hash_at(chain, chain_height(chain), tip);
 	if (!miner.blk || memcmp(tip, miner.tip, SHA256_LEN) != 0 ||
 	    chain->pool.n != miner.pool) {
@@ -529,6 +568,7 @@ static void mine_turn(void) {
 	while ((r = block_mine(miner.blk, miner.len, MINE_STEP,
 	                       chain_now(chain) + 600)) == 0 && mono_us() < until)
 		;
+	miner.busy += mono_us() - start;
 	if (r == 0) return;
 	sha256d(miner.blk, HEADER_LEN, hash);
 	r = r < 0 ? -1 : gossip_block(gossip, NULL, miner.blk, miner.len);
@@ -652,7 +692,8 @@ static int control_listen(void) {
 static int node_open(void) {
 	static char any[32];
 	char why[512];
-	if (need(opt_mine || opt_light ? CHAIN | NEW_WALLET : CHAIN) != 0)
+	if (need(opt_mine || opt_chain & CHAIN_LIGHT ? CHAIN | NEW_WALLET :
+	         CHAIN) != 0)
 		return -1;
 	if (!wallet)            /* (an existing one, for the wallet commands) */
 		wallet = wallet_open(netdir, chain->light, LMS_SHA256_M32_H10, why,
@@ -711,8 +752,8 @@ static int cmd_run(char **arg) {
 		}
 		k = net_pollfds(net, pfd + 1 + MAX_CONTROL);
 		t = net_timeout_ms(net);
-		t = opt_mine ? 0 : gossip_timeout_ms(gossip) < t ?
-		    gossip_timeout_ms(gossip) : t;
+		t = gossip_timeout_ms(gossip) < t ? gossip_timeout_ms(gossip) : t;
+		t = opt_mine && mine_rest() < t ? mine_rest() : t;
 		if ((r = poll(pfd, (nfds_t)(1 + MAX_CONTROL + k), t)) > 0) {
 			if (pfd[0].revents) ctl_accept();
 			for (i = 0; i < MAX_CONTROL; i++)
@@ -809,7 +850,8 @@ static const struct command commands[] = {
 	{ "seen", cmd_seen, 1, 1, NODE, "HASH", "when the node first took a "
 	  "block or transaction" },
 	{ "status", cmd_status, 0, 0, NODE, "", "height, peers, addresses" },
-	{ "peers", cmd_peers, 0, 0, NODE, "", "the connections" },
+	{ "peers", cmd_peers, 0, 1, NODE, "[dot]", "the connections (dot: as "
+	  "a Graphviz graph)" },
 	{ "stats", cmd_stats, 0, 0, NODE, "", "messages and bytes by command; "
 	  "gossip's counters" },
 	{ "connect", cmd_connect, 1, 1, NODE, "HOST:PORT", "connect to a peer "
@@ -828,6 +870,7 @@ static void usage(FILE *f) {
 	        "  -d DIR   data directory (default ~/.peerchain); the files of\n"
 	        "           each network live in DIR/NET\n"
 	        "  -n NET   network: main (default), local, regtest, bitcoin\n"
+	        "  -R       reindex: check every block's signatures on start\n"
 	        "  -h       this help\n\n"
 	        "run's options:\n"
 	        "  -l HOST:PORT  listen there (default 0.0.0.0:the network's port)\n"
@@ -837,6 +880,7 @@ static void usage(FILE *f) {
 	        "  -o N, -i N    outbound (8) and inbound (117) connections\n"
 	        "  -G            no one-peer-per-group rule\n"
 	        "  -m            mine, paying the wallet\n"
+	        "  -M PERCENT    mine, that share of the time (-m: 100)\n"
 	        "  -S            a light node: headers only, its wallet's coins\n"
 	        "                proven by full peers; outbound only\n"
 	        "  -T MS|random  batch transaction announcements MS ms (100)\n"
@@ -891,8 +935,10 @@ static int node_option(int ch, char *arg) {
 	case 's': nopt.seeds[nopt.nseeds++] = arg; return 0;
 	case 'c': nopt.connect[nopt.nconnect++] = arg; return 0;
 	case 'G': nopt.nogroups = 1; return 0;
-	case 'm': opt_mine = 1; return 0;
-	case 'S': opt_light = 1; return 0;
+	case 'm': opt_mine = 100; return 0;
+	case 'M': opt_mine = (int)v; return -(bad || v < 1 || v > 100);
+	case 'S': opt_chain |= CHAIN_LIGHT; return 0;
+	case 'R': opt_chain |= CHAIN_REINDEX; return 0;
 	case 'v': log_min = LOG_DEBUG; return 0;
 	case 'q': log_min = LOG_WARN; return 0;
 	case 'T': tx_delay = strcmp(arg, "random") ? (int)v : TX_DELAY_RANDOM;
@@ -921,7 +967,7 @@ int main(int argc, char **argv) {
 	list = xcalloc(2 * (size_t)argc, sizeof *list);   /* -s, then -c */
 	nopt.seeds = list;
 	nopt.connect = list + argc;
-	while ((ch = getopt(argc, argv, "d:n:hl:Ls:c:o:i:GmSt:T:vq")) != -1) {
+	while ((ch = getopt(argc, argv, "d:n:hl:Ls:c:o:i:GmM:SRt:T:vq")) != -1) {
 		if (ch == 'd')
 			opt_dir = optarg;
 		else if (ch == 'n')

@@ -301,6 +301,10 @@ struct chain {
 	size_t pool_cap;         /* mempool bytes at most (POOL_CAP) */
 	int sync_later;          /* 1: chain_sync() does the fsyncs */
 	int light;               /* headers only; utxo: the proven outputs */
+	struct { uint32_t height; uint8_t hash[SHA256_LEN]; } checked;
+	                         /* what checked.dat names */
+	uint32_t trust;          /* replay skips the signatures of blocks up to
+	                            this height (checked.dat's) */
 	char report[512];        /* damage the block files had: "" if none */
 	const struct params *p;
 	char *dir;               /* NULL: nothing is stored */
@@ -330,7 +334,9 @@ struct chain {
 #define CH_ACTIVE 4  /* ...on the active chain */
 #define CH_FAILED 8  /* ...it, or a block before it, broke a rule */
 #define CH_BEST   16 /* ...on the best header's chain */
-struct chain *chain_open(const struct params *p, const char *dir, int light,
+#define CHAIN_LIGHT   1 /* chain_open: headers only */
+#define CHAIN_REINDEX 2 /* ...: ignore checked.dat, check every signature */
+struct chain *chain_open(const struct params *p, const char *dir, int flags,
                          char *err, size_t errlen);
 void chain_close(struct chain *c);
 void chain_sync(struct chain *c);
