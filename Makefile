@@ -7,7 +7,9 @@
 #   make bench        print benchmark figures, "name value"; ONLY=crypto for a group
 #   make fuzz         build the fuzz targets (clang's libFuzzer) and run each
 #                     for FUZZ_S seconds (default 60)
-#   make install      copy peerchain to $(DESTDIR)$(PREFIX)/bin
+#   make install      copy peerchain to $(DESTDIR)$(PREFIX)/bin and its
+#                     man page to $(DESTDIR)$(PREFIX)/share/man/man1
+#   make uninstall    remove both
 .POSIX:
 
 CC = cc
@@ -89,9 +91,13 @@ install: peerchain
 	mkdir -p $(DESTDIR)$(PREFIX)/bin
 	cp peerchain $(DESTDIR)$(PREFIX)/bin/peerchain
 	chmod 755 $(DESTDIR)$(PREFIX)/bin/peerchain
+	mkdir -p $(DESTDIR)$(PREFIX)/share/man/man1
+	cp peerchain.1 $(DESTDIR)$(PREFIX)/share/man/man1/peerchain.1
+	chmod 644 $(DESTDIR)$(PREFIX)/share/man/man1/peerchain.1
 
 uninstall:
 	rm -f $(DESTDIR)$(PREFIX)/bin/peerchain
+	rm -f $(DESTDIR)$(PREFIX)/share/man/man1/peerchain.1
 
 clean:
 	rm -f peerchain $(OBJ) t/test.o $(TESTS) t/bench t/testpeer

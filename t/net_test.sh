@@ -34,6 +34,20 @@ until_ok 10 ready b 1 || fail "b has no ready peer"
 ctl b peers | grep -q "^127.1.0.1:21001 out ready" || fail "b is not connected out to a"
 ctl a stats | grep -q "^version in [12] [0-9]* out [12] " || fail "stats do not count the versions"
 
+# each node's picture of its connections: b's box, its edge out to a, and
+# a Graphviz graph dot accepts (where dot is installed)
+ctl b peers dot > "$tmp/b.dot" || fail "peers dot failed"
+grep -q '^	"127.2.0.1:21002" \[shape=box, label="127.2.0.1:21002\\nfull\\nheight 0"\];$' \
+	"$tmp/b.dot" || fail "peers dot: no box for b"
+grep -q '^	"127.2.0.1:21002" -> "127.1.0.1:21001" \[label=out\];$' "$tmp/b.dot" ||
+	fail "peers dot: no edge out to a"
+ctl a peers dot | grep -q ' -> "127.1.0.1:21001" \[label=in\];$' || fail "peers dot: no edge in to a"
+if command -v dot >/dev/null 2>&1; then
+	dot -Tcanon "$tmp/b.dot" >/dev/null || fail "dot does not parse peers dot"
+else
+	echo "net_test: no Graphviz here: peers dot not parsed by dot"
+fi
+
 # a node given itself as seed drops the connection to itself
 node c 127.3.0.1:21003 -s 127.3.0.1:21003
 until_ok 10 logged c "connected to ourselves" || fail "self-connection not refused"
