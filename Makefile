@@ -28,7 +28,8 @@ OBJ = sha256.o util.o lms.o block.o chain.o wallet.o net.o gossip.o node.o
 CRYPTO = sha256.o util.o lms.o
 LEDGER = $(CRYPTO) block.o chain.o wallet.o
 WIRE = sha256.o util.o net.o
-TESTS = t/sha256_test t/lms_test t/chain_test t/wallet_test t/wire_test
+TESTS = t/sha256_test t/lms_test t/chain_test t/wallet_test t/wire_test \
+        t/spec_test
 SCRIPTS = t/layers.sh t/cli_test.sh t/ledger_test.sh t/net_test.sh t/discovery_test.sh \
           t/gossip_test.sh t/legacy_test.sh t/hostile_test.sh t/hostile2_test.sh \
           t/light_test.sh
@@ -65,6 +66,9 @@ t/wallet_test: t/wallet_test.c t/test.h t/test.o $(LEDGER)
 
 t/wire_test: t/wire_test.c t/test.h t/test.o $(WIRE)
 	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ t/wire_test.c t/test.o $(WIRE)
+
+t/spec_test: t/spec_test.c t/test.h t/test.o $(LEDGER) net.o
+	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ t/spec_test.c t/test.o $(LEDGER) net.o
 
 t/testpeer: t/testpeer.c $(LEDGER) net.o
 	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ t/testpeer.c $(LEDGER) net.o
