@@ -929,39 +929,6 @@ static void replay(struct chain *c) {
 	replay_later(c, &l);
 }
 
-/* After a replay that trusted checked.dat: if the active chain does not
- * hold the block it names (a crash between a reorg and the record; files
- * lost), check now every signature the replay skipped, and fail the first
- * block with a bad one. */
-static void check_trusted(struct chain *c) {
-	uint32_t h = c->trust - c->root->height, i, k, trusted = c->trust;
-	struct txlist back = { NULL, 0, 0 };
-	struct blockindex *n;
-	struct block b;
-	uint8_t *raw;
-	int r = V_OK;
-	c->trust = 0;
-	if (!trusted || (h < c->nactive &&
-	                 !memcmp(c->active[h]->hash, c->checked.hash, SHA256_LEN)))
-		return;
-	note(c, "checked.dat: its block is not on the active chain; every "
-	     "signature checked");
-	for (i = 1; i < c->nactive && i <= h && r == V_OK; i++) {
-		if (block_parse(&b, raw = read_block(c, c->active[i]),
-		                c->active[i]->len) != V_OK)
-			fatal("a connected block no longer parses");
-		for (k = 1; k < b.ntx && r == V_OK; k++) r = tx_signed(&b.tx[k]);
-		block_free(&b);
-		free(raw);
-	}
-	if (r == V_OK) return;
-	for (n = c->active[i - 1]; tip(c) != n->prev;) disconnect_tip(c, &back);
-	fail(c, n, r);
-	activate(c, NULL, NULL);
-	pool_refill(c, &back);
-	free(back.v);
-}
-
 /* The genesis block from the parameters: the root of the tree. */
 static void plant_root(struct chain *c) {
 	const char *hex = c->p->genesis;
@@ -986,6 +953,7 @@ static void plant_root(struct chain *c) {
 struct chain *chain_open(const struct params *p, const char *dir, int flags,
                          char *err, size_t errlen) {
 	struct chain *c = xcalloc(1, sizeof *c);
+	uint32_t h;
 	c->p = p;
 	c->light = flags & CHAIN_LIGHT;
 	c->lock = c->fd = -1;
@@ -1006,9 +974,20 @@ struct chain *chain_open(const struct params *p, const char *dir, int flags,
 			memset(&c->checked, 0, sizeof c->checked);
 			note(c, "checked.dat: damaged; every signature checked");
 		}
-		c->trust = c->checked.height;
+		h = (c->trust = c->checked.height) - c->root->height;
 		replay(c);
-		check_trusted(c);
+		if (c->trust && (h >= c->nactive || memcmp(c->active[h]->hash,
+		                 c->checked.hash, SHA256_LEN))) {
+			snprintf(err, errlen, "%s", c->report);
+			close(c->fd);          /* (so nothing is saved) */
+			c->fd = -1;            /* the block it names is not on the */
+			chain_close(c);        /* active chain: check everything */
+			if ((c = chain_open(p, dir, flags | CHAIN_REINDEX, err, errlen)))
+				note(c, "%s%schecked.dat: its block is not on the active "
+				     "chain; every signature checked", err, *err ? "\n" : "");
+			return c;
+		}
+		c->trust = 0;
 		file_load(path_of(c, "mempool.dat"), 2 * c->pool_cap + 4096,
 		          pool_rw, c);
 		return c;
