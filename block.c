@@ -511,11 +511,10 @@ void header_work(uint32_t bits, u256 *w) {
 uint32_t header_retarget(const struct params *p, uint32_t bits, int64_t span) {
 	int64_t want = (int64_t)p->interval * p->spacing;
 	u256 t, limit;
-	uint32_t hi;
 	span = span < want / 4 ? want / 4 : span > want * 4 ? want * 4 : span;
 	target_of(bits, &t);
 	target_of(p->limit_bits, &limit);
-	hi = u_mul32(&t, (uint32_t)span);   /* 288 bits: no overflow */
+	uint32_t hi = u_mul32(&t, (uint32_t)span);   /* 288 bits: no overflow */
 	if (hi < (uint32_t)want) u_div32(&t, hi, (uint32_t)want);
 	if (hi >= (uint32_t)want || u256_cmp(&t, &limit) > 0) t = limit;
 	return compact_of(&t);

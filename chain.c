@@ -424,11 +424,10 @@ static int store(struct chain *c, struct blockindex *n, const uint8_t *blk,
 
 /* Read the body of a block we hold into a new buffer. */
 static uint8_t *read_block(const struct chain *c, const struct blockindex *n) {
-	uint8_t *buf;
 	int fd;
 	if (n == c->root)
 		return memcpy(xmalloc(c->genesis_len), c->genesis, c->genesis_len);
-	buf = xmalloc(n->len);
+	uint8_t *buf = xmalloc(n->len);
 	if ((fd = open_file(c, n->file, O_RDONLY)) < 0 ||
 	    file_io(fd, buf, n->len, n->pos, 0) != 0)
 		fatal("a stored block cannot be read back");
@@ -998,7 +997,6 @@ struct chain *chain_open(const struct params *p, const char *dir, int flags,
 
 /* Save the mempool, free everything, and release the data directory. */
 void chain_close(struct chain *c) {
-	void **v;
 	size_t i, n;
 	if (!c) return;
 	if (c->fd >= 0) {
@@ -1007,7 +1005,7 @@ void chain_close(struct chain *c) {
 			fprintf(stderr, "peerchain: cannot save the mempool\n");
 		close(c->fd);
 	}
-	v = map_values(&c->pool);
+	void **v = map_values(&c->pool);
 	for (i = 0, n = c->pool.n; i < n; i++) pool_forget(c, v[i]);
 	free(v);
 	v = map_values(&c->index);

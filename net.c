@@ -762,10 +762,9 @@ static void relay_addr(struct net *n, struct peer *from, struct entry *e) {
 	for (i = 0; i < 2 && pick[i]; i++) send_addrs(n, pick[i], &e, 1);
 }
 
-/* addr: u16 count | count addresses.  Learn them as fast as the token
- * bucket of the peer's group allows (shared by its connections, present
- * and past), if worth storing; relay the fresh ones of a small
- * announcement. */
+/* addr: u16 count | count addresses. Learn them as fast as the token bucket of
+ * the peer's group allows (shared by its connections, present and past), if
+ * worth storing; relay the fresh ones of a small announcement. */
 static const char *on_addr(void *arg, struct peer *p, const uint8_t *b,
                            size_t len) {
 	struct net *n = arg;
@@ -906,7 +905,6 @@ static int dial(struct net *n, const struct naddr *a) {
 	struct naddr src = n->self;
 	socklen_t len = to_sockaddr(a, &ss);
 	int fd = socket(ss.ss_family, SOCK_STREAM, 0);
-	struct peer *p;
 	if (fd < 0 || nonblock(fd) < 0) {
 		if (fd >= 0) close(fd);
 		return -1;
@@ -915,7 +913,7 @@ static int dial(struct net *n, const struct naddr *a) {
 	if (n->self.port && is_v4(&n->self) == is_v4(a) &&
 	    bind(fd, (struct sockaddr *)&me, to_sockaddr(&src, &me)) < 0)
 		log_msg(LOG_DEBUG, "cannot bind the source address");
-	p = add_peer(n, fd, a, 1);
+	struct peer *p = add_peer(n, fd, a, 1);
 	if (connect(fd, (struct sockaddr *)&ss, len) == 0) {
 		send_version(n, p);
 	} else if (errno == EINPROGRESS) {
@@ -1011,9 +1009,8 @@ static int spared(struct peer **v, const char *alone, int k, int i) {
 	       (alone[i] && older_alone < PROTECT_GROUP);
 }
 
-/* The inbound peer to evict for a newcomer: of those not spared (or of
- * all, if force), the youngest in the group holding most connections;
- * NULL if none. */
+/* The inbound peer to evict for a newcomer: of those not spared (or of all, if
+ * force), the youngest in the group holding most connections; NULL if none. */
 static struct peer *evict_choice(struct net *n, int force) {
 	struct peer **v = xcalloc((size_t)n->nin + 1, sizeof *v), *p, *best;
 	int *cnt = xcalloc((size_t)n->nin + 1, sizeof *cnt), k = 0, i, most = 0;

@@ -548,9 +548,8 @@ static int mine_rest(void) {
 	       (int)((miner.cycle + MINE_CYCLE * 1000 - now) / 1000) + 1;
 }
 
-/* One turn of the miner, unless it must rest: a new template if the tip
- * or the mempool changed, then a few nonces; a solved block goes to
- * gossip. */
+/* One turn of the miner, unless it must rest: a new template if the tip or the
+ * mempool changed, then a few nonces; a solved block goes to gossip. */
 static void mine_turn(void) {
 	uint8_t tip[SHA256_LEN], hash[SHA256_LEN];
 	int64_t start = mono_us(), until = start + MINE_TURN_US;
@@ -672,13 +671,12 @@ static int control_path(struct sockaddr_un *un) {
 /* Make the control socket, mode 0600; returns 0 or -1. */
 static int control_listen(void) {
 	struct sockaddr_un un;
-	mode_t old;
 	int i, bad;
 	for (i = 0; i < MAX_CONTROL; i++) ctls[i].fd = -1;
 	if (control_path(&un) != 0)
 		return -say("data directory path too long for a socket\n");
 	unlink(un.sun_path);             /* stale: the chain lock is ours */
-	old = umask(0177);
+	mode_t old = umask(0177);
 	bad = (ctl_fd = socket(AF_UNIX, SOCK_STREAM, 0)) < 0 ||
 	      bind(ctl_fd, (struct sockaddr *)&un, sizeof un) < 0 ||
 	      listen(ctl_fd, MAX_CONTROL) < 0;
@@ -866,26 +864,11 @@ static const struct command commands[] = {
 /* Print the usage and every command to f. */
 static void usage(FILE *f) {
 	char name[64];
-	fprintf(f, "usage: peerchain [-d DIR] [-n NET] COMMAND [ARGS...]\n\n"
-	        "  -d DIR   data directory (default ~/.peerchain); the files of\n"
-	        "           each network live in DIR/NET\n"
-	        "  -n NET   network: main (default), local, regtest, bitcoin\n"
-	        "  -R       reindex: check every block's signatures on start\n"
-	        "  -h       this help\n\n"
-	        "run's options:\n"
-	        "  -l HOST:PORT  listen there (default 0.0.0.0:the network's port)\n"
-	        "  -L            listen nowhere: outbound only, as behind NAT\n"
-	        "  -s HOST:PORT  a seed to learn addresses from (repeatable)\n"
-	        "  -c HOST:PORT  connect to this peer only (repeatable)\n"
-	        "  -o N, -i N    outbound (8) and inbound (117) connections\n"
-	        "  -G            no one-peer-per-group rule\n"
-	        "  -m            mine, paying the wallet\n"
-	        "  -M PERCENT    mine, that share of the time (-m: 100)\n"
-	        "  -S            a light node: headers only, its wallet's coins\n"
-	        "                proven by full peers; outbound only\n"
-	        "  -T MS|random  batch transaction announcements MS ms (100)\n"
-	        "  -t NAME=S     timeouts: handshake, ping, idle, ban (seconds)\n"
-	        "  -v, -q        log more, log less\n\ncommands:\n");
+	fprintf(f, "usage: peerchain [-d DIR] [-n NET] [-R] COMMAND [ARGS...]\n"
+	        "       peerchain [-d DIR] [-n NET] [-R] [-GLmqSv] [-c HOST:PORT] "
+	        "[-i N]\n                 [-l HOST:PORT] [-M PERCENT] [-o N] "
+	        "[-s HOST:PORT]\n                 [-T MS|random] [-t NAME=S] run"
+	        "\n(the options: peerchain(1), or the README)\n\ncommands:\n");
 	for (const struct command *c = commands; c->name; c++) {
 		snprintf(name, sizeof name, "%s %s", c->name, c->args);
 		fprintf(f, "  %-24s %s%s\n", name, c->help,

@@ -91,9 +91,8 @@ static void grow(struct map *m) {
 /* Store val under key, which must not be in the table yet. */
 void map_put(struct map *m, const uint8_t *key, void *val) {
 	struct ment *e = xmalloc(sizeof *e);
-	size_t s;
 	if (m->n >= m->nb) grow(m);
-	s = slot(m, key);
+	size_t s = slot(m, key);
 	memcpy(e->key, key, m->klen);
 	e->val = val;
 	e->next = m->b[s];

@@ -83,7 +83,6 @@ static void wallet_rw(struct rw *s, void *arg) {
 int wallet_new_key(struct wallet *w, char *err, size_t errlen) {
 	struct lms_key *k = xmalloc(sizeof *k);
 	uint8_t rnd[LMS_I_LEN + LMS_SEED_LEN];
-	struct wkey *nk;
 	if (w->n >= MAX_KEYS || random_bytes(rnd, sizeof rnd) != 0 ||
 	    lms_keygen(k, w->type, LMOTS_SHA256_N32_W4, rnd,
 	               rnd + LMS_I_LEN) != 0) {
@@ -93,7 +92,7 @@ int wallet_new_key(struct wallet *w, char *err, size_t errlen) {
 		return -1;
 	}
 	w->keys = xgrow(w->keys, &w->cap, w->n + 1, sizeof *w->keys);
-	nk = &w->keys[w->n++];
+	struct wkey *nk = &w->keys[w->n++];
 	memset(nk, 0, sizeof *nk);
 	nk->type = k->type;
 	nk->ots = k->ots_type;
