@@ -271,8 +271,7 @@ static int merkle(uint8_t (*h)[SHA256_LEN], size_t n, uint8_t root[SHA256_LEN],
 	if (n == 0) return 0;
 	for (; n > 1; n = (n + 1) / 2, pos /= 2, depth++) {
 		if (branch)
-			memcpy(branch[depth], h[(pos ^ 1) < n ? pos ^ 1 : pos],
-			       SHA256_LEN);
+			memcpy(branch[depth], h[(pos ^ 1) < n ? pos ^ 1 : pos], SHA256_LEN);
 		for (i = 0; i < n; i += 2) {
 			j = i + 1 < n ? i + 1 : i;
 			if (j != i && memcmp(h[i], h[j], SHA256_LEN) == 0) *mutated = 1;

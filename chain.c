@@ -602,8 +602,7 @@ static int pool_add(struct chain *c, const uint8_t *raw, size_t len,
 		r = V_BAD_COINBASE;
 	else if ((r = tx_check(&p->tx)) == V_OK) {
 		map_init(&spent, OUTPOINT_LEN);
-		r = check_inputs(c, &p->tx, tip(c)->height + 1, &spent, 1,
-		                 &p->fee);
+		r = check_inputs(c, &p->tx, tip(c)->height + 1, &spent, 1, &p->fee);
 		map_free(&spent, 0);
 		r = r ? r : pool_policy(c, p, anc, &na);
 		r = r ? r : tx_signed(&p->tx);
@@ -1212,8 +1211,7 @@ uint8_t *chain_template(struct chain *c, const uint8_t addr[ADDR_LEN],
 	uint64_t fees = 0;
 	int64_t now = chain_now(c), least = (int64_t)median_time(t) + 1;
 	uint32_t bits = next_bits(c, t);
-	n = pick(c, txs, lens, MAX_BLOCK_SIZE - HEADER_LEN - 4 - MIN_TX,
-	         &fees);
+	n = pick(c, txs, lens, MAX_BLOCK_SIZE - HEADER_LEN - 4 - MIN_TX, &fees);
 	lens[0] = coinbase_write(t->height + 1, addr,
 	                         block_subsidy(c->p, t->height + 1) + fees, cb,
 	                         sizeof cb);

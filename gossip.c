@@ -627,8 +627,7 @@ static void raise_height(struct gossip *g, struct peer *p,
  * type | hash[32])), or -1 if malformed. */
 static long inv_count(const uint8_t *b, size_t len) {
 	uint32_t n;
-	if (len < 4 || (n = get32le(b)) > MAX_INV ||
-	    len != 4 + (size_t)n * INV_REC)
+	if (len < 4 || (n = get32le(b)) > MAX_INV || len != 4 + (size_t)n * INV_REC)
 		return -1;
 	return (long)n;
 }
@@ -681,8 +680,7 @@ static const char *on_getdata(void *arg, struct peer *p, const uint8_t *b,
 		known_add(p, e + 4);
 		if (map_get(&sent, e + 4)) continue;
 		room = net_room(g->n, p);
-		t = room && get32le(e) == INV_TX ? chain_pool_tx(g->c, e + 4)
-		                                 : NULL;
+		t = room && get32le(e) == INV_TX ? chain_pool_tx(g->c, e + 4) : NULL;
 		blk = room && get32le(e) == INV_BLOCK && blocks < WINDOW ?
 		      chain_read_block(g->c, e + 4, &blen) : NULL;
 		if (!t && !blk) {
@@ -710,8 +708,7 @@ static const char *on_notfound(void *arg, struct peer *p, const uint8_t *b,
 	struct want *w;
 	if (n < 0) return "malformed notfound";
 	for (i = 0; i < n; i++)
-		if ((w = map_get(&g->wants, b + 8 + i * INV_REC)) &&
-		    w->asked == p)
+		if ((w = map_get(&g->wants, b + 8 + i * INV_REC)) && w->asked == p)
 			pass_over(g, w, p);
 	return NULL;
 }
@@ -870,8 +867,7 @@ static const char *on_block(void *arg, struct peer *p, const uint8_t *b,
 	if (r == V_NOT_REQUESTED)
 		net_misbehave(g->n, p, W_UNASKED, "unrequested block");
 	if (!weight(r, 1)) return NULL;
-	log_msg(LOG_WARN, "block from %s: %s", net_text(&p->a),
-	        reason_text(r));
+	log_msg(LOG_WARN, "block from %s: %s", net_text(&p->a), reason_text(r));
 	net_misbehave(g->n, p, weight(r, 1), "invalid block");
 	return NULL;
 }

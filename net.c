@@ -950,8 +950,7 @@ static int group_peers(const struct net *n, const struct naddr *a,
 	net_group(a, g);
 	for (struct peer *p = n->peers; p; p = p->next) {
 		net_group(&p->a, h);
-		count += p->fd >= 0 && p->outbound == outbound &&
-		         memcmp(g, h, 5) == 0;
+		count += p->fd >= 0 && p->outbound == outbound && memcmp(g, h, 5) == 0;
 	}
 	return count;
 }
@@ -1223,8 +1222,7 @@ struct net *net_open(const struct net_opts *o, char *err, size_t errlen) {
 		r.rlim_cur = r.rlim_max;
 		setrlimit(RLIMIT_NOFILE, &r);
 	}
-	file_load(path_of(n, "bans.dat"), 8 + BAN_REC * BAN_FILE_MAX, bans_rw,
-	          n);
+	file_load(path_of(n, "bans.dat"), 8 + BAN_REC * BAN_FILE_MAX, bans_rw, n);
 	n->bans_dirty = 0;
 	book_load(n);
 	file_load(path_of(n, "anchors.dat"), 8 + ADDR_REC * MAX_ANCHORS,

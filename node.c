@@ -239,8 +239,7 @@ static int mine_one(const uint8_t addr[ADDR_LEN]) {
 		    chain_add_block(chain, b, len);
 	if (r == V_OK) {
 		sha256d(b, HEADER_LEN, hash);
-		fprintf(out, "%u %s\n", (unsigned)chain_height(chain),
-		        hash_text(hash));
+		fprintf(out, "%u %s\n", (unsigned)chain_height(chain), hash_text(hash));
 	} else if (r > 0) {
 		say("mined block refused: %s\n", reason_text(r));
 	}
@@ -301,8 +300,7 @@ static void print_tx(const struct tx *t) {
 	}
 	for (uint32_t i = 0; i < t->nout; i++) {
 		addr_text(t->out[i].addr, text);
-		fprintf(out, "out %s %s\n", amount_text(t->out[i].amount, amt),
-		        text);
+		fprintf(out, "out %s %s\n", amount_text(t->out[i].amount, amt), text);
 	}
 }
 
@@ -559,8 +557,7 @@ static void mine_turn(void) {
 	if (!miner.blk || memcmp(tip, miner.tip, SHA256_LEN) != 0 ||
 	    chain->pool.n != miner.pool) {
 		free(miner.blk);
-		miner.blk = chain_template(chain, wallet_address(wallet),
-		                           &miner.len);
+		miner.blk = chain_template(chain, wallet_address(wallet), &miner.len);
 		memcpy(miner.tip, tip, SHA256_LEN);
 		miner.pool = chain->pool.n;
 	}
@@ -587,8 +584,7 @@ static void ctl_answer(struct ctl *c) {
 	size_t olen = 0, elen = 0;
 	int k = 0, status;
 	c->line[c->len] = 0;
-	while (k < 7 && (word[k] = strtok_r(k ? NULL : c->line, " \t\r\n",
-	                                    &save)))
+	while (k < 7 && (word[k] = strtok_r(k ? NULL : c->line, " \t\r\n", &save)))
 		k++;
 	out = open_memstream(&o, &olen);
 	err = open_memstream(&e, &elen);
@@ -628,8 +624,7 @@ static void ctl_read(struct ctl *c) {
 	ssize_t k = read(c->fd, c->line + c->len, sizeof c->line - 1 - c->len);
 	if (k < 0 && WOULD_BLOCK) return;
 	c->len += k > 0 ? (size_t)k : 0;
-	if (k > 0 && !memchr(c->line, '\n', c->len) &&
-	    c->len < sizeof c->line - 1)
+	if (k > 0 && !memchr(c->line, '\n', c->len) && c->len < sizeof c->line - 1)
 		return;
 	if (k > 0) ctl_answer(c);
 	if (c->answer)
@@ -681,8 +676,7 @@ static int control_listen(void) {
 	      bind(ctl_fd, (struct sockaddr *)&un, sizeof un) < 0 ||
 	      listen(ctl_fd, MAX_CONTROL) < 0;
 	umask(old);
-	return bad ? -say("cannot make %s: %s\n", un.sun_path,
-	                  strerror(errno)) : 0;
+	return bad ? -say("cannot make %s: %s\n", un.sun_path, strerror(errno)) : 0;
 }
 
 /* Open what the node needs: chain, wallet (made if mining), network,
@@ -840,11 +834,9 @@ static const struct command commands[] = {
 	  "pay (in coins: 1.5): the node checks and gossips it" },
 	{ "mine", cmd_mine, 1, 2, EITHER, "N [ADDRESS]", "mine N (1 to "
 	  "1000000) blocks now (a running node: regtest only)" },
-	{ "tip", cmd_tip, 0, 0, EITHER | CHAIN, "", "the best block and the "
-	  "mempool" },
+	{ "tip", cmd_tip, 0, 0, EITHER | CHAIN, "", "the best block, the mempool" },
 	{ "block", cmd_block, 1, 1, EITHER | CHAIN, "HASH|HEIGHT", "a block" },
-	{ "tx", cmd_tx, 1, 1, EITHER | CHAIN, "TXID", "a transaction and its "
-	  "status" },
+	{ "tx", cmd_tx, 1, 1, EITHER | CHAIN, "TXID", "a transaction, its status" },
 	{ "seen", cmd_seen, 1, 1, NODE, "HASH", "when the node first took a "
 	  "block or transaction" },
 	{ "status", cmd_status, 0, 0, NODE, "", "height, peers, addresses" },
@@ -852,10 +844,8 @@ static const struct command commands[] = {
 	  "a Graphviz graph)" },
 	{ "stats", cmd_stats, 0, 0, NODE, "", "messages and bytes by command; "
 	  "gossip's counters" },
-	{ "connect", cmd_connect, 1, 1, NODE, "HOST:PORT", "connect to a peer "
-	  "now" },
-	{ "ban", cmd_ban, 1, 2, NODE, "IP [SECONDS]", "drop and ban an "
-	  "address" },
+	{ "connect", cmd_connect, 1, 1, NODE, "HOST:PORT", "dial a peer now" },
+	{ "ban", cmd_ban, 1, 2, NODE, "IP [SECONDS]", "drop and ban an address" },
 	{ "unban", cmd_unban, 1, 1, NODE, "IP", "lift a ban" },
 	{ "stop", cmd_stop, 0, 0, NODE, "", "stop the running node" },
 	{ NULL, NULL, 0, 0, 0, NULL, NULL },
@@ -889,8 +879,7 @@ static int dispatch(int argc, char **argv, int remote) {
 		return 2;
 	}
 	fits = argc - 1 >= c->min && argc - 1 <= c->max;
-	if (fits && !remote && c->where & NODE &&
-	    (r = forward(argc, argv)) >= 0)
+	if (fits && !remote && c->where & NODE && (r = forward(argc, argv)) >= 0)
 		return r;
 	if (fits && !remote && (c->where & EITHER) == NODE)
 		return say("no node running in %s (start one with `peerchain "

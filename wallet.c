@@ -120,8 +120,7 @@ struct wallet *wallet_open(const char *dir, int create, uint32_t lms_type,
 	r = file_load(w->path, 12 + (size_t)MAX_KEYS * KEY_REC, wallet_rw, w);
 	if (r > 0 && w->n) return w;
 	if (r != 0)
-		snprintf(err, errlen, "%s is damaged; it was left as it is",
-		         w->path);
+		snprintf(err, errlen, "%s is damaged; it was left as it is", w->path);
 	else if (!create)
 		snprintf(err, errlen, "no wallet in %s (make one with `peerchain "
 		         "address`)", dir);
