@@ -1026,9 +1026,10 @@ void chain_close(struct chain *c) {
  * does it every TICK_MS, not per block, or sync would wait on the disk (a
  * crash loses the last blocks). */
 void chain_sync(struct chain *c) {
-	if (c->fd < 0) return;
-	if (fsync(c->fd) != 0) fatal("cannot flush a block file");
-	if (c->light || !memcmp(c->checked.hash, tip(c)->hash, SHA256_LEN)) return;
+	if (c->fd >= 0 && fsync(c->fd) != 0) fatal("cannot flush a block file");
+	if (c->fd < 0 || c->light ||
+	    !memcmp(c->checked.hash, tip(c)->hash, SHA256_LEN))
+		return;
 	c->checked.height = tip(c)->height;
 	memcpy(c->checked.hash, tip(c)->hash, SHA256_LEN);
 	if (file_save(path_of(c, "checked.dat"), checked_rw, c) != 0)

@@ -347,6 +347,12 @@ static int cmd_block(char **arg) {
 	return 0;
 }
 
+/* Say a transaction is in block h of the active chain. */
+static void confirmed(uint32_t h, const char *how) {
+	fprintf(out, "status confirmed in block %u, %u confirmations%s\n",
+	        (unsigned)h, (unsigned)(chain_height(chain) - h + 1), how);
+}
+
 /* `tx` on a light node, which keeps no blocks: what it proved of a
  * transaction, the outputs paying the wallet, and their block. */
 static int proven_tx(const uint8_t id[SHA256_LEN], const char *arg) {
@@ -362,10 +368,7 @@ static int proven_tx(const uint8_t id[SHA256_LEN], const char *arg) {
 		fprintf(out, "out %s %s\n", amount_text(k->amount, amt), text);
 		h = k->height;
 	}
-	if (n)
-		fprintf(out, "status confirmed in block %u, %u confirmations "
-		        "(proven)\n", (unsigned)h,
-		        (unsigned)(chain_height(chain) - h + 1));
+	if (n) confirmed(h, " (proven)");
 	return n ? 0 : say("no transaction %s pays this light node's wallet, "
 	                   "proven (it keeps no blocks)\n", arg);
 }
@@ -375,7 +378,7 @@ static int cmd_tx(char **arg) {
 	uint8_t id[SHA256_LEN], hash[SHA256_LEN], *raw;
 	const struct tx *t;
 	struct block b;
-	uint32_t h, top, i;
+	uint32_t h, i;
 	int found = 0;
 	if (hash_parse(arg[0], id) != 0) return -1;
 	if ((t = chain_pool_tx(chain, id))) {
@@ -384,16 +387,13 @@ static int cmd_tx(char **arg) {
 		return 0;
 	}
 	if (chain->light) return proven_tx(id, arg[0]);
-	for (h = top = chain_height(chain); !found && h > 0; h--) {
+	for (h = chain_height(chain); !found && h > 0; h--) {
 		if (chain_hash_at(chain, h, hash) || !(raw = load_block(hash, &b)))
 			continue;
 		for (i = 0; !found && i < b.ntx; i++)
 			if ((found = !memcmp(b.tx[i].id, id, SHA256_LEN)))
 				print_tx(&b.tx[i]);
-		if (found)
-			fprintf(out, "status confirmed in block %u, %u "
-			        "confirmations\n", (unsigned)h,
-			        (unsigned)(top - h + 1));
+		if (found) confirmed(h, "");
 		block_free(&b);
 		free(raw);
 	}
@@ -429,7 +429,6 @@ static int cmd_status(char **arg) {
  * connections as a Graphviz graph, each edge from the dialer. */
 static int cmd_peers(char **arg) {
 	char me[64], them[64];
-	struct naddr a;
 	if (arg[0] && strcmp(arg[0], "dot")) return -1;
 	snprintf(me, sizeof me, "%s", net->self.port ? net_text(&net->self) :
 	         "outbound only");
@@ -439,7 +438,7 @@ static int cmd_peers(char **arg) {
 		        (unsigned)chain_height(chain));
 	for (struct peer *p = net->peers; p; p = p->next) {
 		if (p->fd < 0) continue;
-		a = p->a;                        /* (an inbound peer: its listener) */
+		struct naddr a = p->a;           /* (an inbound peer: its listener) */
 		if (!p->outbound && p->listen_port) a.port = p->listen_port;
 		snprintf(them, sizeof them, "%s", net_text(arg[0] ? &a : &p->a));
 		if (!arg[0])
@@ -450,11 +449,8 @@ static int cmd_peers(char **arg) {
 			        (unsigned)p->height, (long long)p->min_ping,
 			        (unsigned)p->listen_port, p->agent);
 		else
-			fprintf(out, "\t\"%s\" [label=\"%s\\n%s\\nheight %u\"];\n\t"
-			        "\"%s\" -> \"%s\" [label=%s];\n", them, them,
-			        p->services & SERVICE_FULL ? "full" : "light",
-			        (unsigned)p->height, p->outbound ? me : them,
-			        p->outbound ? them : me, p->outbound ? "out" : "in");
+			fprintf(out, "\t\"%s\" -> \"%s\" [label=%s];\n", p->outbound ?
+			        me : them, p->outbound ? them : me, p->outbound ? "out" : "in");
 	}
 	if (arg[0]) fprintf(out, "}\n");
 	return 0;

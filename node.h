@@ -45,8 +45,7 @@ static inline void put16be(uint8_t *p, uint16_t v)
 static inline void put32be(uint8_t *p, uint32_t v)
 { put16be(p, (uint16_t)(v >> 16)); put16be(p + 2, (uint16_t)v); }
 static inline uint32_t get32be(const uint8_t *p)
-{ return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 |
-         p[3]; }
+{ return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | p[2] << 8 | p[3]; }
 
 /* ==== sha256.c: SHA-256 (FIPS 180-4) ==== */
 #define SHA256_LEN   32   /* bytes in a digest */
