@@ -291,9 +291,8 @@ static int block_root(const struct block *b, uint8_t root[SHA256_LEN],
                       uint8_t (*branch)[SHA256_LEN]) {
 	uint8_t (*h)[SHA256_LEN] = xcalloc(b->ntx, SHA256_LEN);
 	uint32_t i;
-	int depth;
 	for (i = 0; i < b->ntx; i++) memcpy(h[i], b->tx[i].id, SHA256_LEN);
-	depth = merkle(h, b->ntx, root, mutated, pos, branch);
+	int depth = merkle(h, b->ntx, root, mutated, pos, branch);
 	free(h);
 	return depth;
 }
@@ -364,9 +363,8 @@ uint8_t *block_make(const uint8_t prev[SHA256_LEN], uint32_t time,
                     uint32_t bits, uint8_t *const *txs, const size_t *lens,
                     size_t ntx, size_t *len) {
 	size_t i, k = HEADER_LEN + 4;
-	uint8_t *blk;
 	for (i = 0, *len = k; i < ntx; i++) *len += lens[i];
-	blk = xcalloc(1, *len);
+	uint8_t *blk = xcalloc(1, *len);
 	put32le(blk, 1);
 	memcpy(blk + HDR_PREV, prev, SHA256_LEN);
 	put32le(blk + HDR_TIME, time);

@@ -133,7 +133,6 @@ static struct blockindex *index_add(struct chain *c, const uint8_t *hdr,
                               const uint8_t hash[SHA256_LEN],
                               struct blockindex *prev) {
 	struct blockindex *n = xcalloc(1, sizeof *n);
-	uint32_t h;
 	u256 w;
 	memcpy(n->hash, hash, SHA256_LEN);
 	memcpy(n->hdr, hdr, HEADER_LEN);
@@ -144,7 +143,7 @@ static struct blockindex *index_add(struct chain *c, const uint8_t *hdr,
 		n->work = prev->work;
 		n->sibling = prev->child;
 		prev->child = n;
-		h = n->height - c->root->height;
+		uint32_t h = n->height - c->root->height;
 		n->skip = ancestor(prev, c->root->height + (h & (h - 1)));
 	}
 	header_work(get32le(hdr + HDR_BITS), &w);
@@ -294,9 +293,8 @@ static int check_inputs(const struct chain *c, const struct tx *t,
 /* ==== The UTXO set: connecting and disconnecting blocks ==== */
 /* Remove t's inputs from the UTXO set, keeping them as n's undo data. */
 static void spend(struct chain *c, const struct tx *t, struct blockindex *n) {
-	struct coin *coin;
 	for (uint32_t i = 0; i < t->nin; i++) {
-		coin = map_del(&c->utxo, t->in[i].prev);
+		struct coin *coin = map_del(&c->utxo, t->in[i].prev);
 		n->undo[n->nundo++] = *coin;
 		free(coin);
 	}
@@ -306,9 +304,8 @@ static void spend(struct chain *c, const struct tx *t, struct blockindex *n) {
 static void add_outputs(struct chain *c, const struct tx *t, uint32_t height,
                         int coinbase) {
 	uint8_t op[OUTPOINT_LEN];
-	struct coin *coin;
 	for (uint32_t i = 0; i < t->nout; i++) {
-		coin = xmalloc(sizeof *coin);
+		struct coin *coin = xmalloc(sizeof *coin);
 		coin->amount = t->out[i].amount;
 		memcpy(coin->addr, t->out[i].addr, ADDR_LEN);
 		coin->height = height;
@@ -321,18 +318,16 @@ static void add_outputs(struct chain *c, const struct tx *t, uint32_t height,
 /* Undo the first count transactions of b, last first, from n's undo. */
 static void unapply(struct chain *c, const struct block *b, uint32_t count,
                     struct blockindex *n) {
-	const struct tx *t;
 	uint8_t op[OUTPOINT_LEN];
-	struct coin *coin;
 	uint32_t i, k;
 	for (i = count; i-- > 0;) {
-		t = &b->tx[i];
+		const struct tx *t = &b->tx[i];
 		for (k = 0; k < t->nout; k++) {
 			outpoint(op, t->id, k);
 			free(map_del(&c->utxo, op));
 		}
 		for (k = t->nin; i > 0 && k-- > 0;) {
-			coin = xmalloc(sizeof *coin);
+			struct coin *coin = xmalloc(sizeof *coin);
 			*coin = n->undo[--n->nundo];
 			map_put(&c->utxo, t->in[k].prev, coin);
 		}
@@ -390,7 +385,6 @@ static int store(struct chain *c, struct blockindex *n, const uint8_t *blk,
                  size_t len) {
 	uint8_t head[RECORD_HEAD], sum[RECORD_TAIL];
 	off_t at = c->filesize;
-	int e;
 	if (!c->dir) return V_STORAGE_FAILED;
 	if (c->filesize > 0 && c->filesize + len + RECORD_HEAD + RECORD_TAIL >
 	    c->file_max) {
@@ -407,7 +401,7 @@ static int store(struct chain *c, struct blockindex *n, const uint8_t *blk,
 	    file_io(c->fd, (uint8_t *)blk, len, at + RECORD_HEAD, 1) ||
 	    file_io(c->fd, sum, RECORD_TAIL, at + RECORD_HEAD + (off_t)len, 1) ||
 	    (!c->sync_later && fsync(c->fd))) {
-		e = errno;
+		int e = errno;
 		if (c->fd >= 0 && ftruncate(c->fd, at) != 0)
 			fatal("cannot undo a failed write to a block file");
 		log_msg(LOG_ERROR, "cannot store a block in %s/%s%05u.dat: %s",
@@ -951,7 +945,6 @@ static void plant_root(struct chain *c) {
 struct chain *chain_open(const struct params *p, const char *dir, int flags,
                          char *err, size_t errlen) {
 	struct chain *c = xcalloc(1, sizeof *c);
-	uint32_t h;
 	c->p = p;
 	c->light = flags & CHAIN_LIGHT;
 	c->lock = c->fd = -1;
@@ -972,7 +965,7 @@ struct chain *chain_open(const struct params *p, const char *dir, int flags,
 			memset(&c->checked, 0, sizeof c->checked);
 			note(c, "checked.dat: damaged; every signature checked");
 		}
-		h = (c->trust = c->checked.height) - c->root->height;
+		uint32_t h = (c->trust = c->checked.height) - c->root->height;
 		replay(c);
 		if (c->trust && (h >= c->nactive || memcmp(c->active[h]->hash,
 		                 c->checked.hash, SHA256_LEN))) {

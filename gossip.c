@@ -638,7 +638,6 @@ static const char *on_inv(void *arg, struct peer *p, const uint8_t *b,
 	struct gossip *g = arg;
 	long i, n = inv_count(b, len);
 	const uint8_t *e;
-	int st;
 	if (n < 0) return "malformed inv";
 	for (i = 0, e = b + 4; i < n; i++, e += INV_REC) {
 		known_add(p, e + 4);
@@ -649,7 +648,7 @@ static const char *on_inv(void *arg, struct peer *p, const uint8_t *b,
 				want(g, p, INV_TX, e + 4);
 		} else if (get32le(e) == INV_BLOCK) {
 			g->block_inv_in++;
-			st = chain_status(g->c, e + 4);
+			int st = chain_status(g->c, e + 4);
 			raise_height(g, p, e + 4);
 			if (g->c->light && !st && !p->headers_at)
 				send_getheaders(g, p, NULL);   /* (a light node's way) */
@@ -672,14 +671,13 @@ static const char *on_getdata(void *arg, struct peer *p, const uint8_t *b,
 	uint8_t *blk, *none;
 	size_t blen;
 	struct map sent;
-	int room;
 	if (n < 0) return "malformed getdata";
 	none = xmalloc(4 + (size_t)n * INV_REC);
 	map_init(&sent, SHA256_LEN);
 	for (i = 0, e = b + 4; i < n && p->fd >= 0; i++, e += INV_REC) {
 		known_add(p, e + 4);
 		if (map_get(&sent, e + 4)) continue;
-		room = net_room(g->n, p);
+		int room = net_room(g->n, p);
 		t = room && get32le(e) == INV_TX ? chain_pool_tx(g->c, e + 4) : NULL;
 		blk = room && get32le(e) == INV_BLOCK && blocks < WINDOW ?
 		      chain_read_block(g->c, e + 4, &blen) : NULL;
@@ -785,7 +783,6 @@ static int weight(int r, int block) {
 int gossip_tx(struct gossip *g, struct peer *p, const uint8_t *b, size_t len) {
 	uint8_t id[SHA256_LEN];
 	struct want *w = NULL;
-	struct orphan o;
 	int r, i;
 	sha256d(b, len, id);
 	if (p && (w = map_get(&g->wants, id)) && w->asked != p) w = NULL;
@@ -805,7 +802,7 @@ int gossip_tx(struct gossip *g, struct peer *p, const uint8_t *b, size_t len) {
 	}
 	for (i = 0; i < g->norphans; i++)
 		if (g->orphans[i].ready) {
-			o = g->orphans[i];
+			struct orphan o = g->orphans[i];
 			g->orphans[i] = g->orphans[--g->norphans];
 			g->orphan_bytes -= o.t.len;
 			take_tx(g, NULL, o.t.id, o.raw, o.t.len);
@@ -828,16 +825,14 @@ static const char *on_tx(void *arg, struct peer *p, const uint8_t *b,
 int gossip_block(struct gossip *g, struct peer *p, const uint8_t *b,
                  size_t len) {
 	uint8_t hash[SHA256_LEN], tip[SHA256_LEN];
-	struct want *w;
-	int r;
 	sha256d(b, HEADER_LEN, hash);
 	if (p) known_add(p, hash);
-	w = map_get(&g->wants, hash);
+	struct want *w = map_get(&g->wants, hash);
 	chain_hash_at(g->c, chain_height(g->c), tip);
 	if (p && !(w && w->asked == p) && memcmp(b + HDR_PREV, tip, SHA256_LEN) &&
 	    !(chain_status(g->c, hash) & CH_BEST))
 		return V_NOT_REQUESTED;
-	r = chain_add_block(g->c, b, len);
+	int r = chain_add_block(g->c, b, len);
 	if (r != V_MALFORMED && r != V_TOO_BIG && r != V_BAD_MERKLE_ROOT &&
 	    r != V_DUPLICATE_TX)
 		got(g, hash);
@@ -858,10 +853,9 @@ int gossip_block(struct gossip *g, struct peer *p, const uint8_t *b,
 static const char *on_block(void *arg, struct peer *p, const uint8_t *b,
                             size_t len) {
 	struct gossip *g = arg;
-	int r;
 	if (len < HEADER_LEN) return "malformed block";
 	g->block_in++;
-	r = gossip_block(g, p, b, len);
+	int r = gossip_block(g, p, b, len);
 	if (r == V_ALREADY_KNOWN) g->block_dup++;
 	fetch_blocks(g);
 	if (r == V_NOT_REQUESTED)
@@ -980,11 +974,10 @@ static void peer_gone(void *arg, struct peer *p) {
 static void timeouts(struct gossip *g, int64_t now) {
 	void **v = map_values(&g->wants);
 	size_t i, n = g->wants.n;
-	struct want *w;
 	struct peer *p;
 	uint32_t top = chain_best_header(g->c, NULL);
 	for (i = 0; i < n; i++) {
-		w = v[i];
+		struct want *w = v[i];
 		if (!w->asked || now - w->asked_at < (w->type == INV_TX ?
 		                                      TX_WAIT_MS : BLOCK_WAIT_MS))
 			continue;

@@ -287,15 +287,13 @@ size_t lms_sign(const struct lms_key *k, uint32_t q, const void *msg,
  * Returns LMS_OK, LMS_BAD_FORMAT or LMS_BAD_SIG. */
 int lms_verify(const uint8_t *pub, size_t publen, const void *msg,
                size_t msglen, const uint8_t *sig, size_t siglen) {
-	const struct lms_param *lp;
-	const struct ots_param *op;
 	const uint8_t *I, *path;
 	uint8_t tmp[N];
 	uint32_t q, r;
 	if (publen != LMS_PUB_LEN || siglen < 8) return LMS_BAD_FORMAT;
 	I = pub + 8;
-	lp = find_lms(get32be(pub));
-	op = find_ots(get32be(pub + 4));
+	const struct lms_param *lp = find_lms(get32be(pub));
+	const struct ots_param *op = find_ots(get32be(pub + 4));
 	if (!lp || !op || get32be(sig + 4) != op->type ||
 	    siglen != lms_sig_len(lp->type, op->type) ||
 	    get32be(sig + 4 + ots_sig_len(op)) != lp->type)

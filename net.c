@@ -557,9 +557,8 @@ void net_misbehave(struct net *n, struct peer *p, int weight,
 /* Write what the socket takes of the send buffer.  Once the bytes that
  * waited at sent_at are gone, the clock restarts on those waiting now. */
 static void write_out(struct net *n, struct peer *p) {
-	ssize_t k;
 	while (p->fd >= 0 && buf_size(&p->out) > 0 && !p->connecting) {
-		k = write(p->fd, p->out.data + p->out.off, buf_size(&p->out));
+		ssize_t k = write(p->fd, p->out.data + p->out.off, buf_size(&p->out));
 		if (k < 0 && WOULD_BLOCK) return;
 		if (k <= 0) {
 			net_drop(n, p, k < 0 ? strerror(errno) : "write failed");
@@ -969,9 +968,8 @@ static int connected(const struct net *n, const struct naddr *a) {
  * group with no outbound peer. */
 static void pick_outbound(struct net *n) {
 	int64_t now = mono_ms() / 1000, wait;
-	struct entry *e;
 	for (int tries = 0; tries < 100 && n->nbook > 0; tries++) {
-		e = &n->book[random64() % n->nbook];
+		struct entry *e = &n->book[random64() % n->nbook];
 		wait = (int64_t)RETRY_BASE << (e->attempts < 9 ? e->attempts : 9);
 		if ((tries < 25 && !(e->tried & USEFUL)) || (tries < 50 &&
 		    !e->tried) || connected(n, &e->a) ||

@@ -57,7 +57,6 @@ int addr_parse(const char *s, uint8_t addr[ADDR_LEN]) {
  * type | I[16] | seed[32] | public key[56] | u32 next leaf) | checksum. */
 static void wallet_rw(struct rw *s, void *arg) {
 	struct wallet *w = arg;
-	struct wkey *k;
 	rw_magic(s, WALLET_MAGIC);
 	w->n = rw_count(s, w->n, 4, MAX_KEYS, KEY_REC);
 	if (!s->out && !s->bad) {
@@ -65,7 +64,7 @@ static void wallet_rw(struct rw *s, void *arg) {
 		w->cap = w->n;
 	}
 	for (uint32_t i = 0; i < w->n && !s->bad; i++) {
-		k = &w->keys[i];
+		struct wkey *k = &w->keys[i];
 		rw_u32(s, &k->type);
 		rw_u32(s, &k->ots);
 		rw_bytes(s, k->I, LMS_I_LEN);
@@ -158,14 +157,12 @@ static void gather(const struct wallet *w, const struct chain *c,
 	const struct tx **v = chain_pool_list(c);
 	uint32_t height = chain_height(c) + 1, mature = c->p->maturity;
 	uint8_t op[OUTPOINT_LEN];
-	const struct coin *coin;
 	size_t i, k;
-	long key;
 	memset(g, 0, sizeof *g);
 	for (i = 0; i < c->utxo.nb; i++)
 		for (struct ment *e = c->utxo.b[i]; e; e = e->next) {
-			coin = e->val;
-			key = wallet_key(w, coin->addr);
+			const struct coin *coin = e->val;
+			long key = wallet_key(w, coin->addr);
 			if (key < 0 || map_get(&c->spends, e->key)) continue;
 			if (coin->coinbase && height - coin->height < mature) {
 				g->immature += coin->amount;
@@ -224,18 +221,16 @@ static uint64_t choose(const struct wallet *w, struct gather *g,
                        size_t *n) {
 	size_t i, size = 4 + 2 + 2 + 2 * MIN_OUTPUT, add;
 	uint64_t sum = 0;
-	struct spendable t;
-	const struct wkey *k;
 	qsort(g->v, g->n, sizeof *g->v, by_amount);
 	for (i = *n = 0; i < g->n && sum < amount + *fee; i++) {
-		k = &w->keys[g->v[i].key];
+		const struct wkey *k = &w->keys[g->v[i].key];
 		add = MIN_INPUT + (chosen[g->v[i].key] ? 0 :
 		                   lms_sig_len(k->type, k->ots));
 		if (k->next >= k->leaves || size + add > MAX_TX_SIZE) continue;
 		chosen[g->v[i].key] = 1;
 		size += add;
 		sum += g->v[i].amount;
-		t = g->v[*n];
+		struct spendable t = g->v[*n];
 		g->v[(*n)++] = g->v[i];
 		g->v[i] = t;
 		if (*fee < MIN_FEE_RATE * size) *fee = MIN_FEE_RATE * size;
@@ -264,12 +259,11 @@ static int reserve(struct wallet *w, const unsigned char *chosen,
 static int sign_inputs(struct wallet *w, struct tx *t, const uint32_t *ikey,
                        const uint32_t *q, uint8_t *sigs) {
 	uint8_t sighash[SHA256_LEN];
-	struct wkey *wk;
 	tx_sighash(t, sighash);
 	for (uint32_t i = 0; i < t->nin; i++) {
 		if (i > 0 && ikey[i] == ikey[i - 1])
 			continue;                  /* borrows the one before */
-		wk = &w->keys[ikey[i]];
+		struct wkey *wk = &w->keys[ikey[i]];
 		if (!wk->tree && lms_keygen(wk->tree = xmalloc(sizeof *wk->tree),
 		                            wk->type, wk->ots, wk->I, wk->seed)) {
 			free(wk->tree);
