@@ -5,6 +5,7 @@
 #   make localnet     run a local network of N=5 nodes and show it working;
 #                     ONCE=1 stops after the tour, else Ctrl-C stops it
 #   make bench        print benchmark figures, "name value"; ONLY=crypto for a group
+#                     (crypto, chain, net, gossip, attack, light, mine)
 #   make fuzz         build the fuzz targets (clang's libFuzzer) and run each
 #                     for FUZZ_S seconds (default 60)
 #   make install      copy peerchain to $(DESTDIR)$(PREFIX)/bin and its

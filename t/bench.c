@@ -710,6 +710,41 @@ static void bench_gossip(void) {
 	if (system(cmd) != 0) fprintf(stderr, "bench: cannot remove %s\n", dir);
 }
 
+/* CPU seconds the waited-for children have used so far. */
+static double children_cpu(void) {
+	struct rusage ru;
+
+	getrusage(RUSAGE_CHILDREN, &ru);
+	return (double)ru.ru_utime.tv_sec + ru.ru_utime.tv_usec / 1e6 +
+	       (double)ru.ru_stime.tv_sec + ru.ru_stime.tv_usec / 1e6;
+}
+
+/* The mine group: the share of a CPU a `local` node mining with -M 25,
+ * and with -m, takes over 10 s from its start (a fresh chain: mining all
+ * the while), from its CPU time over its lifetime. */
+static void bench_mine(void) {
+	char dir[] = "/tmp/peerchain-mine-XXXXXX", cmd[600];
+	char *argv[] = { "./peerchain", "-d", dir, "-n", "local", "-l",
+	                 "127.0.0.1:23051", "-q", "-M", NULL, "run", NULL };
+	static const char *const share[] = { "25", "100" };
+	double cpu, t;
+	pid_t pid;
+
+	for (int k = 0; k < 2 && mkdtemp(dir); k++) {
+		argv[9] = (char *)share[k];
+		cpu = children_cpu();
+		t = now();
+		pid = spawn(argv, 1);
+		nanosleep(&(struct timespec){ 10, 0 }, NULL);
+		reap(pid);
+		t = now() - t;
+		figure(k ? "mine_m100_cpu" : "mine_m25_cpu", (children_cpu() - cpu) / t);
+		snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
+		if (system(cmd) != 0) fprintf(stderr, "bench: cannot remove %s\n", dir);
+		strcpy(dir, "/tmp/peerchain-mine-XXXXXX");
+	}
+}
+
 /* The attack group: t/bench_attack.sh's figures. */
 static void bench_attack(void) {
 	fflush(stdout);
@@ -795,6 +830,7 @@ static const struct group groups[] = {
 	{ "net", bench_net },
 	{ "gossip", bench_gossip },
 	{ "attack", bench_attack },
+	{ "mine", bench_mine },
 	{ "light", bench_light },
 };
 
