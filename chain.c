@@ -29,6 +29,7 @@
 #define FILE_MAX     (128u << 20)   /* bytes in a block file, as Bitcoin */
 #define RECORD_HEAD  8              /* magic | u32 length */
 #define RECORD_TAIL  4              /* CRC-32 of the block */
+#define CHECKED_LEN  44             /* checked.dat: magic, height, hash, sum */
 #define POOL_CAP     (32u << 20)    /* mempool bytes by default */
 #define POOL_EXPIRY  (14 * 24 * 60 * 60)  /* seconds a transaction may wait,
                                              as Bitcoin Core (336 hours) */
@@ -960,8 +961,8 @@ struct chain *chain_open(const struct params *p, const char *dir, int flags,
 	if (mkdir(dir, 0700) != 0 && errno != EEXIST)
 		snprintf(err, errlen, "cannot make %s: %s", dir, strerror(errno));
 	else if (lock_dir(c, err, errlen) == 0) {
-		if (!(flags & CHAIN_REINDEX) && !c->light &&
-		    file_load(path_of(c, "checked.dat"), 44, checked_rw, c) < 0) {
+		if (!(flags & CHAIN_REINDEX) && !c->light && file_load(path_of(c,
+		    "checked.dat"), CHECKED_LEN, checked_rw, c) < 0) {
 			memset(&c->checked, 0, sizeof c->checked);
 			note(c, "checked.dat: damaged; every signature checked");
 		}

@@ -141,9 +141,9 @@ static int need(int what) {
 	char why[512] = "", hdr[4200];
 	if (!chain && data_dir() != 0) return -1;
 	snprintf(hdr, sizeof hdr, "%s/hdr00000.dat", netdir);
-	if (!chain && (chain = chain_open(params_find(opt_net), netdir,
-	                                  opt_chain | !access(hdr, F_OK), why,
-	                                  sizeof why)) && chain->report[0])
+	if (!access(hdr, F_OK)) opt_chain |= CHAIN_LIGHT;
+	if (!chain && (chain = chain_open(params_find(opt_net), netdir, opt_chain,
+	                                  why, sizeof why)) && chain->report[0])
 		say("repaired: %s\n", chain->report);
 	if (chain && !wallet && what & (WALLET | NEW_WALLET))
 		wallet = wallet_open(netdir, what & NEW_WALLET, LMS_SHA256_M32_H10,
@@ -449,8 +449,9 @@ static int cmd_peers(char **arg) {
 			        (unsigned)p->height, (long long)p->min_ping,
 			        (unsigned)p->listen_port, p->agent);
 		else
-			fprintf(out, "\t\"%s\" -> \"%s\" [label=%s];\n", p->outbound ?
-			        me : them, p->outbound ? them : me, p->outbound ? "out" : "in");
+			fprintf(out, "\t\"%s\" -> \"%s\" [label=%s];\n",
+			        p->outbound ? me : them, p->outbound ? them : me,
+			        p->outbound ? "out" : "in");
 	}
 	if (arg[0]) fprintf(out, "}\n");
 	return 0;

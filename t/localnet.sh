@@ -76,8 +76,9 @@ btime() { pc 0 block "$1" 2>/dev/null | sed -n 's/^time //p'; }
 # mature: node 0 has coins to spend, and the last 10 blocks took 20 s or
 # more (a payment then spreads by gossip before the next block, mostly).
 mature() { c=$(field 0 balance confirmed) h=$(field 0 tip height)
-	[ "${c%%.*}" -ge 2 ] 2>/dev/null && [ "$h" -ge 40 ] &&
-	[ $(($(btime "$h") - $(btime $((h - 10))))) -ge 20 ]; }
+	[ "${c%%.*}" -ge 2 ] 2>/dev/null && [ "$h" -ge 40 ] 2>/dev/null || return 1
+	t1=$(btime "$h") t0=$(btime $((h - 10)))
+	[ $((${t1:-0} - ${t0:-0})) -ge 20 ]; }
 
 [ -x "$bin" ] || { echo "localnet: build peerchain first (make)" >&2; exit 1; }
 echo "localnet: $N nodes of the '$NET' network in $tmp"
