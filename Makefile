@@ -8,6 +8,9 @@
 #                     (crypto, chain, net, gossip, attack, light, mine)
 #   make fuzz         build the fuzz targets (clang's libFuzzer) and run each
 #                     for FUZZ_S seconds (default 60)
+#   make size         the node's size in C tokens, a file a line, and the
+#                     total (README, "Reading the code")
+#   make everything   build the node, every test program and the bench
 #   make install      copy peerchain to $(DESTDIR)$(PREFIX)/bin and its
 #                     man page to $(DESTDIR)$(PREFIX)/share/man/man1
 #   make uninstall    remove both
@@ -24,15 +27,17 @@ ONCE =
 FUZZ_S = 60
 
 # The layers, bottom up: each object uses only those before it
-# (t/layers.sh checks it from the object files).
+# (t/layers.sh checks it from the object files).  This is the one list of
+# the node's files: the tests and the fuzz build read it from here.
 OBJ = sha256.o util.o lms.o block.o chain.o wallet.o net.o gossip.o node.o
 CRYPTO = sha256.o util.o lms.o
 LEDGER = $(CRYPTO) block.o chain.o wallet.o
 WIRE = sha256.o util.o net.o
 TESTS = t/sha256_test t/lms_test t/chain_test t/wallet_test t/wire_test \
         t/spec_test
-SCRIPTS = t/layers.sh t/cli_test.sh t/ledger_test.sh t/net_test.sh t/discovery_test.sh \
-          t/gossip_test.sh t/legacy_test.sh t/hostile_test.sh t/hostile2_test.sh \
+SCRIPTS = t/layout.sh t/layers.sh t/cli_test.sh t/ledger_test.sh \
+          t/net_test.sh t/discovery_test.sh t/gossip_test.sh \
+          t/legacy_test.sh t/hostile_test.sh t/hostile2_test.sh \
           t/light_test.sh
 
 all: peerchain
@@ -77,8 +82,16 @@ t/testpeer: t/testpeer.c $(LEDGER) net.o
 t/bench: t/bench.c $(LEDGER)
 	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ t/bench.c $(LEDGER)
 
+t/size: t/size.c
+	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ t/size.c
+
+everything: all t/testpeer t/bench t/size $(TESTS)
+
 test: peerchain t/testpeer $(TESTS)
-	@RUN='$(RUN)' sh t/run.sh $(TESTS) $(SCRIPTS)
+	@OBJ='$(OBJ)' RUN='$(RUN)' sh t/run.sh $(TESTS) $(SCRIPTS)
+
+size: t/size
+	@./t/size `echo $(OBJ) | sed 's/\.o/.c/g'` node.h
 
 unit: $(TESTS)
 	@RUN='$(RUN)' sh t/run.sh $(TESTS)
@@ -90,7 +103,7 @@ bench: peerchain t/testpeer t/bench
 	@./t/bench $(ONLY)
 
 fuzz:
-	@FUZZ_S='$(FUZZ_S)' sh t/fuzz/run.sh
+	@OBJ='$(OBJ)' FUZZ_S='$(FUZZ_S)' sh t/fuzz/run.sh
 
 install: peerchain
 	mkdir -p $(DESTDIR)$(PREFIX)/bin
@@ -105,6 +118,8 @@ uninstall:
 	rm -f $(DESTDIR)$(PREFIX)/share/man/man1/peerchain.1
 
 clean:
-	rm -f peerchain $(OBJ) t/test.o $(TESTS) t/bench t/testpeer
+	rm -f peerchain $(OBJ) t/test.o $(TESTS) t/bench t/testpeer t/size
+	rm -f localnet.dot localnet.svg localnet.png
 
-.PHONY: all test unit localnet bench fuzz install uninstall clean
+.PHONY: all everything test unit size localnet bench fuzz install uninstall \
+        clean

@@ -87,9 +87,11 @@ void outpoint(uint8_t op[OUTPOINT_LEN], const uint8_t *txid, uint32_t index) {
 static void tx_rw(struct rw *s, struct tx *t, int sigs) {
 	uint32_t version = TX_VERSION, i;
 	rw_u32(s, &version);
-	if (version != TX_VERSION) s->bad = 1;
+	if (version != TX_VERSION)
+		s->bad = 1;
 	t->nin = (uint16_t)rw_count(s, t->nin, 2, 0xffff, MIN_INPUT);
-	if (!s->out && !s->bad) t->in = xcalloc(t->nin, sizeof *t->in);
+	if (!s->out && !s->bad)
+		t->in = xcalloc(t->nin, sizeof *t->in);
 	for (i = 0; i < t->nin && !s->bad; i++) {
 		rw_ref(s, &t->in[i].prev, OUTPOINT_LEN);
 		t->in[i].index = t->in[i].prev ? get32le(t->in[i].prev +
@@ -101,12 +103,14 @@ static void tx_rw(struct rw *s, struct tx *t, int sigs) {
 		rw_ref(s, &t->in[i].sig, t->in[i].siglen);
 	}
 	t->nout = (uint16_t)rw_count(s, t->nout, 2, 0xffff, MIN_OUTPUT);
-	if (!s->out && !s->bad) t->out = xcalloc(t->nout, sizeof *t->out);
+	if (!s->out && !s->bad)
+		t->out = xcalloc(t->nout, sizeof *t->out);
 	for (i = 0; i < t->nout && !s->bad; i++) {
 		rw_u64(s, &t->out[i].amount);
 		rw_ref(s, &t->out[i].addr, ADDR_LEN);
 	}
-	if (!t->nin || !t->nout) s->bad = 1;
+	if (!t->nin || !t->nout)
+		s->bad = 1;
 }
 
 /* Free what tx_parse allocated. */
@@ -139,7 +143,8 @@ int tx_parse(struct tx *t, const uint8_t *buf, size_t len) {
 	struct rw s;
 	rw_reader(&s, buf, len);
 	if (tx_read(&s, t) != V_OK) return V_MALFORMED;
-	if (s.left) tx_free(t);
+	if (s.left)
+		tx_free(t);
 	return s.left ? V_MALFORMED : V_OK;
 }
 
@@ -229,7 +234,8 @@ size_t coinbase_write(uint32_t height, const uint8_t addr[ADDR_LEN],
 /* ==== Blocks ==== */
 /* Free what block_parse allocated. */
 void block_free(struct block *b) {
-	for (uint32_t i = 0; i < b->ntx; i++) tx_free(&b->tx[i]);
+	for (uint32_t i = 0; i < b->ntx; i++)
+		tx_free(&b->tx[i]);
 	free(b->tx);
 	b->tx = NULL;
 	b->ntx = 0;
@@ -248,7 +254,8 @@ int block_parse(struct block *b, const uint8_t *buf, size_t len) {
 	n = rw_count(&s, 0, 4, MAX_BLOCK_SIZE, MIN_TX);
 	if (s.bad) return V_MALFORMED;
 	b->tx = xcalloc(n, sizeof *b->tx);
-	for (i = 0; i < n && tx_read(&s, &b->tx[i]) == V_OK; i++) b->ntx++;
+	for (i = 0; i < n && tx_read(&s, &b->tx[i]) == V_OK; i++)
+		b->ntx++;
 	if (i < n || s.left) {
 		block_free(b);
 		return V_MALFORMED;
@@ -274,7 +281,8 @@ static int merkle(uint8_t (*h)[SHA256_LEN], size_t n, uint8_t root[SHA256_LEN],
 			memcpy(branch[depth], h[(pos ^ 1) < n ? pos ^ 1 : pos], SHA256_LEN);
 		for (i = 0; i < n; i += 2) {
 			j = i + 1 < n ? i + 1 : i;
-			if (j != i && memcmp(h[i], h[j], SHA256_LEN) == 0) *mutated = 1;
+			if (j != i && memcmp(h[i], h[j], SHA256_LEN) == 0)
+				*mutated = 1;
 			memcpy(pair, h[i], SHA256_LEN);
 			memcpy(pair + SHA256_LEN, h[j], SHA256_LEN);
 			sha256d(pair, sizeof pair, h[i / 2]);
@@ -291,7 +299,8 @@ static int block_root(const struct block *b, uint8_t root[SHA256_LEN],
                       uint8_t (*branch)[SHA256_LEN]) {
 	uint8_t (*h)[SHA256_LEN] = xcalloc(b->ntx, SHA256_LEN);
 	uint32_t i;
-	for (i = 0; i < b->ntx; i++) memcpy(h[i], b->tx[i].id, SHA256_LEN);
+	for (i = 0; i < b->ntx; i++)
+		memcpy(h[i], b->tx[i].id, SHA256_LEN);
 	int depth = merkle(h, b->ntx, root, mutated, pos, branch);
 	free(h);
 	return depth;
@@ -363,14 +372,16 @@ uint8_t *block_make(const uint8_t prev[SHA256_LEN], uint32_t time,
                     uint32_t bits, uint8_t *const *txs, const size_t *lens,
                     size_t ntx, size_t *len) {
 	size_t i, k = HEADER_LEN + 4;
-	for (i = 0, *len = k; i < ntx; i++) *len += lens[i];
+	for (i = 0, *len = k; i < ntx; i++)
+		*len += lens[i];
 	uint8_t *blk = xcalloc(1, *len);
 	put32le(blk, 1);
 	memcpy(blk + HDR_PREV, prev, SHA256_LEN);
 	put32le(blk + HDR_TIME, time);
 	put32le(blk + HDR_BITS, bits);
 	put32le(blk + HEADER_LEN, (uint32_t)ntx);
-	for (i = 0; i < ntx; k += lens[i++]) memcpy(blk + k, txs[i], lens[i]);
+	for (i = 0; i < ntx; k += lens[i++])
+		memcpy(blk + k, txs[i], lens[i]);
 	block_merkle(blk, *len);
 	return blk;
 }
@@ -430,7 +441,8 @@ static void u_div(u256 *q, const u256 *n, const u256 *d) {
 	int i, k;
 	memset(q, 0, sizeof *q);
 	for (i = 255; i >= 0; i--) {
-		for (k = 7; k > 0; k--) r.w[k] = r.w[k] << 1 | r.w[k - 1] >> 31;
+		for (k = 7; k > 0; k--)
+			r.w[k] = r.w[k] << 1 | r.w[k - 1] >> 31;
 		r.w[0] = r.w[0] << 1 | (n->w[i / 32] >> (i % 32) & 1);
 		if (u256_cmp(&r, d) >= 0) {
 			u_sub(&r, d);
@@ -441,7 +453,8 @@ static void u_div(u256 *q, const u256 *n, const u256 *d) {
 
 /* A hash read as Bitcoin reads it: a little-endian number. */
 static void u_from_hash(u256 *a, const uint8_t h[SHA256_LEN]) {
-	for (int i = 0; i < 8; i++) a->w[i] = get32le(h + 4 * i);
+	for (int i = 0; i < 8; i++)
+		a->w[i] = get32le(h + 4 * i);
 }
 
 /* The target that compact bits stand for: a 3-byte mantissa times
@@ -469,8 +482,10 @@ static uint32_t compact_of(const u256 *t) {
 	uint8_t b[SHA256_LEN];
 	uint32_t word = 0;
 	int i, size = SHA256_LEN;
-	for (i = 0; i < 8; i++) put32le(b + 4 * i, t->w[i]);
-	while (size > 0 && b[size - 1] == 0) size--;
+	for (i = 0; i < 8; i++)
+		put32le(b + 4 * i, t->w[i]);
+	while (size > 0 && b[size - 1] == 0)
+		size--;
 	for (i = 1; i <= 3; i++)
 		word = word << 8 | (size - i >= 0 ? b[size - i] : 0);
 	if (word & 0x00800000) {
@@ -493,7 +508,8 @@ void header_work(uint32_t bits, u256 *w) {
 	}
 	memset(w, 0, sizeof *w);
 	if (target_of(bits, &t)) {
-		for (int i = 0; i < 8; i++) n.w[i] = ~t.w[i];
+		for (int i = 0; i < 8; i++)
+			n.w[i] = ~t.w[i];
 		u256_add(&t, &one);
 		u_div(w, &n, &t);
 		u256_add(w, &one);
@@ -512,8 +528,10 @@ uint32_t header_retarget(const struct params *p, uint32_t bits, int64_t span) {
 	target_of(bits, &t);
 	target_of(p->limit_bits, &limit);
 	uint32_t hi = u_mul32(&t, (uint32_t)span);   /* 288 bits: no overflow */
-	if (hi < (uint32_t)want) u_div32(&t, hi, (uint32_t)want);
-	if (hi >= (uint32_t)want || u256_cmp(&t, &limit) > 0) t = limit;
+	if (hi < (uint32_t)want)
+		u_div32(&t, hi, (uint32_t)want);
+	if (hi >= (uint32_t)want || u256_cmp(&t, &limit) > 0)
+		t = limit;
 	return compact_of(&t);
 }
 

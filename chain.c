@@ -97,9 +97,11 @@ int64_t chain_now(const struct chain *c) {
 static uint32_t median_time(const struct blockindex *n) {
 	uint32_t t[MEDIAN_SPAN], v;
 	int k = 0, i, j;
-	for (; n && k < MEDIAN_SPAN; n = n->prev) t[k++] = index_time(n);
+	for (; n && k < MEDIAN_SPAN; n = n->prev)
+		t[k++] = index_time(n);
 	for (i = 1; i < k; i++) {
-		for (v = t[i], j = i; j > 0 && t[j - 1] > v; j--) t[j] = t[j - 1];
+		for (v = t[i], j = i; j > 0 && t[j - 1] > v; j--)
+			t[j] = t[j - 1];
 		t[j] = v;
 	}
 	return t[k / 2];
@@ -113,7 +115,8 @@ static uint32_t next_bits(const struct chain *c,
 	uint32_t i;
 	if (!c->p->interval || (prev->height + 1) % c->p->interval)
 		return index_bits(prev);
-	for (i = 1; i < c->p->interval && first; i++) first = first->prev;
+	for (i = 1; i < c->p->interval && first; i++)
+		first = first->prev;
 	if (!first) return 0;
 	return header_retarget(c->p, index_bits(prev),
 	                       (int64_t)index_time(prev) - index_time(first));
@@ -219,11 +222,13 @@ static void fail(struct chain *c, struct blockindex *n, int r) {
 	struct blockindex **v, *h;
 	size_t i, k;
 	fail_tree(n, r);
-	if (c->best->status & FAILED) find_best(c);
+	if (c->best->status & FAILED)
+		find_best(c);
 	if (!(c->best_hdr->status & FAILED)) return;
 	v = (struct blockindex **)map_values(&c->index);
 	for (h = c->best, i = 0, k = c->index.n; i < k; i++)
-		if (!(v[i]->status & FAILED) && better(v[i], h)) h = v[i];
+		if (!(v[i]->status & FAILED) && better(v[i], h))
+			h = v[i];
 	free(v);
 	c->best_hdr = h;
 }
@@ -238,7 +243,8 @@ static void link_body(struct chain *c, struct blockindex *n) {
 		if ((ok = (k->status & (HAVE_DATA | LINKED | FAILED)) ==
 		          HAVE_DATA)) {
 			k->status |= LINKED;
-			if (u256_cmp(&k->work, &c->best->work) > 0) c->best = k;
+			if (u256_cmp(&k->work, &c->best->work) > 0)
+				c->best = k;
 		}
 }
 
@@ -285,7 +291,8 @@ static int check_inputs(const struct chain *c, const struct tx *t,
 		if (memcmp(a, coin.addr, ADDR_LEN) != 0) return V_KEY_NOT_ADDRESS;
 		if ((in += coin.amount) > MAX_MONEY) return V_AMOUNT_OUT_OF_RANGE;
 	}
-	for (uint32_t i = 0; i < t->nout; i++) out += t->out[i].amount;
+	for (uint32_t i = 0; i < t->nout; i++)
+		out += t->out[i].amount;
 	if (in < out) return V_OUTPUTS_EXCEED_INPUTS;
 	*fee = in - out;
 	return V_OK;
@@ -345,7 +352,8 @@ static int connect_block(struct chain *c, struct blockindex *n,
 	uint32_t i, k, nin = 0;
 	struct map spent;
 	int r = V_OK;
-	for (i = 1; i < b->ntx; i++) nin += b->tx[i].nin;
+	for (i = 1; i < b->ntx; i++)
+		nin += b->tx[i].nin;
 	n->undo = xcalloc(nin, sizeof *n->undo);
 	n->nundo = 0;
 	map_init(&spent, OUTPOINT_LEN);
@@ -366,7 +374,8 @@ static int connect_block(struct chain *c, struct blockindex *n,
 		claimed += b->tx[0].out[k].amount;
 	if (r == V_OK && claimed > block_subsidy(c->p, n->height) + fees)
 		r = V_COINBASE_TOO_LARGE;
-	if (r != V_OK) unapply(c, b, r == V_COINBASE_TOO_LARGE ? b->ntx : i, n);
+	if (r != V_OK)
+		unapply(c, b, r == V_COINBASE_TOO_LARGE ? b->ntx : i, n);
 	return r;
 }
 
@@ -465,7 +474,8 @@ static void txlist_add(struct txlist *l, const uint8_t *raw, size_t len,
 static void pool_forget(struct chain *c, struct ptx *p) {
 	uint32_t i;
 	map_del(&c->pool, p->tx.id);
-	for (i = 0; i < p->tx.nin; i++) map_del(&c->spends, p->tx.in[i].prev);
+	for (i = 0; i < p->tx.nin; i++)
+		map_del(&c->spends, p->tx.in[i].prev);
 	c->pool_bytes -= p->tx.len;
 	tx_free(&p->tx);
 	free(p->raw);
@@ -512,7 +522,8 @@ static void pool_remove(struct chain *c, struct ptx *p) {
 	for (k = 0; k < n; k++)
 		for (j = 0, na = ancestors(c, &v[k]->tx, anc); j < na; j++)
 			anc[j]->ndesc--;
-	for (k = 0; k < n; k++) pool_forget(c, v[k]);
+	for (k = 0; k < n; k++)
+		pool_forget(c, v[k]);
 }
 
 /* Is a's fee rate (fee per byte) below b's? */
@@ -526,7 +537,8 @@ static struct ptx *pool_cheapest(const struct chain *c) {
 	struct ptx *worst = NULL;
 	for (size_t i = 0; i < c->pool.nb; i++)
 		for (struct ment *e = c->pool.b[i]; e; e = e->next)
-			if (!worst || cheaper(e->val, worst)) worst = e->val;
+			if (!worst || cheaper(e->val, worst))
+				worst = e->val;
 	return worst;
 }
 
@@ -559,7 +571,8 @@ void chain_pool_expire(struct chain *c, int64_t max_age) {
 		if (v[i]->time < chain_now(c) - max_age)
 			memcpy(old[k++], v[i]->tx.id, SHA256_LEN);
 	for (i = 0; i < k; i++)          /* (a child may have gone already) */
-		if ((p = map_get(&c->pool, old[i]))) pool_remove(c, p);
+		if ((p = map_get(&c->pool, old[i])))
+			pool_remove(c, p);
 	c->expired_at = chain_now(c);
 	free(old);
 	free(v);
@@ -611,12 +624,15 @@ static int pool_add(struct chain *c, const uint8_t *raw, size_t len,
 	p->time = time;
 	p->seq = c->seq++;
 	p->ndesc = 1;
-	while (na > 0) anc[--na]->ndesc++;
+	while (na > 0)
+		anc[--na]->ndesc++;
 	memcpy(id, p->tx.id, SHA256_LEN);
 	map_put(&c->pool, id, p);
-	for (i = 0; i < p->tx.nin; i++) map_put(&c->spends, p->tx.in[i].prev, p);
+	for (i = 0; i < p->tx.nin; i++)
+		map_put(&c->spends, p->tx.in[i].prev, p);
 	c->pool_bytes += len;
-	while (c->pool_bytes > c->pool_cap) pool_remove(c, pool_cheapest(c));
+	while (c->pool_bytes > c->pool_cap)
+		pool_remove(c, pool_cheapest(c));
 	return map_get(&c->pool, id) ? V_OK : V_MEMPOOL_FULL;
 }
 
@@ -654,13 +670,15 @@ static void pool_rw(struct rw *s, void *arg) {
 	const uint8_t *raw;
 	uint32_t len;
 	for (i = 0; i < n && (s->out || (s->left && !s->bad)); i++) {
-		if (s->out) p = v[i];
+		if (s->out)
+			p = v[i];
 		len = (uint32_t)p->tx.len;
 		raw = p->raw;
 		len = rw_count(s, len, 4, MAX_TX_SIZE, 1);
 		rw_ref(s, &raw, len);
 		rw_i64(s, &p->time);
-		if (!s->out && !s->bad) pool_add(c, raw, len, p->time);
+		if (!s->out && !s->bad)
+			pool_add(c, raw, len, p->time);
 	}
 	free(v);
 }
@@ -690,7 +708,8 @@ static void pool_confirm(struct chain *c, const struct block *b) {
 	struct ptx *p;
 	uint32_t i, k;
 	for (i = 1; i < b->ntx; i++) {
-		if ((p = map_get(&c->pool, b->tx[i].id))) pool_forget(c, p);
+		if ((p = map_get(&c->pool, b->tx[i].id)))
+			pool_forget(c, p);
 		for (k = 0; k < b->tx[i].nin; k++)
 			if ((p = map_get(&c->spends, b->tx[i].in[k].prev)))
 				pool_remove(c, p);
@@ -710,16 +729,20 @@ static int connect_tip(struct chain *c, struct blockindex *n,
 		r = block_parse(&own, raw, n->len);
 		b = &own;
 	}
-	if (r == V_OK && !c->light) r = connect_block(c, n, b);
+	if (r == V_OK && !c->light)
+		r = connect_block(c, n, b);
 	if (r == V_OK) {
 		c->active = xgrow(c->active, &c->acap, c->nactive + 1,
 		                  sizeof *c->active);
 		c->active[c->nactive++] = n;
-		if (!c->light) pool_confirm(c, b);
+		if (!c->light)
+			pool_confirm(c, b);
 	}
-	if (n != fresh && !c->light && r != V_MALFORMED) block_free(&own);
+	if (n != fresh && !c->light && r != V_MALFORMED)
+		block_free(&own);
 	free(raw);
-	if (r != V_OK) fail(c, n, r);
+	if (r != V_OK)
+		fail(c, n, r);
 	return r;
 }
 
@@ -742,8 +765,10 @@ static void disconnect_tip(struct chain *c, struct txlist *back) {
 /* The last block two branches share. */
 static struct blockindex *fork_point(struct blockindex *a,
                                      struct blockindex *b) {
-	while (a->height > b->height) a = a->prev;
-	while (b->height > a->height) b = b->prev;
+	while (a->height > b->height)
+		a = a->prev;
+	while (b->height > a->height)
+		b = b->prev;
 	while (a != b) {
 		a = a->prev;
 		b = b->prev;
@@ -762,15 +787,18 @@ static void activate(struct chain *c, const struct blockindex *fresh,
 	size_t n, i;
 	while (c->best != tip(c)) {
 		fork = fork_point(tip(c), c->best);
-		while (tip(c) != fork) disconnect_tip(c, &back);
+		while (tip(c) != fork)
+			disconnect_tip(c, &back);
 		n = c->best->height - fork->height;
 		path = xcalloc(n, sizeof *path);
-		for (k = c->best, i = n; i > 0; k = k->prev) path[--i] = k;
+		for (k = c->best, i = n; i > 0; k = k->prev)
+			path[--i] = k;
 		for (i = 0; i < n; i++)
 			if (connect_tip(c, path[i], fresh, fb) != V_OK) break;
 		free(path);
 	}
-	if (back.n) pool_refill(c, &back);
+	if (back.n)
+		pool_refill(c, &back);
 	free(back.v);
 }
 
@@ -845,7 +873,8 @@ static int lock_dir(struct chain *c, char *err, size_t errlen) {
 static void note(struct chain *c, const char *fmt, ...) {
 	size_t k = strlen(c->report);
 	va_list ap;
-	if (k) c->report[k++] = '\n';
+	if (k)
+		c->report[k++] = '\n';
 	va_start(ap, fmt);
 	vsnprintf(c->report + k, sizeof c->report - k, fmt, ap);
 	va_end(ap);
@@ -912,12 +941,14 @@ static void replay(struct chain *c) {
 	uint32_t num, size;
 	int fd;
 	for (num = 0; (fd = replay_file(c, num, buf, &size, &l)) >= 0; num++) {
-		if (c->fd >= 0) close(c->fd);
+		if (c->fd >= 0)
+			close(c->fd);
 		c->fd = fd;
 		c->filenum = num;
 		c->filesize = size;
 	}
-	if (c->fd < 0) c->fd = open_file(c, 0, O_RDWR | O_CREAT);
+	if (c->fd < 0)
+		c->fd = open_file(c, 0, O_RDWR | O_CREAT);
 	free(buf);
 	replay_later(c, &l);
 }
@@ -999,7 +1030,8 @@ void chain_close(struct chain *c) {
 		close(c->fd);
 	}
 	void **v = map_values(&c->pool);
-	for (i = 0, n = c->pool.n; i < n; i++) pool_forget(c, v[i]);
+	for (i = 0, n = c->pool.n; i < n; i++)
+		pool_forget(c, v[i]);
 	free(v);
 	v = map_values(&c->index);
 	for (i = 0, n = c->index.n; i < n; i++)
@@ -1009,7 +1041,8 @@ void chain_close(struct chain *c) {
 	map_free(&c->utxo, 1);
 	map_free(&c->pool, 0);
 	map_free(&c->spends, 0);
-	if (c->lock >= 0) close(c->lock);
+	if (c->lock >= 0)
+		close(c->lock);
 	free(c->active);
 	free(c->genesis);
 	free(c->dir);
@@ -1020,7 +1053,8 @@ void chain_close(struct chain *c) {
  * does it every TICK_MS, not per block, or sync would wait on the disk (a
  * crash loses the last blocks). */
 void chain_sync(struct chain *c) {
-	if (c->fd >= 0 && fsync(c->fd) != 0) fatal("cannot flush a block file");
+	if (c->fd >= 0 && fsync(c->fd) != 0)
+		fatal("cannot flush a block file");
 	if (c->fd < 0 || c->light ||
 	    !memcmp(c->checked.hash, tip(c)->hash, SHA256_LEN))
 		return;
@@ -1042,8 +1076,10 @@ size_t chain_outputs(const struct chain *c, const uint8_t *addrs, size_t n,
 		for (struct ment *e = c->utxo.b[i]; e; e = e->next)
 			for (u = e->val, j = 0; j < n && u->height <= height; j++)
 				if (memcmp(u->addr, addrs + j * ADDR_LEN, ADDR_LEN) == 0) {
-					if (k < max) memcpy(v[k].op, e->key, OUTPOINT_LEN);
-					if (k < max) v[k].height = u->height;
+					if (k < max)
+						memcpy(v[k].op, e->key, OUTPOINT_LEN);
+					if (k < max)
+						v[k].height = u->height;
 					k++;
 					break;
 				}
@@ -1056,8 +1092,10 @@ size_t chain_outputs(const struct chain *c, const uint8_t *addrs, size_t n,
 void chain_proven(struct chain *c, int fresh, const struct outref *v,
                   const struct coin *k, size_t n) {
 	struct txlist back = { NULL, 0, 0 };
-	if (fresh) map_free(&c->utxo, 1);
-	if (fresh) map_init(&c->utxo, OUTPOINT_LEN);
+	if (fresh)
+		map_free(&c->utxo, 1);
+	if (fresh)
+		map_init(&c->utxo, OUTPOINT_LEN);
 	for (size_t i = 0; i < n; i++)
 		if (!map_get(&c->utxo, v[i].op))
 			map_put(&c->utxo, v[i].op, memcpy(xmalloc(sizeof *k), &k[i],
@@ -1104,7 +1142,8 @@ int chain_header(const struct chain *c, const uint8_t hash[SHA256_LEN],
 /* The best header's height, and (unless hash is NULL) its hash: a block
  * whose body we may not have yet. */
 uint32_t chain_best_header(const struct chain *c, uint8_t hash[SHA256_LEN]) {
-	if (hash) memcpy(hash, c->best_hdr->hash, SHA256_LEN);
+	if (hash)
+		memcpy(hash, c->best_hdr->hash, SHA256_LEN);
 	return c->best_hdr->height;
 }
 
@@ -1152,7 +1191,8 @@ uint8_t *chain_read_block(const struct chain *c,
 const struct tx **chain_pool_list(const struct chain *c) {
 	struct ptx **v = pool_list(c, by_seq);
 	const struct tx **t = xcalloc(c->pool.n, sizeof *t);
-	for (size_t i = 0; i < c->pool.n; i++) t[i] = &v[i]->tx;
+	for (size_t i = 0; i < c->pool.n; i++)
+		t[i] = &v[i]->tx;
 	free(v);
 	return t;
 }

@@ -160,7 +160,8 @@ static void recent_add(struct gossip *g, const uint8_t *hash, int refused) {
 	if (r && !r->refused) return;
 	if (!r) {
 		r = &g->recent[g->recent_at];
-		if (r->ms) map_del(&g->recent_idx, r->hash);
+		if (r->ms)
+			map_del(&g->recent_idx, r->hash);
 		memcpy(r->hash, hash, SHA256_LEN);
 		map_put(&g->recent_idx, hash, r);
 		g->recent_at = (g->recent_at + 1) % RECENT_MAX;
@@ -212,7 +213,8 @@ static void send_getheaders(struct gossip *g, struct peer *p,
 		memcpy(b + 4 + n++ * SHA256_LEN, best, SHA256_LEN);
 	while (!after && n < MAX_LOCATOR - 1 &&
 	       chain_hash_at(g->c, h, b + 4 + n * SHA256_LEN) == 0) {
-		if (++n > 10) step *= 2;
+		if (++n > 10)
+			step *= 2;
 		if (h < step) break;
 		h -= step;
 	}
@@ -237,7 +239,8 @@ static void queue_tx(struct gossip *g, struct peer *p, const uint8_t *id) {
 /* Queue a transaction's announcement to every peer but `from`. */
 static void relay_tx(struct gossip *g, const uint8_t *id, struct peer *from) {
 	for (struct peer *p = g->n->peers; p; p = p->next)
-		if (live(p) && p != from) queue_tx(g, p, id);
+		if (live(p) && p != from)
+			queue_tx(g, p, id);
 }
 
 /* Send a peer the first ANNOUNCE_MAX of its queued announcements, less
@@ -249,7 +252,8 @@ static void announce_queue(struct gossip *g, struct peer *p) {
 			known_add(p, p->queue[i]);
 			memmove(p->queue[k++], p->queue[i], SHA256_LEN);
 		}
-	if (k) send_inv(g, p, "inv", INV_TX, p->queue, k);
+	if (k)
+		send_inv(g, p, "inv", INV_TX, p->queue, k);
 	g->tx_inv_out += k;
 	memmove(p->queue, p->queue + n, (p->nqueue - n) * SHA256_LEN);
 	p->nqueue -= n;
@@ -302,7 +306,8 @@ static void tip_changed(struct gossip *g) {
 static void ask(struct gossip *g, struct want *w) {
 	w->asked = w->from[0];
 	w->asked_at = mono_ms();
-	if (w->type == INV_BLOCK) w->asked->inflight++;
+	if (w->type == INV_BLOCK)
+		w->asked->inflight++;
 	send_inv(g, w->asked, "getdata", w->type, &w->hash, 1);
 }
 
@@ -333,7 +338,8 @@ static struct want *want_of(struct gossip *g, struct peer *p, uint32_t type,
 static void want(struct gossip *g, struct peer *p, uint32_t type,
                  const uint8_t *hash) {
 	struct want *w = want_of(g, p, type, hash);
-	if (w && !w->asked && w->nfrom) ask(g, w);
+	if (w && !w->asked && w->nfrom)
+		ask(g, w);
 }
 
 /* Take p off a want's list, asking the next announcer if p was asked;
@@ -347,9 +353,11 @@ static int pass_over(struct gossip *g, struct want *w, struct peer *p) {
 			p->wants--;
 	w->nfrom = k;
 	if (w->asked == p) {
-		if (w->type == INV_BLOCK) p->inflight--;
+		if (w->type == INV_BLOCK)
+			p->inflight--;
 		w->asked = NULL;
-		if (k) ask(g, w);
+		if (k)
+			ask(g, w);
 	}
 	if (w->asked || k) return 0;
 	free(map_del(&g->wants, w->hash));
@@ -359,8 +367,10 @@ static int pass_over(struct gossip *g, struct want *w, struct peer *p) {
 /* A wanted hash arrived (or is no longer wanted): forget it. */
 static void got(struct gossip *g, const uint8_t *hash) {
 	struct want *w = map_del(&g->wants, hash);
-	if (w && w->asked && w->type == INV_BLOCK) w->asked->inflight--;
-	for (int i = 0; w && i < w->nfrom; i++) w->from[i]->wants--;
+	if (w && w->asked && w->type == INV_BLOCK)
+		w->asked->inflight--;
+	for (int i = 0; w && i < w->nfrom; i++)
+		w->from[i]->wants--;
 	free(w);
 }
 
@@ -388,7 +398,8 @@ static void fetch_blocks(struct gossip *g) {
 			p->inflight++;
 			memcpy(batch[nb++], hash[i], SHA256_LEN);
 		}
-		if (nb) send_inv(g, p, "getdata", INV_BLOCK, batch, nb);
+		if (nb)
+			send_inv(g, p, "getdata", INV_BLOCK, batch, nb);
 	}
 }
 
@@ -464,7 +475,8 @@ static void ask_proofs(struct gossip *g, struct peer *p) {
  * proven); a peer that could not answer is asked again after RETRY_MS. */
 static void proof_rounds(struct gossip *g, int64_t now) {
 	int fresh = !g->hdr_peer && memcmp(g->asked, g->tip, SHA256_LEN) != 0;
-	if (fresh) memcpy(g->asked, g->tip, SHA256_LEN);
+	if (fresh)
+		memcpy(g->asked, g->tip, SHA256_LEN);
 	g->fresh |= fresh;
 	for (struct peer *p = g->n->peers; p; p = p->next)
 		if (live(p) && (fresh || (p->proof_at && now >= p->proof_at)))
@@ -499,7 +511,8 @@ static void send_proofs(struct gossip *g, struct peer *p, const uint8_t *tip,
 		for (f.pos = 0; f.pos < b.ntx &&
 		     memcmp(b.tx[f.pos].id, v[i].op, SHA256_LEN); f.pos++)
 			;
-		if (f.pos == b.ntx) fatal("an unspent output's block lacks it");
+		if (f.pos == b.ntx)
+			fatal("an unspent output's block lacks it");
 		f.depth = (uint8_t)block_branch(&b, f.pos, branch);
 		f.vout = get32le(v[i].op + SHA256_LEN);
 		f.tx = b.tx[f.pos].raw;
@@ -593,7 +606,8 @@ static const char *on_proofs(void *arg, struct peer *p, const uint8_t *b,
 	if (status) {
 		log_msg(LOG_INFO, "%s refused proofs (%u)", net_text(&p->a),
 		        (unsigned)status);
-		if (status != PROOF_TOO_MANY) p->proof_at = mono_ms() + RETRY_MS;
+		if (status != PROOF_TOO_MANY)
+			p->proof_at = mono_ms() + RETRY_MS;
 		return NULL;
 	}
 	for (i = 0; i < n; i++) {
@@ -619,8 +633,10 @@ static void raise_height(struct gossip *g, struct peer *p,
 	uint8_t hdr[HEADER_LEN];
 	uint32_t h;
 	if (chain_header(g->c, hash, hdr, &h) < 0) return;
-	if (h > p->shown) p->shown = h;
-	if (h > p->height) p->height = h;
+	if (h > p->shown)
+		p->shown = h;
+	if (h > p->height)
+		p->height = h;
 }
 
 /* The entries of an inv, getdata or notfound (u32 count | count x (u32
@@ -692,7 +708,8 @@ static const char *on_getdata(void *arg, struct peer *p, const uint8_t *b,
 		free(blk);
 	}
 	put32le(none, (uint32_t)miss);
-	if (miss) net_send(g->n, p, "notfound", none, 4 + (size_t)miss * INV_REC);
+	if (miss)
+		net_send(g->n, p, "notfound", none, 4 + (size_t)miss * INV_REC);
 	map_free(&sent, 0);
 	free(none);
 	return NULL;
@@ -743,7 +760,8 @@ static void orphan_add(struct gossip *g, const uint8_t *id, const uint8_t *b,
 static int take_tx(struct gossip *g, struct peer *p, const uint8_t *id,
                    const uint8_t *b, size_t len) {
 	int r = chain_add_tx(g->c, b, len), i;
-	if (r == V_MISSING_INPUT) orphan_add(g, id, b, len);
+	if (r == V_MISSING_INPUT)
+		orphan_add(g, id, b, len);
 	recent_add(g, id, r != V_OK);
 	if (r != V_OK) return r;
 	relay_tx(g, id, p);
@@ -785,16 +803,20 @@ int gossip_tx(struct gossip *g, struct peer *p, const uint8_t *b, size_t len) {
 	struct want *w = NULL;
 	int r, i;
 	sha256d(b, len, id);
-	if (p && (w = map_get(&g->wants, id)) && w->asked != p) w = NULL;
+	if (p && (w = map_get(&g->wants, id)) && w->asked != p)
+		w = NULL;
 	got(g, id);
 	g->tx_in += p != NULL;
-	if (p) known_add(p, id);
+	if (p)
+		known_add(p, id);
 	if (recent_of(g, id) || chain_pool_tx(g->c, id)) {
 		g->tx_dup += p != NULL;
-		if (p && !w) net_misbehave(g->n, p, W_UNASKED, "unasked copy");
+		if (p && !w)
+			net_misbehave(g->n, p, W_UNASKED, "unasked copy");
 		return V_ALREADY_KNOWN;
 	}
-	if ((r = take_tx(g, p, id, b, len)) == V_OK && p) p->last_relay = mono_ms();
+	if ((r = take_tx(g, p, id, b, len)) == V_OK && p)
+		p->last_relay = mono_ms();
 	if (p && r != V_OK) {
 		log_msg(LOG_INFO, "tx from %s: %s", net_text(&p->a), reason_text(r));
 		if (weight(r, 0))
@@ -826,7 +848,8 @@ int gossip_block(struct gossip *g, struct peer *p, const uint8_t *b,
                  size_t len) {
 	uint8_t hash[SHA256_LEN], tip[SHA256_LEN];
 	sha256d(b, HEADER_LEN, hash);
-	if (p) known_add(p, hash);
+	if (p)
+		known_add(p, hash);
 	struct want *w = map_get(&g->wants, hash);
 	chain_hash_at(g->c, chain_height(g->c), tip);
 	if (p && !(w && w->asked == p) && memcmp(b + HDR_PREV, tip, SHA256_LEN) &&
@@ -856,7 +879,8 @@ static const char *on_block(void *arg, struct peer *p, const uint8_t *b,
 	if (len < HEADER_LEN) return "malformed block";
 	g->block_in++;
 	int r = gossip_block(g, p, b, len);
-	if (r == V_ALREADY_KNOWN) g->block_dup++;
+	if (r == V_ALREADY_KNOWN)
+		g->block_dup++;
 	fetch_blocks(g);
 	if (r == V_NOT_REQUESTED)
 		net_misbehave(g->n, p, W_UNASKED, "unrequested block");
@@ -923,7 +947,8 @@ static const char *on_headers(void *arg, struct peer *p, const uint8_t *b,
 		raise_height(g, p, hash);
 	}
 	p->headers_at = 0;
-	if (g->hdr_peer == p) g->hdr_peer = NULL;
+	if (g->hdr_peer == p)
+		g->hdr_peer = NULL;
 	p->answered = n < MAX_HEADERS && r != V_TOO_FAR_AHEAD; /* (all it has) */
 	if (r != V_OK && r != V_ALREADY_KNOWN && r != V_PREVIOUS_UNKNOWN &&
 	    r != V_TIME_TOO_NEW && r != V_TOO_FAR_AHEAD)
@@ -933,8 +958,10 @@ static const char *on_headers(void *arg, struct peer *p, const uint8_t *b,
 		send_getheaders(g, p, hash);
 	}
 	fetch_blocks(g);
-	if (g->c->light) tip_changed(g);
-	if (g->c->light) proof_rounds(g, mono_ms());
+	if (g->c->light)
+		tip_changed(g);
+	if (g->c->light)
+		proof_rounds(g, mono_ms());
 	return NULL;
 }
 
@@ -950,7 +977,8 @@ static void peer_ready(void *arg, struct peer *p) {
 		g->hdr_peer = p;
 		send_getheaders(g, p, NULL);
 	}
-	if (g->c->light) ask_proofs(g, p);
+	if (g->c->light)
+		ask_proofs(g, p);
 }
 
 /* A peer is gone: what it was asked for goes to the next announcer. */
@@ -958,9 +986,11 @@ static void peer_gone(void *arg, struct peer *p) {
 	struct gossip *g = arg;
 	void **v = map_values(&g->wants);
 	size_t i, n = g->wants.n;
-	for (i = 0; i < n; i++) pass_over(g, v[i], p);
+	for (i = 0; i < n; i++)
+		pass_over(g, v[i], p);
 	free(v);
-	if (g->hdr_peer == p) g->hdr_peer = NULL;
+	if (g->hdr_peer == p)
+		g->hdr_peer = NULL;
 	map_free(&p->known, 0);
 	map_free(&p->known_old, 0);
 	free(p->queue);
@@ -1007,19 +1037,22 @@ static void timeouts(struct gossip *g, int64_t now) {
 void gossip_tick(struct gossip *g, int tick) {
 	int64_t now = mono_ms();
 	for (struct peer *p = g->n->peers; p; p = p->next)
-		if (live(p) && p->nqueue && now >= p->announce_at) announce_queue(g, p);
+		if (live(p) && p->nqueue && now >= p->announce_at)
+			announce_queue(g, p);
 	if (!tick) return;
 	timeouts(g, now);
 	fetch_blocks(g);
 	progress(g, now);
-	if (g->c->light) proof_rounds(g, now);
+	if (g->c->light)
+		proof_rounds(g, now);
 }
 
 /* How long the loop may sleep before gossip_tick has work: the nearest
  * queue, or while requests wait, a timer tick. */
 int gossip_timeout_ms(const struct gossip *g) {
 	int64_t now = mono_ms(), t = TIMERS_MS;
-	if (!g->wants.n && !g->hdr_peer) t = 1000;
+	if (!g->wants.n && !g->hdr_peer)
+		t = 1000;
 	for (const struct peer *p = g->n->peers; p; p = p->next)
 		if (live(p) && p->nqueue && p->announce_at - now < t)
 			t = p->announce_at - now;

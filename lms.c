@@ -115,10 +115,12 @@ static void digest_digits(const struct ots_param *op, const uint8_t Q[N],
                           unsigned digits[OTS_MAX_P]) {
 	uint8_t qc[N + 2];
 	unsigned max = (1u << op->w) - 1, sum = 0;
-	for (int i = 0; i < N * 8 / op->w; i++) sum += max - coef(Q, i, op->w);
+	for (int i = 0; i < N * 8 / op->w; i++)
+		sum += max - coef(Q, i, op->w);
 	memcpy(qc, Q, N);
 	put16be(qc + N, (uint16_t)(sum << op->ls));
-	for (int i = 0; i < op->p; i++) digits[i] = coef(qc, i, op->w);
+	for (int i = 0; i < op->p; i++)
+		digits[i] = coef(qc, i, op->w);
 }
 
 /* Q = H(I || u32str(q) || u16str(D_MESG) || C || message). */
@@ -212,7 +214,8 @@ static void tree_hash(const uint8_t I[LMS_I_LEN], uint32_t r,
 	uint8_t buf[HEAD_LEN + 2 * N];
 	head(buf, I, r, b ? D_INTR : D_LEAF);
 	memcpy(buf + HEAD_LEN, a, N);
-	if (b) memcpy(buf + HEAD_LEN + N, b, N);
+	if (b)
+		memcpy(buf + HEAD_LEN + N, b, N);
 	sha256(buf, HEAD_LEN + (b ? 2 : 1) * N, out);
 }
 

@@ -220,7 +220,8 @@ size_t frame_write(uint8_t *out, const uint8_t magic[4], const char *cmd,
 	strncpy((char *)out + 4, cmd, FRAME_CMD);   /* (NUL-padded) */
 	put32le(out + 16, (uint32_t)len);
 	put32le(out + 20, crc32(payload, len));
-	if (len) memcpy(out + FRAME_HEAD, payload, len);
+	if (len)
+		memcpy(out + FRAME_HEAD, payload, len);
 	return FRAME_HEAD + len;
 }
 
@@ -296,7 +297,8 @@ static int book_add(struct net *n, const struct naddr *a, int64_t heard) {
 	uint8_t key[18];
 	int b = (int)(group_hash(n, a) % BOOK_BUCKETS);
 	if (e || reach(a) == NOWHERE || memcmp(a, &n->self, sizeof *a) == 0) {
-		if (e && heard > e->heard) e->heard = heard;
+		if (e && heard > e->heard)
+			e->heard = heard;
 		return 0;
 	}
 	for (i = 0; i < n->nbook; i++) {
@@ -307,7 +309,8 @@ static int book_add(struct net *n, const struct naddr *a, int64_t heard) {
 			worst = i;
 	}
 	if (count >= BUCKET_SIZE && worst == n->nbook) return 0;
-	if (count >= BUCKET_SIZE) book_drop(n, worst);
+	if (count >= BUCKET_SIZE)
+		book_drop(n, worst);
 	e = &n->book[n->nbook++];
 	memset(e, 0, sizeof *e);
 	e->a = *a;
@@ -329,7 +332,8 @@ static void book_rw(struct rw *s, void *arg) {
 	rw_bytes(s, n->secret, 32);
 	count = rw_count(s, (uint32_t)n->nbook, 4, BOOK_MAX, ENTRY_REC);
 	for (i = 0; i < count && !s->bad; i++) {
-		if (s->out) e = n->book[i];
+		if (s->out)
+			e = n->book[i];
 		addr_rw(s, &e.a, &e.heard);
 		rw_u32(s, &e.attempts);
 		rw_u8(s, &e.tried);
@@ -367,7 +371,8 @@ static void book_load(struct net *n) {
 	if (r < 0)
 		log_msg(LOG_WARN, "%s is damaged: starting afresh",
 		        path_of(n, "peers.dat"));
-	while (n->nbook) book_drop(n, 0);
+	while (n->nbook)
+		book_drop(n, 0);
 	for (i = 0; i < sizeof n->secret; i += 8)   /* (clock, if no urandom) */
 		put64le(n->secret + i, random64());
 }
@@ -395,7 +400,8 @@ static void anchors_rw(struct rw *s, void *arg) {
 			p = p->next;
 		}
 		addr_rw(s, &a, &t);
-		if (!s->out && !s->bad) n->anchors[n->nanchors++] = a;
+		if (!s->out && !s->bad)
+			n->anchors[n->nanchors++] = a;
 	}
 }
 
@@ -417,12 +423,14 @@ static int running(const struct net *n, const struct ban *b, int64_t now) {
  * written from the timer). */
 void net_ban(struct net *n, const uint8_t ip[16], int64_t until) {
 	struct ban *b = map_del(&n->bans, ip);
-	if (b) b->end = 0;
+	if (b)
+		b->end = 0;
 	n->bans_dirty = 1;
 	if (until <= 0) return;
 	b = &n->ring[n->ring_at];
 	n->ring_at = (n->ring_at + 1) % BAN_MAX;
-	if (map_get(&n->bans, b->ip) == b) map_del(&n->bans, b->ip);
+	if (map_get(&n->bans, b->ip) == b)
+		map_del(&n->bans, b->ip);
 	memcpy(b->ip, ip, 16);
 	b->end = until;
 	map_put(&n->bans, ip, b);
@@ -445,11 +453,13 @@ static void bans_rw(struct rw *s, void *arg) {
 		if (s->out && !running(n, r = &n->ring[(n->ring_at + k) % BAN_MAX],
 		                       now))
 			continue;
-		if (s->out) b = *r;
+		if (s->out)
+			b = *r;
 		rw_bytes(s, b.ip, 16);
 		rw_i64(s, &b.end);
 		i++;
-		if (!s->out && !s->bad && b.end > now) net_ban(n, b.ip, b.end);
+		if (!s->out && !s->bad && b.end > now)
+			net_ban(n, b.ip, b.end);
 	}
 }
 
@@ -481,7 +491,8 @@ static void buf_free(struct net *n, struct buf *b) {
 /* Drop k bytes from the front; an empty queue gives its memory back, so
  * an idle peer holds no buffers. */
 static void buf_take(struct net *n, struct buf *b, size_t k) {
-	if ((b->off += k) == b->len) buf_free(n, b);
+	if ((b->off += k) == b->len)
+		buf_free(n, b);
 }
 
 /* The counter of a command, made on first use (the last slot is shared
@@ -638,7 +649,8 @@ static void send_addrs(struct net *n, struct peer *p, struct entry **e,
 	struct rw s;
 	rw_writer(&s);
 	rw_count(&s, (uint32_t)count, 2, MAX_ADDR, ADDR_REC);
-	for (size_t i = 0; i < count; i++) addr_rw(&s, &e[i]->a, &e[i]->heard);
+	for (size_t i = 0; i < count; i++)
+		addr_rw(&s, &e[i]->a, &e[i]->heard);
 	net_send(n, p, "addr", s.out, s.len);
 	free(s.out);
 }
@@ -665,7 +677,8 @@ static const char *on_version(void *arg, struct peer *p, const uint8_t *b,
 	p->height = v.height;
 	memcpy(p->agent, v.agent, v.alen);
 	p->agent[v.alen] = 0;
-	if (!p->outbound) send_version(n, p);
+	if (!p->outbound)
+		send_version(n, p);
 	net_send(n, p, "verack", NULL, 0);
 	return NULL;
 }
@@ -682,11 +695,13 @@ static const char *on_verack(void *arg, struct peer *p, const uint8_t *b,
 	log_msg(LOG_INFO, "peer %s %s: handshake done, height %u, %s",
 	        net_text(&p->a), p->outbound ? "(out)" : "(in)",
 	        (unsigned)p->height, p->agent);
-	if (n->ready) n->ready(n->up, p);
+	if (n->ready)
+		n->ready(n->up, p);
 	if (!p->outbound && p->listen_port) {     /* where it listens */
 		me.a = p->a;
 		me.a.port = p->listen_port;
-		if (worth_storing(n, &me.a)) book_add(n, &me.a, wall_ms() / 1000);
+		if (worth_storing(n, &me.a))
+			book_add(n, &me.a, wall_ms() / 1000);
 	}
 	if (!p->outbound) return NULL;
 	if ((e = book_find(n, &p->a))) {          /* a good address */
@@ -698,7 +713,8 @@ static const char *on_verack(void *arg, struct peer *p, const uint8_t *b,
 	me.a = n->self;                           /* where we listen */
 	me.heard = wall_ms() / 1000;
 	e = &me;
-	if (n->self.port) send_addrs(n, p, &e, 1);
+	if (n->self.port)
+		send_addrs(n, p, &e, 1);
 	return NULL;
 }
 
@@ -718,7 +734,8 @@ static const char *on_pong(void *arg, struct peer *p, const uint8_t *b,
 	if (len != 8) return "malformed pong";
 	if (p->ping_nonce && get64le(b) == p->ping_nonce) {
 		p->ping_nonce = 0;
-		if (p->min_ping < 0 || rtt < p->min_ping) p->min_ping = rtt;
+		if (p->min_ping < 0 || rtt < p->min_ping)
+			p->min_ping = rtt;
 	}
 	return NULL;
 }
@@ -734,7 +751,8 @@ static const char *on_getaddr(void *arg, struct peer *p, const uint8_t *b,
 	if (p->asked_addr++) return NULL;  /* once a connection, as Bitcoin */
 	pick = xcalloc(n->nbook + 1, sizeof *pick);
 	for (i = 0; i < n->nbook; i++)
-		if (n->book[i].attempts < 3) pick[k++] = &n->book[i];
+		if (n->book[i].attempts < 3)
+			pick[k++] = &n->book[i];
 	for (i = 0; i < k && i < MAX_ADDR; i++) {   /* partial shuffle */
 		j = i + (size_t)(random64() % (k - i));
 		t = pick[i];
@@ -758,7 +776,8 @@ static void relay_addr(struct net *n, struct peer *from, struct entry *e) {
 		else if (random64() % (uint64_t)count < 2)
 			pick[random64() % 2] = p;
 	}
-	for (i = 0; i < 2 && pick[i]; i++) send_addrs(n, pick[i], &e, 1);
+	for (i = 0; i < 2 && pick[i]; i++)
+		send_addrs(n, pick[i], &e, 1);
 }
 
 /* addr: u16 count | count addresses. Learn them as fast as the token bucket of
@@ -816,7 +835,8 @@ static void dispatch(struct net *n, struct peer *p, const char *cmd,
 		bad = "message before the handshake";
 	else if (i < n->nhandlers)
 		bad = n->handlers[i].fn(n->handlers[i].arg, p, b, len);
-	if (bad) net_misbehave(n, p, W_MALFORMED, bad);
+	if (bad)
+		net_misbehave(n, p, W_MALFORMED, bad);
 }
 
 /* Handle the whole frames a peer sent, while it reads our answers (the
@@ -837,8 +857,10 @@ static void frames(struct net *n, struct peer *p) {
 		dispatch(n, p, cmd, payload, plen);
 		at += (size_t)used;
 	}
-	if (used < 0 && p->fd >= 0) net_misbehave(n, p, W_FATAL, why);
-	if (at) buf_take(n, &p->in, at);
+	if (used < 0 && p->fd >= 0)
+		net_misbehave(n, p, W_FATAL, why);
+	if (at)
+		buf_take(n, &p->in, at);
 }
 
 /* Read what the socket has, within the budget, and handle it. */
@@ -849,7 +871,8 @@ static void receive(struct net *n, struct peer *p) {
 		net_drop(n, p, k ? strerror(errno) : "closed by peer");
 		return;
 	}
-	if (!buf_size(&p->in)) p->frame_at = mono_ms();
+	if (!buf_size(&p->in))
+		p->frame_at = mono_ms();
 	memcpy(buf_room(n, &p->in, (size_t)k), scratch, (size_t)k);
 	p->in.len += (size_t)k;
 	shed(n, NULL);
@@ -890,7 +913,8 @@ static void sweep(struct net *n) {
 			continue;
 		}
 		*pp = p->next;
-		if (p->handshaked && n->gone) n->gone(n->up, p);
+		if (p->handshaked && n->gone)
+			n->gone(n->up, p);
 		buf_free(n, &p->in);
 		buf_free(n, &p->out);
 		free(p);
@@ -905,7 +929,8 @@ static int dial(struct net *n, const struct naddr *a) {
 	socklen_t len = to_sockaddr(a, &ss);
 	int fd = socket(ss.ss_family, SOCK_STREAM, 0);
 	if (fd < 0 || nonblock(fd) < 0) {
-		if (fd >= 0) close(fd);
+		if (fd >= 0)
+			close(fd);
 		return -1;
 	}
 	src.port = 0;
@@ -1013,7 +1038,8 @@ static struct peer *evict_choice(struct net *n, int force) {
 	int *cnt = xcalloc((size_t)n->nin + 1, sizeof *cnt), k = 0, i, most = 0;
 	char *alone = xcalloc((size_t)n->nin + 1, 1);
 	for (p = n->peers; p && k <= n->nin; p = p->next)
-		if (p->fd >= 0 && !p->outbound) v[k++] = p;
+		if (p->fd >= 0 && !p->outbound)
+			v[k++] = p;
 	for (i = 0; i < k; i++) {
 		cnt[i] = group_peers(n, &v[i]->a, 0);
 		alone[i] = cnt[i] == 1;
@@ -1054,7 +1080,8 @@ static void accept_peer(struct net *n) {
 		close(fd);
 		return;
 	}
-	if (out) net_drop(n, out, "evicted for a newcomer");  /* (freed by
+	if (out)
+		net_drop(n, out, "evicted for a newcomer");  /* (freed by
 	                                            net_tick, not mid-pass) */
 	add_peer(n, fd, &a, 0);
 	log_msg(LOG_DEBUG, "accepted %s", net_text(&a));
@@ -1127,8 +1154,10 @@ void net_tick(struct net *n, int tick) {
 int net_timeout_ms(const struct net *n) {
 	int64_t t = n->o.ping_s * 1000, h = n->o.handshake_s * 1000;
 	t = h < t ? h : t;
-	if (n->nout < n->o.max_out) t = t < 200 ? t : 200;
-	if (n->any_cold) t = t < COLD_MS ? t : COLD_MS;
+	if (n->nout < n->o.max_out)
+		t = t < 200 ? t : 200;
+	if (n->any_cold)
+		t = t < COLD_MS ? t : COLD_MS;
 	return (int)(t < 1000 ? t : 1000);
 }
 
@@ -1145,7 +1174,8 @@ int net_pollfds(struct net *n, struct pollfd *pfd) {
 		n->who[k++] = NULL;
 	}
 	shed(n, NULL);
-	if ((cold = now - n->cold_at >= COLD_MS)) n->cold_at = now;
+	if ((cold = now - n->cold_at >= COLD_MS))
+		n->cold_at = now;
 	n->any_cold = 0;
 	for (struct peer *p = n->peers; p && k < n->maxfds; p = p->next) {
 		if (p->fd < 0) continue;
@@ -1194,7 +1224,8 @@ static int listen_on(const struct naddr *a, char *err, size_t errlen) {
 	    nonblock(fd) < 0) {
 		snprintf(err, errlen, "cannot listen on %s: %s", net_text(a),
 		         strerror(errno));
-		if (fd >= 0) close(fd);
+		if (fd >= 0)
+			close(fd);
 		return -1;
 	}
 	return fd;
@@ -1276,7 +1307,8 @@ void net_close(struct net *n) {
 		}
 	n->dropped = 1;
 	sweep(n);
-	if (n->listen_fd >= 0) close(n->listen_fd);
+	if (n->listen_fd >= 0)
+		close(n->listen_fd);
 	map_free(&n->bans, 0);
 	free(n->ring);
 	map_free(&n->where, 0);

@@ -106,7 +106,8 @@ static int say(const char *fmt, ...) {
 static const char *hash_text(const uint8_t h[SHA256_LEN]) {
 	static char buf[2 * SHA256_LEN + 1];
 	uint8_t r[SHA256_LEN];
-	for (int i = 0; i < SHA256_LEN; i++) r[i] = h[SHA256_LEN - 1 - i];
+	for (int i = 0; i < SHA256_LEN; i++)
+		r[i] = h[SHA256_LEN - 1 - i];
 	hex_encode(r, SHA256_LEN, buf);
 	return buf;
 }
@@ -115,7 +116,8 @@ static const char *hash_text(const uint8_t h[SHA256_LEN]) {
 static int hash_parse(const char *s, uint8_t h[SHA256_LEN]) {
 	uint8_t r[SHA256_LEN];
 	if (hex_decode(s, r, SHA256_LEN) != 0) return -1;
-	for (int i = 0; i < SHA256_LEN; i++) h[i] = r[SHA256_LEN - 1 - i];
+	for (int i = 0; i < SHA256_LEN; i++)
+		h[i] = r[SHA256_LEN - 1 - i];
 	return 0;
 }
 
@@ -141,7 +143,8 @@ static int need(int what) {
 	char why[512] = "", hdr[4200];
 	if (!chain && data_dir() != 0) return -1;
 	snprintf(hdr, sizeof hdr, "%s/hdr00000.dat", netdir);
-	if (!access(hdr, F_OK)) opt_chain |= CHAIN_LIGHT;
+	if (!access(hdr, F_OK))
+		opt_chain |= CHAIN_LIGHT;
 	if (!chain && (chain = chain_open(params_find(opt_net), netdir, opt_chain,
 	                                  why, sizeof why)) && chain->report[0])
 		say("repaired: %s\n", chain->report);
@@ -222,7 +225,8 @@ static int cmd_send(char **arg) {
 		say("payment refused: %s\n", reason_text(v));
 	sha256d(tx, len, id);
 	free(tx);
-	if (v == V_OK) fprintf(out, "%s\n", hash_text(id));
+	if (v == V_OK)
+		fprintf(out, "%s\n", hash_text(id));
 	return v != V_OK;
 }
 
@@ -261,7 +265,8 @@ static int cmd_mine(char **arg) {
 		           "here, start it with -m\n");
 	if (need(arg[1] ? CHAIN : CHAIN | NEW_WALLET) != 0) return 1;
 	if (chain->light) return say("a light node does not mine\n");
-	if (!arg[1]) memcpy(addr, wallet_address(wallet), ADDR_LEN);
+	if (!arg[1])
+		memcpy(addr, wallet_address(wallet), ADDR_LEN);
 	while (n-- > 0)
 		if (mine_one(addr) != V_OK) return 1;
 	return 0;
@@ -363,12 +368,14 @@ static int proven_tx(const uint8_t id[SHA256_LEN], const char *arg) {
 	for (i = 0; i < 65536; i++) {          /* (a u16 counts outputs) */
 		outpoint(op, id, i);
 		if (!(k = map_get(&chain->utxo, op))) continue;
-		if (!n++) fprintf(out, "txid %s\n", hash_text(id));
+		if (!n++)
+			fprintf(out, "txid %s\n", hash_text(id));
 		addr_text(k->addr, text);
 		fprintf(out, "out %s %s\n", amount_text(k->amount, amt), text);
 		h = k->height;
 	}
-	if (n) confirmed(h, " (proven)");
+	if (n)
+		confirmed(h, " (proven)");
 	return n ? 0 : say("no transaction %s pays this light node's wallet, "
 	                   "proven (it keeps no blocks)\n", arg);
 }
@@ -393,7 +400,8 @@ static int cmd_tx(char **arg) {
 		for (i = 0; !found && i < b.ntx; i++)
 			if ((found = !memcmp(b.tx[i].id, id, SHA256_LEN)))
 				print_tx(&b.tx[i]);
-		if (found) confirmed(h, "");
+		if (found)
+			confirmed(h, "");
 		block_free(&b);
 		free(raw);
 	}
@@ -439,7 +447,8 @@ static int cmd_peers(char **arg) {
 	for (struct peer *p = net->peers; p; p = p->next) {
 		if (p->fd < 0) continue;
 		struct naddr a = p->a;           /* (an inbound peer: its listener) */
-		if (!p->outbound && p->listen_port) a.port = p->listen_port;
+		if (!p->outbound && p->listen_port)
+			a.port = p->listen_port;
 		snprintf(them, sizeof them, "%s", net_text(arg[0] ? &a : &p->a));
 		if (!arg[0])
 			fprintf(out, "%s %s %s %s height %u ping %lld listen %u %s\n",
@@ -453,7 +462,8 @@ static int cmd_peers(char **arg) {
 			        p->outbound ? me : them, p->outbound ? them : me,
 			        p->outbound ? "out" : "in");
 	}
-	if (arg[0]) fprintf(out, "}\n");
+	if (arg[0])
+		fprintf(out, "}\n");
 	return 0;
 }
 
@@ -586,7 +596,8 @@ static void ctl_answer(struct ctl *c) {
 	out = open_memstream(&o, &olen);
 	err = open_memstream(&e, &elen);
 	status = out && err ? dispatch(k, word, 1) : 1;
-	if (err) fclose(err);
+	if (err)
+		fclose(err);
 	if (out) {
 		fputc(0, out);
 		fwrite(e ? e : "", 1, elen, out);
@@ -613,7 +624,8 @@ static void ctl_close(struct ctl *c) {
 static void ctl_write(struct ctl *c) {
 	ssize_t k = write(c->fd, c->answer + c->sent, c->alen - c->sent);
 	c->sent += k > 0 ? (size_t)k : 0;
-	if (c->sent == c->alen || (k < 0 && !WOULD_BLOCK)) ctl_close(c);
+	if (c->sent == c->alen || (k < 0 && !WOULD_BLOCK))
+		ctl_close(c);
 }
 
 /* Read from a control connection; answer once a line is complete. */
@@ -623,7 +635,8 @@ static void ctl_read(struct ctl *c) {
 	c->len += k > 0 ? (size_t)k : 0;
 	if (k > 0 && !memchr(c->line, '\n', c->len) && c->len < sizeof c->line - 1)
 		return;
-	if (k > 0) ctl_answer(c);
+	if (k > 0)
+		ctl_answer(c);
 	if (c->answer)
 		ctl_write(c);
 	else
@@ -637,8 +650,10 @@ static void ctl_accept(void) {
 	int fd = accept(ctl_fd, NULL, NULL), i, old = 0;
 	if (fd < 0) return;
 	for (i = 0; i < MAX_CONTROL && ctls[i].fd >= 0; i++)
-		if (ctls[i].since < ctls[old].since) old = i;
-	if (i == MAX_CONTROL) ctl_close(&ctls[i = old]);
+		if (ctls[i].since < ctls[old].since)
+			old = i;
+	if (i == MAX_CONTROL)
+		ctl_close(&ctls[i = old]);
 	fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) | O_NONBLOCK);
 	ctls[i].fd = fd;
 	ctls[i].len = 0;
@@ -664,7 +679,8 @@ static int control_path(struct sockaddr_un *un) {
 static int control_listen(void) {
 	struct sockaddr_un un;
 	int i, bad;
-	for (i = 0; i < MAX_CONTROL; i++) ctls[i].fd = -1;
+	for (i = 0; i < MAX_CONTROL; i++)
+		ctls[i].fd = -1;
 	if (control_path(&un) != 0)
 		return -say("data directory path too long for a socket\n");
 	unlink(un.sun_path);             /* stale: the chain lock is ours */
@@ -691,7 +707,8 @@ static int node_open(void) {
 		return -say("%s\n", opt_mine ? "a light node does not mine" : why);
 	nopt.p = params_find(opt_net);
 	nopt.dir = netdir;
-	if ((nopt.light = chain->light)) nopt.max_in = 0;
+	if ((nopt.light = chain->light))
+		nopt.max_in = 0;
 	if (no_listen || chain->light)
 		nopt.listen = NULL;
 	else if (!nopt.listen) {             /* all interfaces, the net's port */
@@ -711,9 +728,12 @@ static void node_close(void) {
 	net = NULL;
 	gossip = NULL;
 	for (int i = 0; i < MAX_CONTROL; i++)
-		if (ctls[i].fd >= 0) ctl_close(&ctls[i]);
-	if (ctl_fd >= 0 && control_path(&un) == 0) unlink(un.sun_path);
-	if (ctl_fd >= 0) close(ctl_fd);
+		if (ctls[i].fd >= 0)
+			ctl_close(&ctls[i]);
+	if (ctl_fd >= 0 && control_path(&un) == 0)
+		unlink(un.sun_path);
+	if (ctl_fd >= 0)
+		close(ctl_fd);
 	free(miner.blk);
 }
 
@@ -744,7 +764,8 @@ static int cmd_run(char **arg) {
 		t = gossip_timeout_ms(gossip) < t ? gossip_timeout_ms(gossip) : t;
 		t = opt_mine && mine_rest() < t ? mine_rest() : t;
 		if ((r = poll(pfd, (nfds_t)(1 + MAX_CONTROL + k), t)) > 0) {
-			if (pfd[0].revents) ctl_accept();
+			if (pfd[0].revents)
+				ctl_accept();
 			for (i = 0; i < MAX_CONTROL; i++)
 				if (pfd[1 + i].revents && ctls[i].answer)
 					ctl_write(&ctls[i]);
@@ -754,12 +775,16 @@ static int cmd_run(char **arg) {
 		} else if (r < 0 && errno != EINTR) {
 			log_msg(LOG_ERROR, "poll: %s", strerror(errno));
 		}
-		if ((tick = mono_ms() - ticked >= TICK_MS)) ticked = mono_ms();
+		if ((tick = mono_ms() - ticked >= TICK_MS))
+			ticked = mono_ms();
 		net_tick(net, tick);
 		gossip_tick(gossip, tick);
-		if (tick) chain_sync(chain);
-		if (tick) ctl_expire();
-		if (opt_mine) mine_turn();
+		if (tick)
+			chain_sync(chain);
+		if (tick)
+			ctl_expire();
+		if (opt_mine)
+			mine_turn();
 	}
 	chain_sync(chain);
 	log_msg(LOG_INFO, "shutting down%s", got_signal ? " on a signal" : "");
@@ -789,9 +814,11 @@ static int forward(int argc, char **argv) {
 		if (strlen(line) + strlen(argv[i]) + 2 < sizeof line)
 			strcat(strcat(line, argv[i]), i + 1 < argc ? " " : "\n");
 	a = xmalloc(cap);
-	if (write(fd, line, strlen(line)) < 0) len = 0;
+	if (write(fd, line, strlen(line)) < 0)
+		len = 0;
 	while (len < MAX_ANSWER && (k = read(fd, a + len, cap - len)) > 0)
-		if ((len += (size_t)k) == cap) a = xgrow(a, &cap, cap + 1, 1);
+		if ((len += (size_t)k) == cap)
+			a = xgrow(a, &cap, cap + 1, 1);
 	close(fd);
 	if (!(nul = memchr(a, 0, len)) ||
 	    !(end = memchr(nul + 1, 0, len - (size_t)(nul + 1 - a))) ||
@@ -871,7 +898,8 @@ static int dispatch(int argc, char **argv, int remote) {
 	for (c = commands; argc && c->name && strcmp(argv[0], c->name); c++)
 		;
 	if (!argc || !c->name || (remote && !(c->where & NODE))) {
-		if (argc) say("unknown command '%s'\n", argv[0]);
+		if (argc)
+			say("unknown command '%s'\n", argv[0]);
 		usage(err);
 		return 2;
 	}
@@ -882,7 +910,8 @@ static int dispatch(int argc, char **argv, int remote) {
 		return say("no node running in %s (start one with `peerchain "
 		           "run`)\n", netdir);
 	if (fits && c->where > EITHER && need(c->where) != 0) return 1;
-	if (fits) r = c->run(argv + 1);
+	if (fits)
+		r = c->run(argv + 1);
 	if (r == -1)
 		fprintf(err, "usage: peerchain [-d DIR] [-n NET] %s %s\n",
 		        c->name, c->args);

@@ -68,7 +68,8 @@ static unsigned long compressions;  /* blocks compressed by this process */
 /* Fold one 64-byte block into the state s. */
 static void compress(uint32_t s[8], const uint8_t *block) {
 	uint32_t w[16], a, b, c, d, e, f, g, h;
-	for (int i = 0; i < 16; i++) w[i] = get32be(block + 4 * i);
+	for (int i = 0; i < 16; i++)
+		w[i] = get32be(block + 4 * i);
 	a = s[0]; b = s[1]; c = s[2]; d = s[3];
 	e = s[4]; f = s[5]; g = s[6]; h = s[7];
 	EIGHT_ROUNDS(0, LOAD);
@@ -113,7 +114,8 @@ void sha256_update(sha256_ctx *c, const void *data, size_t len) {
 	}
 	for (; len >= SHA256_BLOCK; p += SHA256_BLOCK, len -= SHA256_BLOCK)
 		compress(c->h, p);
-	if (len) memcpy(c->buf, p, len);
+	if (len)
+		memcpy(c->buf, p, len);
 }
 
 /* Pad (a 1 bit, zeros, the bit length as 64 bits big-endian); the digest. */
@@ -130,7 +132,8 @@ void sha256_final(sha256_ctx *c, uint8_t out[SHA256_LEN]) {
 	put32be(c->buf + 56, (uint32_t)(bits >> 32));
 	put32be(c->buf + 60, (uint32_t)bits);
 	compress(c->h, c->buf);
-	for (int i = 0; i < 8; i++) put32be(out + 4 * i, c->h[i]);
+	for (int i = 0; i < 8; i++)
+		put32be(out + 4 * i, c->h[i]);
 }
 
 /* Hash len bytes of data in one call. */

@@ -29,7 +29,8 @@ void fatal(const char *what) {
 /* calloc that never returns NULL (xmalloc(n) is xcalloc(n, 1)). */
 void *xcalloc(size_t n, size_t size) {
 	void *p = calloc(n ? n : 1, size ? size : 1);
-	if (!p) fatal("out of memory");
+	if (!p)
+		fatal("out of memory");
 	return p;
 }
 
@@ -39,7 +40,8 @@ void *xcalloc(size_t n, size_t size) {
 void *xgrow(void *v, size_t *cap, size_t need, size_t size) {
 	if (need <= *cap) return v;
 	*cap = need > 2 * *cap ? need : 2 * *cap;
-	if (!(v = realloc(v, *cap * size))) fatal("out of memory");
+	if (!(v = realloc(v, *cap * size)))
+		fatal("out of memory");
 	return v;
 }
 
@@ -91,7 +93,8 @@ static void grow(struct map *m) {
 /* Store val under key, which must not be in the table yet. */
 void map_put(struct map *m, const uint8_t *key, void *val) {
 	struct ment *e = xmalloc(sizeof *e);
-	if (m->n >= m->nb) grow(m);
+	if (m->n >= m->nb)
+		grow(m);
 	size_t s = slot(m, key);
 	memcpy(e->key, key, m->klen);
 	e->val = val;
@@ -121,7 +124,8 @@ void map_free(struct map *m, int free_values) {
 	for (size_t i = 0; i < m->nb; i++)
 		for (e = m->b[i]; e; e = next) {
 			next = e->next;
-			if (free_values) free(e->val);
+			if (free_values)
+				free(e->val);
 			free(e);
 		}
 	free(m->b);
@@ -134,7 +138,8 @@ void **map_values(const struct map *m) {
 	void **v = xcalloc(m->n, sizeof *v);
 	size_t i, k = 0;
 	for (i = 0; i < m->nb; i++)
-		for (struct ment *e = m->b[i]; e; e = e->next) v[k++] = e->val;
+		for (struct ment *e = m->b[i]; e; e = e->next)
+			v[k++] = e->val;
 	return v;
 }
 
@@ -169,10 +174,12 @@ uint32_t crc32(const uint8_t *p, size_t n) {
 	uint32_t c = 0xffffffff, v, k;
 	int i;
 	for (k = 0; !table[255] && k < 256; k++) {
-		for (v = k, i = 0; i < 8; i++) v = v & 1 ? 0xedb88320 ^ v >> 1 : v >> 1;
+		for (v = k, i = 0; i < 8; i++)
+			v = v & 1 ? 0xedb88320 ^ v >> 1 : v >> 1;
 		table[k] = v;
 	}
-	while (n--) c = table[(c ^ *p++) & 0xff] ^ c >> 8;
+	while (n--)
+		c = table[(c ^ *p++) & 0xff] ^ c >> 8;
 	return ~c;
 }
 
@@ -314,7 +321,8 @@ static uint64_t rw_int(struct rw *s, uint64_t v, size_t n) {
 		for (i = 0; i < n; i++)
 			p[i] = (uint8_t)(v >> 8 * i);
 	else
-		for (v = 0, i = n; i-- > 0;) v = v << 8 | p[i];
+		for (v = 0, i = n; i-- > 0;)
+			v = v << 8 | p[i];
 	return v;
 }
 
@@ -380,8 +388,10 @@ int file_save(const char *path, rw_fn fn, void *arg) {
 	}
 	free(s.out);
 	snprintf(dir, sizeof dir, "%s", path);
-	if ((slash = strrchr(dir, '/'))) *slash = 0;
-	if (!bad) file_sync_dir(slash ? dir : ".");
+	if ((slash = strrchr(dir, '/')))
+		*slash = 0;
+	if (!bad)
+		file_sync_dir(slash ? dir : ".");
 	return bad ? -1 : 0;
 }
 

@@ -132,7 +132,8 @@ struct wallet *wallet_open(const char *dir, int create, uint32_t lms_type,
 /* Free the wallet (it is always saved already). */
 void wallet_close(struct wallet *w) {
 	if (!w) return;
-	for (uint32_t i = 0; i < w->n; i++) free(w->keys[i].tree);
+	for (uint32_t i = 0; i < w->n; i++)
+		free(w->keys[i].tree);
 	free(w->keys);
 	free(w);
 }
@@ -233,7 +234,8 @@ static uint64_t choose(const struct wallet *w, struct gather *g,
 		struct spendable t = g->v[*n];
 		g->v[(*n)++] = g->v[i];
 		g->v[i] = t;
-		if (*fee < MIN_FEE_RATE * size) *fee = MIN_FEE_RATE * size;
+		if (*fee < MIN_FEE_RATE * size)
+			*fee = MIN_FEE_RATE * size;
 	}
 	qsort(g->v, *n, sizeof *g->v, by_key);
 	return sum;
@@ -245,7 +247,8 @@ static int reserve(struct wallet *w, const unsigned char *chosen,
                    uint32_t *q, char *err, size_t errlen) {
 	struct wkey *cur = &w->keys[w->n - 1];
 	for (uint32_t k = 0; k < w->n; k++)
-		if (chosen[k]) q[k] = w->keys[k].next++;
+		if (chosen[k])
+			q[k] = w->keys[k].next++;
 	if (cur->next >= cur->leaves) return wallet_new_key(w, err, errlen);
 	if (file_save(w->path, wallet_rw, w) != 0) {
 		snprintf(err, errlen, "cannot write %s", w->path);
@@ -387,7 +390,8 @@ int amount_parse(const char *s, uint64_t *v) {
 		}
 	}
 	if (!any) return -1;
-	while (digits++ < 8) frac *= 10;
+	while (digits++ < 8)
+		frac *= 10;
 	*v = whole * COIN + frac;
 	return *v > MAX_MONEY ? -1 : 0;
 }

@@ -66,7 +66,8 @@ static double rate(void (*fn)(void *), void *arg, double *blocks) {
 			fn(arg);
 			n++;
 		} while ((t = now() - t0) < MIN_SECONDS / TRIES);
-		if ((double)n / t > best) best = (double)n / t;
+		if ((double)n / t > best)
+			best = (double)n / t;
 		if (blocks)
 			*blocks = (double)(sha256_compressions() - c0) / (double)n;
 	}
@@ -83,7 +84,8 @@ static void figure(const char *name, double value) {
 static void tohex(const uint8_t *d, char out[2 * SHA256_LEN + 1]) {
 	int i;
 
-	for (i = 0; i < SHA256_LEN; i++) sprintf(out + 2 * i, "%02x", d[i]);
+	for (i = 0; i < SHA256_LEN; i++)
+		sprintf(out + 2 * i, "%02x", d[i]);
 }
 
 /* Run coreutils sha256sum on path; returns the seconds it took, or a
@@ -95,7 +97,8 @@ static double time_sha256sum(const char *path, const char *want) {
 
 	snprintf(cmd, sizeof cmd, "sha256sum '%s'", path);
 	if (!(p = popen(cmd, "r"))) return -1;
-	if (!fgets(line, sizeof line, p)) line[0] = 0;
+	if (!fgets(line, sizeof line, p))
+		line[0] = 0;
 	t = now() - t0;
 	if (pclose(p) != 0 || strncmp(line, want, 2 * SHA256_LEN) != 0)
 		return -1;
@@ -341,8 +344,10 @@ static int generate(const char *dir) {
 			put32le(g.coin + SHA256_LEN, 0);
 			g.value = 50 * COIN;
 		}
-		for (i = 0; i <= n; i++) txs[i] = txbuf[i];
-		for (i = 1; i <= n; i++) lens[i] = pay(&g, txbuf[i]);
+		for (i = 0; i <= n; i++)
+			txs[i] = txbuf[i];
+		for (i = 1; i <= n; i++)
+			lens[i] = pay(&g, txbuf[i]);
 		chain_hash_at(c, h - 1, prev);
 		b = block_make(prev, 1795219200 + h, 0x207fffff, txs, lens, n + 1,
 		               &len);
@@ -445,9 +450,11 @@ static void chain_figures(void) {
 		return;
 	}
 	for (k = 0; k < TRIES; k++)
-		if ((t = reindex(dir, "-R", &kib)) > 0 && t < best) best = t;
+		if ((t = reindex(dir, "-R", &kib)) > 0 && t < best)
+			best = t;
 	for (k = 0; k < TRIES; k++)
-		if ((t = reindex(dir, "", &kib)) > 0 && t < restart) restart = t;
+		if ((t = reindex(dir, "", &kib)) > 0 && t < restart)
+			restart = t;
 	keygen(&w);
 	lms_public_key(&w.key, w.pub);
 	for (k = 0; k < VERIFY_SIGS; k++) {
@@ -468,7 +475,8 @@ static void chain_figures(void) {
 	}
 	wallet_figures();
 	snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
-	if (system(cmd) != 0) fprintf(stderr, "bench: cannot remove %s\n", dir);
+	if (system(cmd) != 0)
+		fprintf(stderr, "bench: cannot remove %s\n", dir);
 }
 
 /* ==== net: connections and memory ==== */
@@ -516,8 +524,10 @@ static double first_number(const char *cmd) {
 	FILE *p = popen(cmd, "r");
 	double v = -1;
 
-	if (p && fgets(line, sizeof line, p)) v = strtod(line, NULL);
-	if (p) pclose(p);
+	if (p && fgets(line, sizeof line, p))
+		v = strtod(line, NULL);
+	if (p)
+		pclose(p);
 	return v;
 }
 
@@ -577,7 +587,8 @@ static void bench_net(void) {
 	reap(holder);
 	reap(node);
 	snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
-	if (system(cmd) != 0) fprintf(stderr, "bench: cannot remove %s\n", dir);
+	if (system(cmd) != 0)
+		fprintf(stderr, "bench: cannot remove %s\n", dir);
 }
 
 /* ==== gossip: a 32-node network, and sync ==== */
@@ -669,7 +680,8 @@ static void mining_ping(const char *dir) {
 		    "./t/testpeer 127.0.0.1 23050 ping 500");
 		reap(pid);
 	}
-	if (idle > 0 && busy > 0) figure("mine_ping_ratio", busy / idle);
+	if (idle > 0 && busy > 0)
+		figure("mine_ping_ratio", busy / idle);
 }
 
 /* The gossip group: the 32-node figures from t/bench_gossip.sh, then
@@ -694,7 +706,8 @@ static void bench_gossip(void) {
 		return;
 	}
 	for (k = 0; k < 2; k++)
-		if ((t = reindex(a, "-R", &kib)) > 0 && t < best) best = t;
+		if ((t = reindex(a, "-R", &kib)) > 0 && t < best)
+			best = t;
 	for (k = 0, rate = -1; k < 2; k++) {    /* best of two, as the reindex */
 		snprintf(cmd, sizeof cmd, "rm -rf '%s'", fresh);
 		if (system(cmd) == 0 && (t = sync_rate(a, b, fresh)) > rate)
@@ -707,7 +720,8 @@ static void bench_gossip(void) {
 	snprintf(a, sizeof a, "%s/m", dir);
 	mining_ping(a);
 	snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
-	if (system(cmd) != 0) fprintf(stderr, "bench: cannot remove %s\n", dir);
+	if (system(cmd) != 0)
+		fprintf(stderr, "bench: cannot remove %s\n", dir);
 }
 
 /* CPU seconds the waited-for children have used so far. */
@@ -740,7 +754,8 @@ static void bench_mine(void) {
 		t = now() - t;
 		figure(k ? "mine_m100_cpu" : "mine_m25_cpu", (children_cpu() - cpu) / t);
 		snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
-		if (system(cmd) != 0) fprintf(stderr, "bench: cannot remove %s\n", dir);
+		if (system(cmd) != 0)
+			fprintf(stderr, "bench: cannot remove %s\n", dir);
 		strcpy(dir, "/tmp/peerchain-mine-XXXXXX");
 	}
 }
@@ -770,12 +785,14 @@ static void bench_light(void) {
 	snprintf(cmd, sizeof cmd, "./peerchain -d %s/l -n regtest -S address", dir);
 	if (!(p = popen(cmd, "r")) || !fgets(addr, sizeof addr, p))
 		fprintf(stderr, "bench: no light wallet\n");
-	if (p) pclose(p);
+	if (p)
+		pclose(p);
 	addr[strcspn(addr, "\n")] = 0;
 	snprintf(cmd, sizeof cmd, "./peerchain -d %s/f -n regtest mine %d "
 	         ">/dev/null && ./peerchain -d %s/f -n regtest mine 20 %s "
 	         ">/dev/null", dir, LIGHT_HEADERS - 20, dir, addr);
-	if (system(cmd) != 0) fprintf(stderr, "bench: cannot mine\n");
+	if (system(cmd) != 0)
+		fprintf(stderr, "bench: cannot mine\n");
 	snprintf(f, sizeof f, "%s/f", dir);
 	full = start_node(f, "23301", "8");
 	snprintf(cmd, sizeof cmd, "exec ./peerchain -d %s/l -n regtest -S -c "
@@ -800,7 +817,8 @@ static void bench_light(void) {
 	reap(light);
 	reap(full);
 	snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
-	if (system(cmd) != 0) fprintf(stderr, "bench: cannot remove %s\n", dir);
+	if (system(cmd) != 0)
+		fprintf(stderr, "bench: cannot remove %s\n", dir);
 }
 
 /* The chain group, in a process of its own: the peak memory it reads
@@ -852,7 +870,8 @@ int main(int argc, char **argv) {
 	for (i = 0; i < NGROUPS; i++) {
 		for (a = 1, found = argc == 1; a < argc; a++)
 			found |= strcmp(argv[a], groups[i].name) == 0;
-		if (found) groups[i].run();
+		if (found)
+			groups[i].run();
 	}
 	return 0;
 }

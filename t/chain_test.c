@@ -102,8 +102,10 @@ static uint8_t *block_after(const uint8_t prev[SHA256_LEN], uint32_t height,
 		alll[i + 1] = lens[i];
 	}
 	b = block_make(prev, time, 0x207fffff, all, alll, n + 1, len);
-	if (height < 64) sha256d(cb, alll[0], cbid[height]);
-	while ((r = block_mine(b, *len, 1, T0)) != !bad_pow) assert(r >= 0);
+	if (height < 64)
+		sha256d(cb, alll[0], cbid[height]);
+	while ((r = block_mine(b, *len, 1, T0)) != !bad_pow)
+		assert(r >= 0);
 	return b;
 }
 
@@ -137,7 +139,8 @@ static int add_on(struct chain *c, uint8_t **txs, size_t *lens, size_t n,
 
 /* Mine n empty blocks on the tip. */
 static void grow(struct chain *c, int n) {
-	while (n-- > 0) assert(add_on(c, NULL, NULL, 0, 0) == V_OK);
+	while (n-- > 0)
+		assert(add_on(c, NULL, NULL, 0, 0) == V_OK);
 }
 
 /* A transaction spending output idx of txid (signed by k, whose public
@@ -186,7 +189,8 @@ static void utxo_sum(void *arg, const uint8_t *op, const struct coin *coin) {
 	memcpy(buf + OUTPOINT_LEN + 8, coin->addr, ADDR_LEN);
 	put32le(buf + OUTPOINT_LEN + 8 + ADDR_LEN, coin->height);
 	sha256(buf, sizeof buf, h);
-	for (i = 0; i < SHA256_LEN; i++) acc[i] ^= h[i];
+	for (i = 0; i < SHA256_LEN; i++)
+		acc[i] ^= h[i];
 }
 
 /* The UTXO digest and the tip hash together: the chain's state. */
@@ -381,7 +385,8 @@ static void test_rule_size(void) {
 	in.prev = op;
 	in.pub = key0;
 	in.siglen = 0;
-	for (i = 0; i < n; i++) out[i].addr = addr;
+	for (i = 0; i < n; i++)
+		out[i].addr = addr;
 	memset(&t, 0, sizeof t);
 	t.nin = 1;
 	t.nout = (uint32_t)n;
@@ -397,7 +402,8 @@ static void test_rule_size(void) {
 	refused(c, b, len, V_TOO_BIG);
 	free(b);
 	b = block_on(c, NULL, NULL, 0, 50 * COIN, &len);
-	for (i = HEADER_LEN; i < len; i++) refused(c, b, i, V_MALFORMED);
+	for (i = HEADER_LEN; i < len; i++)
+		refused(c, b, i, V_MALFORMED);
 	free(b);
 	free(tx);
 	free(out);
@@ -1182,7 +1188,8 @@ static void test_attack_deep_branch(void) {
 	assert(chain_height(c) == 0);
 	assert(chain_status(c, hash) & CH_FAILED);
 	assert(chain_best_header(c, NULL) == 0);
-	for (i = 1; i <= DEEP; i++) free(b[i]);
+	for (i = 1; i <= DEEP; i++)
+		free(b[i]);
 	free(b);
 	free(len);
 	done(c);
@@ -1204,7 +1211,8 @@ static void branch_add(struct chain *c, uint8_t (*tip)[SHA256_LEN],
 		;
 	assert(chain_add_header(c, h) == V_OK);
 	sha256d(h, HEADER_LEN, tip[b]);
-	if (n[b]++ == 0) memcpy(first[b], tip[b], SHA256_LEN);
+	if (n[b]++ == 0)
+		memcpy(first[b], tip[b], SHA256_LEN);
 }
 
 /* A peer makes the best header switch between two branches from genesis,
@@ -1242,7 +1250,8 @@ static void test_attack_header_switch(void) {
 	t = clock();
 	for (i = 0, added = 0; i < SWITCHES; i++) {
 		b = (int)(i % 2) ^ 1;
-		for (; n[b] <= n[!b]; added++) branch_add(c, tip, n, first, b, t0);
+		for (; n[b] <= n[!b]; added++)
+			branch_add(c, tip, n, first, b, t0);
 		assert(chain_best_header(c, NULL) == n[b]);
 		assert(chain_missing(c, miss, ht, 4, 1024) == 4);
 		assert(memcmp(miss[0], first[b], SHA256_LEN) == 0 && ht[3] == 4);
@@ -1265,7 +1274,8 @@ static void test_attack_headers_ahead(void) {
 	keys();
 	tip_header(c, hdr, tip[0]);
 	t0 = get32le(hdr + HDR_TIME);
-	for (i = 0; i < HEADERS_AHEAD; i++) branch_add(c, tip, n, first, 0, t0);
+	for (i = 0; i < HEADERS_AHEAD; i++)
+		branch_add(c, tip, n, first, 0, t0);
 	memset(h, 1, HEADER_LEN);
 	put32le(h + HDR_BITS, 0x207fffff);
 	memcpy(h + HDR_PREV, tip[0], SHA256_LEN);

@@ -60,7 +60,8 @@ static size_t parse_rsp(const char *path, struct vec **out) {
 
 /* Free what parse_rsp() made. */
 static void free_vecs(struct vec *v, size_t n) {
-	while (n--) free(v[n].msg);
+	while (n--)
+		free(v[n].msg);
 	free(v);
 }
 
@@ -141,7 +142,8 @@ static void midstate(void) {
 	size_t i;
 	uint32_t nonce;
 
-	for (i = 0; i < sizeof hdr; i++) hdr[i] = (uint8_t)test_rand();
+	for (i = 0; i < sizeof hdr; i++)
+		hdr[i] = (uint8_t)test_rand();
 	sha256_init(&mid);
 	sha256_update(&mid, hdr, 64);
 	for (nonce = 0; nonce < 1000; nonce++) {

@@ -108,7 +108,8 @@ static void test_genesis(void) {
 		sha256d(b, HEADER_LEN, hash);
 		snprintf(key, sizeof key, "%s.hash", nets[i]);
 		assert(hexval(key, v, sizeof v) == SHA256_LEN);
-		for (j = 0; j < SHA256_LEN; j++) assert(v[j] == hash[31 - j]);
+		for (j = 0; j < SHA256_LEN; j++)
+			assert(v[j] == hash[31 - j]);
 		snprintf(key, sizeof key, "%s.version", nets[i]);
 		assert(numval(key, 10) == get32le(b));
 		assert(memcmp(b + 4, zero, SHA256_LEN) == 0);
@@ -198,11 +199,13 @@ static void rfc_hash(const uint8_t *I, uint32_t a, uint16_t b, int j,
 	head[19] = (uint8_t)a;
 	head[20] = (uint8_t)(b >> 8);
 	head[21] = (uint8_t)b;
-	if (j >= 0) head[k++] = (uint8_t)j;
+	if (j >= 0)
+		head[k++] = (uint8_t)j;
 	sha256_init(&s);
 	sha256_update(&s, head, k);
 	sha256_update(&s, d1, n1);
-	if (n2) sha256_update(&s, d2, n2);
+	if (n2)
+		sha256_update(&s, d2, n2);
 	sha256_final(&s, out);
 }
 
@@ -220,7 +223,8 @@ static void test_lms(void) {
 	size_t n;
 
 	memcpy(I, "peerchain README", LMS_I_LEN);
-	for (i = 0; i < LMS_SEED_LEN; i++) seed[i] = (uint8_t)i;
+	for (i = 0; i < LMS_SEED_LEN; i++)
+		seed[i] = (uint8_t)i;
 	assert(lms_keygen(&key, LMS_SHA256_M32_H5, LMOTS_SHA256_N32_W4, I,
 	                  seed) == 0);
 	lms_public_key(&key, pub);
@@ -236,7 +240,8 @@ static void test_lms(void) {
 	assert(q == 5);
 	rfc_hash(I, q, 0x8181, -1, sig + 8, 32, (const uint8_t *)"abc", 3, Qc);
 	assert(hexval("lms.Q", v, sizeof v) == 32 && memcmp(v, Qc, 32) == 0);
-	for (i = 0; i < 64; i++) sum += 15 - (Qc[i / 2] >> (4 - 4 * (i % 2)) & 15);
+	for (i = 0; i < 64; i++)
+		sum += 15 - (Qc[i / 2] >> (4 - 4 * (i % 2)) & 15);
 	assert(sum == numval("lms.cksm", 10));
 	Qc[32] = (uint8_t)((sum << 4) >> 8);
 	Qc[33] = (uint8_t)(sum << 4);

@@ -15,7 +15,8 @@ int test_main(const struct test *tests, size_t n, int argc, char **argv) {
 	size_t i;
 
 	if (argc == 2 && strcmp(argv[1], "-l") == 0) {
-		for (i = 0; i < n; i++) printf("%s\n", tests[i].name);
+		for (i = 0; i < n; i++)
+			printf("%s\n", tests[i].name);
 		return 0;
 	}
 	for (i = 0; argc == 2 && i < n; i++) {

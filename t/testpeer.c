@@ -158,7 +158,8 @@ static void say(int fd, const char *cmd, const uint8_t *b, size_t len) {
 	uint8_t *f = malloc(FRAME_HEAD + len);
 
 	frame_write(f, magic, cmd, b, len);
-	if (write(fd, f, FRAME_HEAD + len) < 0) perror("write");
+	if (write(fd, f, FRAME_HEAD + len) < 0)
+		perror("write");
 	free(f);
 }
 
@@ -185,7 +186,8 @@ static int await(int fd, const char *cmd, uint8_t *out80) {
 
 			if (match && out80)
 				memcpy(out80, pl, plen < 80 ? plen : 80);
-			if (match) memcpy(last, pl, lastlen = plen);
+			if (match)
+				memcpy(last, pl, lastlen = plen);
 			memmove(buf, buf + used, have - (size_t)used);
 			have -= (size_t)used;
 			if (match) return 0;
@@ -193,7 +195,8 @@ static int await(int fd, const char *cmd, uint8_t *out80) {
 		if (used < 0 || ms() > end || poll(&p, 1, 100) < 0) return -1;
 		if (p.revents && (k = read(fd, buf + have, sizeof buf - have)) <= 0)
 			return -1;
-		if (p.revents) have += (size_t)k;
+		if (p.revents)
+			have += (size_t)k;
 	}
 }
 
@@ -259,28 +262,33 @@ static int violate(const char *mode) {
 
 	if (fd < 0) return 2;
 	if (!strcmp(mode, "garbage")) {
-		for (i = 0; i < sizeof f; i++) f[i] = (uint8_t)(i * 37 + 11);
+		for (i = 0; i < sizeof f; i++)
+			f[i] = (uint8_t)(i * 37 + 11);
 		if (write(fd, f, sizeof f) < 0) return 2;
 	} else if (!strcmp(mode, "magic") || !strcmp(mode, "checksum") ||
 	           !strcmp(mode, "huge")) {
 		frame_write(f, magic, "ping", f + FRAME_HEAD, 8);
 		f[0] ^= !strcmp(mode, "magic");
 		f[20] ^= !strcmp(mode, "checksum");
-		if (!strcmp(mode, "huge")) put32le(f + 16, 0xffffffffu);
+		if (!strcmp(mode, "huge"))
+			put32le(f + 16, 0xffffffffu);
 		if (write(fd, f, sizeof f) < 0) return 2;
 	} else if (!strcmp(mode, "early")) {
-		for (k = 0; k < 2; k++) say(fd, "ping", f, 8);
+		for (k = 0; k < 2; k++)
+			say(fd, "ping", f, 8);
 	} else if (handshake(fd) != 0) {
 		return 2;
 	} else if (!strcmp(mode, "addrflood")) {
 		big = calloc(1, 2 + 1001 * ADDR_REC);
 		put16le(big, 1001);
-		for (k = 0; k < 2; k++) say(fd, "addr", big, 2 + 1001 * ADDR_REC);
+		for (k = 0; k < 2; k++)
+			say(fd, "addr", big, 2 + 1001 * ADDR_REC);
 		free(big);
 	} else {
 		big = calloc(1, 4 + 10 * INV_REC);
 		put32le(big, 50001);             /* claims more than it holds */
-		for (k = 0; k < 2; k++) say(fd, "inv", big, 4 + 10 * INV_REC);
+		for (k = 0; k < 2; k++)
+			say(fd, "inv", big, 4 + 10 * INV_REC);
 		free(big);
 	}
 	return closed_by_node(fd) ? 0 : 1;
@@ -290,7 +298,8 @@ static int violate(const char *mode) {
 static void print_hash(const uint8_t h[SHA256_LEN]) {
 	int i;
 
-	for (i = SHA256_LEN - 1; i >= 0; i--) printf("%02x", h[i]);
+	for (i = SHA256_LEN - 1; i >= 0; i--)
+		printf("%02x", h[i]);
 	printf("\n");
 	fflush(stdout);
 }
@@ -344,9 +353,11 @@ static int announce(const char *txid, int s) {
 		return 2;
 	put32le(b, 1);
 	put32le(b + 4, 1);                   /* type: transaction */
-	for (i = 0; i < SHA256_LEN; i++) b[8 + i] = r[SHA256_LEN - 1 - i];
+	for (i = 0; i < SHA256_LEN; i++)
+		b[8 + i] = r[SHA256_LEN - 1 - i];
 	say(fd, "inv", b, sizeof b);
-	while (ms() < end && await(fd, "getdata", NULL) == 0) asked++;
+	while (ms() < end && await(fd, "getdata", NULL) == 0)
+		asked++;
 	printf("%d\n", asked);
 	return 0;
 }
@@ -369,16 +380,20 @@ static int many(int n, int s, int talk) {
 
 	for (i = 0; i < n; i++) {
 		fd[i] = dial(source(i));
-		if (talk && fd[i] >= 0 && handshake(fd[i]) == 0) count++;
+		if (talk && fd[i] >= 0 && handshake(fd[i]) == 0)
+			count++;
 	}
-	for (end = ms() + s * 1000LL; !talk && ms() < end;) poll(NULL, 0, 100);
+	for (end = ms() + s * 1000LL; !talk && ms() < end;)
+		poll(NULL, 0, 100);
 	for (i = 0; !talk && i < n; i++)
 		count += fd[i] < 0 || closed_by_node(fd[i]);
 	printf("%d\n", count);
 	fflush(stdout);
-	if (talk) sleep((unsigned)s);
+	if (talk)
+		sleep((unsigned)s);
 	for (i = 0; i < n; i++)
-		if (fd[i] >= 0) close(fd[i]);
+		if (fd[i] >= 0)
+			close(fd[i]);
 	free(fd);
 	return 0;
 }
@@ -416,7 +431,8 @@ static int hash_arg(const char *s, uint8_t h[SHA256_LEN]) {
 	int i;
 
 	if (!s || strlen(s) != 64 || hex_decode(s, r, SHA256_LEN) != 0) return -1;
-	for (i = 0; i < SHA256_LEN; i++) h[i] = r[SHA256_LEN - 1 - i];
+	for (i = 0; i < SHA256_LEN; i++)
+		h[i] = r[SHA256_LEN - 1 - i];
 	return 0;
 }
 
@@ -445,7 +461,8 @@ static int fetch(uint32_t h) {
 	sha256d(last + 4 + (h - 1) * HEADER_LEN, HEADER_LEN, hash);
 	getdata(fd, hash, 1);
 	if (await(fd, "block", NULL) != 0) return 1;
-	for (i = 0; i < lastlen; i++) printf("%02x", last[i]);
+	for (i = 0; i < lastlen; i++)
+		printf("%02x", last[i]);
 	printf("\n");
 	return 0;
 }
@@ -487,7 +504,8 @@ static uint8_t *make_block(const uint8_t prev[HEADER_LEN], uint32_t h,
 	struct tx t = { NULL, 0, { 0 }, 1, 0, &in, outs };
 	size_t cblen, i;
 
-	for (i = 0; i < nout; i++) outs[i].addr = addr;
+	for (i = 0; i < nout; i++)
+		outs[i].addr = addr;
 	t.nout = nout;
 	in.index = h;
 	put32le(op + SHA256_LEN, h);
@@ -570,8 +588,10 @@ static int unfinished(int n, int s) {
 		if ((fd[i] = dial(source(i))) >= 0 && handshake(fd[i]) == 0 &&
 		    write(fd[i], f, FRAME_HEAD + MAX_PAYLOAD / 2) < 0)
 			perror("write");
-	for (end = ms() + s * 1000LL; ms() < end;) poll(NULL, 0, 100);
-	for (i = 0; i < n; i++) count += fd[i] < 0 || closed_by_node(fd[i]);
+	for (end = ms() + s * 1000LL; ms() < end;)
+		poll(NULL, 0, 100);
+	for (i = 0; i < n; i++)
+		count += fd[i] < 0 || closed_by_node(fd[i]);
 	printf("%d\n", count);
 	free(f);
 	free(fd);
@@ -583,7 +603,8 @@ static int count_of(int fd, const char *cmd) {
 	long long end = ms() + 2000;
 	int n = 0;
 
-	while (ms() < end && await(fd, cmd, NULL) == 0) n++;
+	while (ms() < end && await(fd, cmd, NULL) == 0)
+		n++;
 	return n;
 }
 
@@ -620,7 +641,8 @@ static int getheaders(int n) {
 	int fd = dial(bind_ip), i;
 
 	if (fd < 0 || handshake(fd) != 0) return 2;
-	for (i = 0; i < n; i++) say(fd, "getheaders", b, sizeof b);
+	for (i = 0; i < n; i++)
+		say(fd, "getheaders", b, sizeof b);
 	printf("%d\n", count_of(fd, "headers"));
 	return 0;
 }
@@ -702,7 +724,8 @@ static int group(int n, int s) {
 			if (p[i].revents && (k = read(p[i].fd, b, sizeof b)) >=
 			    (ssize_t)sizeof f && memcmp(b + 4, "ping", 5) == 0) {
 				frame_write(f, magic, "pong", b + FRAME_HEAD, 8);
-				if (write(p[i].fd, f, sizeof f) < 0) p[i].fd = -1;
+				if (write(p[i].fd, f, sizeof f) < 0)
+					p[i].fd = -1;
 			} else if (p[i].revents && k <= 0) {
 				p[i].fd = -1;
 			}
@@ -718,7 +741,8 @@ static int liar(int s) {
 	claim = 0xffffffffu;
 	if ((fd = dial(bind_ip)) < 0 || handshake(fd) != 0) return 2;
 	while (ms() < end)
-		if (await(fd, "getdata", NULL) == 0) asked++;
+		if (await(fd, "getdata", NULL) == 0)
+			asked++;
 	printf("%d\n", asked);
 	return 0;
 }
@@ -1009,9 +1033,12 @@ static size_t forge(uint8_t *m, size_t len, const char *kind) {
 		return at;
 	}
 	k = at + 37 + (size_t)m[at + 36] * 32;
-	if (!strcmp(kind, "block")) m[at] ^= 1;
-	if (!strcmp(kind, "branch") && m[at + 36]) m[at + 37] ^= 1;
-	if (!strcmp(kind, "pay")) put32le(m + k, get32le(m + k) ^ 1);
+	if (!strcmp(kind, "block"))
+		m[at] ^= 1;
+	if (!strcmp(kind, "branch") && m[at + 36])
+		m[at + 37] ^= 1;
+	if (!strcmp(kind, "pay"))
+		put32le(m + k, get32le(m + k) ^ 1);
 	return len;
 }
 
@@ -1068,7 +1095,8 @@ static int proxy(int port, const char *kind) {
 	for (;;) {
 		fd[0] = accept(ls, NULL, NULL);
 		fd[1] = dial(bind_ip);
-		if (fd[0] >= 0 && fd[1] >= 0) relay(fd, kind);
+		if (fd[0] >= 0 && fd[1] >= 0)
+			relay(fd, kind);
 		close(fd[0]);
 		close(fd[1]);
 	}

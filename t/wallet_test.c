@@ -33,7 +33,8 @@ static void test_address_text(void) {
 	char text[ADDR_TEXT_LEN + 1], bad[ADDR_TEXT_LEN + 2];
 	int i;
 
-	for (i = 0; i < ADDR_LEN; i++) addr[i] = (uint8_t)test_rand();
+	for (i = 0; i < ADDR_LEN; i++)
+		addr[i] = (uint8_t)test_rand();
 	addr_text(addr, text);
 	assert(strlen(text) == ADDR_TEXT_LEN);
 	assert(addr_parse(text, back) == 0 && memcmp(addr, back, 32) == 0);
@@ -175,7 +176,8 @@ static void test_wallet_leaves(void) {
 	int i;
 
 	open_both(&c, &w);
-	for (i = 0; i < 11; i++) mine(c, w);
+	for (i = 0; i < 11; i++)
+		mine(c, w);
 	for (i = 0; i < 40; i++) {
 		wallet_balance(w, c, &before, &imm, &unconf);
 		tx = wallet_pay(w, c, to, COIN, 1000, &len, err, sizeof err);
@@ -261,7 +263,8 @@ static void test_wallet_dust(void) {
 	                  seed) == 0);
 	lms_public_key(&k, kpub);
 	sha256(kpub, LMS_PUB_LEN, ka);
-	for (i = 0; i < 13; i++) mine_to(c, ka);
+	for (i = 0; i < 13; i++)
+		mine_to(c, ka);
 	for (i = 1; i <= 3; i++)
 		scatter(c, (uint32_t)i, &k, kpub, wallet_address(w), ka,
 		        i < 3 ? 2000 : 1000, COIN / 1000);

@@ -21,7 +21,8 @@ static uint8_t *framed(const char *cmd, size_t len, size_t *flen) {
 	uint8_t *p = malloc(len + 1), *f = malloc(FRAME_HEAD + len);
 	size_t i;
 
-	for (i = 0; i < len; i++) p[i] = (uint8_t)test_rand();
+	for (i = 0; i < len; i++)
+		p[i] = (uint8_t)test_rand();
 	*flen = frame_write(f, magic, cmd, p, len);
 	free(p);
 	return f;

@@ -38,7 +38,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 static const char *scratch(void) {
 	static char dir[] = "/tmp/peerchain-fuzz-XXXXXX";
 	static int made;
-	if (!made && !mkdtemp(dir)) fatal("cannot make a scratch directory");
+	if (!made && !mkdtemp(dir))
+		fatal("cannot make a scratch directory");
 	made = 1;
 	log_min = LOG_ERROR + 1;           /* quiet */
 	return dir;
@@ -54,7 +55,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
 	size_t plen;
 	long k = frame_parse(data, size, magic, MAX_PAYLOAD, cmd, &payload,
 	                     &plen, &why);
-	if (k > 0 && (size_t)k != FRAME_HEAD + plen) abort();
+	if (k > 0 && (size_t)k != FRAME_HEAD + plen)
+		abort();
 	frame_parse(data, size, magic, GREET_MAX, cmd, &payload, &plen, &why);
 	return 0;
 }
@@ -116,7 +118,8 @@ static void node_up(void) {
 static void turn(int fd) {
 	uint8_t junk[65536];
 	int k = net_pollfds(net, pfd);
-	if (poll(pfd, (nfds_t)k, 0) > 0) net_events(net, pfd, k);
+	if (poll(pfd, (nfds_t)k, 0) > 0)
+		net_events(net, pfd, k);
 	net_tick(net, 1);
 	gossip_tick(gossip, 1);
 	while (fd >= 0 && read(fd, junk, sizeof junk) > 0)
@@ -134,7 +137,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
 	static const uint8_t lo[16] = { [10] = 0xff, [11] = 0xff, 127, 0, 0, 1 };
 	uint8_t v[46] = { 1 };
 	int fd, i;
-	if (!net) node_up();
+	if (!net)
+		node_up();
 	if ((fd = socket(AF_INET, SOCK_STREAM, 0)) < 0) return 0;
 	if (connect(fd, (struct sockaddr *)&at, sizeof at) != 0) {
 		close(fd);
@@ -146,12 +150,17 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
 	memcpy(v + 36, "/fuzzpeer/", 10);
 	say(fd, "version", v, sizeof v);
 	say(fd, "verack", NULL, 0);
-	for (i = 0; i < 4; i++) turn(-1);
-	if (size && write(fd, data, size) < 0) size = 0;
-	for (i = 0; i < 8; i++) turn(fd);
+	for (i = 0; i < 4; i++)
+		turn(-1);
+	if (size && write(fd, data, size) < 0)
+		size = 0;
+	for (i = 0; i < 8; i++)
+		turn(fd);
 	close(fd);
-	for (i = 0; i < 2; i++) turn(-1);
-	if (net->bans.n) net_ban(net, lo, 0);
+	for (i = 0; i < 2; i++)
+		turn(-1);
+	if (net->bans.n)
+		net_ban(net, lo, 0);
 	return 0;
 }
 #endif
@@ -233,7 +242,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
 		o.p = p;
 		o.dir = scratch();
 		o.max_out = 8;
-		if ((n = net_open(&o, err, sizeof err))) net_close(n);
+		if ((n = net_open(&o, err, sizeof err)))
+			net_close(n);
 	} else if (data[0] % 7 == 4) {
 		if ((w = wallet_open(scratch(), 0, LMS_SHA256_M32_H5, err,
 		                     sizeof err)))
@@ -256,8 +266,10 @@ static int ends[4] = { -1, -1, -1, -1 }; /* their sockets' far ends */
 static void plug(struct peer *p, int *far) {
 	int sv[2];
 	if (p->fd >= 0) return;
-	if (*far >= 0) close(*far);
-	if (socketpair(AF_UNIX, SOCK_STREAM, 0, sv) != 0) fatal("socketpair");
+	if (*far >= 0)
+		close(*far);
+	if (socketpair(AF_UNIX, SOCK_STREAM, 0, sv) != 0)
+		fatal("socketpair");
 	fcntl(sv[0], F_SETFL, O_NONBLOCK);
 	fcntl(sv[1], F_SETFL, O_NONBLOCK);
 	p->fd = sv[0];
@@ -328,7 +340,8 @@ static void nodes_up(void) {
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
 	static uint8_t b[MAX_PAYLOAD], junk[65536];
-	if (!full) nodes_up();
+	if (!full)
+		nodes_up();
 	if (size < 1 || size - 1 > MAX_PAYLOAD - SHA256_LEN) return 0;
 	fp.proof_at = 0;                 /* (a fresh budget each time) */
 	lp.owed = 1;

@@ -8,7 +8,10 @@
 set -u
 S=${FUZZ_S:-60}
 CC=${FUZZ_CC:-clang}
-SRC="sha256.c util.c lms.c block.c chain.c wallet.c net.c gossip.c"
+# The node's files but node.c (fuzz.c has its own main), from the
+# Makefile's one list.
+[ -n "${OBJ:-}" ] || { echo "fuzz: no OBJ: run me through make" >&2; exit 1; }
+SRC=$(echo "$OBJ" | sed 's/ node\.o//; s/\.o/.c/g')
 out=$(mktemp -d) || exit 1
 trap 'rm -rf "$out"' EXIT HUP INT PIPE TERM
 total=0 crashed=0
