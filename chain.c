@@ -535,10 +535,10 @@ static int cheaper(const struct ptx *a, const struct ptx *b) {
 /* The mempool entry with the lowest fee rate, or NULL if it is empty. */
 static struct ptx *pool_cheapest(const struct chain *c) {
 	struct ptx *worst = NULL;
-	for (size_t i = 0; i < c->pool.nb; i++)
-		for (struct ment *e = c->pool.b[i]; e; e = e->next)
-			if (!worst || cheaper(e->val, worst))
-				worst = e->val;
+	struct ment *e;
+	for (e = map_next(&c->pool, NULL); e; e = map_next(&c->pool, e))
+		if (!worst || cheaper(e->val, worst))
+			worst = e->val;
 	return worst;
 }
 
@@ -989,6 +989,8 @@ struct chain *chain_open(const struct params *p, const char *dir, int flags,
 	plant_root(c);
 	if (!dir) return c;
 	c->dir = strcpy(xmalloc(strlen(dir) + 1), dir);
+	if (access(path_of(c, "hdr00000.dat"), F_OK) == 0)
+		c->light = 1;            /* (made light: it stays light) */
 	if (mkdir(dir, 0700) != 0 && errno != EEXIST)
 		snprintf(err, errlen, "cannot make %s: %s", dir, strerror(errno));
 	else if (lock_dir(c, err, errlen) == 0) {
@@ -1070,19 +1072,22 @@ void chain_sync(struct chain *c) {
  * there are in all. */
 size_t chain_outputs(const struct chain *c, const uint8_t *addrs, size_t n,
                      uint32_t height, struct outref *v, size_t max) {
+	const struct ment *e;
 	const struct coin *u;
-	size_t i, j, k = 0;
-	for (i = 0; i < c->utxo.nb; i++)
-		for (struct ment *e = c->utxo.b[i]; e; e = e->next)
-			for (u = e->val, j = 0; j < n && u->height <= height; j++)
-				if (memcmp(u->addr, addrs + j * ADDR_LEN, ADDR_LEN) == 0) {
-					if (k < max)
-						memcpy(v[k].op, e->key, OUTPOINT_LEN);
-					if (k < max)
-						v[k].height = u->height;
-					k++;
-					break;
-				}
+	size_t j, k = 0;
+	for (e = chain_coins(c, NULL); e; e = chain_coins(c, e)) {
+		u = e->val;
+		for (j = 0; j < n && u->height <= height; j++)
+			if (!memcmp(u->addr, addrs + j * ADDR_LEN, ADDR_LEN))
+				break;
+		if (j == n || u->height > height)
+			continue;
+		if (k < max) {
+			memcpy(v[k].op, e->key, OUTPOINT_LEN);
+			v[k].height = u->height;
+		}
+		k++;
+	}
 	return k;
 }
 
@@ -1105,6 +1110,26 @@ void chain_proven(struct chain *c, int fresh, const struct outref *v,
 }
 
 /* ==== Questions ==== */
+/* The unspent output after e in the UTXO set (the first if e is NULL):
+ * its outpoint is e->key, its struct coin e->val.  NULL after the last.
+ * On a light chain, the wallet's outputs that peers proved. */
+const struct ment *chain_coins(const struct chain *c,
+                               const struct ment *e) {
+	return map_next(&c->utxo, e);
+}
+
+/* Does a mempool transaction spend this outpoint? */
+int chain_spent(const struct chain *c, const uint8_t op[OUTPOINT_LEN]) {
+	return map_get(&c->spends, op) != NULL;
+}
+
+/* The mempool's transactions, and (unless NULL) their bytes. */
+size_t chain_pool_size(const struct chain *c, size_t *bytes) {
+	if (bytes)
+		*bytes = c->pool_bytes;
+	return c->pool.n;
+}
+
 /* The height of the active tip. */
 uint32_t chain_height(const struct chain *c) { return tip(c)->height; }
 

@@ -104,6 +104,27 @@ struct orphan {
 	int ready;                  /* a parent has come: try it again */
 };
 
+/* Gossip's state for one peer, which net.c's struct peer reaches by its
+ * pointer up: made when the handshake is done, freed when it is gone. */
+struct gpeer {
+	struct map known, known_old; /* hashes it has: two generations */
+	uint8_t (*queue)[SHA256_LEN]; /* transactions to announce to it */
+	size_t nqueue, qcap;
+	int64_t announce_at;     /* when the queue goes out */
+	uint32_t shown;          /* the highest block it has shown it has */
+	int wants;               /* wanted hashes it is an announcer of */
+	int inflight;            /* blocks it was asked for and owes */
+	int64_t headers_at;      /* when we asked it for headers; 0: not */
+	int answered;            /* it sent all the headers it had */
+	uint8_t getheaders[SHA256_LEN]; /* its last getheaders' hash */
+	int64_t rest_until;      /* it stalled: no block requests till then */
+	int owed;                /* light: the proofs it owes us */
+	int64_t asked_at;        /* light: when we asked for them */
+	int64_t proof_at;        /* light: when to ask again (0: never); full:
+	                            when the block reads it asked for are
+	                            paid for */
+};
+
 struct gossip {
 	struct chain *c;
 	struct net *n;
@@ -136,22 +157,22 @@ static const uint8_t mark = 1;   /* the value of set-like maps */
 static int live(const struct peer *p) { return p->fd >= 0 && p->handshaked; }
 
 /* Is p a full node (not a light one)? */
-#define full(p) ((p)->services & SERVICE_FULL)
+#define is_full(p) ((p)->services & SERVICE_FULL)
 
 /* Has the peer shown it has hash? */
 static int known_has(const struct peer *p, const uint8_t *hash) {
-	return map_get(&p->known, hash) || map_get(&p->known_old, hash);
+	return map_get(&p->up->known, hash) || map_get(&p->up->known_old, hash);
 }
 
 /* Note that the peer has hash; a full generation becomes the old one. */
 static void known_add(struct peer *p, const uint8_t *hash) {
 	if (known_has(p, hash)) return;
-	if (p->known.n >= KNOWN_MAX) {
-		map_free(&p->known_old, 0);
-		p->known_old = p->known;
-		map_init(&p->known, 8);
+	if (p->up->known.n >= KNOWN_MAX) {
+		map_free(&p->up->known_old, 0);
+		p->up->known_old = p->up->known;
+		map_init(&p->up->known, 8);
 	}
-	map_put(&p->known, hash, (void *)&mark);
+	map_put(&p->up->known, hash, (void *)&mark);
 }
 
 /* Remember in the ring that the node took hash now, or refused it. */
@@ -221,19 +242,19 @@ static void send_getheaders(struct gossip *g, struct peer *p,
 	if (!after && chain_hash_at(g->c, 0, b + 4 + n * SHA256_LEN) == 0)
 		n++;    /* (the root: harmless if repeated) */
 	put32le(b, n);
-	p->headers_at = mono_ms();
+	p->up->headers_at = mono_ms();
 	net_send(g->n, p, "getheaders", b, 4 + (n + 1) * SHA256_LEN);
 }
 
 /* Queue a transaction's announcement to a peer, unless it has it. */
 static void queue_tx(struct gossip *g, struct peer *p, const uint8_t *id) {
 	int mean = p->outbound ? RANDOM_OUT_MS : RANDOM_IN_MS;
-	if (known_has(p, id) || !full(p)) return;
-	if (!p->nqueue)        /* (random: uniform in [0, 2 x mean)) */
-		p->announce_at = mono_ms() + (g->delay_ms >= 0 ? g->delay_ms :
+	if (known_has(p, id) || !is_full(p)) return;
+	if (!p->up->nqueue)        /* (random: uniform in [0, 2 x mean)) */
+		p->up->announce_at = mono_ms() + (g->delay_ms >= 0 ? g->delay_ms :
 		    (int64_t)(random64() % (uint64_t)(2 * mean)));
-	p->queue = xgrow(p->queue, &p->qcap, p->nqueue + 1, SHA256_LEN);
-	memcpy(p->queue[p->nqueue++], id, SHA256_LEN);
+	p->up->queue = xgrow(p->up->queue, &p->up->qcap, p->up->nqueue + 1, SHA256_LEN);
+	memcpy(p->up->queue[p->up->nqueue++], id, SHA256_LEN);
 }
 
 /* Queue a transaction's announcement to every peer but `from`. */
@@ -246,25 +267,25 @@ static void relay_tx(struct gossip *g, const uint8_t *id, struct peer *from) {
 /* Send a peer the first ANNOUNCE_MAX of its queued announcements, less
  * what it has shown us; the rest wait ANNOUNCE_MS. */
 static void announce_queue(struct gossip *g, struct peer *p) {
-	size_t i, k = 0, n = p->nqueue < ANNOUNCE_MAX ? p->nqueue : ANNOUNCE_MAX;
+	size_t i, k = 0, n = p->up->nqueue < ANNOUNCE_MAX ? p->up->nqueue : ANNOUNCE_MAX;
 	for (i = 0; i < n; i++)
-		if (!known_has(p, p->queue[i])) {
-			known_add(p, p->queue[i]);
-			memmove(p->queue[k++], p->queue[i], SHA256_LEN);
+		if (!known_has(p, p->up->queue[i])) {
+			known_add(p, p->up->queue[i]);
+			memmove(p->up->queue[k++], p->up->queue[i], SHA256_LEN);
 		}
 	if (k)
-		send_inv(g, p, "inv", INV_TX, p->queue, k);
+		send_inv(g, p, "inv", INV_TX, p->up->queue, k);
 	g->tx_inv_out += k;
-	memmove(p->queue, p->queue + n, (p->nqueue - n) * SHA256_LEN);
-	p->nqueue -= n;
-	p->announce_at = mono_ms() + ANNOUNCE_MS;
+	memmove(p->up->queue, p->up->queue + n, (p->up->nqueue - n) * SHA256_LEN);
+	p->up->nqueue -= n;
+	p->up->announce_at = mono_ms() + ANNOUNCE_MS;
 }
 
 /* Offer every mempool transaction to one peer (a new connection), or to
  * all (NULL: after a reorg put transactions back). */
 static void relay_pool(struct gossip *g, struct peer *only) {
 	const struct tx **v = chain_pool_list(g->c);
-	size_t i, n = g->c->pool.n;
+	size_t i, n = chain_pool_size(g->c, NULL);
 	for (i = 0; i < n; i++)
 		if (only)
 			queue_tx(g, only, v[i]->id);
@@ -307,7 +328,7 @@ static void ask(struct gossip *g, struct want *w) {
 	w->asked = w->from[0];
 	w->asked_at = mono_ms();
 	if (w->type == INV_BLOCK)
-		w->asked->inflight++;
+		w->asked->up->inflight++;
 	send_inv(g, w->asked, "getdata", w->type, &w->hash, 1);
 }
 
@@ -317,7 +338,7 @@ static struct want *want_of(struct gossip *g, struct peer *p, uint32_t type,
                             const uint8_t *hash) {
 	struct want *w = map_get(&g->wants, hash);
 	int i;
-	if (!w && (g->wants.n >= WANT_MAX || p->wants >= g->per_peer)) return NULL;
+	if (!w && (g->wants.n >= WANT_MAX || p->up->wants >= g->per_peer)) return NULL;
 	if (!w) {
 		w = xcalloc(1, sizeof *w);
 		memcpy(w->hash, hash, SHA256_LEN);
@@ -327,9 +348,9 @@ static struct want *want_of(struct gossip *g, struct peer *p, uint32_t type,
 	for (i = 0; i < w->nfrom && w->from[i] != p; i++)
 		;
 	if (i == w->nfrom && w->nfrom < ANNOUNCERS && w->asked != p &&
-	    p->wants < g->per_peer) {
+	    p->up->wants < g->per_peer) {
 		w->from[w->nfrom++] = p;
-		p->wants++;
+		p->up->wants++;
 	}
 	return w;
 }
@@ -350,11 +371,11 @@ static int pass_over(struct gossip *g, struct want *w, struct peer *p) {
 		if (w->from[i] != p)
 			w->from[k++] = w->from[i];
 		else
-			p->wants--;
+			p->up->wants--;
 	w->nfrom = k;
 	if (w->asked == p) {
 		if (w->type == INV_BLOCK)
-			p->inflight--;
+			p->up->inflight--;
 		w->asked = NULL;
 		if (k)
 			ask(g, w);
@@ -368,9 +389,9 @@ static int pass_over(struct gossip *g, struct want *w, struct peer *p) {
 static void got(struct gossip *g, const uint8_t *hash) {
 	struct want *w = map_del(&g->wants, hash);
 	if (w && w->asked && w->type == INV_BLOCK)
-		w->asked->inflight--;
+		w->asked->up->inflight--;
 	for (int i = 0; w && i < w->nfrom; i++)
-		w->from[i]->wants--;
+		w->from[i]->up->wants--;
 	free(w);
 }
 
@@ -385,17 +406,17 @@ static void fetch_blocks(struct gossip *g) {
 	int64_t now = mono_ms();
 	struct want *w;
 	for (struct peer *p = g->n->peers; k && p; p = p->next) {
-		if (!live(p) || !full(p) || p->inflight > WINDOW / 2 ||
-		    p->rest_until > now)
+		if (!live(p) || !is_full(p) || p->up->inflight > WINDOW / 2 ||
+		    p->up->rest_until > now)
 			continue;
-		for (i = nb = 0; i < k && p->inflight < WINDOW; i++) {
+		for (i = nb = 0; i < k && p->up->inflight < WINDOW; i++) {
 			if (height[i] > p->height ||
 			    ((w = map_get(&g->wants, hash[i])) && w->asked) ||
 			    !(w = want_of(g, p, INV_BLOCK, hash[i])))
 				continue;
 			w->asked = p;
 			w->asked_at = now;
-			p->inflight++;
+			p->up->inflight++;
 			memcpy(batch[nb++], hash[i], SHA256_LEN);
 		}
 		if (nb)
@@ -463,11 +484,11 @@ static void ask_proofs(struct gossip *g, struct peer *p) {
 		getproofs_rw(&s, &tip, &a, &k);
 		net_send(g->n, p, "getproofs", s.out, s.len);
 		free(s.out);
-		p->owed++;
+		p->up->owed++;
 		k = 0;
 	}
-	p->asked_at = mono_ms();
-	p->proof_at = 0;
+	p->up->asked_at = mono_ms();
+	p->up->proof_at = 0;
 }
 
 /* A light node's rounds: once the tip has moved and no headers are being
@@ -479,16 +500,16 @@ static void proof_rounds(struct gossip *g, int64_t now) {
 		memcpy(g->asked, g->tip, SHA256_LEN);
 	g->fresh |= fresh;
 	for (struct peer *p = g->n->peers; p; p = p->next)
-		if (live(p) && (fresh || (p->proof_at && now >= p->proof_at)))
+		if (live(p) && (fresh || (p->up->proof_at && now >= p->up->proof_at)))
 			ask_proofs(g, p);
 }
 
 /* Charge p (asking a full node) k block reads, READ_MS each, against a
  * budget of the largest request's; returns 0, or -1 if over it. */
 static int afford(struct peer *p, int k) {
-	int64_t now = mono_ms(), at = p->proof_at > now ? p->proof_at : now;
+	int64_t now = mono_ms(), at = p->up->proof_at > now ? p->up->proof_at : now;
 	if (at + k * READ_MS > now + (PROOF_OUTS + 1) * READ_MS) return -1;
-	p->proof_at = at + k * READ_MS;
+	p->up->proof_at = at + k * READ_MS;
 	return 0;
 }
 
@@ -600,14 +621,14 @@ static const char *on_proofs(void *arg, struct peer *p, const uint8_t *b,
 	rw_reader(&s, b, len);
 	proofs_rw(&s, &tip, &status, &n);
 	if (s.bad || (status && n)) return "malformed proofs";
-	if (!p->owed) return "unrequested proofs";
-	p->owed--;
+	if (!p->up->owed) return "unrequested proofs";
+	p->up->owed--;
 	if (memcmp(tip, g->asked, SHA256_LEN) != 0) return NULL;
 	if (status) {
 		log_msg(LOG_INFO, "%s refused proofs (%u)", net_text(&p->a),
 		        (unsigned)status);
 		if (status != PROOF_TOO_MANY)
-			p->proof_at = mono_ms() + RETRY_MS;
+			p->up->proof_at = mono_ms() + RETRY_MS;
 		return NULL;
 	}
 	for (i = 0; i < n; i++) {
@@ -622,7 +643,7 @@ static const char *on_proofs(void *arg, struct peer *p, const uint8_t *b,
 	chain_proven(g->c, g->fresh, v, k, n);
 	g->fresh = 0;
 	log_msg(LOG_INFO, "proofs: %u outputs from %s in %lld ms", (unsigned)n,
-	        net_text(&p->a), (long long)(mono_ms() - p->asked_at));
+	        net_text(&p->a), (long long)(mono_ms() - p->up->asked_at));
 	return NULL;
 }
 
@@ -633,8 +654,8 @@ static void raise_height(struct gossip *g, struct peer *p,
 	uint8_t hdr[HEADER_LEN];
 	uint32_t h;
 	if (chain_header(g->c, hash, hdr, &h) < 0) return;
-	if (h > p->shown)
-		p->shown = h;
+	if (h > p->up->shown)
+		p->up->shown = h;
 	if (h > p->height)
 		p->height = h;
 }
@@ -666,7 +687,7 @@ static const char *on_inv(void *arg, struct peer *p, const uint8_t *b,
 			g->block_inv_in++;
 			int st = chain_status(g->c, e + 4);
 			raise_height(g, p, e + 4);
-			if (g->c->light && !st && !p->headers_at)
+			if (g->c->light && !st && !p->up->headers_at)
 				send_getheaders(g, p, NULL);   /* (a light node's way) */
 			else if (!g->c->light && !(st & (CH_BODY | CH_FAILED)))
 				want(g, p, INV_BLOCK, e + 4);
@@ -816,7 +837,7 @@ int gossip_tx(struct gossip *g, struct peer *p, const uint8_t *b, size_t len) {
 		return V_ALREADY_KNOWN;
 	}
 	if ((r = take_tx(g, p, id, b, len)) == V_OK && p)
-		p->last_relay = mono_ms();
+		net_useful(g->n, p);
 	if (p && r != V_OK) {
 		log_msg(LOG_INFO, "tx from %s: %s", net_text(&p->a), reason_text(r));
 		if (weight(r, 0))
@@ -863,7 +884,7 @@ int gossip_block(struct gossip *g, struct peer *p, const uint8_t *b,
 		recent_add(g, hash, 0);
 		if (p) {
 			raise_height(g, p, hash);
-			p->last_relay = mono_ms();
+			net_useful(g->n, p);
 		}
 	}
 	if (r == V_PREVIOUS_UNKNOWN && p)  /* we lack its parents: catch up */
@@ -907,8 +928,8 @@ static const char *on_getheaders(void *arg, struct peer *p, const uint8_t *b,
 	sha256_update(&s, b, len);  /* same answer, so it is sent once */
 	sha256_update(&s, g->tip, SHA256_LEN);
 	sha256_final(&s, hash);
-	if (memcmp(hash, p->getheaders, SHA256_LEN) == 0) return NULL;
-	memcpy(p->getheaders, hash, SHA256_LEN);
+	if (memcmp(hash, p->up->getheaders, SHA256_LEN) == 0) return NULL;
+	memcpy(p->up->getheaders, hash, SHA256_LEN);
 	for (i = 0; i < n; i++)
 		if (chain_status(g->c, b + 4 + i * SHA256_LEN) & CH_ACTIVE) {
 			chain_header(g->c, b + 4 + i * SHA256_LEN, out + 4, &from);
@@ -946,10 +967,10 @@ static const char *on_headers(void *arg, struct peer *p, const uint8_t *b,
 		sha256d(b + 4 + i * HEADER_LEN, HEADER_LEN, hash);
 		raise_height(g, p, hash);
 	}
-	p->headers_at = 0;
+	p->up->headers_at = 0;
 	if (g->hdr_peer == p)
 		g->hdr_peer = NULL;
-	p->answered = n < MAX_HEADERS && r != V_TOO_FAR_AHEAD; /* (all it has) */
+	p->up->answered = n < MAX_HEADERS && r != V_TOO_FAR_AHEAD; /* (all it has) */
 	if (r != V_OK && r != V_ALREADY_KNOWN && r != V_PREVIOUS_UNKNOWN &&
 	    r != V_TIME_TOO_NEW && r != V_TOO_FAR_AHEAD)
 		return "invalid header";
@@ -970,10 +991,11 @@ static const char *on_headers(void *arg, struct peer *p, const uint8_t *b,
  * and ask it for headers unless another peer is being asked. */
 static void peer_ready(void *arg, struct peer *p) {
 	struct gossip *g = arg;
-	map_init(&p->known, 8);
-	map_init(&p->known_old, 8);
+	p->up = xcalloc(1, sizeof *p->up);
+	map_init(&p->up->known, 8);
+	map_init(&p->up->known_old, 8);
 	relay_pool(g, p);
-	if (!g->hdr_peer && full(p)) {
+	if (!g->hdr_peer && is_full(p)) {
 		g->hdr_peer = p;
 		send_getheaders(g, p, NULL);
 	}
@@ -991,10 +1013,11 @@ static void peer_gone(void *arg, struct peer *p) {
 	free(v);
 	if (g->hdr_peer == p)
 		g->hdr_peer = NULL;
-	map_free(&p->known, 0);
-	map_free(&p->known_old, 0);
-	free(p->queue);
-	p->queue = NULL;
+	map_free(&p->up->known, 0);
+	map_free(&p->up->known_old, 0);
+	free(p->up->queue);
+	free(p->up);
+	p->up = NULL;
 	fetch_blocks(g);
 }
 
@@ -1015,19 +1038,19 @@ static void timeouts(struct gossip *g, int64_t now) {
 		log_msg(LOG_DEBUG, "%s %s stalled", net_text(&p->a),
 		        w->type == INV_TX ? "tx" : "block");
 		if (w->type == INV_BLOCK) {  /* rest; believe only what it showed */
-			p->rest_until = now + STALL_REST_MS;
-			p->height = p->shown;
+			p->up->rest_until = now + STALL_REST_MS;
+			p->height = p->up->shown;
 		}
 		pass_over(g, w, p);
 	}
 	free(v);
-	if (g->hdr_peer && now - g->hdr_peer->headers_at > HEADERS_WAIT_MS) {
-		g->hdr_peer->height = g->hdr_peer->shown;
+	if (g->hdr_peer && now - g->hdr_peer->up->headers_at > HEADERS_WAIT_MS) {
+		g->hdr_peer->height = g->hdr_peer->up->shown;
 		g->hdr_peer = NULL;
 	}
 	for (p = g->n->peers; !g->hdr_peer && p; p = p->next)
-		if (live(p) && full(p) && p->height > top && !p->headers_at &&
-		    !p->answered && top < chain_height(g->c) + HEADERS_AHEAD) {
+		if (live(p) && is_full(p) && p->height > top && !p->up->headers_at &&
+		    !p->up->answered && top < chain_height(g->c) + HEADERS_AHEAD) {
 			g->hdr_peer = p;
 			send_getheaders(g, p, NULL);
 		}
@@ -1037,7 +1060,7 @@ static void timeouts(struct gossip *g, int64_t now) {
 void gossip_tick(struct gossip *g, int tick) {
 	int64_t now = mono_ms();
 	for (struct peer *p = g->n->peers; p; p = p->next)
-		if (live(p) && p->nqueue && now >= p->announce_at)
+		if (live(p) && p->up->nqueue && now >= p->up->announce_at)
 			announce_queue(g, p);
 	if (!tick) return;
 	timeouts(g, now);
@@ -1054,8 +1077,8 @@ int gossip_timeout_ms(const struct gossip *g) {
 	if (!g->wants.n && !g->hdr_peer)
 		t = 1000;
 	for (const struct peer *p = g->n->peers; p; p = p->next)
-		if (live(p) && p->nqueue && p->announce_at - now < t)
-			t = p->announce_at - now;
+		if (live(p) && p->up->nqueue && p->up->announce_at - now < t)
+			t = p->up->announce_at - now;
 	return t < 0 ? 0 : (int)t;
 }
 
@@ -1103,9 +1126,7 @@ struct gossip *gossip_open(struct chain *c, struct net *n, int tx_delay_ms,
 		net_handle(n, "block", on_block, g);
 		net_handle(n, "getproofs", on_getproofs, g);
 	}
-	n->ready = peer_ready;
-	n->gone = peer_gone;
-	n->up = g;
+	net_on_peers(n, peer_ready, peer_gone, g);
 	return g;
 }
 

@@ -811,6 +811,25 @@ static const char *on_addr(void *arg, struct peer *p, const uint8_t *b,
 	return NULL;
 }
 
+/* The layer above found p useful: it gave us something new.  Eviction
+ * spares the peers that did so last, and the address book remembers an
+ * outbound one as worth dialling again. */
+void net_useful(struct net *n, struct peer *p) {
+	struct entry *e = book_find(n, &p->a);
+	p->last_relay = mono_ms();
+	if (p->outbound && e)
+		e->tried |= USEFUL;
+}
+
+/* Register the layer above's handlers of a peer whose handshake is done
+ * (ready) and of one about to be freed (gone), each called with arg. */
+void net_on_peers(struct net *n, net_peer_fn ready, net_peer_fn gone,
+                  void *arg) {
+	n->ready = ready;
+	n->gone = gone;
+	n->up = arg;
+}
+
 /* Register fn (called with arg) for the messages of command cmd. */
 void net_handle(struct net *n, const char *cmd, net_fn fn, void *arg) {
 	if (n->nhandlers == MAX_CMDS || strlen(cmd) > FRAME_CMD)
@@ -1106,11 +1125,8 @@ static void connected_out(struct net *n, struct peer *p) {
 void net_tick(struct net *n, int tick) {
 	int64_t now = mono_ms();
 	uint8_t b[8];
-	struct entry *e;
 	for (struct peer *p = n->peers; tick && p; p = p->next) {
 		if (p->fd < 0) continue;
-		if (p->outbound && p->last_relay && (e = book_find(n, &p->a)))
-			e->tried |= USEFUL;            /* (gossip set last_relay) */
 		if (!p->handshaked && now - p->since > n->o.handshake_s * 1000)
 			net_drop(n, p, p->connecting ? "connect timeout" :
 			     "handshake timeout");

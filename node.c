@@ -138,13 +138,10 @@ static int data_dir(void) {
 }
 
 /* Open the chain of -n in -d, and the wallet beside it; returns 0 or -1.
- * The chain is light with -S, or if its directory holds headers files. */
+ * The chain is light with -S, or if it was made light (chain_open). */
 static int need(int what) {
-	char why[512] = "", hdr[4200];
+	char why[512] = "";
 	if (!chain && data_dir() != 0) return -1;
-	snprintf(hdr, sizeof hdr, "%s/hdr00000.dat", netdir);
-	if (!access(hdr, F_OK))
-		opt_chain |= CHAIN_LIGHT;
 	if (!chain && (chain = chain_open(params_find(opt_net), netdir, opt_chain,
 	                                  why, sizeof why)) && chain->report[0])
 		say("repaired: %s\n", chain->report);
@@ -277,6 +274,7 @@ static int cmd_mine(char **arg) {
 static int cmd_tip(char **arg) {
 	uint8_t hash[SHA256_LEN], hdr[HEADER_LEN];
 	uint32_t height;
+	size_t bytes, n = chain_pool_size(chain, &bytes);
 	(void)arg;
 	chain_hash_at(chain, chain_height(chain), hash);
 	chain_header(chain, hash, hdr, &height);
@@ -284,8 +282,8 @@ static int cmd_tip(char **arg) {
 	        "mempool %lu transactions, %lu bytes\n", opt_net,
 	        (unsigned)height, hash_text(hash),
 	        (unsigned)get32le(hdr + HDR_TIME),
-	        (unsigned)get32le(hdr + HDR_BITS), (unsigned long)chain->pool.n,
-	        (unsigned long)chain->pool_bytes);
+	        (unsigned)get32le(hdr + HDR_BITS), (unsigned long)n,
+	        (unsigned long)bytes);
 	return 0;
 }
 
@@ -354,20 +352,22 @@ static int cmd_block(char **arg) {
 
 /* Say a transaction is in block h of the active chain. */
 static void confirmed(uint32_t h, const char *how) {
-	fprintf(out, "status confirmed in block %u, %u confirmations%s\n",
-	        (unsigned)h, (unsigned)(chain_height(chain) - h + 1), how);
+	uint32_t n = chain_height(chain) - h + 1;
+	fprintf(out, "status confirmed in block %u, %u confirmation%s%s\n",
+	        (unsigned)h, (unsigned)n, n == 1 ? "" : "s", how);
 }
 
 /* `tx` on a light node, which keeps no blocks: what it proved of a
  * transaction, the outputs paying the wallet, and their block. */
 static int proven_tx(const uint8_t id[SHA256_LEN], const char *arg) {
 	char text[ADDR_TEXT_LEN + 1], amt[AMOUNT_TEXT_LEN];
-	uint8_t op[OUTPOINT_LEN];
+	const struct ment *e;
 	const struct coin *k;
-	uint32_t i, h = 0, n = 0;
-	for (i = 0; i < 65536; i++) {          /* (a u16 counts outputs) */
-		outpoint(op, id, i);
-		if (!(k = map_get(&chain->utxo, op))) continue;
+	uint32_t h = 0, n = 0;
+	for (e = chain_coins(chain, NULL); e; e = chain_coins(chain, e)) {
+		k = e->val;
+		if (memcmp(e->key, id, SHA256_LEN) != 0)
+			continue;
 		if (!n++)
 			fprintf(out, "txid %s\n", hash_text(id));
 		addr_text(k->addr, text);
@@ -562,11 +562,11 @@ static void mine_turn(void) {
 	if (mine_rest()) return;
 	chain_hash_at(chain, chain_height(chain), tip);
 	if (!miner.blk || memcmp(tip, miner.tip, SHA256_LEN) != 0 ||
-	    chain->pool.n != miner.pool) {
+	    chain_pool_size(chain, NULL) != miner.pool) {
 		free(miner.blk);
 		miner.blk = chain_template(chain, wallet_address(wallet), &miner.len);
 		memcpy(miner.tip, tip, SHA256_LEN);
-		miner.pool = chain->pool.n;
+		miner.pool = chain_pool_size(chain, NULL);
 	}
 	while ((r = block_mine(miner.blk, miner.len, MINE_STEP,
 	                       chain_now(chain) + 600)) == 0 && mono_us() < until)

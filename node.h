@@ -21,6 +21,7 @@ struct pollfd;
 struct blockindex;
 struct entry;
 struct gossip;
+struct gpeer;
 struct ban;
 
 /* ==== Byte order ==== */
@@ -101,6 +102,7 @@ void *map_get(const struct map *m, const uint8_t *key);
 void map_put(struct map *m, const uint8_t *key, void *val);
 void *map_del(struct map *m, const uint8_t *key);
 void map_free(struct map *m, int free_values);
+struct ment *map_next(const struct map *m, const struct ment *e);
 void **map_values(const struct map *m);
 void hex_encode(const uint8_t *in, size_t n, char *out);
 int hex_decode(const char *s, uint8_t *out, size_t n);
@@ -295,6 +297,7 @@ struct coin {
 /* The ledger of one network in one data directory: first its
  * configuration, set after chain_open(), then its state. */
 struct chain {
+	const struct params *p;  /* the network's */
 	int64_t now;             /* the rules' clock: 0 is the real one */
 	uint32_t file_max;       /* bytes in a block file (FILE_MAX) */
 	size_t pool_cap;         /* mempool bytes at most (POOL_CAP) */
@@ -305,7 +308,6 @@ struct chain {
 	uint32_t trust;          /* replay skips the signatures of blocks up to
 	                            this height (checked.dat's) */
 	char report[512];        /* damage the block files had: "" if none */
-	const struct params *p;
 	char *dir;               /* NULL: nothing is stored */
 	int lock, fd;            /* the lock file; the block file appended to */
 	uint32_t filenum, filesize;
@@ -360,6 +362,10 @@ const struct tx *chain_pool_tx(const struct chain *c,
 void chain_pool_expire(struct chain *c, int64_t max_age);
 uint8_t *chain_template(struct chain *c, const uint8_t addr[ADDR_LEN],
                         size_t *len);
+const struct ment *chain_coins(const struct chain *c,
+                               const struct ment *e);
+int chain_spent(const struct chain *c, const uint8_t op[OUTPOINT_LEN]);
+size_t chain_pool_size(const struct chain *c, size_t *bytes);
 size_t chain_outputs(const struct chain *c, const uint8_t *addrs, size_t n,
                      uint32_t height, struct outref *v, size_t max);
 void chain_proven(struct chain *c, int fresh, const struct outref *v,
@@ -444,29 +450,14 @@ struct peer {
 	int asked_addr;          /* it sent getaddr: answered once only */
 	int score;               /* misbehaviour (net_misbehave) */
 	int64_t since, ping_at;  /* monotonic ms */
-	int64_t last_relay;      /* ...it last gave us something new (gossip) */
+	int64_t last_relay;      /* when it last gave us something new */
 	uint64_t ping_nonce;     /* 0: no ping out */
 	int64_t min_ping;        /* ms; -1 until measured */
 	uint16_t listen_port;    /* from its version... */
 	uint64_t services;       /* ...SERVICE_FULL, or 0: a light node */
 	uint32_t height;         /* from its version (a hint); gossip raises it */
 	char agent[MAX_AGENT + 1];
-	/* gossip.c's part */
-	struct map known, known_old; /* hashes it has: two generations */
-	uint8_t (*queue)[SHA256_LEN]; /* transactions to announce to it */
-	size_t nqueue, qcap;
-	int64_t announce_at;     /* when the queue goes out */
-	uint32_t shown;          /* the highest block it has shown it has */
-	int wants;               /* wanted hashes it is an announcer of */
-	int inflight;            /* blocks it was asked for and owes */
-	int64_t headers_at;      /* when we asked it for headers; 0: not */
-	int answered;            /* it sent all the headers it had */
-	uint8_t getheaders[SHA256_LEN]; /* its last getheaders' hash */
-	int64_t rest_until;      /* it stalled: no block requests till then */
-	int owed;                /* light: proofs it owes us... */
-	int64_t asked_at;        /* ...since then */
-	int64_t proof_at;        /* light: ask again then (0: no); full: when
-	                            the block reads it asked for are paid */
+	struct gpeer *up;        /* the layer above's state for it (gossip's) */
 };
 /* How a node's network side behaves; the command line fills it. */
 struct net_opts {
@@ -495,6 +486,8 @@ struct net_opts {
  * the protocol (a W_MALFORMED offence). */
 typedef const char *(*net_fn)(void *arg, struct peer *p, const uint8_t *b,
                               size_t len);
+/* A handler of a peer's coming or going (net_on_peers). */
+typedef void (*net_peer_fn)(void *arg, struct peer *p);
 /* Messages and bytes of one command, each way. */
 struct count {
 	char cmd[FRAME_CMD + 1];
@@ -504,9 +497,9 @@ struct count {
 struct net {
 	struct net_opts o;
 	uint32_t height;         /* our height, for version (gossip sets it) */
-	void (*ready)(void *arg, struct peer *p); /* a handshake is done... */
-	void (*gone)(void *arg, struct peer *p);  /* ...a peer is to be freed */
-	void *up;                /* (their arg: the layer above) */
+	net_peer_fn ready;       /* a handshake is done (net_on_peers) */
+	net_peer_fn gone;        /* a handshaked peer is to be freed */
+	void *up;                /* their argument: the layer above */
 	struct {
 		char cmd[FRAME_CMD + 1];
 		net_fn fn;
@@ -556,6 +549,9 @@ long frame_parse(const uint8_t *buf, size_t len, const uint8_t magic[4],
 struct net *net_open(const struct net_opts *o, char *err, size_t errlen);
 void net_close(struct net *n);
 void net_handle(struct net *n, const char *cmd, net_fn fn, void *arg);
+void net_on_peers(struct net *n, net_peer_fn ready, net_peer_fn gone,
+                  void *arg);
+void net_useful(struct net *n, struct peer *p);
 int net_pollfds(struct net *n, struct pollfd *pfd);
 void net_events(struct net *n, const struct pollfd *pfd, int count);
 void net_tick(struct net *n, int tick);

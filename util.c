@@ -133,13 +133,26 @@ void map_free(struct map *m, int free_values) {
 	m->n = m->nb = 0;
 }
 
+/* The entry after e (the first if e is NULL), in no order to rely on;
+ * NULL after the last.  The one way to walk a table, which must not
+ * change during the walk:
+ *	for (e = map_next(m, NULL); e; e = map_next(m, e))  */
+struct ment *map_next(const struct map *m, const struct ment *e) {
+	size_t i = e ? slot(m, e->key) + 1 : 0;
+	if (e && e->next)
+		return e->next;
+	for (; i < m->nb; i++)
+		if (m->b[i])
+			return m->b[i];
+	return NULL;
+}
+
 /* Every value in the table, in a new array of m->n pointers. */
 void **map_values(const struct map *m) {
 	void **v = xcalloc(m->n, sizeof *v);
-	size_t i, k = 0;
-	for (i = 0; i < m->nb; i++)
-		for (struct ment *e = m->b[i]; e; e = e->next)
-			v[k++] = e->val;
+	size_t k = 0;
+	for (struct ment *e = map_next(m, NULL); e; e = map_next(m, e))
+		v[k++] = e->val;
 	return v;
 }
 

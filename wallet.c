@@ -157,30 +157,34 @@ static void gather(const struct wallet *w, const struct chain *c,
                    struct gather *g, int collect) {
 	const struct tx **v = chain_pool_list(c);
 	uint32_t height = chain_height(c) + 1, mature = c->p->maturity;
+	size_t i, k, n = chain_pool_size(c, NULL);
+	const struct ment *e;
+	const struct coin *coin;
 	uint8_t op[OUTPOINT_LEN];
-	size_t i, k;
+	long key;
 	memset(g, 0, sizeof *g);
-	for (i = 0; i < c->utxo.nb; i++)
-		for (struct ment *e = c->utxo.b[i]; e; e = e->next) {
-			const struct coin *coin = e->val;
-			long key = wallet_key(w, coin->addr);
-			if (key < 0 || map_get(&c->spends, e->key)) continue;
-			if (coin->coinbase && height - coin->height < mature) {
-				g->immature += coin->amount;
-				continue;
-			}
-			g->confirmed += coin->amount;
-			if (!collect) continue;
-			g->v = xgrow(g->v, &g->cap, g->n + 1, sizeof *g->v);
-			memcpy(g->v[g->n].op, e->key, OUTPOINT_LEN);
-			g->v[g->n].amount = coin->amount;
-			g->v[g->n++].key = (uint32_t)key;
+	for (e = chain_coins(c, NULL); e; e = chain_coins(c, e)) {
+		coin = e->val;
+		key = wallet_key(w, coin->addr);
+		if (key < 0 || chain_spent(c, e->key))
+			continue;
+		if (coin->coinbase && height - coin->height < mature) {
+			g->immature += coin->amount;
+			continue;
 		}
-	for (i = 0; i < c->pool.n; i++)
+		g->confirmed += coin->amount;
+		if (!collect)
+			continue;
+		g->v = xgrow(g->v, &g->cap, g->n + 1, sizeof *g->v);
+		memcpy(g->v[g->n].op, e->key, OUTPOINT_LEN);
+		g->v[g->n].amount = coin->amount;
+		g->v[g->n++].key = (uint32_t)key;
+	}
+	for (i = 0; i < n; i++)
 		for (k = 0; k < v[i]->nout; k++) {
 			outpoint(op, v[i]->id, (uint32_t)k);
 			if (wallet_key(w, v[i]->out[k].addr) >= 0 &&
-			    !map_get(&c->spends, op))
+			    !chain_spent(c, op))
 				g->unconfirmed += v[i]->out[k].amount;
 		}
 	free(v);

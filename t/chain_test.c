@@ -196,11 +196,9 @@ static void utxo_sum(void *arg, const uint8_t *op, const struct coin *coin) {
 /* The UTXO digest and the tip hash together: the chain's state. */
 static void state(struct chain *c, uint8_t out[2 * SHA256_LEN]) {
 	const struct ment *e;
-	size_t i;
 	memset(out, 0, 2 * SHA256_LEN);
-	for (i = 0; i < c->utxo.nb; i++)
-		for (e = c->utxo.b[i]; e; e = e->next)
-			utxo_sum(out, e->key, e->val);
+	for (e = chain_coins(c, NULL); e; e = chain_coins(c, e))
+		utxo_sum(out, e->key, e->val);
 	assert(chain_hash_at(c, chain_height(c), out + SHA256_LEN) == 0);
 }
 

@@ -74,7 +74,7 @@ pc balance >"$tmp/out"
 [ "$(field unconfirmed)" = 49.50000000 ] || fail "unconfirmed: $(field unconfirmed)"
 
 pc mine 1 >/dev/null || fail "mine 1 failed"
-pc tx "$tx" | grep -q '^status confirmed in block 13, 1 confirmations' ||
+pc tx "$tx" | grep -q '^status confirmed in block 13, 1 confirmation$' ||
 	fail "payment not confirmed"
 pc block 13 >"$tmp/out" || fail "block 13 failed"
 grep -q "^tx 1 $tx\$" "$tmp/out" || fail "block 13 does not hold the payment"

@@ -275,6 +275,11 @@ static void plug(struct peer *p, int *far) {
 	p->fd = sv[0];
 	p->handshaked = 1;
 	*far = sv[1];
+	if (!p->up) {                  /* gossip's state, as peer_ready makes */
+		p->up = xcalloc(1, sizeof *p->up);
+		map_init(&p->up->known, 8);
+		map_init(&p->up->known_old, 8);
+	}
 }
 
 /* Write a seed file (FUZZ_SEEDS=DIR): a byte, then bytes. */
