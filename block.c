@@ -54,7 +54,7 @@ static const struct params nets[] = {
 /* The parameters of the network called name, or NULL. */
 const struct params *params_find(const char *name) {
 	for (size_t i = 0; i < sizeof nets / sizeof nets[0]; i++)
-		if (strcmp(nets[i].name, name) == 0) return &nets[i];
+		if (!strcmp(nets[i].name, name)) return &nets[i];
 	return NULL;
 }
 
@@ -173,7 +173,7 @@ void tx_sighash(const struct tx *t, uint8_t out[SHA256_LEN]) {
  * block's height and its key field is free (the miner's extra nonce). */
 int tx_is_coinbase(const struct tx *t) {
 	static const uint8_t zero[SHA256_LEN];
-	return t->nin == 1 && memcmp(t->in[0].prev, zero, SHA256_LEN) == 0;
+	return t->nin == 1 && !memcmp(t->in[0].prev, zero, SHA256_LEN);
 }
 
 /* The rules a transaction obeys on its own, cheap to check: a coinbase's
@@ -209,12 +209,12 @@ int tx_signed(const struct tx *t) {
 	for (i = 0; i < t->nin; i++) {
 		for (j = 0; !t->in[i].siglen && j < i; j++)   /* a lender? */
 			if (t->in[j].siglen &&
-			    memcmp(t->in[j].pub, t->in[i].pub, LMS_PUB_LEN) == 0)
+			    !memcmp(t->in[j].pub, t->in[i].pub, LMS_PUB_LEN))
 				break;
 		if (!t->in[i].siglen && j == i) return V_BAD_SIGNATURE;
-		if (t->in[i].siglen && lms_verify(t->in[i].pub, LMS_PUB_LEN,
-		                                  sighash, SHA256_LEN, t->in[i].sig,
-		                                  t->in[i].siglen) != LMS_OK)
+		if (t->in[i].siglen &&
+		    lms_verify(t->in[i].pub, LMS_PUB_LEN, sighash, SHA256_LEN,
+		               t->in[i].sig, t->in[i].siglen) != LMS_OK)
 			return V_BAD_SIGNATURE;
 	}
 	return V_OK;
@@ -278,10 +278,11 @@ static int merkle(uint8_t (*h)[SHA256_LEN], size_t n, uint8_t root[SHA256_LEN],
 	if (n == 0) return 0;
 	for (; n > 1; n = (n + 1) / 2, pos /= 2, depth++) {
 		if (branch)
-			memcpy(branch[depth], h[(pos ^ 1) < n ? pos ^ 1 : pos], SHA256_LEN);
+			memcpy(branch[depth], h[(pos ^ 1) < n ? pos ^ 1 : pos],
+			       SHA256_LEN);
 		for (i = 0; i < n; i += 2) {
 			j = i + 1 < n ? i + 1 : i;
-			if (j != i && memcmp(h[i], h[j], SHA256_LEN) == 0)
+			if (j != i && !memcmp(h[i], h[j], SHA256_LEN))
 				*mutated = 1;
 			memcpy(pair, h[i], SHA256_LEN);
 			memcpy(pair + SHA256_LEN, h[j], SHA256_LEN);
@@ -323,8 +324,8 @@ int block_climb(const uint8_t id[SHA256_LEN], uint32_t pos,
 	memcpy(root, id, SHA256_LEN);
 	for (int i = 0; i < depth; i++, pos >>= 1) {
 		memcpy(pair + (pos & 1 ? SHA256_LEN : 0), root, SHA256_LEN);
-		memcpy(pair + (pos & 1 ? 0 : SHA256_LEN), branch + i * SHA256_LEN,
-		       SHA256_LEN);
+		memcpy(pair + (pos & 1 ? 0 : SHA256_LEN),
+		       branch + i * SHA256_LEN, SHA256_LEN);
 		sha256d(pair, sizeof pair, root);
 	}
 	return pos ? -1 : 0;
@@ -348,7 +349,7 @@ int block_check(const struct block *b, uint32_t height) {
 	uint8_t root[SHA256_LEN];
 	int mutated, r;
 	block_root(b, root, &mutated, 0, NULL);
-	if (b->ntx == 0 || memcmp(root, b->raw + HDR_MERKLE, SHA256_LEN) != 0)
+	if (b->ntx == 0 || memcmp(root, b->raw + HDR_MERKLE, SHA256_LEN))
 		return V_BAD_MERKLE_ROOT;
 	if (mutated) return V_DUPLICATE_TX;
 	if (!tx_is_coinbase(&b->tx[0]) || b->tx[0].in[0].index != height)
@@ -584,7 +585,8 @@ int block_mine(uint8_t *blk, size_t len, unsigned long tries,
 		sha256d_from(&mid, blk + 64, 16, out);
 		u_from_hash(&h, out);
 		if (u256_cmp(&h, &target) <= 0) return 1;
-		if (++nonce == 0) {
+		nonce++;
+		if (nonce == 0) {
 			roll(blk, len, max_time);
 			sha256_init(&mid);
 			sha256_update(&mid, blk, 64);

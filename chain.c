@@ -47,8 +47,9 @@
 /* One header we know: an entry of the block index, a node of its tree. */
 struct blockindex {
 	uint8_t hash[SHA256_LEN], hdr[HEADER_LEN];
-	struct blockindex *prev, *child, *sibling; /* parent, first child, next
-	                                              of its parent's children */
+	struct blockindex *prev, *child,
+	        *sibling; /* parent, first child, next
+	                     of its parent's children */
 	struct blockindex *skip; /* an ancestor further back (ancestor()) */
 	uint32_t height;
 	uint32_t seq;            /* arrival order: the first seen wins ties */
@@ -73,7 +74,11 @@ struct ptx {
 
 /* Transactions set aside during a reorg, to go back into the mempool. */
 struct txlist {
-	struct { uint8_t *raw; size_t len; int64_t time; } *v;
+	struct {
+		uint8_t *raw;
+		size_t len;
+		int64_t time;        /* when it first arrived */
+	} *v;
 	size_t n, cap;
 };
 
@@ -136,7 +141,7 @@ static struct blockindex *ancestor(struct blockindex *n, uint32_t h) {
 static struct blockindex *index_add(struct chain *c, const uint8_t *hdr,
                               const uint8_t hash[SHA256_LEN],
                               struct blockindex *prev) {
-	struct blockindex *n = xcalloc(1, sizeof *n);
+	struct blockindex *n = xmalloc(sizeof *n);
 	u256 w;
 	memcpy(n->hash, hash, SHA256_LEN);
 	memcpy(n->hdr, hdr, HEADER_LEN);
@@ -167,9 +172,11 @@ static int accept_header(struct chain *c, const uint8_t *hdr,
 	sha256d(hdr, HEADER_LEN, hash);
 	if ((*out = map_get(&c->index, hash)))
 		return (*out)->status & FAILED ? (*out)->reason : V_OK;
-	if (!(prev = map_get(&c->index, hdr + HDR_PREV))) return V_PREVIOUS_UNKNOWN;
+	if (!(prev = map_get(&c->index, hdr + HDR_PREV)))
+		return V_PREVIOUS_UNKNOWN;
 	if (prev->status & FAILED) return V_PREVIOUS_INVALID;
-	if (prev->height >= tip(c)->height + HEADERS_AHEAD) return V_TOO_FAR_AHEAD;
+	if (prev->height >= tip(c)->height + HEADERS_AHEAD)
+		return V_TOO_FAR_AHEAD;
 	if ((r = header_check(c->p, hdr, hash, next_bits(c, prev),
 	                      median_time(prev), chain_now(c))) != V_OK)
 		return r;
@@ -237,15 +244,18 @@ static void fail(struct chain *c, struct blockindex *n, int r) {
  * blocks after it, and each may be the new best. */
 static void link_body(struct chain *c, struct blockindex *n) {
 	struct blockindex *k = n;
-	int ok;
+	int down;
 	if (!(n->prev->status & LINKED)) return;
-	for (; k; k = walk(k, n, ok))
-		if ((ok = (k->status & (HAVE_DATA | LINKED | FAILED)) ==
-		          HAVE_DATA)) {
-			k->status |= LINKED;
-			if (u256_cmp(&k->work, &c->best->work) > 0)
-				c->best = k;
-		}
+	for (; k; k = walk(k, n, down)) {
+		/* Only a block with its body, not linked or failed yet, links,
+		 * and only past it does the walk go on down. */
+		down = (k->status & (HAVE_DATA | LINKED | FAILED)) == HAVE_DATA;
+		if (!down)
+			continue;
+		k->status |= LINKED;
+		if (u256_cmp(&k->work, &c->best->work) > 0)
+			c->best = k;
+	}
 }
 
 /* ==== Transactions against the UTXO set ==== */
@@ -284,12 +294,15 @@ static int check_inputs(const struct chain *c, const struct tx *t,
 	for (uint32_t i = 0; i < t->nin; i++) {
 		if (map_get(spent, t->in[i].prev)) return V_DOUBLE_SPEND;
 		map_put(spent, t->in[i].prev, (void *)t);
-		if ((r = find_coin(c, t->in[i].prev, pool, &coin)) != V_OK) return r;
+		if ((r = find_coin(c, t->in[i].prev, pool, &coin)) != V_OK)
+			return r;
 		if (coin.coinbase && height - coin.height < c->p->maturity)
 			return V_IMMATURE_COINBASE_SPEND;
 		sha256(t->in[i].pub, LMS_PUB_LEN, a);
-		if (memcmp(a, coin.addr, ADDR_LEN) != 0) return V_KEY_NOT_ADDRESS;
-		if ((in += coin.amount) > MAX_MONEY) return V_AMOUNT_OUT_OF_RANGE;
+		if (memcmp(a, coin.addr, ADDR_LEN)) return V_KEY_NOT_ADDRESS;
+		in += coin.amount;
+		if (in > MAX_MONEY)
+			return V_AMOUNT_OUT_OF_RANGE;
 	}
 	for (uint32_t i = 0; i < t->nout; i++)
 		out += t->out[i].amount;
@@ -348,7 +361,7 @@ static void unapply(struct chain *c, const struct block *b, uint32_t count,
  * on the way.  Returns a reason; on failure the set is as it was. */
 static int connect_block(struct chain *c, struct blockindex *n,
                          const struct block *b) {
-	uint64_t fees = 0, fee, claimed = 0;
+	uint64_t fees = 0, fee = 0, claimed = 0;
 	uint32_t i, k, nin = 0;
 	struct map spent;
 	int r = V_OK;
@@ -359,12 +372,17 @@ static int connect_block(struct chain *c, struct blockindex *n,
 	map_init(&spent, OUTPOINT_LEN);
 	for (i = 0; i < b->ntx; i++) {
 		if (i > 0) {
-			r = check_inputs(c, &b->tx[i], n->height, &spent, 0, &fee);
-			r = r || n->height <= c->trust ? r : tx_signed(&b->tx[i]);
-			if (r != V_OK || (fees += fee) > MAX_MONEY) {
-				r = r ? r : V_AMOUNT_OUT_OF_RANGE;
+			r = check_inputs(c, &b->tx[i], n->height, &spent, 0,
+			                 &fee);
+			/* Signatures last, and not again below the height
+			 * checked.dat vouches for (c->trust). */
+			if (r == V_OK && n->height > c->trust)
+				r = tx_signed(&b->tx[i]);
+			fees += fee;
+			if (r == V_OK && fees > MAX_MONEY)
+				r = V_AMOUNT_OUT_OF_RANGE;
+			if (r != V_OK)
 				break;
-			}
 			spend(c, &b->tx[i], n);
 		}
 		add_outputs(c, &b->tx[i], n->height, i == 0);
@@ -398,7 +416,8 @@ static int store(struct chain *c, struct blockindex *n, const uint8_t *blk,
 	if (!c->dir) return V_STORAGE_FAILED;
 	if (c->filesize > 0 && c->filesize + len + RECORD_HEAD + RECORD_TAIL >
 	    c->file_max) {
-		chain_sync(c);           /* (checked.dat names only what is on disk) */
+		/* (checked.dat names only what is on disk) */
+		chain_sync(c);
 		close(c->fd);
 		c->fd = open_file(c, ++c->filenum, O_RDWR | O_CREAT);
 		at = c->filesize = 0;
@@ -409,7 +428,8 @@ static int store(struct chain *c, struct blockindex *n, const uint8_t *blk,
 	put32le(sum, crc32(blk, len));
 	if (c->fd < 0 || file_io(c->fd, head, RECORD_HEAD, at, 1) ||
 	    file_io(c->fd, (uint8_t *)blk, len, at + RECORD_HEAD, 1) ||
-	    file_io(c->fd, sum, RECORD_TAIL, at + RECORD_HEAD + (off_t)len, 1) ||
+	    file_io(c->fd, sum, RECORD_TAIL, at + RECORD_HEAD + (off_t)len,
+	            1) ||
 	    (!c->sync_later && fsync(c->fd))) {
 		int e = errno;
 		if (c->fd >= 0 && ftruncate(c->fd, at) != 0)
@@ -430,7 +450,8 @@ static int store(struct chain *c, struct blockindex *n, const uint8_t *blk,
 static uint8_t *read_block(const struct chain *c, const struct blockindex *n) {
 	int fd;
 	if (n == c->root)
-		return memcpy(xmalloc(c->genesis_len), c->genesis, c->genesis_len);
+		return memcpy(xmalloc(c->genesis_len), c->genesis,
+		              c->genesis_len);
 	uint8_t *buf = xmalloc(n->len);
 	if ((fd = open_file(c, n->file, O_RDONLY)) < 0 ||
 	    file_io(fd, buf, n->len, n->pos, 0) != 0)
@@ -450,7 +471,7 @@ static int read_record(const struct chain *c, int fd, off_t pos, uint8_t *buf,
 	if (n != RECORD_HEAD) return -1;
 	*len = get32le(head + 4);
 	*why = "wrong magic";
-	if (memcmp(head, c->p->magic, 4) != 0) return -1;
+	if (memcmp(head, c->p->magic, 4)) return -1;
 	*why = "impossible length";
 	if (*len < HEADER_LEN || *len > MAX_BLOCK_SIZE) return -1;
 	*why = "torn record";
@@ -497,7 +518,8 @@ static int ancestors(const struct chain *c, const struct tx *t,
 	int n = 0, k = 0;
 	for (;; t = &v[k++]->tx) {
 		for (uint32_t i = 0; i < t->nin; i++) {
-			if (!(p = map_get(&c->pool, t->in[i].prev)) || listed(v, n, p))
+			if (!(p = map_get(&c->pool, t->in[i].prev)) ||
+			    listed(v, n, p))
 				continue;
 			if (n == CHAIN_MAX - 1) return -1;
 			v[n++] = p;
@@ -516,7 +538,8 @@ static void pool_remove(struct chain *c, struct ptx *p) {
 	for (v[0] = p, k = 0; k < n; k++)
 		for (uint32_t i = 0; i < v[k]->tx.nout && n < CHAIN_MAX; i++) {
 			outpoint(op, v[k]->tx.id, i);
-			if ((child = map_get(&c->spends, op)) && !listed(v, n, child))
+			if ((child = map_get(&c->spends, op)) &&
+			    !listed(v, n, child))
 				v[n++] = child;
 		}
 	for (k = 0; k < n; k++)
@@ -544,13 +567,15 @@ static struct ptx *pool_cheapest(const struct chain *c) {
 
 /* Order mempool entries (qsort) by arrival... */
 static int by_seq(const void *a, const void *b) {
-	const struct ptx *x = *(struct ptx *const *)a, *y = *(struct ptx *const *)b;
+	const struct ptx *x = *(struct ptx *const *)a,
+	                 *y = *(struct ptx *const *)b;
 	return x->seq < y->seq ? -1 : x->seq > y->seq;
 }
 
 /* ...or by fee rate, highest first, then by arrival. */
 static int by_rate(const void *a, const void *b) {
-	const struct ptx *x = *(struct ptx *const *)a, *y = *(struct ptx *const *)b;
+	const struct ptx *x = *(struct ptx *const *)a,
+	                 *y = *(struct ptx *const *)b;
 	return cheaper(y, x) ? -1 : cheaper(x, y) ? 1 : by_seq(a, b);
 }
 
@@ -600,7 +625,7 @@ static int pool_add(struct chain *c, const uint8_t *raw, size_t len,
 	uint32_t i;
 	int r, na = 0;
 	if (len > MAX_TX_SIZE) return V_TOO_BIG;
-	p = xcalloc(1, sizeof *p);
+	p = xmalloc(sizeof *p);
 	p->raw = memcpy(xmalloc(len), raw, len);
 	if ((r = tx_parse(&p->tx, p->raw, len)) != V_OK)
 		;
@@ -610,7 +635,8 @@ static int pool_add(struct chain *c, const uint8_t *raw, size_t len,
 		r = V_BAD_COINBASE;
 	else if ((r = tx_check(&p->tx)) == V_OK) {
 		map_init(&spent, OUTPOINT_LEN);
-		r = check_inputs(c, &p->tx, tip(c)->height + 1, &spent, 1, &p->fee);
+		r = check_inputs(c, &p->tx, tip(c)->height + 1, &spent, 1,
+		                 &p->fee);
 		map_free(&spent, 0);
 		r = r ? r : pool_policy(c, p, anc, &na);
 		r = r ? r : tx_signed(&p->tx);
@@ -665,7 +691,8 @@ static void pool_refill(struct chain *c, struct txlist *back) {
  * back, each is offered to the mempool again. */
 static void pool_rw(struct rw *s, void *arg) {
 	struct chain *c = arg;
-	struct ptx **v = s->out ? pool_list(c, by_seq) : NULL, tmp = { 0 }, *p = &tmp;
+	struct ptx **v = s->out ? pool_list(c, by_seq) : NULL, tmp = {0},
+	           *p = &tmp;
 	size_t i, n = s->out ? c->pool.n : (size_t)-1;
 	const uint8_t *raw;
 	uint32_t len;
@@ -753,7 +780,8 @@ static void disconnect_tip(struct chain *c, struct txlist *back) {
 	uint8_t *raw;
 	c->nactive--;
 	if (c->light) return;
-	if (block_parse(&b, raw = read_block(c, n), n->len) != V_OK)
+	raw = read_block(c, n);
+	if (block_parse(&b, raw, n->len) != V_OK)
 		fatal("a connected block no longer parses");
 	unapply(c, &b, b.ntx, n);
 	for (uint32_t i = 1; i < b.ntx; i++)
@@ -810,13 +838,15 @@ static int add_block(struct chain *c, const uint8_t *blk, size_t len,
 	struct block b = { 0 };
 	int r;
 	if (len > MAX_BLOCK_SIZE) return V_TOO_BIG;
-	if (len < HEADER_LEN || (c->light && len > HEADER_LEN)) return V_MALFORMED;
+	if (len < HEADER_LEN || (c->light && len > HEADER_LEN))
+		return V_MALFORMED;
 	if ((r = accept_header(c, blk, &n)) != V_OK) return r;
 	if (n->status & HAVE_DATA) return V_ALREADY_KNOWN;
 	if (!c->light && (r = block_parse(&b, blk, len)) != V_OK) return r;
 	r = c->light ? V_OK : block_check(&b, n->height);
 	if (r != V_OK && r != V_BAD_MERKLE_ROOT && r != V_DUPLICATE_TX)
-		fail(c, n, r);  /* the body is the header's, and breaks a rule */
+		/* the body is the header's, and breaks a rule */
+		fail(c, n, r);
 	if (r == V_OK && at) {
 		n->file = at->file;
 		n->pos = at->pos;
@@ -860,7 +890,8 @@ static int lock_dir(struct chain *c, char *err, size_t errlen) {
 	fl.l_type = F_WRLCK;
 	fl.l_whence = SEEK_SET;
 	if ((c->lock = open(path, O_RDWR | O_CREAT, 0600)) < 0)
-		snprintf(err, errlen, "cannot open %s: %s", path, strerror(errno));
+		snprintf(err, errlen, "cannot open %s: %s", path,
+		         strerror(errno));
 	else if (fcntl(c->lock, F_SETLK, &fl) != 0)
 		snprintf(err, errlen, "data directory %s is in use by another "
 		         "peerchain process", c->dir);
@@ -907,8 +938,10 @@ static int replay_file(struct chain *c, uint32_t num, uint8_t *buf,
 	}
 	if (r < 0) {
 		end = lseek(fd, 0, SEEK_END);
-		note(c, "%s%05u.dat: %s at byte %lld: cut %lld bytes; every block "
-		     "before it kept", KIND(c), (unsigned)num, why, (long long)pos,
+		note(c,
+		     "%s%05u.dat: %s at byte %lld: cut %lld bytes; every block "
+		     "before it kept",
+		     KIND(c), (unsigned)num, why, (long long)pos,
 		     (long long)(end - pos));
 		if (ftruncate(fd, pos) != 0 || fsync(fd) != 0)
 			fatal("cannot cut a damaged block file");
@@ -924,8 +957,10 @@ static void replay_later(struct chain *c, struct later *l) {
 	uint8_t *b;
 	while (added)
 		for (added = i = 0; i < l->n; i++) {
-			if (!l->v[i].len || !(b = read_block(c, &l->v[i]))) continue;
-			if (add_block(c, b, l->v[i].len, &l->v[i]) != V_PREVIOUS_UNKNOWN) {
+			if (!l->v[i].len || !(b = read_block(c, &l->v[i])))
+				continue;
+			if (add_block(c, b, l->v[i].len, &l->v[i]) !=
+			    V_PREVIOUS_UNKNOWN) {
 				l->v[i].len = 0;
 				added++;
 			}
@@ -976,7 +1011,7 @@ static void plant_root(struct chain *c) {
  * set on failure. */
 struct chain *chain_open(const struct params *p, const char *dir, int flags,
                          char *err, size_t errlen) {
-	struct chain *c = xcalloc(1, sizeof *c);
+	struct chain *c = xmalloc(sizeof *c);
 	c->p = p;
 	c->light = flags & CHAIN_LIGHT;
 	c->lock = c->fd = -1;
@@ -992,12 +1027,15 @@ struct chain *chain_open(const struct params *p, const char *dir, int flags,
 	if (access(path_of(c, "hdr00000.dat"), F_OK) == 0)
 		c->light = 1;            /* (made light: it stays light) */
 	if (mkdir(dir, 0700) != 0 && errno != EEXIST)
-		snprintf(err, errlen, "cannot make %s: %s", dir, strerror(errno));
+		snprintf(err, errlen, "cannot make %s: %s", dir,
+		         strerror(errno));
 	else if (lock_dir(c, err, errlen) == 0) {
-		if (!(flags & CHAIN_REINDEX) && !c->light && file_load(path_of(c,
-		    "checked.dat"), CHECKED_LEN, checked_rw, c) < 0) {
+		if (!(flags & CHAIN_REINDEX) && !c->light &&
+		    file_load(path_of(c, "checked.dat"), CHECKED_LEN,
+		              checked_rw, c) < 0) {
 			memset(&c->checked, 0, sizeof c->checked);
-			note(c, "checked.dat: damaged; every signature checked");
+			note(c,
+			     "checked.dat: damaged; every signature checked");
 		}
 		uint32_t h = (c->trust = c->checked.height) - c->root->height;
 		replay(c);
@@ -1005,11 +1043,16 @@ struct chain *chain_open(const struct params *p, const char *dir, int flags,
 		                 c->checked.hash, SHA256_LEN))) {
 			snprintf(err, errlen, "%s", c->report);
 			close(c->fd);          /* (so nothing is saved) */
-			c->fd = -1;            /* the block it names is not on the */
-			chain_close(c);        /* active chain: check everything */
-			if ((c = chain_open(p, dir, flags | CHAIN_REINDEX, err, errlen)))
-				note(c, "%s%schecked.dat: its block is not on the active "
-				     "chain; every signature checked", err, *err ? "\n" : "");
+			/* the block it names is not on the */
+			c->fd = -1;
+			/* active chain: check everything */
+			chain_close(c);
+			if ((c = chain_open(p, dir, flags | CHAIN_REINDEX, err,
+			                    errlen)))
+				note(c, "%s%schecked.dat: its block is not "
+				     "on the active chain; every signature "
+				     "checked",
+				     err, *err ? "\n" : "");
 			return c;
 		}
 		c->trust = 0;
@@ -1103,8 +1146,8 @@ void chain_proven(struct chain *c, int fresh, const struct outref *v,
 		map_init(&c->utxo, OUTPOINT_LEN);
 	for (size_t i = 0; i < n; i++)
 		if (!map_get(&c->utxo, v[i].op))
-			map_put(&c->utxo, v[i].op, memcpy(xmalloc(sizeof *k), &k[i],
-			                                  sizeof *k));
+			map_put(&c->utxo, v[i].op,
+			        memcpy(xmalloc(sizeof *k), &k[i], sizeof *k));
 	pool_refill(c, &back);
 	free(back.v);
 }
@@ -1241,7 +1284,8 @@ static size_t pick(const struct chain *c, uint8_t **txs, size_t *lens,
 	map_init(&taken, SHA256_LEN);
 	while (more) {
 		for (i = 0, more = 0; i < n; i++) {
-			if (map_get(&taken, v[i]->tx.id) || v[i]->tx.len > room) continue;
+			if (map_get(&taken, v[i]->tx.id) || v[i]->tx.len > room)
+				continue;
 			for (j = 0; j < v[i]->tx.nin; j++)
 				if (map_get(&c->pool, v[i]->tx.in[j].prev) &&
 				    !map_get(&taken, v[i]->tx.in[j].prev))

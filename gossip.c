@@ -134,7 +134,8 @@ struct gossip {
 	struct map wants;            /* hash -> struct want */
 	struct recent *recent;       /* a ring of RECENT_MAX... */
 	size_t recent_at;
-	struct map recent_idx;       /* ...and its index: hash -> struct recent */
+	/* ...and its index: hash -> struct recent */
+	struct map recent_idx;
 	uint8_t tip[SHA256_LEN];     /* the active tip we last saw... */
 	uint32_t tips;               /* ...and how often it moved */
 	uint8_t asked[SHA256_LEN];   /* light: the tip proofs are asked to... */
@@ -234,7 +235,8 @@ static void send_getheaders(struct gossip *g, struct peer *p,
 		memcpy(b + 4 + n++ * SHA256_LEN, best, SHA256_LEN);
 	while (!after && n < MAX_LOCATOR - 1 &&
 	       chain_hash_at(g->c, h, b + 4 + n * SHA256_LEN) == 0) {
-		if (++n > 10)
+		n++;
+		if (n > 10)
 			step *= 2;
 		if (h < step) break;
 		h -= step;
@@ -251,9 +253,13 @@ static void queue_tx(struct gossip *g, struct peer *p, const uint8_t *id) {
 	int mean = p->outbound ? RANDOM_OUT_MS : RANDOM_IN_MS;
 	if (known_has(p, id) || !is_full(p)) return;
 	if (!p->up->nqueue)        /* (random: uniform in [0, 2 x mean)) */
-		p->up->announce_at = mono_ms() + (g->delay_ms >= 0 ? g->delay_ms :
-		    (int64_t)(random64() % (uint64_t)(2 * mean)));
-	p->up->queue = xgrow(p->up->queue, &p->up->qcap, p->up->nqueue + 1, SHA256_LEN);
+		p->up->announce_at =
+		        mono_ms() + (g->delay_ms >= 0
+		                             ? g->delay_ms
+		                             : (int64_t)(random64() %
+		                                         (uint64_t)(2 * mean)));
+	p->up->queue = xgrow(p->up->queue, &p->up->qcap, p->up->nqueue + 1,
+	                     SHA256_LEN);
 	memcpy(p->up->queue[p->up->nqueue++], id, SHA256_LEN);
 }
 
@@ -267,7 +273,9 @@ static void relay_tx(struct gossip *g, const uint8_t *id, struct peer *from) {
 /* Send a peer the first ANNOUNCE_MAX of its queued announcements, less
  * what it has shown us; the rest wait ANNOUNCE_MS. */
 static void announce_queue(struct gossip *g, struct peer *p) {
-	size_t i, k = 0, n = p->up->nqueue < ANNOUNCE_MAX ? p->up->nqueue : ANNOUNCE_MAX;
+	size_t i,
+	        k = 0,
+	        n = p->up->nqueue < ANNOUNCE_MAX ? p->up->nqueue : ANNOUNCE_MAX;
 	for (i = 0; i < n; i++)
 		if (!known_has(p, p->up->queue[i])) {
 			known_add(p, p->up->queue[i]);
@@ -276,7 +284,8 @@ static void announce_queue(struct gossip *g, struct peer *p) {
 	if (k)
 		send_inv(g, p, "inv", INV_TX, p->up->queue, k);
 	g->tx_inv_out += k;
-	memmove(p->up->queue, p->up->queue + n, (p->up->nqueue - n) * SHA256_LEN);
+	memmove(p->up->queue, p->up->queue + n,
+	        (p->up->nqueue - n) * SHA256_LEN);
 	p->up->nqueue -= n;
 	p->up->announce_at = mono_ms() + ANNOUNCE_MS;
 }
@@ -302,9 +311,9 @@ static void tip_changed(struct gossip *g) {
 	uint8_t tip[SHA256_LEN], hdr[HEADER_LEN];
 	uint32_t height;
 	chain_hash_at(g->c, chain_height(g->c), tip);
-	if (memcmp(tip, g->tip, SHA256_LEN) == 0) return;
+	if (!memcmp(tip, g->tip, SHA256_LEN)) return;
 	chain_header(g->c, tip, hdr, &height);
-	if (memcmp(hdr + HDR_PREV, g->tip, SHA256_LEN) != 0 &&
+	if (memcmp(hdr + HDR_PREV, g->tip, SHA256_LEN) &&
 	    !(chain_status(g->c, g->tip) & CH_ACTIVE))
 		relay_pool(g, NULL);
 	memcpy(g->tip, tip, SHA256_LEN);
@@ -338,9 +347,10 @@ static struct want *want_of(struct gossip *g, struct peer *p, uint32_t type,
                             const uint8_t *hash) {
 	struct want *w = map_get(&g->wants, hash);
 	int i;
-	if (!w && (g->wants.n >= WANT_MAX || p->up->wants >= g->per_peer)) return NULL;
+	if (!w && (g->wants.n >= WANT_MAX || p->up->wants >= g->per_peer))
+		return NULL;
 	if (!w) {
-		w = xcalloc(1, sizeof *w);
+		w = xmalloc(sizeof *w);
 		memcpy(w->hash, hash, SHA256_LEN);
 		w->type = type;
 		map_put(&g->wants, hash, w);
@@ -495,19 +505,21 @@ static void ask_proofs(struct gossip *g, struct peer *p) {
  * fetched, every peer is asked afresh (the first answer replaces what was
  * proven); a peer that could not answer is asked again after RETRY_MS. */
 static void proof_rounds(struct gossip *g, int64_t now) {
-	int fresh = !g->hdr_peer && memcmp(g->asked, g->tip, SHA256_LEN) != 0;
+	int fresh = !g->hdr_peer && memcmp(g->asked, g->tip, SHA256_LEN);
 	if (fresh)
 		memcpy(g->asked, g->tip, SHA256_LEN);
 	g->fresh |= fresh;
 	for (struct peer *p = g->n->peers; p; p = p->next)
-		if (live(p) && (fresh || (p->up->proof_at && now >= p->up->proof_at)))
+		if (live(p) &&
+		    (fresh || (p->up->proof_at && now >= p->up->proof_at)))
 			ask_proofs(g, p);
 }
 
 /* Charge p (asking a full node) k block reads, READ_MS each, against a
  * budget of the largest request's; returns 0, or -1 if over it. */
 static int afford(struct peer *p, int k) {
-	int64_t now = mono_ms(), at = p->up->proof_at > now ? p->up->proof_at : now;
+	int64_t now = mono_ms(),
+	        at = p->up->proof_at > now ? p->up->proof_at : now;
 	if (at + k * READ_MS > now + (PROOF_OUTS + 1) * READ_MS) return -1;
 	p->up->proof_at = at + k * READ_MS;
 	return 0;
@@ -593,7 +605,7 @@ static int check_proof(struct gossip *g, const struct proof *f,
 	     (f->pos == 0) == tx_is_coinbase(&t) &&
 	     chain_header(g->c, f->block, hdr, &k->height) == 1 &&
 	     block_climb(t.id, f->pos, f->branch, f->depth, root) == 0 &&
-	     memcmp(root, hdr + HDR_MERKLE, SHA256_LEN) == 0;
+	     !memcmp(root, hdr + HDR_MERKLE, SHA256_LEN);
 	if (ok) {
 		k->amount = t.out[f->vout].amount;
 		memcpy(k->addr, t.out[f->vout].addr, ADDR_LEN);
@@ -623,7 +635,7 @@ static const char *on_proofs(void *arg, struct peer *p, const uint8_t *b,
 	if (s.bad || (status && n)) return "malformed proofs";
 	if (!p->up->owed) return "unrequested proofs";
 	p->up->owed--;
-	if (memcmp(tip, g->asked, SHA256_LEN) != 0) return NULL;
+	if (memcmp(tip, g->asked, SHA256_LEN)) return NULL;
 	if (status) {
 		log_msg(LOG_INFO, "%s refused proofs (%u)", net_text(&p->a),
 		        (unsigned)status);
@@ -664,7 +676,8 @@ static void raise_height(struct gossip *g, struct peer *p,
  * type | hash[32])), or -1 if malformed. */
 static long inv_count(const uint8_t *b, size_t len) {
 	uint32_t n;
-	if (len < 4 || (n = get32le(b)) > MAX_INV || len != 4 + (size_t)n * INV_REC)
+	if (len < 4 || (n = get32le(b)) > MAX_INV ||
+	    len != 4 + (size_t)n * INV_REC)
 		return -1;
 	return (long)n;
 }
@@ -680,15 +693,16 @@ static const char *on_inv(void *arg, struct peer *p, const uint8_t *b,
 		known_add(p, e + 4);
 		if (get32le(e) == INV_TX) {
 			g->tx_inv_in++;
-			if (!recent_of(g, e + 4) && !chain_pool_tx(g->c, e + 4) &&
-			    !g->c->light)
+			if (!recent_of(g, e + 4) &&
+			    !chain_pool_tx(g->c, e + 4) && !g->c->light)
 				want(g, p, INV_TX, e + 4);
 		} else if (get32le(e) == INV_BLOCK) {
 			g->block_inv_in++;
 			int st = chain_status(g->c, e + 4);
 			raise_height(g, p, e + 4);
 			if (g->c->light && !st && !p->up->headers_at)
-				send_getheaders(g, p, NULL);   /* (a light node's way) */
+				/* (a light node's way) */
+				send_getheaders(g, p, NULL);
 			else if (!g->c->light && !(st & (CH_BODY | CH_FAILED)))
 				want(g, p, INV_BLOCK, e + 4);
 		}
@@ -715,7 +729,8 @@ static const char *on_getdata(void *arg, struct peer *p, const uint8_t *b,
 		known_add(p, e + 4);
 		if (map_get(&sent, e + 4)) continue;
 		int room = net_room(g->n, p);
-		t = room && get32le(e) == INV_TX ? chain_pool_tx(g->c, e + 4) : NULL;
+		t = room && get32le(e) == INV_TX ? chain_pool_tx(g->c, e + 4)
+		                                 : NULL;
 		blk = room && get32le(e) == INV_BLOCK && blocks < WINDOW ?
 		      chain_read_block(g->c, e + 4, &blen) : NULL;
 		if (!t && !blk) {
@@ -744,7 +759,8 @@ static const char *on_notfound(void *arg, struct peer *p, const uint8_t *b,
 	struct want *w;
 	if (n < 0) return "malformed notfound";
 	for (i = 0; i < n; i++)
-		if ((w = map_get(&g->wants, b + 8 + i * INV_REC)) && w->asked == p)
+		if ((w = map_get(&g->wants, b + 8 + i * INV_REC)) &&
+		    w->asked == p)
 			pass_over(g, w, p);
 	return NULL;
 }
@@ -755,7 +771,7 @@ static void orphan_add(struct gossip *g, const uint8_t *id, const uint8_t *b,
                        size_t len) {
 	struct orphan *o;
 	for (int i = 0; i < g->norphans; i++)
-		if (memcmp(g->orphans[i].t.id, id, SHA256_LEN) == 0) return;
+		if (!memcmp(g->orphans[i].t.id, id, SHA256_LEN)) return;
 	while (g->norphans == ORPHAN_MAX ||
 	       (g->norphans && g->orphan_bytes + len > ORPHAN_BYTES)) {
 		o = &g->orphans[random64() % (uint64_t)g->norphans];
@@ -788,7 +804,7 @@ static int take_tx(struct gossip *g, struct peer *p, const uint8_t *id,
 	relay_tx(g, id, p);
 	for (i = 0; i < g->norphans; i++)
 		for (uint16_t k = 0; k < g->orphans[i].t.nin; k++)
-			if (memcmp(g->orphans[i].t.in[k].prev, id, SHA256_LEN) == 0)
+			if (!memcmp(g->orphans[i].t.in[k].prev, id, SHA256_LEN))
 				g->orphans[i].ready = 1;
 	return r;
 }
@@ -839,9 +855,11 @@ int gossip_tx(struct gossip *g, struct peer *p, const uint8_t *b, size_t len) {
 	if ((r = take_tx(g, p, id, b, len)) == V_OK && p)
 		net_useful(g->n, p);
 	if (p && r != V_OK) {
-		log_msg(LOG_INFO, "tx from %s: %s", net_text(&p->a), reason_text(r));
+		log_msg(LOG_INFO, "tx from %s: %s", net_text(&p->a),
+		        reason_text(r));
 		if (weight(r, 0))
-			net_misbehave(g->n, p, weight(r, 0), "invalid transaction");
+			net_misbehave(g->n, p, weight(r, 0),
+			              "invalid transaction");
 	}
 	for (i = 0; i < g->norphans; i++)
 		if (g->orphans[i].ready) {
@@ -851,7 +869,8 @@ int gossip_tx(struct gossip *g, struct peer *p, const uint8_t *b, size_t len) {
 			take_tx(g, NULL, o.t.id, o.raw, o.t.len);
 			tx_free(&o.t);
 			free(o.raw);
-			i = -1;                /* (the pool changed: look again) */
+			/* (the pool changed: look again) */
+			i = -1;
 		}
 	return r;
 }
@@ -873,7 +892,8 @@ int gossip_block(struct gossip *g, struct peer *p, const uint8_t *b,
 		known_add(p, hash);
 	struct want *w = map_get(&g->wants, hash);
 	chain_hash_at(g->c, chain_height(g->c), tip);
-	if (p && !(w && w->asked == p) && memcmp(b + HDR_PREV, tip, SHA256_LEN) &&
+	if (p && !(w && w->asked == p) &&
+	    memcmp(b + HDR_PREV, tip, SHA256_LEN) &&
 	    !(chain_status(g->c, hash) & CH_BEST))
 		return V_NOT_REQUESTED;
 	int r = chain_add_block(g->c, b, len);
@@ -928,17 +948,18 @@ static const char *on_getheaders(void *arg, struct peer *p, const uint8_t *b,
 	sha256_update(&s, b, len);  /* same answer, so it is sent once */
 	sha256_update(&s, g->tip, SHA256_LEN);
 	sha256_final(&s, hash);
-	if (memcmp(hash, p->up->getheaders, SHA256_LEN) == 0) return NULL;
+	if (!memcmp(hash, p->up->getheaders, SHA256_LEN)) return NULL;
 	memcpy(p->up->getheaders, hash, SHA256_LEN);
 	for (i = 0; i < n; i++)
 		if (chain_status(g->c, b + 4 + i * SHA256_LEN) & CH_ACTIVE) {
-			chain_header(g->c, b + 4 + i * SHA256_LEN, out + 4, &from);
+			chain_header(g->c, b + 4 + i * SHA256_LEN, out + 4,
+			             &from);
 			break;
 		}
 	for (n = 0; n < MAX_HEADERS && chain_hash_at(g->c, from + 1 + n,
 	                                             hash) == 0; n++) {
 		chain_header(g->c, hash, out + 4 + n * HEADER_LEN, &h);
-		if (memcmp(hash, b + len - SHA256_LEN, SHA256_LEN) == 0) {
+		if (!memcmp(hash, b + len - SHA256_LEN, SHA256_LEN)) {
 			n++;
 			break;
 		}
@@ -962,7 +983,8 @@ static const char *on_headers(void *arg, struct peer *p, const uint8_t *b,
 		return "malformed headers";
 	for (i = 0; i < n; i++) {
 		r = chain_add_header(g->c, b + 4 + i * HEADER_LEN);
-		if (r == V_PREVIOUS_UNKNOWN && i > 0) return "headers not in a chain";
+		if (r == V_PREVIOUS_UNKNOWN && i > 0)
+			return "headers not in a chain";
 		if (r != V_OK && r != V_ALREADY_KNOWN) break;
 		sha256d(b + 4 + i * HEADER_LEN, HEADER_LEN, hash);
 		raise_height(g, p, hash);
@@ -970,7 +992,8 @@ static const char *on_headers(void *arg, struct peer *p, const uint8_t *b,
 	p->up->headers_at = 0;
 	if (g->hdr_peer == p)
 		g->hdr_peer = NULL;
-	p->up->answered = n < MAX_HEADERS && r != V_TOO_FAR_AHEAD; /* (all it has) */
+	/* (all it has) */
+	p->up->answered = n < MAX_HEADERS && r != V_TOO_FAR_AHEAD;
 	if (r != V_OK && r != V_ALREADY_KNOWN && r != V_PREVIOUS_UNKNOWN &&
 	    r != V_TIME_TOO_NEW && r != V_TOO_FAR_AHEAD)
 		return "invalid header";
@@ -991,7 +1014,7 @@ static const char *on_headers(void *arg, struct peer *p, const uint8_t *b,
  * and ask it for headers unless another peer is being asked. */
 static void peer_ready(void *arg, struct peer *p) {
 	struct gossip *g = arg;
-	p->up = xcalloc(1, sizeof *p->up);
+	p->up = xmalloc(sizeof *p->up);
 	map_init(&p->up->known, 8);
 	map_init(&p->up->known_old, 8);
 	relay_pool(g, p);
@@ -1031,26 +1054,30 @@ static void timeouts(struct gossip *g, int64_t now) {
 	uint32_t top = chain_best_header(g->c, NULL);
 	for (i = 0; i < n; i++) {
 		struct want *w = v[i];
-		if (!w->asked || now - w->asked_at < (w->type == INV_TX ?
-		                                      TX_WAIT_MS : BLOCK_WAIT_MS))
+		if (!w->asked ||
+		    now - w->asked_at <
+		            (w->type == INV_TX ? TX_WAIT_MS : BLOCK_WAIT_MS))
 			continue;
 		p = w->asked;
 		log_msg(LOG_DEBUG, "%s %s stalled", net_text(&p->a),
 		        w->type == INV_TX ? "tx" : "block");
-		if (w->type == INV_BLOCK) {  /* rest; believe only what it showed */
+		/* rest; believe only what it showed */
+		if (w->type == INV_BLOCK) {
 			p->up->rest_until = now + STALL_REST_MS;
 			p->height = p->up->shown;
 		}
 		pass_over(g, w, p);
 	}
 	free(v);
-	if (g->hdr_peer && now - g->hdr_peer->up->headers_at > HEADERS_WAIT_MS) {
+	if (g->hdr_peer &&
+	    now - g->hdr_peer->up->headers_at > HEADERS_WAIT_MS) {
 		g->hdr_peer->height = g->hdr_peer->up->shown;
 		g->hdr_peer = NULL;
 	}
 	for (p = g->n->peers; !g->hdr_peer && p; p = p->next)
-		if (live(p) && is_full(p) && p->height > top && !p->up->headers_at &&
-		    !p->up->answered && top < chain_height(g->c) + HEADERS_AHEAD) {
+		if (live(p) && is_full(p) && p->height > top &&
+		    !p->up->headers_at && !p->up->answered &&
+		    top < chain_height(g->c) + HEADERS_AHEAD) {
 			g->hdr_peer = p;
 			send_getheaders(g, p, NULL);
 		}
@@ -1098,7 +1125,7 @@ void gossip_stats(const struct gossip *g, FILE *f) {
  * a light chain, w is the wallet whose coins it proves). */
 struct gossip *gossip_open(struct chain *c, struct net *n, int tx_delay_ms,
                            struct wallet *w) {
-	struct gossip *g = xcalloc(1, sizeof *g);
+	struct gossip *g = xmalloc(sizeof *g);
 	g->c = c;
 	g->n = n;
 	g->w = w;

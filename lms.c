@@ -107,7 +107,8 @@ static void head(uint8_t buf[HEAD_LEN], const uint8_t I[LMS_I_LEN],
 /* Digit i (w bits) of the byte string s (RFC 8554, section 3.1.3). */
 static unsigned coef(const uint8_t *s, int i, int w) {
 	int per_byte = 8 / w;
-	return (s[i / per_byte] >> (8 - w * (i % per_byte + 1))) & ((1u << w) - 1);
+	return (s[i / per_byte] >> (8 - w * (i % per_byte + 1))) &
+	       ((1u << w) - 1);
 }
 
 /* Write the p digits of Q || Cksm(Q) to digits (RFC 8554, section 4.4). */
@@ -313,5 +314,5 @@ int lms_verify(const uint8_t *pub, size_t publen, const void *msg,
 		else
 			tree_hash(I, r / 2, tmp, path + (size_t)i * N, tmp);
 	}
-	return memcmp(tmp, pub + 24, N) == 0 ? LMS_OK : LMS_BAD_SIG;
+	return !memcmp(tmp, pub + 24, N) ? LMS_OK : LMS_BAD_SIG;
 }

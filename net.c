@@ -10,8 +10,8 @@
  * ae registers file events.  A peer that breaks the protocol gains a
  * misbehaviour score by the offence's weight (net_misbehave); at BAN_SCORE
  * it is dropped and banned.  Outbound peers are drawn at random from the
- * address book, one per network group, so no one operator can surround a node.  Start
- * reading at net_events().
+ * address book, one per network group, so no one operator can surround a node.
+ * Start reading at net_events().
  */
 #include "node.h"
 #include <arpa/inet.h>
@@ -81,7 +81,7 @@ static uint8_t scratch[READ_CHUNK]; /* every read lands here first */
 /* Is a an IPv4 address (mapped)? */
 static int is_v4(const struct naddr *a) {
 	static const uint8_t pre[12] = { [10] = 0xff, [11] = 0xff };
-	return memcmp(a->ip, pre, 12) == 0;
+	return !memcmp(a->ip, pre, 12);
 }
 
 /* The network group into g: a family byte, an IPv4 /16 or an IPv6 /32. */
@@ -98,14 +98,14 @@ enum { PUBLIC, LOOPBACK, PRIVATE, NOWHERE };
 static int reach(const struct naddr *a) {
 	static const uint8_t zero[16], one[16] = { [15] = 1 };
 	const uint8_t *v = a->ip + 12, *x = a->ip;
-	if (a->port == 0 || memcmp(x, zero, 16) == 0) return NOWHERE;
+	if (a->port == 0 || !memcmp(x, zero, 16)) return NOWHERE;
 	if (is_v4(a) && v[0] == 127) return LOOPBACK;
 	if (is_v4(a) && (v[0] == 10 || (v[0] == 172 && (v[1] & 0xf0) == 16) ||
 	                 (v[0] == 192 && v[1] == 168) || (v[0] == 169 &&
 	                 v[1] == 254) || (v[0] == 100 && (v[1] & 0xc0) == 64)))
 		return PRIVATE;
 	if (is_v4(a)) return v[0] == 0 || v[0] >= 224 ? NOWHERE : PUBLIC;
-	if (memcmp(x, one, 16) == 0) return LOOPBACK;
+	if (!memcmp(x, one, 16)) return LOOPBACK;
 	if ((x[0] & 0xfe) == 0xfc || (x[0] == 0xfe && (x[1] & 0xc0) == 0x80))
 		return PRIVATE;
 	return x[0] == 0xff ? NOWHERE : PUBLIC;
@@ -123,8 +123,8 @@ static int worth_storing(const struct net *n, const struct naddr *a) {
 const char *net_text(const struct naddr *a) {
 	static char buf[64];
 	char ip[INET6_ADDRSTRLEN];
-	inet_ntop(is_v4(a) ? AF_INET : AF_INET6, a->ip + (is_v4(a) ? 12 : 0), ip,
-	          sizeof ip);
+	inet_ntop(is_v4(a) ? AF_INET : AF_INET6, a->ip + (is_v4(a) ? 12 : 0),
+	          ip, sizeof ip);
 	snprintf(buf, sizeof buf, is_v4(a) ? "%s:%u" : "[%s]:%u", ip,
 	         (unsigned)a->port);
 	return buf;
@@ -170,8 +170,8 @@ int net_resolve(const char *text, struct naddr *a, char *err, size_t errlen) {
 	struct addrinfo hints = { 0 }, *res;
 	size_t n;
 	int r;
-	if (!colon || colon == text || strlen(colon + 1) == 0 ||
-	    (n = (size_t)(colon - text)) >= sizeof host) {
+	n = colon ? (size_t)(colon - text) : 0;
+	if (n == 0 || strlen(colon + 1) == 0 || n >= sizeof host) {
 		snprintf(err, errlen, "'%s' is not HOST:PORT", text);
 		return -1;
 	}
@@ -233,10 +233,11 @@ long frame_parse(const uint8_t *buf, size_t len, const uint8_t magic[4],
                  size_t *plen, const char **why) {
 	size_t i, n;
 	*why = "wrong magic";
-	if (memcmp(buf, magic, len < 4 ? len : 4) != 0) return -1;
+	if (memcmp(buf, magic, len < 4 ? len : 4)) return -1;
 	if (len < FRAME_HEAD) return 0;
 	*why = "bad command";
-	for (i = 0; i < FRAME_CMD && buf[4 + i] >= 'a' && buf[4 + i] <= 'z'; i++)
+	for (i = 0; i < FRAME_CMD && buf[4 + i] >= 'a' && buf[4 + i] <= 'z';
+	     i++)
 		cmd[i] = (char)buf[4 + i];
 	for (n = i, cmd[n] = 0; i < FRAME_CMD; i++)
 		if (buf[4 + i] != 0) return -1;
@@ -296,7 +297,7 @@ static int book_add(struct net *n, const struct naddr *a, int64_t heard) {
 	size_t i, worst = n->nbook, count = 0;
 	uint8_t key[18];
 	int b = (int)(group_hash(n, a) % BOOK_BUCKETS);
-	if (e || reach(a) == NOWHERE || memcmp(a, &n->self, sizeof *a) == 0) {
+	if (e || reach(a) == NOWHERE || !memcmp(a, &n->self, sizeof *a)) {
 		if (e && heard > e->heard)
 			e->heard = heard;
 		return 0;
@@ -304,8 +305,9 @@ static int book_add(struct net *n, const struct naddr *a, int64_t heard) {
 	for (i = 0; i < n->nbook; i++) {
 		if (n->book[i].bucket != b) continue;
 		count++;
-		if (!n->book[i].tried && (worst == n->nbook ||
-		                          n->book[i].heard < n->book[worst].heard))
+		if (!n->book[i].tried &&
+		    (worst == n->nbook ||
+		     n->book[i].heard < n->book[worst].heard))
 			worst = i;
 	}
 	if (count >= BUCKET_SIZE && worst == n->nbook) return 0;
@@ -412,6 +414,11 @@ static int banned(const struct net *n, const struct naddr *a) {
 	return b && b->end > wall_ms() / 1000;
 }
 
+/* The k-th oldest slot of the ring of bans. */
+static struct ban *ring_at(const struct net *n, uint32_t k) {
+	return &n->ring[(n->ring_at + k) % BAN_MAX];
+}
+
 /* Is ring slot b a ban still running at wall time now (s)? */
 static int running(const struct net *n, const struct ban *b, int64_t now) {
 	return b->end > now && map_get(&n->bans, b->ip) == b;
@@ -442,22 +449,22 @@ void net_ban(struct net *n, const uint8_t ip[16], int64_t until) {
  * last BAN_MAX stay. */
 static void bans_rw(struct rw *s, void *arg) {
 	struct net *n = arg;
-	struct ban b = { 0 }, *r = NULL;
+	struct ban b = { 0 };
 	uint32_t i, k, count = 0;
 	int64_t now = wall_ms() / 1000;
 	for (k = 0; s->out && k < BAN_MAX; k++)
 		count += running(n, &n->ring[k], now);
 	rw_magic(s, "PCBN");
 	count = rw_count(s, count, 4, BAN_FILE_MAX, 0);
-	for (i = k = 0; i < count && !s->bad; k++) {
-		if (s->out && !running(n, r = &n->ring[(n->ring_at + k) % BAN_MAX],
-		                       now))
-			continue;
+	/* Writing: the ring's running bans, oldest first.  Reading: each
+	 * record, a running one banned again. */
+	for (i = k = 0; i < count && !s->bad; i++) {
+		while (s->out && !running(n, ring_at(n, k), now))
+			k++;
 		if (s->out)
-			b = *r;
+			b = *ring_at(n, k++);
 		rw_bytes(s, b.ip, 16);
 		rw_i64(s, &b.end);
-		i++;
 		if (!s->out && !s->bad && b.end > now)
 			net_ban(n, b.ip, b.end);
 	}
@@ -491,7 +498,8 @@ static void buf_free(struct net *n, struct buf *b) {
 /* Drop k bytes from the front; an empty queue gives its memory back, so
  * an idle peer holds no buffers. */
 static void buf_take(struct net *n, struct buf *b, size_t k) {
-	if ((b->off += k) == b->len)
+	b->off += k;
+	if (b->off == b->len)
 		buf_free(n, b);
 }
 
@@ -500,7 +508,7 @@ static void buf_take(struct net *n, struct buf *b, size_t k) {
 static struct count *counter(struct net *n, const char *cmd) {
 	int i;
 	for (i = 0; i < n->ncounts; i++)
-		if (strcmp(n->counts[i].cmd, cmd) == 0) return &n->counts[i];
+		if (!strcmp(n->counts[i].cmd, cmd)) return &n->counts[i];
 	if (n->ncounts == MAX_CMDS) return &n->counts[MAX_CMDS - 1];
 	memset(&n->counts[i], 0, sizeof n->counts[i]);
 	snprintf(n->counts[i].cmd, sizeof n->counts[i].cmd, "%s", cmd);
@@ -554,7 +562,8 @@ int net_room(struct net *n, struct peer *p) {
 void net_misbehave(struct net *n, struct peer *p, int weight,
                    const char *why) {
 	if (p->fd < 0) return;
-	if ((p->score += weight) < BAN_SCORE) {
+	p->score += weight;
+	if (p->score < BAN_SCORE) {
 		log_msg(LOG_INFO, "peer %s misbehaved (score %d): %s",
 		        net_text(&p->a), p->score, why);
 		return;
@@ -569,10 +578,12 @@ void net_misbehave(struct net *n, struct peer *p, int weight,
  * waited at sent_at are gone, the clock restarts on those waiting now. */
 static void write_out(struct net *n, struct peer *p) {
 	while (p->fd >= 0 && buf_size(&p->out) > 0 && !p->connecting) {
-		ssize_t k = write(p->fd, p->out.data + p->out.off, buf_size(&p->out));
+		ssize_t k = write(p->fd, p->out.data + p->out.off,
+		                  buf_size(&p->out));
 		if (k < 0 && WOULD_BLOCK) return;
 		if (k <= 0) {
-			net_drop(n, p, k < 0 ? strerror(errno) : "write failed");
+			net_drop(n, p,
+			         k < 0 ? strerror(errno) : "write failed");
 			return;
 		}
 		buf_take(n, &p->out, (size_t)k);
@@ -631,10 +642,14 @@ static void version_rw(struct rw *s, struct version *v) {
 /* Send our version. */
 static void send_version(struct net *n, struct peer *p) {
 	struct version v = {
-		.protocol = PROTOCOL, .services = n->o.light ? 0 : SERVICE_FULL,
-		.time = wall_ms() / 1000, .nonce = n->nonce, .port = n->self.port,
-		.height = n->height, .alen = sizeof PEERCHAIN_AGENT - 1,
-		.agent = PEERCHAIN_AGENT,
+	        .protocol = PROTOCOL,
+	        .services = n->o.light ? 0 : SERVICE_FULL,
+	        .time = wall_ms() / 1000,
+	        .nonce = n->nonce,
+	        .port = n->self.port,
+	        .height = n->height,
+	        .alen = sizeof PEERCHAIN_AGENT - 1,
+	        .agent = PEERCHAIN_AGENT,
 	};
 	struct rw s;
 	rw_writer(&s);
@@ -666,7 +681,8 @@ static const char *on_version(void *arg, struct peer *p, const uint8_t *b,
 	rw_reader(&s, b, len);
 	version_rw(&s, &v);
 	if (s.bad || s.left) return "malformed version";
-	if (v.nonce == n->nonce || (n->o.light && !(v.services & SERVICE_FULL))) {
+	if (v.nonce == n->nonce ||
+	    (n->o.light && !(v.services & SERVICE_FULL))) {
 		net_drop(n, p, v.nonce == n->nonce ? "connected to ourselves" :
 		         "a light node wants full peers");
 		return NULL;
@@ -748,7 +764,8 @@ static const char *on_getaddr(void *arg, struct peer *p, const uint8_t *b,
 	size_t i, k = 0, j;
 	(void)b;
 	if (len) return "malformed getaddr";
-	if (p->asked_addr++) return NULL;  /* once a connection, as Bitcoin */
+	if (p->asked_addr) return NULL;  /* once a connection, as Bitcoin */
+	p->asked_addr = 1;
 	pick = xcalloc(n->nbook + 1, sizeof *pick);
 	for (i = 0; i < n->nbook; i++)
 		if (n->book[i].attempts < 3)
@@ -771,7 +788,8 @@ static void relay_addr(struct net *n, struct peer *from, struct entry *e) {
 	int count = 0, i;
 	for (p = n->peers; p; p = p->next) {
 		if (p == from || p->fd < 0 || !p->handshaked) continue;
-		if (++count <= 2)
+		count++;
+		if (count <= 2)
 			pick[count - 1] = p;
 		else if (random64() % (uint64_t)count < 2)
 			pick[random64() % 2] = p;
@@ -804,8 +822,9 @@ static const char *on_addr(void *arg, struct peer *p, const uint8_t *b,
 	for (i = 0; i < count && *tokens >= 1; i++, *tokens -= 1) {
 		addr_rw(&s, &a, &heard);
 		heard = heard > wall ? wall : heard;
-		if (worth_storing(n, &a) && book_add(n, &a, heard) && count <= 10 &&
-		    heard > wall - RELAY_FRESH && (e = book_find(n, &a)))
+		if (worth_storing(n, &a) && book_add(n, &a, heard) &&
+		    count <= 10 && heard > wall - RELAY_FRESH &&
+		    (e = book_find(n, &a)))
 			relay_addr(n, p, e);
 	}
 	return NULL;
@@ -908,7 +927,7 @@ static int nonblock(int fd) {
 /* A new peer on fd. */
 static struct peer *add_peer(struct net *n, int fd, const struct naddr *a,
                              int outbound) {
-	struct peer *p = xcalloc(1, sizeof *p);
+	struct peer *p = xmalloc(sizeof *p);
 	p->fd = fd;
 	p->a = *a;
 	p->outbound = outbound;
@@ -926,7 +945,7 @@ static void sweep(struct net *n) {
 	struct peer **pp = &n->peers, *p;
 	if (!n->dropped) return;
 	n->dropped = 0;
-	while ((p = *pp)) {
+	for (p = *pp; p; p = *pp) {
 		if (p->fd >= 0) {
 			pp = &p->next;
 			continue;
@@ -993,7 +1012,8 @@ static int group_peers(const struct net *n, const struct naddr *a,
 	net_group(a, g);
 	for (struct peer *p = n->peers; p; p = p->next) {
 		net_group(&p->a, h);
-		count += p->fd >= 0 && p->outbound == outbound && memcmp(g, h, 5) == 0;
+		count += p->fd >= 0 && p->outbound == outbound &&
+		         !memcmp(g, h, 5);
 	}
 	return count;
 }
@@ -1002,7 +1022,7 @@ static int group_peers(const struct net *n, const struct naddr *a,
  * peer connected to us inbound may still be dialled out.) */
 static int connected(const struct net *n, const struct naddr *a) {
 	for (struct peer *p = n->peers; p; p = p->next)
-		if (p->fd >= 0 && memcmp(&p->a, a, sizeof *a) == 0) return 1;
+		if (p->fd >= 0 && !memcmp(&p->a, a, sizeof *a)) return 1;
 	return 0;
 }
 
@@ -1014,7 +1034,8 @@ static void pick_outbound(struct net *n) {
 	int64_t now = mono_ms() / 1000, wait;
 	for (int tries = 0; tries < 100 && n->nbook > 0; tries++) {
 		struct entry *e = &n->book[random64() % n->nbook];
-		wait = (int64_t)RETRY_BASE << (e->attempts < 9 ? e->attempts : 9);
+		wait = (int64_t)RETRY_BASE
+		       << (e->attempts < 9 ? e->attempts : 9);
 		if ((tries < 25 && !(e->tried & USEFUL)) || (tries < 50 &&
 		    !e->tried) || connected(n, &e->a) ||
 		    banned(n, &e->a) ||
@@ -1038,8 +1059,9 @@ static int spared(struct peer **v, const char *alone, int k, int i) {
 	int j, faster = 0, fresher = 0, older_alone = 0;
 	for (j = 0; j < k; j++) {
 		q = v[j];
-		faster += q->min_ping >= 0 && (q->min_ping < p->min_ping ||
-		                               (q->min_ping == p->min_ping && j < i));
+		faster += q->min_ping >= 0 &&
+		          (q->min_ping < p->min_ping ||
+		           (q->min_ping == p->min_ping && j < i));
 		fresher += q->last_relay > p->last_relay ||
 		           (q->last_relay == p->last_relay && j < i);
 		older_alone += alone[j] && (q->since < p->since ||
@@ -1064,8 +1086,9 @@ static struct peer *evict_choice(struct net *n, int force) {
 		alone[i] = cnt[i] == 1;
 	}
 	for (i = 0, best = NULL; i < k; i++)
-		if ((force || !spared(v, alone, k, i)) && (!best || cnt[i] > most ||
-		    (cnt[i] == most && v[i]->since > best->since))) {
+		if ((force || !spared(v, alone, k, i)) &&
+		    (!best || cnt[i] > most ||
+		     (cnt[i] == most && v[i]->since > best->since))) {
 			most = cnt[i];
 			best = v[i];
 		}
@@ -1087,10 +1110,10 @@ static void accept_peer(struct net *n) {
 	if (fd < 0) return;
 	from_sockaddr(&a, (struct sockaddr *)&ss);
 	for (p = n->peers; p; p = p->next)
-		same += p->fd >= 0 && memcmp(p->a.ip, a.ip, 16) == 0;
+		same += p->fd >= 0 && !memcmp(p->a.ip, a.ip, 16);
 	if (banned(n, &a) || same >= MAX_PER_IP || nonblock(fd) < 0) {
-		log_msg(LOG_DEBUG, "refused %s: %s", net_text(&a), banned(n, &a) ?
-		        "banned" : "too many from one address");
+		log_msg(LOG_DEBUG, "refused %s: %s", net_text(&a),
+		        banned(n, &a) ? "banned" : "too many from one address");
 		close(fd);
 		return;
 	}
@@ -1132,9 +1155,11 @@ void net_tick(struct net *n, int tick) {
 			     "handshake timeout");
 		else if (now - p->last_recv > n->o.idle_s * 1000)
 			net_drop(n, p, "no traffic");
-		else if (buf_size(&p->out) && now - p->sent_at > n->o.frame_s * 1000)
+		else if (buf_size(&p->out) &&
+		         now - p->sent_at > n->o.frame_s * 1000)
 			net_drop(n, p, "does not read");
-		else if (buf_size(&p->in) && now - p->frame_at > n->o.frame_s * 1000)
+		else if (buf_size(&p->in) &&
+		         now - p->frame_at > n->o.frame_s * 1000)
 			net_drop(n, p, "frame unfinished in time");
 		else if (p->handshaked && !p->ping_nonce &&
 		         now - p->ping_at >= n->o.ping_s * 1000) {
@@ -1183,14 +1208,15 @@ int net_timeout_ms(const struct net *n) {
  * are left out but every COLD_MS: idle connections cost a busy node little. */
 int net_pollfds(struct net *n, struct pollfd *pfd) {
 	int64_t now = mono_ms();
-	int k = 0, cold, hot;
+	int k = 0, hot;
+	int cold = now - n->cold_at >= COLD_MS;  /* the cold are polled now */
 	if (n->listen_fd >= 0 && n->nin < n->o.max_in + 1) {
 		pfd[k].fd = n->listen_fd;
 		pfd[k].events = POLLIN;
 		n->who[k++] = NULL;
 	}
 	shed(n, NULL);
-	if ((cold = now - n->cold_at >= COLD_MS))
+	if (cold)
 		n->cold_at = now;
 	n->any_cold = 0;
 	for (struct peer *p = n->peers; p && k < n->maxfds; p = p->next) {
@@ -1213,7 +1239,8 @@ void net_events(struct net *n, const struct pollfd *pfd, int count) {
 	struct peer *p;
 	for (int i = 0; i < count; i++) {
 		if (!pfd[i].revents) continue;
-		if (!(p = n->who[i]))
+		p = n->who[i];
+		if (!p)
 			accept_peer(n);
 		else if (p->fd != pfd[i].fd)
 			continue;              /* dropped meanwhile */
@@ -1251,12 +1278,13 @@ static int listen_on(const struct naddr *a, char *err, size_t errlen) {
  * is a descriptor), bans, address book, seeds, the listening socket, our
  * own handlers.  Returns NULL with err set if a socket cannot be made. */
 struct net *net_open(const struct net_opts *o, char *err, size_t errlen) {
-	struct net *n = xcalloc(1, sizeof *n);
+	struct net *n = xmalloc(sizeof *n);
 	struct rlimit r;
 	struct naddr a;
 	n->o = *o;
 	n->listen_fd = -1;
-	n->budget = BUDGET_BASE + BUDGET_PEER * (size_t)(o->max_in + o->max_out);
+	n->budget =
+	        BUDGET_BASE + BUDGET_PEER * (size_t)(o->max_in + o->max_out);
 	n->book = xcalloc(BOOK_MAX, sizeof *n->book);
 	map_init(&n->where, 18);
 	map_init(&n->bans, 16);
@@ -1267,7 +1295,8 @@ struct net *net_open(const struct net_opts *o, char *err, size_t errlen) {
 		r.rlim_cur = r.rlim_max;
 		setrlimit(RLIMIT_NOFILE, &r);
 	}
-	file_load(path_of(n, "bans.dat"), 8 + BAN_REC * BAN_FILE_MAX, bans_rw, n);
+	file_load(path_of(n, "bans.dat"), 8 + BAN_REC * BAN_FILE_MAX, bans_rw,
+	          n);
 	n->bans_dirty = 0;
 	book_load(n);
 	file_load(path_of(n, "anchors.dat"), 8 + ADDR_REC * MAX_ANCHORS,
@@ -1289,8 +1318,9 @@ struct net *net_open(const struct net_opts *o, char *err, size_t errlen) {
 			book_add(n, &a, wall_ms() / 1000);
 		else
 			log_msg(LOG_WARN, "seed %s", err);
-	if (o->listen && (net_resolve(o->listen, &n->self, err, errlen) != 0 ||
-	                  (n->listen_fd = listen_on(&n->self, err, errlen)) < 0))
+	if (o->listen &&
+	    (net_resolve(o->listen, &n->self, err, errlen) != 0 ||
+	     (n->listen_fd = listen_on(&n->self, err, errlen)) < 0))
 		goto fail;
 	net_handle(n, "version", on_version, n);
 	net_handle(n, "verack", on_verack, n);

@@ -54,7 +54,8 @@ struct command {
 	const char *name;                /* what the user types */
 	int (*run)(char **arg);          /* its arguments -> exit status */
 	int min, max;                    /* how many arguments it takes */
-	int where;                       /* HERE, NODE or EITHER; what it needs */
+	/* HERE, NODE or EITHER; what it needs */
+	int where;
 	const char *args;                /* its arguments, for usage */
 	const char *help;                /* one line for `peerchain help` */
 };
@@ -142,12 +143,14 @@ static int data_dir(void) {
 static int need(int what) {
 	char why[512] = "";
 	if (!chain && data_dir() != 0) return -1;
-	if (!chain && (chain = chain_open(params_find(opt_net), netdir, opt_chain,
-	                                  why, sizeof why)) && chain->report[0])
+	if (!chain &&
+	    (chain = chain_open(params_find(opt_net), netdir, opt_chain, why,
+	                        sizeof why)) &&
+	    chain->report[0])
 		say("repaired: %s\n", chain->report);
 	if (chain && !wallet && what & (WALLET | NEW_WALLET))
-		wallet = wallet_open(netdir, what & NEW_WALLET, LMS_SHA256_M32_H10,
-		                     why, sizeof why);
+		wallet = wallet_open(netdir, what & NEW_WALLET,
+		                     LMS_SHA256_M32_H10, why, sizeof why);
 	if (!chain || (!wallet && what & (WALLET | NEW_WALLET)))
 		return -say("%s\n", why);
 	return 0;
@@ -157,7 +160,7 @@ static int need(int what) {
 /* `address [new]`: the receiving address (of a new key, with `new`). */
 static int cmd_address(char **arg) {
 	char why[512], text[ADDR_TEXT_LEN + 1];
-	if (arg[0] && strcmp(arg[0], "new") != 0) return -1;
+	if (arg[0] && strcmp(arg[0], "new")) return -1;
 	if (arg[0] && wallet_new_key(wallet, why, sizeof why) != 0)
 		return say("%s\n", why);
 	addr_text(wallet_address(wallet), text);
@@ -185,8 +188,9 @@ static int cmd_balance(char **arg) {
 	uint64_t conf, imm, unconf;
 	(void)arg;
 	if (chain->light && !net)
-		return say("a light node proves its balance while it runs: start "
-		           "it (peerchain run)\n");
+		return say(
+		        "a light node proves its balance while it runs: start "
+		        "it (peerchain run)\n");
 	wallet_balance(wallet, chain, &conf, &imm, &unconf);
 	fprintf(out, "confirmed %s\nimmature %s\nunconfirmed %s\n",
 	        amount_text(conf, a), amount_text(imm, b),
@@ -233,14 +237,16 @@ static int mine_one(const uint8_t addr[ADDR_LEN]) {
 	size_t len;
 	uint8_t *b = chain_template(chain, addr, &len), hash[SHA256_LEN];
 	int r;
-	while ((r = block_mine(b, len, MINE_SLICE, chain_now(chain) + 3600)) == 0)
+	while ((r = block_mine(b, len, MINE_SLICE, chain_now(chain) + 3600)) ==
+	       0)
 		;
 	if (r == 1)
 		r = gossip ? gossip_block(gossip, NULL, b, len) :
 		    chain_add_block(chain, b, len);
 	if (r == V_OK) {
 		sha256d(b, HEADER_LEN, hash);
-		fprintf(out, "%u %s\n", (unsigned)chain_height(chain), hash_text(hash));
+		fprintf(out, "%u %s\n", (unsigned)chain_height(chain),
+		        hash_text(hash));
 	} else if (r > 0) {
 		say("mined block refused: %s\n", reason_text(r));
 	}
@@ -257,7 +263,7 @@ static int cmd_mine(char **arg) {
 	int v;
 	if (*end || n < 1 || n > 1000000) return -1;
 	if (arg[1] && (v = address_arg(arg[1], addr))) return v;
-	if (net && strcmp(opt_net, "regtest") != 0)
+	if (net && strcmp(opt_net, "regtest"))
 		return say("a running node mines on demand on regtest only: "
 		           "here, start it with -m\n");
 	if (need(arg[1] ? CHAIN : CHAIN | NEW_WALLET) != 0) return 1;
@@ -296,14 +302,17 @@ static void print_tx(const struct tx *t) {
 		fprintf(out, "in %s:%u ", hash_text(t->in[i].prev),
 		        (unsigned)t->in[i].index);
 		if (t->in[i].siglen >= 4)
-			fprintf(out, "leaf %u\n", (unsigned)get32be(t->in[i].sig));
+			fprintf(out, "leaf %u\n",
+			        (unsigned)get32be(t->in[i].sig));
 		else
-			fprintf(out, "%s\n", i ? "(signed by an earlier input)" :
-			        "(coinbase)");
+			fprintf(out, "%s\n",
+			        i ? "(signed by an earlier input)"
+			          : "(coinbase)");
 	}
 	for (uint32_t i = 0; i < t->nout; i++) {
 		addr_text(t->out[i].addr, text);
-		fprintf(out, "out %s %s\n", amount_text(t->out[i].amount, amt), text);
+		fprintf(out, "out %s %s\n", amount_text(t->out[i].amount, amt),
+		        text);
 	}
 }
 
@@ -327,8 +336,9 @@ static int cmd_block(char **arg) {
 	long h = strtol(arg[0], &end, 10);
 	int on;
 	if (chain->light)
-		return say("a light node keeps headers, not blocks: `tip` shows "
-		           "its best header\n");
+		return say(
+		        "a light node keeps headers, not blocks: `tip` shows "
+		        "its best header\n");
 	if ((*end || h < 0 || chain_hash_at(chain, (uint32_t)h, hash) != 0) &&
 	    hash_parse(arg[0], hash) != 0)
 		memset(hash, 0, sizeof hash);
@@ -366,10 +376,11 @@ static int proven_tx(const uint8_t id[SHA256_LEN], const char *arg) {
 	uint32_t h = 0, n = 0;
 	for (e = chain_coins(chain, NULL); e; e = chain_coins(chain, e)) {
 		k = e->val;
-		if (memcmp(e->key, id, SHA256_LEN) != 0)
+		if (memcmp(e->key, id, SHA256_LEN))
 			continue;
-		if (!n++)
+		if (n == 0)
 			fprintf(out, "txid %s\n", hash_text(id));
+		n++;
 		addr_text(k->addr, text);
 		fprintf(out, "out %s %s\n", amount_text(k->amount, amt), text);
 		h = k->height;
@@ -395,11 +406,14 @@ static int cmd_tx(char **arg) {
 	}
 	if (chain->light) return proven_tx(id, arg[0]);
 	for (h = chain_height(chain); !found && h > 0; h--) {
-		if (chain_hash_at(chain, h, hash) || !(raw = load_block(hash, &b)))
+		if (chain_hash_at(chain, h, hash) ||
+		    !(raw = load_block(hash, &b)))
 			continue;
-		for (i = 0; !found && i < b.ntx; i++)
-			if ((found = !memcmp(b.tx[i].id, id, SHA256_LEN)))
+		for (i = 0; !found && i < b.ntx; i++) {
+			found = !memcmp(b.tx[i].id, id, SHA256_LEN);
+			if (found)
 				print_tx(&b.tx[i]);
+		}
 		if (found)
 			confirmed(h, "");
 		block_free(&b);
@@ -441,17 +455,20 @@ static int cmd_peers(char **arg) {
 	snprintf(me, sizeof me, "%s", net->self.port ? net_text(&net->self) :
 	         "outbound only");
 	if (arg[0])
-		fprintf(out, "digraph peerchain {\n\t\"%s\" [shape=box, label=\"%s\\n"
-		        "%s\\nheight %u\"];\n", me, me, ROLE,
-		        (unsigned)chain_height(chain));
+		fprintf(out, "digraph peerchain {\n\t\"%s\" "
+		        "[shape=box, label=\"%s\\n%s\\nheight %u\"];\n",
+		        me, me, ROLE, (unsigned)chain_height(chain));
 	for (struct peer *p = net->peers; p; p = p->next) {
 		if (p->fd < 0) continue;
-		struct naddr a = p->a;           /* (an inbound peer: its listener) */
+		/* (an inbound peer: its listener) */
+		struct naddr a = p->a;
 		if (!p->outbound && p->listen_port)
 			a.port = p->listen_port;
-		snprintf(them, sizeof them, "%s", net_text(arg[0] ? &a : &p->a));
+		snprintf(them, sizeof them, "%s",
+		         net_text(arg[0] ? &a : &p->a));
 		if (!arg[0])
-			fprintf(out, "%s %s %s %s height %u ping %lld listen %u %s\n",
+			fprintf(out, "%s %s %s %s height %u ping %lld "
+			        "listen %u %s\n",
 			        them, p->outbound ? "out" : "in",
 			        p->handshaked ? "ready" : "handshake",
 			        p->services & SERVICE_FULL ? "full" : "light",
@@ -459,7 +476,8 @@ static int cmd_peers(char **arg) {
 			        (unsigned)p->listen_port, p->agent);
 		else
 			fprintf(out, "\t\"%s\" -> \"%s\" [label=%s];\n",
-			        p->outbound ? me : them, p->outbound ? them : me,
+			        p->outbound ? me : them,
+			        p->outbound ? them : me,
 			        p->outbound ? "out" : "in");
 	}
 	if (arg[0])
@@ -481,7 +499,8 @@ static int cmd_stats(char **arg) {
 /* `connect HOST:PORT`: dial a peer now. */
 static int cmd_connect(char **arg) {
 	char why[256];
-	if (net_connect(net, arg[0], why, sizeof why) != 0) return say("%s\n", why);
+	if (net_connect(net, arg[0], why, sizeof why) != 0)
+		return say("%s\n", why);
 	fprintf(out, "ok\n");
 	return 0;
 }
@@ -494,7 +513,7 @@ static int ban(const char *ip, long secs) {
 	net_ban(net, a.ip, secs ? wall_ms() / 1000 + secs : 0);
 	log_msg(LOG_WARN, "%s %s by the operator", secs ? "ban" : "unban", ip);
 	for (struct peer *p = net->peers; secs && p; p = p->next)
-		if (memcmp(p->a.ip, a.ip, 16) == 0)
+		if (!memcmp(p->a.ip, a.ip, 16))
 			net_drop(net, p, "banned by the operator");
 	fprintf(out, "ok\n");
 	return 0;
@@ -511,8 +530,12 @@ static int cmd_ban(char **arg) {
 static int cmd_unban(char **arg) { return ban(arg[0], 0); }
 
 /* `stop`: stop the running node. */
-static int cmd_stop(char **arg)
-{ (void)arg; stopping = 1; fprintf(out, "ok\n"); return 0; }
+static int cmd_stop(char **arg) {
+	(void)arg;
+	stopping = 1;
+	fprintf(out, "ok\n");
+	return 0;
+}
 
 /* ==== The node: its loop, the miner, the control socket ==== */
 /* Note a signal for the loop: it stops at the next wake-up. */
@@ -561,15 +584,17 @@ static void mine_turn(void) {
 	int r;
 	if (mine_rest()) return;
 	chain_hash_at(chain, chain_height(chain), tip);
-	if (!miner.blk || memcmp(tip, miner.tip, SHA256_LEN) != 0 ||
+	if (!miner.blk || memcmp(tip, miner.tip, SHA256_LEN) ||
 	    chain_pool_size(chain, NULL) != miner.pool) {
 		free(miner.blk);
-		miner.blk = chain_template(chain, wallet_address(wallet), &miner.len);
+		miner.blk = chain_template(chain, wallet_address(wallet),
+		                           &miner.len);
 		memcpy(miner.tip, tip, SHA256_LEN);
 		miner.pool = chain_pool_size(chain, NULL);
 	}
 	while ((r = block_mine(miner.blk, miner.len, MINE_STEP,
-	                       chain_now(chain) + 600)) == 0 && mono_us() < until)
+	                       chain_now(chain) + 600)) == 0 &&
+	       mono_us() < until)
 		;
 	miner.busy += mono_us() - start;
 	if (r == 0) return;
@@ -591,7 +616,8 @@ static void ctl_answer(struct ctl *c) {
 	size_t olen = 0, elen = 0;
 	int k = 0, status;
 	c->line[c->len] = 0;
-	while (k < 7 && (word[k] = strtok_r(k ? NULL : c->line, " \t\r\n", &save)))
+	while (k < 7 &&
+	       (word[k] = strtok_r(k ? NULL : c->line, " \t\r\n", &save)))
 		k++;
 	out = open_memstream(&o, &olen);
 	err = open_memstream(&e, &elen);
@@ -633,7 +659,8 @@ static void ctl_read(struct ctl *c) {
 	ssize_t k = read(c->fd, c->line + c->len, sizeof c->line - 1 - c->len);
 	if (k < 0 && WOULD_BLOCK) return;
 	c->len += k > 0 ? (size_t)k : 0;
-	if (k > 0 && !memchr(c->line, '\n', c->len) && c->len < sizeof c->line - 1)
+	if (k > 0 && !memchr(c->line, '\n', c->len) &&
+	    c->len < sizeof c->line - 1)
 		return;
 	if (k > 0)
 		ctl_answer(c);
@@ -689,7 +716,8 @@ static int control_listen(void) {
 	      bind(ctl_fd, (struct sockaddr *)&un, sizeof un) < 0 ||
 	      listen(ctl_fd, MAX_CONTROL) < 0;
 	umask(old);
-	return bad ? -say("cannot make %s: %s\n", un.sun_path, strerror(errno)) : 0;
+	return bad ? -say("cannot make %s: %s\n", un.sun_path, strerror(errno))
+	           : 0;
 }
 
 /* Open what the node needs: chain, wallet (made if mining), network,
@@ -701,22 +729,26 @@ static int node_open(void) {
 	         CHAIN) != 0)
 		return -1;
 	if (!wallet)            /* (an existing one, for the wallet commands) */
-		wallet = wallet_open(netdir, chain->light, LMS_SHA256_M32_H10, why,
-		                     sizeof why);
+		wallet = wallet_open(netdir, chain->light, LMS_SHA256_M32_H10,
+		                     why, sizeof why);
 	if (chain->light && (opt_mine || !wallet))
-		return -say("%s\n", opt_mine ? "a light node does not mine" : why);
+		return -say("%s\n",
+		            opt_mine ? "a light node does not mine" : why);
 	nopt.p = params_find(opt_net);
 	nopt.dir = netdir;
-	if ((nopt.light = chain->light))
+	nopt.light = chain->light;
+	if (nopt.light)
 		nopt.max_in = 0;
 	if (no_listen || chain->light)
 		nopt.listen = NULL;
-	else if (!nopt.listen) {             /* all interfaces, the net's port */
+	/* all interfaces, the net's port */
+	else if (!nopt.listen) {
 		snprintf(any, sizeof any, "0.0.0.0:%u", (unsigned)nopt.p->port);
 		nopt.listen = any;
 	}
 	if (!(net = net_open(&nopt, why, sizeof why))) return -say("%s\n", why);
-	gossip = gossip_open(chain, net, tx_delay, chain->light ? wallet : NULL);
+	gossip =
+	        gossip_open(chain, net, tx_delay, chain->light ? wallet : NULL);
 	return control_listen();
 }
 
@@ -756,12 +788,14 @@ static int cmd_run(char **arg) {
 		pfd[0].fd = ctl_fd;
 		pfd[0].events = POLLIN;
 		for (i = 0; i < MAX_CONTROL; i++) {
-			pfd[1 + i].fd = ctls[i].fd;      /* (-1: poll skips it) */
+			/* (-1: poll skips it) */
+			pfd[1 + i].fd = ctls[i].fd;
 			pfd[1 + i].events = ctls[i].answer ? POLLOUT : POLLIN;
 		}
 		k = net_pollfds(net, pfd + 1 + MAX_CONTROL);
 		t = net_timeout_ms(net);
-		t = gossip_timeout_ms(gossip) < t ? gossip_timeout_ms(gossip) : t;
+		t = gossip_timeout_ms(gossip) < t ? gossip_timeout_ms(gossip)
+		                                  : t;
 		t = opt_mine && mine_rest() < t ? mine_rest() : t;
 		if ((r = poll(pfd, (nfds_t)(1 + MAX_CONTROL + k), t)) > 0) {
 			if (pfd[0].revents)
@@ -803,7 +837,8 @@ static int forward(int argc, char **argv) {
 	struct sockaddr_un un;
 	ssize_t k;
 	int i, fd;
-	if (!params_find(opt_net) || data_dir() != 0 || control_path(&un) != 0 ||
+	if (!params_find(opt_net) || data_dir() != 0 ||
+	    control_path(&un) != 0 ||
 	    (fd = socket(AF_UNIX, SOCK_STREAM, 0)) < 0)
 		return -1;
 	if (connect(fd, (struct sockaddr *)&un, sizeof un) != 0) {
@@ -812,13 +847,16 @@ static int forward(int argc, char **argv) {
 	}
 	for (i = 0; i < argc; i++)
 		if (strlen(line) + strlen(argv[i]) + 2 < sizeof line)
-			strcat(strcat(line, argv[i]), i + 1 < argc ? " " : "\n");
+			strcat(strcat(line, argv[i]),
+			       i + 1 < argc ? " " : "\n");
 	a = xmalloc(cap);
 	if (write(fd, line, strlen(line)) < 0)
 		len = 0;
-	while (len < MAX_ANSWER && (k = read(fd, a + len, cap - len)) > 0)
-		if ((len += (size_t)k) == cap)
+	while (len < MAX_ANSWER && (k = read(fd, a + len, cap - len)) > 0) {
+		len += (size_t)k;
+		if (len == cap)
 			a = xgrow(a, &cap, cap + 1, 1);
+	}
 	close(fd);
 	if (!(nul = memchr(a, 0, len)) ||
 	    !(end = memchr(nul + 1, 0, len - (size_t)(nul + 1 - a))) ||
@@ -837,52 +875,71 @@ static int forward(int argc, char **argv) {
 static void usage(FILE *f);
 
 /* `help` and `version`, on stdout. */
-static int cmd_help(char **arg) { (void)arg; usage(out); return 0; }
-static int cmd_version(char **arg)
-{ (void)arg; fprintf(out, "peerchain %s\n", PEERCHAIN_VERSION); return 0; }
+static int cmd_help(char **arg) {
+	(void)arg;
+	usage(out);
+	return 0;
+}
+
+static int cmd_version(char **arg) {
+	(void)arg;
+	fprintf(out, "peerchain %s\n", PEERCHAIN_VERSION);
+	return 0;
+}
 
 /* Every command.  Its function gets as many arguments as it takes and
  * returns -1 if their form is wrong: then usage and exit status 2. */
 static const struct command commands[] = {
-	{ "help", cmd_help, 0, 0, HERE, "", "list the commands" },
-	{ "version", cmd_version, 0, 0, HERE, "", "print the version" },
-	{ "run", cmd_run, 0, 0, HERE, "", "be a node: connect, listen, "
-	  "gossip, mine with -m, until stopped" },
-	{ "address", cmd_address, 0, 1, EITHER | CHAIN | NEW_WALLET, "[new]",
-	  "the wallet's receiving address" },
-	{ "wallet", cmd_wallet, 0, 0, EITHER | CHAIN | WALLET, "", "the "
-	  "wallet's keys and the leaves they used" },
-	{ "balance", cmd_balance, 0, 0, EITHER | CHAIN | WALLET, "", "the "
-	  "wallet's coins: confirmed, immature, unconfirmed" },
-	{ "send", cmd_send, 2, 3, NODE | CHAIN | WALLET, "AMOUNT ADDRESS [FEE]",
-	  "pay (in coins: 1.5): the node checks and gossips it" },
-	{ "mine", cmd_mine, 1, 2, EITHER, "N [ADDRESS]", "mine N (1 to "
-	  "1000000) blocks now (a running node: regtest only)" },
-	{ "tip", cmd_tip, 0, 0, EITHER | CHAIN, "", "the best block, the mempool" },
-	{ "block", cmd_block, 1, 1, EITHER | CHAIN, "HASH|HEIGHT", "a block" },
-	{ "tx", cmd_tx, 1, 1, EITHER | CHAIN, "TXID", "a transaction, its status" },
-	{ "seen", cmd_seen, 1, 1, NODE, "HASH", "when the node first took a "
-	  "block or transaction" },
-	{ "status", cmd_status, 0, 0, NODE, "", "height, peers, addresses" },
-	{ "peers", cmd_peers, 0, 1, NODE, "[dot]", "the connections (dot: as "
-	  "a Graphviz graph)" },
-	{ "stats", cmd_stats, 0, 0, NODE, "", "messages and bytes by command; "
-	  "gossip's counters" },
-	{ "connect", cmd_connect, 1, 1, NODE, "HOST:PORT", "dial a peer now" },
-	{ "ban", cmd_ban, 1, 2, NODE, "IP [SECONDS]", "drop and ban an address" },
-	{ "unban", cmd_unban, 1, 1, NODE, "IP", "lift a ban" },
-	{ "stop", cmd_stop, 0, 0, NODE, "", "stop the running node" },
-	{ NULL, NULL, 0, 0, 0, NULL, NULL },
+        {"help", cmd_help, 0, 0, HERE, "", "list the commands"},
+        {"version", cmd_version, 0, 0, HERE, "", "print the version"},
+        {"run", cmd_run, 0, 0, HERE, "",
+         "be a node: connect, listen, "
+         "gossip, mine with -m, until stopped"},
+        {"address", cmd_address, 0, 1, EITHER | CHAIN | NEW_WALLET, "[new]",
+         "the wallet's receiving address"},
+        {"wallet", cmd_wallet, 0, 0, EITHER | CHAIN | WALLET, "",
+         "the "
+         "wallet's keys and the leaves they used"},
+        {"balance", cmd_balance, 0, 0, EITHER | CHAIN | WALLET, "",
+         "the "
+         "wallet's coins: confirmed, immature, unconfirmed"},
+        {"send", cmd_send, 2, 3, NODE | CHAIN | WALLET, "AMOUNT ADDRESS [FEE]",
+         "pay (in coins: 1.5): the node checks and gossips it"},
+        {"mine", cmd_mine, 1, 2, EITHER, "N [ADDRESS]",
+         "mine N (1 to "
+         "1000000) blocks now (a running node: regtest only)"},
+        {"tip", cmd_tip, 0, 0, EITHER | CHAIN, "",
+         "the best block, the mempool"},
+        {"block", cmd_block, 1, 1, EITHER | CHAIN, "HASH|HEIGHT", "a block"},
+        {"tx", cmd_tx, 1, 1, EITHER | CHAIN, "TXID",
+         "a transaction, its status"},
+        {"seen", cmd_seen, 1, 1, NODE, "HASH",
+         "when the node first took a "
+         "block or transaction"},
+        {"status", cmd_status, 0, 0, NODE, "", "height, peers, addresses"},
+        {"peers", cmd_peers, 0, 1, NODE, "[dot]",
+         "the connections (dot: as "
+         "a Graphviz graph)"},
+        {"stats", cmd_stats, 0, 0, NODE, "",
+         "messages and bytes by command; "
+         "gossip's counters"},
+        {"connect", cmd_connect, 1, 1, NODE, "HOST:PORT", "dial a peer now"},
+        {"ban", cmd_ban, 1, 2, NODE, "IP [SECONDS]", "drop and ban an address"},
+        {"unban", cmd_unban, 1, 1, NODE, "IP", "lift a ban"},
+        {"stop", cmd_stop, 0, 0, NODE, "", "stop the running node"},
+        {NULL, NULL, 0, 0, 0, NULL, NULL},
 };
 
 /* Print the usage and every command to f. */
 static void usage(FILE *f) {
 	char name[64];
 	fprintf(f, "usage: peerchain [-d DIR] [-n NET] [-R] COMMAND [ARGS...]\n"
-	        "       peerchain [-d DIR] [-n NET] [-R] [-GLmqSv] [-c HOST:PORT] "
-	        "[-i N]\n                 [-l HOST:PORT] [-M PERCENT] [-o N] "
-	        "[-s HOST:PORT]\n                 [-T MS|random] [-t NAME=S] run"
-	        "\n(the options: peerchain(1), or the README)\n\ncommands:\n");
+	        "       peerchain [-d DIR] [-n NET] [-R] [-GLmqSv] "
+	        "[-c HOST:PORT] [-i N]\n"
+	        "                 [-l HOST:PORT] [-M PERCENT] [-o N] "
+	        "[-s HOST:PORT]\n"
+	        "                 [-T MS|random] [-t NAME=S] run\n"
+	        "(the options: peerchain(1), or the README)\n\ncommands:\n");
 	for (const struct command *c = commands; c->name; c++) {
 		snprintf(name, sizeof name, "%s %s", c->name, c->args);
 		fprintf(f, "  %-24s %s%s\n", name, c->help,
@@ -904,7 +961,8 @@ static int dispatch(int argc, char **argv, int remote) {
 		return 2;
 	}
 	fits = argc - 1 >= c->min && argc - 1 <= c->max;
-	if (fits && !remote && c->where & NODE && (r = forward(argc, argv)) >= 0)
+	if (fits && !remote && c->where & NODE &&
+	    (r = forward(argc, argv)) >= 0)
 		return r;
 	if (fits && !remote && (c->where & EITHER) == NODE)
 		return say("no node running in %s (start one with `peerchain "
@@ -922,31 +980,62 @@ static int dispatch(int argc, char **argv, int remote) {
 static int node_option(int ch, char *arg) {
 	static const char *names[] = { "handshake", "ping", "idle", "ban",
 	                               "frame" };
-	static int64_t *const t[] = { &nopt.handshake_s, &nopt.ping_s,
-	                              &nopt.idle_s, &nopt.ban_s, &nopt.frame_s };
+	static int64_t *const t[] = {&nopt.handshake_s, &nopt.ping_s,
+	                             &nopt.idle_s, &nopt.ban_s, &nopt.frame_s};
 	char *end = arg, *eq = arg ? strchr(arg, '=') : NULL;
 	long v = arg ? strtol(arg, &end, 10) : 0;
 	int bad = !arg || *end || end == arg, i;
 	switch (ch) {
-	case 'l': nopt.listen = arg; return 0;
-	case 'L': no_listen = 1; return 0;
-	case 's': nopt.seeds[nopt.nseeds++] = arg; return 0;
-	case 'c': nopt.connect[nopt.nconnect++] = arg; return 0;
-	case 'G': nopt.nogroups = 1; return 0;
-	case 'm': opt_mine = 100; return 0;
-	case 'M': opt_mine = (int)v; return -(bad || v < 1 || v > 100);
-	case 'S': opt_chain |= CHAIN_LIGHT; return 0;
-	case 'R': opt_chain |= CHAIN_REINDEX; return 0;
-	case 'v': log_min = LOG_DEBUG; return 0;
-	case 'q': log_min = LOG_WARN; return 0;
-	case 'T': tx_delay = strcmp(arg, "random") ? (int)v : TX_DELAY_RANDOM;
-	          return -(strcmp(arg, "random") && (bad || v < 0 || v > 60000));
-	case 'o': nopt.max_out = (int)v; return -(*end || v < 0 || v > 64);
-	case 'i': nopt.max_in = (int)v; return -(*end || v < 0 || v > 10000);
+	case 'l':
+		nopt.listen = arg;
+		return 0;
+	case 'L':
+		no_listen = 1;
+		return 0;
+	case 's':
+		nopt.seeds[nopt.nseeds++] = arg;
+		return 0;
+	case 'c':
+		nopt.connect[nopt.nconnect++] = arg;
+		return 0;
+	case 'G':
+		nopt.nogroups = 1;
+		return 0;
+	case 'm':
+		opt_mine = 100;
+		return 0;
+	case 'M':
+		opt_mine = (int)v;
+		return -(bad || v < 1 || v > 100);
+	case 'S':
+		opt_chain |= CHAIN_LIGHT;
+		return 0;
+	case 'R':
+		opt_chain |= CHAIN_REINDEX;
+		return 0;
+	case 'v':
+		log_min = LOG_DEBUG;
+		return 0;
+	case 'q':
+		log_min = LOG_WARN;
+		return 0;
+	case 'T':
+		if (!strcmp(arg, "random")) {
+			tx_delay = TX_DELAY_RANDOM;
+			return 0;
+		}
+		tx_delay = (int)v;
+		return -(bad || v < 0 || v > 60000);
+	case 'o':
+		nopt.max_out = (int)v;
+		return -(*end || v < 0 || v > 64);
+	case 'i':
+		nopt.max_in = (int)v;
+		return -(*end || v < 0 || v > 10000);
 	}
 	for (i = 0; eq && i < (int)(sizeof t / sizeof *t); i++) /* -t N=S */
 		if (strlen(names[i]) == (size_t)(eq - arg) &&
-		    strncmp(arg, names[i], (size_t)(eq - arg)) == 0) {
+		    !strncmp(arg, names[i], (size_t)(eq - arg))) {
 			*t[i] = v = strtol(eq + 1, &end, 10);
 			return -(*end || v < 1 || end == eq + 1);
 		}
@@ -961,18 +1050,21 @@ int main(int argc, char **argv) {
 	err = stderr;
 	if (argc == 2 && (!strcmp(argv[1], "--help") ||
 	                  !strcmp(argv[1], "--version")))
-		argv[1] += 2;                    /* the commands help, version */
+		/* the commands help, version */
+		argv[1] += 2;
 	list = xcalloc(2 * (size_t)argc, sizeof *list);   /* -s, then -c */
 	nopt.seeds = list;
 	nopt.connect = list + argc;
-	while ((ch = getopt(argc, argv, "d:n:hl:Ls:c:o:i:GmM:SRt:T:vq")) != -1) {
+	while ((ch = getopt(argc, argv, "d:n:hl:Ls:c:o:i:GmM:SRt:T:vq")) !=
+	       -1) {
 		if (ch == 'd')
 			opt_dir = optarg;
 		else if (ch == 'n')
 			opt_net = optarg;
 		else if (ch == 'h' || ch == '?' || node_option(ch, optarg)) {
 			if (ch != 'h' && ch != '?')
-				fprintf(stderr, "peerchain: bad value for -%c\n", ch);
+				fprintf(stderr,
+				        "peerchain: bad value for -%c\n", ch);
 			free(list);
 			return ch == 'h' ? cmd_help(NULL) : (usage(stderr), 2);
 		}

@@ -29,24 +29,38 @@ struct ban;
  * never by casting a byte pointer, so every machine gives the same bytes.
  * Ours are little-endian (le); SHA-256 and RFC 8554 are big-endian (be).
  * putNN stores an NN-bit v at p; getNN reads one from p. */
-static inline void put16le(uint8_t *p, uint16_t v)
-{ p[0] = (uint8_t)v; p[1] = (uint8_t)(v >> 8); }
-static inline uint16_t get16le(const uint8_t *p)
-{ return (uint16_t)(p[0] | p[1] << 8); }
-static inline void put32le(uint8_t *p, uint32_t v)
-{ put16le(p, (uint16_t)v); put16le(p + 2, (uint16_t)(v >> 16)); }
-static inline uint32_t get32le(const uint8_t *p)
-{ return (uint32_t)get16le(p) | (uint32_t)get16le(p + 2) << 16; }
-static inline void put64le(uint8_t *p, uint64_t v)
-{ put32le(p, (uint32_t)v); put32le(p + 4, (uint32_t)(v >> 32)); }
-static inline uint64_t get64le(const uint8_t *p)
-{ return (uint64_t)get32le(p) | (uint64_t)get32le(p + 4) << 32; }
-static inline void put16be(uint8_t *p, uint16_t v)
-{ p[0] = (uint8_t)(v >> 8); p[1] = (uint8_t)v; }
-static inline void put32be(uint8_t *p, uint32_t v)
-{ put16be(p, (uint16_t)(v >> 16)); put16be(p + 2, (uint16_t)v); }
-static inline uint32_t get32be(const uint8_t *p)
-{ return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | p[2] << 8 | p[3]; }
+static inline void put16le(uint8_t *p, uint16_t v) {
+	p[0] = (uint8_t)v;
+	p[1] = (uint8_t)(v >> 8);
+}
+static inline uint16_t get16le(const uint8_t *p) {
+	return (uint16_t)(p[0] | p[1] << 8);
+}
+static inline void put32le(uint8_t *p, uint32_t v) {
+	put16le(p, (uint16_t)v);
+	put16le(p + 2, (uint16_t)(v >> 16));
+}
+static inline uint32_t get32le(const uint8_t *p) {
+	return (uint32_t)get16le(p) | (uint32_t)get16le(p + 2) << 16;
+}
+static inline void put64le(uint8_t *p, uint64_t v) {
+	put32le(p, (uint32_t)v);
+	put32le(p + 4, (uint32_t)(v >> 32));
+}
+static inline uint64_t get64le(const uint8_t *p) {
+	return (uint64_t)get32le(p) | (uint64_t)get32le(p + 4) << 32;
+}
+static inline void put16be(uint8_t *p, uint16_t v) {
+	p[0] = (uint8_t)(v >> 8);
+	p[1] = (uint8_t)v;
+}
+static inline void put32be(uint8_t *p, uint32_t v) {
+	put16be(p, (uint16_t)(v >> 16));
+	put16be(p + 2, (uint16_t)v);
+}
+static inline uint32_t get32be(const uint8_t *p) {
+	return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | p[2] << 8 | p[3];
+}
 
 /* ==== sha256.c: SHA-256 (FIPS 180-4) ==== */
 #define SHA256_LEN   32   /* bytes in a digest */
@@ -303,8 +317,10 @@ struct chain {
 	size_t pool_cap;         /* mempool bytes at most (POOL_CAP) */
 	int sync_later;          /* 1: chain_sync() does the fsyncs */
 	int light;               /* headers only; utxo: the proven outputs */
-	struct { uint32_t height; uint8_t hash[SHA256_LEN]; } checked;
-	                         /* what checked.dat names */
+	struct {
+		uint32_t height;
+		uint8_t hash[SHA256_LEN];
+	} checked;               /* the tip checked.dat names */
 	uint32_t trust;          /* replay skips the signatures of blocks up to
 	                            this height (checked.dat's) */
 	char report[512];        /* damage the block files had: "" if none */
@@ -315,7 +331,8 @@ struct chain {
 	size_t genesis_len;
 	struct map index;        /* block hash -> struct blockindex */
 	struct blockindex *root; /* the genesis block */
-	struct blockindex **active; /* active[i]: the block at root height + i */
+	/* active[i]: the block at root height + i */
+	struct blockindex **active;
 	size_t nactive, acap;
 	struct blockindex *best; /* most work, LINKED, not FAILED */
 	struct blockindex *best_hdr; /* most work, not FAILED: the header
@@ -455,7 +472,8 @@ struct peer {
 	int64_t min_ping;        /* ms; -1 until measured */
 	uint16_t listen_port;    /* from its version... */
 	uint64_t services;       /* ...SERVICE_FULL, or 0: a light node */
-	uint32_t height;         /* from its version (a hint); gossip raises it */
+	/* from its version (a hint); gossip raises it */
+	uint32_t height;
 	char agent[MAX_AGENT + 1];
 	struct gpeer *up;        /* the layer above's state for it (gossip's) */
 };

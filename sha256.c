@@ -70,8 +70,14 @@ static void compress(uint32_t s[8], const uint8_t *block) {
 	uint32_t w[16], a, b, c, d, e, f, g, h;
 	for (int i = 0; i < 16; i++)
 		w[i] = get32be(block + 4 * i);
-	a = s[0]; b = s[1]; c = s[2]; d = s[3];
-	e = s[4]; f = s[5]; g = s[6]; h = s[7];
+	a = s[0];
+	b = s[1];
+	c = s[2];
+	d = s[3];
+	e = s[4];
+	f = s[5];
+	g = s[6];
+	h = s[7];
 	EIGHT_ROUNDS(0, LOAD);
 	EIGHT_ROUNDS(8, LOAD);
 	/* Steps of 16 make every ring index a constant the compiler can keep
@@ -80,8 +86,14 @@ static void compress(uint32_t s[8], const uint8_t *block) {
 		EIGHT_ROUNDS(i, NEXT);
 		EIGHT_ROUNDS(i + 8, NEXT);
 	}
-	s[0] += a; s[1] += b; s[2] += c; s[3] += d;
-	s[4] += e; s[5] += f; s[6] += g; s[7] += h;
+	s[0] += a;
+	s[1] += b;
+	s[2] += c;
+	s[3] += d;
+	s[4] += e;
+	s[5] += f;
+	s[6] += g;
+	s[7] += h;
 	compressions++;
 }
 

@@ -70,7 +70,7 @@ static size_t slot(const struct map *m, const uint8_t *key) {
 /* The value stored under key, or NULL. */
 void *map_get(const struct map *m, const uint8_t *key) {
 	for (struct ment *e = m->b[slot(m, key)]; e; e = e->next)
-		if (memcmp(e->key, key, m->klen) == 0) return e->val;
+		if (!memcmp(e->key, key, m->klen)) return e->val;
 	return NULL;
 }
 
@@ -108,7 +108,7 @@ void *map_del(struct map *m, const uint8_t *key) {
 	struct ment **pp, *e;
 	void *val;
 	for (pp = &m->b[slot(m, key)]; (e = *pp); pp = &e->next)
-		if (memcmp(e->key, key, m->klen) == 0) {
+		if (!memcmp(e->key, key, m->klen)) {
 			*pp = e->next;
 			val = e->val;
 			free(e);
@@ -173,7 +173,8 @@ int hex_decode(const char *s, uint8_t *out, size_t n) {
 	const char *d;
 	if (strlen(s) != 2 * n) return -1;
 	for (size_t i = 0; i < 2 * n; i++) {
-		if (!(d = strchr(digits, s[i] < 'A' ? s[i] : s[i] | 0x20))) return -1;
+		if (!(d = strchr(digits, s[i] < 'A' ? s[i] : s[i] | 0x20)))
+			return -1;
 		out[i / 2] = (uint8_t)(i % 2 ? out[i / 2] | (d - digits) :
 		                       (d - digits) << 4);
 	}
@@ -200,10 +201,14 @@ uint32_t crc32(const uint8_t *p, size_t n) {
 /* Read (or write) len bytes at pos, whole; returns 0 or -1. */
 int file_io(int fd, uint8_t *buf, size_t len, off_t pos, int write) {
 	ssize_t n;
-	for (; len > 0; buf += n, len -= (size_t)n, pos += n)
-		if ((n = write ? pwrite(fd, buf, len, pos) :
-		         pread(fd, buf, len, pos)) <= 0)
+	for (; len > 0; buf += n, len -= (size_t)n, pos += n) {
+		if (write)
+			n = pwrite(fd, buf, len, pos);
+		else
+			n = pread(fd, buf, len, pos);
+		if (n <= 0)
 			return -1;
+	}
 	return 0;
 }
 
@@ -250,8 +255,10 @@ int random_bytes(void *buf, size_t n) {
 	size_t k;
 	for (; n > 0; n -= k, out += k, left -= k) {
 		if (!left) {
-			if (fd < 0 && (fd = open("/dev/urandom", O_RDONLY)) < 0) return -1;
-			if (read(fd, pool, sizeof pool) != (ssize_t)sizeof pool) return -1;
+			if (fd < 0 && (fd = open("/dev/urandom", O_RDONLY)) < 0)
+				return -1;
+			if (read(fd, pool, sizeof pool) != (ssize_t)sizeof pool)
+				return -1;
 			left = sizeof pool;
 		}
 		k = n < left ? n : left;
@@ -365,7 +372,7 @@ void rw_magic(struct rw *s, const char *magic) {
 	uint8_t *p = rw_take(s, 4);
 	if (s->out)
 		memcpy(p, magic, 4);
-	else if (p && memcmp(p, magic, 4) != 0)
+	else if (p && memcmp(p, magic, 4))
 		s->bad = 1;
 }
 
@@ -377,7 +384,7 @@ void rw_sum(struct rw *s) {
 	        (size_t)(s->in - s->base), sum);
 	if ((p = rw_take(s, 4)) && s->out)
 		memcpy(p, sum, 4);
-	else if (p && memcmp(p, sum, 4) != 0)
+	else if (p && memcmp(p, sum, 4))
 		s->bad = 1;
 }
 

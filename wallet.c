@@ -48,7 +48,7 @@ int addr_parse(const char *s, uint8_t addr[ADDR_LEN]) {
 	uint8_t raw[ADDR_LEN + 4], sum[SHA256_LEN];
 	if (hex_decode(s, raw, sizeof raw) != 0) return -1;
 	sha256d(raw, ADDR_LEN, sum);
-	if (memcmp(sum, raw + ADDR_LEN, 4) != 0) return -2;
+	if (memcmp(sum, raw + ADDR_LEN, 4)) return -2;
 	memcpy(addr, raw, ADDR_LEN);
 	return 0;
 }
@@ -112,17 +112,20 @@ int wallet_new_key(struct wallet *w, char *err, size_t errlen) {
  * keys get lms_type (H5 or H10).  Returns NULL with err set on failure. */
 struct wallet *wallet_open(const char *dir, int create, uint32_t lms_type,
                            char *err, size_t errlen) {
-	struct wallet *w = xcalloc(1, sizeof *w);
+	struct wallet *w = xmalloc(sizeof *w);
 	int r;
 	snprintf(w->path, sizeof w->path, "%s/wallet.dat", dir);
 	w->type = lms_type == LMS_SHA256_M32_H5 ? lms_type : LMS_SHA256_M32_H10;
 	r = file_load(w->path, 12 + (size_t)MAX_KEYS * KEY_REC, wallet_rw, w);
 	if (r > 0 && w->n) return w;
 	if (r != 0)
-		snprintf(err, errlen, "%s is damaged; it was left as it is", w->path);
+		snprintf(err, errlen, "%s is damaged; it was left as it is",
+		         w->path);
 	else if (!create)
-		snprintf(err, errlen, "no wallet in %s (make one with `peerchain "
-		         "address`)", dir);
+		snprintf(err, errlen,
+		         "no wallet in %s (make one with `peerchain "
+		         "address`)",
+		         dir);
 	else if (wallet_new_key(w, err, errlen) == 0)
 		return w;
 	wallet_close(w);
@@ -146,7 +149,7 @@ const uint8_t *wallet_address(const struct wallet *w) {
 /* The index of the key whose address this is, or -1. */
 long wallet_key(const struct wallet *w, const uint8_t addr[ADDR_LEN]) {
 	for (uint32_t i = 0; i < w->n; i++)
-		if (memcmp(w->keys[i].addr, addr, ADDR_LEN) == 0)
+		if (!memcmp(w->keys[i].addr, addr, ADDR_LEN))
 			return (long)i;
 	return -1;
 }
@@ -271,16 +274,17 @@ static int sign_inputs(struct wallet *w, struct tx *t, const uint32_t *ikey,
 		if (i > 0 && ikey[i] == ikey[i - 1])
 			continue;                  /* borrows the one before */
 		struct wkey *wk = &w->keys[ikey[i]];
-		if (!wk->tree && lms_keygen(wk->tree = xmalloc(sizeof *wk->tree),
-		                            wk->type, wk->ots, wk->I, wk->seed)) {
+		if (!wk->tree &&
+		    lms_keygen(wk->tree = xmalloc(sizeof *wk->tree), wk->type,
+		               wk->ots, wk->I, wk->seed)) {
 			free(wk->tree);
 			wk->tree = NULL;
 			return -1;
 		}
 		t->in[i].sig = sigs + (size_t)i * LMS_SIG_MAX;
-		t->in[i].siglen = (uint16_t)lms_sign(wk->tree, q[ikey[i]], sighash,
-		                                     SHA256_LEN, sigs + (size_t)i *
-		                                     LMS_SIG_MAX, LMS_SIG_MAX);
+		t->in[i].siglen = (uint16_t)lms_sign(
+		        wk->tree, q[ikey[i]], sighash, SHA256_LEN,
+		        sigs + (size_t)i * LMS_SIG_MAX, LMS_SIG_MAX);
 		if (!t->in[i].siglen) return -1;
 	}
 	return 0;
@@ -288,8 +292,9 @@ static int sign_inputs(struct wallet *w, struct tx *t, const uint32_t *ikey,
 
 /* An amount in coins with 8 decimals, as users read and type it. */
 char *amount_text(uint64_t v, char buf[AMOUNT_TEXT_LEN]) {
-	snprintf(buf, AMOUNT_TEXT_LEN, "%llu.%08llu", (unsigned long long)(v / COIN),
-	        (unsigned long long)(v % COIN));
+	snprintf(buf, AMOUNT_TEXT_LEN, "%llu.%08llu",
+	         (unsigned long long)(v / COIN),
+	         (unsigned long long)(v % COIN));
 	return buf;
 }
 
@@ -341,11 +346,15 @@ uint8_t *wallet_pay(struct wallet *w, struct chain *c,
 		goto out;
 	}
 	if ((have = choose(w, &g, amount, &fee, chosen, &n)) < amount + fee) {
-		snprintf(err, errlen, "insufficient funds: %s spendable in one "
-		         "payment of %lu inputs (%s maturing, %s unconfirmed), %s "
-		         "needed", amount_text(have, a), (unsigned long)n,
-		         amount_text(g.immature, b), amount_text(g.unconfirmed, d),
-		         amount_text(amount + fee, e));
+		snprintf(
+		        err, errlen,
+		        "insufficient funds: %s spendable in one "
+		        "payment of %lu inputs (%s maturing, %s "
+		        "unconfirmed), %s needed",
+		        amount_text(have, a), (unsigned long)n,
+		        amount_text(g.immature, b),
+		        amount_text(g.unconfirmed, d),
+		        amount_text(amount + fee, e));
 		goto out;
 	}
 	in = xcalloc(n, sizeof *in);
@@ -382,7 +391,8 @@ int amount_parse(const char *s, uint64_t *v) {
 		if (*s == '.' && !point) {
 			point = 1;
 		} else if (*s >= '0' && *s <= '9' && !point) {
-			if ((whole = whole * 10 + (uint64_t)(*s - '0')) > MAX_MONEY / COIN)
+			whole = whole * 10 + (uint64_t)(*s - '0');
+			if (whole > MAX_MONEY / COIN)
 				return -1;
 			any = 1;
 		} else if (*s >= '0' && *s <= '9' && digits < 8) {
@@ -394,7 +404,7 @@ int amount_parse(const char *s, uint64_t *v) {
 		}
 	}
 	if (!any) return -1;
-	while (digits++ < 8)
+	for (; digits < 8; digits++)
 		frac *= 10;
 	*v = whole * COIN + frac;
 	return *v > MAX_MONEY ? -1 : 0;

@@ -69,7 +69,8 @@ static double rate(void (*fn)(void *), void *arg, double *blocks) {
 		if ((double)n / t > best)
 			best = (double)n / t;
 		if (blocks)
-			*blocks = (double)(sha256_compressions() - c0) / (double)n;
+			*blocks = (double)(sha256_compressions() - c0) /
+			          (double)n;
 	}
 	return best;
 }
@@ -153,12 +154,13 @@ static double bench_sha256(void) {
 			figure("sha256sum_mb_s", BUF_BYTES / best_sum / 1e6);
 			figure("sha256_vs_sha256sum", best_sum / best);
 		} else {
-			fprintf(stderr, "bench: sha256sum failed or disagreed\n");
+			fprintf(stderr,
+			        "bench: sha256sum failed or disagreed\n");
 		}
 		unlink(path);
 	} else {
-		fprintf(stderr, "bench: cannot write %s: no sha256sum figures\n",
-		        path);
+		fprintf(stderr,
+		        "bench: cannot write %s: no sha256sum figures\n", path);
 	}
 	free(buf);
 	figure("sha256_compress_s", (double)blocks / best);
@@ -349,8 +351,8 @@ static int generate(const char *dir) {
 		for (i = 1; i <= n; i++)
 			lens[i] = pay(&g, txbuf[i]);
 		chain_hash_at(c, h - 1, prev);
-		b = block_make(prev, 1795219200 + h, 0x207fffff, txs, lens, n + 1,
-		               &len);
+		b = block_make(prev, 1795219200 + h, 0x207fffff, txs, lens,
+		               n + 1, &len);
 		while (block_mine(b, len, 1000, 1795219200 + 2 * h) != 1)
 			;
 		r = chain_add_block(c, b, len);
@@ -404,7 +406,8 @@ static void wallet_figures(void) {
 	size_t len;
 	int k, ok = mkdtemp(dir) != NULL;
 
-	if (ok && (c = chain_open(params_find("regtest"), dir, 0, err, sizeof err)))
+	if (ok &&
+	    (c = chain_open(params_find("regtest"), dir, 0, err, sizeof err)))
 		w = wallet_open(dir, 1, LMS_SHA256_M32_H10, err, sizeof err);
 	for (k = 0; w && k < 11; k++)           /* the first coinbase matures */
 		mine_to(c, wallet_address(w));
@@ -620,8 +623,9 @@ static double bench_ms(void) {
  * not be precise, and costs the node little).  Returns its blocks per
  * second, or -1. */
 static double sync_rate(const char *a, const char *b, const char *fresh) {
-	char height[700], last[900], *srv[] = { "./peerchain", "-d", NULL, "-n", "regtest",
-	     "-l", NULL, "-o", "0", "-q", "run", NULL };
+	char height[700], last[900],
+	        *srv[] = {"./peerchain", "-d", NULL, "-n", "regtest", "-l",
+	                  NULL,          "-o", "0",  "-q", "run",     NULL};
 	char *cli[] = { "./peerchain", "-d", (char *)fresh, "-n", "regtest",
 	     "-L", "-c", "127.0.0.1:23040", "-c", "127.0.0.1:23041", "-q",
 	     "run", NULL };
@@ -635,11 +639,15 @@ static double sync_rate(const char *a, const char *b, const char *fresh) {
 	srv[6] = "127.0.0.1:23041";
 	pb = spawn(srv, 1);
 	if (wait_up(a) == 0 && wait_up(b) == 0) {
-		snprintf(height, sizeof height, "./peerchain -d '%s' -n regtest "
-		         "status 2>/dev/null | sed -n 's/^height //p'", fresh);
-		snprintf(last, sizeof last, "./peerchain -d '%s' -n regtest seen "
+		snprintf(height, sizeof height,
+		         "./peerchain -d '%s' -n regtest "
+		         "status 2>/dev/null | sed -n 's/^height //p'",
+		         fresh);
+		snprintf(last, sizeof last,
+		         "./peerchain -d '%s' -n regtest seen "
 		         "$(./peerchain -d '%s' -n regtest tip | sed -n "
-		         "'s/^hash //p')", fresh, fresh);
+		         "'s/^hash //p')",
+		         fresh, fresh);
 		t = bench_ms();
 		pc = spawn(cli, 1);
 		while ((got = first_number(height)) < CHAIN_BLOCKS &&
@@ -708,7 +716,8 @@ static void bench_gossip(void) {
 	for (k = 0; k < 2; k++)
 		if ((t = reindex(a, "-R", &kib)) > 0 && t < best)
 			best = t;
-	for (k = 0, rate = -1; k < 2; k++) {    /* best of two, as the reindex */
+	/* best of two, as the reindex */
+	for (k = 0, rate = -1; k < 2; k++) {
 		snprintf(cmd, sizeof cmd, "rm -rf '%s'", fresh);
 		if (system(cmd) == 0 && (t = sync_rate(a, b, fresh)) > rate)
 			rate = t;
@@ -752,7 +761,8 @@ static void bench_mine(void) {
 		nanosleep(&(struct timespec){ 10, 0 }, NULL);
 		reap(pid);
 		t = now() - t;
-		figure(k ? "mine_m100_cpu" : "mine_m25_cpu", (children_cpu() - cpu) / t);
+		figure(k ? "mine_m100_cpu" : "mine_m25_cpu",
+		       (children_cpu() - cpu) / t);
 		snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
 		if (system(cmd) != 0)
 			fprintf(stderr, "bench: cannot remove %s\n", dir);
@@ -782,7 +792,8 @@ static void bench_light(void) {
 	int k;
 
 	if (!mkdtemp(dir)) return;
-	snprintf(cmd, sizeof cmd, "./peerchain -d %s/l -n regtest -S address", dir);
+	snprintf(cmd, sizeof cmd, "./peerchain -d %s/l -n regtest -S address",
+	         dir);
 	if (!(p = popen(cmd, "r")) || !fgets(addr, sizeof addr, p))
 		fprintf(stderr, "bench: no light wallet\n");
 	if (p)

@@ -232,7 +232,8 @@ static void test_bitcoin_first(void) {
 	uint32_t height;
 
 	assert(len == 10000 * HEADER_LEN);
-	assert(chain_add_header(c, h) == V_ALREADY_KNOWN);   /* our genesis is theirs */
+	/* our genesis is theirs */
+	assert(chain_add_header(c, h) == V_ALREADY_KNOWN);
 	feed_headers(c, h, 10000, 7);
 	sha256d(h + 9999 * HEADER_LEN, HEADER_LEN, hash);
 	assert(chain_header(c, hash, hdr, &height) == 0 && height == 9999);
@@ -257,8 +258,10 @@ static void test_bitcoin_retargets(void) {
 	p.genesis_height = 30000;
 	c = chain_open(&p, NULL, 0, err, sizeof err);
 	for (i = 0; i < 4; i++) {
-		assert(get32le(h + (at[i] - 30000) * HEADER_LEN + 72) == bits[i]);
-		assert(get32le(h + (at[i] - 30001) * HEADER_LEN + 72) != bits[i]);
+		assert(get32le(h + (at[i] - 30000) * HEADER_LEN + 72) ==
+		       bits[i]);
+		assert(get32le(h + (at[i] - 30001) * HEADER_LEN + 72) !=
+		       bits[i]);
 	}
 	feed_headers(c, h, 10000, 7);
 	chain_close(c);
@@ -462,7 +465,8 @@ static void test_rule_merkle(void) {
 	refused(c, b, len, V_BAD_MERKLE_ROOT);
 	block_merkle(b, len);
 	solve(b, len);
-	m = malloc(len + lens[1]);          /* [cb, t1, t2] -> [cb, t1, t2, t2] */
+	/* [cb, t1, t2] -> [cb, t1, t2, t2] */
+	m = malloc(len + lens[1]);
 	memcpy(m, b, len);
 	memcpy(m + len, t2, lens[1]);
 	put32le(m + HEADER_LEN, 4);
@@ -484,7 +488,8 @@ static void test_rule_inputs(void) {
 	txs[0] = t1;
 	refused_with(c, txs, lens, 1, 50 * COIN, V_MISSING_INPUT);
 	lens[0] = make_tx(t1, sizeof t1, cbid[1], 1, &key, pub, COIN, 0, addr);
-	refused_with(c, txs, lens, 1, 50 * COIN, V_MISSING_INPUT);  /* no output 1 */
+	/* no output 1 */
+	refused_with(c, txs, lens, 1, 50 * COIN, V_MISSING_INPUT);
 	lens[0] = make_tx(t1, sizeof t1, cbid[1], 0, &key, pub, 20 * COIN, 0,
 	                  addr2);
 	lens[1] = make_tx(t2, sizeof t2, cbid[1], 0, &key, pub, 30 * COIN, 0,
@@ -552,7 +557,8 @@ static void test_rule_maturity(void) {
 	grow(c, 10);
 	txs[0] = t1;
 	lens[0] = make_tx(t1, sizeof t1, cbid[2], 0, &key, pub, COIN, 0, addr);
-	refused_with(c, txs, lens, 1, 50 * COIN, V_IMMATURE_COINBASE_SPEND);  /* at 11 */
+	/* at 11 */
+	refused_with(c, txs, lens, 1, 50 * COIN, V_IMMATURE_COINBASE_SPEND);
 	lens[0] = make_tx(t1, sizeof t1, cbid[1], 0, &key, pub, COIN, 0, addr);
 	assert(add_on(c, txs, lens, 1, 49 * COIN) == V_OK);
 	done(c);
@@ -807,8 +813,8 @@ static void test_store_lock(void) {
 	pid = fork();
 	assert(pid >= 0);
 	if (pid == 0) {
-		struct chain *d = chain_open(params_find("regtest"), dir, 0, err,
-		                             sizeof err);
+		struct chain *d = chain_open(params_find("regtest"), dir, 0,
+		                             err, sizeof err);
 
 		_exit(d == NULL && strstr(err, "in use") ? 0 : 1);
 	}
@@ -831,9 +837,9 @@ static void branch(struct chain *c, const uint8_t from[SHA256_LEN],
 
 	memcpy(prev, from, SHA256_LEN);
 	for (i = 0; i < n; i++) {
-		b = block_after(prev, h + 1 + (uint32_t)i, t + 1000 + (uint32_t)i,
-		                i == at ? txs : NULL, lens, i == at ? ntx : 0,
-		                50 * COIN, 0, &len);
+		b = block_after(prev, h + 1 + (uint32_t)i,
+		                t + 1000 + (uint32_t)i, i == at ? txs : NULL,
+		                lens, i == at ? ntx : 0, 50 * COIN, 0, &len);
 		chain_add_block(c, b, len);
 		sha256d(b, HEADER_LEN, prev);
 		free(b);
@@ -1039,17 +1045,20 @@ static void test_pool_cap_expiry(void) {
 		assert(chain_add_tx(c, t[i], l[i]) == V_OK);
 	}
 	c->pool_cap = l[0] + l[1] + l[2];
-	ll = make_tx(low, sizeof low, cbid[4], 0, &key, pub, 50 * COIN, 0, addr);
+	ll = make_tx(low, sizeof low, cbid[4], 0, &key, pub, 50 * COIN, 0,
+	             addr);
 	assert(chain_add_tx(c, low, ll) == V_FEE_TOO_LOW);     /* fee 0 */
 	ll = make_tx(low, sizeof low, cbid[4], 0, &key, pub, 50 * COIN - ll + 1,
 	             0, addr);
-	assert(chain_add_tx(c, low, ll) == V_FEE_TOO_LOW);     /* a byte short */
+	/* a byte short */
+	assert(chain_add_tx(c, low, ll) == V_FEE_TOO_LOW);
 	ll = make_tx(low, sizeof low, cbid[4], 0, &key, pub, 50 * COIN - ll, 0,
 	             addr);
 	assert(chain_add_tx(c, low, ll) == V_MEMPOOL_FULL);    /* 1 a byte */
 	assert(c->pool.n == 3);
 	c->now = T0 + 1000;
-	ll = make_tx(low, sizeof low, cbid[4], 0, &key, pub, 46 * COIN, 0, addr);
+	ll = make_tx(low, sizeof low, cbid[4], 0, &key, pub, 46 * COIN, 0,
+	             addr);
 	sha256d(low, ll, hid);
 	assert(chain_add_tx(c, low, ll) == V_OK);            /* fee 4 */
 	assert(c->pool.n == 3);
@@ -1176,7 +1185,8 @@ static void test_attack_deep_branch(void) {
 	tip_header(c, hdr, hash);
 	for (i = 1; i <= DEEP; i++) {
 		b[i] = block_after(hash, i, get32le(hdr + HDR_TIME) + i, NULL,
-		                   NULL, 0, (i == 1 ? 51 : 50) * COIN, 0, &len[i]);
+		                   NULL, 0, (i == 1 ? 51 : 50) * COIN, 0,
+		                   &len[i]);
 		sha256d(b[i], HEADER_LEN, hash);
 		assert(chain_add_header(c, b[i]) == V_OK);
 	}
@@ -1209,8 +1219,9 @@ static void branch_add(struct chain *c, uint8_t (*tip)[SHA256_LEN],
 		;
 	assert(chain_add_header(c, h) == V_OK);
 	sha256d(h, HEADER_LEN, tip[b]);
-	if (n[b]++ == 0)
+	if (n[b] == 0)
 		memcpy(first[b], tip[b], SHA256_LEN);
+	n[b]++;
 }
 
 /* A peer makes the best header switch between two branches from genesis,
@@ -1234,7 +1245,8 @@ static void test_attack_header_switch(void) {
 	keys();
 	c->sync_later = 1;
 	tip_header(c, hdr, tip[0]);
-	for (i = 0; i < SWITCH_DEPTH; i++) {   /* (coinbases claiming nothing) */
+	/* (coinbases claiming nothing) */
+	for (i = 0; i < SWITCH_DEPTH; i++) {
 		blk = block_on(c, NULL, NULL, 0, 0, &len);
 		assert(chain_add_block(c, blk, len) == V_OK);
 		free(blk);
@@ -1252,10 +1264,12 @@ static void test_attack_header_switch(void) {
 			branch_add(c, tip, n, first, b, t0);
 		assert(chain_best_header(c, NULL) == n[b]);
 		assert(chain_missing(c, miss, ht, 4, 1024) == 4);
-		assert(memcmp(miss[0], first[b], SHA256_LEN) == 0 && ht[3] == 4);
+		assert(memcmp(miss[0], first[b], SHA256_LEN) == 0 &&
+		       ht[3] == 4);
 	}
 	per_switch = ((double)(clock() - t) - added * per_header) / SWITCHES;
-	fprintf(stderr, "header %.0f switch %.0f (clocks)\n", per_header, per_switch);
+	fprintf(stderr, "header %.0f switch %.0f (clocks)\n", per_header,
+	        per_switch);
 	assert(per_switch < 10 * per_header);
 	done(c);
 }
@@ -1299,11 +1313,13 @@ static void test_genesis(void) {
 	for (i = 0; i < 2; i++) {
 		p = params_find(nets[i]);
 		len = strlen(p->genesis) / 2;
-		assert(len < sizeof blk && hex_decode(p->genesis, blk, len) == 0);
+		assert(len < sizeof blk &&
+		       hex_decode(p->genesis, blk, len) == 0);
 		memcpy(root, blk + 36, SHA256_LEN);
 		assert(block_merkle(blk, len) == 0);
 		assert(memcmp(root, blk + 36, SHA256_LEN) == 0);
-		assert(block_mine(blk, len, 1, 0) == 1);  /* nonce already good */
+		/* nonce already good */
+		assert(block_mine(blk, len, 1, 0) == 1);
 		assert(get32le(blk + 72) == p->limit_bits);
 	}
 	assert(params_find("nonesuch") == NULL);
@@ -1458,21 +1474,22 @@ static void test_pool_chains(void) {
 	int i;
 
 	for (i = 0; i < 25; i++, v -= f)       /* a line of 25: the limit */
-		assert(spend_on(c, i ? id[i - 1] : cbid[1], 0, v, 0, f, id[i]) ==
-		       V_OK);
+		assert(spend_on(c, i ? id[i - 1] : cbid[1], 0, v, 0, f,
+		                id[i]) == V_OK);
 	assert(spend_on(c, id[24], 0, v, 0, f, x) == V_TOO_LONG_CHAIN);
 	assert(c->pool.n == 25);
 	done(c);
 	c = funded();              /* a root, a line of 23 on it, one beside */
 	assert(spend_on(c, cbid[1], 0, 50 * COIN, COIN, f, id[0]) == V_OK);
 	for (v = 49 * COIN - f, i = 1; i < 24; i++, v -= f)
-		assert(spend_on(c, id[i - 1], 0, v, 0, i < 23 ? f : 5000, id[i]) ==
-		       V_OK);
+		assert(spend_on(c, id[i - 1], 0, v, 0, i < 23 ? f : 5000,
+		                id[i]) == V_OK);
 	assert(spend_on(c, id[0], 1, COIN, 0, f, side) == V_OK);  /* 25th */
 	assert(spend_on(c, side, 0, COIN - f, 0, f, x) == V_TOO_LONG_CHAIN);
 	c->pool_cap = c->pool_bytes;   /* a newcomer evicts the cheapest, */
 	assert(spend_on(c, cbid[2], 0, 50 * COIN, 0, f, x) == V_OK);
-	assert(c->pool.n == 25 && !chain_pool_tx(c, id[23])); /* the line's end */
+	/* the line's end */
+	assert(c->pool.n == 25 && !chain_pool_tx(c, id[23]));
 	c->pool_cap = 1u << 25;
 	assert(spend_on(c, side, 0, COIN - f, 0, f, x) == V_OK);  /* room */
 	done(c);

@@ -6,7 +6,8 @@
 #      body on its condition's line only for a guard (return, continue,
 #      break, goto);
 #   3. in C, no assignment inside an if or while condition but the
-#      call-result idiom `if ((r = f(...)) != V_OK)`.
+#      call-result idiom `if ((r = f(...)) != V_OK)`, and no ++ or --
+#      inside an if (a countdown `while (n-- > 0)` is the one exception).
 # Prints each line that breaks a rule as FILE:LINE: RULE, and exits 1 if
 # there is any.  usage: t/layout.sh [FILE...]  (default: the whole tree)
 set -u
@@ -121,7 +122,9 @@ FNR == 1 {
 		kw = substr(s, RSTART, RLENGTH)
 		cond = substr(s, open, shut - open + 1)
 		rest = substr(s, shut + 1)
-		if (kw !~ /for/ && assigns(cond))
+		if (kw ~ /while/ && cond ~ /^\([A-Za-z_][A-Za-z_0-9>.-]*--( > 0)?\)$/)
+			;
+		else if (kw !~ /for/ && assigns(cond))
 			bad("an assignment inside a condition")
 		s = rest
 	} else if (match(s, /(^|[^A-Za-z_0-9])else[ \t]/)) {

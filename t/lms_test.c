@@ -91,7 +91,8 @@ static int hss_verify(const uint8_t *pub, size_t publen, const void *msg,
 static int verify_exact(int hss, const uint8_t *pub, size_t publen,
                         const uint8_t *msg, size_t msglen,
                         const uint8_t *sig, size_t siglen) {
-	uint8_t *p = malloc(publen ? publen : 1), *s = malloc(siglen ? siglen : 1);
+	uint8_t *p = malloc(publen ? publen : 1),
+	        *s = malloc(siglen ? siglen : 1);
 	int rc;
 
 	assert(p && s);
@@ -112,9 +113,12 @@ static void flip_every_byte(int hss, uint8_t *pub, size_t publen,
 	uint8_t *bufs[3];
 	size_t lens[3], b, i;
 
-	bufs[0] = pub; lens[0] = publen;
-	bufs[1] = msg; lens[1] = msglen;
-	bufs[2] = sig; lens[2] = siglen;
+	bufs[0] = pub;
+	lens[0] = publen;
+	bufs[1] = msg;
+	lens[1] = msglen;
+	bufs[2] = sig;
+	lens[2] = siglen;
 	assert(verify_exact(hss, pub, publen, msg, msglen, sig, siglen) ==
 	       LMS_OK);
 	for (b = 0; b < 3; b++) {
@@ -317,8 +321,9 @@ static void round_trip_others(void) {
 		lms_public_key(&other, pub2);
 		len = lms_sign(&k, 31, "hello", 5, sig, sizeof sig);
 		assert(len == lms_sig_len(LMS_SHA256_M32_H5, ots[i]));
-		assert(verify_exact(0, pub, sizeof pub, (const uint8_t *)"hello",
-		                    5, sig, len) == LMS_OK);
+		assert(verify_exact(0, pub, sizeof pub,
+		                    (const uint8_t *)"hello", 5, sig,
+		                    len) == LMS_OK);
 		assert(lms_verify(pub2, sizeof pub2, "hello", 5, sig, len) ==
 		       LMS_BAD_SIG);
 	}

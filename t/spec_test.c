@@ -124,7 +124,8 @@ static void test_genesis(void) {
 		snprintf(key, sizeof key, "%s.nonce", nets[i]);
 		assert(numval(key, 10) == get32le(b + 76));
 		if (i == 3) {
-			assert(n == HEADER_LEN);  /* bitcoin: the header alone */
+			/* bitcoin: the header alone */
+			assert(n == HEADER_LEN);
 			continue;
 		}
 		cb = hexval("genesis.coinbase", v, sizeof v);
@@ -148,7 +149,8 @@ static void test_subsidy(void) {
 		if (sscanf(p, "%15[a-z].%lu %llu", net, &height, &amount) != 3)
 			continue;
 		assert(params_find(net));
-		assert(block_subsidy(params_find(net), (uint32_t)height) == amount);
+		assert(block_subsidy(params_find(net), (uint32_t)height) ==
+		       amount);
 		n++;
 	}
 	assert(n >= 5);
@@ -163,10 +165,11 @@ static void test_frame(void) {
 	size_t n = hexval("frame.ping", want, sizeof want), plen;
 
 	assert(n == FRAME_HEAD + 8);
-	assert(frame_write(got, params_find("main")->magic, "ping", nonce, 8) == n);
+	assert(frame_write(got, params_find("main")->magic, "ping", nonce, 8) ==
+	       n);
 	assert(memcmp(got, want, n) == 0);
-	assert(frame_parse(want, n, params_find("main")->magic, 8, cmd, &payload,
-	                   &plen, &why) == (long)n);
+	assert(frame_parse(want, n, params_find("main")->magic, 8, cmd,
+	                   &payload, &plen, &why) == (long)n);
 	assert(strcmp(cmd, "ping") == 0 && plen == 8);
 }
 
@@ -180,7 +183,8 @@ static void test_address(void) {
 	addr_text(addr, got);
 	assert(value("lms.address", want, sizeof want));
 	assert(strcmp(want, got) == 0);
-	assert(addr_parse(want, back) == 0 && memcmp(back, addr, ADDR_LEN) == 0);
+	assert(addr_parse(want, back) == 0 &&
+	       memcmp(back, addr, ADDR_LEN) == 0);
 }
 
 /* RFC 8554's hash shape: H(I || u32(a) || u16(b) || u8(j) || d1 || d2),
@@ -236,7 +240,8 @@ static void test_lms(void) {
 	assert(memcmp(sig, want, n) == 0);
 	assert(lms_verify(pub, LMS_PUB_LEN, "abc", 3, sig, n) == LMS_OK);
 
-	q = (uint32_t)sig[0] << 24 | (uint32_t)sig[1] << 16 | sig[2] << 8 | sig[3];
+	q = (uint32_t)sig[0] << 24 | (uint32_t)sig[1] << 16 | sig[2] << 8 |
+	    sig[3];
 	assert(q == 5);
 	rfc_hash(I, q, 0x8181, -1, sig + 8, 32, (const uint8_t *)"abc", 3, Qc);
 	assert(hexval("lms.Q", v, sizeof v) == 32 && memcmp(v, Qc, 32) == 0);
@@ -245,13 +250,15 @@ static void test_lms(void) {
 	assert(sum == numval("lms.cksm", 10));
 	Qc[32] = (uint8_t)((sum << 4) >> 8);
 	Qc[33] = (uint8_t)(sum << 4);
-	assert(value("lms.digits", digits, sizeof digits) && strlen(digits) == 67);
+	assert(value("lms.digits", digits, sizeof digits) &&
+	       strlen(digits) == 67);
 	for (i = 0; i < 67; i++) {
 		a = Qc[i / 2] >> (4 - 4 * (i % 2)) & 15;
 		assert(digits[i] == "0123456789abcdef"[a]);
 		memcpy(z[i], sig + 40 + 32 * i, SHA256_LEN);
 		for (j = a; j <= 14; j++) {
-			rfc_hash(I, q, (uint16_t)i, (int)j, z[i], SHA256_LEN, NULL, 0, tmp);
+			rfc_hash(I, q, (uint16_t)i, (int)j, z[i], SHA256_LEN,
+			         NULL, 0, tmp);
 			memcpy(z[i], tmp, SHA256_LEN);
 		}
 	}

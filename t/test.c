@@ -56,7 +56,8 @@ uint8_t *read_file(const char *path, size_t *len) {
 
 /* The value of one hex digit (the caller checked it is one). */
 static unsigned hexval(char c) {
-	return c <= '9' ? (unsigned)(c - '0') : (unsigned)((c | 0x20) - 'a' + 10);
+	return c <= '9' ? (unsigned)(c - '0')
+	                : (unsigned)((c | 0x20) - 'a' + 10);
 }
 
 /* Decode hex digits up to the first non-hex character into out (at most
@@ -66,7 +67,8 @@ size_t unhex(const char *hex, uint8_t *out, size_t cap) {
 
 	assert(n % 2 == 0 && n / 2 <= cap);
 	for (i = 0; i < n / 2; i++)
-		out[i] = (uint8_t)(hexval(hex[2 * i]) << 4 | hexval(hex[2 * i + 1]));
+		out[i] = (uint8_t)(hexval(hex[2 * i]) << 4 |
+		                   hexval(hex[2 * i + 1]));
 	return n / 2;
 }
 

@@ -180,8 +180,8 @@ static int await(int fd, const char *cmd, uint8_t *out80) {
 
 	p.fd = fd;
 	for (;;) {
-		while ((used = frame_parse(buf, have, magic, MAX_PAYLOAD, got, &pl, &plen,
-		                           &why)) > 0) {
+		while ((used = frame_parse(buf, have, magic, MAX_PAYLOAD, got,
+		                           &pl, &plen, &why)) > 0) {
 			int match = strcmp(got, cmd) == 0;
 
 			if (match && out80)
@@ -193,7 +193,8 @@ static int await(int fd, const char *cmd, uint8_t *out80) {
 			if (match) return 0;
 		}
 		if (used < 0 || ms() > end || poll(&p, 1, 100) < 0) return -1;
-		if (p.revents && (k = read(fd, buf + have, sizeof buf - have)) <= 0)
+		if (p.revents &&
+		    (k = read(fd, buf + have, sizeof buf - have)) <= 0)
 			return -1;
 		if (p.revents)
 			have += (size_t)k;
@@ -320,8 +321,8 @@ static int invalid(const char *mode) {
 		sha256d(gen, HEADER_LEN, hash);
 		txs[0] = cb;
 		lens[0] = coinbase_write(h, addr, MAX_MONEY + 1, cb, sizeof cb);
-		blk = block_make(hash, get32le(gen + HDR_TIME) + 1, p->limit_bits,
-		                 txs, lens, 1, &len);
+		blk = block_make(hash, get32le(gen + HDR_TIME) + 1,
+		                 p->limit_bits, txs, lens, 1, &len);
 		while (block_mine(blk, len, 100000, time(NULL) + 60) == 0)
 			;
 		sha256d(blk, HEADER_LEN, hash);
@@ -349,7 +350,8 @@ static int announce(const char *txid, int s) {
 	long long end = ms() + s * 1000LL;
 	int fd = dial(bind_ip), i, asked = 0;
 
-	if (fd < 0 || handshake(fd) != 0 || hex_decode(txid, r, SHA256_LEN) != 0)
+	if (fd < 0 || handshake(fd) != 0 ||
+	    hex_decode(txid, r, SHA256_LEN) != 0)
 		return 2;
 	put32le(b, 1);
 	put32le(b + 4, 1);                   /* type: transaction */
@@ -430,7 +432,8 @@ static int hash_arg(const char *s, uint8_t h[SHA256_LEN]) {
 	uint8_t r[SHA256_LEN];
 	int i;
 
-	if (!s || strlen(s) != 64 || hex_decode(s, r, SHA256_LEN) != 0) return -1;
+	if (!s || strlen(s) != 64 || hex_decode(s, r, SHA256_LEN) != 0)
+		return -1;
 	for (i = 0; i < SHA256_LEN; i++)
 		h[i] = r[SHA256_LEN - 1 - i];
 	return 0;
@@ -662,7 +665,8 @@ static int headers(int n, int s) {
 		put32le(h, 1);
 		memcpy(h + HDR_PREV, prev, SHA256_LEN);
 		memset(h + HDR_MERKLE, 0x77, SHA256_LEN);
-		put32le(h + HDR_TIME, get32le(tip + HDR_TIME) + 1 + (uint32_t)i);
+		put32le(h + HDR_TIME,
+		        get32le(tip + HDR_TIME) + 1 + (uint32_t)i);
 		put32le(h + HDR_BITS, 0x207fffff);
 		while (block_mine(h, HEADER_LEN, 1, 0) == 0)
 			;
@@ -691,11 +695,13 @@ static int flood(int n, int s, int every, const uint8_t *hash) {
 		for (i = 0; i < n; i++) {
 			put32le(b + 4 + i * INV_REC, hash ? 2 : 1);
 			for (j = 0; j < SHA256_LEN; j++)
-				b[8 + i * INV_REC + j] = hash ? hash[j] : (uint8_t)rand();
+				b[8 + i * INV_REC + j] =
+				        hash ? hash[j] : (uint8_t)rand();
 		}
 		say(fd, hash ? "getdata" : "inv", b, 4 + (size_t)n * INV_REC);
 		for (next = ms() + every; ms() < next;)
-			if (poll(&p, 1, 10) > 0 && read(fd, junk, sizeof junk) <= 0)
+			if (poll(&p, 1, 10) > 0 &&
+			    read(fd, junk, sizeof junk) <= 0)
 				return 1;
 	}
 	free(b);
@@ -720,10 +726,14 @@ static int group(int n, int s) {
 	printf("%d\n", count);
 	fflush(stdout);
 	while (ms() < end && poll(p, (nfds_t)n, 100) >= 0)
-		for (i = 0; i < n; i++)       /* (a ping comes alone: answer it) */
-			if (p[i].revents && (k = read(p[i].fd, b, sizeof b)) >=
-			    (ssize_t)sizeof f && memcmp(b + 4, "ping", 5) == 0) {
-				frame_write(f, magic, "pong", b + FRAME_HEAD, 8);
+		/* (a ping comes alone: answer it) */
+		for (i = 0; i < n; i++)
+			if (p[i].revents &&
+			    (k = read(p[i].fd, b, sizeof b)) >=
+			            (ssize_t)sizeof f &&
+			    memcmp(b + 4, "ping", 5) == 0) {
+				frame_write(f, magic, "pong", b + FRAME_HEAD,
+				            8);
 				if (write(p[i].fd, f, sizeof f) < 0)
 					p[i].fd = -1;
 			} else if (p[i].revents && k <= 0) {
@@ -775,8 +785,9 @@ static int addrs(int n, int g) {
 		for (i = 0; i < n; i++) {
 			a = b + 2 + (size_t)i * ADDR_REC;
 			a[10] = a[11] = 0xff;
-			a[12] = 127;               /* (loopback: a test node listens
-			                              there, so it takes them) */
+			/* (loopback: a test node listens there, so it takes
+			 * them) */
+			a[12] = 127;
 			a[13] = (uint8_t)(i % g);
 			put16le(a + 14, (uint16_t)(k * n + i + 1));
 			put16le(a + 16, (uint16_t)(9000 + getpid() % 1000));
@@ -855,8 +866,8 @@ static size_t pay(const uint8_t *op, struct txout *out, int n, uint8_t *buf,
 	t.in = &in;
 	t.out = out;
 	tx_sighash(&t, sighash);
-	in.siglen = (uint16_t)lms_sign(&mine, q++ % 32, sighash, SHA256_LEN, sig,
-	                               sizeof sig);
+	in.siglen = (uint16_t)lms_sign(&mine, q++ % 32, sighash, SHA256_LEN,
+	                               sig, sizeof sig);
 	in.sig = sig;
 	len = tx_write(&t, buf, cap);
 	sha256d(buf, len, id);
@@ -906,8 +917,9 @@ static int chains(uint32_t h, int k, int n) {
 		if (coinbase_at(fd, h + (uint32_t)i, op) != 0) return 2;
 		for (j = 0, out.amount = 50 * COIN; j < n; j++) {
 			out.amount -= 10000;
-			len[i * n + j] = pay(op, &out, 1, buf + 4096 * (i * n + j),
-			                     4096, id);
+			len[i * n + j] =
+			        pay(op, &out, 1, buf + 4096 * (i * n + j), 4096,
+			            id);
 			outpoint(op, id, 0);
 		}
 	}
@@ -937,7 +949,8 @@ static int dust(uint32_t h, int n, const char *to) {
 			out[i].amount = COIN / 1000;
 			out[i].addr = addr;
 		}
-		out[k].amount = 50 * COIN - (uint64_t)k * (COIN / 1000) - 100000;
+		out[k].amount =
+		        50 * COIN - (uint64_t)k * (COIN / 1000) - 100000;
 		out[k].addr = mine_addr;
 		say(fd, "tx", buf, pay(op, out, k + 1, buf, sizeof buf, id));
 	}
@@ -1011,7 +1024,8 @@ static int bansdat(int n) {
 		net_parse_ip(source(i), &a);
 		memcpy(rec, a.ip, 16);
 		put64le(rec + 16, (uint64_t)time(NULL) + 3600);
-		fwrite(rec, i + 1 < n ? BAN_REC_LEN : BAN_REC_LEN / 2, 1, stdout);
+		fwrite(rec, i + 1 < n ? BAN_REC_LEN : BAN_REC_LEN / 2, 1,
+		       stdout);
 	}
 	return fflush(stdout) != 0;
 }
@@ -1061,19 +1075,23 @@ static void relay(int fd[2], const char *kind) {
 	while (poll(p, 2, 1000) >= 0)
 		for (i = 0; i < 2; i++) {
 			if (!p[i].revents) continue;
-			k = read(fd[i], buf[i] + have[i], sizeof buf[i] - have[i]);
+			k = read(fd[i], buf[i] + have[i],
+			         sizeof buf[i] - have[i]);
 			if (k <= 0) return;
 			have[i] += (size_t)k;
-			while ((used = frame_parse(buf[i], have[i], magic, MAX_PAYLOAD,
-			                           cmd, &pl, &plen, &why)) > 0) {
+			while ((used = frame_parse(buf[i], have[i], magic,
+			                           MAX_PAYLOAD, cmd, &pl, &plen,
+			                           &why)) > 0) {
 				memcpy(m, pl, plen);
 				if (i == 1 && !strcmp(cmd, "proofs"))
 					plen = forge(m, plen, kind);
 				n = frame_write(out, magic, cmd, m, plen);
 				for (sent = 0; sent < n; sent += (size_t)k)
-					if ((k = write(fd[1 - i], out + sent, n - sent)) <= 0)
+					if ((k = write(fd[1 - i], out + sent,
+					               n - sent)) <= 0)
 						return;
-				memmove(buf[i], buf[i] + used, have[i] - (size_t)used);
+				memmove(buf[i], buf[i] + used,
+				        have[i] - (size_t)used);
 				have[i] -= (size_t)used;
 			}
 			if (used < 0) return;
@@ -1088,7 +1106,8 @@ static int proxy(int port, const char *kind) {
 	memset(&me, 0, sizeof me);
 	me.sin_family = AF_INET;
 	me.sin_port = htons((uint16_t)port);
-	if (!bind_ip || inet_pton(AF_INET, bind_ip, &me.sin_addr) != 1) return 2;
+	if (!bind_ip || inet_pton(AF_INET, bind_ip, &me.sin_addr) != 1)
+		return 2;
 	setsockopt(ls, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
 	if (bind(ls, (struct sockaddr *)&me, sizeof me) || listen(ls, 4))
 		return 1;
@@ -1114,7 +1133,8 @@ int main(int argc, char **argv) {
 		a = 3;
 	}
 	if (argc - a < 3) {
-		fprintf(stderr, "usage: testpeer [-b SRCIP] HOST PORT MODE [N [S]]\n");
+		fprintf(stderr,
+		        "usage: testpeer [-b SRCIP] HOST PORT MODE [N [S]]\n");
 		return 2;
 	}
 	to.sin_family = AF_INET;
@@ -1140,7 +1160,8 @@ int main(int argc, char **argv) {
 	if (!strcmp(argv[a + 2], "badblock") || !strcmp(argv[a + 2], "badtx"))
 		return invalid(argv[a + 2]);
 	if (!strcmp(argv[a + 2], "fetch")) return fetch((uint32_t)n);
-	if (!strcmp(argv[a + 2], "push") && argc - a > 3) return push(argv[a + 3]);
+	if (!strcmp(argv[a + 2], "push") && argc - a > 3)
+		return push(argv[a + 3]);
 	if (!strcmp(argv[a + 2], "bigblock")) return bigblock();
 	if (!strcmp(argv[a + 2], "sidebranch")) return sidebranch(n);
 	if (!strcmp(argv[a + 2], "hog") && argc - a > 5)
@@ -1170,10 +1191,12 @@ int main(int argc, char **argv) {
 	if (!strcmp(argv[a + 2], "once")) return once();
 	if (!strcmp(argv[a + 2], "spam")) return spam(n);
 	if (!strcmp(argv[a + 2], "bansdat")) return bansdat(n);
-	if (!strcmp(argv[a + 2], "tell")) return tell(argv + a + 3, argc - a - 3);
+	if (!strcmp(argv[a + 2], "tell"))
+		return tell(argv + a + 3, argc - a - 3);
 	if (!strcmp(argv[a + 2], "proxy") && argc - a > 4)
 		return proxy(n, argv[a + 4]);
 	if (!strcmp(argv[a + 2], "control") && argc - a > 5)
-		return control(argv[a + 3], atoi(argv[a + 4]), atoi(argv[a + 5]));
+		return control(argv[a + 3], atoi(argv[a + 4]),
+		               atoi(argv[a + 5]));
 	return violate(argv[a + 2]);
 }

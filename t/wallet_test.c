@@ -54,9 +54,15 @@ static void test_address_text(void) {
 
 /* Amounts in coins, and what is refused. */
 static void test_amounts(void) {
-	static const char *bad[] = { "", ".", "1.000000001", "-1", "1e3",
-	                             "21000000.00000001", "99999999999", "1.2.3",
-	                             " 1" };
+	static const char *bad[] = {"",
+	                            ".",
+	                            "1.000000001",
+	                            "-1",
+	                            "1e3",
+	                            "21000000.00000001",
+	                            "99999999999",
+	                            "1.2.3",
+	                            " 1"};
 	char buf[AMOUNT_TEXT_LEN];
 	uint64_t v;
 	size_t i;
@@ -102,7 +108,8 @@ static void test_wallet_file(void) {
 		f = fopen(path, "wb");
 		assert(f && fwrite(buf, 1, len, f) == len);
 		fclose(f);
-		assert(!wallet_open(dir, 1, LMS_SHA256_M32_H5, err, sizeof err));
+		assert(!wallet_open(dir, 1, LMS_SHA256_M32_H5, err,
+		                    sizeof err));
 		assert(strstr(err, "damaged"));
 		again = read_file(path, &len2);     /* untouched */
 		assert(len2 == len && memcmp(again, buf, len) == 0);
@@ -188,8 +195,10 @@ static void test_wallet_leaves(void) {
 		tx_free(&t);
 		free(tx);
 		wallet_balance(w, c, &conf, &imm, &unconf);
-		fee = before - COIN - conf - unconf;  /* 1000, raised to the rate */
-		assert(fee >= len * MIN_FEE_RATE && fee < len * MIN_FEE_RATE + 200);
+		/* 1000, raised to the rate */
+		fee = before - COIN - conf - unconf;
+		assert(fee >= len * MIN_FEE_RATE &&
+		       fee < len * MIN_FEE_RATE + 200);
 		paid += COIN + fee;
 		fees += fee;
 		mine(c, w);
@@ -237,7 +246,8 @@ static void scatter(struct chain *c, uint32_t h, const struct lms_key *k,
 	t.out = out;
 	out[n].amount = 50 * COIN - n * each - 100000;
 	tx_sighash(&t, sighash);
-	in.siglen = (uint16_t)lms_sign(k, h, sighash, SHA256_LEN, sig, sizeof sig);
+	in.siglen =
+	        (uint16_t)lms_sign(k, h, sighash, SHA256_LEN, sig, sizeof sig);
 	in.sig = sig;
 	assert(in.siglen && (len = tx_write(&t, buf, sizeof buf)) > 0);
 	assert(chain_add_tx(c, buf, len) == V_OK);

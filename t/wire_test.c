@@ -42,7 +42,8 @@ static void test_prefixes(void) {
 	for (k = 0; k < 4; k++) {
 		f = framed(cmds[k], lens[k], &flen);
 		for (i = 0; i < flen; i++) {
-			uint8_t *exact = malloc(i + 1);   /* ASan sees overreads */
+			/* ASan sees overreads */
+			uint8_t *exact = malloc(i + 1);
 
 			memcpy(exact, f, i);
 			assert(PARSE(exact, i) == 0);
@@ -74,7 +75,8 @@ static void test_errors(void) {
 	for (i = 0; i < 4; i++) {
 		memcpy(bad, f, flen);
 		bad[i] ^= 1;
-		assert(PARSE(bad, i + 1) == -1 && strcmp(why, "wrong magic") == 0);
+		assert(PARSE(bad, i + 1) == -1 &&
+		       strcmp(why, "wrong magic") == 0);
 	}
 	memcpy(bad, f, flen);
 	bad[4] = 'P';
@@ -100,7 +102,8 @@ static void test_errors(void) {
 	for (i = 0; i < 8; i++) {
 		memcpy(bad, f, flen);
 		bad[FRAME_HEAD + i] ^= 0x40;
-		assert(PARSE(bad, flen) == -1 && strcmp(why, "bad checksum") == 0);
+		assert(PARSE(bad, flen) == -1 &&
+		       strcmp(why, "bad checksum") == 0);
 	}
 	free(f);
 }

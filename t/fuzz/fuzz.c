@@ -134,7 +134,7 @@ static void say(int fd, const char *cmd, const uint8_t *b, size_t len) {
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
-	static const uint8_t lo[16] = { [10] = 0xff, [11] = 0xff, 127, 0, 0, 1 };
+	static const uint8_t lo[16] = {[10] = 0xff, [11] = 0xff, 127, 0, 0, 1};
 	uint8_t v[46] = { 1 };
 	int fd, i;
 	if (!net)
@@ -338,7 +338,8 @@ static void nodes_up(void) {
 	memcpy(ask + SHA256_LEN + 1, k.addr, ADDR_LEN);
 	seed("getproofs", 1, ask, sizeof ask);
 	on_getproofs(full, &fp, ask, sizeof ask);
-	if ((n = read(ends[1], answer, sizeof answer)) > FRAME_HEAD + SHA256_LEN)
+	if ((n = read(ends[1], answer, sizeof answer)) >
+	    FRAME_HEAD + SHA256_LEN)
 		seed("proofs", 0, answer + FRAME_HEAD + SHA256_LEN,
 		     (size_t)n - FRAME_HEAD - SHA256_LEN);
 }
