@@ -4,7 +4,8 @@
 #   make unit         the C unit tests only (RUN=qemu-s390x for a cross build)
 #   make localnet     run a local network of N=5 nodes and show it working;
 #                     ONCE=1 stops after the tour, else Ctrl-C stops it
-#   make bench        print benchmark figures, "name value"; ONLY=crypto for a group
+#   make bench        print benchmark figures, "name value"; ONLY=crypto
+#                     for one group
 #                     (crypto, chain, net, gossip, attack, light, mine)
 #   make fuzz         build the fuzz targets (clang's libFuzzer) and run each
 #                     for FUZZ_S seconds (default 60)

@@ -711,7 +711,7 @@ static void pool_rw(struct rw *s, void *arg) {
 }
 
 /* The file name of the data directory (a static buffer). */
-static const char *path_of(const struct chain *c, const char *name) {
+static const char *dir_file(const struct chain *c, const char *name) {
 	static char path[4096];
 	snprintf(path, sizeof path, "%s/%s", c->dir, name);
 	return path;
@@ -1024,14 +1024,14 @@ struct chain *chain_open(const struct params *p, const char *dir, int flags,
 	plant_root(c);
 	if (!dir) return c;
 	c->dir = strcpy(xmalloc(strlen(dir) + 1), dir);
-	if (access(path_of(c, "hdr00000.dat"), F_OK) == 0)
+	if (access(dir_file(c, "hdr00000.dat"), F_OK) == 0)
 		c->light = 1;            /* (made light: it stays light) */
 	if (mkdir(dir, 0700) != 0 && errno != EEXIST)
 		snprintf(err, errlen, "cannot make %s: %s", dir,
 		         strerror(errno));
 	else if (lock_dir(c, err, errlen) == 0) {
 		if (!(flags & CHAIN_REINDEX) && !c->light &&
-		    file_load(path_of(c, "checked.dat"), CHECKED_LEN,
+		    file_load(dir_file(c, "checked.dat"), CHECKED_LEN,
 		              checked_rw, c) < 0) {
 			memset(&c->checked, 0, sizeof c->checked);
 			note(c,
@@ -1056,7 +1056,7 @@ struct chain *chain_open(const struct params *p, const char *dir, int flags,
 			return c;
 		}
 		c->trust = 0;
-		file_load(path_of(c, "mempool.dat"), 2 * c->pool_cap + 4096,
+		file_load(dir_file(c, "mempool.dat"), 2 * c->pool_cap + 4096,
 		          pool_rw, c);
 		return c;
 	}
@@ -1070,7 +1070,7 @@ void chain_close(struct chain *c) {
 	if (!c) return;
 	if (c->fd >= 0) {
 		chain_sync(c);
-		if (file_save(path_of(c, "mempool.dat"), pool_rw, c) != 0)
+		if (file_save(dir_file(c, "mempool.dat"), pool_rw, c) != 0)
 			fprintf(stderr, "peerchain: cannot save the mempool\n");
 		close(c->fd);
 	}
@@ -1105,8 +1105,8 @@ void chain_sync(struct chain *c) {
 		return;
 	c->checked.height = tip(c)->height;
 	memcpy(c->checked.hash, tip(c)->hash, SHA256_LEN);
-	if (file_save(path_of(c, "checked.dat"), checked_rw, c) != 0)
-		log_msg(LOG_WARN, "cannot save %s", path_of(c, "checked.dat"));
+	if (file_save(dir_file(c, "checked.dat"), checked_rw, c) != 0)
+		log_msg(LOG_WARN, "cannot save %s", dir_file(c, "checked.dat"));
 }
 
 /* ==== Proofs of payment (README, "Light nodes") ==== */

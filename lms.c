@@ -140,7 +140,7 @@ static void message_hash(const uint8_t I[LMS_I_LEN], uint32_t q,
 
 /* Walk chain i of leaf q from step `from` to `to`, in place:
  * tmp = H(I || u32str(q) || u16str(i) || u8str(j) || tmp). */
-static void chain(const uint8_t I[LMS_I_LEN], uint32_t q, int i,
+static void ots_chain(const uint8_t I[LMS_I_LEN], uint32_t q, int i,
                   uint8_t tmp[N], unsigned from, unsigned to) {
 	uint8_t buf[STEP_LEN];
 	head(buf, I, q, (uint16_t)i);
@@ -180,7 +180,7 @@ static void ots_public(const struct lms_key *k, const struct ots_param *op,
 	pblc_begin(&c, k->I, q);
 	for (int i = 0; i < op->p; i++) {
 		derive(k, q, (uint16_t)i, tmp);
-		chain(k->I, q, i, tmp, 0, (1u << op->w) - 1);
+		ots_chain(k->I, q, i, tmp, 0, (1u << op->w) - 1);
 		sha256_update(&c, tmp, N);
 	}
 	sha256_final(&c, K);
@@ -201,7 +201,7 @@ static void ots_candidate(const struct ots_param *op,
 	pblc_begin(&c, I, q);
 	for (int i = 0; i < op->p; i++) {
 		memcpy(tmp, y + (size_t)i * N, N);
-		chain(I, q, i, tmp, digits[i], (1u << op->w) - 1);
+		ots_chain(I, q, i, tmp, digits[i], (1u << op->w) - 1);
 		sha256_update(&c, tmp, N);
 	}
 	sha256_final(&c, Kc);
@@ -262,7 +262,7 @@ static void ots_sign(const struct lms_key *k, const struct ots_param *op,
 	digest_digits(op, Q, digits);
 	for (int i = 0; i < op->p; i++) {
 		derive(k, q, (uint16_t)i, y + (size_t)i * N);
-		chain(k->I, q, i, y + (size_t)i * N, 0, digits[i]);
+		ots_chain(k->I, q, i, y + (size_t)i * N, 0, digits[i]);
 	}
 }
 

@@ -860,8 +860,8 @@ void net_handle(struct net *n, const char *cmd, net_fn fn, void *arg) {
 
 /* Handle a message by its command's handler; unknown ones are ignored, as
  * Bitcoin does.  Before the handshake only version and verack may come. */
-static void dispatch(struct net *n, struct peer *p, const char *cmd,
-                     const uint8_t *b, size_t len) {
+static void handle_frame(struct net *n, struct peer *p, const char *cmd,
+                         const uint8_t *b, size_t len) {
 	struct count *c = counter(n, cmd);
 	const char *bad = NULL;
 	int i;
@@ -892,7 +892,7 @@ static void frames(struct net *n, struct peer *p) {
 	                           p->handshaked ? MAX_PAYLOAD : GREET_MAX, cmd,
 	                           &payload, &plen, &why)) > 0) {
 		p->last_recv = p->frame_at = mono_ms();
-		dispatch(n, p, cmd, payload, plen);
+		handle_frame(n, p, cmd, payload, plen);
 		at += (size_t)used;
 	}
 	if (used < 0 && p->fd >= 0)

@@ -32,7 +32,6 @@
 #define MINE_STEP    8              /* ...in the running node's miner, */
 #define MINE_TURN_US 10             /* which works this long a turn */
 #define MINE_CYCLE   100            /* ms: -M 20 mines 20 ms of each 100 */
-#define ROLE (chain->light ? "light" : opt_mine ? "mining" : "full")
 #define TICK_MS      100            /* the timers' tick; fsyncs as often */
 #define MAX_CONTROL  8              /* control connections at once, */
 #define CONTROL_MS   10000          /* each this long to ask and read */
@@ -91,6 +90,13 @@ static int stopping;                 /* ...until `stop` sets this */
 static int ctl_fd = -1;              /* the control socket */
 static struct ctl ctls[MAX_CONTROL];
 static FILE *out, *err;              /* stdout, stderr or a client's */
+
+/* The node's role, as `status` and `peers dot` show it. */
+static const char *role(void) {
+	if (chain->light)
+		return "light";
+	return opt_mine ? "mining" : "full";
+}
 
 /* Say what went wrong, on the command's error stream; returns 1. */
 static int say(const char *fmt, ...) {
@@ -439,7 +445,7 @@ static int cmd_status(char **arg) {
 	(void)arg;
 	fprintf(out, "network %s\nrole %s\nheight %u\npeers %d in, %d out\n"
 	        "addresses %lu\nbans %lu\nlisten %s\nbuffers %lu of %lu\n",
-	        opt_net, ROLE,
+	        opt_net, role(),
 	        (unsigned)chain_height(chain), net->nin, net->nout,
 	        (unsigned long)net->nbook, (unsigned long)net->bans.n,
 	        net->self.port ? net_text(&net->self) : "none",
@@ -457,7 +463,7 @@ static int cmd_peers(char **arg) {
 	if (arg[0])
 		fprintf(out, "digraph peerchain {\n\t\"%s\" "
 		        "[shape=box, label=\"%s\\n%s\\nheight %u\"];\n",
-		        me, me, ROLE, (unsigned)chain_height(chain));
+		        me, me, role(), (unsigned)chain_height(chain));
 	for (struct peer *p = net->peers; p; p = p->next) {
 		if (p->fd < 0) continue;
 		/* (an inbound peer: its listener) */

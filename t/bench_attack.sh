@@ -22,7 +22,8 @@ set -u
 peer=./t/testpeer
 V=127.140.0.1 H=127.141.0.1
 pc() { k=$1; shift; "$bin" -d "$tmp/$k" -n regtest "$@"; }
-height() { [ "$(pc "$1" status 2>/dev/null | sed -n 's/^height //p')" = "$2" ]; }
+height() { [ "$(pc "$1" status 2>/dev/null | sed -n 's/^height //p')" = "$2" ]
+}
 median() { sort -n | awk '{ v[NR] = $1 } END { print v[int((NR + 1) / 2)] }'; }
 # arrivals: five blocks mined at h, each one's ms from h to v.
 arrivals() {
@@ -49,7 +50,8 @@ big=$("$peer" -b 127.142.0.1 $V 23200 bigblock) && upto 10 height h 2 ||
 echo "attack_honest_block_ms_quiet $(arrivals)"
 fl=
 for i in 2 3; do
-	"$peer" -b 127.142.0.$i $V 23200 getflood 50000 30 "$big" >/dev/null 2>&1 &
+	"$peer" -b 127.142.0.$i $V 23200 getflood 50000 30 "$big" >/dev/null \
+		2>&1 &
 	fl="$fl $!"
 done
 "$peer" -b 127.142.0.4 $V 23200 invflood 50000 30 >/dev/null 2>&1 &
@@ -65,7 +67,8 @@ pids="$pids $!"
 pids="$pids $!"
 sleep 9
 if [ -r "/proc/$vpid/status" ]; then
-	echo "attack_peak_kib $(sed -n 's/^VmHWM:[^0-9]*\([0-9]*\).*/\1/p' "/proc/$vpid/status")"
+	peak=$(sed -n 's/^VmHWM:[^0-9]*\([0-9]*\).*/\1/p' "/proc/$vpid/status")
+	echo "attack_peak_kib $peak"
 else
 	echo "attack_peak_kib $(ps -o rss= -p "$vpid" | tr -d ' ')"
 fi
@@ -85,9 +88,11 @@ ok=0
 a=$(pc v address)
 upto 20 height v $((b + 106)) &&
 	"$peer" -b 127.142.0.6 $V 23200 dust $((b + 81)) 5000 "$a" &&
-	upto 20 pool h 3 && pc h mine 1 >/dev/null && upto 20 height v $((b + 107)) &&
+	upto 20 pool h 3 && pc h mine 1 >/dev/null &&
+		upto 20 height v $((b + 107)) &&
 	tx=$(pc v send 0.5 "$(pc h address)") &&
-	upto 10 sh -c "'$bin' -d '$tmp/h' -n regtest tx $tx | grep -q 'in mempool'" &&
+	upto 10 sh -c \
+		"'$bin' -d '$tmp/h' -n regtest tx $tx | grep -q 'in mempool'" &&
 	ok=1
 echo "attack_wallet_pay_ok $ok"
 pc v stop >/dev/null 2>&1

@@ -19,15 +19,18 @@ ip() { echo "127.$((100 + $1)).0.1"; }
 pc() { k=$1; shift; "$bin" -d "$tmp/n$k" -n regtest "$@"; }
 seq_() { k=$1; while [ "$k" -le "$2" ]; do echo "$k"; k=$((k + 1)); done; }
 outs8() { for k in $(seq_ 0 $((N - 1))); do
-	[ "$(pc "$k" peers 2>/dev/null | grep -c ' out ready ')" -ge 8 ] || return 1; done; }
+	[ "$(pc "$k" peers 2>/dev/null | grep -c ' out ready ')" -ge 8 ] ||
+		return 1; done; }
 height() { pc "$1" status 2>/dev/null | sed -n 's/^height //p'; }
-all_at() { for k in $(seq_ 0 $((N - 1))); do [ "$(height "$k")" = "$1" ] || return 1; done; }
+all_at() { for k in $(seq_ 0 $((N - 1))); do [ "$(height "$k")" = "$1" ] ||
+	return 1; done; }
 # spread HASH ORIGIN: ms from the origin's `seen` to the last node's.
 spread() {
 	t0=$(pc "$2" seen "$1") || return 1
 	last=$t0
 	for k in $(seq_ 0 $((N - 1))); do
-		t=$(pc "$k" seen "$1" 2>/dev/null) || { echo "missing"; return 1; }
+		t=$(pc "$k" seen "$1" 2>/dev/null) ||
+			{ echo "missing"; return 1; }
 		[ "$t" -gt "$last" ] && last=$t
 	done
 	echo $((last - t0))
@@ -51,7 +54,8 @@ for i in $(seq_ 0 $((N - 1))); do
 	pids="$pids $!"
 done
 for i in $(seq_ 0 $((N - 1))); do
-	upto 20 pc "$i" status || { echo "bench_gossip: node $i did not start" >&2; exit 1; }
+	upto 20 pc "$i" status ||
+		{ echo "bench_gossip: node $i did not start" >&2; exit 1; }
 done
 upto 90 outs8 || echo "bench_gossip: not every node has 8 outbound peers" >&2
 # funds: a coinbase for every node, then maturity
@@ -60,7 +64,10 @@ for i in $(seq_ 0 $((N - 1))); do
 	upto 10 all_at $((i + 1))
 done
 pc 0 mine 10 >/dev/null
-upto 30 all_at $((N + 10)) || { echo "bench_gossip: blocks did not spread:" $(for k in $(seq_ 0 $((N - 1))); do height $k; done) >&2; exit 1; }
+upto 30 all_at $((N + 10)) ||
+	{ echo "bench_gossip: blocks did not spread:" \
+		$(for k in $(seq_ 0 $((N - 1))); do height $k; done) >&2
+		exit 1; }
 tx0=$(stat "tx in") inv0=$(stat "gossip tx-announced in")
 
 # 50 payments: 32 in a first round (one per node), mined, then 18 more
@@ -69,7 +76,8 @@ sent=0
 for round in 1 2; do
 	for i in $(seq_ 0 $((N - 1))); do
 		[ $sent -lt 50 ] || break
-		tx=$(pc "$i" send 1 "$(pc $(((i + 1) % N)) address)" 0.001) || continue
+		tx=$(pc "$i" send 1 "$(pc $(((i + 1) % N)) address)" 0.001) ||
+			continue
 		sent=$((sent + 1))
 		upto 5 spread "$tx" "$i"
 		spread "$tx" "$i" >>"$tmp/tx.ms"
@@ -83,7 +91,8 @@ echo "tx_prop_ms_max $(grep -v missing "$tmp/tx.ms" | sort -n | tail -1)"
 echo "tx_copies_per_node $(awk -v a="$(stat "tx in")" -v b="$tx0" -v n=$N \
 	-v s="$sent" 'BEGIN { printf "%.3f", (a - b) / ((n - 1) * s) }')"
 echo "inv_per_node_per_tx $(awk -v a="$(stat "gossip tx-announced in")" \
-	-v b="$inv0" -v n=$N -v s="$sent" 'BEGIN { printf "%.2f", (a - b) / (n * s) }')"
+	-v b="$inv0" -v n=$N -v s="$sent" \
+		'BEGIN { printf "%.2f", (a - b) / (n * s) }')"
 
 # blocks: 5, each mined at a different node
 : >"$tmp/block.ms"
@@ -95,7 +104,8 @@ done
 echo "block_prop_ms $(median <"$tmp/block.ms")"
 rss=0
 for p in $pids; do
-	v=$(sed -n 's/^VmRSS:[^0-9]*\([0-9]*\).*/\1/p' "/proc/$p/status" 2>/dev/null)
+	v=$(sed -n 's/^VmRSS:[^0-9]*\([0-9]*\).*/\1/p' "/proc/$p/status" \
+		2>/dev/null)
 	rss=$((rss + ${v:-0}))
 done
 echo "node_rss_kib $((rss / N))"

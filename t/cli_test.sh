@@ -9,7 +9,8 @@ trap 'rm -rf "$tmp"' EXIT INT TERM
 fail() { echo "cli_test: $*" >&2; exit 1; }
 
 "$bin" --version >"$tmp/out" 2>"$tmp/err" || fail "--version failed"
-grep -q '^peerchain [0-9][0-9.]*$' "$tmp/out" || fail "--version printed: $(cat "$tmp/out")"
+grep -q '^peerchain [0-9][0-9.]*$' "$tmp/out" ||
+	fail "--version printed: $(cat "$tmp/out")"
 "$bin" version | cmp -s - "$tmp/out" || fail "version differs from --version"
 
 for h in help -h --help; do
@@ -21,7 +22,8 @@ done
 
 "$bin" frobnicate >"$tmp/out" 2>"$tmp/err"
 [ $? -eq 2 ] || fail "unknown command did not exit 2"
-grep -q "unknown command 'frobnicate'" "$tmp/err" || fail "no message for unknown command"
+grep -q "unknown command 'frobnicate'" "$tmp/err" ||
+	fail "no message for unknown command"
 [ -s "$tmp/out" ] && fail "unknown command wrote to stdout"
 
 # -T takes a number of milliseconds from 0 to 60000, or "random"

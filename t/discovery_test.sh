@@ -48,10 +48,12 @@ stop_all() {
 
 node probe 127.20.0.1:22099
 n=100
-until ctl probe status >/dev/null 2>&1 || grep -q "cannot listen" "$tmp/probe.log" ||
+until ctl probe status >/dev/null 2>&1 ||
+	grep -q "cannot listen" "$tmp/probe.log" ||
       [ $n -eq 0 ]; do sleep 0.1; n=$((n - 1)); done
 if grep -q "cannot listen" "$tmp/probe.log"; then
-	echo "discovery_test: skipped: this system has no 127.20.0.1 (only 127.0.0.1?)"
+	echo "discovery_test: skipped: this system has no 127.20.0.1" \
+		"(only 127.0.0.1?)"
 	exit 0
 fi
 ctl probe stop >/dev/null
@@ -72,17 +74,25 @@ i=0
 while [ $i -lt 20 ]; do
 	ctl n$i peers | awk -v me=$i '$2 == "out" && $3 == "ready" {
 		split($1, a, "."); print me, a[2] - 20 }' >>"$tmp/edges"
-	groups=$(ctl n$i peers | awk '$2 == "out" { split($1, a, "."); print a[1] "." a[2] }' |
+	groups=$(ctl n$i peers |
+		awk '$2 == "out" { split($1, a, "."); print a[1] "." a[2] }' |
 		sort | uniq -d | wc -l)
-	[ "$groups" -eq 0 ] || fail "node $i has two outbound peers in one group"
+	[ "$groups" -eq 0 ] ||
+		fail "node $i has two outbound peers in one group"
 	i=$((i + 1))
 done
 reached=$(awk '{ adj[$1] = adj[$1] " " $2; adj[$2] = adj[$2] " " $1 }
 	END { seen[0] = 1; queue[0] = 0; qn = 1
 	      for (q = 0; q < qn; q++) { n = split(adj[queue[q]], nb, " ")
-	          for (k = 1; k <= n; k++) if (!(nb[k] in seen)) { seen[nb[k]] = 1; queue[qn++] = nb[k] } }
+	          for (k = 1; k <= n; k++)
+	              if (!(nb[k] in seen)) {
+	                  seen[nb[k]] = 1
+	                  queue[qn++] = nb[k]
+	              }
+	      }
 	      print qn }' "$tmp/edges")
-[ "$reached" -eq 20 ] || fail "the connection graph reaches $reached of 20 nodes"
+[ "$reached" -eq 20 ] ||
+	fail "the connection graph reaches $reached of 20 nodes"
 
 # 2. restart with no seeds: peers.dat is enough
 stop_all
@@ -112,8 +122,10 @@ done
 sleep 1
 node victim 127.98.0.1:22199 $seeds
 n=40
-while [ $n -gt 0 ] && [ "$(outs victim)" -lt 8 ]; do sleep 0.5; n=$((n - 1)); done
-[ "$(outs victim)" -eq 8 ] || fail "the victim has $(outs victim) outbound peers, not 8"
+while [ $n -gt 0 ] &&
+	[ "$(outs victim)" -lt 8 ]; do sleep 0.5; n=$((n - 1)); done
+[ "$(outs victim)" -eq 8 ] ||
+	fail "the victim has $(outs victim) outbound peers, not 8"
 sleep 2
 bad=$(ctl victim peers | grep " out " | grep -c "^127\.99\.")
 [ "$bad" -le 1 ] || fail "the victim gave $bad outbound slots to one group"

@@ -13,8 +13,10 @@ field() { ctl "$1" status | sed -n "s/^$2 //p"; }
 pool() { ctl "$1" tip | sed -n 's/^mempool \([0-9]*\) .*/\1/p'; }
 logged() { grep -q "$2" "$tmp/$1.log"; }
 # at NODE HEIGHT / holds NODE N: wait (bounded) for a height, a mempool size.
-at() { upto 20 sh -c "'$bin' -d '$tmp/$1' -n regtest status | grep -q '^height $2\$'"; }
-holds() { upto 60 sh -c "'$bin' -d '$tmp/$1' -n regtest tip | grep -q '^mempool $2 '"; }
+at() { upto 20 sh -c \
+	"'$bin' -d '$tmp/$1' -n regtest status | grep -q '^height $2\$'"; }
+holds() { upto 60 sh -c \
+	"'$bin' -d '$tmp/$1' -n regtest tip | grep -q '^mempool $2 '"; }
 V=127.90.0.1 H=127.91.0.1
 
 node h $H:27001 -o 0
@@ -34,7 +36,8 @@ at v 100 || fail "v did not follow h to 100"
 # both connections: every one arrives, children that come before their
 # parents (by the other connection) kept in the orphan pool.
 ctl h connect $V:27002 >/dev/null || fail "h cannot dial v"
-upto 10 sh -c "[ \$('$bin' -d '$tmp/h' -n regtest peers | grep -c ready) = 2 ]" ||
+upto 10 sh -c \
+	"[ \$('$bin' -d '$tmp/h' -n regtest peers | grep -c ready) = 2 ]" ||
 	fail "h and v are not connected twice"
 "$peer" -b 127.92.0.1 $V 27002 chains 1 80 25 || fail "v did not take the lines"
 [ "$(pool v)" = 2000 ] || fail "v holds $(pool v) of the 2,000 payments"
@@ -47,7 +50,8 @@ holds v 2025 || fail "v holds $(pool v) payments, not 2,025"
 
 # Finding 3: a 26th payment on a line of 25 is refused (too-long-chain);
 # the sender is not banned for it.
-"$peer" -b 127.92.0.2 $V 27002 chains 82 1 26 || fail "the long line's sender was dropped"
+"$peer" -b 127.92.0.2 $V 27002 chains 82 1 26 ||
+	fail "the long line's sender was dropped"
 holds v 2050 || fail "v holds $(pool v) payments, not 2,050"
 logged v "too-long-chain" || fail "no too-long-chain refusal logged"
 holds h 2050 || fail "h got $(pool h) of the 2,050 payments"
@@ -74,17 +78,23 @@ holds v 1 || fail "the matured payment was not taken"
 # nothing else; it still pays 0.5 coin (500 inputs and more, one
 # signature), and h takes the payment.
 a=$(ctl v address) || fail "v has no address"
-"$peer" -b 127.92.0.3 $V 27002 dust 83 5000 "$a" || fail "the dust was not taken"
+"$peer" -b 127.92.0.3 $V 27002 dust 83 5000 "$a" ||
+	fail "the dust was not taken"
 holds h 4 || fail "h did not get the dust"
 ctl h mine 1 >/dev/null              # (117)
-upto 10 sh -c "'$bin' -d '$tmp/v' -n regtest balance | grep -q '^confirmed 5.00000000'" ||
+upto 10 sh -c \
+	"'$bin' -d '$tmp/v' -n regtest balance |
+		grep -q '^confirmed 5.00000000'" ||
 	fail "v's wallet does not hold the dust"
 to=$(ctl h address)
 tx=$(ctl v send 0.5 "$to") || fail "the dusted wallet cannot pay"
-upto 10 sh -c "'$bin' -d '$tmp/h' -n regtest tx $tx | grep -q 'status in mempool'" ||
+upto 10 sh -c \
+	"'$bin' -d '$tmp/h' -n regtest tx $tx | grep -q 'status in mempool'" ||
 	fail "h did not take the payment"
-ctl v send 4.5 "$to" 2>"$tmp/err" && fail "a payment no transaction can hold went out"
-grep -q "in one payment of" "$tmp/err" || fail "no clear error: $(cat "$tmp/err")"
+ctl v send 4.5 "$to" 2>"$tmp/err" &&
+	fail "a payment no transaction can hold went out"
+grep -q "in one payment of" "$tmp/err" ||
+	fail "no clear error: $(cat "$tmp/err")"
 
 # Finding 2: payments signed with W8 keys (12-19 times the CPU a byte of
 # W4) break a rule: the first bans its sender, none enters the mempool,
@@ -130,24 +140,31 @@ upto 10 sh -c "! '$bin' -d '$tmp/x' -n regtest status" || fail "x did not stop"
 # served; a second bans it.  2,000 bans from 2,000 addresses cost no disk
 # write each, and h is still served.  A bans.dat of 150,000 bans, its
 # last record cut, loads the newest 10,000.
-"$peer" -b 127.92.0.7 $V 27002 once || fail "one malformed inv got a peer dropped"
+"$peer" -b 127.92.0.7 $V 27002 once ||
+	fail "one malformed inv got a peer dropped"
 "$peer" -b 127.92.0.7 $V 27002 good || fail "one malformed inv banned"
-"$peer" -b 127.92.0.8 $V 27002 inv || fail "two malformed invs did not drop the peer"
+"$peer" -b 127.92.0.8 $V 27002 inv ||
+	fail "two malformed invs did not drop the peer"
 "$peer" -b 127.92.0.8 $V 27002 good && fail "two malformed invs did not ban"
 n=$("$peer" $V 27002 spam 2000) || fail "spam failed"
 [ "$n" -ge 1990 ] || fail "only $n of 2,000 garbage senders were dropped"
 [ "$(field v bans)" -ge 2000 ] || fail "v holds $(field v bans) bans"
-"$peer" -b 127.92.0.9 $V 27002 good || fail "an honest peer is not served after the spam"
+"$peer" -b 127.92.0.9 $V 27002 good ||
+	fail "an honest peer is not served after the spam"
 ctl v stop >/dev/null
 upto 10 sh -c "! '$bin' -d '$tmp/v' -n regtest status" || fail "v did not stop"
-"$peer" $V 27002 bansdat 150000 >"$tmp/v/regtest/bans.dat" || fail "bansdat failed"
+"$peer" $V 27002 bansdat 150000 >"$tmp/v/regtest/bans.dat" ||
+	fail "bansdat failed"
 node v $V:27002 -c $H:27001
 upto 10 ctl v status || fail "v did not restart"
-[ "$(field v bans)" = 10000 ] || fail "v loaded $(field v bans) bans, not 10,000"
+[ "$(field v bans)" = 10000 ] ||
+	fail "v loaded $(field v bans) bans, not 10,000"
 first=127.100.1.1                 # (record 0; record i is from t/testpeer's
 last=127.149.250.101              # source(i): record 149,998, the last whole)
 "$peer" -b "$first" $V 27002 good || fail "the oldest ban ($first) was kept"
-"$peer" -b "$last" $V 27002 good && fail "the newest whole ban ($last) was dropped"
-"$peer" -b 127.92.0.9 $V 27002 good || fail "an honest peer is not served after the restart"
+"$peer" -b "$last" $V 27002 good &&
+	fail "the newest whole ban ($last) was dropped"
+"$peer" -b 127.92.0.9 $V 27002 good ||
+	fail "an honest peer is not served after the restart"
 [ "$(field h bans)" = 0 ] || fail "h banned someone"
 exit 0

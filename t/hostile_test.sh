@@ -75,7 +75,8 @@ while [ $i -lt 30 ]; do
 	i=$((i + 1))
 	sleep 0.1
 done
-"$peer" -b 127.64.0.1 $V 26002 good || fail "a ping was not answered during the flood"
+"$peer" -b 127.64.0.1 $V 26002 good ||
+	fail "a ping was not answered during the flood"
 ctl h mine 1 >/dev/null
 upto 10 height v 8 || fail "h's block did not reach v during the flood"
 [ "$max" -le $((budget + 1100000)) ] ||
@@ -113,7 +114,8 @@ upto 5 sh -c "'$bin' -d '$tmp/f' -n regtest peers | grep -q ready" ||
 ctl f connect $H:26001 >/dev/null || fail "f cannot connect to h"
 upto 20 height f 48 || fail "f did not sync from h behind a liar"
 upto 30 test -s "$tmp/liar" || fail "the liar did not finish"
-[ "$(cat "$tmp/liar")" = 0 ] || fail "f asked the liar for $(cat "$tmp/liar") blocks"
+[ "$(cat "$tmp/liar")" = 0 ] ||
+	fail "f asked the liar for $(cat "$tmp/liar") blocks"
 
 # Finding 6: a peer announcing 50,000 random transactions a second cannot
 # fill v's table of wanted hashes: each of h's three payments reaches v.
@@ -122,7 +124,8 @@ pids="$pids $!"
 sleep 2
 for i in 1 2 3; do
 	txid=$(ctl h send 1 "$(ctl h address)") || fail "h cannot pay"
-	upto 10 ctl v tx "$txid" || fail "payment $i did not reach v during an inv flood"
+	upto 10 ctl v tx "$txid" ||
+		fail "payment $i did not reach v during an inv flood"
 	ctl h mine 1 >/dev/null           # (its change confirmed, to spend)
 done
 
@@ -131,9 +134,11 @@ done
 # may be honest) is not banned.  A node whose disk is full (a file size
 # limit of 50 kB) says so.
 s0=$(wc -c <"$tmp/v/regtest/blk00000.dat")
-"$peer" -b 127.79.0.1 $V 26002 sidebranch 20 || fail "the side-branch sender was dropped"
+"$peer" -b 127.79.0.1 $V 26002 sidebranch 20 ||
+	fail "the side-branch sender was dropped"
 s1=$(wc -c <"$tmp/v/regtest/blk00000.dat")
-[ $((s1 - s0)) -lt 100000 ] || fail "v stored $((s1 - s0)) bytes of an unasked side branch"
+[ $((s1 - s0)) -lt 100000 ] ||
+	fail "v stored $((s1 - s0)) bytes of an unasked side branch"
 (ulimit -f 100; exec "$bin" -d "$tmp/y" -n regtest -l 127.80.0.1:26008 -o 0 \
 	-c $H:26001 run 2>>"$tmp/y.log") &
 pids="$pids $!"
@@ -147,7 +152,8 @@ upto 10 ctl v3 status || fail "v3 did not start"
 "$peer" 127.75.0.1 26006 group 20 10 >"$tmp/group" &
 pids="$pids $!"
 upto 10 test -s "$tmp/group" || fail "the group did not connect"
-[ "$(cat "$tmp/group")" = 20 ] || fail "v3 took $(cat "$tmp/group") of the group's 20"
+[ "$(cat "$tmp/group")" = 20 ] ||
+	fail "v3 took $(cat "$tmp/group") of the group's 20"
 sleep 2                                # (every ping measured, alike)
 for g in 1 2 3; do
 	"$peer" -b 127.76.$g.1 127.75.0.1 26006 conns 1 2 >"$tmp/n7$g" &
@@ -170,19 +176,26 @@ outs() { ctl x peers | grep ' out ready' | cut -d' ' -f1 | sort; }
 node x 127.77.0.1:26007 -o 8 -s $H:26001 -s 127.69.0.1:26004 \
 	-s 127.71.0.1:26005 -s 127.75.0.1:26006
 for a in $H:26001 127.69.0.1:26004 127.71.0.1:26005 127.75.0.1:26006; do
-	upto 10 sh -c "'$bin' -d '$tmp/x' -n regtest peers | grep -q '^$a out ready'" ||
+	upto 10 sh -c \
+		"'$bin' -d '$tmp/x' -n regtest peers |
+			grep -q '^$a out ready'" ||
 		fail "x did not connect out to $a"
 done
 for n in c f v3; do ctl $n stop >/dev/null; done
-upto 10 sh -c "! '$bin' -d '$tmp/x' -n regtest peers | grep -q -e 127.69.0.1 -e 127.71.0.1 -e 127.75.0.1" ||
+upto 10 sh -c \
+	"! '$bin' -d '$tmp/x' -n regtest peers |
+		grep -q -e 127.69.0.1 -e 127.71.0.1 -e 127.75.0.1" ||
 	fail "x kept peers that stopped"
 a0=$(addresses x)
 for i in 1 2 3 4 5 6; do
-	"$peer" -b 127.78.0.$i 127.77.0.1 26007 addrs 1000 250 || fail "addrs $i failed"
+	"$peer" -b 127.78.0.$i 127.77.0.1 26007 addrs 1000 250 ||
+		fail "addrs $i failed"
 done
 a1=$(addresses x)
-[ $((a1 - a0)) -le 1100 ] || fail "one /16 put $((a1 - a0)) addresses in x's book"
-[ $((a1 - a0)) -ge 900 ] || fail "one /16 put only $((a1 - a0)) addresses in x's book"
+[ $((a1 - a0)) -le 1100 ] ||
+	fail "one /16 put $((a1 - a0)) addresses in x's book"
+[ $((a1 - a0)) -ge 900 ] ||
+	fail "one /16 put only $((a1 - a0)) addresses in x's book"
 outs >"$tmp/xout"
 k=$(wc -l <"$tmp/xout")
 ctl x stop >/dev/null || fail "x did not stop"
@@ -192,7 +205,8 @@ node x 127.77.0.1:26007 -o 8 -v
 upto 5 sh -c "[ \$(grep -c 'connecting to' '$tmp/x.log') -ge $k ]" ||
 	fail "x did not dial after a restart"
 grep "connecting to" "$tmp/x.log" | head -n "$k" | sed 's/.*connecting to //' |
-	sort | cmp -s - "$tmp/xout" || fail "x's first dials after a restart were not its anchors"
+	sort | cmp -s - "$tmp/xout" ||
+		fail "x's first dials after a restart were not its anchors"
 
 # Finding 3: evictions while every inbound peer is busy (under the
 # sanitizers, a peer freed mid-pass shows): v2 takes 4 inbound peers.

@@ -122,7 +122,8 @@ FNR == 1 {
 		kw = substr(s, RSTART, RLENGTH)
 		cond = substr(s, open, shut - open + 1)
 		rest = substr(s, shut + 1)
-		if (kw ~ /while/ && cond ~ /^\([A-Za-z_][A-Za-z_0-9>.-]*--( > 0)?\)$/)
+		if (kw ~ /while/ &&
+			cond ~ /^\([A-Za-z_][A-Za-z_0-9>.-]*--( > 0)?\)$/)
 			;
 		else if (kw !~ /for/ && assigns(cond))
 			bad("an assignment inside a condition")

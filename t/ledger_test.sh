@@ -40,7 +40,8 @@ grep -q 'no wallet' "$tmp/err" || fail "no clear error without a wallet"
 a=$(pc address) || fail "address failed"
 [ "$(pc address)" = "$a" ] || fail "address changed by itself"
 pc mine 12 >"$tmp/out" || fail "mine failed"
-[ "$(wc -l <"$tmp/out")" -eq 12 ] || fail "mine printed $(wc -l <"$tmp/out") blocks"
+[ "$(wc -l <"$tmp/out")" -eq 12 ] ||
+	fail "mine printed $(wc -l <"$tmp/out") blocks"
 pc tip >"$tmp/out" || fail "tip failed"
 [ "$(field height)" = 12 ] || fail "height is not 12"
 pc balance >"$tmp/out"
@@ -62,16 +63,20 @@ pc tip >"$tmp/out"
 [ "$(field mempool)" = "0 transactions, 0 bytes" ] || fail "crash left a tx"
 start
 # a node with no peers answers `peers` with nothing, and success
-pc peers >"$tmp/out" 2>"$tmp/err" || fail "peers failed on a node without peers: $(cat "$tmp/err")"
+pc peers >"$tmp/out" 2>"$tmp/err" ||
+	fail "peers failed on a node without peers: $(cat "$tmp/err")"
 [ -s "$tmp/out" ] && fail "peers printed a peer that is not there"
 tx=$(pc send 10 "$b" 0.5) || fail "send failed"
 pc tx "$tx" >"$tmp/out" || fail "tx $tx not found"
-grep -q '^in .* leaf 1$' "$tmp/out" || fail "the payment did not sign with leaf 1"
+grep -q '^in .* leaf 1$' "$tmp/out" ||
+	fail "the payment did not sign with leaf 1"
 grep -q '^in .* leaf 0$' "$tmp/out" && fail "leaf 0 was used again"
 grep -q '^status in mempool' "$tmp/out" || fail "payment not in mempool"
 pc balance >"$tmp/out"
-[ "$(field confirmed)" = 100.00000000 ] || fail "confirmed after send: $(field confirmed)"
-[ "$(field unconfirmed)" = 49.50000000 ] || fail "unconfirmed: $(field unconfirmed)"
+[ "$(field confirmed)" = 100.00000000 ] ||
+	fail "confirmed after send: $(field confirmed)"
+[ "$(field unconfirmed)" = 49.50000000 ] ||
+	fail "unconfirmed: $(field unconfirmed)"
 
 pc mine 1 >/dev/null || fail "mine 1 failed"
 pc tx "$tx" | grep -q '^status confirmed in block 13, 1 confirmation$' ||
@@ -80,7 +85,8 @@ pc block 13 >"$tmp/out" || fail "block 13 failed"
 grep -q "^tx 1 $tx\$" "$tmp/out" || fail "block 13 does not hold the payment"
 h13=$(field hash)
 prev=$(field previous)
-pc block 12 | grep -q "^hash $prev\$" || fail "block 13's previous is not block 12"
+pc block 12 | grep -q "^hash $prev\$" ||
+	fail "block 13's previous is not block 12"
 pc block "$h13" >"$tmp/out" || fail "block by hash failed"
 [ "$(field height)" = 13 ] || fail "block by hash shows another block"
 grep -q -e "^merkle $prev\$" -e "^merkle $h13\$" "$tmp/out" &&
@@ -95,7 +101,8 @@ pc send 1 "$typo" 2>"$tmp/err" && fail "a mistyped address was taken"
 grep -q 'checksum' "$tmp/err" || fail "no checksum error"
 pc send 100000 "$b" 2>"$tmp/err" && fail "overspending worked"
 grep -q 'insufficient funds' "$tmp/err" || fail "no insufficient funds error"
-pc send 1.000000001 "$b" 2>/dev/null; [ $? -eq 2 ] || fail "bad amount not a usage error"
+pc send 1.000000001 "$b" 2>/dev/null; [ $? -eq 2 ] ||
+	fail "bad amount not a usage error"
 pc mine 0 2>/dev/null; [ $? -eq 2 ] || fail "mine 0 not a usage error"
 pc tx 00 2>/dev/null && fail "tx 00 worked"
 pc block 999 2>/dev/null && fail "block 999 worked"

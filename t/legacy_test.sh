@@ -16,14 +16,17 @@ b=7b747335426a904f2419ff575661f9a1065e49b2e41d1d8163c978d48f3dc3c4f41106cf
 
 pc tip >"$tmp/out" || fail "tip failed"
 grep -q '^height 12$' "$tmp/out" || fail "not at height 12"
-grep -q '^hash 4fbe338d3a26c6785ea0188a94fc981da914a63e5d47ccfee694d5274b9a8c02$' \
+hash=4fbe338d3a26c6785ea0188a94fc981da914a63e5d47ccfee694d5274b9a8c02
+grep -q "^hash $hash\$" \
 	"$tmp/out" || fail "another tip: $(cat "$tmp/out")"
 grep -q '^mempool 1 transactions, 2878 bytes$' "$tmp/out" || fail "mempool lost"
 pc wallet >"$tmp/out" || fail "wallet failed"
 printf '%s leaves 1/1024\n%s leaves 0/1024 receiving\n' "$a" "$b" |
-	cmp -s - "$tmp/out" || fail "wallet reads differently: $(cat "$tmp/out")"
+	cmp -s - "$tmp/out" ||
+		fail "wallet reads differently: $(cat "$tmp/out")"
 pc balance >"$tmp/out" || fail "balance failed"
-printf 'confirmed 0.00000000\nimmature 450.00000000\nunconfirmed 149.99990000\n' |
+printf '%s\n' 'confirmed 0.00000000' 'immature 450.00000000' \
+	'unconfirmed 149.99990000' |
 	cmp -s - "$tmp/out" || fail "balance differs: $(cat "$tmp/out")"
 
 # a node (connect-only to a closed port: it dials nobody from the book)
@@ -32,13 +35,16 @@ printf 'confirmed 0.00000000\nimmature 450.00000000\nunconfirmed 149.99990000\n'
 pids=$!
 upto 10 pc status || fail "the node did not start"
 pc status >"$tmp/out"
-grep -q '^addresses 2$' "$tmp/out" || fail "address book lost: $(cat "$tmp/out")"
+grep -q '^addresses 2$' "$tmp/out" ||
+	fail "address book lost: $(cat "$tmp/out")"
 grep -q '^bans 2$' "$tmp/out" || fail "bans lost"
 pc stop >/dev/null
 reap $pids
 pids=
-cmp -s "$d/mempool.dat" t/vectors/legacy/mempool.dat || fail "mempool.dat rewritten differently"
-cmp -s "$d/peers.dat" t/vectors/legacy/peers.dat || fail "peers.dat rewritten differently"
+cmp -s "$d/mempool.dat" t/vectors/legacy/mempool.dat ||
+	fail "mempool.dat rewritten differently"
+cmp -s "$d/peers.dat" t/vectors/legacy/peers.dat ||
+	fail "peers.dat rewritten differently"
 recs() { od -A n -v -t x1 "$1" | tr -d ' \n' | cut -c17- | fold -w 48 | sort; }
 [ "$(recs "$d/bans.dat")" = "$(recs t/vectors/legacy/bans.dat)" ] ||
 	fail "bans.dat rewritten differently"
@@ -49,7 +55,9 @@ pc mine 10 "$b" >/dev/null || fail "mine failed"
 "$bin" -d "$tmp/old" -n regtest -L -c 127.0.0.1:9 run 2>>"$tmp/node.log" &
 pids=$!
 upto 10 pc status || fail "the node did not start again"
-pc send 1 "$b" >"$tmp/out" 2>&1 || fail "the old wallet cannot pay: $(cat "$tmp/out")"
-pc wallet >"$tmp/out"; grep -q "^$b leaves 1/1024" "$tmp/out" || fail "the payment took no leaf: $(cat "$tmp/out")"
+pc send 1 "$b" >"$tmp/out" 2>&1 ||
+	fail "the old wallet cannot pay: $(cat "$tmp/out")"
+pc wallet >"$tmp/out"; grep -q "^$b leaves 1/1024" "$tmp/out" ||
+	fail "the payment took no leaf: $(cat "$tmp/out")"
 pc stop >/dev/null
 exit 0

@@ -16,9 +16,11 @@ fail() { echo "light_test: $*" >&2; logs; exit 1; }
 field() { ctl "$1" status | sed -n "s/^$2 //p"; }
 tipof() { ctl "$1" tip | sed -n 's/^hash //p'; }
 # at NODE HEIGHT: wait (bounded) for a height.
-at() { upto 30 sh -c "'$bin' -d '$tmp/$1' -n regtest status | grep -q '^height $2\$'"; }
+at() { upto 30 sh -c \
+	"'$bin' -d '$tmp/$1' -n regtest status | grep -q '^height $2\$'"; }
 # has NODE LINE: wait (bounded) for a line of its balance.
-has() { upto 20 sh -c "'$bin' -d '$tmp/$1' -n regtest balance | grep -q '^$2\$'"; }
+has() { upto 20 sh -c \
+	"'$bin' -d '$tmp/$1' -n regtest balance | grep -q '^$2\$'"; }
 # light NAME [OPTIONS]: a light node, outbound only.
 light() {
 	name=$1
@@ -44,7 +46,8 @@ light l -c $F:28001
 at l 2000 || fail "the light node did not sync 2,000 headers"
 [ "$(field l role)" = light ] || fail "l's role: $(field l role)"
 [ "$(tipof l)" = "$(tipof f)" ] || fail "l's tip is not f's"
-[ "$(wc -c <"$hdr")" -eq $((2000 * 92)) ] || fail "hdr00000.dat: $(wc -c <"$hdr") bytes"
+[ "$(wc -c <"$hdr")" -eq $((2000 * 92)) ] ||
+	fail "hdr00000.dat: $(wc -c <"$hdr") bytes"
 ls "$tmp/l/regtest" | grep -q blk && fail "the light node keeps block files"
 ctl l block 5 2>&1 | grep -q "keeps headers" || fail "block: no clear error"
 stop l
@@ -58,7 +61,8 @@ dd if="$hdr" bs=1 skip=$((1999 * 92)) count=40 2>/dev/null >>"$tmp/cut"
 cp "$tmp/cut" "$hdr"
 light l -o 0
 at l 1999 || fail "the cut headers file did not give height 1,999"
-grep -q "hdr00000.dat: torn record" "$tmp/l.log" || fail "the cut was not reported"
+grep -q "hdr00000.dat: torn record" "$tmp/l.log" ||
+	fail "the cut was not reported"
 [ "$(wc -c <"$hdr")" -eq $((1999 * 92)) ] || fail "the torn header was not cut"
 stop l
 
@@ -83,7 +87,8 @@ la=$(ctl l address) || fail "l has no address"
 ga=$(ctl g address)
 ctl g send 3 "$la" >/dev/null && ctl g send 4 "$la" >/dev/null ||
 	fail "g cannot pay l"
-ctl g mine 1 >/dev/null && ctl g mine 1 "$la" >/dev/null || fail "g did not mine"
+ctl g mine 1 >/dev/null && ctl g mine 1 "$la" >/dev/null ||
+	fail "g did not mine"
 at h 2005 || fail "h did not follow g"
 "$peer" -b 127.110.0.1 $G 28002 proxy 28010 withhold & pids="$pids $!"
 "$peer" -b 127.111.0.1 $G 28002 proxy 28011 branch & pids="$pids $!"
@@ -94,29 +99,37 @@ sleep 0.3
 # proves all of it.
 light l -o 0
 upto 10 ctl l status || fail "l did not restart"
-ctl l connect 127.110.0.1:28010 >/dev/null || fail "l cannot dial the withholder"
+ctl l connect 127.110.0.1:28010 >/dev/null ||
+	fail "l cannot dial the withholder"
 at l 2005 || fail "l did not sync through the withholder"
 upto 10 grep -q "proofs: 0 outputs from 127.110.0.1" "$tmp/l.log" ||
 	fail "the withholder's answer did not come"
 has l "confirmed 0.00000000" || fail "withheld outputs were counted"
 ctl l connect $H:28003 >/dev/null || fail "l cannot dial h"
-has l "confirmed 7.00000000" || fail "the union did not prove 7 coins: $(ctl l balance)"
-ctl l balance | grep -q "^immature 0.00000000$" && fail "the coinbase is not immature"
+has l "confirmed 7.00000000" ||
+	fail "the union did not prove 7 coins: $(ctl l balance)"
+ctl l balance | grep -q "^immature 0.00000000$" &&
+	fail "the coinbase is not immature"
 # ...and in the next round (a block), the withholder's answer, the last,
 # takes nothing away.
 ctl g mine 1 >/dev/null && at l 2006 || fail "l did not follow g's block"
-upto 10 sh -c "[ \$(grep -c 'proofs: 0 outputs from 127.110' '$tmp/l.log') = 2 ]" ||
+upto 10 sh -c \
+	"[ \$(grep -c 'proofs: 0 outputs from 127.110' '$tmp/l.log') = 2 ]" ||
 	fail "the withholder did not answer again"
 has l "confirmed 7.00000000" || fail "the withholder took outputs away"
 # False proofs: each liar is banned at once; the truth stands.
 for x in 127.111.0.1:28011 127.112.0.1:28012 127.113.0.1:28013; do
 	ctl l connect $x >/dev/null || fail "l cannot dial $x"
 done
-upto 20 sh -c "[ \$('$bin' -d '$tmp/l' -n regtest status | sed -n 's/^bans //p') = 3 ]" ||
+upto 20 sh -c \
+	"[ \$('$bin' -d '$tmp/l' -n regtest status |
+		sed -n 's/^bans //p') = 3 ]" ||
 	fail "l banned $(field l bans) of the 3 liars"
-[ "$(grep -c 'false proof' "$tmp/l.log")" -ge 3 ] || fail "no false proof logged"
+[ "$(grep -c 'false proof' "$tmp/l.log")" -ge 3 ] ||
+	fail "no false proof logged"
 ctl l peers | grep -q "^$H:28003 out ready full" || fail "h is not l's peer"
-has l "confirmed 7.00000000" || fail "l's balance after the liars: $(ctl l balance)"
+has l "confirmed 7.00000000" ||
+	fail "l's balance after the liars: $(ctl l balance)"
 ctl l peers | grep -q "^127.11[123]" && fail "a liar is still connected"
 
 # The light node pays g; g mines it; l proves its change.
@@ -124,9 +137,11 @@ tx=$(ctl l send 1 "$ga") || fail "l cannot pay g"
 upto 20 sh -c "'$bin' -d '$tmp/g' -n regtest tx $tx | grep -q 'in mempool'" ||
 	fail "l's payment did not reach g"
 ctl g mine 1 >/dev/null
-has l "confirmed 5.99990000" || fail "l's change is not proven: $(ctl l balance)"
+has l "confirmed 5.99990000" ||
+	fail "l's change is not proven: $(ctl l balance)"
 has l "unconfirmed 0.00000000" || fail "the payment is still unconfirmed"
-ctl l tx "$tx" | grep -q "confirmations\{0,1\} (proven)" || fail "tx does not show the proof"
+ctl l tx "$tx" | grep -q "confirmations\{0,1\} (proven)" ||
+	fail "tx does not show the proof"
 ctl l stats >"$tmp/st"; grep -q "^gossip tx-announced in 0 " "$tmp/st" ||
 	fail "a full node announced a transaction to l: $(cat "$tmp/st")"
 stop l
@@ -140,11 +155,14 @@ light k -o 0 -c $G:28002
 top=$(field g height)
 at k $top || fail "k did not sync"
 ctl k connect $N:28004 >/dev/null || fail "k cannot dial n"
-upto 10 sh -c "'$bin' -d '$tmp/n' -n regtest peers | grep -q ' in ready light'" ||
+upto 10 sh -c \
+	"'$bin' -d '$tmp/n' -n regtest peers | grep -q ' in ready light'" ||
 	fail "n does not see k as a light peer"
 sleep 2
-ctl k stats | grep -q "^get\(headers\|data\) in [1-9]" && fail "n asked k for headers or blocks"
-ctl k stats | grep -q "^gossip tx-announced in 0 " || fail "g or n announced a transaction to k"
+ctl k stats | grep -q "^get\(headers\|data\) in [1-9]" &&
+	fail "n asked k for headers or blocks"
+ctl k stats | grep -q "^gossip tx-announced in 0 " ||
+	fail "g or n announced a transaction to k"
 [ "$(field n height)" = 0 ] || fail "n synced from the light node"
 ctl n connect $G:28002 >/dev/null && at n $top || fail "n did not sync from g"
 exit 0

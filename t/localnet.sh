@@ -25,11 +25,13 @@ ONCE=${ONCE:-}
 SHARE=${SHARE:-25}
 bin=${PEERCHAIN:-./peerchain}
 case $N in ''|*[!0-9]*) echo "localnet: N must be a number" >&2; exit 2;; esac
-[ "$N" -ge 2 ] && [ "$N" -le 50 ] || { echo "localnet: N from 2 to 50" >&2; exit 2; }
+[ "$N" -ge 2 ] && [ "$N" -le 50 ] ||
+	{ echo "localnet: N from 2 to 50" >&2; exit 2; }
 tmp=$(mktemp -d) || exit 1
 pids=
 ip_base=30 group=
-alive() { for p in $pids; do kill -0 "$p" 2>/dev/null && return 0; done; return 1; }
+alive() { for p in $pids; do kill -0 "$p" 2>/dev/null &&
+	return 0; done; return 1; }
 # bye: stop every node through its control socket, wait (10 s at most,
 # then kill), remove the directory.
 bye() {
@@ -41,7 +43,10 @@ bye() {
 	while [ $n -gt 0 ] && alive; do sleep 0.1; n=$((n - 1)); done
 	kill -9 $pids 2>/dev/null
 	rm -rf "$tmp"
+	[ -d "$tmp" ] && exit 1
 	echo "all stopped; nothing left behind"
+	# The tour's verdict, for CI: every check above held.
+	[ "${1:-0}" = 0 ] && [ "${good:-}" = 3 ] && echo "localnet: ok"
 	exit "${1:-0}"
 }
 trap 'bye 1' EXIT
@@ -54,7 +59,8 @@ pc() { k=$1; shift; "$bin" -d "$tmp/n$k" -n "$NET" "$@"; }
 start() {
 	k=$1
 	shift
-	"$bin" -d "$tmp/n$k" -n "$NET" -l "$(ip "$k"):$(port "$k")" $group "$@" \
+	"$bin" -d "$tmp/n$k" -n "$NET" -l "$(ip "$k"):$(port "$k")" $group \
+		"$@" \
 		run 2>>"$tmp/n$k.log" &
 	pids="$pids $!"
 }
@@ -71,12 +77,14 @@ upto() {
 field() { pc "$1" "$2" 2>/dev/null | sed -n "s/^$3 //p"; }
 has_tx() { pc "$1" tx "$2" 2>/dev/null | grep -q "^status"; }
 mined() { pc "$1" tx "$2" 2>/dev/null | grep -q "^status confirmed"; }
-all_have() { k=0; while [ $k -lt "$last" ]; do has_tx $k "$1" || return 1; k=$((k + 1)); done; }
+all_have() { k=0; while [ $k -lt "$last" ]; do has_tx $k "$1" ||
+	return 1; k=$((k + 1)); done; }
 btime() { pc 0 block "$1" 2>/dev/null | sed -n 's/^time //p'; }
 # mature: node 0 has coins to spend, and the last 10 blocks took 20 s or
 # more (a payment then spreads by gossip before the next block, mostly).
 mature() { c=$(field 0 balance confirmed) h=$(field 0 tip height)
-	[ "${c%%.*}" -ge 2 ] 2>/dev/null && [ "$h" -ge 40 ] 2>/dev/null || return 1
+	[ "${c%%.*}" -ge 2 ] 2>/dev/null && [ "$h" -ge 40 ] 2>/dev/null ||
+		return 1
 	t1=$(btime "$h") t0=$(btime $((h - 10)))
 	[ $((${t1:-0} - ${t0:-0})) -ge 20 ]; }
 
@@ -85,7 +93,8 @@ echo "localnet: $N nodes of the '$NET' network in $tmp"
 last=$((N - 1))
 start 0 -M "$SHARE"
 if ! upto 10 pc 0 status; then
-	grep -q "cannot listen" "$tmp/n0.log" || { cat "$tmp/n0.log" >&2; exit 1; }
+	grep -q "cannot listen" "$tmp/n0.log" ||
+		{ cat "$tmp/n0.log" >&2; exit 1; }
 	echo "(no 127.30.0.1 here: all nodes on 127.0.0.1, group rule off)"
 	group=-G
 	start 0 -M "$SHARE"
@@ -96,8 +105,13 @@ while [ $i -lt "$N" ]; do
 	role=
 	[ $i -eq 1 ] && role="-M $SHARE"
 	seed="-s $(ip $((i - 1))):$(port $((i - 1)))"
-	[ $i -eq $last ] && role=-S &&        # (it learns no loopback addresses:
-		seed="-c ${seed#-s } -c $(ip $((i > 2 ? i - 2 : 0))):$(port $((i > 2 ? i - 2 : 0)))"
+	if [ $i -eq $last ]; then
+		# The light node learns no loopback addresses: it is given
+		# two full peers to connect to.
+		role=-S
+		j=$((i > 2 ? i - 2 : 0))
+		seed="-c ${seed#-s } -c $(ip $j):$(port $j)"
+	fi
 	start $i $role $seed
 	i=$((i + 1))
 done
@@ -112,8 +126,10 @@ done
 echo "waiting for blocks: the first come at once, then the target rises"
 echo "every 10 blocks towards one block per 5 s; coins mature after 10;"
 echo "the tour goes on once blocks take 2 s or more..."
-upto 180 mature || { echo "localnet: no mature coins after 3 minutes" >&2; exit 1; }
-echo "height $(field 0 tip height): node 0 holds $(field 0 balance confirmed) coins"
+upto 180 mature ||
+	{ echo "localnet: no mature coins after 3 minutes" >&2; exit 1; }
+echo "height $(field 0 tip height):" \
+	"node 0 holds $(field 0 balance confirmed) coins"
 
 to=$(pc $last address) || exit 1
 tx=$(pc 0 send 1 "$to" 0.001) || exit 1
@@ -130,10 +146,14 @@ while [ $i -lt "$last" ]; do
 	fi
 	i=$((i + 1))
 done
+good=0
 if [ $gossiped -eq $last ]; then
-	echo "  the payment reached every full node by gossip before it was mined"
+	good=1
+	echo "  the payment reached every full node by gossip" \
+		"before it was mined"
 else
-	echo "  (only $gossiped of $last full nodes had it by gossip before it was mined)"
+	echo "  (only $gossiped of $last full nodes had it by gossip" \
+		"before it was mined)"
 fi
 echo "  node $last, light, takes no one's transactions: it waits for a proof"
 echo "waiting for a miner to put it in a block..."
@@ -142,6 +162,7 @@ pc $last tx "$tx" | sed -n 's/^status /  node '$last': /p'
 upto 20 eval '[ "$(field $last balance confirmed)" != 0.00000000 ]'
 echo "node $last's balance: $(field $last balance confirmed) confirmed," \
 	"proven by its full peers' merkle branches"
+[ "$(field $last balance confirmed)" = 1.00000000 ] && good=$((good + 1))
 
 # table: the state of every node, and whether they agree
 table() {
@@ -150,22 +171,27 @@ table() {
 	first= agree=yes i=0
 	while [ $i -lt "$N" ]; do
 		st=$(pc $i status 2>/dev/null)
-		peers=$(echo "$st" | sed -n 's/^peers \([0-9]*\) in, \([0-9]*\) out/\1 \2/p')
+		peers=$(echo "$st" |
+			sed -n 's/^peers \([0-9]*\) in, \([0-9]*\) out/\1 \2/p')
 		h=$(field $i tip hash)
 		[ $i = $last ] && a=outbound-only || a=$(ip $i):$(port $i)
 		printf '%-5s %-7s %-21s %-5s %-6s %-16s %s\n' $i \
 			"$(echo "$st" | sed -n 's/^role //p')" "$a" \
-			$(( ${peers% *} + ${peers#* } )) "$(field $i tip height)" \
-			"$(echo "$h" | cut -c1-16)" "$(field $i tip mempool | cut -d' ' -f1)"
+			$(( ${peers% *} + ${peers#* } )) \
+				"$(field $i tip height)" \
+			"$(echo "$h" | cut -c1-16)" \
+				"$(field $i tip mempool | cut -d' ' -f1)"
 		[ -z "$first" ] && first=$h
 		[ "$h" = "$first" ] || agree=no
 		i=$((i + 1))
 	done
-	[ $agree = yes ] && echo "all $N tips agree" || echo "tips differ (a block is on its way?)"
+	[ $agree = yes ] && echo "all $N tips agree" ||
+		echo "tips differ (a block is on its way?)"
 }
 agree() {
 	t0=$(field 0 tip hash) k=1
-	while [ $k -lt "$N" ]; do [ "$(field $k tip hash)" = "$t0" ] || return 1; k=$((k + 1)); done
+	while [ $k -lt "$N" ]; do [ "$(field $k tip hash)" = "$t0" ] ||
+		return 1; k=$((k + 1)); done
 }
 # picture: every node's own view (`peers dot`): its box, and its edges to
 # the peers it dialled; into localnet.dot, rendered if dot is here.
@@ -174,18 +200,21 @@ picture() {
 		echo "digraph localnet {"
 		i=0
 		while [ $i -lt "$N" ]; do
-			pc $i peers dot 2>/dev/null | sed -n -e "s/\"outbound only\"/\"node $i\"/g" \
+			pc $i peers dot 2>/dev/null |
+				sed -n -e "s/\"outbound only\"/\"node $i\"/g" \
 				-e '/shape=box/p' -e '/label=out\]/p'
 			i=$((i + 1))
 		done
 		echo "}"
 	} > localnet.dot
 	command -v dot >/dev/null 2>&1 || return 1
-	dot -Tsvg localnet.dot -o localnet.svg && dot -Tpng localnet.dot -o localnet.png
+	dot -Tsvg localnet.dot -o localnet.svg &&
+		dot -Tpng localnet.dot -o localnet.png
 }
 upto 10 agree
 table
 if picture; then
+	good=$((good + 1))
 	echo "picture of the network: localnet.dot, localnet.svg, localnet.png"
 else
 	echo "picture of the network: localnet.dot (with Graphviz installed:" \

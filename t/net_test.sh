@@ -11,7 +11,8 @@ fail() { echo "net_test: $*" >&2; logs; exit 1; }
 # until SECONDS CMD...: run CMD every 0.1 s until it succeeds; fail after.
 until_ok() {
 	n=$(($1 * 10)); shift
-	while [ $n -gt 0 ]; do "$@" >/dev/null 2>&1 && return 0; sleep 0.1; n=$((n - 1)); done
+	while [ $n -gt 0 ]; do "$@" >/dev/null 2>&1 &&
+		return 0; sleep 0.1; n=$((n - 1)); done
 	return 1
 }
 ready() { [ "$(ctl "$1" peers 2>/dev/null | grep -c " ready ")" -ge "$2" ]; }
@@ -31,30 +32,39 @@ until_ok 5 ctl a status || fail "node a does not answer"
 node b 127.2.0.1:21002 -s 127.1.0.1:21001
 until_ok 10 ready a 1 || fail "a has no ready peer"
 until_ok 10 ready b 1 || fail "b has no ready peer"
-ctl b peers | grep -q "^127.1.0.1:21001 out ready" || fail "b is not connected out to a"
-ctl a stats | grep -q "^version in [12] [0-9]* out [12] " || fail "stats do not count the versions"
+ctl b peers | grep -q "^127.1.0.1:21001 out ready" ||
+	fail "b is not connected out to a"
+ctl a stats | grep -q "^version in [12] [0-9]* out [12] " ||
+	fail "stats do not count the versions"
 
 # each node's picture of its connections: b's box, its edge out to a, and
 # a Graphviz graph dot accepts (where dot is installed)
 ctl b peers dot > "$tmp/b.dot" || fail "peers dot failed"
-grep -q '^	"127.2.0.1:21002" \[shape=box, label="127.2.0.1:21002\\nfull\\nheight 0"\];$' \
+box='^	"127.2.0.1:21002" \[shape=box, '
+box=$box'label="127.2.0.1:21002\\nfull\\nheight 0"\];$'
+grep -q "$box" \
 	"$tmp/b.dot" || fail "peers dot: no box for b"
-grep -q '^	"127.2.0.1:21002" -> "127.1.0.1:21001" \[label=out\];$' "$tmp/b.dot" ||
+grep -q '^	"127.2.0.1:21002" -> "127.1.0.1:21001" \[label=out\];$' \
+	"$tmp/b.dot" ||
 	fail "peers dot: no edge out to a"
-ctl a peers dot | grep -q ' -> "127.1.0.1:21001" \[label=in\];$' || fail "peers dot: no edge in to a"
+ctl a peers dot | grep -q ' -> "127.1.0.1:21001" \[label=in\];$' ||
+	fail "peers dot: no edge in to a"
 if command -v dot >/dev/null 2>&1; then
-	dot -Tcanon "$tmp/b.dot" >/dev/null || fail "dot does not parse peers dot"
+	dot -Tcanon "$tmp/b.dot" >/dev/null ||
+		fail "dot does not parse peers dot"
 else
 	echo "net_test: no Graphviz here: peers dot not parsed by dot"
 fi
 
 # a node given itself as seed drops the connection to itself
 node c 127.3.0.1:21003 -s 127.3.0.1:21003
-until_ok 10 logged c "connected to ourselves" || fail "self-connection not refused"
+until_ok 10 logged c "connected to ourselves" ||
+	fail "self-connection not refused"
 ctl c peers | grep -q ready && fail "c kept a connection to itself"
 
 # connections that never say anything are dropped after the handshake timeout
-n=$("$peer" -b 127.4.0.1 127.1.0.1 21001 hold 3 4) || fail "testpeer hold failed"
+n=$("$peer" -b 127.4.0.1 127.1.0.1 21001 hold 3 4) ||
+	fail "testpeer hold failed"
 [ "$n" = 3 ] || fail "only $n of 3 silent connections were dropped"
 logged a "handshake timeout" || fail "no handshake timeout logged"
 
@@ -64,10 +74,13 @@ for mode in garbage magic checksum huge early addrflood inv; do
 	i=$((i + 1))
 	"$peer" -b 127.5.0.$i 127.1.0.1 21001 $mode || fail "$mode: not dropped"
 	until_ok 3 logged a "ban 127.5.0.$i:" || fail "$mode: no ban logged"
-	"$peer" -b 127.5.0.$i 127.1.0.1 21001 good && fail "$mode: banned peer served"
-	"$peer" -b 127.6.0.1 127.1.0.1 21001 good || fail "good peer not served after $mode"
+	"$peer" -b 127.5.0.$i 127.1.0.1 21001 good &&
+		fail "$mode: banned peer served"
+	"$peer" -b 127.6.0.1 127.1.0.1 21001 good ||
+		fail "good peer not served after $mode"
 done
-for why in "wrong magic" "bad checksum" "oversized frame" "before the handshake" \
+for why in "wrong magic" "bad checksum" "oversized frame" \
+	"before the handshake" \
 	"over 1000 addresses" "malformed inv"; do
 	logged a "$why" || fail "no ban for: $why"
 done
@@ -77,20 +90,27 @@ ctl a status | grep -q "^bans 7$" || fail "a does not count 7 bans"
 # token bucket takes a burst of 1000 addresses, then 0.1 a second
 node f 127.10.0.1:21010 -o 0
 until_ok 5 ctl f status || fail "node f did not start"
-"$peer" -b 127.11.0.1 127.10.0.1 21010 addrs 1000 1 || fail "addrs to one group failed"
+"$peer" -b 127.11.0.1 127.10.0.1 21010 addrs 1000 1 ||
+	fail "addrs to one group failed"
 n=$(ctl f status | sed -n "s/^addresses //p")
-[ "$n" -le 64 ] && [ "$n" -ge 32 ] || fail "one group filled $n places in the book"
-"$peer" -b 127.12.0.1 127.10.0.1 21010 addrs 1000 250 || fail "addrs spread failed"
+[ "$n" -le 64 ] && [ "$n" -ge 32 ] ||
+	fail "one group filled $n places in the book"
+"$peer" -b 127.12.0.1 127.10.0.1 21010 addrs 1000 250 ||
+	fail "addrs spread failed"
 m=$(ctl f status | sed -n "s/^addresses //p")
-[ $((m - n)) -ge 900 ] || fail "a burst of 1000 spread addresses added only $((m - n))"
-[ $((m - n)) -le 1010 ] || fail "the token bucket let $((m - n)) addresses in at once"
+[ $((m - n)) -ge 900 ] ||
+	fail "a burst of 1000 spread addresses added only $((m - n))"
+[ $((m - n)) -le 1010 ] ||
+	fail "the token bucket let $((m - n)) addresses in at once"
 
 # a getdata for what the node lacks is answered by one notfound, each
 # entry with the type it was asked with
-"$peer" -b 127.6.0.2 127.1.0.1 21001 notfound || fail "notfound entries mistyped"
+"$peer" -b 127.6.0.2 127.1.0.1 21001 notfound ||
+	fail "notfound entries mistyped"
 
 # at most 4 connections from one address
-n=$("$peer" -b 127.7.0.1 127.1.0.1 21001 conns 8 0) || fail "testpeer conns failed"
+n=$("$peer" -b 127.7.0.1 127.1.0.1 21001 conns 8 0) ||
+	fail "testpeer conns failed"
 [ "$n" = 4 ] || fail "$n connections from one address were taken, not 4"
 
 # bans persist across a restart; the operator can lift one
@@ -141,15 +161,19 @@ sleep 0.5
 n=$(ctl e peers | grep -c " in ")
 [ "$n" -le 4 ] || fail "$n inbound peers over a limit of 4"
 logged e "evicted for a newcomer" || fail "nobody was evicted"
-ctl e connect 127.1.0.1:21001 | grep -q "^ok$" || fail "connect through the control socket failed"
-until_ok 5 sh -c "'$bin' -d '$tmp/e' -n regtest peers | grep -q '^127.1.0.1:21001 out ready'" ||
+ctl e connect 127.1.0.1:21001 | grep -q "^ok$" ||
+	fail "connect through the control socket failed"
+until_ok 5 sh -c \
+	"'$bin' -d '$tmp/e' -n regtest peers |
+		grep -q '^127.1.0.1:21001 out ready'" ||
 	fail "connect did not make an outbound peer"
 ctl e connect nowhere 2>/dev/null && fail "connect to a bad address worked"
 
 # the control socket is for the node's user only
 mode=$(ls -l "$tmp/a/regtest/control.sock" | cut -c1-10)
 [ "$mode" = "srw-------" ] || fail "control socket mode is $mode"
-"$bin" -d "$tmp/none" -n regtest status 2>"$tmp/err" && fail "status without a node worked"
+"$bin" -d "$tmp/none" -n regtest status 2>"$tmp/err" &&
+	fail "status without a node worked"
 grep -q "no node running" "$tmp/err" || fail "no clear error without a node"
 # through all of it node a's memory stayed bounded (where /proc tells)
 if [ -r "/proc/$apid/status" ]; then
