@@ -349,8 +349,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
 	if (!full)
 		nodes_up();
 	if (size < 1 || size - 1 > MAX_PAYLOAD - SHA256_LEN) return 0;
-	fp.proof_at = 0;                 /* (a fresh budget each time) */
-	lp.owed = 1;
+	fp.up->proof_at = 0;             /* (a fresh budget each time) */
+	lp.up->owed = 1;
 	memcpy(light->asked, light->tip, SHA256_LEN);
 	if (data[0] & 1) {
 		on_getproofs(full, &fp, data + 1, size - 1);
