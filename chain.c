@@ -432,7 +432,7 @@ static int store(struct chain *c, struct blockindex *n, const uint8_t *blk,
 	            1) ||
 	    (!c->sync_later && fsync(c->fd))) {
 		int e = errno;
-		if (c->fd >= 0 && ftruncate(c->fd, at) != 0)
+		if (c->fd >= 0 && ftruncate(c->fd, at))
 			fatal("cannot undo a failed write to a block file");
 		log_msg(LOG_ERROR, "cannot store a block in %s/%s%05u.dat: %s",
 		        c->dir, KIND(c), (unsigned)c->filenum, strerror(e));
@@ -454,7 +454,7 @@ static uint8_t *read_block(const struct chain *c, const struct blockindex *n) {
 		              c->genesis_len);
 	uint8_t *buf = xmalloc(n->len);
 	if ((fd = open_file(c, n->file, O_RDONLY)) < 0 ||
-	    file_io(fd, buf, n->len, n->pos, 0) != 0)
+	    file_io(fd, buf, n->len, n->pos, 0))
 		fatal("a stored block cannot be read back");
 	close(fd);
 	return buf;
@@ -475,7 +475,7 @@ static int read_record(const struct chain *c, int fd, off_t pos, uint8_t *buf,
 	*why = "impossible length";
 	if (*len < HEADER_LEN || *len > MAX_BLOCK_SIZE) return -1;
 	*why = "torn record";
-	if (file_io(fd, buf, *len + RECORD_TAIL, pos + RECORD_HEAD, 0) != 0)
+	if (file_io(fd, buf, *len + RECORD_TAIL, pos + RECORD_HEAD, 0))
 		return -1;
 	*why = "bad checksum";
 	return crc32(buf, *len) == get32le(buf + *len) ? 0 : -1;
@@ -892,7 +892,7 @@ static int lock_dir(struct chain *c, char *err, size_t errlen) {
 	if ((c->lock = open(path, O_RDWR | O_CREAT, 0600)) < 0)
 		snprintf(err, errlen, "cannot open %s: %s", path,
 		         strerror(errno));
-	else if (fcntl(c->lock, F_SETLK, &fl) != 0)
+	else if (fcntl(c->lock, F_SETLK, &fl))
 		snprintf(err, errlen, "data directory %s is in use by another "
 		         "peerchain process", c->dir);
 	else
@@ -943,7 +943,7 @@ static int replay_file(struct chain *c, uint32_t num, uint8_t *buf,
 		     "before it kept",
 		     KIND(c), (unsigned)num, why, (long long)pos,
 		     (long long)(end - pos));
-		if (ftruncate(fd, pos) != 0 || fsync(fd) != 0)
+		if (ftruncate(fd, pos) || fsync(fd))
 			fatal("cannot cut a damaged block file");
 	}
 	*size = (uint32_t)pos;
@@ -995,7 +995,7 @@ static void plant_root(struct chain *c) {
 	c->genesis_len = strlen(hex) / 2;
 	c->genesis = xmalloc(c->genesis_len);
 	if (c->genesis_len < HEADER_LEN ||
-	    hex_decode(hex, c->genesis, c->genesis_len) != 0)
+	    hex_decode(hex, c->genesis, c->genesis_len))
 		fatal("the genesis block in the parameters is not hex");
 	sha256d(c->genesis, HEADER_LEN, hash);
 	c->root = index_add(c, c->genesis, hash, NULL);
@@ -1026,7 +1026,7 @@ struct chain *chain_open(const struct params *p, const char *dir, int flags,
 	c->dir = strcpy(xmalloc(strlen(dir) + 1), dir);
 	if (access(dir_file(c, "hdr00000.dat"), F_OK) == 0)
 		c->light = 1;            /* (made light: it stays light) */
-	if (mkdir(dir, 0700) != 0 && errno != EEXIST)
+	if (mkdir(dir, 0700) && errno != EEXIST)
 		snprintf(err, errlen, "cannot make %s: %s", dir,
 		         strerror(errno));
 	else if (lock_dir(c, err, errlen) == 0) {
@@ -1070,7 +1070,7 @@ void chain_close(struct chain *c) {
 	if (!c) return;
 	if (c->fd >= 0) {
 		chain_sync(c);
-		if (file_save(dir_file(c, "mempool.dat"), pool_rw, c) != 0)
+		if (file_save(dir_file(c, "mempool.dat"), pool_rw, c))
 			fprintf(stderr, "peerchain: cannot save the mempool\n");
 		close(c->fd);
 	}
@@ -1098,14 +1098,14 @@ void chain_close(struct chain *c) {
  * does it every TICK_MS, not per block, or sync would wait on the disk (a
  * crash loses the last blocks). */
 void chain_sync(struct chain *c) {
-	if (c->fd >= 0 && fsync(c->fd) != 0)
+	if (c->fd >= 0 && fsync(c->fd))
 		fatal("cannot flush a block file");
 	if (c->fd < 0 || c->light ||
 	    !memcmp(c->checked.hash, tip(c)->hash, SHA256_LEN))
 		return;
 	c->checked.height = tip(c)->height;
 	memcpy(c->checked.hash, tip(c)->hash, SHA256_LEN);
-	if (file_save(dir_file(c, "checked.dat"), checked_rw, c) != 0)
+	if (file_save(dir_file(c, "checked.dat"), checked_rw, c))
 		log_msg(LOG_WARN, "cannot save %s", dir_file(c, "checked.dat"));
 }
 

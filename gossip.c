@@ -248,16 +248,20 @@ static void send_getheaders(struct gossip *g, struct peer *p,
 	net_send(g->n, p, "getheaders", b, 4 + (n + 1) * SHA256_LEN);
 }
 
+/* How long a new queue waits: the -T delay, or with -T random, uniform in
+ * [0, 2 x mean) ms. */
+static int64_t delay(const struct gossip *g, int mean) {
+	if (g->delay_ms >= 0)
+		return g->delay_ms;
+	return (int64_t)(random64() % (uint64_t)(2 * mean));
+}
+
 /* Queue a transaction's announcement to a peer, unless it has it. */
 static void queue_tx(struct gossip *g, struct peer *p, const uint8_t *id) {
 	int mean = p->outbound ? RANDOM_OUT_MS : RANDOM_IN_MS;
 	if (known_has(p, id) || !is_full(p)) return;
-	if (!p->up->nqueue)        /* (random: uniform in [0, 2 x mean)) */
-		p->up->announce_at =
-		        mono_ms() + (g->delay_ms >= 0
-		                             ? g->delay_ms
-		                             : (int64_t)(random64() %
-		                                         (uint64_t)(2 * mean)));
+	if (!p->up->nqueue)
+		p->up->announce_at = mono_ms() + delay(g, mean);
 	p->up->queue = xgrow(p->up->queue, &p->up->qcap, p->up->nqueue + 1,
 	                     SHA256_LEN);
 	memcpy(p->up->queue[p->up->nqueue++], id, SHA256_LEN);
@@ -273,9 +277,9 @@ static void relay_tx(struct gossip *g, const uint8_t *id, struct peer *from) {
 /* Send a peer the first ANNOUNCE_MAX of its queued announcements, less
  * what it has shown us; the rest wait ANNOUNCE_MS. */
 static void announce_queue(struct gossip *g, struct peer *p) {
-	size_t i,
-	        k = 0,
-	        n = p->up->nqueue < ANNOUNCE_MAX ? p->up->nqueue : ANNOUNCE_MAX;
+	size_t i, k = 0, n = p->up->nqueue;
+	if (n > ANNOUNCE_MAX)
+		n = ANNOUNCE_MAX;
 	for (i = 0; i < n; i++)
 		if (!known_has(p, p->up->queue[i])) {
 			known_add(p, p->up->queue[i]);
@@ -578,14 +582,14 @@ static const char *on_getproofs(void *arg, struct peer *p, const uint8_t *b,
 	rw_reader(&s, b, len);
 	getproofs_rw(&s, &tip, &addrs, &k);
 	if (s.bad || s.left || !k) return "malformed getproofs";
-	if (afford(p, 1) != 0)             /* (the look through the UTXO set) */
+	if (afford(p, 1))             /* (the look through the UTXO set) */
 		status = PROOF_BUSY;
 	else if (chain_header(g->c, tip, hdr, &h) != 1)
 		status = PROOF_NO_TIP;
 	else if ((n = chain_outputs(g->c, addrs, k, h, v, PROOF_OUTS + 1)) >
 	         PROOF_OUTS)
 		status = PROOF_TOO_MANY;
-	if (!status && (!net_room(g->n, p) || afford(p, (int)n) != 0))
+	if (!status && (!net_room(g->n, p) || afford(p, (int)n)))
 		status = PROOF_BUSY;
 	send_proofs(g, p, tip, status, v, status ? 0 : (uint32_t)n);
 	return NULL;
@@ -646,7 +650,7 @@ static const char *on_proofs(void *arg, struct peer *p, const uint8_t *b,
 	for (i = 0; i < n; i++) {
 		proof_rw(&s, &f);
 		if (s.bad) return "malformed proofs";
-		if (check_proof(g, &f, &v[i], &k[i]) != 0) {
+		if (check_proof(g, &f, &v[i], &k[i])) {
 			net_misbehave(g->n, p, W_FATAL, "false proof");
 			return NULL;
 		}

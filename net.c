@@ -356,7 +356,7 @@ static const char *path_of(const struct net *n, const char *name) {
 
 /* Write peers.dat or bans.dat from its description. */
 static void save(struct net *n, const char *name, rw_fn fn) {
-	if (file_save(path_of(n, name), fn, n) != 0)
+	if (file_save(path_of(n, name), fn, n))
 		log_msg(LOG_WARN, "cannot write %s", path_of(n, name));
 }
 
@@ -991,13 +991,13 @@ static int dial(struct net *n, const struct naddr *a) {
 /* Connect to "host:port" now (control socket, connect-only mode). */
 int net_connect(struct net *n, const char *text, char *err, size_t errlen) {
 	struct naddr a;
-	if (net_resolve(text, &a, err, errlen) != 0) return -1;
+	if (net_resolve(text, &a, err, errlen)) return -1;
 	if (banned(n, &a)) {
 		snprintf(err, errlen, "%s is banned", net_text(&a));
 		return -1;
 	}
 	book_add(n, &a, wall_ms() / 1000);
-	if (dial(n, &a) != 0) {
+	if (dial(n, &a)) {
 		snprintf(err, errlen, "cannot connect to %s", net_text(&a));
 		return -1;
 	}
@@ -1309,7 +1309,7 @@ struct net *net_open(const struct net_opts *o, char *err, size_t errlen) {
 	n->fixed = xcalloc(o->nconnect, sizeof *n->fixed);
 	n->fixed_at = xcalloc(o->nconnect, sizeof *n->fixed_at);
 	for (size_t i = 0; i < o->nconnect; i++) {
-		if (net_resolve(o->connect[i], &n->fixed[i], err, errlen) != 0)
+		if (net_resolve(o->connect[i], &n->fixed[i], err, errlen))
 			goto fail;
 		n->fixed_at[i] = -RETRY_BASE * 1000;
 	}
@@ -1319,7 +1319,7 @@ struct net *net_open(const struct net_opts *o, char *err, size_t errlen) {
 		else
 			log_msg(LOG_WARN, "seed %s", err);
 	if (o->listen &&
-	    (net_resolve(o->listen, &n->self, err, errlen) != 0 ||
+	    (net_resolve(o->listen, &n->self, err, errlen) ||
 	     (n->listen_fd = listen_on(&n->self, err, errlen)) < 0))
 		goto fail;
 	net_handle(n, "version", on_version, n);

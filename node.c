@@ -122,7 +122,7 @@ static const char *hash_text(const uint8_t h[SHA256_LEN]) {
 /* Read a hash as hash_text shows it; returns 0 or -1. */
 static int hash_parse(const char *s, uint8_t h[SHA256_LEN]) {
 	uint8_t r[SHA256_LEN];
-	if (hex_decode(s, r, SHA256_LEN) != 0) return -1;
+	if (hex_decode(s, r, SHA256_LEN)) return -1;
 	for (int i = 0; i < SHA256_LEN; i++)
 		h[i] = r[SHA256_LEN - 1 - i];
 	return 0;
@@ -148,7 +148,7 @@ static int data_dir(void) {
  * The chain is light with -S, or if it was made light (chain_open). */
 static int need(int what) {
 	char why[512] = "";
-	if (!chain && data_dir() != 0) return -1;
+	if (!chain && data_dir()) return -1;
 	if (!chain &&
 	    (chain = chain_open(params_find(opt_net), netdir, opt_chain, why,
 	                        sizeof why)) &&
@@ -167,7 +167,7 @@ static int need(int what) {
 static int cmd_address(char **arg) {
 	char why[512], text[ADDR_TEXT_LEN + 1];
 	if (arg[0] && strcmp(arg[0], "new")) return -1;
-	if (arg[0] && wallet_new_key(wallet, why, sizeof why) != 0)
+	if (arg[0] && wallet_new_key(wallet, why, sizeof why))
 		return say("%s\n", why);
 	addr_text(wallet_address(wallet), text);
 	fprintf(out, "%s\n", text);
@@ -221,8 +221,8 @@ static int cmd_send(char **arg) {
 	char why[512];
 	size_t len;
 	int v;
-	if (amount_parse(arg[0], &amount) != 0 ||
-	    (arg[2] && amount_parse(arg[2], &fee) != 0))
+	if (amount_parse(arg[0], &amount) ||
+	    (arg[2] && amount_parse(arg[2], &fee)))
 		return -1;
 	if ((v = address_arg(arg[1], to))) return v;
 	if (!(tx = wallet_pay(wallet, chain, to, amount, fee, &len, why,
@@ -272,10 +272,11 @@ static int cmd_mine(char **arg) {
 	if (net && strcmp(opt_net, "regtest"))
 		return say("a running node mines on demand on regtest only: "
 		           "here, start it with -m\n");
-	if (need(arg[1] ? CHAIN : CHAIN | NEW_WALLET) != 0) return 1;
+	if (need(arg[1] ? CHAIN : CHAIN | NEW_WALLET)) return 1;
 	if (chain->light) return say("a light node does not mine\n");
 	if (!arg[1])
 		memcpy(addr, wallet_address(wallet), ADDR_LEN);
+	chain->sync_later = 1;    /* one flush at the end (chain_close) */
 	while (n-- > 0)
 		if (mine_one(addr) != V_OK) return 1;
 	return 0;
@@ -345,8 +346,8 @@ static int cmd_block(char **arg) {
 		return say(
 		        "a light node keeps headers, not blocks: `tip` shows "
 		        "its best header\n");
-	if ((*end || h < 0 || chain_hash_at(chain, (uint32_t)h, hash) != 0) &&
-	    hash_parse(arg[0], hash) != 0)
+	if ((*end || h < 0 || chain_hash_at(chain, (uint32_t)h, hash)) &&
+	    hash_parse(arg[0], hash))
 		memset(hash, 0, sizeof hash);
 	if ((on = chain_header(chain, hash, hdr, &height)) < 0 ||
 	    !(raw = load_block(hash, &b)))
@@ -404,7 +405,7 @@ static int cmd_tx(char **arg) {
 	struct block b;
 	uint32_t h, i;
 	int found = 0;
-	if (hash_parse(arg[0], id) != 0) return -1;
+	if (hash_parse(arg[0], id)) return -1;
 	if ((t = chain_pool_tx(chain, id))) {
 		print_tx(t);
 		fprintf(out, "status in mempool\n");
@@ -433,7 +434,7 @@ static int cmd_tx(char **arg) {
 static int cmd_seen(char **arg) {
 	uint8_t h[SHA256_LEN];
 	int64_t ms;
-	if (hash_parse(arg[0], h) != 0) return -1;
+	if (hash_parse(arg[0], h)) return -1;
 	if ((ms = gossip_seen(gossip, h)) < 0)
 		return say("not seen lately: %s\n", arg[0]);
 	fprintf(out, "%lld\n", (long long)ms);
@@ -505,7 +506,7 @@ static int cmd_stats(char **arg) {
 /* `connect HOST:PORT`: dial a peer now. */
 static int cmd_connect(char **arg) {
 	char why[256];
-	if (net_connect(net, arg[0], why, sizeof why) != 0)
+	if (net_connect(net, arg[0], why, sizeof why))
 		return say("%s\n", why);
 	fprintf(out, "ok\n");
 	return 0;
@@ -514,7 +515,7 @@ static int cmd_connect(char **arg) {
 /* Ban ip for secs seconds (0: lift its ban), as the operator asks. */
 static int ban(const char *ip, long secs) {
 	struct naddr a;
-	if (net_parse_ip(ip, &a) != 0)          /* (2: a usage error) */
+	if (net_parse_ip(ip, &a))          /* (2: a usage error) */
 		return 1 + say("'%s' is not an IP address\n", ip);
 	net_ban(net, a.ip, secs ? wall_ms() / 1000 + secs : 0);
 	log_msg(LOG_WARN, "%s %s by the operator", secs ? "ban" : "unban", ip);
@@ -714,7 +715,7 @@ static int control_listen(void) {
 	int i, bad;
 	for (i = 0; i < MAX_CONTROL; i++)
 		ctls[i].fd = -1;
-	if (control_path(&un) != 0)
+	if (control_path(&un))
 		return -say("data directory path too long for a socket\n");
 	unlink(un.sun_path);             /* stale: the chain lock is ours */
 	mode_t old = umask(0177);
@@ -732,7 +733,7 @@ static int node_open(void) {
 	static char any[32];
 	char why[512];
 	if (need(opt_mine || opt_chain & CHAIN_LIGHT ? CHAIN | NEW_WALLET :
-	         CHAIN) != 0)
+	         CHAIN))
 		return -1;
 	if (!wallet)            /* (an existing one, for the wallet commands) */
 		wallet = wallet_open(netdir, chain->light, LMS_SHA256_M32_H10,
@@ -783,7 +784,7 @@ static int cmd_run(char **arg) {
 	int k, r, t, i, tick;
 	int64_t ticked = 0;
 	(void)arg;
-	if (node_open() != 0) {
+	if (node_open()) {
 		node_close();
 		return 1;
 	}
@@ -843,11 +844,11 @@ static int forward(int argc, char **argv) {
 	struct sockaddr_un un;
 	ssize_t k;
 	int i, fd;
-	if (!params_find(opt_net) || data_dir() != 0 ||
-	    control_path(&un) != 0 ||
+	if (!params_find(opt_net) || data_dir() ||
+	    control_path(&un) ||
 	    (fd = socket(AF_UNIX, SOCK_STREAM, 0)) < 0)
 		return -1;
-	if (connect(fd, (struct sockaddr *)&un, sizeof un) != 0) {
+	if (connect(fd, (struct sockaddr *)&un, sizeof un)) {
 		close(fd);
 		return -1;
 	}
@@ -973,7 +974,7 @@ static int dispatch(int argc, char **argv, int remote) {
 	if (fits && !remote && (c->where & EITHER) == NODE)
 		return say("no node running in %s (start one with `peerchain "
 		           "run`)\n", netdir);
-	if (fits && c->where > EITHER && need(c->where) != 0) return 1;
+	if (fits && c->where > EITHER && need(c->where)) return 1;
 	if (fits)
 		r = c->run(argv + 1);
 	if (r == -1)

@@ -270,7 +270,7 @@ int random_bytes(void *buf, size_t n) {
 /* A random 64-bit number (from the clock if there is no randomness). */
 uint64_t random64(void) {
 	uint8_t b[8];
-	if (random_bytes(b, sizeof b) != 0)
+	if (random_bytes(b, sizeof b))
 		return ((uint64_t)clock_us(0) ^ (uint64_t)getpid() << 40) *
 		       0x9e3779b97f4a7c15ULL;
 	return get64le(b);
@@ -399,9 +399,9 @@ int file_save(const char *path, rw_fn fn, void *arg) {
 	fn(&s, arg);
 	snprintf(tmp, sizeof tmp, "%s.tmp", path);
 	if ((fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC, 0600)) >= 0) {
-		bad = file_io(fd, s.out, s.len, 0, 1) != 0 || fsync(fd) != 0;
-		bad |= close(fd) != 0;
-		if (bad || rename(tmp, path) != 0) {
+		bad = file_io(fd, s.out, s.len, 0, 1) || fsync(fd);
+		bad |= close(fd);
+		if (bad || rename(tmp, path)) {
 			unlink(tmp);
 			bad = 1;
 		}

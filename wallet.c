@@ -46,7 +46,7 @@ void addr_text(const uint8_t addr[ADDR_LEN], char out[ADDR_TEXT_LEN + 1]) {
  * hex digits, -2 if the checksum is wrong. */
 int addr_parse(const char *s, uint8_t addr[ADDR_LEN]) {
 	uint8_t raw[ADDR_LEN + 4], sum[SHA256_LEN];
-	if (hex_decode(s, raw, sizeof raw) != 0) return -1;
+	if (hex_decode(s, raw, sizeof raw)) return -1;
 	sha256d(raw, ADDR_LEN, sum);
 	if (memcmp(sum, raw + ADDR_LEN, 4)) return -2;
 	memcpy(addr, raw, ADDR_LEN);
@@ -82,9 +82,9 @@ static void wallet_rw(struct rw *s, void *arg) {
 int wallet_new_key(struct wallet *w, char *err, size_t errlen) {
 	struct lms_key *k = xmalloc(sizeof *k);
 	uint8_t rnd[LMS_I_LEN + LMS_SEED_LEN];
-	if (w->n >= MAX_KEYS || random_bytes(rnd, sizeof rnd) != 0 ||
+	if (w->n >= MAX_KEYS || random_bytes(rnd, sizeof rnd) ||
 	    lms_keygen(k, w->type, LMOTS_SHA256_N32_W4, rnd,
-	               rnd + LMS_I_LEN) != 0) {
+	               rnd + LMS_I_LEN)) {
 		snprintf(err, errlen, "%s", w->n >= MAX_KEYS ? "the wallet is "
 		         "full" : "cannot read /dev/urandom for a key");
 		free(k);
@@ -101,7 +101,7 @@ int wallet_new_key(struct wallet *w, char *err, size_t errlen) {
 	sha256(nk->pub, LMS_PUB_LEN, nk->addr);
 	nk->leaves = k->type == LMS_SHA256_M32_H5 ? 32 : 1024;
 	nk->tree = k;                    /* (made: keep it for signing) */
-	if (file_save(w->path, wallet_rw, w) != 0) {
+	if (file_save(w->path, wallet_rw, w)) {
 		snprintf(err, errlen, "cannot write %s", w->path);
 		return -1;
 	}
@@ -257,7 +257,7 @@ static int reserve(struct wallet *w, const unsigned char *chosen,
 		if (chosen[k])
 			q[k] = w->keys[k].next++;
 	if (cur->next >= cur->leaves) return wallet_new_key(w, err, errlen);
-	if (file_save(w->path, wallet_rw, w) != 0) {
+	if (file_save(w->path, wallet_rw, w)) {
 		snprintf(err, errlen, "cannot write %s", w->path);
 		return -1;
 	}
@@ -311,7 +311,7 @@ static uint8_t *sign_and_write(struct wallet *w, struct tx *t,
 	out[1].addr = wallet_address(w);
 	t->out = out;
 	t->nout = (uint16_t)(out[1].amount ? 2 : 1);
-	if (sign_inputs(w, t, ikey, q, sigs) != 0) {
+	if (sign_inputs(w, t, ikey, q, sigs)) {
 		snprintf(err, errlen, "signing failed");
 		*len = 0;
 	} else if (!(*len = tx_write(t, buf, MAX_TX_SIZE))) {
@@ -364,7 +364,7 @@ uint8_t *wallet_pay(struct wallet *w, struct chain *c,
 		in[i].index = get32le(g.v[i].op + SHA256_LEN);
 		ikey[i] = g.v[i].key;
 	}
-	if (reserve(w, chosen, q, err, errlen) != 0) goto out;
+	if (reserve(w, chosen, q, err, errlen)) goto out;
 	if (getenv("PEERCHAIN_CRASH_AFTER_LEAF"))  /* the test of the rule */
 		raise(SIGKILL);
 	t.in = in;

@@ -185,7 +185,7 @@ static void mine_batch(void *arg) {
 	int i;
 
 	for (i = 0; i < MINE_BATCH; i++) {
-		put32le(w->hdr + 76, w->nonce++);
+		put32le(w->hdr + HDR_NONCE, w->nonce++);
 		sha256d_from(&w->mid, w->hdr + 64, 16, out);
 	}
 }

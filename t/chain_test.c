@@ -121,7 +121,7 @@ static uint8_t *block_on(struct chain *c, uint8_t **txs, size_t *lens,
 	uint8_t hdr[HEADER_LEN], hash[SHA256_LEN];
 
 	tip_header(c, hdr, hash);
-	return block_after(hash, chain_height(c) + 1, get32le(hdr + 68) + 1,
+	return block_after(hash, chain_height(c) + 1, get32le(hdr + HDR_TIME) + 1,
 	                   txs, lens, n, claim, 0, len);
 }
 
@@ -258,9 +258,9 @@ static void test_bitcoin_retargets(void) {
 	p.genesis_height = 30000;
 	c = chain_open(&p, NULL, 0, err, sizeof err);
 	for (i = 0; i < 4; i++) {
-		assert(get32le(h + (at[i] - 30000) * HEADER_LEN + 72) ==
+		assert(get32le(h + (at[i] - 30000) * HEADER_LEN + HDR_BITS) ==
 		       bits[i]);
-		assert(get32le(h + (at[i] - 30001) * HEADER_LEN + 72) !=
+		assert(get32le(h + (at[i] - 30001) * HEADER_LEN + HDR_BITS) !=
 		       bits[i]);
 	}
 	feed_headers(c, h, 10000, 7);
@@ -333,10 +333,10 @@ static void test_rule_pow_bits(void) {
 	size_t len;
 
 	tip_header(c, hdr, hash);
-	b = block_after(hash, 13, get32le(hdr + 68) + 1, NULL, NULL, 0,
+	b = block_after(hash, 13, get32le(hdr + HDR_TIME) + 1, NULL, NULL, 0,
 	                50 * COIN, 1, &len);
 	refused(c, b, len, V_BAD_POW);
-	put32le(b + 72, 0x1f7fffff);   /* harder than required: still wrong */
+	put32le(b + HDR_BITS, 0x1f7fffff);   /* harder than required: still wrong */
 	solve(b, len);
 	refused(c, b, len, V_BAD_BITS);
 	free(b);
@@ -351,7 +351,7 @@ static void test_rule_time(void) {
 	size_t len;
 
 	tip_header(c, hdr, hash);
-	t = get32le(hdr + 68);          /* times rise by 1: median is t - 5 */
+	t = get32le(hdr + HDR_TIME);          /* times rise by 1: median is t - 5 */
 	b = block_after(hash, 13, t - 5, NULL, NULL, 0, 50 * COIN, 0, &len);
 	refused(c, b, len, V_TIME_TOO_OLD);
 	free(b);
@@ -396,7 +396,7 @@ static void test_rule_size(void) {
 	txlen = tx_write(&t, tx, 200 + n * 40);
 	txs[0] = tx;
 	tip_header(c, hdr, hash);
-	b = block_make(hash, get32le(hdr + 68) + 1, 0x207fffff, txs, &txlen, 1,
+	b = block_make(hash, get32le(hdr + HDR_TIME) + 1, 0x207fffff, txs, &txlen, 1,
 	               &len);
 	assert(len > MAX_BLOCK_SIZE && len < MAX_BLOCK_SIZE + 300);
 	solve(b, len);
@@ -861,10 +861,10 @@ static void test_reorg_depth1(void) {
 	assert(chain_hash_at(c, 11, base) == 0);
 	assert(chain_header(c, base, hdr, &h) == 1);
 	assert(chain_hash_at(c, 12, a) == 0);
-	branch(c, base, 11, get32le(hdr + 68), 1, NULL, NULL, 0, -1, b);
+	branch(c, base, 11, get32le(hdr + HDR_TIME), 1, NULL, NULL, 0, -1, b);
 	assert(chain_hash_at(c, 12, now) == 0 && memcmp(now, a, 32) == 0);
 	assert(chain_header(c, b, hdr, &h) == 0 && h == 12);  /* stored aside */
-	branch(c, b, 12, get32le(hdr + 68), 1, NULL, NULL, 0, -1, b);
+	branch(c, b, 12, get32le(hdr + HDR_TIME), 1, NULL, NULL, 0, -1, b);
 	assert(chain_height(c) == 13);
 	assert(chain_hash_at(c, 13, now) == 0 && memcmp(now, b, 32) == 0);
 	c = reopen(c);                        /* the files replay the same */
@@ -893,9 +893,9 @@ static void test_reorg_deep(void) {
 	assert(add_on(c, txs, lens, 1, COIN) == V_OK);
 	grow(c, 11);                                 /* 12 blocks past base */
 	assert(c->pool.n == 0);
-	branch(c, base, 12, get32le(hdr + 68), 12, NULL, NULL, 0, -1, end);
+	branch(c, base, 12, get32le(hdr + HDR_TIME), 12, NULL, NULL, 0, -1, end);
 	assert(chain_height(c) == 24);               /* equal: no switch */
-	branch(c, end, 24, get32le(hdr + 68) + 12, 1, NULL, NULL, 0, -1, end);
+	branch(c, end, 24, get32le(hdr + HDR_TIME) + 12, 1, NULL, NULL, 0, -1, end);
 	assert(chain_height(c) == 25);
 	assert(chain_header(c, end, hdr, &h) == 1);
 	assert(chain_pool_tx(c, id) != NULL);        /* back in the mempool */
@@ -921,7 +921,7 @@ static void test_reorg_invalid(void) {
 	lens[0] = make_tx(t1, sizeof t1, cbid[1], 0, &key, pub, COIN, 0, addr);
 	t1[200] ^= 1;                              /* a bad signature */
 	txs[0] = t1;
-	branch(c, base, 12, get32le(hdr + 68), 14, txs, lens, 1, 5, end);
+	branch(c, base, 12, get32le(hdr + HDR_TIME), 14, txs, lens, 1, 5, end);
 	state(c, after);
 	assert(chain_height(c) == 22);
 	assert(memcmp(before, after, sizeof before) == 0);
@@ -955,7 +955,7 @@ static void test_reorg_lighter(void) {
 		                &len);
 		if (i >= 4) {                          /* retargeted: 1/4 */
 			bits = 0x201fffff;
-			put32le(b + 72, bits);
+			put32le(b + HDR_BITS, bits);
 			solve(b, len);
 		}
 		assert(chain_add_block(c, b, len) == V_OK);
@@ -1110,15 +1110,15 @@ static void test_mine_roll(void) {
 	lens[0] = coinbase_write(1, addr, COIN, cb, sizeof cb);
 	txs[0] = cb;
 	b = block_make(zero, 1000, 0x1d00ffff, txs, lens, 1, &len);
-	put32le(b + 76, 0xfffffff0u);
+	put32le(b + HDR_NONCE, 0xfffffff0u);
 	assert(block_mine(b, len, 32, 5000) == 0);
-	assert(get32le(b + 68) == 1001 && get32le(b + 76) == 16);
-	memcpy(root, b + 36, SHA256_LEN);
-	put32le(b + 76, 0xfffffff0u);
+	assert(get32le(b + HDR_TIME) == 1001 && get32le(b + HDR_NONCE) == 16);
+	memcpy(root, b + HDR_MERKLE, SHA256_LEN);
+	put32le(b + HDR_NONCE, 0xfffffff0u);
 	assert(block_mine(b, len, 32, 1001) == 0);
-	assert(get32le(b + 68) == 1001);
-	assert(memcmp(root, b + 36, SHA256_LEN) != 0);
-	assert(block_merkle(b, len) == 0 && memcmp(root, b + 36, 32) != 0);
+	assert(get32le(b + HDR_TIME) == 1001);
+	assert(memcmp(root, b + HDR_MERKLE, SHA256_LEN) != 0);
+	assert(block_merkle(b, len) == 0 && memcmp(root, b + HDR_MERKLE, 32) != 0);
 	free(b);
 }
 
@@ -1315,12 +1315,12 @@ static void test_genesis(void) {
 		len = strlen(p->genesis) / 2;
 		assert(len < sizeof blk &&
 		       hex_decode(p->genesis, blk, len) == 0);
-		memcpy(root, blk + 36, SHA256_LEN);
+		memcpy(root, blk + HDR_MERKLE, SHA256_LEN);
 		assert(block_merkle(blk, len) == 0);
-		assert(memcmp(root, blk + 36, SHA256_LEN) == 0);
+		assert(memcmp(root, blk + HDR_MERKLE, SHA256_LEN) == 0);
 		/* nonce already good */
 		assert(block_mine(blk, len, 1, 0) == 1);
-		assert(get32le(blk + 72) == p->limit_bits);
+		assert(get32le(blk + HDR_BITS) == p->limit_bits);
 	}
 	assert(params_find("nonesuch") == NULL);
 }
@@ -1406,7 +1406,7 @@ static void test_rule_form(void) {
 	txs[1] = cb;
 	lens[1]++;
 	tip_header(c, hdr, hash);
-	b = block_make(hash, get32le(hdr + 68) + 1, 0x207fffff, txs + 1,
+	b = block_make(hash, get32le(hdr + HDR_TIME) + 1, 0x207fffff, txs + 1,
 	               lens + 1, 1, &len);
 	solve(b, len);
 	refused(c, b, len, V_BAD_COINBASE);

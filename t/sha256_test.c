@@ -147,7 +147,7 @@ static void midstate(void) {
 	sha256_init(&mid);
 	sha256_update(&mid, hdr, 64);
 	for (nonce = 0; nonce < 1000; nonce++) {
-		put32le(hdr + 76, nonce * 2654435761u);
+		put32le(hdr + HDR_NONCE, nonce * 2654435761u);
 		sha256d(hdr, sizeof hdr, full);
 		before = sha256_compressions();
 		sha256d_from(&mid, hdr + 64, 16, fast);

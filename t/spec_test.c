@@ -112,17 +112,17 @@ static void test_genesis(void) {
 			assert(v[j] == hash[31 - j]);
 		snprintf(key, sizeof key, "%s.version", nets[i]);
 		assert(numval(key, 10) == get32le(b));
-		assert(memcmp(b + 4, zero, SHA256_LEN) == 0);
+		assert(memcmp(b + HDR_PREV, zero, SHA256_LEN) == 0);
 		snprintf(key, sizeof key, "%s.merkle", nets[i]);
 		assert(hexval(key, v, sizeof v) == SHA256_LEN);
-		assert(memcmp(v, b + 36, SHA256_LEN) == 0);
+		assert(memcmp(v, b + HDR_MERKLE, SHA256_LEN) == 0);
 		snprintf(key, sizeof key, "%s.time", nets[i]);
 		assert(numval(key, 10) == get32le(b + HDR_TIME));
 		snprintf(key, sizeof key, "%s.bits", nets[i]);
 		assert(numval(key, 16) == get32le(b + HDR_BITS));
 		assert(get32le(b + HDR_BITS) == p->limit_bits);
 		snprintf(key, sizeof key, "%s.nonce", nets[i]);
-		assert(numval(key, 10) == get32le(b + 76));
+		assert(numval(key, 10) == get32le(b + HDR_NONCE));
 		if (i == 3) {
 			/* bitcoin: the header alone */
 			assert(n == HEADER_LEN);
@@ -132,7 +132,7 @@ static void test_genesis(void) {
 		assert(n == 226 && cb == n - 84 && get32le(b + 80) == 1);
 		assert(memcmp(b + 84, v, cb) == 0);
 		sha256d(v, cb, hash);
-		assert(memcmp(hash, b + 36, SHA256_LEN) == 0);
+		assert(memcmp(hash, b + HDR_MERKLE, SHA256_LEN) == 0);
 	}
 }
 

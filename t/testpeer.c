@@ -1121,9 +1121,138 @@ static int proxy(int port, const char *kind) {
 	}
 }
 
+/* ==== Modes ==== */
+/* Each mode's arguments: n and s (the numbers after MODE, 1 and 0 if
+ * absent) and every word after MODE, as arg[0...]. */
+struct call {
+	int n, s;
+	char **arg;
+	int nargs;
+};
+
+/* good: a handshake and a ping answered. */
+static int m_good(const struct call *c) {
+	uint8_t b[8] = { 1 };
+	int fd = dial(bind_ip);
+	(void)c;
+	if (fd < 0 || handshake(fd) != 0)
+		return 1;
+	say(fd, "ping", b, 8);
+	return await(fd, "pong", NULL) == 0 ? 0 : 1;
+}
+
+/* key: print the address of the key the test peer pays and is paid to. */
+static int m_key(const struct call *c) {
+	char text[ADDR_TEXT_LEN + 1];
+	(void)c;
+	my_key();
+	addr_text(mine_addr, text);
+	return printf("%s\n", text) < 0;
+}
+
+static int m_hold(const struct call *c) { return many(c->n, c->s, 0); }
+static int m_conns(const struct call *c) { return many(c->n, c->s, 1); }
+static int m_ping(const struct call *c) { return pings(c->n); }
+static int m_addrs(const struct call *c) { return addrs(c->n, c->s); }
+static int m_noread(const struct call *c) { return noread(c->n); }
+static int m_announce(const struct call *c) {
+	return announce(c->arg[0], c->s);
+}
+static int m_notfound(const struct call *c) {
+	(void)c;
+	return notfound();
+}
+static int m_badblock(const struct call *c) {
+	(void)c;
+	return invalid("badblock");
+}
+static int m_badtx(const struct call *c) {
+	(void)c;
+	return invalid("badtx");
+}
+static int m_fetch(const struct call *c) { return fetch((uint32_t)c->n); }
+static int m_push(const struct call *c) { return push(c->arg[0]); }
+static int m_bigblock(const struct call *c) {
+	(void)c;
+	return bigblock();
+}
+static int m_sidebranch(const struct call *c) { return sidebranch(c->n); }
+static int m_hog(const struct call *c) { return hog(c->n, c->s, c->arg[2]); }
+static int m_unfinished(const struct call *c) {
+	return unfinished(c->n, c->s);
+}
+static int m_dupget(const struct call *c) { return dupget(c->n, c->arg[1]); }
+static int m_slowloris(const struct call *c) { return slowloris(c->n); }
+static int m_getheaders(const struct call *c) { return getheaders(c->n); }
+static int m_headers(const struct call *c) { return headers(c->n, c->s); }
+static int m_liar(const struct call *c) { return liar(c->n); }
+static int m_invflood(const struct call *c) {
+	return flood(c->n, c->s, 1000, NULL);
+}
+static int m_getflood(const struct call *c) {
+	uint8_t b[SHA256_LEN];
+	if (hash_arg(c->arg[2], b))
+		return 2;
+	return flood(c->n, c->s, 200, b);
+}
+static int m_group(const struct call *c) { return group(c->n, c->s); }
+static int m_chains(const struct call *c) {
+	return chains((uint32_t)c->n, c->s, atoi(c->arg[2]));
+}
+static int m_dust(const struct call *c) {
+	return dust((uint32_t)c->n, c->s, c->arg[2]);
+}
+static int m_once(const struct call *c) {
+	(void)c;
+	return once();
+}
+static int m_spam(const struct call *c) { return spam(c->n); }
+static int m_bansdat(const struct call *c) { return bansdat(c->n); }
+static int m_tell(const struct call *c) { return tell(c->arg, c->nargs); }
+static int m_proxy(const struct call *c) { return proxy(c->n, c->arg[1]); }
+static int m_control(const struct call *c) {
+	return control(c->arg[0], atoi(c->arg[1]), atoi(c->arg[2]));
+}
+
+/* Every mode: its name, the words it needs after MODE, its function.
+ * A mode not here is one of violate()'s protocol violations. */
+static const struct mode {
+	const char *name;
+	int min;
+	int (*fn)(const struct call *c);
+} modes[] = {
+	{ "good", 0, m_good },             { "hold", 0, m_hold },
+	{ "conns", 0, m_conns },           { "ping", 0, m_ping },
+	{ "addrs", 0, m_addrs },           { "noread", 0, m_noread },
+	{ "announce", 2, m_announce },     { "notfound", 0, m_notfound },
+	{ "badblock", 0, m_badblock },     { "badtx", 0, m_badtx },
+	{ "fetch", 0, m_fetch },           { "push", 1, m_push },
+	{ "bigblock", 0, m_bigblock },     { "sidebranch", 0, m_sidebranch },
+	{ "hog", 3, m_hog },               { "unfinished", 0, m_unfinished },
+	{ "dupget", 2, m_dupget },         { "slowloris", 0, m_slowloris },
+	{ "getheaders", 0, m_getheaders }, { "headers", 0, m_headers },
+	{ "liar", 0, m_liar },             { "invflood", 0, m_invflood },
+	{ "getflood", 3, m_getflood },     { "group", 0, m_group },
+	{ "key", 0, m_key },               { "chains", 3, m_chains },
+	{ "dust", 3, m_dust },             { "once", 0, m_once },
+	{ "spam", 0, m_spam },             { "bansdat", 0, m_bansdat },
+	{ "tell", 0, m_tell },             { "proxy", 2, m_proxy },
+	{ "control", 3, m_control },
+};
+
+/* Run the mode called name with its words; a name the table lacks, or a
+ * mode given too few words, falls to violate(). */
+static int run_mode(const char *name, int nargs, char **arg, int n, int s) {
+	struct call c = { n, s, arg, nargs };
+	size_t i;
+	for (i = 0; i < sizeof modes / sizeof modes[0]; i++)
+		if (!strcmp(modes[i].name, name) && nargs >= modes[i].min)
+			return modes[i].fn(&c);
+	return violate(name);
+}
+
 int main(int argc, char **argv) {
 	int a = 1, n, s;
-	uint8_t b[SHA256_LEN] = { 1 };
 
 	signal(SIGPIPE, SIG_IGN);     /* a node hanging up is an answer */
 	if (getenv("TESTPEER_NET") && params_find(getenv("TESTPEER_NET")))
@@ -1142,61 +1271,5 @@ int main(int argc, char **argv) {
 	if (inet_pton(AF_INET, argv[a], &to.sin_addr) != 1) return 2;
 	n = argc - a > 3 ? atoi(argv[a + 3]) : 1;
 	s = argc - a > 4 ? atoi(argv[a + 4]) : 0;
-	if (!strcmp(argv[a + 2], "good")) {
-		int fd = dial(bind_ip);
-
-		if (fd < 0 || handshake(fd) != 0) return 1;
-		say(fd, "ping", b, 8);
-		return await(fd, "pong", NULL) == 0 ? 0 : 1;
-	}
-	if (!strcmp(argv[a + 2], "hold") || !strcmp(argv[a + 2], "conns"))
-		return many(n, s, argv[a + 2][0] == 'c');
-	if (!strcmp(argv[a + 2], "ping")) return pings(n);
-	if (!strcmp(argv[a + 2], "addrs")) return addrs(n, s);
-	if (!strcmp(argv[a + 2], "noread")) return noread(n);
-	if (!strcmp(argv[a + 2], "announce") && argc - a > 4)
-		return announce(argv[a + 3], s);
-	if (!strcmp(argv[a + 2], "notfound")) return notfound();
-	if (!strcmp(argv[a + 2], "badblock") || !strcmp(argv[a + 2], "badtx"))
-		return invalid(argv[a + 2]);
-	if (!strcmp(argv[a + 2], "fetch")) return fetch((uint32_t)n);
-	if (!strcmp(argv[a + 2], "push") && argc - a > 3)
-		return push(argv[a + 3]);
-	if (!strcmp(argv[a + 2], "bigblock")) return bigblock();
-	if (!strcmp(argv[a + 2], "sidebranch")) return sidebranch(n);
-	if (!strcmp(argv[a + 2], "hog") && argc - a > 5)
-		return hog(n, s, argv[a + 5]);
-	if (!strcmp(argv[a + 2], "unfinished")) return unfinished(n, s);
-	if (!strcmp(argv[a + 2], "dupget") && argc - a > 4)
-		return dupget(n, argv[a + 4]);
-	if (!strcmp(argv[a + 2], "slowloris")) return slowloris(n);
-	if (!strcmp(argv[a + 2], "getheaders")) return getheaders(n);
-	if (!strcmp(argv[a + 2], "headers")) return headers(n, s);
-	if (!strcmp(argv[a + 2], "liar")) return liar(n);
-	if (!strcmp(argv[a + 2], "invflood")) return flood(n, s, 1000, NULL);
-	if (!strcmp(argv[a + 2], "getflood") && argc - a > 5)
-		return hash_arg(argv[a + 5], b) ? 2 : flood(n, s, 200, b);
-	if (!strcmp(argv[a + 2], "group")) return group(n, s);
-	if (!strcmp(argv[a + 2], "key")) {
-		char text[ADDR_TEXT_LEN + 1];
-
-		my_key();
-		addr_text(mine_addr, text);
-		return printf("%s\n", text) < 0;
-	}
-	if (!strcmp(argv[a + 2], "chains") && argc - a > 5)
-		return chains((uint32_t)n, s, atoi(argv[a + 5]));
-	if (!strcmp(argv[a + 2], "dust") && argc - a > 5)
-		return dust((uint32_t)n, s, argv[a + 5]);
-	if (!strcmp(argv[a + 2], "once")) return once();
-	if (!strcmp(argv[a + 2], "spam")) return spam(n);
-	if (!strcmp(argv[a + 2], "bansdat")) return bansdat(n);
-	if (!strcmp(argv[a + 2], "tell"))
-		return tell(argv + a + 3, argc - a - 3);
-	if (!strcmp(argv[a + 2], "proxy") && argc - a > 4)
-		return proxy(n, argv[a + 4]);
-	if (!strcmp(argv[a + 2], "control") && argc - a > 5)
-		return control(argv[a + 3], atoi(argv[a + 4]),
-		               atoi(argv[a + 5]));
-	return violate(argv[a + 2]);
+	return run_mode(argv[a + 2], argc - a - 3, argv + a + 3, n, s);
 }
