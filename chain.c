@@ -10,7 +10,8 @@
  * disconnects back to the fork and connects the new blocks, spending their
  * inputs and keeping what they spent as undo data.  On start, chain_open()
  * replays the block files through that same path.  Start reading at
- * chain_add_block().
+ * chain_add_block(), the first function: the file is in the story's order
+ * (the declarations above it name what comes later), as dwm's is.
  *
  * A light chain (chain_open's light) is the same tree of headers with no
  * bodies: a header is its block, stored alone in hdrNNNNN.dat files of the
@@ -82,7 +83,6 @@ struct txlist {
 	size_t n, cap;
 };
 
-/* ==== The block index and header rules ==== */
 /* The time and bits fields of a known header. */
 #define index_time(n) get32le((n)->hdr + HDR_TIME)
 #define index_bits(n) get32le((n)->hdr + HDR_BITS)
@@ -93,6 +93,191 @@ struct txlist {
 /* The block files' names: blkNNNNN.dat, a light chain's hdrNNNNN.dat. */
 #define KIND(c) ((c)->light ? "hdr" : "blk")
 
+/* ==== Function declarations ==== */
+/* (The functions are in the order of the story; these are met before
+ * they are defined.) */
+static int add_block(struct chain *c, const uint8_t *blk, size_t len,
+                     const struct blockindex *at);
+static void activate(struct chain *c, const struct blockindex *fresh,
+                     const struct block *fb);
+static struct blockindex *fork_point(struct blockindex *a,
+                                     struct blockindex *b);
+static int connect_tip(struct chain *c, struct blockindex *n,
+                       const struct blockindex *fresh, const struct block *fb);
+static void disconnect_tip(struct chain *c, struct txlist *back);
+static void pool_confirm(struct chain *c, const struct block *b);
+static struct blockindex *ancestor(struct blockindex *n, uint32_t h);
+static int accept_header(struct chain *c, const uint8_t *hdr,
+                         struct blockindex **out);
+static void fail(struct chain *c, struct blockindex *n, int r);
+static void link_body(struct chain *c, struct blockindex *n);
+static void unapply(struct chain *c, const struct block *b, uint32_t count,
+                    struct blockindex *n);
+static int connect_block(struct chain *c, struct blockindex *n,
+                         const struct block *b);
+static int store(struct chain *c, struct blockindex *n, const uint8_t *blk,
+                 size_t len);
+static uint8_t *read_block(const struct chain *c, const struct blockindex *n);
+static void txlist_add(struct txlist *l, const uint8_t *raw, size_t len,
+                       int64_t time);
+static void pool_forget(struct chain *c, struct ptx *p);
+static void pool_remove(struct chain *c, struct ptx *p);
+static void pool_refill(struct chain *c, struct txlist *back);
+
+/* ==== Taking a block: start here ==== */
+/* A block from a peer or the miner: check, store, follow the most work.
+ * Returns V_OK (stored, maybe off the best chain) or why not (a reason). */
+int chain_add_block(struct chain *c, const uint8_t *blk, size_t len) {
+	return add_block(c, blk, len, NULL);
+}
+
+/* Add a header alone (headers-first sync; to a light chain, a whole
+ * block); returns a reason. */
+int chain_add_header(struct chain *c, const uint8_t hdr[HEADER_LEN]) {
+	uint8_t hash[SHA256_LEN];
+	struct blockindex *n;
+	sha256d(hdr, HEADER_LEN, hash);
+	if (map_get(&c->index, hash)) return V_ALREADY_KNOWN;
+	return c->light ? add_block(c, hdr, HEADER_LEN, NULL) :
+	       accept_header(c, hdr, &n);
+}
+
+/* Take a block: check it, store it (unless replayed from `at`), link it
+ * and move to the best chain.  Returns a reason. */
+static int add_block(struct chain *c, const uint8_t *blk, size_t len,
+                     const struct blockindex *at) {
+	struct blockindex *n;
+	struct block b = { 0 };
+	int r;
+	if (len > MAX_BLOCK_SIZE) return V_TOO_BIG;
+	if (len < HEADER_LEN || (c->light && len > HEADER_LEN))
+		return V_MALFORMED;
+	if ((r = accept_header(c, blk, &n)) != V_OK) return r;
+	if (n->status & HAVE_DATA) return V_ALREADY_KNOWN;
+	if (!c->light && (r = block_parse(&b, blk, len)) != V_OK) return r;
+	r = c->light ? V_OK : block_check(&b, n->height);
+	if (r != V_OK && r != V_BAD_MERKLE_ROOT && r != V_DUPLICATE_TX)
+		/* the body is the header's, and breaks a rule */
+		fail(c, n, r);
+	if (r == V_OK && at) {
+		n->file = at->file;
+		n->pos = at->pos;
+		n->len = at->len;
+		n->status |= HAVE_DATA;
+	} else if (r == V_OK) {
+		r = store(c, n, blk, len);
+	}
+	if (r == V_OK) {        /* (else the body may be a mutated copy) */
+		link_body(c, n);
+		activate(c, n, &b);
+		r = n->status & FAILED ? n->reason : V_OK;
+	}
+	block_free(&b);
+	return r;
+}
+
+/* Move the active chain to the best tip: disconnect back to the fork,
+ * connect forward (fresh, parsed as fb, is not read back).  A block that
+ * breaks a rule fails its branch and the search starts over.  Set-aside
+ * transactions go back to the mempool if still valid. */
+static void activate(struct chain *c, const struct blockindex *fresh,
+                     const struct block *fb) {
+	struct txlist back = { NULL, 0, 0 };
+	struct blockindex *fork, *k, **path;
+	size_t n, i;
+	while (c->best != tip(c)) {
+		fork = fork_point(tip(c), c->best);
+		while (tip(c) != fork)
+			disconnect_tip(c, &back);
+		n = c->best->height - fork->height;
+		path = xcalloc(n, sizeof *path);
+		for (k = c->best, i = n; i > 0; k = k->prev)
+			path[--i] = k;
+		for (i = 0; i < n; i++)
+			if (connect_tip(c, path[i], fresh, fb) != V_OK) break;
+		free(path);
+	}
+	if (back.n)
+		pool_refill(c, &back);
+	free(back.v);
+}
+
+/* The last block two branches share. */
+static struct blockindex *fork_point(struct blockindex *a,
+                                     struct blockindex *b) {
+	while (a->height > b->height)
+		a = a->prev;
+	while (b->height > a->height)
+		b = b->prev;
+	while (a != b) {
+		a = a->prev;
+		b = b->prev;
+	}
+	return a;
+}
+
+/* Connect n, the block after the tip, read back unless it is fresh
+ * (parsed as fb).  Returns a reason; on failure n's branch fails. */
+static int connect_tip(struct chain *c, struct blockindex *n,
+                       const struct blockindex *fresh, const struct block *fb) {
+	uint8_t *raw = NULL;
+	struct block own;
+	const struct block *b = fb;
+	int r = V_OK;
+	if (n != fresh && !c->light) {
+		raw = read_block(c, n);
+		r = block_parse(&own, raw, n->len);
+		b = &own;
+	}
+	if (r == V_OK && !c->light)
+		r = connect_block(c, n, b);
+	if (r == V_OK) {
+		c->active = xgrow(c->active, &c->acap, c->nactive + 1,
+		                  sizeof *c->active);
+		c->active[c->nactive++] = n;
+		if (!c->light)
+			pool_confirm(c, b);
+	}
+	if (n != fresh && !c->light && r != V_MALFORMED)
+		block_free(&own);
+	free(raw);
+	if (r != V_OK)
+		fail(c, n, r);
+	return r;
+}
+
+/* Disconnect the tip, setting its transactions aside in back. */
+static void disconnect_tip(struct chain *c, struct txlist *back) {
+	struct blockindex *n = tip(c);
+	struct block b;
+	uint8_t *raw;
+	c->nactive--;
+	if (c->light) return;
+	raw = read_block(c, n);
+	if (block_parse(&b, raw, n->len) != V_OK)
+		fatal("a connected block no longer parses");
+	unapply(c, &b, b.ntx, n);
+	for (uint32_t i = 1; i < b.ntx; i++)
+		txlist_add(back, b.tx[i].raw, b.tx[i].len, chain_now(c));
+	block_free(&b);
+	free(raw);
+}
+
+/* A block is confirmed: its transactions leave the mempool, and so do
+ * those that spent the same outputs (with their children). */
+static void pool_confirm(struct chain *c, const struct block *b) {
+	struct ptx *p;
+	uint32_t i, k;
+	for (i = 1; i < b->ntx; i++) {
+		if ((p = map_get(&c->pool, b->tx[i].id)))
+			pool_forget(c, p);
+		for (k = 0; k < b->tx[i].nin; k++)
+			if ((p = map_get(&c->spends, b->tx[i].in[k].prev)))
+				pool_remove(c, p);
+	}
+}
+
+/* ==== The block index and header rules ==== */
 /* The clock the rules use: the real one, unless a test set one. */
 int64_t chain_now(const struct chain *c) {
 	return c->now ? c->now : wall_ms() / 1000;
@@ -565,14 +750,15 @@ static struct ptx *pool_cheapest(const struct chain *c) {
 	return worst;
 }
 
-/* Order mempool entries (qsort) by arrival... */
+/* Order mempool entries (qsort) by arrival. */
 static int by_seq(const void *a, const void *b) {
 	const struct ptx *x = *(struct ptx *const *)a,
 	                 *y = *(struct ptx *const *)b;
 	return x->seq < y->seq ? -1 : x->seq > y->seq;
 }
 
-/* ...or by fee rate, highest first, then by arrival. */
+/* Order mempool entries (qsort) by fee rate, highest first, then by
+ * arrival. */
 static int by_rate(const void *a, const void *b) {
 	const struct ptx *x = *(struct ptx *const *)a,
 	                 *y = *(struct ptx *const *)b;
@@ -726,159 +912,6 @@ static void checked_rw(struct rw *s, void *arg) {
 	rw_u32(s, &c->checked.height);
 	rw_bytes(s, c->checked.hash, SHA256_LEN);
 	rw_sum(s);
-}
-
-/* ==== Fork choice ==== */
-/* A block is confirmed: its transactions leave the mempool, and so do
- * those that spent the same outputs (with their children). */
-static void pool_confirm(struct chain *c, const struct block *b) {
-	struct ptx *p;
-	uint32_t i, k;
-	for (i = 1; i < b->ntx; i++) {
-		if ((p = map_get(&c->pool, b->tx[i].id)))
-			pool_forget(c, p);
-		for (k = 0; k < b->tx[i].nin; k++)
-			if ((p = map_get(&c->spends, b->tx[i].in[k].prev)))
-				pool_remove(c, p);
-	}
-}
-
-/* Connect n, the block after the tip, read back unless it is fresh
- * (parsed as fb).  Returns a reason; on failure n's branch fails. */
-static int connect_tip(struct chain *c, struct blockindex *n,
-                       const struct blockindex *fresh, const struct block *fb) {
-	uint8_t *raw = NULL;
-	struct block own;
-	const struct block *b = fb;
-	int r = V_OK;
-	if (n != fresh && !c->light) {
-		raw = read_block(c, n);
-		r = block_parse(&own, raw, n->len);
-		b = &own;
-	}
-	if (r == V_OK && !c->light)
-		r = connect_block(c, n, b);
-	if (r == V_OK) {
-		c->active = xgrow(c->active, &c->acap, c->nactive + 1,
-		                  sizeof *c->active);
-		c->active[c->nactive++] = n;
-		if (!c->light)
-			pool_confirm(c, b);
-	}
-	if (n != fresh && !c->light && r != V_MALFORMED)
-		block_free(&own);
-	free(raw);
-	if (r != V_OK)
-		fail(c, n, r);
-	return r;
-}
-
-/* Disconnect the tip, setting its transactions aside in back. */
-static void disconnect_tip(struct chain *c, struct txlist *back) {
-	struct blockindex *n = tip(c);
-	struct block b;
-	uint8_t *raw;
-	c->nactive--;
-	if (c->light) return;
-	raw = read_block(c, n);
-	if (block_parse(&b, raw, n->len) != V_OK)
-		fatal("a connected block no longer parses");
-	unapply(c, &b, b.ntx, n);
-	for (uint32_t i = 1; i < b.ntx; i++)
-		txlist_add(back, b.tx[i].raw, b.tx[i].len, chain_now(c));
-	block_free(&b);
-	free(raw);
-}
-
-/* The last block two branches share. */
-static struct blockindex *fork_point(struct blockindex *a,
-                                     struct blockindex *b) {
-	while (a->height > b->height)
-		a = a->prev;
-	while (b->height > a->height)
-		b = b->prev;
-	while (a != b) {
-		a = a->prev;
-		b = b->prev;
-	}
-	return a;
-}
-
-/* Move the active chain to the best tip: disconnect back to the fork,
- * connect forward (fresh, parsed as fb, is not read back).  A block that
- * breaks a rule fails its branch and the search starts over.  Set-aside
- * transactions go back to the mempool if still valid. */
-static void activate(struct chain *c, const struct blockindex *fresh,
-                     const struct block *fb) {
-	struct txlist back = { NULL, 0, 0 };
-	struct blockindex *fork, *k, **path;
-	size_t n, i;
-	while (c->best != tip(c)) {
-		fork = fork_point(tip(c), c->best);
-		while (tip(c) != fork)
-			disconnect_tip(c, &back);
-		n = c->best->height - fork->height;
-		path = xcalloc(n, sizeof *path);
-		for (k = c->best, i = n; i > 0; k = k->prev)
-			path[--i] = k;
-		for (i = 0; i < n; i++)
-			if (connect_tip(c, path[i], fresh, fb) != V_OK) break;
-		free(path);
-	}
-	if (back.n)
-		pool_refill(c, &back);
-	free(back.v);
-}
-
-/* Take a block: check it, store it (unless replayed from `at`), link it
- * and move to the best chain.  Returns a reason. */
-static int add_block(struct chain *c, const uint8_t *blk, size_t len,
-                     const struct blockindex *at) {
-	struct blockindex *n;
-	struct block b = { 0 };
-	int r;
-	if (len > MAX_BLOCK_SIZE) return V_TOO_BIG;
-	if (len < HEADER_LEN || (c->light && len > HEADER_LEN))
-		return V_MALFORMED;
-	if ((r = accept_header(c, blk, &n)) != V_OK) return r;
-	if (n->status & HAVE_DATA) return V_ALREADY_KNOWN;
-	if (!c->light && (r = block_parse(&b, blk, len)) != V_OK) return r;
-	r = c->light ? V_OK : block_check(&b, n->height);
-	if (r != V_OK && r != V_BAD_MERKLE_ROOT && r != V_DUPLICATE_TX)
-		/* the body is the header's, and breaks a rule */
-		fail(c, n, r);
-	if (r == V_OK && at) {
-		n->file = at->file;
-		n->pos = at->pos;
-		n->len = at->len;
-		n->status |= HAVE_DATA;
-	} else if (r == V_OK) {
-		r = store(c, n, blk, len);
-	}
-	if (r == V_OK) {        /* (else the body may be a mutated copy) */
-		link_body(c, n);
-		activate(c, n, &b);
-		r = n->status & FAILED ? n->reason : V_OK;
-	}
-	block_free(&b);
-	return r;
-}
-
-/* A block from a peer or the miner: check, store, follow the most work.
- * Returns V_OK (stored, maybe off the best chain) or why not (a reason). */
-int chain_add_block(struct chain *c, const uint8_t *blk, size_t len) {
-	return add_block(c, blk, len, NULL);
-}
-
-/* Add a header alone (headers-first sync; to a light chain, a whole
- * block); returns a reason. */
-int chain_add_header(struct chain *c, const uint8_t hdr[HEADER_LEN]) {
-	uint8_t hash[SHA256_LEN];
-	struct blockindex *n;
-	sha256d(hdr, HEADER_LEN, hash);
-	if (map_get(&c->index, hash)) return V_ALREADY_KNOWN;
-	return c->light ? add_block(c, hdr, HEADER_LEN, NULL) :
-	       accept_header(c, hdr, &n);
 }
 
 /* ==== Opening and closing ==== */

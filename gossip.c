@@ -39,9 +39,9 @@
                                     the connections allowed (at least
                                     PEER_WANTS each): none can fill it */
 #define PEER_WANTS      (4 * WINDOW)
-#define TX_WAIT_MS      2000     /* an announcer's time to deliver a tx... */
-#define BLOCK_WAIT_MS   5000     /* ...or a block, before the next is asked */
-#define HEADERS_WAIT_MS 10000    /* ...or headers */
+#define TX_WAIT_MS      2000     /* an announcer's time to deliver a tx, */
+#define BLOCK_WAIT_MS   5000     /* a block, before the next is asked, */
+#define HEADERS_WAIT_MS 10000    /* or headers */
 #define TIMERS_MS       100      /* the loop's tick (node.c's TICK_MS) */
 #define WINDOW          32       /* blocks in flight from one peer */
 #define AHEAD           1024     /* sync fetches at most this far ahead */
@@ -49,8 +49,8 @@
 #define STALL_REST_MS   10000    /* a peer that stalled gets no requests */
 #define PROGRESS_MS     5000     /* sync progress is logged this often */
 #define BEHIND          16       /* a tip this far behind: not announced */
-#define RANDOM_IN_MS    5000     /* -T random: mean delay to inbound... */
-#define RANDOM_OUT_MS   2000     /* ...and outbound peers, as Bitcoin */
+#define RANDOM_IN_MS    5000     /* -T random: mean delay to inbound, */
+#define RANDOM_OUT_MS   2000     /* and to outbound peers, as Bitcoin */
 #define ANNOUNCE_MAX    64       /* transactions announced to a peer each
                                     ANNOUNCE_MS, in the order taken: a
                                     receiver's wanted share (and orphan
@@ -58,8 +58,8 @@
                                     node */
 #define ANNOUNCE_MS     100
 #define ORPHAN_MAX      100      /* transactions waiting for a parent, as
-                                    Bitcoin Core... */
-#define ORPHAN_BYTES    (1u << 20) /* ...and their bytes at most */
+                                    Bitcoin Core */
+#define ORPHAN_BYTES    (1u << 20) /* the orphans' bytes at most */
 #define PROOF_ADDRS     16       /* addresses in one getproofs */
 #define PROOF_OUTS      100      /* outputs in one proofs; more: refused */
 #define READ_MS         50       /* a full node reads 20 blocks a second
@@ -132,14 +132,14 @@ struct gossip {
 	int delay_ms;                /* batching of tx announcements */
 	int per_peer;                /* wanted hashes one peer may announce */
 	struct map wants;            /* hash -> struct want */
-	struct recent *recent;       /* a ring of RECENT_MAX... */
+	struct recent *recent;       /* a ring of RECENT_MAX hashes */
 	size_t recent_at;
-	/* ...and its index: hash -> struct recent */
+	/* the ring's index: hash -> struct recent */
 	struct map recent_idx;
-	uint8_t tip[SHA256_LEN];     /* the active tip we last saw... */
-	uint32_t tips;               /* ...and how often it moved */
-	uint8_t asked[SHA256_LEN];   /* light: the tip proofs are asked to... */
-	int fresh;                   /* ...and none has come for it yet */
+	uint8_t tip[SHA256_LEN];     /* the active tip we last saw */
+	uint32_t tips;               /* how often the tip moved */
+	uint8_t asked[SHA256_LEN];   /* light: the tip proofs are asked to */
+	int fresh;                   /* light: no proofs came for it yet */
 	struct orphan orphans[ORPHAN_MAX];
 	int norphans;
 	size_t orphan_bytes;

@@ -27,17 +27,17 @@
 #define PROTOCOL      1           /* our protocol version */
 #define MAX_ADDR      1000        /* addresses in one addr, as Bitcoin */
 #define SEND_HIGH     (256u << 10) /* unsent bytes that pause a peer's
-                                      requests till it reads... */
-#define SEND_CAP      (4u << 20)  /* ...and that drop it */
-#define BUDGET_BASE   (4u << 20)  /* bytes all peers' queues may hold... */
-#define BUDGET_PEER   (32u << 10) /* ...and this more per connection allowed */
+                                      requests till it reads, */
+#define SEND_CAP      (4u << 20)  /* and that drop it */
+#define BUDGET_BASE   (4u << 20)  /* bytes all peers' queues may hold, */
+#define BUDGET_PEER   (32u << 10) /* and this more per connection allowed */
 #define READ_CHUNK    65536       /* bytes read from a socket at once */
 #define MAX_PER_IP    4           /* connections from one address */
-#define BOOK_BUCKETS  64          /* address book: buckets of ...*/
-#define BUCKET_SIZE   64          /* ...this many addresses each */
+#define BOOK_BUCKETS  64          /* address book buckets, */
+#define BUCKET_SIZE   64          /* each of this many addresses */
 #define BOOK_MAX      (BOOK_BUCKETS * BUCKET_SIZE)
 #define BAN_MAX       10000       /* bans kept: the oldest goes first */
-#define BAN_FILE_MAX  1000000     /* ...and read from bans.dat at most */
+#define BAN_FILE_MAX  1000000     /* bans read from bans.dat at most */
 #define BAN_SAVE_MS   5000        /* bans.dat is written at most this often */
 #define ENTRY_REC     31          /* bytes of one entry of peers.dat */
 #define BAN_REC       24          /* bytes of one ban of bans.dat */
@@ -46,17 +46,17 @@
                                      allows as much to each peer) */
 #define RELAY_FRESH   600         /* seconds an address counts as fresh */
 #define SAVE_EVERY    (15 * 60)   /* seconds between saves of peers.dat */
-#define RETRY_BASE    10          /* seconds before a retry, doubled... */
-#define RETRY_MAX     3600        /* ...up to this */
+#define RETRY_BASE    10          /* seconds before a retry, doubled */
+#define RETRY_MAX     3600        /* up to this */
 #define EXTRA_FDS     64          /* poll slots for peers connected by hand */
 #define PROTECT_GROUP 4           /* inbound peers eviction spares: distinct
                                      groups, as Bitcoin */
-#define PROTECT_PING  8           /* ...lowest ping */
-#define PROTECT_RELAY 4           /* ...most recent useful relay */
-#define HOT_MS        5000        /* a peer silent this long goes cold... */
-#define COLD_MS       10          /* ...and is polled this often */
-#define TRIED         1           /* an entry's tried bits: a handshake... */
-#define USEFUL        2           /* ...and a peer that gave us news */
+#define PROTECT_PING  8           /* and of lowest ping, */
+#define PROTECT_RELAY 4           /* and of most recent useful relay */
+#define HOT_MS        5000        /* a peer silent this long goes cold, */
+#define COLD_MS       10          /* and is polled this often */
+#define TRIED         1           /* an entry's tried bits: a handshake */
+#define USEFUL        2           /* and news from it */
 
 /* What the book knows of an address. */
 struct entry {

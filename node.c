@@ -28,8 +28,8 @@
 
 #define DEFAULT_NET  "main"
 #define DEFAULT_FEE  10000          /* base units: 0.0001 coin */
-#define MINE_SLICE   100000         /* nonces between looks at the clock... */
-#define MINE_STEP    8              /* ...in the running node's miner, */
+#define MINE_SLICE   100000         /* nonces between looks at the clock, */
+#define MINE_STEP    8              /* and in the running node's miner, */
 #define MINE_TURN_US 10             /* which works this long a turn */
 #define MINE_CYCLE   100            /* ms: -M 20 mines 20 ms of each 100 */
 #define TICK_MS      100            /* the timers' tick; fsyncs as often */
@@ -64,8 +64,8 @@ struct ctl {
 	int fd;                          /* -1: a free slot */
 	char line[CONTROL_LINE];
 	size_t len;
-	char *answer;                    /* NULL till the line is complete... */
-	size_t alen, sent;               /* ...then its bytes, and those sent */
+	char *answer;                    /* NULL till the line is complete */
+	size_t alen, sent;               /* the answer's bytes, those sent */
 	int64_t since;                   /* when it came (monotonic ms) */
 };
 
@@ -84,9 +84,9 @@ static int no_listen;                /* -L: outbound only, as behind NAT */
 static int opt_mine;                 /* -m, -M: percent of the time mined */
 static int opt_chain;                /* -S: CHAIN_LIGHT; -R: CHAIN_REINDEX */
 static int tx_delay = TX_DELAY_MS;   /* -T: tx announcement batching */
-static struct net *net;              /* set while the node runs... */
+static struct net *net;              /* set while the node runs */
 static struct gossip *gossip;
-static int stopping;                 /* ...until `stop` sets this */
+static int stopping;                 /* `stop` sets it: the loop ends */
 static int ctl_fd = -1;              /* the control socket */
 static struct ctl ctls[MAX_CONTROL];
 static FILE *out, *err;              /* stdout, stderr or a client's */

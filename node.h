@@ -95,11 +95,11 @@ struct map {
 };
 /* A record being read (in set) or written (out set): see util.c. */
 struct rw {
-	const uint8_t *base;     /* reading: the first byte... */
-	const uint8_t *in;       /* ...the next one... */
-	size_t left;             /* ...and how many are left */
-	uint8_t *out;            /* writing: the buffer, grown as needed... */
-	size_t len, cap;         /* ...its bytes so far, its room */
+	const uint8_t *base;     /* reading: the first byte, */
+	const uint8_t *in;       /* the next one to read, */
+	size_t left;             /* and how many are left */
+	uint8_t *out;            /* writing: the buffer, grown as needed, */
+	size_t len, cap;         /* its bytes so far, its room */
 	int bad;                 /* reading: past the end, or over a limit */
 };
 typedef void (*rw_fn)(struct rw *s, void *arg); /* a file's description */
@@ -187,11 +187,11 @@ int lms_verify(const uint8_t *pub, size_t publen, const void *msg,
 
 /* ==== block.c: the formats and the rules of one block ==== */
 #define HEADER_LEN     80        /* Bitcoin's block header, byte for byte: */
-#define HDR_PREV       4         /* u32 version | prev hash[32] |...*/
-#define HDR_MERKLE     36        /* ...merkle root[32] |...*/
-#define HDR_TIME       68        /* ...u32 time (seconds since 1970) |...*/
-#define HDR_BITS       72        /* ...u32 target in compact form |...*/
-#define HDR_NONCE      76        /* ...u32 nonce */
+#define HDR_PREV       4         /* after u32 version: prev hash[32] */
+#define HDR_MERKLE     36        /* merkle root[32] */
+#define HDR_TIME       68        /* u32 time (seconds since 1970) */
+#define HDR_BITS       72        /* u32 target in compact form */
+#define HDR_NONCE      76        /* u32 nonce */
 #define ADDR_LEN       32        /* an address: SHA-256 of an LMS public key */
 #define OUTPOINT_LEN   36        /* txid | u32 output index */
 #define MAX_BLOCK_SIZE 1000000   /* bytes, as Bitcoin's original limit */
@@ -348,12 +348,12 @@ struct chain {
                               wait for bodies): a peer's cheap headers
                               cost us that much memory at most */
 #define CH_HEADER 1  /* chain_status: the header is known */
-#define CH_BODY   2  /* ...and its body is stored */
-#define CH_ACTIVE 4  /* ...on the active chain */
-#define CH_FAILED 8  /* ...it, or a block before it, broke a rule */
-#define CH_BEST   16 /* ...on the best header's chain */
+#define CH_BODY   2  /* its body is stored */
+#define CH_ACTIVE 4  /* it is on the active chain */
+#define CH_FAILED 8  /* it, or a block before it, broke a rule */
+#define CH_BEST   16 /* it is on the best header's chain */
 #define CHAIN_LIGHT   1 /* chain_open: headers only */
-#define CHAIN_REINDEX 2 /* ...: ignore checked.dat, check every signature */
+#define CHAIN_REINDEX 2 /* chain_open: every signature checked */
 struct chain *chain_open(const struct params *p, const char *dir, int flags,
                          char *err, size_t errlen);
 void chain_close(struct chain *c);
@@ -432,7 +432,7 @@ uint8_t *wallet_pay(struct wallet *w, struct chain *c,
 #define FRAME_CMD    12          /* command: lowercase ASCII, NUL-padded */
 #define MAX_PAYLOAD  (2u << 20)  /* bytes: refused before any allocation
                                     (the largest message: 1.8 MB) */
-#define GREET_MAX    1024        /* ...and before the handshake is done */
+#define GREET_MAX    1024        /* payload bytes before the handshake */
 #define MAX_AGENT    256         /* bytes of user agent in version */
 #define ADDR_REC     26          /* in addr: ip[16] | u16 port | i64 time */
 #define INV_REC      36          /* in inv: u32 type | hash[32] */
@@ -459,9 +459,9 @@ struct peer {
 	int outbound, connecting, handshaked;
 	struct buf out, in;      /* unsent output; unparsed input */
 	int64_t last_recv;       /* monotonic ms: its last whole frame */
-	int64_t frame_at;        /* ...when its unfinished frame began */
-	int64_t sent_at;         /* ...since when it has not taken all of... */
-	size_t drain;            /* ...these unsent bytes (queued by then) */
+	int64_t frame_at;        /* when its unfinished frame began */
+	int64_t sent_at;         /* since when it has not taken all of drain: */
+	size_t drain;            /* the bytes queued for it by then */
 	struct naddr a;          /* the far end (for inbound: its source) */
 	int got_version, got_verack;
 	int asked_addr;          /* it sent getaddr: answered once only */
@@ -470,8 +470,8 @@ struct peer {
 	int64_t last_relay;      /* when it last gave us something new */
 	uint64_t ping_nonce;     /* 0: no ping out */
 	int64_t min_ping;        /* ms; -1 until measured */
-	uint16_t listen_port;    /* from its version... */
-	uint64_t services;       /* ...SERVICE_FULL, or 0: a light node */
+	uint16_t listen_port;    /* from its version */
+	uint64_t services;       /* from its version: SERVICE_FULL, or 0 */
 	/* from its version (a hint); gossip raises it */
 	uint32_t height;
 	char agent[MAX_AGENT + 1];
@@ -532,12 +532,12 @@ struct net {
 	int nin, nout;
 	size_t held, budget;     /* bytes all peers' queues hold, may hold */
 	struct peer **who;       /* the peer of each pollfd slot */
-	int maxfds;              /* ...which has room for this many */
+	int maxfds;              /* who has room for this many */
 	struct naddr *fixed;     /* connect-only mode: the peers to keep */
 	int64_t *fixed_at;       /* when each was last dialled */
-	struct entry *book;      /* the address book (BOOK_MAX entries)... */
+	struct entry *book;      /* the address book (BOOK_MAX entries) */
 	size_t nbook;
-	struct map where;        /* ...and its index: address -> entry */
+	struct map where;        /* the book's index: address -> entry */
 	uint8_t secret[32];      /* picks buckets; nobody else knows it */
 	double tokens[ADDR_SLOTS]; /* addresses senders of a group may still
 	                             send (slot by group, through secret) */
@@ -547,8 +547,8 @@ struct net {
 	struct map bans;         /* ip[16] -> its ban in ring: */
 	struct ban *ring;        /* BAN_MAX bans, oldest at ring_at */
 	size_t ring_at;
-	int bans_dirty;          /* bans.dat is to be written... */
-	int64_t bans_saved;      /* ...not before BAN_SAVE_MS after this */
+	int bans_dirty;          /* bans.dat is to be written, */
+	int64_t bans_saved;      /* not before BAN_SAVE_MS after this */
 	uint64_t nonce;          /* in our version: spots self-connections */
 	int64_t saved_at;        /* when peers.dat was last written */
 	int64_t cold_at;         /* when cold peers were last polled */

@@ -206,13 +206,14 @@ void wallet_balance(const struct wallet *w, const struct chain *c,
 }
 
 /* Order spendable outputs (qsort) by key, so one key's inputs sit
- * together and share a signature... */
+ * together and share a signature. */
 static int by_key(const void *a, const void *b) {
 	const struct spendable *x = a, *y = b;
 	return x->key < y->key ? -1 : x->key > y->key;
 }
 
-/* ...or largest first (the older key first among equals). */
+/* Order spendable outputs (qsort) largest first (the older key first
+ * among equals). */
 static int by_amount(const void *a, const void *b) {
 	const struct spendable *x = a, *y = b;
 	return x->amount > y->amount ? -1 : x->amount < y->amount ? 1 :

@@ -121,8 +121,9 @@ static uint8_t *block_on(struct chain *c, uint8_t **txs, size_t *lens,
 	uint8_t hdr[HEADER_LEN], hash[SHA256_LEN];
 
 	tip_header(c, hdr, hash);
-	return block_after(hash, chain_height(c) + 1, get32le(hdr + HDR_TIME) + 1,
-	                   txs, lens, n, claim, 0, len);
+	return block_after(hash, chain_height(c) + 1,
+	                   get32le(hdr + HDR_TIME) + 1, txs, lens, n, claim, 0,
+	                   len);
 }
 
 /* Add a block on the tip (coinbase claiming 50 coins plus fee); returns
@@ -336,7 +337,8 @@ static void test_rule_pow_bits(void) {
 	b = block_after(hash, 13, get32le(hdr + HDR_TIME) + 1, NULL, NULL, 0,
 	                50 * COIN, 1, &len);
 	refused(c, b, len, V_BAD_POW);
-	put32le(b + HDR_BITS, 0x1f7fffff);   /* harder than required: still wrong */
+	/* harder than required: still wrong */
+	put32le(b + HDR_BITS, 0x1f7fffff);
 	solve(b, len);
 	refused(c, b, len, V_BAD_BITS);
 	free(b);
@@ -351,7 +353,8 @@ static void test_rule_time(void) {
 	size_t len;
 
 	tip_header(c, hdr, hash);
-	t = get32le(hdr + HDR_TIME);          /* times rise by 1: median is t - 5 */
+	/* times rise by 1: median is t - 5 */
+	t = get32le(hdr + HDR_TIME);
 	b = block_after(hash, 13, t - 5, NULL, NULL, 0, 50 * COIN, 0, &len);
 	refused(c, b, len, V_TIME_TOO_OLD);
 	free(b);
@@ -396,8 +399,8 @@ static void test_rule_size(void) {
 	txlen = tx_write(&t, tx, 200 + n * 40);
 	txs[0] = tx;
 	tip_header(c, hdr, hash);
-	b = block_make(hash, get32le(hdr + HDR_TIME) + 1, 0x207fffff, txs, &txlen, 1,
-	               &len);
+	b = block_make(hash, get32le(hdr + HDR_TIME) + 1, 0x207fffff, txs,
+	               &txlen, 1, &len);
 	assert(len > MAX_BLOCK_SIZE && len < MAX_BLOCK_SIZE + 300);
 	solve(b, len);
 	refused(c, b, len, V_TOO_BIG);
@@ -893,9 +896,11 @@ static void test_reorg_deep(void) {
 	assert(add_on(c, txs, lens, 1, COIN) == V_OK);
 	grow(c, 11);                                 /* 12 blocks past base */
 	assert(c->pool.n == 0);
-	branch(c, base, 12, get32le(hdr + HDR_TIME), 12, NULL, NULL, 0, -1, end);
+	branch(c, base, 12, get32le(hdr + HDR_TIME), 12, NULL, NULL, 0, -1,
+	       end);
 	assert(chain_height(c) == 24);               /* equal: no switch */
-	branch(c, end, 24, get32le(hdr + HDR_TIME) + 12, 1, NULL, NULL, 0, -1, end);
+	branch(c, end, 24, get32le(hdr + HDR_TIME) + 12, 1, NULL, NULL, 0, -1,
+	       end);
 	assert(chain_height(c) == 25);
 	assert(chain_header(c, end, hdr, &h) == 1);
 	assert(chain_pool_tx(c, id) != NULL);        /* back in the mempool */
@@ -1118,7 +1123,8 @@ static void test_mine_roll(void) {
 	assert(block_mine(b, len, 32, 1001) == 0);
 	assert(get32le(b + HDR_TIME) == 1001);
 	assert(memcmp(root, b + HDR_MERKLE, SHA256_LEN) != 0);
-	assert(block_merkle(b, len) == 0 && memcmp(root, b + HDR_MERKLE, 32) != 0);
+	assert(block_merkle(b, len) == 0 &&
+	       memcmp(root, b + HDR_MERKLE, 32) != 0);
 	free(b);
 }
 
