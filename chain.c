@@ -635,8 +635,7 @@ static int store(struct chain *c, struct blockindex *n, const uint8_t *blk,
 static uint8_t *read_block(const struct chain *c, const struct blockindex *n) {
 	int fd;
 	if (n == c->root)
-		return memcpy(xmalloc(c->genesis_len), c->genesis,
-		              c->genesis_len);
+		return xmemdup(c->genesis, c->genesis_len);
 	uint8_t *buf = xmalloc(n->len);
 	if ((fd = open_file(c, n->file, O_RDONLY)) < 0 ||
 	    file_io(fd, buf, n->len, n->pos, 0))
@@ -671,7 +670,7 @@ static int read_record(const struct chain *c, int fd, off_t pos, uint8_t *buf,
 static void txlist_add(struct txlist *l, const uint8_t *raw, size_t len,
                        int64_t time) {
 	l->v = xgrow(l->v, &l->cap, l->n + 1, sizeof *l->v);
-	l->v[l->n].raw = memcpy(xmalloc(len), raw, len);
+	l->v[l->n].raw = xmemdup(raw, len);
 	l->v[l->n].len = len;
 	l->v[l->n++].time = time;
 }
@@ -812,7 +811,7 @@ static int pool_add(struct chain *c, const uint8_t *raw, size_t len,
 	int r, na = 0;
 	if (len > MAX_TX_SIZE) return V_TOO_BIG;
 	p = xmalloc(sizeof *p);
-	p->raw = memcpy(xmalloc(len), raw, len);
+	p->raw = xmemdup(raw, len);
 	if ((r = tx_parse(&p->tx, p->raw, len)) != V_OK)
 		;
 	else if (map_get(&c->pool, p->tx.id))
@@ -1056,7 +1055,7 @@ struct chain *chain_open(const struct params *p, const char *dir, int flags,
 	map_init(&c->spends, OUTPOINT_LEN);
 	plant_root(c);
 	if (!dir) return c;
-	c->dir = strcpy(xmalloc(strlen(dir) + 1), dir);
+	c->dir = xmemdup(dir, strlen(dir) + 1);
 	if (access(dir_file(c, "hdr00000.dat"), F_OK) == 0)
 		c->light = 1;            /* (made light: it stays light) */
 	if (mkdir(dir, 0700) && errno != EEXIST)
@@ -1173,14 +1172,13 @@ size_t chain_outputs(const struct chain *c, const uint8_t *addrs, size_t n,
 void chain_proven(struct chain *c, int fresh, const struct outref *v,
                   const struct coin *k, size_t n) {
 	struct txlist back = { NULL, 0, 0 };
-	if (fresh)
+	if (fresh) {
 		map_free(&c->utxo, 1);
-	if (fresh)
 		map_init(&c->utxo, OUTPOINT_LEN);
+	}
 	for (size_t i = 0; i < n; i++)
 		if (!map_get(&c->utxo, v[i].op))
-			map_put(&c->utxo, v[i].op,
-			        memcpy(xmalloc(sizeof *k), &k[i], sizeof *k));
+			map_put(&c->utxo, v[i].op, xmemdup(&k[i], sizeof *k));
 	pool_refill(c, &back);
 	free(back.v);
 }

@@ -785,7 +785,7 @@ static void orphan_add(struct gossip *g, const uint8_t *id, const uint8_t *b,
 		*o = g->orphans[--g->norphans];
 	}
 	o = &g->orphans[g->norphans];
-	o->raw = memcpy(xmalloc(len), b, len);
+	o->raw = xmemdup(b, len);
 	o->ready = 0;
 	if (tx_parse(&o->t, o->raw, len) != V_OK) {
 		free(o->raw);
@@ -1006,10 +1006,10 @@ static const char *on_headers(void *arg, struct peer *p, const uint8_t *b,
 		send_getheaders(g, p, hash);
 	}
 	fetch_blocks(g);
-	if (g->c->light)
+	if (g->c->light) {
 		tip_changed(g);
-	if (g->c->light)
 		proof_rounds(g, mono_ms());
+	}
 	return NULL;
 }
 

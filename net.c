@@ -1117,14 +1117,19 @@ static void accept_peer(struct net *n) {
 		close(fd);
 		return;
 	}
-	if (n->nin >= n->o.max_in && !(out = evict_choice(n, 0)) &&
-	    !(out = group_peers(n, &a, 0) ? NULL : evict_choice(n, 1))) {
+	/* Inbound is full: evict one not spared, or (for a newcomer from a
+	 * group not among them) anyone. */
+	if (n->nin >= n->o.max_in)
+		out = evict_choice(n, 0);
+	if (n->nin >= n->o.max_in && !out && !group_peers(n, &a, 0))
+		out = evict_choice(n, 1);
+	if (n->nin >= n->o.max_in && !out) {
 		close(fd);
 		return;
 	}
+	/* The evicted peer is freed by the next sweep, not mid-pass. */
 	if (out)
-		net_drop(n, out, "evicted for a newcomer");  /* (freed by
-	                                            net_tick, not mid-pass) */
+		net_drop(n, out, "evicted for a newcomer");
 	add_peer(n, fd, &a, 0);
 	log_msg(LOG_DEBUG, "accepted %s", net_text(&a));
 }

@@ -776,6 +776,11 @@ static void node_close(void) {
 	free(miner.blk);
 }
 
+/* The lesser of two timeouts. */
+static int lesser(int a, int b) {
+	return a < b ? a : b;
+}
+
 /* `run`: be a node until told to stop.  One poll() over the control
  * socket, its clients and the peers, its timeout from the nearest timer
  * (0 while mining: each turn of the loop then mines a little). */
@@ -800,10 +805,9 @@ static int cmd_run(char **arg) {
 			pfd[1 + i].events = ctls[i].answer ? POLLOUT : POLLIN;
 		}
 		k = net_pollfds(net, pfd + 1 + MAX_CONTROL);
-		t = net_timeout_ms(net);
-		t = gossip_timeout_ms(gossip) < t ? gossip_timeout_ms(gossip)
-		                                  : t;
-		t = opt_mine && mine_rest() < t ? mine_rest() : t;
+		t = lesser(net_timeout_ms(net), gossip_timeout_ms(gossip));
+		if (opt_mine)
+			t = lesser(t, mine_rest());
 		if ((r = poll(pfd, (nfds_t)(1 + MAX_CONTROL + k), t)) > 0) {
 			if (pfd[0].revents)
 				ctl_accept();
@@ -816,14 +820,17 @@ static int cmd_run(char **arg) {
 		} else if (r < 0 && errno != EINTR) {
 			log_msg(LOG_ERROR, "poll: %s", strerror(errno));
 		}
-		if ((tick = mono_ms() - ticked >= TICK_MS))
+		tick = 0;
+		if (mono_ms() - ticked >= TICK_MS) {
 			ticked = mono_ms();
+			tick = 1;
+		}
 		net_tick(net, tick);
 		gossip_tick(gossip, tick);
-		if (tick)
+		if (tick) {
 			chain_sync(chain);
-		if (tick)
 			ctl_expire();
+		}
 		if (opt_mine)
 			mine_turn();
 	}

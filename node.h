@@ -111,6 +111,7 @@ void fatal(const char *what);
 void *xcalloc(size_t n, size_t size);
 #define xmalloc(n) xcalloc((n), 1)
 void *xgrow(void *v, size_t *cap, size_t need, size_t size);
+void *xmemdup(const void *p, size_t n);
 void map_init(struct map *m, size_t klen);
 void *map_get(const struct map *m, const uint8_t *key);
 void map_put(struct map *m, const uint8_t *key, void *val);

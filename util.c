@@ -34,6 +34,13 @@ void *xcalloc(size_t n, size_t size) {
 	return p;
 }
 
+/* A copy of the n bytes at p, in memory of its own. */
+void *xmemdup(const void *p, size_t n) {
+	void *v = xmalloc(n);
+	memcpy(v, p, n);
+	return v;
+}
+
 /* Room for `need` elements of `size` bytes in the array v of *cap,
  * doubling it when short: every growing array of the node grows here.
  * Returns the (maybe moved) array. */

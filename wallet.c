@@ -275,12 +275,14 @@ static int sign_inputs(struct wallet *w, struct tx *t, const uint32_t *ikey,
 		if (i > 0 && ikey[i] == ikey[i - 1])
 			continue;                  /* borrows the one before */
 		struct wkey *wk = &w->keys[ikey[i]];
-		if (!wk->tree &&
-		    lms_keygen(wk->tree = xmalloc(sizeof *wk->tree), wk->type,
-		               wk->ots, wk->I, wk->seed)) {
-			free(wk->tree);
-			wk->tree = NULL;
-			return -1;
+		if (!wk->tree) {           /* (made once, kept for the next) */
+			wk->tree = xmalloc(sizeof *wk->tree);
+			if (lms_keygen(wk->tree, wk->type, wk->ots, wk->I,
+			               wk->seed)) {
+				free(wk->tree);
+				wk->tree = NULL;
+				return -1;
+			}
 		}
 		t->in[i].sig = sigs + (size_t)i * LMS_SIG_MAX;
 		t->in[i].siglen = (uint16_t)lms_sign(

@@ -65,7 +65,8 @@ static double rate(void (*fn)(void *), void *arg, double *blocks) {
 		do {
 			fn(arg);
 			n++;
-		} while ((t = now() - t0) < MIN_SECONDS / TRIES);
+			t = now() - t0;
+		} while (t < MIN_SECONDS / TRIES);
 		if ((double)n / t > best)
 			best = (double)n / t;
 		if (blocks)

@@ -85,12 +85,20 @@ function statements(s,    i, d, n, c) {
 	}
 	return n
 }
-# An assignment in a condition other than (name = call(...)).
-function assigns(cond,    t) {
+# An assignment in a condition other than the call-result idiom: the
+# whole result of a call, (name = call(...)), compared or tested.
+function assigns(cond,    t, at, shut, idiom) {
+	idiom = "\\([*]?[A-Za-z_][A-Za-z_0-9>.\\[\\]-]*"
+	idiom = idiom " = [A-Za-z_][A-Za-z_0-9]*\\("
 	t = cond
 	gsub(/[=!<>]=/, "", t)
-	gsub(/\([*]?[A-Za-z_][A-Za-z_0-9>.\[\]-]* = [A-Za-z_][A-Za-z_0-9]*\(/, \
-	     "(", t)
+	while (match(t, idiom)) {
+		at = RSTART + RLENGTH - 1
+		shut = closing(t, at)
+		if (!shut || substr(t, shut + 1, 1) != ")")
+			return 1
+		t = substr(t, 1, RSTART - 1) "(R" substr(t, shut + 1)
+	}
 	return t ~ /[^=]=[^=]/ || t ~ /\+\+|--/
 }
 FNR == 1 {
