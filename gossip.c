@@ -208,44 +208,79 @@ int64_t gossip_seen(const struct gossip *g, const uint8_t hash[SHA256_LEN]) {
 	return r && !r->refused ? r->ms : -1;
 }
 
-/* ==== Sending ==== */
-/* Send an inventory message (inv, getdata, notfound) of n entries. */
+/* ==== Lists: inv, getdata, notfound, getheaders, headers ==== */
+/* The one description of five messages: u32 count (at most max) | count
+ * records of `each` bytes | `tail` bytes more (getheaders' stop hash).
+ * An inv, getdata or notfound record is u32 type | hash[32] (INV_REC), a
+ * headers one a header[80], a getheaders one a hash of the locator.
+ * Reading, *v and *end point at the records and the tail in the message;
+ * writing, they are taken from there. */
+static void list_rw(struct rw *s, uint32_t *n, uint32_t max, size_t each,
+                    const uint8_t **v, size_t tail, const uint8_t **end) {
+	*n = rw_count(s, *n, 4, max, each);
+	rw_ref(s, v, (size_t)*n * each);
+	if (tail)
+		rw_ref(s, end, tail);
+}
+
+/* Read a list message that fills (b, len) exactly; returns 0, or -1 if
+ * it is malformed. */
+static int list_read(const uint8_t *b, size_t len, uint32_t max, size_t each,
+                     uint32_t *n, const uint8_t **v, size_t tail,
+                     const uint8_t **end) {
+	struct rw s;
+	rw_reader(&s, b, len);
+	*n = 0;
+	list_rw(&s, n, max, each, v, tail, end);
+	return s.bad || s.left ? -1 : 0;
+}
+
+/* Send a list message of n records at v (and a tail). */
+static void send_list(struct gossip *g, struct peer *p, const char *cmd,
+                      uint32_t n, size_t each, const uint8_t *v,
+                      size_t tail, const uint8_t *end) {
+	struct rw s;
+	rw_writer(&s);
+	list_rw(&s, &n, n, each, &v, tail, &end);
+	net_send(g->n, p, cmd, s.out, s.len);
+	free(s.out);
+}
+
+/* Send an inventory message (inv, getdata, notfound) of n hashes of one
+ * type. */
 static void send_inv(struct gossip *g, struct peer *p, const char *cmd,
                      uint32_t type, uint8_t (*hash)[SHA256_LEN], size_t n) {
-	uint8_t *b = xmalloc(4 + n * INV_REC);
-	put32le(b, (uint32_t)n);
+	uint8_t *e = xmalloc(n * INV_REC);
 	for (size_t i = 0; i < n; i++) {
-		put32le(b + 4 + i * INV_REC, type);
-		memcpy(b + 8 + i * INV_REC, hash[i], SHA256_LEN);
+		put32le(e + i * INV_REC, type);
+		memcpy(e + i * INV_REC + 4, hash[i], SHA256_LEN);
 	}
-	net_send(g->n, p, cmd, b, 4 + n * INV_REC);
-	free(b);
+	send_list(g, p, cmd, (uint32_t)n, INV_REC, e, 0, NULL);
+	free(e);
 }
 
 /* Ask for headers after one hash it has, or after a locator: the best
  * header if ahead, the tip, ten more, then steps doubling to the root. */
 static void send_getheaders(struct gossip *g, struct peer *p,
                             const uint8_t *after) {
-	uint8_t b[4 + (MAX_LOCATOR + 1) * SHA256_LEN] = { 0 };
-	uint8_t best[SHA256_LEN];
+	static const uint8_t stop[SHA256_LEN];  /* zero: no stop */
+	uint8_t b[MAX_LOCATOR][SHA256_LEN], best[SHA256_LEN];
 	uint32_t n = 0, h = chain_height(g->c), step = 1;
 	if (after)
-		memcpy(b + 4 + n++ * SHA256_LEN, after, SHA256_LEN);
+		memcpy(b[n++], after, SHA256_LEN);
 	else if (chain_best_header(g->c, best) > h)
-		memcpy(b + 4 + n++ * SHA256_LEN, best, SHA256_LEN);
-	while (!after && n < MAX_LOCATOR - 1 &&
-	       chain_hash_at(g->c, h, b + 4 + n * SHA256_LEN) == 0) {
+		memcpy(b[n++], best, SHA256_LEN);
+	while (!after && n < MAX_LOCATOR - 1 && !chain_hash_at(g->c, h, b[n])) {
 		n++;
 		if (n > 10)
 			step *= 2;
 		if (h < step) break;
 		h -= step;
 	}
-	if (!after && chain_hash_at(g->c, 0, b + 4 + n * SHA256_LEN) == 0)
+	if (!after && !chain_hash_at(g->c, 0, b[n]))
 		n++;    /* (the root: harmless if repeated) */
-	put32le(b, n);
 	p->up->headers_at = mono_ms();
-	net_send(g->n, p, "getheaders", b, 4 + (n + 1) * SHA256_LEN);
+	send_list(g, p, "getheaders", n, SHA256_LEN, b[0], SHA256_LEN, stop);
 }
 
 /* How long a new queue waits: the -T delay, or with -T random, uniform in
@@ -676,24 +711,21 @@ static void raise_height(struct gossip *g, struct peer *p,
 		p->height = h;
 }
 
-/* The entries of an inv, getdata or notfound (u32 count | count x (u32
- * type | hash[32])), or -1 if malformed. */
-static long inv_count(const uint8_t *b, size_t len) {
-	uint32_t n;
-	if (len < 4 || (n = get32le(b)) > MAX_INV ||
-	    len != 4 + (size_t)n * INV_REC)
-		return -1;
-	return (long)n;
+/* Read an inv, getdata or notfound into n records at *e; returns 0, or
+ * -1 if it is malformed. */
+static int inv_read(const uint8_t *b, size_t len, uint32_t *n,
+                    const uint8_t **e) {
+	return list_read(b, len, MAX_INV, INV_REC, n, e, 0, NULL);
 }
 
 /* inv: ask for what we lack; a block may raise the peer's height. */
 static const char *on_inv(void *arg, struct peer *p, const uint8_t *b,
                           size_t len) {
 	struct gossip *g = arg;
-	long i, n = inv_count(b, len);
 	const uint8_t *e;
-	if (n < 0) return "malformed inv";
-	for (i = 0, e = b + 4; i < n; i++, e += INV_REC) {
+	uint32_t i, n;
+	if (inv_read(b, len, &n, &e)) return "malformed inv";
+	for (i = 0; i < n; i++, e += INV_REC) {
 		known_add(p, e + 4);
 		if (get32le(e) == INV_TX) {
 			g->tx_inv_in++;
@@ -720,16 +752,16 @@ static const char *on_inv(void *arg, struct peer *p, const uint8_t *b,
 static const char *on_getdata(void *arg, struct peer *p, const uint8_t *b,
                               size_t len) {
 	struct gossip *g = arg;
-	long i, n = inv_count(b, len), miss = 0, blocks = 0;
+	uint32_t i, n, miss = 0, blocks = 0;
 	const uint8_t *e;
 	const struct tx *t;
 	uint8_t *blk, *none;
 	size_t blen;
 	struct map sent;
-	if (n < 0) return "malformed getdata";
-	none = xmalloc(4 + (size_t)n * INV_REC);
+	if (inv_read(b, len, &n, &e)) return "malformed getdata";
+	none = xmalloc((size_t)n * INV_REC);
 	map_init(&sent, SHA256_LEN);
-	for (i = 0, e = b + 4; i < n && p->fd >= 0; i++, e += INV_REC) {
+	for (i = 0; i < n && p->fd >= 0; i++, e += INV_REC) {
 		known_add(p, e + 4);
 		if (map_get(&sent, e + 4)) continue;
 		int room = net_room(g->n, p);
@@ -738,7 +770,7 @@ static const char *on_getdata(void *arg, struct peer *p, const uint8_t *b,
 		blk = room && get32le(e) == INV_BLOCK && blocks < WINDOW ?
 		      chain_read_block(g->c, e + 4, &blen) : NULL;
 		if (!t && !blk) {
-			memcpy(none + 4 + miss++ * INV_REC, e, INV_REC);
+			memcpy(none + miss++ * INV_REC, e, INV_REC);
 			continue;
 		}
 		map_put(&sent, e + 4, (void *)&mark);
@@ -747,9 +779,8 @@ static const char *on_getdata(void *arg, struct peer *p, const uint8_t *b,
 		blocks += blk != NULL;
 		free(blk);
 	}
-	put32le(none, (uint32_t)miss);
 	if (miss)
-		net_send(g->n, p, "notfound", none, 4 + (size_t)miss * INV_REC);
+		send_list(g, p, "notfound", miss, INV_REC, none, 0, NULL);
 	map_free(&sent, 0);
 	free(none);
 	return NULL;
@@ -759,12 +790,12 @@ static const char *on_getdata(void *arg, struct peer *p, const uint8_t *b,
 static const char *on_notfound(void *arg, struct peer *p, const uint8_t *b,
                                size_t len) {
 	struct gossip *g = arg;
-	long i, n = inv_count(b, len);
+	const uint8_t *e;
+	uint32_t i, n;
 	struct want *w;
-	if (n < 0) return "malformed notfound";
-	for (i = 0; i < n; i++)
-		if ((w = map_get(&g->wants, b + 8 + i * INV_REC)) &&
-		    w->asked == p)
+	if (inv_read(b, len, &n, &e)) return "malformed notfound";
+	for (i = 0; i < n; i++, e += INV_REC)
+		if ((w = map_get(&g->wants, e + 4)) && w->asked == p)
 			pass_over(g, w, p);
 	return NULL;
 }
@@ -940,13 +971,14 @@ static const char *on_block(void *arg, struct peer *p, const uint8_t *b,
  * locator on it (or the root), up to MAX_HEADERS or the stop hash. */
 static const char *on_getheaders(void *arg, struct peer *p, const uint8_t *b,
                                  size_t len) {
-	static uint8_t out[4 + MAX_HEADERS * HEADER_LEN];
+	static uint8_t out[MAX_HEADERS][HEADER_LEN];
 	struct gossip *g = arg;
 	uint32_t n, i, h = 0, from = 0;
 	uint8_t hash[SHA256_LEN];
+	const uint8_t *loc, *stop;
 	sha256_ctx s;
-	if (len < 4 || (n = get32le(b)) > MAX_LOCATOR ||
-	    len != 4 + ((size_t)n + 1) * SHA256_LEN)
+	if (list_read(b, len, MAX_LOCATOR, SHA256_LEN, &n, &loc, SHA256_LEN,
+	              &stop))
 		return "malformed getheaders";
 	sha256_init(&s);            /* the same request, the same tip: the */
 	sha256_update(&s, b, len);  /* same answer, so it is sent once */
@@ -954,22 +986,21 @@ static const char *on_getheaders(void *arg, struct peer *p, const uint8_t *b,
 	sha256_final(&s, hash);
 	if (!memcmp(hash, p->up->getheaders, SHA256_LEN)) return NULL;
 	memcpy(p->up->getheaders, hash, SHA256_LEN);
-	for (i = 0; i < n; i++)
-		if (chain_status(g->c, b + 4 + i * SHA256_LEN) & CH_ACTIVE) {
-			chain_header(g->c, b + 4 + i * SHA256_LEN, out + 4,
-			             &from);
+	for (i = 0; i < n; i++, loc += SHA256_LEN)
+		if (chain_status(g->c, loc) & CH_ACTIVE) {
+			chain_header(g->c, loc, out[0], &from);
 			break;
 		}
-	for (n = 0; n < MAX_HEADERS && chain_hash_at(g->c, from + 1 + n,
-	                                             hash) == 0; n++) {
-		chain_header(g->c, hash, out + 4 + n * HEADER_LEN, &h);
-		if (!memcmp(hash, b + len - SHA256_LEN, SHA256_LEN)) {
+	for (n = 0; n < MAX_HEADERS; n++) {
+		if (chain_hash_at(g->c, from + 1 + n, hash))
+			break;
+		chain_header(g->c, hash, out[n], &h);
+		if (!memcmp(hash, stop, SHA256_LEN)) {
 			n++;
 			break;
 		}
 	}
-	put32le(out, n);
-	net_send(g->n, p, "headers", out, 4 + (size_t)n * HEADER_LEN);
+	send_list(g, p, "headers", n, HEADER_LEN, out[0], 0, NULL);
 	return NULL;
 }
 
@@ -979,18 +1010,18 @@ static const char *on_getheaders(void *arg, struct peer *p, const uint8_t *b,
 static const char *on_headers(void *arg, struct peer *p, const uint8_t *b,
                               size_t len) {
 	struct gossip *g = arg;
+	const uint8_t *h;
 	uint32_t n, i;
 	uint8_t hash[SHA256_LEN];
 	int r = V_OK;
-	if (len < 4 || (n = get32le(b)) > MAX_HEADERS ||
-	    len != 4 + (size_t)n * HEADER_LEN)
+	if (list_read(b, len, MAX_HEADERS, HEADER_LEN, &n, &h, 0, NULL))
 		return "malformed headers";
-	for (i = 0; i < n; i++) {
-		r = chain_add_header(g->c, b + 4 + i * HEADER_LEN);
+	for (i = 0; i < n; i++, h += HEADER_LEN) {
+		r = chain_add_header(g->c, h);
 		if (r == V_PREVIOUS_UNKNOWN && i > 0)
 			return "headers not in a chain";
 		if (r != V_OK && r != V_ALREADY_KNOWN) break;
-		sha256d(b + 4 + i * HEADER_LEN, HEADER_LEN, hash);
+		sha256d(h, HEADER_LEN, hash);
 		raise_height(g, p, hash);
 	}
 	p->up->headers_at = 0;
