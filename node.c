@@ -89,7 +89,9 @@ static struct gossip *gossip;
 static int stopping;                 /* `stop` sets it: the loop ends */
 static int ctl_fd = -1;              /* the control socket */
 static struct ctl ctls[MAX_CONTROL];
-static FILE *out, *err;              /* stdout, stderr or a client's */
+/* The running command's output and errors: stdout and stderr, or a
+ * control client's (ctl_answer). */
+static FILE *cmd_out, *cmd_err;
 
 /* The node's role, as `status` and `peers dot` show it. */
 static const char *role(void) {
@@ -101,9 +103,9 @@ static const char *role(void) {
 /* Say what went wrong, on the command's error stream; returns 1. */
 static int say(const char *fmt, ...) {
 	va_list ap;
-	fputs("peerchain: ", err);
+	fputs("peerchain: ", cmd_err);
 	va_start(ap, fmt);
-	vfprintf(err, fmt, ap);
+	vfprintf(cmd_err, fmt, ap);
 	va_end(ap);
 	return 1;
 }
@@ -170,7 +172,7 @@ static int cmd_address(char **arg) {
 	if (arg[0] && wallet_new_key(wallet, why, sizeof why))
 		return say("%s\n", why);
 	addr_text(wallet_address(wallet), text);
-	fprintf(out, "%s\n", text);
+	fprintf(cmd_out, "%s\n", text);
 	return 0;
 }
 
@@ -180,7 +182,7 @@ static int cmd_wallet(char **arg) {
 	(void)arg;
 	for (uint32_t i = 0; i < wallet->n; i++) {
 		addr_text(wallet->keys[i].addr, text);
-		fprintf(out, "%s leaves %u/%u%s\n", text,
+		fprintf(cmd_out, "%s leaves %u/%u%s\n", text,
 		        (unsigned)wallet->keys[i].next,
 		        (unsigned)wallet->keys[i].leaves,
 		        i + 1 == wallet->n ? " receiving" : "");
@@ -198,7 +200,7 @@ static int cmd_balance(char **arg) {
 		        "a light node proves its balance while it runs: start "
 		        "it (peerchain run)\n");
 	wallet_balance(wallet, chain, &conf, &imm, &unconf);
-	fprintf(out, "confirmed %s\nimmature %s\nunconfirmed %s\n",
+	fprintf(cmd_out, "confirmed %s\nimmature %s\nunconfirmed %s\n",
 	        amount_text(conf, a), amount_text(imm, b),
 	        amount_text(unconf, u));
 	return 0;
@@ -233,7 +235,7 @@ static int cmd_send(char **arg) {
 	sha256d(tx, len, id);
 	free(tx);
 	if (v == V_OK)
-		fprintf(out, "%s\n", hash_text(id));
+		fprintf(cmd_out, "%s\n", hash_text(id));
 	return v != V_OK;
 }
 
@@ -251,7 +253,7 @@ static int mine_one(const uint8_t addr[ADDR_LEN]) {
 		    chain_add_block(chain, b, len);
 	if (r == V_OK) {
 		sha256d(b, HEADER_LEN, hash);
-		fprintf(out, "%u %s\n", (unsigned)chain_height(chain),
+		fprintf(cmd_out, "%u %s\n", (unsigned)chain_height(chain),
 		        hash_text(hash));
 	} else if (r > 0) {
 		say("mined block refused: %s\n", reason_text(r));
@@ -291,7 +293,7 @@ static int cmd_tip(char **arg) {
 	(void)arg;
 	chain_hash_at(chain, chain_height(chain), hash);
 	chain_header(chain, hash, hdr, &height);
-	fprintf(out, "network %s\nheight %u\nhash %s\ntime %u\nbits %08x\n"
+	fprintf(cmd_out, "network %s\nheight %u\nhash %s\ntime %u\nbits %08x\n"
 	        "mempool %lu transactions, %lu bytes\n", opt_net,
 	        (unsigned)height, hash_text(hash),
 	        (unsigned)get32le(hdr + HDR_TIME),
@@ -303,23 +305,23 @@ static int cmd_tip(char **arg) {
 /* Print a transaction: inputs (and their leaves), outputs. */
 static void print_tx(const struct tx *t) {
 	char text[ADDR_TEXT_LEN + 1], amt[AMOUNT_TEXT_LEN];
-	fprintf(out, "txid %s\nsize %lu\n", hash_text(t->id),
+	fprintf(cmd_out, "txid %s\nsize %lu\n", hash_text(t->id),
 	        (unsigned long)t->len);
 	for (uint32_t i = 0; i < t->nin; i++) {
-		fprintf(out, "in %s:%u ", hash_text(t->in[i].prev),
+		fprintf(cmd_out, "in %s:%u ", hash_text(t->in[i].prev),
 		        (unsigned)t->in[i].index);
 		if (t->in[i].siglen >= 4)
-			fprintf(out, "leaf %u\n",
+			fprintf(cmd_out, "leaf %u\n",
 			        (unsigned)get32be(t->in[i].sig));
 		else
-			fprintf(out, "%s\n",
+			fprintf(cmd_out, "%s\n",
 			        i ? "(signed by an earlier input)"
 			          : "(coinbase)");
 	}
 	for (uint32_t i = 0; i < t->nout; i++) {
 		addr_text(t->out[i].addr, text);
-		fprintf(out, "out %s %s\n", amount_text(t->out[i].amount, amt),
-		        text);
+		fprintf(cmd_out, "out %s %s\n",
+		        amount_text(t->out[i].amount, amt), text);
 	}
 }
 
@@ -352,16 +354,17 @@ static int cmd_block(char **arg) {
 	if ((on = chain_header(chain, hash, hdr, &height)) < 0 ||
 	    !(raw = load_block(hash, &b)))
 		return say("no block '%s'\n", arg[0]);
-	fprintf(out, "hash %s\nheight %u%s\n", hash_text(hash),
+	fprintf(cmd_out, "hash %s\nheight %u%s\n", hash_text(hash),
 	        (unsigned)height, on ? "" : " (side branch)");
-	fprintf(out, "previous %s\n", hash_text(hdr + HDR_PREV));
-	fprintf(out, "merkle %s\n", hash_text(hdr + HDR_MERKLE));
-	fprintf(out, "time %u\nbits %08x\nnonce %u\nsize %lu\n",
+	fprintf(cmd_out, "previous %s\n", hash_text(hdr + HDR_PREV));
+	fprintf(cmd_out, "merkle %s\n", hash_text(hdr + HDR_MERKLE));
+	fprintf(cmd_out, "time %u\nbits %08x\nnonce %u\nsize %lu\n",
 	        (unsigned)get32le(hdr + HDR_TIME),
 	        (unsigned)get32le(hdr + HDR_BITS),
 	        (unsigned)get32le(hdr + HDR_NONCE), (unsigned long)b.len);
 	for (i = 0; i < b.ntx; i++)
-		fprintf(out, "tx %u %s\n", (unsigned)i, hash_text(b.tx[i].id));
+		fprintf(cmd_out, "tx %u %s\n", (unsigned)i,
+		        hash_text(b.tx[i].id));
 	block_free(&b);
 	free(raw);
 	return 0;
@@ -370,7 +373,7 @@ static int cmd_block(char **arg) {
 /* Say a transaction is in block h of the active chain. */
 static void confirmed(uint32_t h, const char *how) {
 	uint32_t n = chain_height(chain) - h + 1;
-	fprintf(out, "status confirmed in block %u, %u confirmation%s%s\n",
+	fprintf(cmd_out, "status confirmed in block %u, %u confirmation%s%s\n",
 	        (unsigned)h, (unsigned)n, n == 1 ? "" : "s", how);
 }
 
@@ -386,10 +389,11 @@ static int proven_tx(const uint8_t id[SHA256_LEN], const char *arg) {
 		if (memcmp(e->key, id, SHA256_LEN))
 			continue;
 		if (n == 0)
-			fprintf(out, "txid %s\n", hash_text(id));
+			fprintf(cmd_out, "txid %s\n", hash_text(id));
 		n++;
 		addr_text(k->addr, text);
-		fprintf(out, "out %s %s\n", amount_text(k->amount, amt), text);
+		fprintf(cmd_out, "out %s %s\n", amount_text(k->amount, amt),
+		        text);
 		h = k->height;
 	}
 	if (n)
@@ -408,7 +412,7 @@ static int cmd_tx(char **arg) {
 	if (hash_parse(arg[0], id)) return -1;
 	if ((t = chain_pool_tx(chain, id))) {
 		print_tx(t);
-		fprintf(out, "status in mempool\n");
+		fprintf(cmd_out, "status in mempool\n");
 		return 0;
 	}
 	if (chain->light) return proven_tx(id, arg[0]);
@@ -437,14 +441,14 @@ static int cmd_seen(char **arg) {
 	if (hash_parse(arg[0], h)) return -1;
 	if ((ms = gossip_seen(gossip, h)) < 0)
 		return say("not seen lately: %s\n", arg[0]);
-	fprintf(out, "%lld\n", (long long)ms);
+	fprintf(cmd_out, "%lld\n", (long long)ms);
 	return 0;
 }
 
 /* `status`: the node in a few lines. */
 static int cmd_status(char **arg) {
 	(void)arg;
-	fprintf(out, "network %s\nrole %s\nheight %u\npeers %d in, %d out\n"
+	fprintf(cmd_out, "network %s\nrole %s\nheight %u\npeers %d in, %d out\n"
 	        "addresses %lu\nbans %lu\nlisten %s\nbuffers %lu of %lu\n",
 	        opt_net, role(),
 	        (unsigned)chain_height(chain), net->nin, net->nout,
@@ -462,7 +466,7 @@ static int cmd_peers(char **arg) {
 	snprintf(me, sizeof me, "%s", net->self.port ? net_text(&net->self) :
 	         "outbound only");
 	if (arg[0])
-		fprintf(out, "digraph peerchain {\n\t\"%s\" "
+		fprintf(cmd_out, "digraph peerchain {\n\t\"%s\" "
 		        "[shape=box, label=\"%s\\n%s\\nheight %u\"];\n",
 		        me, me, role(), (unsigned)chain_height(chain));
 	for (struct peer *p = net->peers; p; p = p->next) {
@@ -474,7 +478,7 @@ static int cmd_peers(char **arg) {
 		snprintf(them, sizeof them, "%s",
 		         net_text(arg[0] ? &a : &p->a));
 		if (!arg[0])
-			fprintf(out, "%s %s %s %s height %u ping %lld "
+			fprintf(cmd_out, "%s %s %s %s height %u ping %lld "
 			        "listen %u %s\n",
 			        them, p->outbound ? "out" : "in",
 			        p->handshaked ? "ready" : "handshake",
@@ -482,13 +486,13 @@ static int cmd_peers(char **arg) {
 			        (unsigned)p->height, (long long)p->min_ping,
 			        (unsigned)p->listen_port, p->agent);
 		else
-			fprintf(out, "\t\"%s\" -> \"%s\" [label=%s];\n",
+			fprintf(cmd_out, "\t\"%s\" -> \"%s\" [label=%s];\n",
 			        p->outbound ? me : them,
 			        p->outbound ? them : me,
 			        p->outbound ? "out" : "in");
 	}
 	if (arg[0])
-		fprintf(out, "}\n");
+		fprintf(cmd_out, "}\n");
 	return 0;
 }
 
@@ -497,9 +501,9 @@ static int cmd_stats(char **arg) {
 	const struct count *c;
 	(void)arg;
 	for (c = net->counts; c < net->counts + net->ncounts; c++)
-		fprintf(out, "%s in %lu %lu out %lu %lu\n", c->cmd, c->in,
+		fprintf(cmd_out, "%s in %lu %lu out %lu %lu\n", c->cmd, c->in,
 		        c->in_bytes, c->out, c->out_bytes);
-	gossip_stats(gossip, out);
+	gossip_stats(gossip, cmd_out);
 	return 0;
 }
 
@@ -508,7 +512,7 @@ static int cmd_connect(char **arg) {
 	char why[256];
 	if (net_connect(net, arg[0], why, sizeof why))
 		return say("%s\n", why);
-	fprintf(out, "ok\n");
+	fprintf(cmd_out, "ok\n");
 	return 0;
 }
 
@@ -522,7 +526,7 @@ static int ban(const char *ip, long secs) {
 	for (struct peer *p = net->peers; secs && p; p = p->next)
 		if (!memcmp(p->a.ip, a.ip, 16))
 			net_drop(net, p, "banned by the operator");
-	fprintf(out, "ok\n");
+	fprintf(cmd_out, "ok\n");
 	return 0;
 }
 
@@ -540,7 +544,7 @@ static int cmd_unban(char **arg) { return ban(arg[0], 0); }
 static int cmd_stop(char **arg) {
 	(void)arg;
 	stopping = 1;
-	fprintf(out, "ok\n");
+	fprintf(cmd_out, "ok\n");
 	return 0;
 }
 
@@ -626,23 +630,23 @@ static void ctl_answer(struct ctl *c) {
 	while (k < 7 &&
 	       (word[k] = strtok_r(k ? NULL : c->line, " \t\r\n", &save)))
 		k++;
-	out = open_memstream(&o, &olen);
-	err = open_memstream(&e, &elen);
-	status = out && err ? dispatch(k, word, 1) : 1;
-	if (err)
-		fclose(err);
-	if (out) {
-		fputc(0, out);
-		fwrite(e ? e : "", 1, elen, out);
-		fprintf(out, "%c%d", 0, status);
-		fclose(out);
+	cmd_out = open_memstream(&o, &olen);
+	cmd_err = open_memstream(&e, &elen);
+	status = cmd_out && cmd_err ? dispatch(k, word, 1) : 1;
+	if (cmd_err)
+		fclose(cmd_err);
+	if (cmd_out) {
+		fputc(0, cmd_out);
+		fwrite(e ? e : "", 1, elen, cmd_out);
+		fprintf(cmd_out, "%c%d", 0, status);
+		fclose(cmd_out);
 	}
 	c->answer = o;
 	c->alen = o ? olen : 0;
 	c->sent = 0;
 	free(e);
-	out = stdout;
-	err = stderr;
+	cmd_out = stdout;
+	cmd_err = stderr;
 }
 
 /* Close a control connection, with any answer it did not take. */
@@ -891,13 +895,13 @@ static void usage(FILE *f);
 /* `help` and `version`, on stdout. */
 static int cmd_help(char **arg) {
 	(void)arg;
-	usage(out);
+	usage(cmd_out);
 	return 0;
 }
 
 static int cmd_version(char **arg) {
 	(void)arg;
-	fprintf(out, "peerchain %s\n", PEERCHAIN_VERSION);
+	fprintf(cmd_out, "peerchain %s\n", PEERCHAIN_VERSION);
 	return 0;
 }
 
@@ -971,7 +975,7 @@ static int dispatch(int argc, char **argv, int remote) {
 	if (!argc || !c->name || (remote && !(c->where & NODE))) {
 		if (argc)
 			say("unknown command '%s'\n", argv[0]);
-		usage(err);
+		usage(cmd_err);
 		return 2;
 	}
 	fits = argc - 1 >= c->min && argc - 1 <= c->max;
@@ -985,7 +989,7 @@ static int dispatch(int argc, char **argv, int remote) {
 	if (fits)
 		r = c->run(argv + 1);
 	if (r == -1)
-		fprintf(err, "usage: peerchain [-d DIR] [-n NET] %s %s\n",
+		fprintf(cmd_err, "usage: peerchain [-d DIR] [-n NET] %s %s\n",
 		        c->name, c->args);
 	return r == -1 ? 2 : r;
 }
@@ -1060,8 +1064,8 @@ static int node_option(int ch, char *arg) {
 int main(int argc, char **argv) {
 	char **list;
 	int ch;
-	out = stdout;
-	err = stderr;
+	cmd_out = stdout;
+	cmd_err = stderr;
 	if (argc == 2 && (!strcmp(argv[1], "--help") ||
 	                  !strcmp(argv[1], "--version")))
 		/* the commands help, version */

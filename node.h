@@ -17,6 +17,22 @@
 
 #define PEERCHAIN_VERSION "0.1.0"
 
+/*
+ * What functions return, in four kinds, each said again above each
+ * function:
+ *  - 0 for success, -1 for failure (with an error string where one is
+ *    passed in: `char *err, size_t errlen`), as redis's anet does;
+ *  - a reason, V_OK (0) or why a header, block or transaction was
+ *    refused (the V_ names below): the ledger's answers;
+ *  - a count or a length, where 0 says "none" or "no room" (tx_write,
+ *    lms_sign) and a parser's -1 says malformed (frame_parse returns the
+ *    bytes a frame takes, 0 while it needs more);
+ *  - a message handler's NULL, or why the peer broke the protocol.
+ * Three ask a question with three answers, 1, 0 or -1: file_load (read,
+ * none, damaged), chain_header (active, known, unknown) and block_mine
+ * (solved, not yet, no target).
+ */
+
 struct pollfd;
 struct blockindex;
 struct entry;
