@@ -871,28 +871,42 @@ static void pool_refill(struct chain *c, struct txlist *back) {
 	}
 }
 
+/* One record of mempool.dat: u32 length | transaction | i64 arrival
+ * time (seconds since 1970). */
+static void pooled_rw(struct rw *s, const uint8_t **raw, size_t *len,
+                      int64_t *time) {
+	uint32_t n = (uint32_t)*len;
+	n = rw_count(s, n, 4, MAX_TX_SIZE, 1);
+	rw_ref(s, raw, n);
+	rw_i64(s, time);
+	*len = n;
+}
+
 /* mempool.dat: records of u32 length | transaction | i64 arrival time
  * (seconds since 1970), in arrival order, to the end of the file.  Read
  * back, each is offered to the mempool again. */
 static void pool_rw(struct rw *s, void *arg) {
 	struct chain *c = arg;
-	struct ptx **v = s->out ? pool_list(c, by_seq) : NULL, tmp = {0},
-	           *p = &tmp;
-	size_t i, n = s->out ? c->pool.n : (size_t)-1;
+	struct ptx **v;
+	size_t i, len;
+	int64_t time;
 	const uint8_t *raw;
-	uint32_t len;
-	for (i = 0; i < n && (s->out || (s->left && !s->bad)); i++) {
-		if (s->out)
-			p = v[i];
-		len = (uint32_t)p->tx.len;
-		raw = p->raw;
-		len = rw_count(s, len, 4, MAX_TX_SIZE, 1);
-		rw_ref(s, &raw, len);
-		rw_i64(s, &p->time);
-		if (!s->out && !s->bad)
-			pool_add(c, raw, len, p->time);
+	if (s->out) {              /* writing: every entry, by arrival */
+		v = pool_list(c, by_seq);
+		for (i = 0; i < c->pool.n; i++) {
+			raw = v[i]->raw;
+			len = v[i]->tx.len;
+			pooled_rw(s, &raw, &len, &v[i]->time);
+		}
+		free(v);
+		return;
 	}
-	free(v);
+	while (s->left && !s->bad) {   /* reading: to the end of the file */
+		len = 0;
+		pooled_rw(s, &raw, &len, &time);
+		if (!s->bad)
+			pool_add(c, raw, len, time);
+	}
 }
 
 /* The file name of the data directory (a static buffer). */

@@ -385,26 +385,20 @@ static void book_load(struct net *n) {
  * our outbound slots to whoever filled the address book meanwhile. */
 static void anchors_rw(struct rw *s, void *arg) {
 	struct net *n = arg;
-	struct peer *p = n->peers;
+	struct peer *p;
 	uint32_t i, count = 0;
-	struct naddr a;
 	int64_t t = 0;
-	for (; s->out && p; p = p->next)
-		count += p->fd >= 0 && p->outbound && p->handshaked;
-	rw_magic(s, "PCAN");
-	count = rw_count(s, count < MAX_ANCHORS ? count : MAX_ANCHORS, 4,
-	                 MAX_ANCHORS, ADDR_REC);
-	for (i = 0, p = n->peers; i < count && !s->bad; i++) {
-		while (s->out && !(p->fd >= 0 && p->outbound && p->handshaked))
-			p = p->next;
-		if (s->out) {
-			a = p->a;
-			p = p->next;
-		}
-		addr_rw(s, &a, &t);
-		if (!s->out && !s->bad)
-			n->anchors[n->nanchors++] = a;
+	if (s->out) {              /* writing: the live outbound peers */
+		for (p = n->peers; p && count < MAX_ANCHORS; p = p->next)
+			if (p->fd >= 0 && p->outbound && p->handshaked)
+				n->anchors[count++] = p->a;
 	}
+	rw_magic(s, "PCAN");
+	count = rw_count(s, count, 4, MAX_ANCHORS, ADDR_REC);
+	for (i = 0; i < count && !s->bad; i++)
+		addr_rw(s, &n->anchors[i], &t);
+	if (!s->out && !s->bad)
+		n->nanchors = (int)count;
 }
 
 /* ==== Bans ==== */
