@@ -280,7 +280,7 @@ static void pool_confirm(struct chain *c, const struct block *b) {
 /* ==== The block index and header rules ==== */
 /* The clock the rules use: the real one, unless a test set one. */
 int64_t chain_now(const struct chain *c) {
-	return c->now ? c->now : wall_ms() / 1000;
+	return c->now ? c->now : wall_s();
 }
 
 /* The median time of the MEDIAN_SPAN blocks ending at n. */

@@ -167,13 +167,14 @@ static int known_has(const struct peer *p, const uint8_t *hash) {
 
 /* Note that the peer has hash; a full generation becomes the old one. */
 static void known_add(struct peer *p, const uint8_t *hash) {
+	struct gpeer *q = p->up;
 	if (known_has(p, hash)) return;
-	if (p->up->known.n >= KNOWN_MAX) {
-		map_free(&p->up->known_old, 0);
-		p->up->known_old = p->up->known;
-		map_init(&p->up->known, 8);
+	if (q->known.n >= KNOWN_MAX) {
+		map_free(&q->known_old, 0);
+		q->known_old = q->known;
+		map_init(&q->known, 8);
 	}
-	map_put(&p->up->known, hash, (void *)&mark);
+	map_put(&q->known, hash, (void *)&mark);
 }
 
 /* Remember in the ring that the node took hash now, or refused it. */
@@ -293,13 +294,14 @@ static int64_t delay(const struct gossip *g, int mean) {
 
 /* Queue a transaction's announcement to a peer, unless it has it. */
 static void queue_tx(struct gossip *g, struct peer *p, const uint8_t *id) {
+	struct gpeer *q = p->up;
 	int mean = p->outbound ? RANDOM_OUT_MS : RANDOM_IN_MS;
 	if (known_has(p, id) || !is_full(p)) return;
-	if (!p->up->nqueue)
-		p->up->announce_at = mono_ms() + delay(g, mean);
-	p->up->queue = xgrow(p->up->queue, &p->up->qcap, p->up->nqueue + 1,
+	if (!q->nqueue)
+		q->announce_at = mono_ms() + delay(g, mean);
+	q->queue = xgrow(q->queue, &q->qcap, q->nqueue + 1,
 	                     SHA256_LEN);
-	memcpy(p->up->queue[p->up->nqueue++], id, SHA256_LEN);
+	memcpy(q->queue[q->nqueue++], id, SHA256_LEN);
 }
 
 /* Queue a transaction's announcement to every peer but `from`. */
@@ -312,21 +314,22 @@ static void relay_tx(struct gossip *g, const uint8_t *id, struct peer *from) {
 /* Send a peer the first ANNOUNCE_MAX of its queued announcements, less
  * what it has shown us; the rest wait ANNOUNCE_MS. */
 static void announce_queue(struct gossip *g, struct peer *p) {
-	size_t i, k = 0, n = p->up->nqueue;
+	struct gpeer *q = p->up;
+	size_t i, k = 0, n = q->nqueue;
 	if (n > ANNOUNCE_MAX)
 		n = ANNOUNCE_MAX;
 	for (i = 0; i < n; i++)
-		if (!known_has(p, p->up->queue[i])) {
-			known_add(p, p->up->queue[i]);
-			memmove(p->up->queue[k++], p->up->queue[i], SHA256_LEN);
+		if (!known_has(p, q->queue[i])) {
+			known_add(p, q->queue[i]);
+			memmove(q->queue[k++], q->queue[i], SHA256_LEN);
 		}
 	if (k)
-		send_inv(g, p, "inv", INV_TX, p->up->queue, k);
+		send_inv(g, p, "inv", INV_TX, q->queue, k);
 	g->tx_inv_out += k;
-	memmove(p->up->queue, p->up->queue + n,
-	        (p->up->nqueue - n) * SHA256_LEN);
-	p->up->nqueue -= n;
-	p->up->announce_at = mono_ms() + ANNOUNCE_MS;
+	memmove(q->queue, q->queue + n,
+	        (q->nqueue - n) * SHA256_LEN);
+	q->nqueue -= n;
+	q->announce_at = mono_ms() + ANNOUNCE_MS;
 }
 
 /* Offer every mempool transaction to one peer (a new connection), or to

@@ -405,7 +405,7 @@ static void anchors_rw(struct rw *s, void *arg) {
 /* Is this address banned now? */
 static int banned(const struct net *n, const struct naddr *a) {
 	const struct ban *b = map_get(&n->bans, a->ip);
-	return b && b->end > wall_ms() / 1000;
+	return b && b->end > wall_s();
 }
 
 /* The k-th oldest slot of the ring of bans. */
@@ -445,7 +445,7 @@ static void bans_rw(struct rw *s, void *arg) {
 	struct net *n = arg;
 	struct ban b = { 0 };
 	uint32_t i, k, count = 0;
-	int64_t now = wall_ms() / 1000;
+	int64_t now = wall_s();
 	for (k = 0; s->out && k < BAN_MAX; k++)
 		count += running(n, &n->ring[k], now);
 	rw_magic(s, "PCBN");
@@ -564,7 +564,7 @@ void net_misbehave(struct net *n, struct peer *p, int weight,
 	}
 	log_msg(LOG_WARN, "ban %s for %lld s: %s", net_text(&p->a),
 	        (long long)n->o.ban_s, why);
-	net_ban(n, p->a.ip, wall_ms() / 1000 + n->o.ban_s);
+	net_ban(n, p->a.ip, wall_s() + n->o.ban_s);
 	net_drop(n, p, why);
 }
 
@@ -638,7 +638,7 @@ static void send_version(struct net *n, struct peer *p) {
 	struct version v = {
 	        .protocol = PROTOCOL,
 	        .services = n->o.light ? 0 : SERVICE_FULL,
-	        .time = wall_ms() / 1000,
+	        .time = wall_s(),
 	        .nonce = n->nonce,
 	        .port = n->self.port,
 	        .height = n->height,
@@ -711,17 +711,17 @@ static const char *on_verack(void *arg, struct peer *p, const uint8_t *b,
 		me.a = p->a;
 		me.a.port = p->listen_port;
 		if (worth_storing(n, &me.a))
-			book_add(n, &me.a, wall_ms() / 1000);
+			book_add(n, &me.a, wall_s());
 	}
 	if (!p->outbound) return NULL;
 	if ((e = book_find(n, &p->a))) {          /* a good address */
 		e->tried |= TRIED;
 		e->attempts = 0;
-		e->heard = wall_ms() / 1000;
+		e->heard = wall_s();
 	}
 	net_send(n, p, "getaddr", NULL, 0);
 	me.a = n->self;                           /* where we listen */
-	me.heard = wall_ms() / 1000;
+	me.heard = wall_s();
 	e = &me;
 	if (n->self.port)
 		send_addrs(n, p, &e, 1);
@@ -798,7 +798,7 @@ static void relay_addr(struct net *n, struct peer *from, struct entry *e) {
 static const char *on_addr(void *arg, struct peer *p, const uint8_t *b,
                            size_t len) {
 	struct net *n = arg;
-	int64_t now = mono_ms(), wall = wall_ms() / 1000, heard;
+	int64_t now = mono_ms(), wall = wall_s(), heard;
 	uint32_t count, i;
 	struct naddr a;
 	struct entry *e;
@@ -990,7 +990,7 @@ int net_connect(struct net *n, const char *text, char *err, size_t errlen) {
 		snprintf(err, errlen, "%s is banned", net_text(&a));
 		return -1;
 	}
-	book_add(n, &a, wall_ms() / 1000);
+	book_add(n, &a, wall_s());
 	if (dial(n, &a)) {
 		snprintf(err, errlen, "cannot connect to %s", net_text(&a));
 		return -1;
@@ -1314,7 +1314,7 @@ struct net *net_open(const struct net_opts *o, char *err, size_t errlen) {
 	}
 	for (size_t i = 0; i < o->nseeds; i++)
 		if (net_resolve(o->seeds[i], &a, err, errlen) == 0)
-			book_add(n, &a, wall_ms() / 1000);
+			book_add(n, &a, wall_s());
 		else
 			log_msg(LOG_WARN, "seed %s", err);
 	if (o->listen &&

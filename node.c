@@ -521,7 +521,7 @@ static int ban(const char *ip, long secs) {
 	struct naddr a;
 	if (net_parse_ip(ip, &a))          /* (2: a usage error) */
 		return 1 + say("'%s' is not an IP address\n", ip);
-	net_ban(net, a.ip, secs ? wall_ms() / 1000 + secs : 0);
+	net_ban(net, a.ip, secs ? wall_s() + secs : 0);
 	log_msg(LOG_WARN, "%s %s by the operator", secs ? "ban" : "unban", ip);
 	for (struct peer *p = net->peers; secs && p; p = p->next)
 		if (!memcmp(p->a.ip, a.ip, 16))

@@ -145,6 +145,7 @@ int64_t clock_us(int wall);
 #define mono_us() clock_us(0)            /* monotonic: timers, the miner */
 #define mono_ms() (clock_us(0) / 1000)
 #define wall_ms() (clock_us(1) / 1000)   /* since 1970: messages, files */
+#define wall_s() (clock_us(1) / 1000000) /* seconds since 1970 */
 int random_bytes(void *buf, size_t n);
 uint64_t random64(void);
 void rw_writer(struct rw *s);

@@ -234,7 +234,7 @@ void file_sync_dir(const char *dir) {
 void log_msg(int level, const char *fmt, ...) {
 	static const char *names[] = { "debug", "info", "warn", "error" };
 	char when[32];
-	time_t t = (time_t)(wall_ms() / 1000);
+	time_t t = (time_t)(wall_s());
 	va_list ap;
 	if (level < log_min) return;
 	strftime(when, sizeof when, "%Y-%m-%dT%H:%M:%SZ", gmtime(&t));
