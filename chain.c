@@ -742,8 +742,9 @@ static int cheaper(const struct ptx *a, const struct ptx *b) {
 /* The mempool entry with the lowest fee rate, or NULL if it is empty. */
 static struct ptx *pool_cheapest(const struct chain *c) {
 	struct ptx *worst = NULL;
+	struct mwalk walk;
 	struct ment *e;
-	for (e = map_next(&c->pool, NULL); e; e = map_next(&c->pool, e))
+	for (e = map_walk(&walk, &c->pool); e; e = map_step(&walk))
 		if (!worst || cheaper(e->val, worst))
 			worst = e->val;
 	return worst;
@@ -1161,10 +1162,11 @@ void chain_sync(struct chain *c) {
  * there are in all. */
 size_t chain_outputs(const struct chain *c, const uint8_t *addrs, size_t n,
                      uint32_t height, struct outref *v, size_t max) {
+	struct mwalk walk;
 	const struct ment *e;
 	const struct coin *u;
 	size_t j, k = 0;
-	for (e = chain_coins(c, NULL); e; e = chain_coins(c, e)) {
+	for (e = chain_coins(c, &walk); e; e = map_step(&walk)) {
 		u = e->val;
 		for (j = 0; j < n && u->height <= height; j++)
 			if (!memcmp(u->addr, addrs + j * ADDR_LEN, ADDR_LEN))
@@ -1198,12 +1200,11 @@ void chain_proven(struct chain *c, int fresh, const struct outref *v,
 }
 
 /* ==== Questions ==== */
-/* The unspent output after e in the UTXO set (the first if e is NULL):
- * its outpoint is e->key, its struct coin e->val.  NULL after the last.
+/* Start a walk (map_step goes on) over the UTXO set; returns its first
+ * unspent output, or NULL: its outpoint is e->key, its struct coin e->val.
  * On a light chain, the wallet's outputs that peers proved. */
-const struct ment *chain_coins(const struct chain *c,
-                               const struct ment *e) {
-	return map_next(&c->utxo, e);
+const struct ment *chain_coins(const struct chain *c, struct mwalk *w) {
+	return map_walk(w, &c->utxo);
 }
 
 /* Does a mempool transaction spend this outpoint? */

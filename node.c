@@ -381,10 +381,11 @@ static void confirmed(uint32_t h, const char *how) {
  * transaction, the outputs paying the wallet, and their block. */
 static int proven_tx(const uint8_t id[SHA256_LEN], const char *arg) {
 	char text[ADDR_TEXT_LEN + 1], amt[AMOUNT_TEXT_LEN];
+	struct mwalk walk;
 	const struct ment *e;
 	const struct coin *k;
 	uint32_t h = 0, n = 0;
-	for (e = chain_coins(chain, NULL); e; e = chain_coins(chain, e)) {
+	for (e = chain_coins(chain, &walk); e; e = map_step(&walk)) {
 		k = e->val;
 		if (memcmp(e->key, id, SHA256_LEN))
 			continue;

@@ -109,6 +109,12 @@ struct map {
 	size_t nb, n, klen;      /* buckets, entries, key length */
 	uint64_t salt;           /* so nobody can aim at one bucket */
 };
+/* A walk over a table's entries (map_walk). */
+struct mwalk {
+	const struct map *m;
+	size_t i;                /* the next bucket to look in */
+	struct ment *e;          /* the entry last given; NULL at the start */
+};
 /* A record being read (in set) or written (out set): see util.c. */
 struct rw {
 	const uint8_t *base;     /* reading: the first byte, */
@@ -133,7 +139,8 @@ void *map_get(const struct map *m, const uint8_t *key);
 void map_put(struct map *m, const uint8_t *key, void *val);
 void *map_del(struct map *m, const uint8_t *key);
 void map_free(struct map *m, int free_values);
-struct ment *map_next(const struct map *m, const struct ment *e);
+struct ment *map_walk(struct mwalk *w, const struct map *m);
+struct ment *map_step(struct mwalk *w);
 void **map_values(const struct map *m);
 void hex_encode(const uint8_t *in, size_t n, char *out);
 int hex_decode(const char *s, uint8_t *out, size_t n);
@@ -397,8 +404,7 @@ const struct tx *chain_pool_tx(const struct chain *c,
 void chain_pool_expire(struct chain *c, int64_t max_age);
 uint8_t *chain_template(struct chain *c, const uint8_t addr[ADDR_LEN],
                         size_t *len);
-const struct ment *chain_coins(const struct chain *c,
-                               const struct ment *e);
+const struct ment *chain_coins(const struct chain *c, struct mwalk *w);
 int chain_spent(const struct chain *c, const uint8_t op[OUTPOINT_LEN]);
 size_t chain_pool_size(const struct chain *c, size_t *bytes);
 size_t chain_outputs(const struct chain *c, const uint8_t *addrs, size_t n,

@@ -140,25 +140,32 @@ void map_free(struct map *m, int free_values) {
 	m->n = m->nb = 0;
 }
 
-/* The entry after e (the first if e is NULL), in no order to rely on;
- * NULL after the last.  The one way to walk a table, which must not
- * change during the walk:
- *	for (e = map_next(m, NULL); e; e = map_next(m, e))  */
-struct ment *map_next(const struct map *m, const struct ment *e) {
-	size_t i = e ? slot(m, e->key) + 1 : 0;
-	if (e && e->next)
-		return e->next;
-	for (; i < m->nb; i++)
-		if (m->b[i])
-			return m->b[i];
-	return NULL;
+/* Start a walk over the table's entries, in no order to rely on; returns
+ * the first, or NULL.  The one way to walk a table, which must not change
+ * while the walk lasts:
+ *	for (e = map_walk(&walk, m); e; e = map_step(&walk))  */
+struct ment *map_walk(struct mwalk *w, const struct map *m) {
+	w->m = m;
+	w->i = 0;
+	w->e = NULL;
+	return map_step(w);
+}
+
+/* The walk's next entry, or NULL after the last. */
+struct ment *map_step(struct mwalk *w) {
+	if (w->e)
+		w->e = w->e->next;
+	while (!w->e && w->i < w->m->nb)
+		w->e = w->m->b[w->i++];
+	return w->e;
 }
 
 /* Every value in the table, in a new array of m->n pointers. */
 void **map_values(const struct map *m) {
 	void **v = xcalloc(m->n, sizeof *v);
 	size_t k = 0;
-	for (struct ment *e = map_next(m, NULL); e; e = map_next(m, e))
+	struct mwalk walk;
+	for (struct ment *e = map_walk(&walk, m); e; e = map_step(&walk))
 		v[k++] = e->val;
 	return v;
 }

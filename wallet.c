@@ -161,12 +161,13 @@ static void gather(const struct wallet *w, const struct chain *c,
 	const struct tx **v = chain_pool_list(c);
 	uint32_t height = chain_height(c) + 1, mature = c->p->maturity;
 	size_t i, k, n = chain_pool_size(c, NULL);
+	struct mwalk walk;
 	const struct ment *e;
 	const struct coin *coin;
 	uint8_t op[OUTPOINT_LEN];
 	long key;
 	memset(g, 0, sizeof *g);
-	for (e = chain_coins(c, NULL); e; e = chain_coins(c, e)) {
+	for (e = chain_coins(c, &walk); e; e = map_step(&walk)) {
 		coin = e->val;
 		key = wallet_key(w, coin->addr);
 		if (key < 0 || chain_spent(c, e->key))

@@ -196,9 +196,10 @@ static void utxo_sum(void *arg, const uint8_t *op, const struct coin *coin) {
 
 /* The UTXO digest and the tip hash together: the chain's state. */
 static void state(struct chain *c, uint8_t out[2 * SHA256_LEN]) {
+	struct mwalk walk;
 	const struct ment *e;
 	memset(out, 0, 2 * SHA256_LEN);
-	for (e = chain_coins(c, NULL); e; e = chain_coins(c, e))
+	for (e = chain_coins(c, &walk); e; e = map_step(&walk))
 		utxo_sum(out, e->key, e->val);
 	assert(chain_hash_at(c, chain_height(c), out + SHA256_LEN) == 0);
 }
