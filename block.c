@@ -89,20 +89,18 @@ static void tx_rw(struct rw *s, struct tx *t, int sigs) {
 	rw_u32(s, &version);
 	if (version != TX_VERSION)
 		s->bad = 1;
-	t->nin = (uint16_t)rw_count(s, t->nin, 2, 0xffff, MIN_INPUT);
+	t->nin = rw_count(s, t->nin, 2, 0xffff, MIN_INPUT);
 	if (!s->out && !s->bad)
 		t->in = xcalloc(t->nin, sizeof *t->in);
 	for (i = 0; i < t->nin && !s->bad; i++) {
 		rw_ref(s, &t->in[i].prev, OUTPOINT_LEN);
-		t->in[i].index = t->in[i].prev ? get32le(t->in[i].prev +
-		                                         SHA256_LEN) : 0;
 		rw_ref(s, &t->in[i].pub, LMS_PUB_LEN);
 		if (!sigs) continue;
-		t->in[i].siglen = (uint16_t)rw_count(s, t->in[i].siglen, 2,
+		t->in[i].siglen = rw_count(s, t->in[i].siglen, 2,
 		                                     LMS_SIG_MAX, 1);
 		rw_ref(s, &t->in[i].sig, t->in[i].siglen);
 	}
-	t->nout = (uint16_t)rw_count(s, t->nout, 2, 0xffff, MIN_OUTPUT);
+	t->nout = rw_count(s, t->nout, 2, 0xffff, MIN_OUTPUT);
 	if (!s->out && !s->bad)
 		t->out = xcalloc(t->nout, sizeof *t->out);
 	for (i = 0; i < t->nout && !s->bad; i++) {
@@ -132,7 +130,7 @@ static int tx_read(struct rw *s, struct tx *t) {
 		return V_MALFORMED;
 	}
 	t->raw = start;
-	t->len = (size_t)(s->in - start);
+	t->len = s->in - start;
 	sha256d(t->raw, t->len, t->id);
 	return V_OK;
 }
@@ -224,7 +222,7 @@ int tx_signed(const struct tx *t) {
 size_t coinbase_write(uint32_t height, const uint8_t addr[ADDR_LEN],
                       uint64_t amount, uint8_t *buf, size_t cap) {
 	uint8_t op[OUTPOINT_LEN] = { 0 }, key[LMS_PUB_LEN] = { 0 };
-	struct txin in = { .prev = op, .index = height, .pub = key };
+	struct txin in = { .prev = op, .pub = key };
 	struct txout out = { .amount = amount, .addr = addr };
 	struct tx t = { .nin = 1, .nout = 1, .in = &in, .out = &out };
 	put32le(op + SHA256_LEN, height);
@@ -352,7 +350,8 @@ int block_check(const struct block *b, uint32_t height) {
 	if (b->ntx == 0 || memcmp(root, b->raw + HDR_MERKLE, SHA256_LEN))
 		return V_BAD_MERKLE_ROOT;
 	if (mutated) return V_DUPLICATE_TX;
-	if (!tx_is_coinbase(&b->tx[0]) || b->tx[0].in[0].index != height)
+	if (!tx_is_coinbase(&b->tx[0]) ||
+	    get32le(b->tx[0].in[0].prev + SHA256_LEN) != height)
 		return V_BAD_COINBASE;
 	for (uint32_t i = 0; i < b->ntx; i++) {
 		if (i > 0 && tx_is_coinbase(&b->tx[i])) return V_BAD_COINBASE;
@@ -380,7 +379,7 @@ uint8_t *block_make(const uint8_t prev[SHA256_LEN], uint32_t time,
 	memcpy(blk + HDR_PREV, prev, SHA256_LEN);
 	put32le(blk + HDR_TIME, time);
 	put32le(blk + HDR_BITS, bits);
-	put32le(blk + HEADER_LEN, (uint32_t)ntx);
+	put32le(blk + HEADER_LEN, ntx);
 	for (i = 0; i < ntx; k += lens[i++])
 		memcpy(blk + k, txs[i], lens[i]);
 	block_merkle(blk, *len);
@@ -470,7 +469,7 @@ static int target_of(uint32_t bits, u256 *t) {
 		v = word >> 8 * i & 0xff;
 		if (pos >= SHA256_LEN && v) return 0;
 		if (pos >= 0 && pos < SHA256_LEN) {
-			b[pos] = (uint8_t)v;
+			b[pos] = v;
 			nonzero |= v != 0;
 		}
 	}
@@ -528,10 +527,10 @@ uint32_t header_retarget(const struct params *p, uint32_t bits, int64_t span) {
 	span = span < want / 4 ? want / 4 : span > want * 4 ? want * 4 : span;
 	target_of(bits, &t);
 	target_of(p->limit_bits, &limit);
-	uint32_t hi = u_mul32(&t, (uint32_t)span);   /* 288 bits: no overflow */
-	if (hi < (uint32_t)want)
-		u_div32(&t, hi, (uint32_t)want);
-	if (hi >= (uint32_t)want || u256_cmp(&t, &limit) > 0)
+	uint32_t hi = u_mul32(&t, span);   /* 288 bits: no overflow */
+	if (hi < want)
+		u_div32(&t, hi, want);
+	if (hi >= want || u256_cmp(&t, &limit) > 0)
 		t = limit;
 	return compact_of(&t);
 }

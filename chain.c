@@ -183,19 +183,18 @@ static int add_block(struct chain *c, const uint8_t *blk, size_t len,
 static void activate(struct chain *c, const struct blockindex *fresh,
                      const struct block *fb) {
 	struct txlist back = { NULL, 0, 0 };
-	struct blockindex *fork, *k, **path;
-	size_t n, i;
+	struct blockindex *fork, *next;
+	int r = V_OK;
 	while (c->best != tip(c)) {
 		fork = fork_point(tip(c), c->best);
 		while (tip(c) != fork)
 			disconnect_tip(c, &back);
-		n = c->best->height - fork->height;
-		path = xcalloc(n, sizeof *path);
-		for (k = c->best, i = n; i > 0; k = k->prev)
-			path[--i] = k;
-		for (i = 0; i < n; i++)
-			if (connect_tip(c, path[i], fresh, fb) != V_OK) break;
-		free(path);
+		/* Forward to c->best, unless a block fails (then c->best
+		 * has moved, and the search starts over). */
+		for (r = V_OK; r == V_OK && tip(c) != c->best;) {
+			next = ancestor(c->best, tip(c)->height + 1);
+			r = connect_tip(c, next, fresh, fb);
+		}
 	}
 	if (back.n)
 		pool_refill(c, &back);
@@ -515,7 +514,7 @@ static void add_outputs(struct chain *c, const struct tx *t, uint32_t height,
 		coin->amount = t->out[i].amount;
 		memcpy(coin->addr, t->out[i].addr, ADDR_LEN);
 		coin->height = height;
-		coin->coinbase = (uint8_t)coinbase;
+		coin->coinbase = coinbase;
 		outpoint(op, t->id, i);
 		map_put(&c->utxo, op, coin);
 	}
@@ -609,7 +608,7 @@ static int store(struct chain *c, struct blockindex *n, const uint8_t *blk,
 		file_sync_dir(c->dir);
 	}
 	memcpy(head, c->p->magic, 4);
-	put32le(head + 4, (uint32_t)len);
+	put32le(head + 4, len);
 	put32le(sum, crc32(blk, len));
 	if (c->fd < 0 || file_io(c->fd, head, RECORD_HEAD, at, 1) ||
 	    file_io(c->fd, (uint8_t *)blk, len, at + RECORD_HEAD, 1) ||
@@ -624,10 +623,10 @@ static int store(struct chain *c, struct blockindex *n, const uint8_t *blk,
 		return V_STORAGE_FAILED;
 	}
 	n->file = c->filenum;
-	n->pos = (uint32_t)at + RECORD_HEAD;
-	n->len = (uint32_t)len;
+	n->pos = at + RECORD_HEAD;
+	n->len = len;
 	n->status |= HAVE_DATA;
-	c->filesize += (uint32_t)len + RECORD_HEAD + RECORD_TAIL;
+	c->filesize += len + RECORD_HEAD + RECORD_TAIL;
 	return V_OK;
 }
 
@@ -635,7 +634,7 @@ static int store(struct chain *c, struct blockindex *n, const uint8_t *blk,
 static uint8_t *read_block(const struct chain *c, const struct blockindex *n) {
 	int fd;
 	if (n == c->root)
-		return xmemdup(c->genesis, c->genesis_len);
+		return xmemdup(c->genesis, n->len);
 	uint8_t *buf = xmalloc(n->len);
 	if ((fd = open_file(c, n->file, O_RDONLY)) < 0 ||
 	    file_io(fd, buf, n->len, n->pos, 0))
@@ -794,7 +793,7 @@ void chain_pool_expire(struct chain *c, int64_t max_age) {
  * transactions (ancestors, anc, and each one's descendants).  A reason. */
 static int pool_policy(const struct chain *c, const struct ptx *p,
                        struct ptx **anc, int *na) {
-	if (p->fee < MIN_FEE_RATE * (uint64_t)p->tx.len) return V_FEE_TOO_LOW;
+	if (p->fee < MIN_FEE_RATE * p->tx.len) return V_FEE_TOO_LOW;
 	if ((*na = ancestors(c, &p->tx, anc)) < 0) return V_TOO_LONG_CHAIN;
 	for (int j = 0; j < *na; j++)
 		if (anc[j]->ndesc >= CHAIN_MAX) return V_TOO_LONG_CHAIN;
@@ -876,7 +875,7 @@ static void pool_refill(struct chain *c, struct txlist *back) {
  * time (seconds since 1970). */
 static void pooled_rw(struct rw *s, const uint8_t **raw, size_t *len,
                       int64_t *time) {
-	uint32_t n = (uint32_t)*len;
+	uint32_t n = *len;
 	n = rw_count(s, n, 4, MAX_TX_SIZE, 1);
 	rw_ref(s, raw, n);
 	rw_i64(s, time);
@@ -929,22 +928,21 @@ static void checked_rw(struct rw *s, void *arg) {
 }
 
 /* ==== Opening and closing ==== */
-/* Lock the data directory for this process; returns 0, or -1 with err. */
-static int lock_dir(struct chain *c, char *err, size_t errlen) {
+/* Make the data directory if need be and lock it for this process;
+ * returns 0, or -1 (failed). */
+static int lock_dir(struct chain *c) {
 	struct flock fl = { 0 };
-	char path[4096];
-	snprintf(path, sizeof path, "%s/lock", c->dir);
+	const char *path = dir_file(c, "lock");
 	fl.l_type = F_WRLCK;
 	fl.l_whence = SEEK_SET;
+	if (mkdir(c->dir, 0700) && errno != EEXIST)
+		return failed("cannot make %s: %s", c->dir, strerror(errno));
 	if ((c->lock = open(path, O_RDWR | O_CREAT, 0600)) < 0)
-		snprintf(err, errlen, "cannot open %s: %s", path,
-		         strerror(errno));
-	else if (fcntl(c->lock, F_SETLK, &fl))
-		snprintf(err, errlen, "data directory %s is in use by another "
-		         "peerchain process", c->dir);
-	else
-		return 0;
-	return -1;
+		return failed("cannot open %s: %s", path, strerror(errno));
+	if (fcntl(c->lock, F_SETLK, &fl))
+		return failed("data directory %s is in use by another "
+		              "peerchain process", c->dir);
+	return 0;
 }
 
 /* Add a line to the report of what opening repaired. */
@@ -976,7 +974,7 @@ static int replay_file(struct chain *c, uint32_t num, uint8_t *buf,
 	if (fd < 0) return -1;
 	while ((r = read_record(c, fd, pos, buf, &at.len, &why)) == 0) {
 		at.file = num;
-		at.pos = (uint32_t)pos + RECORD_HEAD;
+		at.pos = pos + RECORD_HEAD;
 		if (add_block(c, buf, at.len, &at) == V_PREVIOUS_UNKNOWN) {
 			l->v = xgrow(l->v, &l->cap, l->n + 1, sizeof *l->v);
 			l->v[l->n++] = at;
@@ -993,7 +991,7 @@ static int replay_file(struct chain *c, uint32_t num, uint8_t *buf,
 		if (ftruncate(fd, pos) || fsync(fd))
 			fatal("cannot cut a damaged block file");
 	}
-	*size = (uint32_t)pos;
+	*size = pos;
 	return fd;
 }
 
@@ -1038,14 +1036,14 @@ static void replay(struct chain *c) {
 /* The genesis block from the parameters: the root of the tree. */
 static void plant_root(struct chain *c) {
 	const char *hex = c->p->genesis;
+	size_t len = strlen(hex) / 2;
 	uint8_t hash[SHA256_LEN];
-	c->genesis_len = strlen(hex) / 2;
-	c->genesis = xmalloc(c->genesis_len);
-	if (c->genesis_len < HEADER_LEN ||
-	    hex_decode(hex, c->genesis, c->genesis_len))
+	c->genesis = xmalloc(len);
+	if (len < HEADER_LEN || hex_decode(hex, c->genesis, len))
 		fatal("the genesis block in the parameters is not hex");
 	sha256d(c->genesis, HEADER_LEN, hash);
 	c->root = index_add(c, c->genesis, hash, NULL);
+	c->root->len = len;
 	c->root->height = c->p->genesis_height;
 	c->root->status = HAVE_DATA | LINKED;
 	c->active = xgrow(NULL, &c->acap, 1024, sizeof *c->active);
@@ -1054,11 +1052,12 @@ static void plant_root(struct chain *c) {
 }
 
 /* Open network p's chain in dir (made if missing; NULL keeps nothing),
- * full or light (flags), replaying its block files.  Returns NULL with err
- * set on failure. */
-struct chain *chain_open(const struct params *p, const char *dir, int flags,
-                         char *err, size_t errlen) {
+ * full or light (flags), replaying its block files.  Returns NULL if it
+ * failed. */
+struct chain *chain_open(const struct params *p, const char *dir,
+                         int flags) {
 	struct chain *c = xmalloc(sizeof *c);
+	char old[sizeof c->report];
 	c->p = p;
 	c->light = flags & CHAIN_LIGHT;
 	c->lock = c->fd = -1;
@@ -1073,42 +1072,37 @@ struct chain *chain_open(const struct params *p, const char *dir, int flags,
 	c->dir = xmemdup(dir, strlen(dir) + 1);
 	if (access(dir_file(c, "hdr00000.dat"), F_OK) == 0)
 		c->light = 1;            /* (made light: it stays light) */
-	if (mkdir(dir, 0700) && errno != EEXIST)
-		snprintf(err, errlen, "cannot make %s: %s", dir,
-		         strerror(errno));
-	else if (lock_dir(c, err, errlen) == 0) {
-		if (!(flags & CHAIN_REINDEX) && !c->light &&
-		    file_load(dir_file(c, "checked.dat"), CHECKED_LEN,
-		              checked_rw, c) < 0) {
-			memset(&c->checked, 0, sizeof c->checked);
-			note(c,
-			     "checked.dat: damaged; every signature checked");
-		}
-		uint32_t h = (c->trust = c->checked.height) - c->root->height;
-		replay(c);
-		if (c->trust && (h >= c->nactive || memcmp(c->active[h]->hash,
-		                 c->checked.hash, SHA256_LEN))) {
-			snprintf(err, errlen, "%s", c->report);
-			close(c->fd);          /* (so nothing is saved) */
-			/* the block it names is not on the */
-			c->fd = -1;
-			/* active chain: check everything */
-			chain_close(c);
-			if ((c = chain_open(p, dir, flags | CHAIN_REINDEX, err,
-			                    errlen)))
-				note(c, "%s%schecked.dat: its block is not "
-				     "on the active chain; every signature "
-				     "checked",
-				     err, *err ? "\n" : "");
-			return c;
-		}
-		c->trust = 0;
-		file_load(dir_file(c, "mempool.dat"), 2 * c->pool_cap + 4096,
-		          pool_rw, c);
+	if (lock_dir(c)) {
+		chain_close(c);
+		return NULL;
+	}
+	if (!(flags & CHAIN_REINDEX) && !c->light &&
+	    file_load(dir_file(c, "checked.dat"), CHECKED_LEN, checked_rw,
+	              c) < 0) {
+		memset(&c->checked, 0, sizeof c->checked);
+		note(c, "checked.dat: damaged; every signature checked");
+	}
+	c->trust = c->checked.height;
+	replay(c);
+	if (c->trust && !(chain_status(c, c->checked.hash) & CH_ACTIVE)) {
+		/* The block checked.dat names is not on the active chain:
+		 * open again, checking every signature, and keep the report
+		 * (the first replay cut any damage).  Nothing is saved. */
+		snprintf(old, sizeof old, "%s", c->report);
+		close(c->fd);
+		c->fd = -1;
+		chain_close(c);
+		c = chain_open(p, dir, flags | CHAIN_REINDEX);
+		if (c)
+			note(c, "%s%schecked.dat: its block is not on the "
+			     "active chain; every signature checked", old,
+			     *old ? "\n" : "");
 		return c;
 	}
-	chain_close(c);
-	return NULL;
+	c->trust = 0;
+	file_load(dir_file(c, "mempool.dat"), 2 * c->pool_cap + 4096, pool_rw,
+	          c);
+	return c;
 }
 
 /* Save the mempool, free everything, and release the data directory. */
@@ -1297,7 +1291,7 @@ uint8_t *chain_read_block(const struct chain *c,
                           size_t *len) {
 	const struct blockindex *n = map_get(&c->index, hash);
 	if (!n || !(n->status & HAVE_DATA) || c->light) return NULL;
-	*len = n == c->root ? c->genesis_len : n->len;
+	*len = n->len;
 	return read_block(c, n);
 }
 
@@ -1366,7 +1360,7 @@ uint8_t *chain_template(struct chain *c, const uint8_t addr[ADDR_LEN],
 	                         block_subsidy(c->p, t->height + 1) + fees, cb,
 	                         sizeof cb);
 	txs[0] = cb;
-	blk = block_make(t->hash, (uint32_t)(now > least ? now : least),
+	blk = block_make(t->hash, now > least ? now : least,
 	                 bits ? bits : index_bits(t), txs, lens, n + 1, len);
 	free(txs);
 	free(lens);

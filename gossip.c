@@ -219,7 +219,7 @@ int64_t gossip_seen(const struct gossip *g, const uint8_t hash[SHA256_LEN]) {
 static void list_rw(struct rw *s, uint32_t *n, uint32_t max, size_t each,
                     const uint8_t **v, size_t tail, const uint8_t **end) {
 	*n = rw_count(s, *n, 4, max, each);
-	rw_ref(s, v, (size_t)*n * each);
+	rw_ref(s, v, *n * each);
 	if (tail)
 		rw_ref(s, end, tail);
 }
@@ -256,7 +256,7 @@ static void send_inv(struct gossip *g, struct peer *p, const char *cmd,
 		put32le(e + i * INV_REC, type);
 		memcpy(e + i * INV_REC + 4, hash[i], SHA256_LEN);
 	}
-	send_list(g, p, cmd, (uint32_t)n, INV_REC, e, 0, NULL);
+	send_list(g, p, cmd, n, INV_REC, e, 0, NULL);
 	free(e);
 }
 
@@ -289,7 +289,7 @@ static void send_getheaders(struct gossip *g, struct peer *p,
 static int64_t delay(const struct gossip *g, int mean) {
 	if (g->delay_ms >= 0)
 		return g->delay_ms;
-	return (int64_t)(random64() % (uint64_t)(2 * mean));
+	return random64() % (2 * mean);
 }
 
 /* Queue a transaction's announcement to a peer, unless it has it. */
@@ -499,7 +499,7 @@ static void getproofs_rw(struct rw *s, const uint8_t **tip,
                          const uint8_t **addrs, uint32_t *k) {
 	rw_ref(s, tip, SHA256_LEN);
 	*k = rw_count(s, *k, 1, PROOF_ADDRS, ADDR_LEN);
-	rw_ref(s, addrs, (size_t)*k * ADDR_LEN);
+	rw_ref(s, addrs, *k * ADDR_LEN);
 }
 
 /* proofs: tip[32], as asked | u8 status (PROOF_*) | u16 count (at most
@@ -515,8 +515,8 @@ static void proofs_rw(struct rw *s, const uint8_t **tip, uint8_t *status,
 static void proof_rw(struct rw *s, struct proof *f) {
 	rw_ref(s, &f->block, SHA256_LEN);
 	rw_u32(s, &f->pos);
-	f->depth = (uint8_t)rw_count(s, f->depth, 1, BRANCH_MAX, SHA256_LEN);
-	rw_ref(s, &f->branch, (size_t)f->depth * SHA256_LEN);
+	f->depth = rw_count(s, f->depth, 1, BRANCH_MAX, SHA256_LEN);
+	rw_ref(s, &f->branch, f->depth * SHA256_LEN);
 	rw_u32(s, &f->vout);
 	f->txlen = rw_count(s, f->txlen, 4, MAX_BLOCK_SIZE, 1);
 	rw_ref(s, &f->tx, f->txlen);
@@ -588,10 +588,10 @@ static void send_proofs(struct gossip *g, struct peer *p, const uint8_t *tip,
 			;
 		if (f.pos == b.ntx)
 			fatal("an unspent output's block lacks it");
-		f.depth = (uint8_t)block_branch(&b, f.pos, branch);
+		f.depth = block_branch(&b, f.pos, branch);
 		f.vout = get32le(v[i].op + SHA256_LEN);
 		f.tx = b.tx[f.pos].raw;
-		f.txlen = (uint32_t)b.tx[f.pos].len;
+		f.txlen = b.tx[f.pos].len;
 		proof_rw(&s, &f);
 		block_free(&b);
 		free(raw);
@@ -627,9 +627,9 @@ static const char *on_getproofs(void *arg, struct peer *p, const uint8_t *b,
 	else if ((n = chain_outputs(g->c, addrs, k, h, v, PROOF_OUTS + 1)) >
 	         PROOF_OUTS)
 		status = PROOF_TOO_MANY;
-	if (!status && (!net_room(g->n, p) || afford(p, (int)n)))
+	if (!status && (!net_room(g->n, p) || afford(p, n)))
 		status = PROOF_BUSY;
-	send_proofs(g, p, tip, status, v, status ? 0 : (uint32_t)n);
+	send_proofs(g, p, tip, status, v, status ? 0 : n);
 	return NULL;
 }
 
@@ -762,7 +762,7 @@ static const char *on_getdata(void *arg, struct peer *p, const uint8_t *b,
 	size_t blen;
 	struct map sent;
 	if (inv_read(b, len, &n, &e)) return "malformed getdata";
-	none = xmalloc((size_t)n * INV_REC);
+	none = xmalloc(n * INV_REC);
 	map_init(&sent, SHA256_LEN);
 	for (i = 0; i < n && p->fd >= 0; i++, e += INV_REC) {
 		known_add(p, e + 4);
@@ -812,7 +812,7 @@ static void orphan_add(struct gossip *g, const uint8_t *id, const uint8_t *b,
 		if (!memcmp(g->orphans[i].t.id, id, SHA256_LEN)) return;
 	while (g->norphans == ORPHAN_MAX ||
 	       (g->norphans && g->orphan_bytes + len > ORPHAN_BYTES)) {
-		o = &g->orphans[random64() % (uint64_t)g->norphans];
+		o = &g->orphans[random64() % g->norphans];
 		g->orphan_bytes -= o->t.len;
 		tx_free(&o->t);
 		free(o->raw);
@@ -1144,7 +1144,7 @@ int gossip_timeout_ms(const struct gossip *g) {
 	for (const struct peer *p = g->n->peers; p; p = p->next)
 		if (live(p) && p->up->nqueue && p->up->announce_at - now < t)
 			t = p->up->announce_at - now;
-	return t < 0 ? 0 : (int)t;
+	return t < 0 ? 0 : t;
 }
 
 /* ==== What the node itself makes ==== */

@@ -82,7 +82,7 @@ static const struct lms_param *find_lms(uint32_t type) {
 
 /* Bytes in an LM-OTS signature: type, randomizer C, p chain values. */
 static size_t ots_sig_len(const struct ots_param *op) {
-	return 4 + N + (size_t)op->p * N;
+	return 4 + N + op->p * N;
 }
 
 /* Bytes in an LMS signature of these types (q, LM-OTS signature, LMS
@@ -91,7 +91,7 @@ size_t lms_sig_len(uint32_t type, uint32_t ots_type) {
 	const struct lms_param *lp = find_lms(type);
 	const struct ots_param *op = find_ots(ots_type);
 	if (!lp || !op) return 0;
-	return 4 + ots_sig_len(op) + 4 + (size_t)lp->h * N;
+	return 4 + ots_sig_len(op) + 4 + lp->h * N;
 }
 
 /* ==== LM-OTS ==== */
@@ -119,7 +119,7 @@ static void digest_digits(const struct ots_param *op, const uint8_t Q[N],
 	for (int i = 0; i < N * 8 / op->w; i++)
 		sum += max - coef(Q, i, op->w);
 	memcpy(qc, Q, N);
-	put16be(qc + N, (uint16_t)(sum << op->ls));
+	put16be(qc + N, sum << op->ls);
 	for (int i = 0; i < op->p; i++)
 		digits[i] = coef(qc, i, op->w);
 }
@@ -143,10 +143,10 @@ static void message_hash(const uint8_t I[LMS_I_LEN], uint32_t q,
 static void ots_chain(const uint8_t I[LMS_I_LEN], uint32_t q, int i,
                   uint8_t tmp[N], unsigned from, unsigned to) {
 	uint8_t buf[STEP_LEN];
-	head(buf, I, q, (uint16_t)i);
+	head(buf, I, q, i);
 	memcpy(buf + STEP_TMP, tmp, N);
 	for (unsigned j = from; j < to; j++) {
-		buf[STEP_J] = (uint8_t)j;
+		buf[STEP_J] = j;
 		sha256(buf, STEP_LEN, buf + STEP_TMP);
 	}
 	memcpy(tmp, buf + STEP_TMP, N);
@@ -179,7 +179,7 @@ static void ots_public(const struct lms_key *k, const struct ots_param *op,
 	uint8_t tmp[N];
 	pblc_begin(&c, k->I, q);
 	for (int i = 0; i < op->p; i++) {
-		derive(k, q, (uint16_t)i, tmp);
+		derive(k, q, i, tmp);
 		ots_chain(k->I, q, i, tmp, 0, (1u << op->w) - 1);
 		sha256_update(&c, tmp, N);
 	}
@@ -200,7 +200,7 @@ static void ots_candidate(const struct ots_param *op,
 	digest_digits(op, Q, digits);
 	pblc_begin(&c, I, q);
 	for (int i = 0; i < op->p; i++) {
-		memcpy(tmp, y + (size_t)i * N, N);
+		memcpy(tmp, y + i * N, N);
 		ots_chain(I, q, i, tmp, digits[i], (1u << op->w) - 1);
 		sha256_update(&c, tmp, N);
 	}
@@ -233,7 +233,7 @@ int lms_keygen(struct lms_key *k, uint32_t type, uint32_t ots_type,
 	k->ots_type = ots_type;
 	memcpy(k->I, I, LMS_I_LEN);
 	memcpy(k->seed, seed, LMS_SEED_LEN);
-	leaves = (uint32_t)1 << lp->h;
+	leaves = 1u << lp->h;
 	for (r = 0; r < leaves; r++) {
 		ots_public(k, op, r, K);
 		tree_hash(I, leaves + r, K, NULL, k->tree[leaves + r]);
@@ -261,8 +261,8 @@ static void ots_sign(const struct lms_key *k, const struct ots_param *op,
 	message_hash(k->I, q, C, msg, len, Q);
 	digest_digits(op, Q, digits);
 	for (int i = 0; i < op->p; i++) {
-		derive(k, q, (uint16_t)i, y + (size_t)i * N);
-		ots_chain(k->I, q, i, y + (size_t)i * N, 0, digits[i]);
+		derive(k, q, i, y + i * N);
+		ots_chain(k->I, q, i, y + i * N, 0, digits[i]);
 	}
 }
 
@@ -274,13 +274,13 @@ size_t lms_sign(const struct lms_key *k, uint32_t q, const void *msg,
 	const struct lms_param *lp = find_lms(k->type);
 	const struct ots_param *op = find_ots(k->ots_type);
 	size_t len = lms_sig_len(k->type, k->ots_type), off;
-	if (!lp || !op || q >= (uint32_t)1 << lp->h || cap < len) return 0;
+	if (!lp || !op || q >= 1u << lp->h || cap < len) return 0;
 	put32be(sig, q);
 	ots_sign(k, op, q, msg, msglen, sig + 4);
 	off = 4 + ots_sig_len(op);
 	put32be(sig + off, k->type);
 	off += 4;
-	for (uint32_t r = ((uint32_t)1 << lp->h) + q; r > 1; r /= 2, off += N)
+	for (uint32_t r = (1u << lp->h) + q; r > 1; r /= 2, off += N)
 		memcpy(sig + off, k->tree[r ^ 1], N);
 	return len;
 }
@@ -303,16 +303,16 @@ int lms_verify(const uint8_t *pub, size_t publen, const void *msg,
 	    get32be(sig + 4 + ots_sig_len(op)) != lp->type)
 		return LMS_BAD_FORMAT;
 	q = get32be(sig);
-	if (q >= (uint32_t)1 << lp->h) return LMS_BAD_FORMAT;
+	if (q >= 1u << lp->h) return LMS_BAD_FORMAT;
 	ots_candidate(op, I, q, msg, msglen, sig + 8, sig + 8 + N, tmp);
-	r = ((uint32_t)1 << lp->h) + q;
+	r = (1u << lp->h) + q;
 	tree_hash(I, r, tmp, NULL, tmp);
 	path = sig + 4 + ots_sig_len(op) + 4;
 	for (int i = 0; r > 1; i++, r /= 2) {
 		if (r & 1)
-			tree_hash(I, r / 2, path + (size_t)i * N, tmp, tmp);
+			tree_hash(I, r / 2, path + i * N, tmp, tmp);
 		else
-			tree_hash(I, r / 2, tmp, path + (size_t)i * N, tmp);
+			tree_hash(I, r / 2, tmp, path + i * N, tmp);
 	}
 	return !memcmp(tmp, pub + 24, N) ? LMS_OK : LMS_BAD_SIG;
 }

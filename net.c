@@ -163,18 +163,16 @@ static socklen_t to_sockaddr(const struct naddr *a,
 	return sizeof *s4;
 }
 
-/* Resolve "host:port" or "[v6]:port"; returns 0, or -1 with err set. */
-int net_resolve(const char *text, struct naddr *a, char *err, size_t errlen) {
+/* Resolve "host:port" or "[v6]:port"; returns 0, or -1 (failed). */
+int net_resolve(const char *text, struct naddr *a) {
 	char host[256];
 	const char *colon = strrchr(text, ':');
 	struct addrinfo hints = { 0 }, *res;
 	size_t n;
 	int r;
-	n = colon ? (size_t)(colon - text) : 0;
-	if (n == 0 || strlen(colon + 1) == 0 || n >= sizeof host) {
-		snprintf(err, errlen, "'%s' is not HOST:PORT", text);
-		return -1;
-	}
+	n = colon ? colon - text : 0;
+	if (n == 0 || strlen(colon + 1) == 0 || n >= sizeof host)
+		return failed("'%s' is not HOST:PORT", text);
 	memcpy(host, text, n);
 	host[n] = 0;
 	if (host[0] == '[' && host[n - 1] == ']') {
@@ -182,10 +180,8 @@ int net_resolve(const char *text, struct naddr *a, char *err, size_t errlen) {
 		host[n - 2] = 0;
 	}
 	hints.ai_socktype = SOCK_STREAM;
-	if ((r = getaddrinfo(host, colon + 1, &hints, &res)) != 0) {
-		snprintf(err, errlen, "%s: %s", text, gai_strerror(r));
-		return -1;
-	}
+	if ((r = getaddrinfo(host, colon + 1, &hints, &res)) != 0)
+		return failed("%s: %s", text, gai_strerror(r));
 	from_sockaddr(a, res->ai_addr);
 	freeaddrinfo(res);
 	return 0;
@@ -218,7 +214,7 @@ size_t frame_write(uint8_t *out, const uint8_t magic[4], const char *cmd,
                    const uint8_t *payload, size_t len) {
 	memcpy(out, magic, 4);
 	strncpy((char *)out + 4, cmd, FRAME_CMD);   /* (NUL-padded) */
-	put32le(out + 16, (uint32_t)len);
+	put32le(out + 16, len);
 	put32le(out + 20, crc32(payload, len));
 	if (len)
 		memcpy(out + FRAME_HEAD, payload, len);
@@ -248,7 +244,7 @@ long frame_parse(const uint8_t *buf, size_t len, const uint8_t magic[4],
 	*why = "bad checksum";
 	if (crc32(buf + FRAME_HEAD, *plen) != get32le(buf + 20)) return -1;
 	*payload = buf + FRAME_HEAD;
-	return (long)(FRAME_HEAD + *plen);
+	return FRAME_HEAD + *plen;
 }
 
 /* ==== The address book ==== */
@@ -296,7 +292,7 @@ static int book_add(struct net *n, const struct naddr *a, int64_t heard) {
 	struct entry *e = book_find(n, a);
 	size_t i, worst = n->nbook, count = 0;
 	uint8_t key[18];
-	int b = (int)(group_hash(n, a) % BOOK_BUCKETS);
+	int b = group_hash(n, a) % BOOK_BUCKETS;
 	if (e || reach(a) == NOWHERE || !memcmp(a, &n->self, sizeof *a)) {
 		if (e && heard > e->heard)
 			e->heard = heard;
@@ -332,7 +328,7 @@ static void book_rw(struct rw *s, void *arg) {
 	uint32_t i, count;
 	rw_magic(s, "PCAB");
 	rw_bytes(s, n->secret, 32);
-	count = rw_count(s, (uint32_t)n->nbook, 4, BOOK_MAX, ENTRY_REC);
+	count = rw_count(s, n->nbook, 4, BOOK_MAX, ENTRY_REC);
 	for (i = 0; i < count && !s->bad; i++) {
 		if (s->out)
 			e = n->book[i];
@@ -363,7 +359,7 @@ static void save(struct net *n, const char *name, rw_fn fn) {
 /* Read a sound peers.dat; else start afresh, with a new secret. */
 static void book_load(struct net *n) {
 	int r = file_load(path_of(n, "peers.dat"),
-	                  40 + (size_t)BOOK_MAX * ENTRY_REC, book_rw, n);
+	                  40 + BOOK_MAX * ENTRY_REC, book_rw, n);
 	size_t i;
 	if (r > 0) {
 		log_msg(LOG_INFO, "address book: %lu addresses from %s",
@@ -398,7 +394,7 @@ static void anchors_rw(struct rw *s, void *arg) {
 	for (i = 0; i < count && !s->bad; i++)
 		addr_rw(s, &n->anchors[i], &t);
 	if (!s->out && !s->bad)
-		n->nanchors = (int)count;
+		n->nanchors = count;
 }
 
 /* ==== Bans ==== */
@@ -580,7 +576,7 @@ static void write_out(struct net *n, struct peer *p) {
 			         k < 0 ? strerror(errno) : "write failed");
 			return;
 		}
-		buf_take(n, &p->out, (size_t)k);
+		buf_take(n, &p->out, k);
 		p->drain -= (size_t)k < p->drain ? (size_t)k : p->drain;
 		if (!p->drain) {
 			p->sent_at = mono_ms();
@@ -629,7 +625,7 @@ static void version_rw(struct rw *s, struct version *v) {
 	rw_u64(s, &v->nonce);
 	rw_u16(s, &v->port);
 	rw_u32(s, &v->height);
-	v->alen = (uint16_t)rw_count(s, v->alen, 2, MAX_AGENT, 1);
+	v->alen = rw_count(s, v->alen, 2, MAX_AGENT, 1);
 	rw_bytes(s, v->agent, v->alen);
 }
 
@@ -657,7 +653,7 @@ static void send_addrs(struct net *n, struct peer *p, struct entry **e,
                        size_t count) {
 	struct rw s;
 	rw_writer(&s);
-	rw_count(&s, (uint32_t)count, 2, MAX_ADDR, ADDR_REC);
+	rw_count(&s, count, 2, MAX_ADDR, ADDR_REC);
 	for (size_t i = 0; i < count; i++)
 		addr_rw(&s, &e[i]->a, &e[i]->heard);
 	net_send(n, p, "addr", s.out, s.len);
@@ -700,8 +696,8 @@ static const char *on_verack(void *arg, struct peer *p, const uint8_t *b,
 	struct net *n = arg;
 	struct entry me, *e;
 	(void)b;
-	if (len || !p->got_version || p->got_verack) return "unexpected verack";
-	p->got_verack = p->handshaked = 1;
+	if (len || !p->got_version || p->handshaked) return "unexpected verack";
+	p->handshaked = 1;
 	log_msg(LOG_INFO, "peer %s %s: handshake done, height %u, %s",
 	        net_text(&p->a), p->outbound ? "(out)" : "(in)",
 	        (unsigned)p->height, p->agent);
@@ -765,7 +761,7 @@ static const char *on_getaddr(void *arg, struct peer *p, const uint8_t *b,
 		if (n->book[i].attempts < 3)
 			pick[k++] = &n->book[i];
 	for (i = 0; i < k && i < MAX_ADDR; i++) {   /* partial shuffle */
-		j = i + (size_t)(random64() % (k - i));
+		j = i + random64() % (k - i);
 		t = pick[i];
 		pick[i] = pick[j];
 		pick[j] = t;
@@ -785,7 +781,7 @@ static void relay_addr(struct net *n, struct peer *from, struct entry *e) {
 		count++;
 		if (count <= 2)
 			pick[count - 1] = p;
-		else if (random64() % (uint64_t)count < 2)
+		else if (random64() % count < 2)
 			pick[random64() % 2] = p;
 	}
 	for (i = 0; i < 2 && pick[i]; i++)
@@ -887,7 +883,7 @@ static void frames(struct net *n, struct peer *p) {
 	                           &payload, &plen, &why)) > 0) {
 		p->last_recv = p->frame_at = mono_ms();
 		handle_frame(n, p, cmd, payload, plen);
-		at += (size_t)used;
+		at += used;
 	}
 	if (used < 0 && p->fd >= 0)
 		net_misbehave(n, p, W_FATAL, why);
@@ -905,8 +901,8 @@ static void receive(struct net *n, struct peer *p) {
 	}
 	if (!buf_size(&p->in))
 		p->frame_at = mono_ms();
-	memcpy(buf_room(n, &p->in, (size_t)k), scratch, (size_t)k);
-	p->in.len += (size_t)k;
+	memcpy(buf_room(n, &p->in, k), scratch, k);
+	p->in.len += k;
 	shed(n, NULL);
 	frames(n, p);
 }
@@ -983,18 +979,12 @@ static int dial(struct net *n, const struct naddr *a) {
 }
 
 /* Connect to "host:port" now (control socket, connect-only mode). */
-int net_connect(struct net *n, const char *text, char *err, size_t errlen) {
+int net_connect(struct net *n, const char *text) {
 	struct naddr a;
-	if (net_resolve(text, &a, err, errlen)) return -1;
-	if (banned(n, &a)) {
-		snprintf(err, errlen, "%s is banned", net_text(&a));
-		return -1;
-	}
+	if (net_resolve(text, &a)) return -1;
+	if (banned(n, &a)) return failed("%s is banned", net_text(&a));
 	book_add(n, &a, wall_s());
-	if (dial(n, &a)) {
-		snprintf(err, errlen, "cannot connect to %s", net_text(&a));
-		return -1;
-	}
+	if (dial(n, &a)) return failed("cannot connect to %s", net_text(&a));
 	return 0;
 }
 
@@ -1028,7 +1018,7 @@ static void pick_outbound(struct net *n) {
 	int64_t now = mono_ms() / 1000, wait;
 	for (int tries = 0; tries < 100 && n->nbook > 0; tries++) {
 		struct entry *e = &n->book[random64() % n->nbook];
-		wait = (int64_t)RETRY_BASE
+		wait = RETRY_BASE
 		       << (e->attempts < 9 ? e->attempts : 9);
 		if ((tries < 25 && !(e->tried & USEFUL)) || (tries < 50 &&
 		    !e->tried) || connected(n, &e->a) ||
@@ -1069,9 +1059,9 @@ static int spared(struct peer **v, const char *alone, int k, int i) {
 /* The inbound peer to evict for a newcomer: of those not spared (or of all, if
  * force), the youngest in the group holding most connections; NULL if none. */
 static struct peer *evict_choice(struct net *n, int force) {
-	struct peer **v = xcalloc((size_t)n->nin + 1, sizeof *v), *p, *best;
-	int *cnt = xcalloc((size_t)n->nin + 1, sizeof *cnt), k = 0, i, most = 0;
-	char *alone = xcalloc((size_t)n->nin + 1, 1);
+	struct peer **v = xcalloc(n->nin + 1, sizeof *v), *p, *best;
+	int *cnt = xcalloc(n->nin + 1, sizeof *cnt), k = 0, i, most = 0;
+	char *alone = xcalloc(n->nin + 1, 1);
 	for (p = n->peers; p && k <= n->nin; p = p->next)
 		if (p->fd >= 0 && !p->outbound)
 			v[k++] = p;
@@ -1198,7 +1188,7 @@ int net_timeout_ms(const struct net *n) {
 		t = t < 200 ? t : 200;
 	if (n->any_cold)
 		t = t < COLD_MS ? t : COLD_MS;
-	return (int)(t < 1000 ? t : 1000);
+	return t < 1000 ? t : 1000;
 }
 
 /* ==== The loop's side: what to watch, what happened ==== */
@@ -1255,8 +1245,8 @@ void net_events(struct net *n, const struct pollfd *pfd, int count) {
 }
 
 /* ==== Opening and closing ==== */
-/* A listening TCP socket on a; returns its fd, or -1 with err set. */
-static int listen_on(const struct naddr *a, char *err, size_t errlen) {
+/* A listening TCP socket on a; returns its fd, or -1 (failed). */
+static int listen_on(const struct naddr *a) {
 	struct sockaddr_storage ss;
 	socklen_t len = to_sockaddr(a, &ss);
 	int fd = socket(ss.ss_family, SOCK_STREAM, 0), one = 1;
@@ -1264,8 +1254,7 @@ static int listen_on(const struct naddr *a, char *err, size_t errlen) {
 	                         sizeof one) < 0 ||
 	    bind(fd, (struct sockaddr *)&ss, len) < 0 || listen(fd, 128) < 0 ||
 	    nonblock(fd) < 0) {
-		snprintf(err, errlen, "cannot listen on %s: %s", net_text(a),
-		         strerror(errno));
+		failed("cannot listen on %s: %s", net_text(a), strerror(errno));
 		if (fd >= 0)
 			close(fd);
 		return -1;
@@ -1275,15 +1264,15 @@ static int listen_on(const struct naddr *a, char *err, size_t errlen) {
 
 /* Start the network side of a node: the open-file limit raised (each peer
  * is a descriptor), bans, address book, seeds, the listening socket, our
- * own handlers.  Returns NULL with err set if a socket cannot be made. */
-struct net *net_open(const struct net_opts *o, char *err, size_t errlen) {
+ * own handlers.  Returns NULL (failed) if a socket cannot be made. */
+struct net *net_open(const struct net_opts *o) {
 	struct net *n = xmalloc(sizeof *n);
 	struct rlimit r;
 	struct naddr a;
 	n->o = *o;
 	n->listen_fd = -1;
 	n->budget =
-	        BUDGET_BASE + BUDGET_PEER * (size_t)(o->max_in + o->max_out);
+	        BUDGET_BASE + BUDGET_PEER * (o->max_in + o->max_out);
 	n->book = xcalloc(BOOK_MAX, sizeof *n->book);
 	map_init(&n->where, 18);
 	map_init(&n->bans, 16);
@@ -1308,18 +1297,18 @@ struct net *net_open(const struct net_opts *o, char *err, size_t errlen) {
 	n->fixed = xcalloc(o->nconnect, sizeof *n->fixed);
 	n->fixed_at = xcalloc(o->nconnect, sizeof *n->fixed_at);
 	for (size_t i = 0; i < o->nconnect; i++) {
-		if (net_resolve(o->connect[i], &n->fixed[i], err, errlen))
+		if (net_resolve(o->connect[i], &n->fixed[i]))
 			goto fail;
 		n->fixed_at[i] = -RETRY_BASE * 1000;
 	}
 	for (size_t i = 0; i < o->nseeds; i++)
-		if (net_resolve(o->seeds[i], &a, err, errlen) == 0)
+		if (net_resolve(o->seeds[i], &a) == 0)
 			book_add(n, &a, wall_s());
 		else
-			log_msg(LOG_WARN, "seed %s", err);
+			log_msg(LOG_WARN, "seed %s", failure);
 	if (o->listen &&
-	    (net_resolve(o->listen, &n->self, err, errlen) ||
-	     (n->listen_fd = listen_on(&n->self, err, errlen)) < 0))
+	    (net_resolve(o->listen, &n->self) ||
+	     (n->listen_fd = listen_on(&n->self)) < 0))
 		goto fail;
 	net_handle(n, "version", on_version, n);
 	net_handle(n, "verack", on_verack, n);
@@ -1328,7 +1317,7 @@ struct net *net_open(const struct net_opts *o, char *err, size_t errlen) {
 	net_handle(n, "getaddr", on_getaddr, n);
 	net_handle(n, "addr", on_addr, n);
 	n->maxfds = o->max_in + o->max_out + EXTRA_FDS + 1;
-	n->who = xcalloc((size_t)n->maxfds, sizeof *n->who);
+	n->who = xcalloc(n->maxfds, sizeof *n->who);
 	log_msg(LOG_INFO, "node up on %s, listening on %s", o->p->name,
 	        o->listen ? net_text(&n->self) : "nothing");
 	return n;

@@ -100,6 +100,14 @@ static const char *role(void) {
 	return opt_mine ? "mining" : "full";
 }
 
+/* Print to the command's output. */
+static void out(const char *fmt, ...) {
+	va_list ap;
+	va_start(ap, fmt);
+	vfprintf(cmd_out, fmt, ap);
+	va_end(ap);
+}
+
 /* Say what went wrong, on the command's error stream; returns 1. */
 static int say(const char *fmt, ...) {
 	va_list ap;
@@ -149,30 +157,30 @@ static int data_dir(void) {
 /* Open the chain of -n in -d, and the wallet beside it; returns 0 or -1.
  * The chain is light with -S, or if it was made light (chain_open). */
 static int need(int what) {
-	char why[512] = "";
 	if (!chain && data_dir()) return -1;
-	if (!chain &&
-	    (chain = chain_open(params_find(opt_net), netdir, opt_chain, why,
-	                        sizeof why)) &&
-	    chain->report[0])
-		say("repaired: %s\n", chain->report);
-	if (chain && !wallet && what & (WALLET | NEW_WALLET))
+	if (!chain) {
+		chain = chain_open(params_find(opt_net), netdir, opt_chain);
+		if (!chain) return -say("%s\n", failure);
+		if (chain->report[0])
+			say("repaired: %s\n", chain->report);
+	}
+	if (!wallet && what & (WALLET | NEW_WALLET))
 		wallet = wallet_open(netdir, what & NEW_WALLET,
-		                     LMS_SHA256_M32_H10, why, sizeof why);
-	if (!chain || (!wallet && what & (WALLET | NEW_WALLET)))
-		return -say("%s\n", why);
+		                     LMS_SHA256_M32_H10);
+	if (!wallet && what & (WALLET | NEW_WALLET))
+		return -say("%s\n", failure);
 	return 0;
 }
 
 /* ==== The wallet's commands ==== */
 /* `address [new]`: the receiving address (of a new key, with `new`). */
 static int cmd_address(char **arg) {
-	char why[512], text[ADDR_TEXT_LEN + 1];
+	char text[ADDR_TEXT_LEN + 1];
 	if (arg[0] && strcmp(arg[0], "new")) return -1;
-	if (arg[0] && wallet_new_key(wallet, why, sizeof why))
-		return say("%s\n", why);
+	if (arg[0] && wallet_new_key(wallet))
+		return say("%s\n", failure);
 	addr_text(wallet_address(wallet), text);
-	fprintf(cmd_out, "%s\n", text);
+	out("%s\n", text);
 	return 0;
 }
 
@@ -182,7 +190,7 @@ static int cmd_wallet(char **arg) {
 	(void)arg;
 	for (uint32_t i = 0; i < wallet->n; i++) {
 		addr_text(wallet->keys[i].addr, text);
-		fprintf(cmd_out, "%s leaves %u/%u%s\n", text,
+		out("%s leaves %u/%u%s\n", text,
 		        (unsigned)wallet->keys[i].next,
 		        (unsigned)wallet->keys[i].leaves,
 		        i + 1 == wallet->n ? " receiving" : "");
@@ -200,7 +208,7 @@ static int cmd_balance(char **arg) {
 		        "a light node proves its balance while it runs: start "
 		        "it (peerchain run)\n");
 	wallet_balance(wallet, chain, &conf, &imm, &unconf);
-	fprintf(cmd_out, "confirmed %s\nimmature %s\nunconfirmed %s\n",
+	out("confirmed %s\nimmature %s\nunconfirmed %s\n",
 	        amount_text(conf, a), amount_text(imm, b),
 	        amount_text(unconf, u));
 	return 0;
@@ -220,22 +228,20 @@ static int address_arg(const char *s, uint8_t addr[ADDR_LEN]) {
 static int cmd_send(char **arg) {
 	uint64_t amount, fee = DEFAULT_FEE;
 	uint8_t to[ADDR_LEN], *tx, id[SHA256_LEN];
-	char why[512];
 	size_t len;
 	int v;
 	if (amount_parse(arg[0], &amount) ||
 	    (arg[2] && amount_parse(arg[2], &fee)))
 		return -1;
 	if ((v = address_arg(arg[1], to))) return v;
-	if (!(tx = wallet_pay(wallet, chain, to, amount, fee, &len, why,
-	                      sizeof why)))
-		return say("%s\n", why);
+	if (!(tx = wallet_pay(wallet, chain, to, amount, fee, &len)))
+		return say("%s\n", failure);
 	if ((v = gossip_tx(gossip, NULL, tx, len)) != V_OK)
 		say("payment refused: %s\n", reason_text(v));
 	sha256d(tx, len, id);
 	free(tx);
 	if (v == V_OK)
-		fprintf(cmd_out, "%s\n", hash_text(id));
+		out("%s\n", hash_text(id));
 	return v != V_OK;
 }
 
@@ -253,7 +259,7 @@ static int mine_one(const uint8_t addr[ADDR_LEN]) {
 		    chain_add_block(chain, b, len);
 	if (r == V_OK) {
 		sha256d(b, HEADER_LEN, hash);
-		fprintf(cmd_out, "%u %s\n", (unsigned)chain_height(chain),
+		out("%u %s\n", (unsigned)chain_height(chain),
 		        hash_text(hash));
 	} else if (r > 0) {
 		say("mined block refused: %s\n", reason_text(r));
@@ -293,7 +299,7 @@ static int cmd_tip(char **arg) {
 	(void)arg;
 	chain_hash_at(chain, chain_height(chain), hash);
 	chain_header(chain, hash, hdr, &height);
-	fprintf(cmd_out, "network %s\nheight %u\nhash %s\ntime %u\nbits %08x\n"
+	out("network %s\nheight %u\nhash %s\ntime %u\nbits %08x\n"
 	        "mempool %lu transactions, %lu bytes\n", opt_net,
 	        (unsigned)height, hash_text(hash),
 	        (unsigned)get32le(hdr + HDR_TIME),
@@ -305,22 +311,22 @@ static int cmd_tip(char **arg) {
 /* Print a transaction: inputs (and their leaves), outputs. */
 static void print_tx(const struct tx *t) {
 	char text[ADDR_TEXT_LEN + 1], amt[AMOUNT_TEXT_LEN];
-	fprintf(cmd_out, "txid %s\nsize %lu\n", hash_text(t->id),
+	out("txid %s\nsize %lu\n", hash_text(t->id),
 	        (unsigned long)t->len);
 	for (uint32_t i = 0; i < t->nin; i++) {
-		fprintf(cmd_out, "in %s:%u ", hash_text(t->in[i].prev),
-		        (unsigned)t->in[i].index);
+		out("in %s:%u ", hash_text(t->in[i].prev),
+		        (unsigned)get32le(t->in[i].prev + SHA256_LEN));
 		if (t->in[i].siglen >= 4)
-			fprintf(cmd_out, "leaf %u\n",
+			out("leaf %u\n",
 			        (unsigned)get32be(t->in[i].sig));
 		else
-			fprintf(cmd_out, "%s\n",
+			out("%s\n",
 			        i ? "(signed by an earlier input)"
 			          : "(coinbase)");
 	}
 	for (uint32_t i = 0; i < t->nout; i++) {
 		addr_text(t->out[i].addr, text);
-		fprintf(cmd_out, "out %s %s\n",
+		out("out %s %s\n",
 		        amount_text(t->out[i].amount, amt), text);
 	}
 }
@@ -348,22 +354,22 @@ static int cmd_block(char **arg) {
 		return say(
 		        "a light node keeps headers, not blocks: `tip` shows "
 		        "its best header\n");
-	if ((*end || h < 0 || chain_hash_at(chain, (uint32_t)h, hash)) &&
+	if ((*end || h < 0 || chain_hash_at(chain, h, hash)) &&
 	    hash_parse(arg[0], hash))
 		memset(hash, 0, sizeof hash);
 	if ((on = chain_header(chain, hash, hdr, &height)) < 0 ||
 	    !(raw = load_block(hash, &b)))
 		return say("no block '%s'\n", arg[0]);
-	fprintf(cmd_out, "hash %s\nheight %u%s\n", hash_text(hash),
+	out("hash %s\nheight %u%s\n", hash_text(hash),
 	        (unsigned)height, on ? "" : " (side branch)");
-	fprintf(cmd_out, "previous %s\n", hash_text(hdr + HDR_PREV));
-	fprintf(cmd_out, "merkle %s\n", hash_text(hdr + HDR_MERKLE));
-	fprintf(cmd_out, "time %u\nbits %08x\nnonce %u\nsize %lu\n",
+	out("previous %s\n", hash_text(hdr + HDR_PREV));
+	out("merkle %s\n", hash_text(hdr + HDR_MERKLE));
+	out("time %u\nbits %08x\nnonce %u\nsize %lu\n",
 	        (unsigned)get32le(hdr + HDR_TIME),
 	        (unsigned)get32le(hdr + HDR_BITS),
 	        (unsigned)get32le(hdr + HDR_NONCE), (unsigned long)b.len);
 	for (i = 0; i < b.ntx; i++)
-		fprintf(cmd_out, "tx %u %s\n", (unsigned)i,
+		out("tx %u %s\n", (unsigned)i,
 		        hash_text(b.tx[i].id));
 	block_free(&b);
 	free(raw);
@@ -373,7 +379,7 @@ static int cmd_block(char **arg) {
 /* Say a transaction is in block h of the active chain. */
 static void confirmed(uint32_t h, const char *how) {
 	uint32_t n = chain_height(chain) - h + 1;
-	fprintf(cmd_out, "status confirmed in block %u, %u confirmation%s%s\n",
+	out("status confirmed in block %u, %u confirmation%s%s\n",
 	        (unsigned)h, (unsigned)n, n == 1 ? "" : "s", how);
 }
 
@@ -390,10 +396,10 @@ static int proven_tx(const uint8_t id[SHA256_LEN], const char *arg) {
 		if (memcmp(e->key, id, SHA256_LEN))
 			continue;
 		if (n == 0)
-			fprintf(cmd_out, "txid %s\n", hash_text(id));
+			out("txid %s\n", hash_text(id));
 		n++;
 		addr_text(k->addr, text);
-		fprintf(cmd_out, "out %s %s\n", amount_text(k->amount, amt),
+		out("out %s %s\n", amount_text(k->amount, amt),
 		        text);
 		h = k->height;
 	}
@@ -413,7 +419,7 @@ static int cmd_tx(char **arg) {
 	if (hash_parse(arg[0], id)) return -1;
 	if ((t = chain_pool_tx(chain, id))) {
 		print_tx(t);
-		fprintf(cmd_out, "status in mempool\n");
+		out("status in mempool\n");
 		return 0;
 	}
 	if (chain->light) return proven_tx(id, arg[0]);
@@ -442,14 +448,14 @@ static int cmd_seen(char **arg) {
 	if (hash_parse(arg[0], h)) return -1;
 	if ((ms = gossip_seen(gossip, h)) < 0)
 		return say("not seen lately: %s\n", arg[0]);
-	fprintf(cmd_out, "%lld\n", (long long)ms);
+	out("%lld\n", (long long)ms);
 	return 0;
 }
 
 /* `status`: the node in a few lines. */
 static int cmd_status(char **arg) {
 	(void)arg;
-	fprintf(cmd_out, "network %s\nrole %s\nheight %u\npeers %d in, %d out\n"
+	out("network %s\nrole %s\nheight %u\npeers %d in, %d out\n"
 	        "addresses %lu\nbans %lu\nlisten %s\nbuffers %lu of %lu\n",
 	        opt_net, role(),
 	        (unsigned)chain_height(chain), net->nin, net->nout,
@@ -467,7 +473,7 @@ static int cmd_peers(char **arg) {
 	snprintf(me, sizeof me, "%s", net->self.port ? net_text(&net->self) :
 	         "outbound only");
 	if (arg[0])
-		fprintf(cmd_out, "digraph peerchain {\n\t\"%s\" "
+		out("digraph peerchain {\n\t\"%s\" "
 		        "[shape=box, label=\"%s\\n%s\\nheight %u\"];\n",
 		        me, me, role(), (unsigned)chain_height(chain));
 	for (struct peer *p = net->peers; p; p = p->next) {
@@ -479,7 +485,7 @@ static int cmd_peers(char **arg) {
 		snprintf(them, sizeof them, "%s",
 		         net_text(arg[0] ? &a : &p->a));
 		if (!arg[0])
-			fprintf(cmd_out, "%s %s %s %s height %u ping %lld "
+			out("%s %s %s %s height %u ping %lld "
 			        "listen %u %s\n",
 			        them, p->outbound ? "out" : "in",
 			        p->handshaked ? "ready" : "handshake",
@@ -487,13 +493,13 @@ static int cmd_peers(char **arg) {
 			        (unsigned)p->height, (long long)p->min_ping,
 			        (unsigned)p->listen_port, p->agent);
 		else
-			fprintf(cmd_out, "\t\"%s\" -> \"%s\" [label=%s];\n",
+			out("\t\"%s\" -> \"%s\" [label=%s];\n",
 			        p->outbound ? me : them,
 			        p->outbound ? them : me,
 			        p->outbound ? "out" : "in");
 	}
 	if (arg[0])
-		fprintf(cmd_out, "}\n");
+		out("}\n");
 	return 0;
 }
 
@@ -502,7 +508,7 @@ static int cmd_stats(char **arg) {
 	const struct count *c;
 	(void)arg;
 	for (c = net->counts; c < net->counts + net->ncounts; c++)
-		fprintf(cmd_out, "%s in %lu %lu out %lu %lu\n", c->cmd, c->in,
+		out("%s in %lu %lu out %lu %lu\n", c->cmd, c->in,
 		        c->in_bytes, c->out, c->out_bytes);
 	gossip_stats(gossip, cmd_out);
 	return 0;
@@ -510,10 +516,9 @@ static int cmd_stats(char **arg) {
 
 /* `connect HOST:PORT`: dial a peer now. */
 static int cmd_connect(char **arg) {
-	char why[256];
-	if (net_connect(net, arg[0], why, sizeof why))
-		return say("%s\n", why);
-	fprintf(cmd_out, "ok\n");
+	if (net_connect(net, arg[0]))
+		return say("%s\n", failure);
+	out("ok\n");
 	return 0;
 }
 
@@ -527,14 +532,14 @@ static int ban(const char *ip, long secs) {
 	for (struct peer *p = net->peers; secs && p; p = p->next)
 		if (!memcmp(p->a.ip, a.ip, 16))
 			net_drop(net, p, "banned by the operator");
-	fprintf(cmd_out, "ok\n");
+	out("ok\n");
 	return 0;
 }
 
 /* `ban IP [SECONDS]`: drop and ban an address (for -t ban's time). */
 static int cmd_ban(char **arg) {
 	char *end = "";
-	long secs = arg[1] ? strtol(arg[1], &end, 10) : (long)nopt.ban_s;
+	long secs = arg[1] ? strtol(arg[1], &end, 10) : nopt.ban_s;
 	return *end || secs < 0 ? -1 : ban(arg[0], secs);
 }
 
@@ -545,7 +550,7 @@ static int cmd_unban(char **arg) { return ban(arg[0], 0); }
 static int cmd_stop(char **arg) {
 	(void)arg;
 	stopping = 1;
-	fprintf(cmd_out, "ok\n");
+	out("ok\n");
 	return 0;
 }
 
@@ -585,7 +590,7 @@ static int mine_rest(void) {
 		miner.busy = 0;
 	}
 	return miner.busy < MINE_CYCLE * 10 * opt_mine ? 0 :
-	       (int)((miner.cycle + MINE_CYCLE * 1000 - now) / 1000) + 1;
+	       (miner.cycle + MINE_CYCLE * 1000 - now) / 1000 + 1;
 }
 
 /* One turn of the miner, unless it must rest: a new template if the tip or the
@@ -639,7 +644,7 @@ static void ctl_answer(struct ctl *c) {
 	if (cmd_out) {
 		fputc(0, cmd_out);
 		fwrite(e ? e : "", 1, elen, cmd_out);
-		fprintf(cmd_out, "%c%d", 0, status);
+		out("%c%d", 0, status);
 		fclose(cmd_out);
 	}
 	c->answer = o;
@@ -661,7 +666,7 @@ static void ctl_close(struct ctl *c) {
 /* Send what the socket takes of the answer; close once it is all out. */
 static void ctl_write(struct ctl *c) {
 	ssize_t k = write(c->fd, c->answer + c->sent, c->alen - c->sent);
-	c->sent += k > 0 ? (size_t)k : 0;
+	c->sent += k > 0 ? k : 0;
 	if (c->sent == c->alen || (k < 0 && !WOULD_BLOCK))
 		ctl_close(c);
 }
@@ -670,7 +675,7 @@ static void ctl_write(struct ctl *c) {
 static void ctl_read(struct ctl *c) {
 	ssize_t k = read(c->fd, c->line + c->len, sizeof c->line - 1 - c->len);
 	if (k < 0 && WOULD_BLOCK) return;
-	c->len += k > 0 ? (size_t)k : 0;
+	c->len += k > 0 ? k : 0;
 	if (k > 0 && !memchr(c->line, '\n', c->len) &&
 	    c->len < sizeof c->line - 1)
 		return;
@@ -736,16 +741,14 @@ static int control_listen(void) {
  * gossip, control socket.  Returns 0, or -1 having said why not. */
 static int node_open(void) {
 	static char any[32];
-	char why[512];
 	if (need(opt_mine || opt_chain & CHAIN_LIGHT ? CHAIN | NEW_WALLET :
 	         CHAIN))
 		return -1;
 	if (!wallet)            /* (an existing one, for the wallet commands) */
-		wallet = wallet_open(netdir, chain->light, LMS_SHA256_M32_H10,
-		                     why, sizeof why);
+		wallet = wallet_open(netdir, chain->light, LMS_SHA256_M32_H10);
 	if (chain->light && (opt_mine || !wallet))
 		return -say("%s\n",
-		            opt_mine ? "a light node does not mine" : why);
+		            opt_mine ? "a light node does not mine" : failure);
 	nopt.p = params_find(opt_net);
 	nopt.dir = netdir;
 	nopt.light = chain->light;
@@ -758,7 +761,7 @@ static int node_open(void) {
 		snprintf(any, sizeof any, "0.0.0.0:%u", (unsigned)nopt.p->port);
 		nopt.listen = any;
 	}
-	if (!(net = net_open(&nopt, why, sizeof why))) return -say("%s\n", why);
+	if (!(net = net_open(&nopt))) return -say("%s\n", failure);
 	gossip =
 	        gossip_open(chain, net, tx_delay, chain->light ? wallet : NULL);
 	return control_listen();
@@ -800,7 +803,7 @@ static int cmd_run(char **arg) {
 	}
 	chain->sync_later = 1;
 	catch_signals();
-	pfd = xcalloc((size_t)(1 + MAX_CONTROL + net->maxfds), sizeof *pfd);
+	pfd = xcalloc(1 + MAX_CONTROL + net->maxfds, sizeof *pfd);
 	while (!got_signal && !stopping) {
 		pfd[0].fd = ctl_fd;
 		pfd[0].events = POLLIN;
@@ -872,19 +875,19 @@ static int forward(int argc, char **argv) {
 	if (write(fd, line, strlen(line)) < 0)
 		len = 0;
 	while (len < MAX_ANSWER && (k = read(fd, a + len, cap - len)) > 0) {
-		len += (size_t)k;
+		len += k;
 		if (len == cap)
 			a = xgrow(a, &cap, cap + 1, 1);
 	}
 	close(fd);
 	if (!(nul = memchr(a, 0, len)) ||
-	    !(end = memchr(nul + 1, 0, len - (size_t)(nul + 1 - a))) ||
+	    !(end = memchr(nul + 1, 0, len - (nul + 1 - a))) ||
 	    end + 1 >= a + len)
 		i = say("the node closed the connection with no answer: did it "
 		        "stop?\n");
 	else {
-		fwrite(a, 1, (size_t)(nul - a), stdout);
-		fwrite(nul + 1, 1, (size_t)(end - nul - 1), stderr);
+		fwrite(a, 1, nul - a, stdout);
+		fwrite(nul + 1, 1, end - nul - 1, stderr);
 		i = end[1] - '0';
 	}
 	free(a);
@@ -902,7 +905,7 @@ static int cmd_help(char **arg) {
 
 static int cmd_version(char **arg) {
 	(void)arg;
-	fprintf(cmd_out, "peerchain %s\n", PEERCHAIN_VERSION);
+	out("peerchain %s\n", PEERCHAIN_VERSION);
 	return 0;
 }
 
@@ -946,7 +949,8 @@ static const struct command commands[] = {
         {"ban", cmd_ban, 1, 2, NODE, "IP [SECONDS]", "drop and ban an address"},
         {"unban", cmd_unban, 1, 1, NODE, "IP", "lift a ban"},
         {"stop", cmd_stop, 0, 0, NODE, "", "stop the running node"},
-        {NULL, NULL, 0, 0, 0, NULL, NULL},
+        { 0 },
+
 };
 
 /* Print the usage and every command to f. */
@@ -1024,7 +1028,7 @@ static int node_option(int ch, char *arg) {
 		opt_mine = 100;
 		return 0;
 	case 'M':
-		opt_mine = (int)v;
+		opt_mine = v;
 		return -(bad || v < 1 || v > 100);
 	case 'S':
 		opt_chain |= CHAIN_LIGHT;
@@ -1043,18 +1047,18 @@ static int node_option(int ch, char *arg) {
 			tx_delay = TX_DELAY_RANDOM;
 			return 0;
 		}
-		tx_delay = (int)v;
+		tx_delay = v;
 		return -(bad || v < 0 || v > 60000);
 	case 'o':
-		nopt.max_out = (int)v;
+		nopt.max_out = v;
 		return -(*end || v < 0 || v > 64);
 	case 'i':
-		nopt.max_in = (int)v;
+		nopt.max_in = v;
 		return -(*end || v < 0 || v > 10000);
 	}
 	for (i = 0; eq && i < (int)(sizeof t / sizeof *t); i++) /* -t N=S */
 		if (strlen(names[i]) == (size_t)(eq - arg) &&
-		    !strncmp(arg, names[i], (size_t)(eq - arg))) {
+		    !strncmp(arg, names[i], eq - arg)) {
 			*t[i] = v = strtol(eq + 1, &end, 10);
 			return -(*end || v < 1 || end == eq + 1);
 		}
@@ -1071,7 +1075,7 @@ int main(int argc, char **argv) {
 	                  !strcmp(argv[1], "--version")))
 		/* the commands help, version */
 		argv[1] += 2;
-	list = xcalloc(2 * (size_t)argc, sizeof *list);   /* -s, then -c */
+	list = xcalloc(2 * argc, sizeof *list);   /* -s, then -c */
 	nopt.seeds = list;
 	nopt.connect = list + argc;
 	while ((ch = getopt(argc, argv, "d:n:hl:Ls:c:o:i:GmM:SRt:T:vq")) !=

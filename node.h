@@ -20,8 +20,9 @@
 /*
  * What functions return, in four kinds, each said again above each
  * function:
- *  - 0 for success, -1 for failure (with an error string where one is
- *    passed in: `char *err, size_t errlen`), as redis's anet does;
+ *  - 0 for success, -1 (or NULL) for failure; where a user is to be
+ *    told why, the function "fails": failed() puts the sentence in
+ *    `failure`, as errno holds a number;
  *  - a reason, V_OK (0) or why a header, block or transaction was
  *    refused (the V_ names below): the ledger's answers;
  *  - a count or a length, where 0 says "none" or "no room" (tx_write,
@@ -46,33 +47,33 @@ struct ban;
  * Ours are little-endian (le); SHA-256 and RFC 8554 are big-endian (be).
  * putNN stores an NN-bit v at p; getNN reads one from p. */
 static inline void put16le(uint8_t *p, uint16_t v) {
-	p[0] = (uint8_t)v;
-	p[1] = (uint8_t)(v >> 8);
+	p[0] = v;
+	p[1] = v >> 8;
 }
 static inline uint16_t get16le(const uint8_t *p) {
-	return (uint16_t)(p[0] | p[1] << 8);
+	return p[0] | p[1] << 8;
 }
 static inline void put32le(uint8_t *p, uint32_t v) {
-	put16le(p, (uint16_t)v);
-	put16le(p + 2, (uint16_t)(v >> 16));
+	put16le(p, v);
+	put16le(p + 2, v >> 16);
 }
 static inline uint32_t get32le(const uint8_t *p) {
 	return (uint32_t)get16le(p) | (uint32_t)get16le(p + 2) << 16;
 }
 static inline void put64le(uint8_t *p, uint64_t v) {
-	put32le(p, (uint32_t)v);
-	put32le(p + 4, (uint32_t)(v >> 32));
+	put32le(p, v);
+	put32le(p + 4, v >> 32);
 }
 static inline uint64_t get64le(const uint8_t *p) {
 	return (uint64_t)get32le(p) | (uint64_t)get32le(p + 4) << 32;
 }
 static inline void put16be(uint8_t *p, uint16_t v) {
-	p[0] = (uint8_t)(v >> 8);
-	p[1] = (uint8_t)v;
+	p[0] = v >> 8;
+	p[1] = v;
 }
 static inline void put32be(uint8_t *p, uint32_t v) {
-	put16be(p, (uint16_t)(v >> 16));
-	put16be(p + 2, (uint16_t)v);
+	put16be(p, v >> 16);
+	put16be(p + 2, v);
 }
 static inline uint32_t get32be(const uint8_t *p) {
 	return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | p[2] << 8 | p[3];
@@ -126,10 +127,12 @@ struct rw {
 };
 typedef void (*rw_fn)(struct rw *s, void *arg); /* a file's description */
 extern int log_min;          /* events below this level are not logged */
+extern char failure[512];    /* why the last call that failed failed */
 /* The error of a non-blocking socket call that would block: try again
  * later (where <errno.h> is included). */
 #define WOULD_BLOCK (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR)
 void fatal(const char *what);
+int failed(const char *fmt, ...);
 void *xcalloc(size_t n, size_t size);
 #define xmalloc(n) xcalloc((n), 1)
 void *xgrow(void *v, size_t *cap, size_t need, size_t size);
@@ -258,7 +261,6 @@ enum { REASONS(V_ENUM) V_NREASONS };
 /* A transaction, parsed: pointers into raw, which the caller keeps. */
 struct txin {
 	const uint8_t *prev;     /* the outpoint spent: txid, then u32 index */
-	uint32_t index;          /* (also at prev + 32) */
 	const uint8_t *pub;      /* LMS public key, LMS_PUB_LEN bytes */
 	const uint8_t *sig;      /* LMS signature; siglen 0 borrows an earlier
 	                            input's signature by the same key */
@@ -353,7 +355,6 @@ struct chain {
 	int lock, fd;            /* the lock file; the block file appended to */
 	uint32_t filenum, filesize;
 	uint8_t *genesis;        /* the genesis block's bytes */
-	size_t genesis_len;
 	struct map index;        /* block hash -> struct blockindex */
 	struct blockindex *root; /* the genesis block */
 	/* active[i]: the block at root height + i */
@@ -379,8 +380,7 @@ struct chain {
 #define CH_BEST   16 /* it is on the best header's chain */
 #define CHAIN_LIGHT   1 /* chain_open: headers only */
 #define CHAIN_REINDEX 2 /* chain_open: every signature checked */
-struct chain *chain_open(const struct params *p, const char *dir, int flags,
-                         char *err, size_t errlen);
+struct chain *chain_open(const struct params *p, const char *dir, int flags);
 void chain_close(struct chain *c);
 void chain_sync(struct chain *c);
 int64_t chain_now(const struct chain *c);
@@ -437,18 +437,17 @@ void addr_text(const uint8_t addr[ADDR_LEN], char out[ADDR_TEXT_LEN + 1]);
 int addr_parse(const char *s, uint8_t addr[ADDR_LEN]);
 char *amount_text(uint64_t v, char buf[AMOUNT_TEXT_LEN]);
 int amount_parse(const char *s, uint64_t *v);
-struct wallet *wallet_open(const char *dir, int create, uint32_t lms_type,
-                           char *err, size_t errlen);
+struct wallet *wallet_open(const char *dir, int create, uint32_t lms_type);
 void wallet_close(struct wallet *w);
 long wallet_key(const struct wallet *w, const uint8_t addr[ADDR_LEN]);
-int wallet_new_key(struct wallet *w, char *err, size_t errlen);
+int wallet_new_key(struct wallet *w);
 const uint8_t *wallet_address(const struct wallet *w);
 void wallet_balance(const struct wallet *w, const struct chain *c,
                     uint64_t *confirmed, uint64_t *immature,
                     uint64_t *unconfirmed);
 uint8_t *wallet_pay(struct wallet *w, struct chain *c,
                     const uint8_t to[ADDR_LEN], uint64_t amount, uint64_t fee,
-                    size_t *len, char *err, size_t errlen);
+                    size_t *len);
 
 /* ==== net.c: connections, frames, the handshake, the address book ==== */
 #define FRAME_HEAD   24          /* magic | command[12] | u32 length |
@@ -487,7 +486,7 @@ struct peer {
 	int64_t sent_at;         /* since when it has not taken all of drain: */
 	size_t drain;            /* the bytes queued for it by then */
 	struct naddr a;          /* the far end (for inbound: its source) */
-	int got_version, got_verack;
+	int got_version;
 	int asked_addr;          /* it sent getaddr: answered once only */
 	int score;               /* misbehaviour (net_misbehave) */
 	int64_t since, ping_at;  /* monotonic ms */
@@ -581,14 +580,14 @@ struct net {
 };
 void net_group(const struct naddr *a, uint8_t g[5]);
 const char *net_text(const struct naddr *a);
-int net_resolve(const char *text, struct naddr *a, char *err, size_t errlen);
+int net_resolve(const char *text, struct naddr *a);
 int net_parse_ip(const char *s, struct naddr *a);
 size_t frame_write(uint8_t *out, const uint8_t magic[4], const char *cmd,
                    const uint8_t *payload, size_t len);
 long frame_parse(const uint8_t *buf, size_t len, const uint8_t magic[4],
                  size_t max, char cmd[FRAME_CMD + 1], const uint8_t **payload,
                  size_t *plen, const char **why);
-struct net *net_open(const struct net_opts *o, char *err, size_t errlen);
+struct net *net_open(const struct net_opts *o);
 void net_close(struct net *n);
 void net_handle(struct net *n, const char *cmd, net_fn fn, void *arg);
 void net_on_peers(struct net *n, net_peer_fn ready, net_peer_fn gone,
@@ -602,7 +601,7 @@ int net_room(struct net *n, struct peer *p);
 int net_timeout_ms(const struct net *n);
 void net_send(struct net *n, struct peer *p, const char *cmd,
               const uint8_t *payload, size_t len);
-int net_connect(struct net *n, const char *text, char *err, size_t errlen);
+int net_connect(struct net *n, const char *text);
 void net_ban(struct net *n, const uint8_t ip[16], int64_t until);
 void net_misbehave(struct net *n, struct peer *p, int weight,
                    const char *why);

@@ -111,7 +111,7 @@ void sha256_init(sha256_ctx *c) {
  * data, only a partial block is copied into the context. */
 void sha256_update(sha256_ctx *c, const void *data, size_t len) {
 	const uint8_t *p = data;
-	size_t have = (size_t)(c->len % SHA256_BLOCK);
+	size_t have = c->len % SHA256_BLOCK;
 	c->len += len;
 	if (have) {
 		size_t take = SHA256_BLOCK - have;
@@ -132,7 +132,7 @@ void sha256_update(sha256_ctx *c, const void *data, size_t len) {
 
 /* Pad (a 1 bit, zeros, the bit length as 64 bits big-endian); the digest. */
 void sha256_final(sha256_ctx *c, uint8_t out[SHA256_LEN]) {
-	size_t have = (size_t)(c->len % SHA256_BLOCK);
+	size_t have = c->len % SHA256_BLOCK;
 	uint64_t bits = c->len * 8;
 	c->buf[have++] = 0x80;
 	if (have > SHA256_BLOCK - 8) {
@@ -141,8 +141,8 @@ void sha256_final(sha256_ctx *c, uint8_t out[SHA256_LEN]) {
 		have = 0;
 	}
 	memset(c->buf + have, 0, SHA256_BLOCK - 8 - have);
-	put32be(c->buf + 56, (uint32_t)(bits >> 32));
-	put32be(c->buf + 60, (uint32_t)bits);
+	put32be(c->buf + 56, bits >> 32);
+	put32be(c->buf + 60, bits);
 	compress(c->h, c->buf);
 	for (int i = 0; i < 8; i++)
 		put32be(out + 4 * i, c->h[i]);

@@ -18,12 +18,23 @@
 #include <unistd.h>
 
 int log_min = LOG_INFO;
+char failure[512];
 
 /* ==== Memory ==== */
 /* Stop the program: memory or our own files failed us, never a peer. */
 void fatal(const char *what) {
 	fprintf(stderr, "peerchain: %s\n", what);
 	abort();
+}
+
+/* Say why something failed, in `failure` (as errno says it with a
+ * number); returns -1. */
+int failed(const char *fmt, ...) {
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(failure, sizeof failure, fmt, ap);
+	va_end(ap);
+	return -1;
 }
 
 /* calloc that never returns NULL (xmalloc(n) is xcalloc(n, 1)). */
@@ -71,7 +82,7 @@ static size_t slot(const struct map *m, const uint8_t *key) {
 	for (size_t i = 0; i < m->klen; i += 8)
 		h = (h ^ get64le(key + (i + 8 <= m->klen ? i : m->klen - 8))) *
 		    0x9e3779b97f4a7c15ULL;
-	return (size_t)(h >> 32) & (m->nb - 1);
+	return h >> 32 & (m->nb - 1);
 }
 
 /* The value stored under key, or NULL. */
@@ -189,7 +200,7 @@ int hex_decode(const char *s, uint8_t *out, size_t n) {
 	for (size_t i = 0; i < 2 * n; i++) {
 		if (!(d = strchr(digits, s[i] < 'A' ? s[i] : s[i] | 0x20)))
 			return -1;
-		out[i / 2] = (uint8_t)(i % 2 ? out[i / 2] | (d - digits) :
+		out[i / 2] = (i % 2 ? out[i / 2] | (d - digits) :
 		                       (d - digits) << 4);
 	}
 	return 0;
@@ -215,7 +226,7 @@ uint32_t crc32(const uint8_t *p, size_t n) {
 /* Read (or write) len bytes at pos, whole; returns 0 or -1. */
 int file_io(int fd, uint8_t *buf, size_t len, off_t pos, int write) {
 	ssize_t n;
-	for (; len > 0; buf += n, len -= (size_t)n, pos += n) {
+	for (; len > 0; buf += n, len -= n, pos += n) {
 		if (write)
 			n = pwrite(fd, buf, len, pos);
 		else
@@ -353,7 +364,7 @@ static uint64_t rw_int(struct rw *s, uint64_t v, size_t n) {
 	if (!p) return 0;
 	if (s->out)
 		for (i = 0; i < n; i++)
-			p[i] = (uint8_t)(v >> 8 * i);
+			p[i] = v >> 8 * i;
 	else
 		for (v = 0, i = n; i-- > 0;)
 			v = v << 8 | p[i];
@@ -362,18 +373,18 @@ static uint64_t rw_int(struct rw *s, uint64_t v, size_t n) {
 
 /* rw_int on a uint8_t, uint16_t, uint32_t or uint64_t field, and on a
  * signed 64-bit one (times) as its two's complement. */
-void rw_u8(struct rw *s, uint8_t *v) { *v = (uint8_t)rw_int(s, *v, 1); }
-void rw_u16(struct rw *s, uint16_t *v) { *v = (uint16_t)rw_int(s, *v, 2); }
-void rw_u32(struct rw *s, uint32_t *v) { *v = (uint32_t)rw_int(s, *v, 4); }
+void rw_u8(struct rw *s, uint8_t *v) { *v = rw_int(s, *v, 1); }
+void rw_u16(struct rw *s, uint16_t *v) { *v = rw_int(s, *v, 2); }
+void rw_u32(struct rw *s, uint32_t *v) { *v = rw_int(s, *v, 4); }
 void rw_u64(struct rw *s, uint64_t *v) { *v = rw_int(s, *v, 8); }
-void rw_i64(struct rw *s, int64_t *v) { *v = (int64_t)rw_int(s, *v, 8); }
+void rw_i64(struct rw *s, int64_t *v) { *v = rw_int(s, *v, 8); }
 
 /* A count of records of at least `each` bytes, in a field of n bytes:
  * reading, one over max or over what is left marks the stream bad and
  * gives 0, so nothing is allocated for it. */
 uint32_t rw_count(struct rw *s, uint32_t count, size_t n, uint32_t max,
                   size_t each) {
-	count = (uint32_t)rw_int(s, count, n);
+	count = rw_int(s, count, n);
 	if (!s->out && (count > max || (each && count > s->left / each))) {
 		s->bad = 1;
 		return 0;
@@ -436,12 +447,12 @@ int file_load(const char *path, size_t max, rw_fn fn, void *arg) {
 	int fd = open(path, O_RDONLY);
 	off_t size = fd < 0 ? -1 : lseek(fd, 0, SEEK_END);
 	uint8_t *buf = size < 0 || (uint64_t)size > max ? NULL :
-	               xmalloc((size_t)size);
+	               xmalloc(size);
 	struct rw s;
 	int r = -1;
 	if (fd < 0) return access(path, F_OK) == 0 ? -1 : 0;
-	if (buf && file_io(fd, buf, (size_t)size, 0, 0) == 0) {
-		rw_reader(&s, buf, (size_t)size);
+	if (buf && file_io(fd, buf, size, 0, 0) == 0) {
+		rw_reader(&s, buf, size);
 		fn(&s, arg);
 		r = s.bad || s.left ? -1 : 1;
 	}

@@ -78,17 +78,16 @@ static void wallet_rw(struct rw *s, void *arg) {
 }
 
 /* Add a key made from fresh randomness, which receives from now on, and
- * save.  Returns 0, or -1 with err set. */
-int wallet_new_key(struct wallet *w, char *err, size_t errlen) {
+ * save.  Returns 0, or -1 (failed). */
+int wallet_new_key(struct wallet *w) {
 	struct lms_key *k = xmalloc(sizeof *k);
 	uint8_t rnd[LMS_I_LEN + LMS_SEED_LEN];
 	if (w->n >= MAX_KEYS || random_bytes(rnd, sizeof rnd) ||
 	    lms_keygen(k, w->type, LMOTS_SHA256_N32_W4, rnd,
 	               rnd + LMS_I_LEN)) {
-		snprintf(err, errlen, "%s", w->n >= MAX_KEYS ? "the wallet is "
-		         "full" : "cannot read /dev/urandom for a key");
 		free(k);
-		return -1;
+		return failed("%s", w->n >= MAX_KEYS ? "the wallet is full" :
+		              "cannot read /dev/urandom for a key");
 	}
 	w->keys = xgrow(w->keys, &w->cap, w->n + 1, sizeof *w->keys);
 	struct wkey *nk = &w->keys[w->n++];
@@ -101,32 +100,26 @@ int wallet_new_key(struct wallet *w, char *err, size_t errlen) {
 	sha256(nk->pub, LMS_PUB_LEN, nk->addr);
 	nk->leaves = k->type == LMS_SHA256_M32_H5 ? 32 : 1024;
 	nk->tree = k;                    /* (made: keep it for signing) */
-	if (file_save(w->path, wallet_rw, w)) {
-		snprintf(err, errlen, "cannot write %s", w->path);
-		return -1;
-	}
+	if (file_save(w->path, wallet_rw, w))
+		return failed("cannot write %s", w->path);
 	return 0;
 }
 
 /* Open DIR/wallet.dat; with create, make it (one key) if missing.  New
- * keys get lms_type (H5 or H10).  Returns NULL with err set on failure. */
-struct wallet *wallet_open(const char *dir, int create, uint32_t lms_type,
-                           char *err, size_t errlen) {
+ * keys get lms_type (H5 or H10).  Returns NULL if it failed. */
+struct wallet *wallet_open(const char *dir, int create, uint32_t lms_type) {
 	struct wallet *w = xmalloc(sizeof *w);
 	int r;
 	snprintf(w->path, sizeof w->path, "%s/wallet.dat", dir);
 	w->type = lms_type == LMS_SHA256_M32_H5 ? lms_type : LMS_SHA256_M32_H10;
-	r = file_load(w->path, 12 + (size_t)MAX_KEYS * KEY_REC, wallet_rw, w);
+	r = file_load(w->path, 12 + MAX_KEYS * KEY_REC, wallet_rw, w);
 	if (r > 0 && w->n) return w;
 	if (r != 0)
-		snprintf(err, errlen, "%s is damaged; it was left as it is",
-		         w->path);
+		failed("%s is damaged; it was left as it is", w->path);
 	else if (!create)
-		snprintf(err, errlen,
-		         "no wallet in %s (make one with `peerchain "
-		         "address`)",
-		         dir);
-	else if (wallet_new_key(w, err, errlen) == 0)
+		failed("no wallet in %s (make one with `peerchain address`)",
+		       dir);
+	else if (wallet_new_key(w) == 0)
 		return w;
 	wallet_close(w);
 	return NULL;
@@ -150,7 +143,7 @@ const uint8_t *wallet_address(const struct wallet *w) {
 long wallet_key(const struct wallet *w, const uint8_t addr[ADDR_LEN]) {
 	for (uint32_t i = 0; i < w->n; i++)
 		if (!memcmp(w->keys[i].addr, addr, ADDR_LEN))
-			return (long)i;
+			return i;
 	return -1;
 }
 
@@ -182,11 +175,11 @@ static void gather(const struct wallet *w, const struct chain *c,
 		g->v = xgrow(g->v, &g->cap, g->n + 1, sizeof *g->v);
 		memcpy(g->v[g->n].op, e->key, OUTPOINT_LEN);
 		g->v[g->n].amount = coin->amount;
-		g->v[g->n++].key = (uint32_t)key;
+		g->v[g->n++].key = key;
 	}
 	for (i = 0; i < n; i++)
 		for (k = 0; k < v[i]->nout; k++) {
-			outpoint(op, v[i]->id, (uint32_t)k);
+			outpoint(op, v[i]->id, k);
 			if (wallet_key(w, v[i]->out[k].addr) >= 0 &&
 			    !chain_spent(c, op))
 				g->unconfirmed += v[i]->out[k].amount;
@@ -251,18 +244,16 @@ static uint64_t choose(const struct wallet *w, struct gather *g,
 }
 
 /* Take the next leaf of every chosen key into q[] and write it to disk:
- * only then may a signature be made.  Returns 0, or -1 with err set. */
+ * only then may a signature be made.  Returns 0, or -1 (failed). */
 static int reserve(struct wallet *w, const unsigned char *chosen,
-                   uint32_t *q, char *err, size_t errlen) {
+                   uint32_t *q) {
 	struct wkey *cur = &w->keys[w->n - 1];
 	for (uint32_t k = 0; k < w->n; k++)
 		if (chosen[k])
 			q[k] = w->keys[k].next++;
-	if (cur->next >= cur->leaves) return wallet_new_key(w, err, errlen);
-	if (file_save(w->path, wallet_rw, w)) {
-		snprintf(err, errlen, "cannot write %s", w->path);
-		return -1;
-	}
+	if (cur->next >= cur->leaves) return wallet_new_key(w);
+	if (file_save(w->path, wallet_rw, w))
+		return failed("cannot write %s", w->path);
 	return 0;
 }
 
@@ -285,10 +276,10 @@ static int sign_inputs(struct wallet *w, struct tx *t, const uint32_t *ikey,
 				return -1;
 			}
 		}
-		t->in[i].sig = sigs + (size_t)i * LMS_SIG_MAX;
-		t->in[i].siglen = (uint16_t)lms_sign(
+		t->in[i].sig = sigs + i * LMS_SIG_MAX;
+		t->in[i].siglen = lms_sign(
 		        wk->tree, q[ikey[i]], sighash, SHA256_LEN,
-		        sigs + (size_t)i * LMS_SIG_MAX, LMS_SIG_MAX);
+		        sigs + i * LMS_SIG_MAX, LMS_SIG_MAX);
 		if (!t->in[i].siglen) return -1;
 	}
 	return 0;
@@ -306,21 +297,19 @@ char *amount_text(uint64_t v, char buf[AMOUNT_TEXT_LEN]) {
  * payment and change, signatures.  Returns it serialized, or NULL. */
 static uint8_t *sign_and_write(struct wallet *w, struct tx *t,
                                const uint32_t *ikey, const uint32_t *q,
-                               struct txout *out, size_t *len, char *err,
-                               size_t errlen) {
-	uint8_t *sigs = xmalloc((size_t)t->nin * LMS_SIG_MAX);
+                               struct txout *out, size_t *len) {
+	uint8_t *sigs = xmalloc(t->nin * LMS_SIG_MAX);
 	uint8_t *buf = xmalloc(MAX_TX_SIZE);
 	for (uint32_t i = 0; i < t->nin; i++)
 		t->in[i].pub = w->keys[ikey[i]].pub;  /* after any new key */
 	out[1].addr = wallet_address(w);
 	t->out = out;
-	t->nout = (uint16_t)(out[1].amount ? 2 : 1);
-	if (sign_inputs(w, t, ikey, q, sigs)) {
-		snprintf(err, errlen, "signing failed");
-		*len = 0;
-	} else if (!(*len = tx_write(t, buf, MAX_TX_SIZE))) {
-		snprintf(err, errlen, "the transaction would be too big");
-	}
+	t->nout = out[1].amount ? 2 : 1;
+	*len = 0;
+	if (sign_inputs(w, t, ikey, q, sigs))
+		failed("signing failed");
+	else if (!(*len = tx_write(t, buf, MAX_TX_SIZE)))
+		failed("the transaction would be too big");
 	free(sigs);
 	if (*len) return buf;
 	free(buf);
@@ -329,10 +318,10 @@ static uint8_t *sign_and_write(struct wallet *w, struct tx *t,
 
 /* Build and sign a payment of amount to `to` with a fee of at least fee
  * (and MIN_FEE_RATE a byte), change to the newest address.  Returns it,
- * or NULL with err set. */
+ * or NULL if it failed. */
 uint8_t *wallet_pay(struct wallet *w, struct chain *c,
                     const uint8_t to[ADDR_LEN], uint64_t amount, uint64_t fee,
-                    size_t *len, char *err, size_t errlen) {
+                    size_t *len) {
 	unsigned char *chosen = xcalloc(w->n, 1);
 	uint32_t *q = xcalloc(w->n + 1, sizeof *q), *ikey = NULL;
 	uint8_t *buf = NULL;
@@ -346,37 +335,33 @@ uint8_t *wallet_pay(struct wallet *w, struct chain *c,
 	size_t n, i;
 	gather(w, c, &g, 1);
 	if (amount == 0 || amount > MAX_MONEY || fee > MAX_MONEY - amount) {
-		snprintf(err, errlen, "amount or fee out of range");
+		failed("amount or fee out of range");
 		goto out;
 	}
 	if ((have = choose(w, &g, amount, &fee, chosen, &n)) < amount + fee) {
-		snprintf(
-		        err, errlen,
-		        "insufficient funds: %s spendable in one "
-		        "payment of %lu inputs (%s maturing, %s "
-		        "unconfirmed), %s needed",
-		        amount_text(have, a), (unsigned long)n,
-		        amount_text(g.immature, b),
-		        amount_text(g.unconfirmed, d),
-		        amount_text(amount + fee, e));
+		failed("insufficient funds: %s spendable in one payment of "
+		       "%lu inputs (%s maturing, %s unconfirmed), %s needed",
+		       amount_text(have, a), (unsigned long)n,
+		       amount_text(g.immature, b),
+		       amount_text(g.unconfirmed, d),
+		       amount_text(amount + fee, e));
 		goto out;
 	}
 	in = xcalloc(n, sizeof *in);
 	ikey = xcalloc(n, sizeof *ikey);
 	for (i = 0; i < n; i++) {
 		in[i].prev = g.v[i].op;
-		in[i].index = get32le(g.v[i].op + SHA256_LEN);
 		ikey[i] = g.v[i].key;
 	}
-	if (reserve(w, chosen, q, err, errlen)) goto out;
+	if (reserve(w, chosen, q)) goto out;
 	if (getenv("PEERCHAIN_CRASH_AFTER_LEAF"))  /* the test of the rule */
 		raise(SIGKILL);
 	t.in = in;
-	t.nin = (uint16_t)n;
+	t.nin = n;
 	out[0].amount = amount;
 	out[0].addr = to;
 	out[1].amount = have - amount - fee;
-	buf = sign_and_write(w, &t, ikey, q, out, len, err, errlen);
+	buf = sign_and_write(w, &t, ikey, q, out, len);
 out:
 	free(g.v);
 	free(chosen);
@@ -395,12 +380,12 @@ int amount_parse(const char *s, uint64_t *v) {
 		if (*s == '.' && !point) {
 			point = 1;
 		} else if (*s >= '0' && *s <= '9' && !point) {
-			whole = whole * 10 + (uint64_t)(*s - '0');
+			whole = whole * 10 + (*s - '0');
 			if (whole > MAX_MONEY / COIN)
 				return -1;
 			any = 1;
 		} else if (*s >= '0' && *s <= '9' && digits < 8) {
-			frac = frac * 10 + (uint64_t)(*s - '0');
+			frac = frac * 10 + (*s - '0');
 			digits++;
 			any = 1;
 		} else {

@@ -286,7 +286,6 @@ static size_t pay(struct gen *g, uint8_t *buf) {
 
 	memset(&t, 0, sizeof t);
 	in.prev = g->coin;
-	in.index = get32le(g->coin + SHA256_LEN);
 	in.pub = g->pub[0];
 	in.siglen = 0;
 	out[0].amount = 1;
@@ -321,14 +320,14 @@ static int generate(const char *dir) {
 	static uint8_t txbuf[PAYS_PER_BLOCK + 1][4096];
 	uint8_t *txs[PAYS_PER_BLOCK + 1], prev[SHA256_LEN], *b;
 	size_t lens[PAYS_PER_BLOCK + 1], len;
-	char err[256], path[512];
+	char path[512];
 	struct gen g;
 	struct chain *c;
 	uint32_t h, i, n;
 	int r = 0;
 
 	snprintf(path, sizeof path, "%s/regtest", dir);
-	if (!(c = chain_open(params_find("regtest"), path, 0, err, sizeof err)))
+	if (!(c = chain_open(params_find("regtest"), path, 0)))
 		return -1;
 	memset(&g, 0, sizeof g);
 	g.key[0] = malloc(sizeof *g.key[0]);
@@ -399,7 +398,7 @@ static int mine_to(struct chain *c, const uint8_t *addr) {
  * key, one or two inputs): the first, which makes the key's tree, and the
  * best of the next WALLET_PAYS, each confirmed before the next. */
 static void wallet_figures(void) {
-	char dir[] = "/tmp/peerchain-wallet-XXXXXX", err[256], cmd[600];
+	char dir[] = "/tmp/peerchain-wallet-XXXXXX", cmd[600];
 	double first = 0, best = 1e9, t;
 	struct chain *c = NULL;
 	struct wallet *w = NULL;
@@ -408,16 +407,16 @@ static void wallet_figures(void) {
 	int k, ok = mkdtemp(dir) != NULL;
 
 	if (ok &&
-	    (c = chain_open(params_find("regtest"), dir, 0, err, sizeof err)))
-		w = wallet_open(dir, 1, LMS_SHA256_M32_H10, err, sizeof err);
+	    (c = chain_open(params_find("regtest"), dir, 0)))
+		w = wallet_open(dir, 1, LMS_SHA256_M32_H10);
 	for (k = 0; w && k < 11; k++)           /* the first coinbase matures */
 		mine_to(c, wallet_address(w));
 	wallet_close(w);                        /* (as a node starting: the */
-	w = ok && c ? wallet_open(dir, 0, LMS_SHA256_M32_H10, err, sizeof err)
+	w = ok && c ? wallet_open(dir, 0, LMS_SHA256_M32_H10)
 	    : NULL;                             /* key's tree not yet made) */
 	for (k = 0; w && k <= WALLET_PAYS; k++) {
 		t = now();
-		tx = wallet_pay(w, c, to, COIN, 1000, &len, err, sizeof err);
+		tx = wallet_pay(w, c, to, COIN, 1000, &len);
 		t = (now() - t) * 1000;
 		if (!tx || chain_add_tx(c, tx, len) != V_OK ||
 		    mine_to(c, wallet_address(w)) != V_OK)
@@ -432,7 +431,8 @@ static void wallet_figures(void) {
 		figure("wallet_first_pay_ms", first);
 		figure("wallet_pay_ms", best);
 	} else {
-		fprintf(stderr, "bench: the wallet figures failed: %s\n", err);
+		fprintf(stderr, "bench: the wallet figures failed: %s\n",
+		        failure);
 	}
 	wallet_close(w);
 	chain_close(c);

@@ -43,12 +43,11 @@ static void keys(void) {
 
 /* A fresh regtest chain in a new temporary directory. */
 static struct chain *fresh(const struct params *p) {
-	char err[256] = "";
 	struct chain *c;
 
 	strcpy(dir, "/tmp/pc-chain-XXXXXX");
 	assert(mkdtemp(dir));
-	c = chain_open(p ? p : params_find("regtest"), dir, 0, err, sizeof err);
+	c = chain_open(p ? p : params_find("regtest"), dir, 0);
 	assert(c);
 	c->now = T0;
 	return c;
@@ -56,10 +55,8 @@ static struct chain *fresh(const struct params *p) {
 
 /* Reopen the chain in dir. */
 static struct chain *reopen(struct chain *c) {
-	char err[256] = "";
-
 	chain_close(c);
-	c = chain_open(params_find("regtest"), dir, 0, err, sizeof err);
+	c = chain_open(params_find("regtest"), dir, 0);
 	assert(c);
 	c->now = T0;
 	return c;
@@ -160,7 +157,6 @@ static size_t make_tx(uint8_t *buf, size_t cap, const uint8_t *txid,
 	put32le(op + SHA256_LEN, idx);
 	memset(&t, 0, sizeof t);
 	in.prev = op;
-	in.index = idx;
 	in.pub = kpub;
 	in.sig = NULL;
 	in.siglen = 0;
@@ -227,9 +223,7 @@ static void feed_headers(struct chain *c, const uint8_t *h, size_t n,
 static void test_bitcoin_first(void) {
 	size_t len;
 	uint8_t *h = read_file("t/vectors/btc_headers_0_9999.bin", &len);
-	char err[64];
-	struct chain *c = chain_open(params_find("bitcoin"), NULL, 0, err,
-	                             sizeof err);
+	struct chain *c = chain_open(params_find("bitcoin"), NULL, 0);
 	uint8_t hash[SHA256_LEN], hdr[HEADER_LEN];
 	uint32_t height;
 
@@ -250,7 +244,7 @@ static void test_bitcoin_retargets(void) {
 	static const uint32_t bits[] = { 0x1d00d86a, 0x1d00c428, 0x1d00be71,
 	                                 0x1d008cc3 };
 	struct params p = *params_find("bitcoin");
-	char hex[2 * HEADER_LEN + 1], err[64];
+	char hex[2 * HEADER_LEN + 1];
 	size_t len, i;
 	uint8_t *h = read_file("t/vectors/btc_headers_30000_39999.bin", &len);
 	struct chain *c;
@@ -258,7 +252,7 @@ static void test_bitcoin_retargets(void) {
 	hex_encode(h, HEADER_LEN, hex);
 	p.genesis = hex;
 	p.genesis_height = 30000;
-	c = chain_open(&p, NULL, 0, err, sizeof err);
+	c = chain_open(&p, NULL, 0);
 	for (i = 0; i < 4; i++) {
 		assert(get32le(h + (at[i] - 30000) * HEADER_LEN + HDR_BITS) ==
 		       bits[i]);
@@ -268,7 +262,7 @@ static void test_bitcoin_retargets(void) {
 	feed_headers(c, h, 10000, 7);
 	chain_close(c);
 	/* the same retarget headers with the previous bits are refused */
-	c = chain_open(&p, NULL, 0, err, sizeof err);
+	c = chain_open(&p, NULL, 0);
 	for (i = 1; i < at[0] - 30000; i++)
 		assert(chain_add_header(c, h + i * HEADER_LEN) == V_OK);
 	put32le(h + i * HEADER_LEN + 72, 0x1d00ffff);
@@ -280,7 +274,7 @@ static void test_bitcoin_retargets(void) {
 /* Every single-byte change of every retarget header is refused. */
 static void test_bitcoin_every_byte(void) {
 	struct params p = *params_find("bitcoin");
-	char hex[2 * HEADER_LEN + 1], err[64];
+	char hex[2 * HEADER_LEN + 1];
 	size_t len;
 	uint8_t *h = read_file("t/vectors/btc_headers_30000_39999.bin", &len);
 	struct chain *c;
@@ -288,7 +282,7 @@ static void test_bitcoin_every_byte(void) {
 	hex_encode(h, HEADER_LEN, hex);
 	p.genesis = hex;
 	p.genesis_height = 30000;
-	c = chain_open(&p, NULL, 0, err, sizeof err);
+	c = chain_open(&p, NULL, 0);
 	feed_headers(c, h, 10000, 1);
 	chain_close(c);
 	free(h);
@@ -739,10 +733,9 @@ static void put_checked(uint32_t height, const uint8_t hash[SHA256_LEN]) {
 
 /* Open dir with chain_open's flags; the report must hold `report`. */
 static struct chain *open_with(int flags, const char *report) {
-	char err[256] = "";
 	struct chain *c;
 
-	c = chain_open(params_find("regtest"), dir, flags, err, sizeof err);
+	c = chain_open(params_find("regtest"), dir, flags);
 	assert(c && strstr(c->report, report));
 	c->now = T0;
 	return c;
@@ -809,7 +802,6 @@ static void test_store_checked(void) {
 /* A second process cannot open a data directory in use. */
 static void test_store_lock(void) {
 	struct chain *c;
-	char err[256] = "";
 	int st;
 	pid_t pid;
 
@@ -817,10 +809,9 @@ static void test_store_lock(void) {
 	pid = fork();
 	assert(pid >= 0);
 	if (pid == 0) {
-		struct chain *d = chain_open(params_find("regtest"), dir, 0,
-		                             err, sizeof err);
+		struct chain *d = chain_open(params_find("regtest"), dir, 0);
 
-		_exit(d == NULL && strstr(err, "in use") ? 0 : 1);
+		_exit(d == NULL && strstr(failure, "in use") ? 0 : 1);
 	}
 	assert(waitpid(pid, &st, 0) == pid);
 	assert(WIFEXITED(st) && WEXITSTATUS(st) == 0);
@@ -1354,7 +1345,6 @@ static size_t make_txn(uint8_t *buf, size_t cap, int n, uint8_t (*txid)[32],
 	for (i = 0; i < n; i++) {
 		outpoint(op[i], txid[i], idx[i]);
 		in[i].prev = op[i];
-		in[i].index = idx[i];
 		in[i].pub = kpub;
 	}
 	out[0].amount = a0;

@@ -503,14 +503,13 @@ static uint8_t *make_block(const uint8_t prev[HEADER_LEN], uint32_t h,
 	static struct txout outs[24000];
 	uint8_t hash[SHA256_LEN], op[OUTPOINT_LEN] = { 0 }, *cb, *blk;
 	uint8_t key[LMS_PUB_LEN] = { 0 }, addr[ADDR_LEN] = { 9 };
-	struct txin in = { op, 0, key, NULL, 0 };
+	struct txin in = { op, key, NULL, 0 };
 	struct tx t = { NULL, 0, { 0 }, 1, 0, &in, outs };
 	size_t cblen, i;
 
 	for (i = 0; i < nout; i++)
 		outs[i].addr = addr;
 	t.nout = nout;
-	in.index = h;
 	put32le(op + SHA256_LEN, h);
 	cb = malloc(MAX_BLOCK_SIZE);
 	cblen = tx_write(&t, cb, MAX_BLOCK_SIZE);
@@ -859,7 +858,6 @@ static size_t pay(const uint8_t *op, struct txout *out, int n, uint8_t *buf,
 	size_t len;
 
 	in.prev = op;
-	in.index = get32le(op + SHA256_LEN);
 	in.pub = mine_pub;
 	t.nin = 1;
 	t.nout = (uint16_t)n;
@@ -963,14 +961,13 @@ static int dust(uint32_t h, int n, const char *to) {
 static int tell(char **arg, int n) {
 	uint8_t b[2 + 16 * ADDR_REC] = { 0 }, *a;
 	struct naddr x;
-	char err[128];
 	int fd = dial(bind_ip), i;
 
 	if (fd < 0 || handshake(fd) != 0 || n > 16) return 2;
 	put16le(b, (uint16_t)n);
 	for (i = 0; i < n; i++) {
 		a = b + 2 + i * ADDR_REC;
-		if (net_resolve(arg[i], &x, err, sizeof err) != 0) return 2;
+		if (net_resolve(arg[i], &x) != 0) return 2;
 		memcpy(a, x.ip, 16);
 		put16le(a + 16, x.port);
 		put64le(a + 18, (uint64_t)time(NULL));

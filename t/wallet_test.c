@@ -81,24 +81,24 @@ static void test_amounts(void) {
 /* The file keeps the keys; a damaged file is refused and left alone; no
  * file and no create is an error. */
 static void test_wallet_file(void) {
-	char err[512], path[128];
+	char path[128];
 	uint8_t a[ADDR_LEN], b[ADDR_LEN], *buf, *again;
 	struct wallet *w;
 	size_t len, len2, i;
 	FILE *f;
 
 	make_dir();
-	assert(!wallet_open(dir, 0, LMS_SHA256_M32_H5, err, sizeof err));
-	assert(strstr(err, "no wallet"));
-	w = wallet_open(dir, 1, LMS_SHA256_M32_H5, err, sizeof err);
+	assert(!wallet_open(dir, 0, LMS_SHA256_M32_H5));
+	assert(strstr(failure, "no wallet"));
+	w = wallet_open(dir, 1, LMS_SHA256_M32_H5);
 	assert(w && w->n == 1);
 	memcpy(a, wallet_address(w), ADDR_LEN);
-	assert(wallet_new_key(w, err, sizeof err) == 0);
+	assert(wallet_new_key(w) == 0);
 	memcpy(b, wallet_address(w), ADDR_LEN);
 	assert(memcmp(a, b, ADDR_LEN) != 0);
 	assert(memcmp(w->keys[0].addr, a, ADDR_LEN) == 0);
 	wallet_close(w);
-	w = wallet_open(dir, 0, LMS_SHA256_M32_H5, err, sizeof err);
+	w = wallet_open(dir, 0, LMS_SHA256_M32_H5);
 	assert(w && w->n == 2 && memcmp(w->keys[0].addr, a, ADDR_LEN) == 0);
 	wallet_close(w);
 	snprintf(path, sizeof path, "%s/wallet.dat", dir);
@@ -108,9 +108,8 @@ static void test_wallet_file(void) {
 		f = fopen(path, "wb");
 		assert(f && fwrite(buf, 1, len, f) == len);
 		fclose(f);
-		assert(!wallet_open(dir, 1, LMS_SHA256_M32_H5, err,
-		                    sizeof err));
-		assert(strstr(err, "damaged"));
+		assert(!wallet_open(dir, 1, LMS_SHA256_M32_H5));
+		assert(strstr(failure, "damaged"));
 		again = read_file(path, &len2);     /* untouched */
 		assert(len2 == len && memcmp(again, buf, len) == 0);
 		free(again);
@@ -160,11 +159,10 @@ static void mine(struct chain *c, struct wallet *w) {
 
 /* A new regtest chain and a wallet of H5 keys, in a new directory. */
 static void open_both(struct chain **c, struct wallet **w) {
-	char err[512];
 
 	make_dir();
-	*c = chain_open(params_find("regtest"), dir, 0, err, sizeof err);
-	*w = wallet_open(dir, 1, LMS_SHA256_M32_H5, err, sizeof err);
+	*c = chain_open(params_find("regtest"), dir, 0);
+	*w = wallet_open(dir, 1, LMS_SHA256_M32_H5);
 	assert(*c && *w);
 }
 
@@ -175,7 +173,6 @@ static void test_wallet_leaves(void) {
 	static struct seen s;
 	uint8_t to[ADDR_LEN] = { 7 }, *tx;
 	uint64_t conf, imm, unconf, before, paid = 0, fee, fees = 0;
-	char err[512];
 	struct chain *c;
 	struct wallet *w;
 	struct tx t;
@@ -187,7 +184,7 @@ static void test_wallet_leaves(void) {
 		mine(c, w);
 	for (i = 0; i < 40; i++) {
 		wallet_balance(w, c, &before, &imm, &unconf);
-		tx = wallet_pay(w, c, to, COIN, 1000, &len, err, sizeof err);
+		tx = wallet_pay(w, c, to, COIN, 1000, &len);
 		assert(tx);
 		assert(chain_add_tx(c, tx, len) == V_OK);
 		assert(tx_parse(&t, tx, len) == V_OK);
@@ -206,8 +203,8 @@ static void test_wallet_leaves(void) {
 	assert(s.n >= 40 && w->n == 2);
 	wallet_balance(w, c, &conf, &imm, &unconf);
 	assert(conf + imm + unconf == 51 * 50 * COIN - paid + fees);
-	tx = wallet_pay(w, c, to, 100000 * COIN, 0, &len, err, sizeof err);
-	assert(!tx && strstr(err, "insufficient funds"));
+	tx = wallet_pay(w, c, to, 100000 * COIN, 0, &len);
+	assert(!tx && strstr(failure, "insufficient funds"));
 	wallet_close(w);
 	chain_close(c);
 	remove_dir();
@@ -261,7 +258,6 @@ static void test_wallet_dust(void) {
 	uint8_t I[LMS_I_LEN] = { 4 }, seed[LMS_SEED_LEN] = { 5 }, to[ADDR_LEN];
 	uint8_t kpub[LMS_PUB_LEN], ka[ADDR_LEN], *tx;
 	uint64_t conf, imm, unconf;
-	char err[512];
 	struct chain *c;
 	struct wallet *w;
 	struct tx t;
@@ -282,14 +278,14 @@ static void test_wallet_dust(void) {
 	wallet_balance(w, c, &conf, &imm, &unconf);
 	assert(conf == 5 * COIN && !imm && !unconf);
 	memset(to, 7, sizeof to);
-	tx = wallet_pay(w, c, to, COIN / 2, 0, &len, err, sizeof err);
+	tx = wallet_pay(w, c, to, COIN / 2, 0, &len);
 	assert(tx && chain_add_tx(c, tx, len) == V_OK);
 	assert(tx_parse(&t, tx, len) == V_OK);
 	assert(t.nin > 500 && t.nin < 520 && t.in[0].siglen && !t.in[1].siglen);
 	tx_free(&t);
 	free(tx);
-	tx = wallet_pay(w, c, to, 4 * COIN, 0, &len, err, sizeof err);
-	assert(!tx && strstr(err, "in one payment of"));
+	tx = wallet_pay(w, c, to, 4 * COIN, 0, &len);
+	assert(!tx && strstr(failure, "in one payment of"));
 	wallet_close(w);
 	chain_close(c);
 	remove_dir();

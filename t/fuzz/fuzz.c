@@ -97,7 +97,6 @@ static void node_up(void) {
 	struct net_opts o = { 0 };
 	struct chain *c;
 	socklen_t len = sizeof at;
-	char err[256];
 	o.p = params_find("regtest");
 	o.dir = scratch();
 	o.listen = "127.0.0.1:0";
@@ -105,9 +104,9 @@ static void node_up(void) {
 	o.max_in = 8;
 	o.handshake_s = o.ping_s = o.idle_s = o.frame_s = 60;
 	o.ban_s = 1;
-	if (!(c = chain_open(o.p, o.dir, 0, err, sizeof err)) ||
-	    !(net = net_open(&o, err, sizeof err)))
-		fatal(err);
+	if (!(c = chain_open(o.p, o.dir, 0)) ||
+	    !(net = net_open(&o)))
+		fatal(failure);
 	fund(c);
 	gossip = gossip_open(c, net, 0, NULL);
 	pfd = xcalloc((size_t)net->maxfds, sizeof *pfd);
@@ -170,10 +169,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
 	static struct chain *c;
 	struct block b;
 	struct tx t;
-	char err[64];
-	if (!c && !(c = chain_open(params_find("regtest"), NULL, 0, err,
-	                           sizeof err)))
-		fatal(err);
+	if (!c && !(c = chain_open(params_find("regtest"), NULL, 0)))
+		fatal(failure);
 	if (block_parse(&b, data, size) == V_OK) {
 		block_check(&b, 1);
 		block_free(&b);
@@ -192,11 +189,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
 	static struct chain *c;
 	uint8_t hash[SHA256_LEN];
-	char err[64];
 	size_t i;
-	if (!c && !(c = chain_open(params_find("regtest"), NULL, 0, err,
-	                           sizeof err)))
-		fatal(err);
+	if (!c && !(c = chain_open(params_find("regtest"), NULL, 0)))
+		fatal(failure);
 	c->now = 2000000000;
 	for (i = 0; i + HEADER_LEN <= size; i += HEADER_LEN)
 		chain_add_header(c, data + i);
@@ -223,7 +218,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
 	                               "blk00000.dat", "hdr00000.dat" };
 	const struct params *p = params_find("regtest");
 	struct net_opts o = { 0 };
-	char path[256], err[256];
+	char path[256];
 	struct wallet *w;
 	struct chain *c;
 	struct net *n;
@@ -242,14 +237,12 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
 		o.p = p;
 		o.dir = scratch();
 		o.max_out = 8;
-		if ((n = net_open(&o, err, sizeof err)))
+		if ((n = net_open(&o)))
 			net_close(n);
 	} else if (data[0] % 7 == 4) {
-		if ((w = wallet_open(scratch(), 0, LMS_SHA256_M32_H5, err,
-		                     sizeof err)))
+		if ((w = wallet_open(scratch(), 0, LMS_SHA256_M32_H5)))
 			wallet_close(w);
-	} else if ((c = chain_open(p, scratch(), data[0] % 7 == 6, err,
-	                           sizeof err))) {
+	} else if ((c = chain_open(p, scratch(), data[0] % 7 == 6))) {
 		chain_close(c);
 	}
 	return 0;
@@ -306,15 +299,15 @@ static void nodes_up(void) {
 	const struct params *p = params_find("regtest");
 	struct net_opts o = { 0 };
 	struct chain *c, *lc = NULL;
-	char err[256], dir[300];
+	char dir[300];
 	uint32_t h, i;
 	ssize_t n;
 	o.p = p;
 	o.max_out = 8;
 	snprintf(dir, sizeof dir, "%s/light", scratch());
-	if (!(c = chain_open(p, scratch(), 0, err, sizeof err)) ||
-	    !(lc = chain_open(p, dir, 1, err, sizeof err)))
-		fatal(err);
+	if (!(c = chain_open(p, scratch(), 0)) ||
+	    !(lc = chain_open(p, dir, 1)))
+		fatal(failure);
 	c->now = lc->now = 1800000000;
 	fund(c);
 	for (h = 1; h <= chain_height(c); h++) {
@@ -327,8 +320,8 @@ static void nodes_up(void) {
 	sha256(pub, LMS_PUB_LEN, k.addr);
 	w.keys = &k;
 	w.n = 1;
-	full = gossip_open(c, net_open(&o, err, sizeof err), 0, NULL);
-	light = gossip_open(lc, net_open(&o, err, sizeof err), 0, &w);
+	full = gossip_open(c, net_open(&o), 0, NULL);
+	light = gossip_open(lc, net_open(&o), 0, &w);
 	fp.fd = lp.fd = -1;
 	plug(&fp, &ends[1]);
 	plug(&lp, &ends[3]);
