@@ -788,44 +788,41 @@ void chain_pool_expire(struct chain *c, int64_t max_age) {
 	free(v);
 }
 
-/* The mempool's own rules for p, past the chain's: a fee rate of at
- * least MIN_FEE_RATE, and at most CHAIN_MAX in a line of unconfirmed
- * transactions (ancestors, anc, and each one's descendants).  A reason. */
-static int pool_policy(const struct chain *c, const struct ptx *p,
-                       struct ptx **anc, int *na) {
+/* May parsed p join the mempool?  It is new and no coinbase, obeys the
+ * rules against the tip and the mempool, pays a fee rate of at least
+ * MIN_FEE_RATE, and makes no line of unconfirmed transactions longer
+ * than CHAIN_MAX (its ancestors, into anc, and each one's descendants);
+ * its signatures are checked last.  A reason. */
+static int pool_check(const struct chain *c, struct ptx *p,
+                      struct ptx **anc, int *na) {
+	struct map spent;
+	int r;
+	if (map_get(&c->pool, p->tx.id)) return V_ALREADY_KNOWN;
+	if (tx_is_coinbase(&p->tx)) return V_BAD_COINBASE;
+	if ((r = tx_check(&p->tx)) != V_OK) return r;
+	map_init(&spent, OUTPOINT_LEN);
+	r = check_inputs(c, &p->tx, tip(c)->height + 1, &spent, 1, &p->fee);
+	map_free(&spent, 0);
+	if (r != V_OK) return r;
 	if (p->fee < MIN_FEE_RATE * p->tx.len) return V_FEE_TOO_LOW;
 	if ((*na = ancestors(c, &p->tx, anc)) < 0) return V_TOO_LONG_CHAIN;
 	for (int j = 0; j < *na; j++)
 		if (anc[j]->ndesc >= CHAIN_MAX) return V_TOO_LONG_CHAIN;
-	return V_OK;
+	return tx_signed(&p->tx);
 }
 
-/* Check a transaction against the tip and mempool, cheap checks first
- * and signatures last, and add it.  Returns a reason. */
+/* Check a transaction (pool_check) and add it.  Returns a reason. */
 static int pool_add(struct chain *c, const uint8_t *raw, size_t len,
                     int64_t time) {
 	struct ptx *p, *anc[CHAIN_MAX];
 	uint8_t id[SHA256_LEN];
-	struct map spent;
 	uint32_t i;
 	int r, na = 0;
 	if (len > MAX_TX_SIZE) return V_TOO_BIG;
 	p = xmalloc(sizeof *p);
 	p->raw = xmemdup(raw, len);
-	if ((r = tx_parse(&p->tx, p->raw, len)) != V_OK)
-		;
-	else if (map_get(&c->pool, p->tx.id))
-		r = V_ALREADY_KNOWN;
-	else if (tx_is_coinbase(&p->tx))
-		r = V_BAD_COINBASE;
-	else if ((r = tx_check(&p->tx)) == V_OK) {
-		map_init(&spent, OUTPOINT_LEN);
-		r = check_inputs(c, &p->tx, tip(c)->height + 1, &spent, 1,
-		                 &p->fee);
-		map_free(&spent, 0);
-		r = r ? r : pool_policy(c, p, anc, &na);
-		r = r ? r : tx_signed(&p->tx);
-	}
+	if ((r = tx_parse(&p->tx, p->raw, len)) == V_OK)
+		r = pool_check(c, p, anc, &na);
 	if (r != V_OK) {
 		tx_free(&p->tx);
 		free(p->raw);
@@ -1119,10 +1116,8 @@ void chain_close(struct chain *c) {
 	for (i = 0, n = c->pool.n; i < n; i++)
 		pool_forget(c, v[i]);
 	free(v);
-	v = map_values(&c->index);
-	for (i = 0, n = c->index.n; i < n; i++)
-		free(((struct blockindex *)v[i])->undo);
-	free(v);
+	for (i = 0; i < c->nactive; i++)   /* (only they hold undo data) */
+		free(c->active[i]->undo);
 	map_free(&c->index, 1);
 	map_free(&c->utxo, 1);
 	map_free(&c->pool, 0);

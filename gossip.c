@@ -151,8 +151,6 @@ struct gossip {
 	unsigned long tx_in, tx_dup, block_in, block_dup;
 };
 
-static const uint8_t mark = 1;   /* the value of set-like maps */
-
 /* ==== Sets: known per peer, recent per node ==== */
 /* Is p a handshaked peer still connected: one with gossip's state? */
 static int live(const struct peer *p) { return p->fd >= 0 && p->handshaked; }
@@ -174,7 +172,7 @@ static void known_add(struct peer *p, const uint8_t *hash) {
 		q->known_old = q->known;
 		map_init(&q->known, 8);
 	}
-	map_put(&q->known, hash, (void *)&mark);
+	map_put(&q->known, hash, q);      /* (a set: any value but NULL) */
 }
 
 /* Remember in the ring that the node took hash now, or refused it. */
@@ -776,7 +774,7 @@ static const char *on_getdata(void *arg, struct peer *p, const uint8_t *b,
 			memcpy(none + miss++ * INV_REC, e, INV_REC);
 			continue;
 		}
-		map_put(&sent, e + 4, (void *)&mark);
+		map_put(&sent, e + 4, p);         /* (a set) */
 		net_send(g->n, p, t ? "tx" : "block", t ? t->raw : blk,
 		         t ? t->len : blen);
 		blocks += blk != NULL;

@@ -152,15 +152,6 @@ static void ots_chain(const uint8_t I[LMS_I_LEN], uint32_t q, int i,
 	memcpy(tmp, buf + STEP_TMP, N);
 }
 
-/* Start hashing a one-time public key: H(I || u32str(q) ||
- * u16str(D_PBLC) || the chain ends the caller adds). */
-static void pblc_begin(sha256_ctx *c, const uint8_t I[LMS_I_LEN], uint32_t q) {
-	uint8_t h[HEAD_LEN];
-	head(h, I, q, D_PBLC);
-	sha256_init(c);
-	sha256_update(c, h, sizeof h);
-}
-
 /* The secret start of chain i of leaf q (RFC 8554, appendix A): H(I ||
  * u32str(q) || u16str(i) || u8str(0xff) || SEED); i = 0xfffd gives C. */
 static void derive(const struct lms_key *k, uint32_t q, uint16_t i,
@@ -172,18 +163,33 @@ static void derive(const struct lms_key *k, uint32_t q, uint16_t i,
 	sha256(buf, sizeof buf, out);
 }
 
-/* The one-time public key K of leaf q: every chain's end, hashed. */
-static void ots_public(const struct lms_key *k, const struct ots_param *op,
-                       uint32_t q, uint8_t K[N]) {
+/* A one-time public key: chain i of leaf q finished from its value y[i]
+ * at step from[i] to its end, and the ends hashed, H(I || u32str(q) ||
+ * u16str(D_PBLC) || the ends). */
+static void ots_ends(const struct ots_param *op, const uint8_t I[LMS_I_LEN],
+                     uint32_t q, const uint8_t *y, const unsigned *from,
+                     uint8_t K[N]) {
+	uint8_t h[HEAD_LEN], tmp[N];
 	sha256_ctx c;
-	uint8_t tmp[N];
-	pblc_begin(&c, k->I, q);
+	head(h, I, q, D_PBLC);
+	sha256_init(&c);
+	sha256_update(&c, h, sizeof h);
 	for (int i = 0; i < op->p; i++) {
-		derive(k, q, i, tmp);
-		ots_chain(k->I, q, i, tmp, 0, (1u << op->w) - 1);
+		memcpy(tmp, y + i * N, N);
+		ots_chain(I, q, i, tmp, from[i], (1u << op->w) - 1);
 		sha256_update(&c, tmp, N);
 	}
 	sha256_final(&c, K);
+}
+
+/* The one-time public key K of leaf q: every chain from its secret start. */
+static void ots_public(const struct lms_key *k, const struct ots_param *op,
+                       uint32_t q, uint8_t K[N]) {
+	static const unsigned start[OTS_MAX_P];
+	uint8_t x[OTS_MAX_P * N];
+	for (int i = 0; i < op->p; i++)
+		derive(k, q, i, x + i * N);
+	ots_ends(op, k->I, q, x, start, K);
 }
 
 /* The public key Kc that an LM-OTS signature (C, y[0..p-1]) implies for
@@ -194,17 +200,10 @@ static void ots_candidate(const struct ots_param *op,
                           const void *msg, size_t len, const uint8_t *C,
                           const uint8_t *y, uint8_t Kc[N]) {
 	unsigned digits[OTS_MAX_P];
-	uint8_t Q[N], tmp[N];
-	sha256_ctx c;
+	uint8_t Q[N];
 	message_hash(I, q, C, msg, len, Q);
 	digest_digits(op, Q, digits);
-	pblc_begin(&c, I, q);
-	for (int i = 0; i < op->p; i++) {
-		memcpy(tmp, y + i * N, N);
-		ots_chain(I, q, i, tmp, digits[i], (1u << op->w) - 1);
-		sha256_update(&c, tmp, N);
-	}
-	sha256_final(&c, Kc);
+	ots_ends(op, I, q, y, digits, Kc);
 }
 
 /* ==== LMS: the Merkle tree ==== */

@@ -1036,9 +1036,10 @@ static void pick_outbound(struct net *n) {
 
 /* Is inbound peer v[i] spared from eviction: among the PROTECT_PING
  * fastest, the PROTECT_RELAY last useful, or the PROTECT_GROUP oldest
- * alone in their group (alone[j])?  Ranks are strict (a tie goes to the
- * first in v), so no more than those are spared, however alike. */
-static int spared(struct peer **v, const char *alone, int k, int i) {
+ * alone in their group (cnt[j], its group's connections, is 1)?  Ranks
+ * are strict (a tie goes to the first in v), so no more than those are
+ * spared, however alike. */
+static int spared(struct peer **v, const int *cnt, int k, int i) {
 	const struct peer *p = v[i], *q;
 	int j, faster = 0, fresher = 0, older_alone = 0;
 	for (j = 0; j < k; j++) {
@@ -1048,12 +1049,12 @@ static int spared(struct peer **v, const char *alone, int k, int i) {
 		           (q->min_ping == p->min_ping && j < i));
 		fresher += q->last_relay > p->last_relay ||
 		           (q->last_relay == p->last_relay && j < i);
-		older_alone += alone[j] && (q->since < p->since ||
+		older_alone += cnt[j] == 1 && (q->since < p->since ||
 		                            (q->since == p->since && j < i));
 	}
 	return (p->min_ping >= 0 && faster < PROTECT_PING) ||
 	       (p->last_relay && fresher < PROTECT_RELAY) ||
-	       (alone[i] && older_alone < PROTECT_GROUP);
+	       (cnt[i] == 1 && older_alone < PROTECT_GROUP);
 }
 
 /* The inbound peer to evict for a newcomer: of those not spared (or of all, if
@@ -1061,16 +1062,13 @@ static int spared(struct peer **v, const char *alone, int k, int i) {
 static struct peer *evict_choice(struct net *n, int force) {
 	struct peer **v = xcalloc(n->nin + 1, sizeof *v), *p, *best;
 	int *cnt = xcalloc(n->nin + 1, sizeof *cnt), k = 0, i, most = 0;
-	char *alone = xcalloc(n->nin + 1, 1);
 	for (p = n->peers; p && k <= n->nin; p = p->next)
 		if (p->fd >= 0 && !p->outbound)
 			v[k++] = p;
-	for (i = 0; i < k; i++) {
+	for (i = 0; i < k; i++)
 		cnt[i] = group_peers(n, &v[i]->a, 0);
-		alone[i] = cnt[i] == 1;
-	}
 	for (i = 0, best = NULL; i < k; i++)
-		if ((force || !spared(v, alone, k, i)) &&
+		if ((force || !spared(v, cnt, k, i)) &&
 		    (!best || cnt[i] > most ||
 		     (cnt[i] == most && v[i]->since > best->since))) {
 			most = cnt[i];
@@ -1078,7 +1076,6 @@ static struct peer *evict_choice(struct net *n, int force) {
 		}
 	free(v);
 	free(cnt);
-	free(alone);
 	return best;
 }
 

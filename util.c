@@ -182,9 +182,10 @@ void **map_values(const struct map *m) {
 }
 
 /* ==== Hex and CRC-32 ==== */
+static const char digits[] = "0123456789abcdef";
+
 /* Write n bytes as 2n lowercase hex digits and a NUL. */
 void hex_encode(const uint8_t *in, size_t n, char *out) {
-	static const char digits[] = "0123456789abcdef";
 	for (size_t i = 0; i < n; i++) {
 		out[2 * i] = digits[in[i] >> 4];
 		out[2 * i + 1] = digits[in[i] & 15];
@@ -194,7 +195,6 @@ void hex_encode(const uint8_t *in, size_t n, char *out) {
 
 /* Read exactly 2n hex digits (either case) into n bytes; returns 0 or -1. */
 int hex_decode(const char *s, uint8_t *out, size_t n) {
-	static const char digits[] = "0123456789abcdef";
 	const char *d;
 	if (strlen(s) != 2 * n) return -1;
 	for (size_t i = 0; i < 2 * n; i++) {

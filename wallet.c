@@ -258,15 +258,17 @@ static int reserve(struct wallet *w, const unsigned char *chosen,
 }
 
 /* Sign: each key's first input carries a signature at its reserved leaf
- * (sigs: room for one an input), the others borrow it.  Returns 0 or -1. */
-static int sign_inputs(struct wallet *w, struct tx *t, const uint32_t *ikey,
+ * (v[i]: input i's output and key; sigs: room for one an input), the
+ * others borrow it.  Returns 0 or -1. */
+static int sign_inputs(struct wallet *w, struct tx *t,
+                       const struct spendable *v,
                        const uint32_t *q, uint8_t *sigs) {
 	uint8_t sighash[SHA256_LEN];
 	tx_sighash(t, sighash);
 	for (uint32_t i = 0; i < t->nin; i++) {
-		if (i > 0 && ikey[i] == ikey[i - 1])
+		if (i > 0 && v[i].key == v[i - 1].key)
 			continue;                  /* borrows the one before */
-		struct wkey *wk = &w->keys[ikey[i]];
+		struct wkey *wk = &w->keys[v[i].key];
 		if (!wk->tree) {           /* (made once, kept for the next) */
 			wk->tree = xmalloc(sizeof *wk->tree);
 			if (lms_keygen(wk->tree, wk->type, wk->ots, wk->I,
@@ -278,7 +280,7 @@ static int sign_inputs(struct wallet *w, struct tx *t, const uint32_t *ikey,
 		}
 		t->in[i].sig = sigs + i * LMS_SIG_MAX;
 		t->in[i].siglen = lms_sign(
-		        wk->tree, q[ikey[i]], sighash, SHA256_LEN,
+		        wk->tree, q[v[i].key], sighash, SHA256_LEN,
 		        sigs + i * LMS_SIG_MAX, LMS_SIG_MAX);
 		if (!t->in[i].siglen) return -1;
 	}
@@ -296,17 +298,17 @@ char *amount_text(uint64_t v, char buf[AMOUNT_TEXT_LEN]) {
 /* Finish t, whose inputs are chosen and leaves reserved (q): keys,
  * payment and change, signatures.  Returns it serialized, or NULL. */
 static uint8_t *sign_and_write(struct wallet *w, struct tx *t,
-                               const uint32_t *ikey, const uint32_t *q,
+                               const struct spendable *v, const uint32_t *q,
                                struct txout *out, size_t *len) {
 	uint8_t *sigs = xmalloc(t->nin * LMS_SIG_MAX);
 	uint8_t *buf = xmalloc(MAX_TX_SIZE);
 	for (uint32_t i = 0; i < t->nin; i++)
-		t->in[i].pub = w->keys[ikey[i]].pub;  /* after any new key */
+		t->in[i].pub = w->keys[v[i].key].pub;  /* after any new key */
 	out[1].addr = wallet_address(w);
 	t->out = out;
 	t->nout = out[1].amount ? 2 : 1;
 	*len = 0;
-	if (sign_inputs(w, t, ikey, q, sigs))
+	if (sign_inputs(w, t, v, q, sigs))
 		failed("signing failed");
 	else if (!(*len = tx_write(t, buf, MAX_TX_SIZE)))
 		failed("the transaction would be too big");
@@ -323,7 +325,7 @@ uint8_t *wallet_pay(struct wallet *w, struct chain *c,
                     const uint8_t to[ADDR_LEN], uint64_t amount, uint64_t fee,
                     size_t *len) {
 	unsigned char *chosen = xcalloc(w->n, 1);
-	uint32_t *q = xcalloc(w->n + 1, sizeof *q), *ikey = NULL;
+	uint32_t *q = xcalloc(w->n + 1, sizeof *q);
 	uint8_t *buf = NULL;
 	struct txout out[2];
 	struct txin *in = NULL;
@@ -348,11 +350,8 @@ uint8_t *wallet_pay(struct wallet *w, struct chain *c,
 		goto out;
 	}
 	in = xcalloc(n, sizeof *in);
-	ikey = xcalloc(n, sizeof *ikey);
-	for (i = 0; i < n; i++) {
+	for (i = 0; i < n; i++)
 		in[i].prev = g.v[i].op;
-		ikey[i] = g.v[i].key;
-	}
 	if (reserve(w, chosen, q)) goto out;
 	if (getenv("PEERCHAIN_CRASH_AFTER_LEAF"))  /* the test of the rule */
 		raise(SIGKILL);
@@ -361,12 +360,11 @@ uint8_t *wallet_pay(struct wallet *w, struct chain *c,
 	out[0].amount = amount;
 	out[0].addr = to;
 	out[1].amount = have - amount - fee;
-	buf = sign_and_write(w, &t, ikey, q, out, len);
+	buf = sign_and_write(w, &t, g.v, q, out, len);
 out:
 	free(g.v);
 	free(chosen);
 	free(q);
-	free(ikey);
 	free(in);
 	return buf;
 }
