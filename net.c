@@ -41,9 +41,10 @@
 #define BAN_SAVE_MS   5000        /* bans.dat is written at most this often */
 #define ENTRY_REC     31          /* bytes of one entry of peers.dat */
 #define BAN_REC       24          /* bytes of one ban of bans.dat */
-#define ADDR_RATE     0.1         /* addresses a group of peers may send
-                                     a second, MAX_ADDR at once (Bitcoin
-                                     allows as much to each peer) */
+#define ADDR_MS       10000       /* a group of peers earns an address
+                                     every this many ms (0.1 a second),
+                                     up to MAX_ADDR (Bitcoin allows as
+                                     much to each peer) */
 #define RELAY_FRESH   600         /* seconds an address counts as fresh */
 #define SAVE_EVERY    (15 * 60)   /* seconds between saves of peers.dat */
 #define RETRY_BASE    10          /* seconds before a retry, doubled */
@@ -799,17 +800,17 @@ static const char *on_addr(void *arg, struct peer *p, const uint8_t *b,
 	struct naddr a;
 	struct entry *e;
 	struct rw s;
-	uint32_t k = group_hash(n, &p->a) % ADDR_SLOTS;
-	double *tokens = &n->tokens[k];
+	int64_t *full = &n->addr_full[group_hash(n, &p->a) % ADDR_SLOTS];
 	if (len >= 2 && get16le(b) > MAX_ADDR)
 		return "addr with over 1000 addresses";
 	rw_reader(&s, b, len);
 	count = rw_count(&s, 0, 2, MAX_ADDR, ADDR_REC);
 	if (s.bad || s.left != count * ADDR_REC) return "malformed addr";
-	*tokens += (double)(now - n->tokens_at[k]) / 1000 * ADDR_RATE;
-	*tokens = *tokens > MAX_ADDR ? MAX_ADDR : *tokens;
-	n->tokens_at[k] = now;
-	for (i = 0; i < count && *tokens >= 1; i++, *tokens -= 1) {
+	if (*full < now)
+		*full = now;
+	/* Each address taken puts off the time the allowance is whole. */
+	for (i = 0; i < count && *full - now <= (MAX_ADDR - 1) * ADDR_MS;
+	     i++, *full += ADDR_MS) {
 		addr_rw(&s, &a, &heard);
 		heard = heard > wall ? wall : heard;
 		if (worth_storing(n, &a) && book_add(n, &a, heard) &&
@@ -1128,13 +1129,21 @@ static void connected_out(struct net *n, struct peer *p) {
 }
 
 /* ==== Timers ==== */
-/* Free the dropped peers; on the loop's tick, drop those that do not
- * finish their handshake or go quiet, ping the rest, open outbound
- * connections, save the address book now and then. */
+/* Free the dropped peers, and write bans.dat if it changed; on the loop's
+ * tick, drop the peers that do not finish their handshake or go quiet,
+ * ping the rest, open outbound connections, save the address book now
+ * and then. */
 void net_tick(struct net *n, int tick) {
 	int64_t now = mono_ms();
 	uint8_t b[8];
-	for (struct peer *p = n->peers; tick && p; p = p->next) {
+	sweep(n);
+	if (n->bans_dirty && now - n->bans_saved > BAN_SAVE_MS) {
+		save(n, "bans.dat", bans_rw);
+		n->bans_dirty = 0;
+		n->bans_saved = now;
+	}
+	if (!tick) return;
+	for (struct peer *p = n->peers; p; p = p->next) {
 		if (p->fd < 0) continue;
 		if (!p->handshaked && now - p->since > n->o.handshake_s * 1000)
 			net_drop(n, p, p->connecting ? "connect timeout" :
@@ -1155,23 +1164,18 @@ void net_tick(struct net *n, int tick) {
 			net_send(n, p, "ping", b, 8);
 		}
 	}
-	sweep(n);
-	for (size_t i = 0; tick && i < n->o.nconnect; i++)
-		if (!connected(n, &n->fixed[i]) &&
-		    now - n->fixed_at[i] > RETRY_BASE * 1000) {
-			n->fixed_at[i] = now;
-			dial(n, &n->fixed[i]);
-		}
-	if (tick && !n->o.nconnect && n->nout < n->o.max_out && n->nanchors)
-		dial(n, &n->anchors[--n->nanchors]);
-	else if (tick && !n->o.nconnect && n->nout < n->o.max_out)
-		pick_outbound(n);
-	if (n->bans_dirty && now - n->bans_saved > BAN_SAVE_MS) {
-		save(n, "bans.dat", bans_rw);
-		n->bans_dirty = 0;
-		n->bans_saved = now;
+	/* Connect-only mode redials its peers every RETRY_BASE seconds. */
+	if (n->o.nconnect && now - n->fixed_at > RETRY_BASE * 1000) {
+		n->fixed_at = now;
+		for (size_t i = 0; i < n->o.nconnect; i++)
+			if (!connected(n, &n->fixed[i]))
+				dial(n, &n->fixed[i]);
 	}
-	if (tick && now - n->saved_at > SAVE_EVERY * 1000) {
+	if (!n->o.nconnect && n->nout < n->o.max_out && n->nanchors)
+		dial(n, &n->anchors[--n->nanchors]);
+	else if (!n->o.nconnect && n->nout < n->o.max_out)
+		pick_outbound(n);
+	if (now - n->saved_at > SAVE_EVERY * 1000) {
 		save(n, "peers.dat", book_rw);
 		n->saved_at = now;
 	}
@@ -1287,17 +1291,11 @@ struct net *net_open(const struct net_opts *o) {
 	file_load(path_of(n, "anchors.dat"), 8 + ADDR_REC * MAX_ANCHORS,
 	          anchors_rw, n);
 	unlink(path_of(n, "anchors.dat"));      /* (used once, as Bitcoin) */
-	for (size_t i = 0; i < ADDR_SLOTS; i++) {
-		n->tokens[i] = MAX_ADDR;
-		n->tokens_at[i] = n->saved_at;
-	}
 	n->fixed = xcalloc(o->nconnect, sizeof *n->fixed);
-	n->fixed_at = xcalloc(o->nconnect, sizeof *n->fixed_at);
-	for (size_t i = 0; i < o->nconnect; i++) {
+	n->fixed_at = -RETRY_BASE * 1000;          /* (dialled at once) */
+	for (size_t i = 0; i < o->nconnect; i++)
 		if (net_resolve(o->connect[i], &n->fixed[i]))
 			goto fail;
-		n->fixed_at[i] = -RETRY_BASE * 1000;
-	}
 	for (size_t i = 0; i < o->nseeds; i++)
 		if (net_resolve(o->seeds[i], &a) == 0)
 			book_add(n, &a, wall_s());
@@ -1346,6 +1344,5 @@ void net_close(struct net *n) {
 	free(n->book);
 	free(n->who);
 	free(n->fixed);
-	free(n->fixed_at);
 	free(n);
 }

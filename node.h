@@ -557,14 +557,14 @@ struct net {
 	struct peer **who;       /* the peer of each pollfd slot */
 	int maxfds;              /* who has room for this many */
 	struct naddr *fixed;     /* connect-only mode: the peers to keep */
-	int64_t *fixed_at;       /* when each was last dialled */
+	int64_t fixed_at;        /* when they were last dialled */
 	struct entry *book;      /* the address book (BOOK_MAX entries) */
 	size_t nbook;
 	struct map where;        /* the book's index: address -> entry */
 	uint8_t secret[32];      /* picks buckets; nobody else knows it */
-	double tokens[ADDR_SLOTS]; /* addresses senders of a group may still
-	                             send (slot by group, through secret) */
-	int64_t tokens_at[ADDR_SLOTS];
+	int64_t addr_full[ADDR_SLOTS]; /* when the addr allowance of a group
+	                             of senders is whole again (monotonic
+	                             ms; slot by group, through secret) */
 	struct naddr anchors[MAX_ANCHORS]; /* dialled first, last first */
 	int nanchors;
 	struct map bans;         /* ip[16] -> its ban in ring: */
