@@ -263,12 +263,12 @@ static void send_inv(struct gossip *g, struct peer *p, const char *cmd,
 static void send_getheaders(struct gossip *g, struct peer *p,
                             const uint8_t *after) {
 	static const uint8_t stop[SHA256_LEN];  /* zero: no stop */
-	uint8_t b[MAX_LOCATOR][SHA256_LEN], best[SHA256_LEN];
+	uint8_t b[MAX_LOCATOR][SHA256_LEN];
 	uint32_t n = 0, h = chain_height(g->c), step = 1;
 	if (after)
 		memcpy(b[n++], after, SHA256_LEN);
-	else if (chain_best_header(g->c, best) > h)
-		memcpy(b[n++], best, SHA256_LEN);
+	else if (chain_best_header(g->c, b[0]) > h)
+		n++;
 	while (!after && n < MAX_LOCATOR - 1 && !chain_hash_at(g->c, h, b[n])) {
 		n++;
 		if (n > 10)
@@ -801,6 +801,14 @@ static const char *on_notfound(void *arg, struct peer *p, const uint8_t *b,
 	return NULL;
 }
 
+/* Free orphan o; the last takes its place. */
+static void orphan_drop(struct gossip *g, struct orphan *o) {
+	g->orphan_bytes -= o->t.len;
+	tx_free(&o->t);
+	free(o->raw);
+	*o = g->orphans[--g->norphans];
+}
+
 /* Keep a transaction (id) whose parent has not come, unless kept
  * already, in place of a random one if the pool is full. */
 static void orphan_add(struct gossip *g, const uint8_t *id, const uint8_t *b,
@@ -809,13 +817,8 @@ static void orphan_add(struct gossip *g, const uint8_t *id, const uint8_t *b,
 	for (int i = 0; i < g->norphans; i++)
 		if (!memcmp(g->orphans[i].t.id, id, SHA256_LEN)) return;
 	while (g->norphans == ORPHAN_MAX ||
-	       (g->norphans && g->orphan_bytes + len > ORPHAN_BYTES)) {
-		o = &g->orphans[random64() % g->norphans];
-		g->orphan_bytes -= o->t.len;
-		tx_free(&o->t);
-		free(o->raw);
-		*o = g->orphans[--g->norphans];
-	}
+	       (g->norphans && g->orphan_bytes + len > ORPHAN_BYTES))
+		orphan_drop(g, &g->orphans[random64() % g->norphans]);
 	o = &g->orphans[g->norphans];
 	o->raw = xmemdup(b, len);
 	o->ready = 0;
@@ -897,17 +900,19 @@ int gossip_tx(struct gossip *g, struct peer *p, const uint8_t *b, size_t len) {
 			net_misbehave(g->n, p, weight(r, 0),
 			              "invalid transaction");
 	}
-	for (i = 0; i < g->norphans; i++)
-		if (g->orphans[i].ready) {
-			struct orphan o = g->orphans[i];
-			g->orphans[i] = g->orphans[--g->norphans];
-			g->orphan_bytes -= o.t.len;
-			take_tx(g, NULL, o.t.id, o.raw, o.t.len);
-			tx_free(&o.t);
-			free(o.raw);
-			/* (the pool changed: look again) */
-			i = -1;
-		}
+	/* A woken orphan is offered again: one still missing a parent stays
+	 * (take_tx sees it kept), any other goes, and the pool changed, so
+	 * the look starts over. */
+	for (i = 0; i < g->norphans; i++) {
+		struct orphan *o = &g->orphans[i];
+		if (!o->ready) continue;
+		o->ready = 0;
+		if (take_tx(g, NULL, o->t.id, o->raw, o->t.len) ==
+		    V_MISSING_INPUT)
+			continue;
+		orphan_drop(g, o);
+		i = -1;
+	}
 	return r;
 }
 
@@ -1196,10 +1201,8 @@ struct gossip *gossip_open(struct chain *c, struct net *n, int tx_delay_ms,
 /* Free everything (net_close has already said goodbye to the peers). */
 void gossip_close(struct gossip *g) {
 	if (!g) return;
-	while (g->norphans--) {
-		tx_free(&g->orphans[g->norphans].t);
-		free(g->orphans[g->norphans].raw);
-	}
+	while (g->norphans)
+		orphan_drop(g, &g->orphans[0]);
 	map_free(&g->wants, 1);
 	map_free(&g->recent_idx, 0);
 	free(g->recent);
