@@ -374,14 +374,16 @@ uint8_t *block_make(const uint8_t prev[SHA256_LEN], uint32_t time,
 	size_t i, k = HEADER_LEN + 4;
 	for (i = 0, *len = k; i < ntx; i++)
 		*len += lens[i];
-	uint8_t *blk = xcalloc(1, *len);
+	uint8_t *blk = xmalloc(*len);
 	put32le(blk, 1);
 	memcpy(blk + HDR_PREV, prev, SHA256_LEN);
 	put32le(blk + HDR_TIME, time);
 	put32le(blk + HDR_BITS, bits);
 	put32le(blk + HEADER_LEN, ntx);
-	for (i = 0; i < ntx; k += lens[i++])
+	for (i = 0; i < ntx; i++) {
 		memcpy(blk + k, txs[i], lens[i]);
+		k += lens[i];
+	}
 	block_merkle(blk, *len);
 	return blk;
 }

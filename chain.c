@@ -872,8 +872,7 @@ static void pool_refill(struct chain *c, struct txlist *back) {
  * time (seconds since 1970). */
 static void pooled_rw(struct rw *s, const uint8_t **raw, size_t *len,
                       int64_t *time) {
-	uint32_t n = *len;
-	n = rw_count(s, n, 4, MAX_TX_SIZE, 1);
+	uint32_t n = rw_count(s, *len, 4, MAX_TX_SIZE, 1);
 	rw_ref(s, raw, n);
 	rw_i64(s, time);
 	*len = n;
@@ -1157,11 +1156,11 @@ size_t chain_outputs(const struct chain *c, const uint8_t *addrs, size_t n,
 	size_t j, k = 0;
 	for (e = chain_coins(c, &walk); e; e = map_step(&walk)) {
 		u = e->val;
-		for (j = 0; j < n && u->height <= height; j++)
+		if (u->height > height) continue;
+		for (j = 0; j < n; j++)
 			if (!memcmp(u->addr, addrs + j * ADDR_LEN, ADDR_LEN))
 				break;
-		if (j == n || u->height > height)
-			continue;
+		if (j == n) continue;
 		if (k < max) {
 			memcpy(v[k].op, e->key, OUTPOINT_LEN);
 			v[k].height = u->height;
@@ -1319,17 +1318,17 @@ static size_t pick(const struct chain *c, uint8_t **txs, size_t *lens,
 	map_init(&taken, SHA256_LEN);
 	while (more) {
 		for (i = 0, more = 0; i < n; i++) {
-			if (map_get(&taken, v[i]->tx.id) || v[i]->tx.len > room)
-				continue;
-			for (j = 0; j < v[i]->tx.nin; j++)
-				if (map_get(&c->pool, v[i]->tx.in[j].prev) &&
-				    !map_get(&taken, v[i]->tx.in[j].prev))
+			const struct tx *t = &v[i]->tx;
+			if (map_get(&taken, t->id) || t->len > room) continue;
+			for (j = 0; j < t->nin; j++)
+				if (map_get(&c->pool, t->in[j].prev) &&
+				    !map_get(&taken, t->in[j].prev))
 					break;
-			if (j < v[i]->tx.nin) continue;
-			map_put(&taken, v[i]->tx.id, v[i]);
+			if (j < t->nin) continue;
+			map_put(&taken, t->id, v[i]);
 			txs[k] = v[i]->raw;
-			lens[k++] = v[i]->tx.len;
-			room -= v[i]->tx.len;
+			lens[k++] = t->len;
+			room -= t->len;
 			*fees += v[i]->fee;
 			more = 1;
 		}

@@ -570,7 +570,7 @@ static int afford(struct peer *p, int k) {
 static void send_proofs(struct gossip *g, struct peer *p, const uint8_t *tip,
                         uint8_t status, const struct outref *v, uint32_t n) {
 	uint8_t branch[BRANCH_MAX][SHA256_LEN], hash[SHA256_LEN], *raw;
-	struct proof f = { hash, branch[0], NULL, 0, 0, 0, 0 };
+	struct proof f = { .block = hash, .branch = branch[0] };
 	struct block b;
 	size_t len;
 	struct rw s;

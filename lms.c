@@ -307,11 +307,11 @@ int lms_verify(const uint8_t *pub, size_t publen, const void *msg,
 	r = (1u << lp->h) + q;
 	tree_hash(I, r, tmp, NULL, tmp);
 	path = sig + 4 + ots_sig_len(op) + 4;
-	for (int i = 0; r > 1; i++, r /= 2) {
+	for (; r > 1; r /= 2, path += N) {
 		if (r & 1)
-			tree_hash(I, r / 2, path + i * N, tmp, tmp);
+			tree_hash(I, r / 2, path, tmp, tmp);
 		else
-			tree_hash(I, r / 2, tmp, path + i * N, tmp);
+			tree_hash(I, r / 2, tmp, path, tmp);
 	}
 	return !memcmp(tmp, pub + 24, N) ? LMS_OK : LMS_BAD_SIG;
 }

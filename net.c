@@ -514,7 +514,10 @@ void net_drop(struct net *n, struct peer *p, const char *why) {
 	close(p->fd);
 	p->fd = -1;
 	n->dropped = 1;
-	*(p->outbound ? &n->nout : &n->nin) -= 1;
+	if (p->outbound)
+		n->nout--;
+	else
+		n->nin--;
 }
 
 /* Since when a peer holds memory it does not let us use: an unfinished
@@ -927,7 +930,10 @@ static struct peer *add_peer(struct net *n, int fd, const struct naddr *a,
 	p->min_ping = -1;
 	p->next = n->peers;
 	n->peers = p;
-	*(outbound ? &n->nout : &n->nin) += 1;
+	if (outbound)
+		n->nout++;
+	else
+		n->nin++;
 	return p;
 }
 
@@ -1087,7 +1093,7 @@ static void accept_peer(struct net *n) {
 	struct sockaddr_storage ss;
 	socklen_t len = sizeof ss;
 	int fd = accept(n->listen_fd, (struct sockaddr *)&ss, &len), same = 0;
-	struct peer *p, *out = NULL;
+	struct peer *p, *out;
 	struct naddr a;
 	if (fd < 0) return;
 	from_sockaddr(&a, (struct sockaddr *)&ss);
@@ -1100,18 +1106,18 @@ static void accept_peer(struct net *n) {
 		return;
 	}
 	/* Inbound is full: evict one not spared, or (for a newcomer from a
-	 * group not among them) anyone. */
-	if (n->nin >= n->o.max_in)
+	 * group not among them) anyone.  The evicted peer is freed by the
+	 * next sweep, not mid-pass. */
+	if (n->nin >= n->o.max_in) {
 		out = evict_choice(n, 0);
-	if (n->nin >= n->o.max_in && !out && !group_peers(n, &a, 0))
-		out = evict_choice(n, 1);
-	if (n->nin >= n->o.max_in && !out) {
-		close(fd);
-		return;
-	}
-	/* The evicted peer is freed by the next sweep, not mid-pass. */
-	if (out)
+		if (!out && !group_peers(n, &a, 0))
+			out = evict_choice(n, 1);
+		if (!out) {
+			close(fd);
+			return;
+		}
 		net_drop(n, out, "evicted for a newcomer");
+	}
 	add_peer(n, fd, &a, 0);
 	log_msg(LOG_DEBUG, "accepted %s", net_text(&a));
 }

@@ -138,29 +138,33 @@ static int hash_parse(const char *s, uint8_t h[SHA256_LEN]) {
 	return 0;
 }
 
-/* The network's data directory, -d/-n, into netdir; returns 0 or -1. */
+/* The network's data directory, -d/-n, into netdir; returns 0, or 1
+ * having said why not. */
 static int data_dir(void) {
 	const char *home = getenv("HOME");
 	char base[4096];
 	if (!params_find(opt_net))
-		return -say("unknown network '%s' (main, local, regtest, "
+		return say("unknown network '%s' (main, local, regtest, "
 		            "bitcoin)\n", opt_net);
-	snprintf(base, sizeof base, "%s%s", opt_dir ? opt_dir : home ? home :
-	         ".", opt_dir ? "" : "/.peerchain");
+	if (opt_dir)
+		snprintf(base, sizeof base, "%s", opt_dir);
+	else
+		snprintf(base, sizeof base, "%s/.peerchain", home ? home : ".");
 	mkdir(base, 0700);
 	if (snprintf(netdir, sizeof netdir, "%s/%s", base, opt_net) >=
 	    (int)sizeof netdir)
-		return -say("data directory path too long\n");
+		return say("data directory path too long\n");
 	return 0;
 }
 
-/* Open the chain of -n in -d, and the wallet beside it; returns 0 or -1.
+/* Open the chain of -n in -d, and the wallet beside it; returns 0, or 1
+ * having said why not.
  * The chain is light with -S, or if it was made light (chain_open). */
 static int need(int what) {
-	if (!chain && data_dir()) return -1;
+	if (!chain && data_dir()) return 1;
 	if (!chain) {
 		chain = chain_open(params_find(opt_net), netdir, opt_chain);
-		if (!chain) return -say("%s\n", failure);
+		if (!chain) return say("%s\n", failure);
 		if (chain->report[0])
 			say("repaired: %s\n", chain->report);
 	}
@@ -168,7 +172,7 @@ static int need(int what) {
 		wallet = wallet_open(netdir, what & NEW_WALLET,
 		                     LMS_SHA256_M32_H10);
 	if (!wallet && what & (WALLET | NEW_WALLET))
-		return -say("%s\n", failure);
+		return say("%s\n", failure);
 	return 0;
 }
 
@@ -525,8 +529,10 @@ static int cmd_connect(char **arg) {
 /* Ban ip for secs seconds (0: lift its ban), as the operator asks. */
 static int ban(const char *ip, long secs) {
 	struct naddr a;
-	if (net_parse_ip(ip, &a))          /* (2: a usage error) */
-		return 1 + say("'%s' is not an IP address\n", ip);
+	if (net_parse_ip(ip, &a)) {
+		say("'%s' is not an IP address\n", ip);
+		return 2;                  /* (a usage error) */
+	}
 	net_ban(net, a.ip, secs ? wall_s() + secs : 0);
 	log_msg(LOG_WARN, "%s %s by the operator", secs ? "ban" : "unban", ip);
 	for (struct peer *p = net->peers; secs && p; p = p->next)
@@ -719,14 +725,15 @@ static int control_path(struct sockaddr_un *un) {
 	                netdir) >= (int)sizeof un->sun_path ? -1 : 0;
 }
 
-/* Make the control socket, mode 0600; returns 0 or -1. */
+/* Make the control socket, mode 0600; returns 0, or 1 having said why
+ * not. */
 static int control_listen(void) {
 	struct sockaddr_un un;
 	int i, bad;
 	for (i = 0; i < MAX_CONTROL; i++)
 		ctls[i].fd = -1;
 	if (control_path(&un))
-		return -say("data directory path too long for a socket\n");
+		return say("data directory path too long for a socket\n");
 	unlink(un.sun_path);             /* stale: the chain lock is ours */
 	mode_t old = umask(0177);
 	bad = (ctl_fd = socket(AF_UNIX, SOCK_STREAM, 0)) < 0 ||
@@ -738,16 +745,17 @@ static int control_listen(void) {
 }
 
 /* Open what the node needs: chain, wallet (made if mining), network,
- * gossip, control socket.  Returns 0, or -1 having said why not. */
+ * gossip, control socket.  Returns 0, or 1 having said why not. */
 static int node_open(void) {
 	static char any[32];
-	if (need(opt_mine || opt_chain & CHAIN_LIGHT ? CHAIN | NEW_WALLET :
-	         CHAIN))
-		return -1;
+	int what = CHAIN;
+	if (opt_mine || opt_chain & CHAIN_LIGHT)
+		what |= NEW_WALLET;     /* (it mines to it, or proves it) */
+	if (need(what)) return 1;
 	if (!wallet)            /* (an existing one, for the wallet commands) */
 		wallet = wallet_open(netdir, chain->light, LMS_SHA256_M32_H10);
 	if (chain->light && (opt_mine || !wallet))
-		return -say("%s\n",
+		return say("%s\n",
 		            opt_mine ? "a light node does not mine" : failure);
 	nopt.p = params_find(opt_net);
 	nopt.dir = netdir;
@@ -761,7 +769,7 @@ static int node_open(void) {
 		snprintf(any, sizeof any, "0.0.0.0:%u", (unsigned)nopt.p->port);
 		nopt.listen = any;
 	}
-	if (!(net = net_open(&nopt))) return -say("%s\n", failure);
+	if (!(net = net_open(&nopt))) return say("%s\n", failure);
 	gossip =
 	        gossip_open(chain, net, tx_delay, chain->light ? wallet : NULL);
 	return control_listen();

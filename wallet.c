@@ -331,8 +331,7 @@ uint8_t *wallet_pay(struct wallet *w, struct chain *c,
 	struct txin *in = NULL;
 	struct gather g;
 	uint64_t have = 0;
-	char a[AMOUNT_TEXT_LEN], b[AMOUNT_TEXT_LEN], d[AMOUNT_TEXT_LEN];
-	char e[AMOUNT_TEXT_LEN];
+	char a[4][AMOUNT_TEXT_LEN];
 	struct tx t = { 0 };
 	size_t n, i;
 	gather(w, c, &g, 1);
@@ -343,10 +342,10 @@ uint8_t *wallet_pay(struct wallet *w, struct chain *c,
 	if ((have = choose(w, &g, amount, &fee, chosen, &n)) < amount + fee) {
 		failed("insufficient funds: %s spendable in one payment of "
 		       "%lu inputs (%s maturing, %s unconfirmed), %s needed",
-		       amount_text(have, a), (unsigned long)n,
-		       amount_text(g.immature, b),
-		       amount_text(g.unconfirmed, d),
-		       amount_text(amount + fee, e));
+		       amount_text(have, a[0]), (unsigned long)n,
+		       amount_text(g.immature, a[1]),
+		       amount_text(g.unconfirmed, a[2]),
+		       amount_text(amount + fee, a[3]));
 		goto out;
 	}
 	in = xcalloc(n, sizeof *in);
