@@ -702,8 +702,10 @@ static void ctl_accept(void) {
 	for (i = 0; i < MAX_CONTROL && ctls[i].fd >= 0; i++)
 		if (ctls[i].since < ctls[old].since)
 			old = i;
-	if (i == MAX_CONTROL)
-		ctl_close(&ctls[i = old]);
+	if (i == MAX_CONTROL) {
+		i = old;
+		ctl_close(&ctls[i]);
+	}
 	fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) | O_NONBLOCK);
 	ctls[i].fd = fd;
 	ctls[i].len = 0;
