@@ -80,26 +80,21 @@ static void wallet_rw(struct rw *s, void *arg) {
 /* Add a key made from fresh randomness, which receives from now on, and
  * save.  Returns 0, or -1 (failed). */
 int wallet_new_key(struct wallet *w) {
+	struct wkey nk = { .type = w->type, .ots = LMOTS_SHA256_N32_W4 };
 	struct lms_key *k = xmalloc(sizeof *k);
-	uint8_t rnd[LMS_I_LEN + LMS_SEED_LEN];
-	if (w->n >= MAX_KEYS || random_bytes(rnd, sizeof rnd) ||
-	    lms_keygen(k, w->type, LMOTS_SHA256_N32_W4, rnd,
-	               rnd + LMS_I_LEN)) {
+	if (w->n >= MAX_KEYS || random_bytes(nk.I, LMS_I_LEN) ||
+	    random_bytes(nk.seed, LMS_SEED_LEN) ||
+	    lms_keygen(k, nk.type, nk.ots, nk.I, nk.seed)) {
 		free(k);
 		return failed("%s", w->n >= MAX_KEYS ? "the wallet is full" :
 		              "cannot read /dev/urandom for a key");
 	}
+	lms_public_key(k, nk.pub);
+	sha256(nk.pub, LMS_PUB_LEN, nk.addr);
+	nk.leaves = nk.type == LMS_SHA256_M32_H5 ? 32 : 1024;
+	nk.tree = k;                     /* (made: keep it for signing) */
 	w->keys = xgrow(w->keys, &w->cap, w->n + 1, sizeof *w->keys);
-	struct wkey *nk = &w->keys[w->n++];
-	memset(nk, 0, sizeof *nk);
-	nk->type = k->type;
-	nk->ots = k->ots_type;
-	memcpy(nk->I, k->I, LMS_I_LEN);
-	memcpy(nk->seed, k->seed, LMS_SEED_LEN);
-	lms_public_key(k, nk->pub);
-	sha256(nk->pub, LMS_PUB_LEN, nk->addr);
-	nk->leaves = k->type == LMS_SHA256_M32_H5 ? 32 : 1024;
-	nk->tree = k;                    /* (made: keep it for signing) */
+	w->keys[w->n++] = nk;
 	if (file_save(w->path, wallet_rw, w))
 		return failed("cannot write %s", w->path);
 	return 0;
