@@ -639,21 +639,21 @@ static int check_proof(struct gossip *g, const struct proof *f,
                        struct outref *v, struct coin *k) {
 	uint8_t hdr[HEADER_LEN], root[SHA256_LEN];
 	struct tx t;
-	int ok;
 	if (tx_parse(&t, f->tx, f->txlen) != V_OK) return -1;
-	ok = f->vout < t.nout && wallet_key(g->w, t.out[f->vout].addr) >= 0 &&
-	     (f->pos == 0) == tx_is_coinbase(&t) &&
-	     chain_header(g->c, f->block, hdr, &k->height) == 1 &&
-	     block_climb(t.id, f->pos, f->branch, f->depth, root) == 0 &&
-	     !memcmp(root, hdr + HDR_MERKLE, SHA256_LEN);
-	if (ok) {
-		k->amount = t.out[f->vout].amount;
-		memcpy(k->addr, t.out[f->vout].addr, ADDR_LEN);
-		k->coinbase = f->pos == 0;
-		outpoint(v->op, t.id, f->vout);
+	if (f->vout >= t.nout || wallet_key(g->w, t.out[f->vout].addr) < 0 ||
+	    (f->pos == 0) != tx_is_coinbase(&t) ||
+	    chain_header(g->c, f->block, hdr, &k->height) != 1 ||
+	    block_climb(t.id, f->pos, f->branch, f->depth, root) ||
+	    memcmp(root, hdr + HDR_MERKLE, SHA256_LEN)) {
+		tx_free(&t);
+		return -1;
 	}
+	k->amount = t.out[f->vout].amount;
+	memcpy(k->addr, t.out[f->vout].addr, ADDR_LEN);
+	k->coinbase = f->pos == 0;
+	outpoint(v->op, t.id, f->vout);
 	tx_free(&t);
-	return ok ? 0 : -1;
+	return 0;
 }
 
 /* proofs (light node): outputs a full peer proves up to the tip we asked
@@ -986,8 +986,10 @@ static const char *on_getheaders(void *arg, struct peer *p, const uint8_t *b,
 	if (list_read(b, len, MAX_LOCATOR, SHA256_LEN, &n, &loc, SHA256_LEN,
 	              &stop))
 		return "malformed getheaders";
-	sha256_init(&s);            /* the same request, the same tip: the */
-	sha256_update(&s, b, len);  /* same answer, so it is sent once */
+	/* The same request on the same tip has the same answer: it is sent
+	 * once. */
+	sha256_init(&s);
+	sha256_update(&s, b, len);
 	sha256_update(&s, g->tip, SHA256_LEN);
 	sha256_final(&s, hash);
 	if (!memcmp(hash, p->up->getheaders, SHA256_LEN)) return NULL;

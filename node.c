@@ -984,7 +984,7 @@ static void usage(FILE *f) {
  * (remote) here inside the node for a control client; its exit status. */
 static int dispatch(int argc, char **argv, int remote) {
 	const struct command *c;
-	int fits, r = -1;
+	int r;
 	for (c = commands; argc && c->name && strcmp(argv[0], c->name); c++)
 		;
 	if (!argc || !c->name || (remote && !(c->where & NODE))) {
@@ -993,20 +993,20 @@ static int dispatch(int argc, char **argv, int remote) {
 		usage(cmd_err);
 		return 2;
 	}
-	fits = argc - 1 >= c->min && argc - 1 <= c->max;
-	if (fits && !remote && c->where & NODE &&
-	    (r = forward(argc, argv)) >= 0)
-		return r;
-	if (fits && !remote && (c->where & EITHER) == NODE)
-		return say("no node running in %s (start one with `peerchain "
-		           "run`)\n", netdir);
-	if (fits && c->where > EITHER && need(c->where)) return 1;
-	if (fits)
-		r = c->run(argv + 1);
-	if (r == -1)
-		fprintf(cmd_err, "usage: peerchain [-d DIR] [-n NET] %s %s\n",
-		        c->name, c->args);
-	return r == -1 ? 2 : r;
+	if (argc - 1 < c->min || argc - 1 > c->max) goto usage;
+	if (!remote && c->where & NODE) {      /* the running node's, if any */
+		if ((r = forward(argc, argv)) >= 0) return r;
+		if ((c->where & EITHER) == NODE)
+			return say("no node running in %s (start one with "
+			           "`peerchain run`)\n", netdir);
+	}
+	if (c->where > EITHER && need(c->where)) return 1;
+	r = c->run(argv + 1);
+	if (r != -1) return r;
+usage:
+	fprintf(cmd_err, "usage: peerchain [-d DIR] [-n NET] %s %s\n", c->name,
+	        c->args);
+	return 2;
 }
 
 /* Take one of run's options; returns 0, or -1 if its value is bad. */
