@@ -960,9 +960,10 @@ struct later {
 };
 
 /* Replay block file num, cut at its first damaged record (said in
- * c->report).  Returns its fd (left open) and length; -1 if it is absent. */
+ * c->report); it becomes the file blocks are appended to.  Returns 0, or
+ * -1 if it is absent. */
 static int replay_file(struct chain *c, uint32_t num, uint8_t *buf,
-                       uint32_t *size, struct later *l) {
+                       struct later *l) {
 	int fd = open_file(c, num, O_RDWR), r;
 	struct blockindex at;
 	const char *why = "";
@@ -987,8 +988,12 @@ static int replay_file(struct chain *c, uint32_t num, uint8_t *buf,
 		if (ftruncate(fd, pos) || fsync(fd))
 			fatal("cannot cut a damaged block file");
 	}
-	*size = pos;
-	return fd;
+	if (c->fd >= 0)
+		close(c->fd);
+	c->fd = fd;
+	c->filenum = num;
+	c->filesize = pos;
+	return 0;
 }
 
 /* Add the blocks replay found before their parents, in rounds, until a
@@ -998,8 +1003,8 @@ static void replay_later(struct chain *c, struct later *l) {
 	uint8_t *b;
 	while (added)
 		for (added = i = 0; i < l->n; i++) {
-			if (!l->v[i].len || !(b = read_block(c, &l->v[i])))
-				continue;
+			if (!l->v[i].len) continue;     /* (added already) */
+			b = read_block(c, &l->v[i]);
 			if (add_block(c, b, l->v[i].len, &l->v[i]) !=
 			    V_PREVIOUS_UNKNOWN) {
 				l->v[i].len = 0;
@@ -1014,15 +1019,9 @@ static void replay_later(struct chain *c, struct later *l) {
 static void replay(struct chain *c) {
 	uint8_t *buf = xmalloc(MAX_BLOCK_SIZE + RECORD_TAIL);
 	struct later l = { NULL, 0, 0 };
-	uint32_t num, size;
-	int fd;
-	for (num = 0; (fd = replay_file(c, num, buf, &size, &l)) >= 0; num++) {
-		if (c->fd >= 0)
-			close(c->fd);
-		c->fd = fd;
-		c->filenum = num;
-		c->filesize = size;
-	}
+	uint32_t num;
+	for (num = 0; replay_file(c, num, buf, &l) == 0; num++)
+		;
 	if (c->fd < 0)
 		c->fd = open_file(c, 0, O_RDWR | O_CREAT);
 	free(buf);

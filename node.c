@@ -168,12 +168,9 @@ static int need(int what) {
 		if (chain->report[0])
 			say("repaired: %s\n", chain->report);
 	}
-	if (!wallet && what & (WALLET | NEW_WALLET))
-		wallet = wallet_open(netdir, what & NEW_WALLET,
-		                     LMS_SHA256_M32_H10);
-	if (!wallet && what & (WALLET | NEW_WALLET))
-		return say("%s\n", failure);
-	return 0;
+	if (wallet || !(what & (WALLET | NEW_WALLET))) return 0;
+	wallet = wallet_open(netdir, what & NEW_WALLET, LMS_SHA256_M32_H10);
+	return wallet ? 0 : say("%s\n", failure);
 }
 
 /* ==== The wallet's commands ==== */
@@ -472,7 +469,7 @@ static int cmd_status(char **arg) {
 /* `peers [dot]`: one line a connection; with dot, the node and its
  * connections as a Graphviz graph, each edge from the dialer. */
 static int cmd_peers(char **arg) {
-	char me[64], them[64];
+	char me[64];
 	if (arg[0] && strcmp(arg[0], "dot")) return -1;
 	snprintf(me, sizeof me, "%s", net->self.port ? net_text(&net->self) :
 	         "outbound only");
@@ -486,8 +483,7 @@ static int cmd_peers(char **arg) {
 		struct naddr a = p->a;
 		if (!p->outbound && p->listen_port)
 			a.port = p->listen_port;
-		snprintf(them, sizeof them, "%s",
-		         net_text(arg[0] ? &a : &p->a));
+		const char *them = net_text(arg[0] ? &a : &p->a);
 		if (!arg[0])
 			out("%s %s %s %s height %u ping %lld "
 			        "listen %u %s\n",
