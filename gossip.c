@@ -918,7 +918,10 @@ int gossip_tx(struct gossip *g, struct peer *p, const uint8_t *b, size_t len) {
 
 /* tx: a transaction we asked for (gossip_tx charges the sender). */
 static const char *on_tx(void *arg, struct peer *p, const uint8_t *b,
-                         size_t len) { gossip_tx(arg, p, b, len); return NULL; }
+                         size_t len) {
+	gossip_tx(arg, p, b, len);
+	return NULL;
+}
 
 /* A block from a peer (p) or the miner (NULL): into the chain, and out
  * if it is the new tip.  One a peer was not asked for is taken only on

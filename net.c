@@ -811,9 +811,10 @@ static const char *on_addr(void *arg, struct peer *p, const uint8_t *b,
 	if (s.bad || s.left != count * ADDR_REC) return "malformed addr";
 	if (*full < now)
 		*full = now;
-	/* Each address taken puts off the time the allowance is whole. */
-	for (i = 0; i < count && *full - now <= (MAX_ADDR - 1) * ADDR_MS;
-	     i++, *full += ADDR_MS) {
+	/* Each address taken puts off the time the allowance is whole; none
+	 * is taken while less than one address is left of it. */
+	for (i = 0; i < count; i++, *full += ADDR_MS) {
+		if (*full - now > (MAX_ADDR - 1) * ADDR_MS) break;
 		addr_rw(&s, &a, &heard);
 		heard = heard > wall ? wall : heard;
 		if (worth_storing(n, &a) && book_add(n, &a, heard) &&
