@@ -539,10 +539,10 @@ uint32_t header_retarget(const struct params *p, uint32_t bits, int64_t span) {
 
 /* The rules of a header given its parent: the bits it must carry
  * (want_bits; 0: unknown), a target within the limit, proof of work, a
- * time past the median and at most MAX_FUTURE ahead.  Returns a reason. */
+ * time at least `least` and at most MAX_FUTURE ahead.  Returns a reason. */
 int header_check(const struct params *p, const uint8_t *hdr,
                  const uint8_t hash[SHA256_LEN], uint32_t want_bits,
-                 uint32_t median, int64_t now) {
+                 int64_t least, int64_t now) {
 	uint32_t bits = get32le(hdr + HDR_BITS);
 	int64_t t = get32le(hdr + HDR_TIME);
 	u256 target, limit, h;
@@ -552,7 +552,7 @@ int header_check(const struct params *p, const uint8_t *hdr,
 		return V_BAD_BITS;
 	u_from_hash(&h, hash);
 	if (u256_cmp(&h, &target) > 0) return V_BAD_POW;
-	if (t <= median) return V_TIME_TOO_OLD;
+	if (t < least) return V_TIME_TOO_OLD;
 	if (t > now + MAX_FUTURE) return V_TIME_TOO_NEW;
 	return V_OK;
 }

@@ -27,6 +27,8 @@
 #include <unistd.h>
 
 #define MEDIAN_SPAN  11             /* blocks a time must pass the median of */
+#define WARP_SLACK   16             /* a window's first block may be a 16th
+                                       of a window's time before its parent */
 #define FILE_MAX     (128u << 20)   /* bytes in a block file, as Bitcoin */
 #define RECORD_HEAD  8              /* magic | u32 length */
 #define RECORD_TAIL  4              /* CRC-32 of the block */
@@ -282,8 +284,17 @@ int64_t chain_now(const struct chain *c) {
 	return c->now ? c->now : wall_s();
 }
 
-/* The median time of the MEDIAN_SPAN blocks ending at n. */
-static uint32_t median_time(const struct blockindex *n) {
+/* The earliest time a block after prev may carry: past the median time
+ * of the MEDIAN_SPAN blocks ending at prev; and for the first block of a
+ * retarget window, at most WARP_SLACK of a window's time before prev
+ * (BIP94's rule, scaled to the window).  Without that, a miner who stamps
+ * each window's last block ahead and the next window's first back again
+ * makes every window look long, and the target easier for ever (the
+ * time warp); with it, the span of every window counts the time between
+ * windows too, less that slack at most. */
+static int64_t least_time(const struct chain *c,
+                          const struct blockindex *prev) {
+	const struct blockindex *n = prev;
 	uint32_t t[MEDIAN_SPAN], v;
 	int k = 0, i, j;
 	for (; n && k < MEDIAN_SPAN; n = n->prev)
@@ -293,7 +304,13 @@ static uint32_t median_time(const struct blockindex *n) {
 			t[j] = t[j - 1];
 		t[j] = v;
 	}
-	return t[k / 2];
+	int64_t least = (int64_t)t[k / 2] + 1,
+	        warp = (int64_t)index_time(prev) -
+	               c->p->interval * c->p->spacing / WARP_SLACK;
+	if (c->p->interval && (prev->height + 1) % c->p->interval == 0 &&
+	    warp > least)
+		return warp;
+	return least;
 }
 
 /* The bits a block after prev must carry: its parent's, or every interval
@@ -362,7 +379,7 @@ static int accept_header(struct chain *c, const uint8_t *hdr,
 	if (prev->height >= tip(c)->height + HEADERS_AHEAD)
 		return V_TOO_FAR_AHEAD;
 	if ((r = header_check(c->p, hdr, hash, next_bits(c, prev),
-	                      median_time(prev), chain_now(c))) != V_OK)
+	                      least_time(c, prev), chain_now(c))) != V_OK)
 		return r;
 	*out = index_add(c, hdr, hash, prev);
 	return V_OK;
@@ -558,9 +575,14 @@ static int connect_block(struct chain *c, struct blockindex *n,
 		if (i > 0) {
 			r = check_inputs(c, &b->tx[i], n->height, &spent, 0,
 			                 &fee);
-			/* Signatures last, and not again below the height
-			 * checked.dat vouches for (c->trust). */
-			if (r == V_OK && n->height > c->trust)
+			/* Signatures last, and not again for what checked.dat
+			 * vouches for: the blocks below its height (c->trust)
+			 * and its own block, not another at its height (a
+			 * refused block stored first would tie with it). */
+			if (r == V_OK && (n->height > c->trust ||
+			                  (n->height == c->trust &&
+			                   memcmp(n->hash, c->checked.hash,
+			                          SHA256_LEN))))
 				r = tx_signed(&b->tx[i]);
 			fees += fee;
 			if (r == V_OK && fees > MAX_MONEY)
@@ -587,7 +609,7 @@ static int open_file(const struct chain *c, uint32_t num, int flags) {
 	char path[4096];
 	snprintf(path, sizeof path, "%s/%s%05u.dat", c->dir, KIND(c),
 	         (unsigned)num);
-	return open(path, flags, 0644);
+	return file_open(path, flags);
 }
 
 /* Append a block as a record (magic | u32 length | block | CRC-32), in a
@@ -933,7 +955,8 @@ static int lock_dir(struct chain *c) {
 	fl.l_whence = SEEK_SET;
 	if (mkdir(c->dir, 0700) && errno != EEXIST)
 		return failed("cannot make %s: %s", c->dir, strerror(errno));
-	if ((c->lock = open(path, O_RDWR | O_CREAT, 0600)) < 0)
+	if (dir_ours(c->dir)) return -1;
+	if ((c->lock = file_open(path, O_RDWR | O_CREAT)) < 0)
 		return failed("cannot open %s: %s", path, strerror(errno));
 	if (fcntl(c->lock, F_SETLK, &fl))
 		return failed("data directory %s is in use by another "
@@ -968,6 +991,11 @@ static int replay_file(struct chain *c, uint32_t num, uint8_t *buf,
 	struct blockindex at;
 	const char *why = "";
 	off_t pos = 0, end;
+	if (fd < 0 && errno != ENOENT) {
+		failed("%s/%s%05u.dat is not a regular file of ours: %s",
+		       c->dir, KIND(c), (unsigned)num, strerror(errno));
+		fatal(failure);
+	}
 	if (fd < 0) return -1;
 	while ((r = read_record(c, fd, pos, buf, &at.len, &why)) == 0) {
 		at.file = num;
@@ -1346,7 +1374,7 @@ uint8_t *chain_template(struct chain *c, const uint8_t addr[ADDR_LEN],
 	size_t *lens = xcalloc(c->pool.n + 1, sizeof *lens), n;
 	uint8_t cb[MIN_TX];
 	uint64_t fees = 0;
-	int64_t now = chain_now(c), least = (int64_t)median_time(t) + 1;
+	int64_t now = chain_now(c), least = least_time(c, t);
 	uint32_t bits = next_bits(c, t);
 	n = pick(c, txs, lens, MAX_BLOCK_SIZE - HEADER_LEN - 4 - MIN_TX, &fees);
 	lens[0] = coinbase_write(t->height + 1, addr,

@@ -435,13 +435,20 @@ static int pass_over(struct gossip *g, struct want *w, struct peer *p) {
 	return 1;
 }
 
-/* A wanted hash arrived (or is no longer wanted): forget it. */
-static void got(struct gossip *g, const uint8_t *hash) {
-	struct want *w = map_del(&g->wants, hash);
-	if (w && w->asked && w->type == INV_BLOCK)
-		w->asked->up->inflight--;
-	for (int i = 0; w && i < w->nfrom; i++)
+/* A wanted hash arrived from p (or NULL), or is no longer wanted: forget
+ * its announcers.  While another peer was asked for it and its answer may
+ * be on the way, the want stays, with nobody left to ask, until that
+ * answer comes, notfound or a timeout: answering us costs nobody. */
+static void got(struct gossip *g, const uint8_t *hash, struct peer *p) {
+	struct want *w = map_get(&g->wants, hash);
+	if (!w) return;
+	for (int i = 0; i < w->nfrom; i++)
 		w->from[i]->up->wants--;
+	w->nfrom = 0;
+	if (w->asked && w->asked != p) return;
+	map_del(&g->wants, hash);
+	if (w->asked && w->type == INV_BLOCK)
+		w->asked->up->inflight--;
 	free(w);
 }
 
@@ -542,10 +549,13 @@ static void ask_proofs(struct gossip *g, struct peer *p) {
 }
 
 /* A light node's rounds: once the tip has moved and no headers are being
- * fetched, every peer is asked afresh (the first answer replaces what was
- * proven); a peer that could not answer is asked again after RETRY_MS. */
+ * fetched (or at once, if the tip asked about left the active chain),
+ * every peer is asked afresh (the first answer replaces what was proven);
+ * a peer that could not answer is asked again after RETRY_MS. */
 static void proof_rounds(struct gossip *g, int64_t now) {
-	int fresh = !g->hdr_peer && memcmp(g->asked, g->tip, SHA256_LEN);
+	int fresh = memcmp(g->asked, g->tip, SHA256_LEN) &&
+	            (!g->hdr_peer ||
+	             !(chain_status(g->c, g->asked) & CH_ACTIVE));
 	if (fresh)
 		memcpy(g->asked, g->tip, SHA256_LEN);
 	g->fresh |= fresh;
@@ -658,8 +668,9 @@ static int check_proof(struct gossip *g, const struct proof *f,
 
 /* proofs (light node): outputs a full peer proves up to the tip we asked
  * about.  One false proof bans it, and none of its answer is taken; an
- * answer about an older tip is dropped; a refusal is asked again later
- * (unless there are too many outputs: the other peers may say). */
+ * answer about an older tip, or about one that has left the active chain
+ * since we asked (stale, not false), is dropped; a refusal is asked again
+ * later (unless there are too many outputs: the other peers may say). */
 static const char *on_proofs(void *arg, struct peer *p, const uint8_t *b,
                              size_t len) {
 	static struct outref v[PROOF_OUTS];
@@ -675,7 +686,9 @@ static const char *on_proofs(void *arg, struct peer *p, const uint8_t *b,
 	if (s.bad || (status && n)) return "malformed proofs";
 	if (!p->up->owed) return "unrequested proofs";
 	p->up->owed--;
-	if (memcmp(tip, g->asked, SHA256_LEN)) return NULL;
+	if (memcmp(tip, g->asked, SHA256_LEN) ||
+	    !(chain_status(g->c, tip) & CH_ACTIVE))
+		return NULL;
 	if (status) {
 		log_msg(LOG_INFO, "%s refused proofs (%u)", net_text(&p->a),
 		        (unsigned)status);
@@ -740,7 +753,8 @@ static const char *on_inv(void *arg, struct peer *p, const uint8_t *b,
 			if (g->c->light && !st && !p->up->headers_at)
 				/* (a light node's way) */
 				send_getheaders(g, p, NULL);
-			else if (!g->c->light && !(st & (CH_BODY | CH_FAILED)))
+			else if (!g->c->light && is_full(p) &&
+			         !(st & (CH_BODY | CH_FAILED)))
 				want(g, p, INV_BLOCK, e + 4);
 		}
 	}
@@ -881,7 +895,7 @@ int gossip_tx(struct gossip *g, struct peer *p, const uint8_t *b, size_t len) {
 	sha256d(b, len, id);
 	if (p && (w = map_get(&g->wants, id)) && w->asked != p)
 		w = NULL;
-	got(g, id);
+	got(g, id, p);
 	g->tx_in += p != NULL;
 	if (p)
 		known_add(p, id);
@@ -943,7 +957,7 @@ int gossip_block(struct gossip *g, struct peer *p, const uint8_t *b,
 	int r = chain_add_block(g->c, b, len);
 	if (r != V_MALFORMED && r != V_TOO_BIG && r != V_BAD_MERKLE_ROOT &&
 	    r != V_DUPLICATE_TX)
-		got(g, hash);
+		got(g, hash, p);
 	if (r == V_OK) {
 		recent_add(g, hash, 0);
 		if (p) {

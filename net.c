@@ -47,6 +47,7 @@
                                      much to each peer) */
 #define RELAY_FRESH   600         /* seconds an address counts as fresh */
 #define SAVE_EVERY    (15 * 60)   /* seconds between saves of peers.dat */
+#define SCORE_MS      1000        /* a misbehaviour score loses a point */
 #define RETRY_BASE    10          /* seconds before a retry, doubled */
 #define RETRY_MAX     3600        /* up to this */
 #define EXTRA_FDS     64          /* poll slots for peers connected by hand */
@@ -552,14 +553,20 @@ int net_room(struct net *n, struct peer *p) {
 }
 
 /* p misbehaved (why): its score grows by weight; at BAN_SCORE it is
- * dropped and its address banned for -t ban's time. */
+ * dropped and its address banned for -t ban's time.  A score loses a
+ * point every SCORE_MS, so it is kept as the time it is back at 0, and
+ * no slow drip of small offences adds up to a ban. */
 void net_misbehave(struct net *n, struct peer *p, int weight,
                    const char *why) {
+	int64_t now = mono_ms();
 	if (p->fd < 0) return;
-	p->score += weight;
-	if (p->score < BAN_SCORE) {
+	if (p->clean_at < now)
+		p->clean_at = now;
+	p->clean_at += weight * SCORE_MS;
+	int score = (p->clean_at - now + SCORE_MS - 1) / SCORE_MS;
+	if (score < BAN_SCORE) {
 		log_msg(LOG_INFO, "peer %s misbehaved (score %d): %s",
-		        net_text(&p->a), p->score, why);
+		        net_text(&p->a), score, why);
 		return;
 	}
 	log_msg(LOG_WARN, "ban %s for %lld s: %s", net_text(&p->a),

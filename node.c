@@ -151,6 +151,7 @@ static int data_dir(void) {
 	else
 		snprintf(base, sizeof base, "%s/.peerchain", home ? home : ".");
 	mkdir(base, 0700);
+	if (dir_ours(base)) return say("%s\n", failure);
 	if (snprintf(netdir, sizeof netdir, "%s/%s", base, opt_net) >=
 	    (int)sizeof netdir)
 		return say("data directory path too long\n");

@@ -108,6 +108,7 @@ struct ment {
 struct map {
 	struct ment **b;         /* buckets: a power of two of them */
 	size_t nb, n, klen;      /* buckets, entries, key length */
+	int bits;                /* nb is 1 << bits */
 	uint64_t salt;           /* so nobody can aim at one bucket */
 };
 /* A walk over a table's entries (map_walk). */
@@ -149,6 +150,8 @@ void hex_encode(const uint8_t *in, size_t n, char *out);
 int hex_decode(const char *s, uint8_t *out, size_t n);
 uint32_t crc32(const uint8_t *p, size_t n);
 int file_io(int fd, uint8_t *buf, size_t len, off_t pos, int write);
+int file_open(const char *path, int flags);
+int dir_ours(const char *dir);
 void file_sync_dir(const char *dir);
 void log_msg(int level, const char *fmt, ...);
 int64_t clock_us(int wall);
@@ -321,7 +324,7 @@ void header_work(uint32_t bits, u256 *w);
 uint32_t header_retarget(const struct params *p, uint32_t bits, int64_t span);
 int header_check(const struct params *p, const uint8_t *hdr,
                  const uint8_t hash[SHA256_LEN], uint32_t want_bits,
-                 uint32_t median, int64_t now);
+                 int64_t least, int64_t now);
 
 /* ==== chain.c: the block index, the UTXO set, block files, the mempool ==== */
 /* An unspent output, where it is, and its block's height. */
@@ -488,7 +491,7 @@ struct peer {
 	struct naddr a;          /* the far end (for inbound: its source) */
 	int got_version;
 	int asked_addr;          /* it sent getaddr: answered once only */
-	int score;               /* misbehaviour (net_misbehave) */
+	int64_t clean_at;        /* when its misbehaviour score is 0 again */
 	int64_t since, ping_at;  /* monotonic ms */
 	int64_t last_relay;      /* when it last gave us something new */
 	uint64_t ping_nonce;     /* 0: no ping out */

@@ -12,8 +12,10 @@
  * gives zeros: the caller checks s->bad once.  Start reading at rw_take().
  */
 #include "node.h"
+#include <errno.h>
 #include <fcntl.h>
 #include <stdarg.h>
+#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -67,6 +69,7 @@ void *xgrow(void *v, size_t *cap, size_t need, size_t size) {
 /* An empty table for keys of klen bytes (8 to MAP_KEY_MAX). */
 void map_init(struct map *m, size_t klen) {
 	m->nb = 16;
+	m->bits = 4;
 	m->n = 0;
 	m->klen = klen;
 	m->b = xcalloc(m->nb, sizeof *m->b);
@@ -76,13 +79,15 @@ void map_init(struct map *m, size_t klen) {
 /* The bucket of a key: every 8 bytes of it (the last 8 may overlap the
  * ones before) mixed into a secret salt by multiplying, so nobody can aim
  * keys at one bucket: not hashes whose bits are ground, nor addresses
- * (IPv4 ones all begin with the same 12 bytes). */
+ * (IPv4 ones all begin with the same 12 bytes).  A product's low bits
+ * depend only on its factors' low bits, so the bucket is its top bits,
+ * which depend on every bit of the key (Fibonacci hashing). */
 static size_t slot(const struct map *m, const uint8_t *key) {
 	uint64_t h = m->salt;
 	for (size_t i = 0; i < m->klen; i += 8)
 		h = (h ^ get64le(key + (i + 8 <= m->klen ? i : m->klen - 8))) *
 		    0x9e3779b97f4a7c15ULL;
-	return h >> 32 & (m->nb - 1);
+	return h >> (64 - m->bits);
 }
 
 /* The value stored under key, or NULL. */
@@ -97,6 +102,7 @@ static void grow(struct map *m) {
 	struct ment **old = m->b, *e, *next;
 	size_t i, n = m->nb, s;
 	m->nb *= 2;
+	m->bits++;
 	m->b = xcalloc(m->nb, sizeof *m->b);
 	for (i = 0; i < n; i++)
 		for (e = old[i]; e; e = next) {
@@ -234,6 +240,43 @@ int file_io(int fd, uint8_t *buf, size_t len, off_t pos, int write) {
 		if (n <= 0)
 			return -1;
 	}
+	return 0;
+}
+
+/* Open a file of the data directory, never through a symbolic link, and
+ * only if it is a regular file of ours with no other name: nobody else's
+ * file is ever written or cut through ours.  Returns the descriptor, or
+ * -1 (errno says why: EPERM for a file that is not ours). */
+int file_open(const char *path, int flags) {
+	struct stat st;
+	int fd = open(path, flags | O_NOFOLLOW, 0600);
+	if (fd < 0) return -1;
+	if (fstat(fd, &st) || !S_ISREG(st.st_mode) ||
+	    st.st_uid != geteuid() || st.st_nlink > 1) {
+		close(fd);
+		errno = EPERM;
+		return -1;
+	}
+	return fd;
+}
+
+/* Is dir a directory of ours, which no other user may write and which we
+ * can?  (As ssh asks of ~/.ssh: another account could plant files in
+ * it, or swap it.)  Returns 0, or -1 with failure saying what to do. */
+int dir_ours(const char *dir) {
+	struct stat st;
+	if (stat(dir, &st) || !S_ISDIR(st.st_mode))
+		return failed("%s is not a directory", dir);
+	if (st.st_uid != geteuid())
+		return failed("%s belongs to another user (uid %lu): use a "
+		              "directory of your own (-d)", dir,
+		              (unsigned long)st.st_uid);
+	if (st.st_mode & (S_IWGRP | S_IWOTH))
+		return failed("%s may be written by other users: "
+		              "chmod go-w %s", dir, dir);
+	if (access(dir, W_OK))
+		return failed("%s is read-only (%s): the node writes its "
+		              "files there", dir, strerror(errno));
 	return 0;
 }
 
@@ -423,7 +466,8 @@ int file_save(const char *path, rw_fn fn, void *arg) {
 	rw_writer(&s);
 	fn(&s, arg);
 	snprintf(tmp, sizeof tmp, "%s.tmp", path);
-	if ((fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC, 0600)) >= 0) {
+	unlink(tmp);                    /* (a crash's: made afresh) */
+	if ((fd = file_open(tmp, O_WRONLY | O_CREAT | O_EXCL)) >= 0) {
 		bad = file_io(fd, s.out, s.len, 0, 1) || fsync(fd);
 		bad |= close(fd);
 		if (bad || rename(tmp, path)) {
@@ -444,13 +488,13 @@ int file_save(const char *path, rw_fn fn, void *arg) {
  * Returns 1 if it was read whole and sound, 0 if there is none, -1 if it
  * is damaged, too big or unreadable (fn may have taken part of it). */
 int file_load(const char *path, size_t max, rw_fn fn, void *arg) {
-	int fd = open(path, O_RDONLY);
+	int fd = file_open(path, O_RDONLY);
 	off_t size = fd < 0 ? -1 : lseek(fd, 0, SEEK_END);
 	uint8_t *buf = size < 0 || (uint64_t)size > max ? NULL :
 	               xmalloc(size);
 	struct rw s;
 	int r = -1;
-	if (fd < 0) return access(path, F_OK) == 0 ? -1 : 0;
+	if (fd < 0) return errno == ENOENT ? 0 : -1;
 	if (buf && file_io(fd, buf, size, 0, 0) == 0) {
 		rw_reader(&s, buf, size);
 		fn(&s, arg);

@@ -519,6 +519,28 @@ static void test_rule_signature(void) {
 	done(c);
 }
 
+/* A block with valid proof of work and a bad signature, stored first at
+ * the height of the tip checked.dat then names: the restart, which skips
+ * the signatures checked.dat vouches for, does not take it for that tip
+ * (and so never falls back to checking every signature). */
+static void test_attack_trusted_tie(void) {
+	struct chain *c = funded();
+	uint8_t t1[4096], *txs[1], tip[SHA256_LEN], after[SHA256_LEN];
+	size_t lens[1];
+
+	txs[0] = t1;
+	lens[0] = make_tx(t1, sizeof t1, cbid[1], 0, &key, pub, COIN, 0, addr);
+	t1[lens[0] - 41 - 100] ^= 4;      /* inside the signature */
+	refused_with(c, txs, lens, 1, 50 * COIN, V_BAD_SIGNATURE);
+	grow(c, 1);
+	chain_hash_at(c, chain_height(c), tip);
+	c = reopen(c);
+	assert(strstr(c->report, "every signature") == NULL);
+	assert(chain_hash_at(c, chain_height(c), after) == 0);
+	assert(memcmp(tip, after, SHA256_LEN) == 0);
+	done(c);
+}
+
 /* Amounts: outputs within inputs, each and their sum in the money range,
  * the coinbase at most subsidy plus fees. */
 static void test_rule_amounts(void) {
@@ -1300,6 +1322,48 @@ static void test_attack_headers_ahead(void) {
 	done(c);
 }
 
+/* A header on prev (a hash) with time t and the bits given, mined; returns
+ * the chain's verdict and, if it was taken, its hash in prev. */
+static int warp_add(struct chain *c, uint8_t prev[SHA256_LEN], uint32_t bits,
+                    uint32_t t) {
+	uint8_t h[HEADER_LEN] = { 1 };
+	int r;
+
+	memcpy(h + HDR_PREV, prev, SHA256_LEN);
+	put32le(h + HDR_TIME, t);
+	put32le(h + HDR_BITS, bits);
+	while (block_mine(h, HEADER_LEN, 1, 0) != 1)
+		;
+	if ((r = chain_add_header(c, h)) == V_OK)
+		sha256d(h, HEADER_LEN, prev);
+	return r;
+}
+
+/* The time warp (on `local`: 10-block windows of 5 s blocks): the last
+ * block of a window stamped 2 h ahead makes its span long, so the target
+ * stays at the limit; the next window's first block, stamped back in
+ * time, is refused (BIP94's rule).  Stamped honestly at its parent's
+ * time, it is taken, and the first window's stamp gained no more. */
+static void test_attack_time_warp(void) {
+	const struct params *p = params_find("local");
+	struct chain *c = fresh(p);
+	uint8_t hdr[HEADER_LEN], prev[SHA256_LEN];
+	uint32_t t, i;
+
+	tip_header(c, hdr, prev);
+	t = get32le(hdr + HDR_TIME);
+	c->now = t + 100;
+	for (i = 1; i < 10; i++)
+		assert(warp_add(c, prev, p->limit_bits,
+		                t + (i < 9 ? i : 7200)) == V_OK);
+	assert(warp_add(c, prev, p->limit_bits, t + 10) == V_TIME_TOO_OLD);
+	assert(warp_add(c, prev, p->limit_bits, t + 7200 - 4) ==
+	       V_TIME_TOO_OLD);
+	assert(warp_add(c, prev, p->limit_bits, t + 7200 - 3) == V_OK);
+	assert(chain_best_header(c, NULL) == 10);
+	done(c);
+}
+
 /* The genesis blocks in the binary: proof of work, and a correct root. */
 static void test_genesis(void) {
 	static const char *nets[] = { "main", "regtest" };
@@ -1526,6 +1590,8 @@ int main(int argc, char **argv) {
 		{ "attack_deep_branch", test_attack_deep_branch },
 		{ "attack_header_switch", test_attack_header_switch },
 		{ "attack_headers_ahead", test_attack_headers_ahead },
+		{ "attack_time_warp", test_attack_time_warp },
+		{ "attack_trusted_tie", test_attack_trusted_tie },
 		{ "rule_form", test_rule_form },
 		{ "pool_cheap_first", test_pool_cheap_first },
 		{ "pool_chains", test_pool_chains },

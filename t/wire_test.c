@@ -135,8 +135,37 @@ static void test_groups(void) {
 	assert(net_resolve("127.0.0.1:", &a) == -1);
 }
 
+/* The hash table spreads the addresses of one /16 (which differ only in
+ * their last two bytes) over its buckets: an attacker who holds a /16
+ * cannot make every lookup walk one long chain (the bans, the book). */
+static void test_map_spread(void) {
+	static uint8_t key[16] = { [10] = 0xff, [11] = 0xff, 10, 7 };
+	struct map m;
+	struct mwalk w;
+	size_t i, longest = 0, k;
+	map_init(&m, sizeof key);
+	for (i = 0; i < 65536; i++) {
+		key[14] = i >> 8;
+		key[15] = i & 0xff;
+		map_put(&m, key, &m);
+	}
+	for (i = 0; i < m.nb; i++) {
+		struct ment *e = m.b[i];
+		for (k = 0; e; e = e->next)
+			k++;
+		longest = k > longest ? k : longest;
+	}
+	assert(m.n == 65536 && longest <= 16);
+	k = 0;
+	for (struct ment *e = map_walk(&w, &m); e; e = map_step(&w))
+		k++;
+	assert(k == 65536);
+	map_free(&m, 0);
+}
+
 int main(int argc, char **argv) {
 	static const struct test tests[] = {
+		{ "map_spread", test_map_spread },
 		{ "prefixes", test_prefixes },
 		{ "errors", test_errors },
 		{ "groups", test_groups },
