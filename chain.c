@@ -513,27 +513,62 @@ static int check_inputs(const struct chain *c, const struct tx *t,
 }
 
 /* ==== The UTXO set: connecting and disconnecting blocks ==== */
+/* An unspent output of a full chain's UTXO set: its coin, its outpoint,
+ * and its place in the list of its address's outputs (c->payees, newest
+ * first), which getproofs walks instead of the whole set. */
+struct unspent {
+	struct coin k;           /* (first: the set's values are coins) */
+	uint8_t op[OUTPOINT_LEN];
+	struct unspent *next, *prev;
+};
+
+/* Put coin k at outpoint op into the UTXO set, first on its address's
+ * list. */
+static void utxo_put(struct chain *c, const uint8_t *op, const struct coin *k) {
+	struct unspent *u = xmalloc(sizeof *u);
+	u->k = *k;
+	memcpy(u->op, op, OUTPOINT_LEN);
+	u->next = map_del(&c->payees, k->addr);
+	if (u->next)
+		u->next->prev = u;
+	map_put(&c->payees, k->addr, u);
+	map_put(&c->utxo, op, u);
+}
+
+/* Take the output at op out of the UTXO set (and its list), its coin into
+ * *k unless k is NULL. */
+static void utxo_del(struct chain *c, const uint8_t *op, struct coin *k) {
+	struct unspent *u = map_del(&c->utxo, op);
+	if (u->next)
+		u->next->prev = u->prev;
+	if (u->prev) {
+		u->prev->next = u->next;
+	} else {
+		map_del(&c->payees, u->k.addr);
+		if (u->next)
+			map_put(&c->payees, u->k.addr, u->next);
+	}
+	if (k)
+		*k = u->k;
+	free(u);
+}
+
 /* Remove t's inputs from the UTXO set, keeping them as n's undo data. */
 static void spend(struct chain *c, const struct tx *t, struct blockindex *n) {
-	for (uint32_t i = 0; i < t->nin; i++) {
-		struct coin *coin = map_del(&c->utxo, t->in[i].prev);
-		n->undo[n->nundo++] = *coin;
-		free(coin);
-	}
+	for (uint32_t i = 0; i < t->nin; i++)
+		utxo_del(c, t->in[i].prev, &n->undo[n->nundo++]);
 }
 
 /* Add t's outputs to the UTXO set. */
 static void add_outputs(struct chain *c, const struct tx *t, uint32_t height,
                         int coinbase) {
 	uint8_t op[OUTPOINT_LEN];
+	struct coin k = { .height = height, .coinbase = coinbase };
 	for (uint32_t i = 0; i < t->nout; i++) {
-		struct coin *coin = xmalloc(sizeof *coin);
-		coin->amount = t->out[i].amount;
-		memcpy(coin->addr, t->out[i].addr, ADDR_LEN);
-		coin->height = height;
-		coin->coinbase = coinbase;
+		k.amount = t->out[i].amount;
+		memcpy(k.addr, t->out[i].addr, ADDR_LEN);
 		outpoint(op, t->id, i);
-		map_put(&c->utxo, op, coin);
+		utxo_put(c, op, &k);
 	}
 }
 
@@ -546,13 +581,10 @@ static void unapply(struct chain *c, const struct block *b, uint32_t count,
 		const struct tx *t = &b->tx[i];
 		for (k = 0; k < t->nout; k++) {
 			outpoint(op, t->id, k);
-			free(map_del(&c->utxo, op));
+			utxo_del(c, op, NULL);
 		}
-		for (k = t->nin; i > 0 && k-- > 0;) {
-			struct coin *coin = xmalloc(sizeof *coin);
-			*coin = n->undo[--n->nundo];
-			map_put(&c->utxo, t->in[k].prev, coin);
-		}
+		for (k = t->nin; i > 0 && k-- > 0;)
+			utxo_put(c, t->in[k].prev, &n->undo[--n->nundo]);
 	}
 	free(n->undo);
 	n->undo = NULL;
@@ -1088,6 +1120,7 @@ struct chain *chain_open(const struct params *p, const char *dir,
 	c->pool_cap = POOL_CAP;
 	map_init(&c->index, SHA256_LEN);
 	map_init(&c->utxo, OUTPOINT_LEN);
+	map_init(&c->payees, ADDR_LEN);
 	map_init(&c->pool, SHA256_LEN);
 	map_init(&c->spends, OUTPOINT_LEN);
 	plant_root(c);
@@ -1146,6 +1179,7 @@ void chain_close(struct chain *c) {
 		free(c->active[i]->undo);
 	map_free(&c->index, 1);
 	map_free(&c->utxo, 1);
+	map_free(&c->payees, 0);
 	map_free(&c->pool, 0);
 	map_free(&c->spends, 0);
 	if (c->lock >= 0)
@@ -1172,29 +1206,24 @@ void chain_sync(struct chain *c) {
 }
 
 /* ==== Proofs of payment (README, "Light nodes") ==== */
-/* The unspent outputs paying any of n addresses (ADDR_LEN bytes each) in
- * blocks up to height: the first max of them into v.  Returns how many
- * there are in all. */
+/* The unspent outputs of a full chain paying any of n addresses (ADDR_LEN
+ * bytes each) in blocks up to height, into v, found by walking those
+ * addresses' lists: at most max outputs are walked (those of later blocks
+ * too), so the cost is the answer's, never the set's.  Returns how many
+ * were found, or max if the walk was cut there. */
 size_t chain_outputs(const struct chain *c, const uint8_t *addrs, size_t n,
                      uint32_t height, struct outref *v, size_t max) {
-	struct mwalk walk;
-	const struct ment *e;
-	const struct coin *u;
-	size_t j, k = 0;
-	for (e = chain_coins(c, &walk); e; e = map_step(&walk)) {
-		u = e->val;
-		if (u->height > height) continue;
-		for (j = 0; j < n; j++)
-			if (!memcmp(u->addr, addrs + j * ADDR_LEN, ADDR_LEN))
-				break;
-		if (j == n) continue;
-		if (k < max) {
-			memcpy(v[k].op, e->key, OUTPOINT_LEN);
-			v[k].height = u->height;
+	const struct unspent *u;
+	size_t j, k = 0, walked = 0;
+	for (j = 0; j < n; j++) {
+		u = map_get(&c->payees, addrs + j * ADDR_LEN);
+		for (; u && walked < max; u = u->next, walked++) {
+			if (u->k.height > height) continue;
+			memcpy(v[k].op, u->op, OUTPOINT_LEN);
+			v[k++].height = u->k.height;
 		}
-		k++;
 	}
-	return k;
+	return walked == max ? max : k;
 }
 
 /* A light chain's outputs proven by a full peer (k[i] at v[i].op), which

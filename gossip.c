@@ -62,10 +62,6 @@
 #define ORPHAN_BYTES    (1u << 20) /* the orphans' bytes at most */
 #define PROOF_ADDRS     16       /* addresses in one getproofs */
 #define PROOF_OUTS      100      /* outputs in one proofs; more: refused */
-#define READ_MS         50       /* a full node reads 20 blocks a second
-                                    for a peer's proofs (one an output,
-                                    and one for the request), up to the
-                                    largest request's at once */
 #define RETRY_MS        2000     /* a light node asks a busy peer again */
 
 /* A proofs message's status: the whole answer, or why there is none. */
@@ -116,13 +112,12 @@ struct gpeer {
 	int inflight;            /* blocks it was asked for and owes */
 	int64_t headers_at;      /* when we asked it for headers; 0: not */
 	int answered;            /* it sent all the headers it had */
-	uint8_t getheaders[SHA256_LEN]; /* its last getheaders' hash */
+	uint32_t sent_end;       /* the height our last headers to it ended */
+	uint32_t sent_tips;      /* at, on this tip (1 + gossip's tips) */
 	int64_t rest_until;      /* it stalled: no block requests till then */
 	int owed;                /* light: the proofs it owes us */
 	int64_t asked_at;        /* light: when we asked for them */
-	int64_t proof_at;        /* light: when to ask again (0: never); full:
-	                            when the block reads it asked for are
-	                            paid for */
+	int64_t proof_at;        /* light: when to ask again (0: never) */
 };
 
 struct gossip {
@@ -565,16 +560,6 @@ static void proof_rounds(struct gossip *g, int64_t now) {
 			ask_proofs(g, p);
 }
 
-/* Charge p (asking a full node) k block reads, READ_MS each, against a
- * budget of the largest request's; returns 0, or -1 if over it. */
-static int afford(struct peer *p, int k) {
-	int64_t now = mono_ms(),
-	        at = p->up->proof_at > now ? p->up->proof_at : now;
-	if (at + k * READ_MS > now + (PROOF_OUTS + 1) * READ_MS) return -1;
-	p->up->proof_at = at + k * READ_MS;
-	return 0;
-}
-
 /* Send p the proofs of outputs v (a block read each), or none with a
  * status other than PROOF_OK; past MAX_PAYLOAD, PROOF_TOO_MANY instead. */
 static void send_proofs(struct gossip *g, struct peer *p, const uint8_t *tip,
@@ -614,8 +599,9 @@ static void send_proofs(struct gossip *g, struct peer *p, const uint8_t *tip,
 }
 
 /* getproofs (full node): prove the outputs paying the addresses in blocks
- * up to the tip named, or refuse it all (too many outputs, p's budget of
- * block reads spent, a tip not on our active chain): never half. */
+ * up to the tip named, or refuse it all (too many outputs, p not reading,
+ * a tip not on our active chain): never half.  What it costs is charged
+ * to p as every request's is (net.c's handle_frame). */
 static const char *on_getproofs(void *arg, struct peer *p, const uint8_t *b,
                                 size_t len) {
 	static struct outref v[PROOF_OUTS + 1];
@@ -628,15 +614,13 @@ static const char *on_getproofs(void *arg, struct peer *p, const uint8_t *b,
 	rw_reader(&s, b, len);
 	getproofs_rw(&s, &tip, &addrs, &k);
 	if (s.bad || s.left || !k) return "malformed getproofs";
-	if (afford(p, 1))             /* (the look through the UTXO set) */
+	if (!net_room(g->n, p))
 		status = PROOF_BUSY;
 	else if (chain_header(g->c, tip, hdr, &h) != 1)
 		status = PROOF_NO_TIP;
 	else if ((n = chain_outputs(g->c, addrs, k, h, v, PROOF_OUTS + 1)) >
 	         PROOF_OUTS)
 		status = PROOF_TOO_MANY;
-	if (!status && (!net_room(g->n, p) || afford(p, n)))
-		status = PROOF_BUSY;
 	send_proofs(g, p, tip, status, v, status ? 0 : n);
 	return NULL;
 }
@@ -991,7 +975,10 @@ static const char *on_block(void *arg, struct peer *p, const uint8_t *b,
 
 /* getheaders: u32 count (at most MAX_LOCATOR) | count x hash | stop hash.
  * Answer with our active chain's headers after the first hash of the
- * locator on it (or the root), up to MAX_HEADERS or the stop hash. */
+ * locator on it (or the root), up to MAX_HEADERS or the stop hash.  On one
+ * tip, an answer must start where the last one to this peer ended, or
+ * later (as an honest sync's next request does): the same headers are
+ * never sent twice, however the locator is dressed up. */
 static const char *on_getheaders(void *arg, struct peer *p, const uint8_t *b,
                                  size_t len) {
 	static uint8_t out[MAX_HEADERS][HEADER_LEN];
@@ -999,23 +986,16 @@ static const char *on_getheaders(void *arg, struct peer *p, const uint8_t *b,
 	uint32_t n, i, h = 0, from = 0;
 	uint8_t hash[SHA256_LEN];
 	const uint8_t *loc, *stop;
-	sha256_ctx s;
 	if (list_read(b, len, MAX_LOCATOR, SHA256_LEN, &n, &loc, SHA256_LEN,
 	              &stop))
 		return "malformed getheaders";
-	/* The same request on the same tip has the same answer: it is sent
-	 * once. */
-	sha256_init(&s);
-	sha256_update(&s, b, len);
-	sha256_update(&s, g->tip, SHA256_LEN);
-	sha256_final(&s, hash);
-	if (!memcmp(hash, p->up->getheaders, SHA256_LEN)) return NULL;
-	memcpy(p->up->getheaders, hash, SHA256_LEN);
 	for (i = 0; i < n; i++, loc += SHA256_LEN)
 		if (chain_status(g->c, loc) & CH_ACTIVE) {
 			chain_header(g->c, loc, out[0], &from);
 			break;
 		}
+	if (p->up->sent_tips == g->tips + 1 && from < p->up->sent_end)
+		return NULL;
 	for (n = 0; n < MAX_HEADERS; n++) {
 		if (chain_hash_at(g->c, from + 1 + n, hash))
 			break;
@@ -1025,6 +1005,8 @@ static const char *on_getheaders(void *arg, struct peer *p, const uint8_t *b,
 			break;
 		}
 	}
+	p->up->sent_tips = g->tips + 1;
+	p->up->sent_end = from + n;
 	send_list(g, p, "headers", n, HEADER_LEN, out[0], 0, NULL);
 	return NULL;
 }
@@ -1071,14 +1053,15 @@ static const char *on_headers(void *arg, struct peer *p, const uint8_t *b,
 
 /* ==== Peers ==== */
 /* A peer finished its handshake: make its sets, offer it our mempool,
- * and ask it for headers unless another peer is being asked. */
+ * and if it is an outbound full node, ask it for headers unless another
+ * peer is being asked (the others wait for timeouts' choice). */
 static void peer_ready(void *arg, struct peer *p) {
 	struct gossip *g = arg;
 	p->up = xmalloc(sizeof *p->up);
 	map_init(&p->up->known, 8);
 	map_init(&p->up->known_old, 8);
 	relay_pool(g, p);
-	if (!g->hdr_peer && is_full(p)) {
+	if (!g->hdr_peer && is_full(p) && p->outbound) {
 		g->hdr_peer = p;
 		send_getheaders(g, p, NULL);
 	}
@@ -1105,12 +1088,22 @@ static void peer_gone(void *arg, struct peer *p) {
 }
 
 /* ==== Timers ==== */
+/* Is p to be asked for headers before q: an outbound peer first (we chose
+ * it), then one that has given us something new, then the one connected
+ * longest?  A stream of fresh connections that claim a great height and
+ * never answer so waits behind every peer that does. */
+static int sooner(const struct peer *p, const struct peer *q) {
+	if (p->outbound != q->outbound) return p->outbound;
+	if (!p->last_relay != !q->last_relay) return p->last_relay != 0;
+	return p->since < q->since;
+}
+
 /* Requests that took too long go to the next announcer (a peer that
  * stalled a block rests), headers to another peer that may be ahead. */
 static void timeouts(struct gossip *g, int64_t now) {
 	void **v = map_values(&g->wants);
 	size_t i, n = g->wants.n;
-	struct peer *p;
+	struct peer *p, *best = NULL;
 	uint32_t top = chain_best_header(g->c, NULL);
 	for (i = 0; i < n; i++) {
 		struct want *w = v[i];
@@ -1137,10 +1130,13 @@ static void timeouts(struct gossip *g, int64_t now) {
 	for (p = g->n->peers; !g->hdr_peer && p; p = p->next)
 		if (live(p) && is_full(p) && p->height > top &&
 		    !p->up->headers_at && !p->up->answered &&
-		    top < chain_height(g->c) + HEADERS_AHEAD) {
-			g->hdr_peer = p;
-			send_getheaders(g, p, NULL);
-		}
+		    top < chain_height(g->c) + HEADERS_AHEAD &&
+		    (!best || sooner(p, best)))
+			best = p;
+	if (best) {
+		g->hdr_peer = best;
+		send_getheaders(g, best, NULL);
+	}
 }
 
 /* Send the queues that are due; on a tick, timeouts, fetching, progress. */

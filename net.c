@@ -32,6 +32,10 @@
 #define BUDGET_BASE   (4u << 20)  /* bytes all peers' queues may hold, */
 #define BUDGET_PEER   (32u << 10) /* and this more per connection allowed */
 #define READ_CHUNK    65536       /* bytes read from a socket at once */
+#define FRAMES_TURN   8           /* frames of one peer handled a turn */
+#define SHARE_PCT     50          /* of the node's time, for answering */
+#define DEBT_MAX      5000        /* us of answers a peer may owe, and be
+                                     served */
 #define MAX_PER_IP    4           /* connections from one address */
 #define BOOK_BUCKETS  64          /* address book buckets, */
 #define BUCKET_SIZE   64          /* each of this many addresses */
@@ -861,11 +865,14 @@ void net_handle(struct net *n, const char *cmd, net_fn fn, void *arg) {
 }
 
 /* Handle a message by its command's handler; unknown ones are ignored, as
- * Bitcoin does.  Before the handshake only version and verack may come. */
+ * Bitcoin does.  Before the handshake only version and verack may come.
+ * A request (a command that begins with "get") is charged to the peer's
+ * debt by the time its answer took: what it cost, not a guess. */
 static void handle_frame(struct net *n, struct peer *p, const char *cmd,
                          const uint8_t *b, size_t len) {
 	struct count *c = counter(n, cmd);
 	const char *bad = NULL;
+	int64_t start = mono_us();
 	int i;
 	c->in++;
 	c->in_bytes += FRAME_HEAD + len;
@@ -877,18 +884,40 @@ static void handle_frame(struct net *n, struct peer *p, const char *cmd,
 		bad = n->handlers[i].fn(n->handlers[i].arg, p, b, len);
 	if (bad)
 		net_misbehave(n, p, W_MALFORMED, bad);
+	if (!strncmp(cmd, "get", 3))
+		p->debt += mono_us() - start;
 }
 
-/* Handle the whole frames a peer sent, while it reads our answers (the
- * rest wait: back-pressure).  Before the handshake frames are small. */
+/* Pay off the peers' debts for the time since the last turn: answering
+ * requests gets SHARE_PCT of the node's time, shared equally among the
+ * peers that owe.  So one peer or 117 take the same share of the node,
+ * and a peer that asks little is served at once. */
+static void repay(struct net *n) {
+	int64_t now = mono_us(), owing = 0, pay = 0;
+	struct peer *p;
+	for (p = n->peers; p; p = p->next)
+		owing += p->debt > 0;
+	if (owing)
+		pay = (now - n->repaid_at) * SHARE_PCT / 100 / owing;
+	for (p = n->peers; p; p = p->next)
+		p->debt = p->debt > pay ? p->debt - pay : 0;
+	n->repaid_at = now;
+}
+
+/* A peer's turn: handle up to FRAMES_TURN of the whole frames it sent,
+ * while it reads our answers and owes less than DEBT_MAX; the rest wait
+ * for its next turn (back-pressure: it is not read meanwhile).  Before
+ * the handshake frames are small. */
 static void frames(struct net *n, struct peer *p) {
 	const uint8_t *payload;
 	const char *why = "";
 	char cmd[FRAME_CMD + 1];
 	size_t plen, at = 0;
 	long used = 0;
+	int k = 0;
 	while (p->fd >= 0 && at < buf_size(&p->in) &&
-	       buf_size(&p->out) < SEND_HIGH &&
+	       buf_size(&p->out) < SEND_HIGH && k < FRAMES_TURN &&
+	       p->debt < DEBT_MAX &&
 	       (used = frame_parse(p->in.data + p->in.off + at,
 	                           buf_size(&p->in) - at, n->o.p->magic,
 	                           p->handshaked ? MAX_PAYLOAD : GREET_MAX, cmd,
@@ -896,11 +925,14 @@ static void frames(struct net *n, struct peer *p) {
 		p->last_recv = p->frame_at = mono_ms();
 		handle_frame(n, p, cmd, payload, plen);
 		at += used;
+		k++;
 	}
 	if (used < 0 && p->fd >= 0)
 		net_misbehave(n, p, W_FATAL, why);
 	if (at)
 		buf_take(n, &p->in, at);
+	p->backlog = buf_size(&p->in) > 0 &&
+	             (k == FRAMES_TURN || p->debt >= DEBT_MAX);
 }
 
 /* Read what the socket has, within the budget, and handle it. */
@@ -916,7 +948,6 @@ static void receive(struct net *n, struct peer *p) {
 	memcpy(buf_room(n, &p->in, k), scratch, k);
 	p->in.len += k;
 	shed(n, NULL);
-	frames(n, p);
 }
 
 /* ==== Connections ==== */
@@ -1203,6 +1234,11 @@ int net_timeout_ms(const struct net *n) {
 		t = t < 200 ? t : 200;
 	if (n->any_cold)
 		t = t < COLD_MS ? t : COLD_MS;
+	for (const struct peer *p = n->peers; p; p = p->next)
+		if (p->backlog && p->debt < DEBT_MAX)
+			t = 0;
+		else if (p->backlog && t > COLD_MS)
+			t = COLD_MS;
 	return t < 1000 ? t : 1000;
 }
 
@@ -1230,17 +1266,22 @@ int net_pollfds(struct net *n, struct pollfd *pfd) {
 		n->any_cold |= !hot;
 		if (!hot && !cold) continue;
 		pfd[k].fd = p->fd;
-		pfd[k].events = (short)(p->connecting ? POLLOUT :
-		    (buf_size(&p->out) < SEND_HIGH ? POLLIN : 0) |
-		    (buf_size(&p->out) ? POLLOUT : 0));
+		pfd[k].events = 0;
+		if (p->connecting || buf_size(&p->out))
+			pfd[k].events |= POLLOUT;
+		if (!p->connecting && !p->backlog &&
+		    buf_size(&p->out) < SEND_HIGH)
+			pfd[k].events |= POLLIN;
 		n->who[k++] = p;
 	}
 	return k;
 }
 
-/* Act on what poll() reported for net_pollfds' slots. */
+/* Act on what poll() reported for net_pollfds' slots; then every peer has
+ * its turn at what it sent, in order. */
 void net_events(struct net *n, const struct pollfd *pfd, int count) {
 	struct peer *p;
+	repay(n);
 	for (int i = 0; i < count; i++) {
 		if (!pfd[i].revents) continue;
 		p = n->who[i];
@@ -1252,11 +1293,11 @@ void net_events(struct net *n, const struct pollfd *pfd, int count) {
 			connected_out(n, p);
 		else if (pfd[i].revents & (POLLIN | POLLHUP | POLLERR))
 			receive(n, p);
-		if (p && p->fd >= 0 && (pfd[i].revents & POLLOUT)) {
+		if (p && p->fd >= 0 && (pfd[i].revents & POLLOUT))
 			write_out(n, p);
-			frames(n, p);   /* what waited for it to read */
-		}
 	}
+	for (p = n->peers; p; p = p->next)
+		frames(n, p);
 }
 
 /* ==== Opening and closing ==== */

@@ -823,7 +823,8 @@ static int cmd_run(char **arg) {
 		t = lesser(net_timeout_ms(net), gossip_timeout_ms(gossip));
 		if (opt_mine)
 			t = lesser(t, mine_rest());
-		if ((r = poll(pfd, (nfds_t)(1 + MAX_CONTROL + k), t)) > 0) {
+		/* (net_events runs on a timeout too: peers' turns) */
+		if ((r = poll(pfd, (nfds_t)(1 + MAX_CONTROL + k), t)) >= 0) {
 			if (pfd[0].revents)
 				ctl_accept();
 			for (i = 0; i < MAX_CONTROL; i++)

@@ -368,6 +368,7 @@ struct chain {
 	                             chain whose bodies sync fetches */
 	uint32_t seq;            /* arrival order of headers and transactions */
 	struct map utxo;         /* outpoint -> struct coin */
+	struct map payees;       /* full: address -> its newest unspent */
 	struct map pool;         /* txid -> struct ptx: the mempool */
 	struct map spends;       /* outpoint -> struct ptx spending it */
 	size_t pool_bytes;       /* the size of every mempool transaction */
@@ -492,6 +493,8 @@ struct peer {
 	int got_version;
 	int asked_addr;          /* it sent getaddr: answered once only */
 	int64_t clean_at;        /* when its misbehaviour score is 0 again */
+	int64_t debt;            /* us of answers not yet paid off (repay) */
+	int backlog;             /* whole frames wait for its next turn */
 	int64_t since, ping_at;  /* monotonic ms */
 	int64_t last_relay;      /* when it last gave us something new */
 	uint64_t ping_nonce;     /* 0: no ping out */
@@ -580,6 +583,7 @@ struct net {
 	int64_t cold_at;         /* when cold peers were last polled */
 	int any_cold;            /* some peer is cold */
 	int dropped;             /* a peer was dropped: sweep */
+	int64_t repaid_at;       /* when debts were last paid off (us) */
 };
 void net_group(const struct naddr *a, uint8_t g[5]);
 const char *net_text(const struct naddr *a);

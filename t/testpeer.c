@@ -112,6 +112,7 @@
 
 #define BAN_REC_LEN 24         /* ip[16] | i64 end, in bans.dat */
 #define WAIT_MS 5000          /* longest wait for any answer */
+#define PAYEES 4000           /* the addresses make_block's outputs pay */
 
 static uint8_t magic[4] = { 'p', 'c', 'r', 't' };  /* TESTPEER_NET sets */
 static const char *bind_ip;   /* -b */
@@ -119,6 +120,7 @@ static struct sockaddr_in to;
 static uint8_t last[MAX_PAYLOAD]; /* the payload await() last matched... */
 static size_t lastlen;        /* ...and its length */
 static uint32_t claim;        /* the height our version claims */
+static uint64_t services = SERVICE_FULL; /* -L: 0, a light peer */
 
 static uint32_t tip_of(int fd, uint8_t prev[HEADER_LEN]);
 
@@ -207,7 +209,7 @@ static void version(int fd) {
 
 	memset(b, 0, sizeof b);
 	put32le(b, 1);
-	put64le(b + 4, SERVICE_FULL);
+	put64le(b + 4, services);
 	put64le(b + 12, (uint64_t)time(NULL));
 	put64le(b + 20, (uint64_t)ms() * 7919 + (uint64_t)getpid());
 	put32le(b + 30, claim);
@@ -507,8 +509,13 @@ static uint8_t *make_block(const uint8_t prev[HEADER_LEN], uint32_t h,
 	struct tx t = { NULL, 0, { 0 }, 1, 0, &in, outs };
 	size_t cblen, i;
 
-	for (i = 0; i < nout; i++)
-		outs[i].addr = addr;
+	static uint8_t addrs[24000][ADDR_LEN];
+
+	for (i = 0; i < nout; i++) {          /* (PAYEES addresses) */
+		memcpy(addrs[i], addr, ADDR_LEN);
+		put16le(addrs[i] + 1, (uint16_t)(i % PAYEES));
+		outs[i].addr = addrs[i];
+	}
 	t.nout = nout;
 	put32le(op + SHA256_LEN, h);
 	cb = malloc(MAX_BLOCK_SIZE);
@@ -639,31 +646,38 @@ static int slowloris(int s) {
 
 /* The same getheaders n times; print how many headers answers came. */
 static int getheaders(int n) {
-	uint8_t b[4 + SHA256_LEN] = { 0 };
+	uint8_t b[4 + 2 * SHA256_LEN] = { 1 };
 	int fd = dial(bind_ip), i;
 
 	if (fd < 0 || handshake(fd) != 0) return 2;
-	for (i = 0; i < n; i++)
+	for (i = 0; i < n; i++) {
+		put64le(b + 4, (uint64_t)ms() * 7919 + (uint64_t)i);
 		say(fd, "getheaders", b, sizeof b);
+	}
 	printf("%d\n", count_of(fd, "headers"));
 	return 0;
 }
 
-/* n headers on the node's tip, with no bodies ever; hold s seconds. */
-static int headers(int n, int s) {
+/* n headers with no bodies ever, on the node's tip (or with root, on the
+ * genesis block: a fork); hold s seconds. */
+static int headers(int n, int s, int root) {
 	uint8_t *b = malloc(4 + (size_t)n * HEADER_LEN), *h, prev[SHA256_LEN];
-	uint8_t tip[HEADER_LEN];
+	uint8_t tip[512];
+	const char *gen = params_find("regtest")->genesis;
 	int fd = dial(bind_ip), i;
 
 	if (fd < 0 || handshake(fd) != 0) return 2;
-	tip_of(fd, tip);
+	if (root)
+		hex_decode(gen, tip, strlen(gen) / 2);
+	else
+		tip_of(fd, tip);
 	sha256d(tip, HEADER_LEN, prev);
 	for (i = 0; i < n; i++) {
 		h = b + 4 + i * HEADER_LEN;
 		memset(h, 0, HEADER_LEN);
 		put32le(h, 1);
 		memcpy(h + HDR_PREV, prev, SHA256_LEN);
-		memset(h + HDR_MERKLE, 0x77, SHA256_LEN);
+		memset(h + HDR_MERKLE, 0x77 + root, SHA256_LEN);
 		put32le(h + HDR_TIME,
 		        get32le(tip + HDR_TIME) + 1 + (uint32_t)i);
 		put32le(h + HDR_BITS, 0x207fffff);
@@ -753,6 +767,76 @@ static int liar(int s) {
 		if (await(fd, "getdata", NULL) == 0)
 			asked++;
 	printf("%d\n", asked);
+	return 0;
+}
+
+/* Announce a block nobody has (a random hash); print how many getdata
+ * came for it within s seconds (none, to a light peer: -L). */
+static int blockinv(int s) {
+	uint8_t b[4 + INV_REC] = { 1, 0, 0, 0, 2 };
+	long long end = ms() + s * 1000LL;
+	int fd = dial(bind_ip), asked = 0;
+
+	put64le(b + 8, (uint64_t)ms() * 7919 + (uint64_t)getpid());
+	if (fd < 0 || handshake(fd) != 0) return 2;
+	say(fd, "inv", b, sizeof b);
+	while (ms() < end && await(fd, "getdata", NULL) == 0)
+		asked++;
+	printf("%d\n", asked);
+	return 0;
+}
+
+/* Wait ms milliseconds. */
+static void nap(long msec) {
+	struct timespec ts = { msec / 1000, msec % 1000 * 1000000L };
+
+	nanosleep(&ts, NULL);
+}
+
+/* A malformed inv (50 points), another s seconds later, then a ping:
+ * exit 0 if the pong comes (the first offence's weight had decayed). */
+static int twice(int s) {
+	uint8_t b[4 + INV_REC] = { 0x51, 0xc3 };  /* (claims 50,001) */
+	int fd = dial(bind_ip);
+
+	if (fd < 0 || handshake(fd) != 0) return 2;
+	say(fd, "inv", b, sizeof b);
+	nap(s * 1000L);
+	say(fd, "inv", b, sizeof b);
+	say(fd, "ping", b, 8);
+	return await(fd, "pong", NULL) == 0 ? 0 : 1;
+}
+
+/* n connections, each sending getproofs for 2 of make_block's addresses
+ * on the node's tip for s seconds, as fast as the node takes them; the
+ * answers are read and dropped.  Print how many answers came. */
+static int proofs(int n, int s) {
+	uint8_t b[SHA256_LEN + 1 + 2 * ADDR_LEN] = { 0 }, tip[HEADER_LEN];
+	uint8_t junk[65536];
+	struct pollfd p[64];
+	long long end = ms() + s * 1000LL;
+	int i, got = 0, k = 0;
+
+	for (i = 0; i < n && i < 64; i++) {
+		p[i].fd = dial(source(i));
+		p[i].events = POLLIN | POLLOUT;
+		if (p[i].fd < 0 || handshake(p[i].fd) != 0) return 2;
+	}
+	tip_of(p[0].fd, tip);
+	sha256d(tip, HEADER_LEN, b);
+	b[SHA256_LEN] = 2;
+	b[SHA256_LEN + 1] = b[SHA256_LEN + 1 + ADDR_LEN] = 9;
+	while (ms() < end && poll(p, (nfds_t)i, 100) >= 0)
+		for (int j = 0; j < i; j++) {
+			if (p[j].revents & POLLIN)
+				got += read(p[j].fd, junk, sizeof junk) > 0;
+			if (!(p[j].revents & POLLOUT)) continue;
+			put16le(b + SHA256_LEN + 2, (uint16_t)(k++ % PAYEES));
+			put16le(b + SHA256_LEN + 2 + ADDR_LEN,
+			        (uint16_t)(k++ % PAYEES));
+			say(p[j].fd, "getproofs", b, sizeof b);
+		}
+	printf("%d\n", got);
 	return 0;
 }
 
@@ -924,6 +1008,39 @@ static int chains(uint32_t h, int k, int n) {
 	for (i = 0; i < k * n; i++) {      /* (TESTPEER_REVERSE: last first) */
 		j = getenv("TESTPEER_REVERSE") ? k * n - 1 - i : i;
 		say(fd, "tx", buf + 4096 * j, len[j]);
+	}
+	say(fd, "ping", buf, 8);
+	return await(fd, "pong", NULL) == 0 ? 0 : 1;
+}
+
+/* The framing of an honest peer: from the coinbase of block h, n payments
+ * in a line; each is announced by this peer, and when the node asks for
+ * it, a second connection (from 127.0.0.1) pushes the same payment first,
+ * then this one answers.  Exit 0 if this peer is still served after. */
+static int frame(uint32_t h, int n) {
+	static uint8_t buf[4096];
+	uint8_t op[OUTPOINT_LEN], id[SHA256_LEN], b[4 + INV_REC];
+	struct txout out = { 50 * COIN, NULL };
+	int fd = dial(bind_ip), fa = dial("127.0.0.1"), i;
+	size_t len;
+
+	my_key();
+	out.addr = mine_addr;
+	if (fd < 0 || fa < 0 || handshake(fd) != 0 || handshake(fa) != 0 ||
+	    coinbase_at(fd, h, op) != 0)
+		return 2;
+	put32le(b, 1);
+	put32le(b + 4, 1);
+	for (i = 0; i < n; i++) {
+		out.amount -= 10000;
+		len = pay(op, &out, 1, buf, sizeof buf, id);
+		outpoint(op, id, 0);
+		memcpy(b + 8, id, SHA256_LEN);
+		say(fd, "inv", b, sizeof b);
+		if (await(fd, "getdata", NULL) != 0) return 1;
+		say(fa, "tx", buf, len);
+		nap(100);                 /* (the attacker's copy is taken) */
+		say(fd, "tx", buf, len);
 	}
 	say(fd, "ping", buf, 8);
 	return await(fd, "pong", NULL) == 0 ? 0 : 1;
@@ -1181,8 +1298,15 @@ static int m_unfinished(const struct call *c) {
 static int m_dupget(const struct call *c) { return dupget(c->n, c->arg[1]); }
 static int m_slowloris(const struct call *c) { return slowloris(c->n); }
 static int m_getheaders(const struct call *c) { return getheaders(c->n); }
-static int m_headers(const struct call *c) { return headers(c->n, c->s); }
+static int m_headers(const struct call *c) { return headers(c->n, c->s, 0); }
 static int m_liar(const struct call *c) { return liar(c->n); }
+static int m_blockinv(const struct call *c) { return blockinv(c->n); }
+static int m_frame(const struct call *c) {
+	return frame((uint32_t)c->n, c->s);
+}
+static int m_twice(const struct call *c) { return twice(c->n); }
+static int m_proofs(const struct call *c) { return proofs(c->n, c->s); }
+static int m_fork(const struct call *c) { return headers(c->n, c->s, 1); }
 static int m_invflood(const struct call *c) {
 	return flood(c->n, c->s, 1000, NULL);
 }
@@ -1234,7 +1358,9 @@ static const struct mode {
 	{ "dust", 3, m_dust },             { "once", 0, m_once },
 	{ "spam", 0, m_spam },             { "bansdat", 0, m_bansdat },
 	{ "tell", 0, m_tell },             { "proxy", 2, m_proxy },
-	{ "control", 3, m_control },
+	{ "control", 3, m_control },       { "blockinv", 1, m_blockinv },
+	{ "frame", 2, m_frame },           { "twice", 1, m_twice },
+	{ "proofs", 2, m_proofs },         { "fork", 2, m_fork },
 };
 
 /* Run the mode called name with its words; a name the table lacks, or a
@@ -1254,9 +1380,13 @@ int main(int argc, char **argv) {
 	signal(SIGPIPE, SIG_IGN);     /* a node hanging up is an answer */
 	if (getenv("TESTPEER_NET") && params_find(getenv("TESTPEER_NET")))
 		memcpy(magic, params_find(getenv("TESTPEER_NET"))->magic, 4);
-	if (argc > 2 && strcmp(argv[1], "-b") == 0) {
-		bind_ip = argv[2];
-		a = 3;
+	if (argc > 1 && strcmp(argv[1], "-L") == 0) {
+		services = 0;
+		a = 2;
+	}
+	if (argc > a + 1 && strcmp(argv[a], "-b") == 0) {
+		bind_ip = argv[a + 1];
+		a += 2;
 	}
 	if (argc - a < 3) {
 		fprintf(stderr,
