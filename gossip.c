@@ -449,8 +449,9 @@ static void got(struct gossip *g, const uint8_t *hash, struct peer *p) {
 
 /* ==== Sync: fetching the bodies of the best header chain ==== */
 /* Ask for the next missing blocks of the best header chain from the peers
- * that have them (by their version's height, until they stall; then by
- * what they have shown), each filled up to WINDOW once half of it is free. */
+ * that have them (an outbound peer by its version's height, until it
+ * stalls; any other by what it has shown), each filled up to WINDOW once
+ * half of it is free. */
 static void fetch_blocks(struct gossip *g) {
 	static uint8_t hash[FETCH_MAX][SHA256_LEN], batch[WINDOW][SHA256_LEN];
 	static uint32_t height[FETCH_MAX];
@@ -461,8 +462,9 @@ static void fetch_blocks(struct gossip *g) {
 		if (!live(p) || !is_full(p) || p->up->inflight > WINDOW / 2 ||
 		    p->up->rest_until > now)
 			continue;
+		uint32_t top = p->outbound ? p->height : p->up->shown;
 		for (i = nb = 0; i < k && p->up->inflight < WINDOW; i++) {
-			if (height[i] > p->height ||
+			if (height[i] > top ||
 			    ((w = map_get(&g->wants, hash[i])) && w->asked) ||
 			    !(w = want_of(g, p, INV_BLOCK, hash[i])))
 				continue;

@@ -291,19 +291,32 @@ void file_sync_dir(const char *dir) {
 
 /* ==== The log, the clock, randomness ==== */
 /* Log one event as a line on stderr: UTC time, level, message (unless
- * the level is below log_min: -v lowers it, -q raises it). */
+ * the level is below log_min: -v lowers it, -q raises it).  A message
+ * that repeats the last is counted, not written: the next other message
+ * says how often it came, so a flood of one line (a full disk under a
+ * peer's re-sends) is one line. */
 void log_msg(int level, const char *fmt, ...) {
 	static const char *names[] = { "debug", "info", "warn", "error" };
-	char when[32];
+	static char last[512];
+	static unsigned long again;
+	char when[32], line[512];
 	time_t t = (time_t)(wall_s());
 	va_list ap;
 	if (level < log_min) return;
-	strftime(when, sizeof when, "%Y-%m-%dT%H:%M:%SZ", gmtime(&t));
-	fprintf(stderr, "%s %s ", when, names[level]);
 	va_start(ap, fmt);
-	vfprintf(stderr, fmt, ap);
+	vsnprintf(line, sizeof line, fmt, ap);
 	va_end(ap);
-	fputc('\n', stderr);
+	if (!strcmp(line, last)) {
+		again++;
+		return;
+	}
+	strftime(when, sizeof when, "%Y-%m-%dT%H:%M:%SZ", gmtime(&t));
+	if (again)
+		fprintf(stderr, "%s %s the line before came %lu times more\n",
+		        when, names[level], again);
+	fprintf(stderr, "%s %s %s\n", when, names[level], line);
+	memcpy(last, line, sizeof last);
+	again = 0;
 }
 
 /* The one clock, in microseconds: monotonic, or (wall) since 1970. */

@@ -16,6 +16,11 @@
 #   attack_wallet_pay_ok  1 when v's wallet, dusted with 5,000 outputs of
 #       0.001 coin and holding nothing else, pays 0.5 coin and h takes the
 #       payment (else 0)
+#   attack_proofs_honest_ping_ms  an honest peer's ping (the median of 20)
+#       while 4 connections send getproofs as fast as v takes them,
+#       against 192,000 unspent outputs; goal: at most 50
+#   attack_proofs_block_ms  a block's arrival from h meanwhile (as above);
+#       goal: at most 1,000
 # Ports 23200-23201.  Every wait is bounded; every node is stopped.
 set -u
 . t/lib.sh
@@ -95,5 +100,20 @@ upto 20 height v $((b + 106)) &&
 		"'$bin' -d '$tmp/h' -n regtest tx $tx | grep -q 'in mempool'" &&
 	ok=1
 echo "attack_wallet_pay_ok $ok"
+# The getproofs attack: 8 blocks of 24,000 outputs each (192,000 unspent
+# outputs in all, 4,000 addresses), then 4 connections asking for the
+# proofs of 16 addresses nothing pays, as fast as v takes them.
+for i in 1 2 3 4 5 6 7 8; do
+	"$peer" -b 127.143.0.$i $V 23200 bigblock >/dev/null
+done
+"$peer" -b 127.144.0.1 $V 23200 proofs 4 40 >/dev/null 2>&1 &
+fl=$!
+pids="$pids $fl"
+sleep 2
+ping=$("$peer" -b 127.145.0.1 $V 23200 ping 20) || ping=99999000
+echo "attack_proofs_honest_ping_ms $(echo "$ping" |
+	awk '{ printf "%.1f", $1 / 1000 }')"
+echo "attack_proofs_block_ms $(arrivals)"
+kill $fl 2>/dev/null
 pc v stop >/dev/null 2>&1
 pc h stop >/dev/null 2>&1

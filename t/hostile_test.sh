@@ -143,6 +143,11 @@ s1=$(wc -c <"$tmp/v/regtest/blk00000.dat")
 	-c $H:26001 run 2>>"$tmp/y.log") &
 pids="$pids $!"
 upto 15 logged y "cannot store a block" || fail "a full disk was not reported"
+# ...once: a repeated line is counted, not written again (Hardening III,
+# finding 11: a full disk under re-sends wrote 30,690 identical lines).
+sleep 3
+k=$(grep -c "cannot store a block" "$tmp/y.log")
+[ "$k" -le 3 ] || fail "the full disk was reported $k times"
 
 # Finding 7: 20 inbound peers from one /16, all alike (each answers every
 # ping at once), do not lock v3's inbound slots: protection ranks
