@@ -368,7 +368,8 @@ static struct blockindex *index_add(struct chain *c, const uint8_t *hdr,
 static int accept_header(struct chain *c, const uint8_t *hdr,
                          struct blockindex **out) {
 	uint8_t hash[SHA256_LEN];
-	struct blockindex *prev;
+	struct blockindex *prev, *t = tip(c);
+	u256 w;
 	int r;
 	sha256d(hdr, HEADER_LEN, hash);
 	if ((*out = map_get(&c->index, hash)))
@@ -376,12 +377,25 @@ static int accept_header(struct chain *c, const uint8_t *hdr,
 	if (!(prev = map_get(&c->index, hdr + HDR_PREV)))
 		return V_PREVIOUS_UNKNOWN;
 	if (prev->status & FAILED) return V_PREVIOUS_INVALID;
-	if (prev->height >= tip(c)->height + HEADERS_AHEAD)
+	if (prev->height >= t->height + HEADERS_AHEAD)
 		return V_TOO_FAR_AHEAD;
+	/* A header that does not make the best chain costs memory and may
+	 * never matter: it is kept only if its chain has at least the work
+	 * the active chain had SIDE_MARGIN blocks below its tip (it could yet
+	 * overtake), and while fewer than SIDE_MAX are held.  A fork deeper
+	 * than that is not followed: finality, as rolling checkpoints give. */
+	header_work(get32le(hdr + HDR_BITS), &w);
+	u256_add(&w, &prev->work);
+	if (u256_cmp(&w, &c->best_hdr->work) <= 0 &&
+	    (c->side == SIDE_MAX ||
+	     (t->height >= c->root->height + SIDE_MARGIN &&
+	      u256_cmp(&w, &ancestor(t, t->height - SIDE_MARGIN)->work) < 0)))
+		return V_SIDE_TOO_FAR;
 	if ((r = header_check(c->p, hdr, hash, next_bits(c, prev),
 	                      least_time(c, prev), chain_now(c))) != V_OK)
 		return r;
 	*out = index_add(c, hdr, hash, prev);
+	c->side += *out != c->best_hdr;
 	return V_OK;
 }
 

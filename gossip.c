@@ -112,8 +112,8 @@ struct gpeer {
 	int inflight;            /* blocks it was asked for and owes */
 	int64_t headers_at;      /* when we asked it for headers; 0: not */
 	int answered;            /* it sent all the headers it had */
-	uint32_t sent_end;       /* the height our last headers to it ended */
-	uint32_t sent_tips;      /* at, on this tip (1 + gossip's tips) */
+	uint32_t answers;        /* headers answers sent it on this tip */
+	uint32_t sent_tips;      /* (the tip: gossip's tips then) */
 	int64_t rest_until;      /* it stalled: no block requests till then */
 	int owed;                /* light: the proofs it owes us */
 	int64_t asked_at;        /* light: when we asked for them */
@@ -139,6 +139,8 @@ struct gossip {
 	int norphans;
 	size_t orphan_bytes;
 	struct peer *hdr_peer;      /* asked for headers, if anyone */
+	uint8_t aside[5];            /* the group of the last that stalled */
+	int64_t aside_until;         /* them, and when it is asked again */
 	int64_t progress_at;
 	uint32_t progress_height;
 	int syncing;                 /* the last progress check was behind */
@@ -978,9 +980,9 @@ static const char *on_block(void *arg, struct peer *p, const uint8_t *b,
 /* getheaders: u32 count (at most MAX_LOCATOR) | count x hash | stop hash.
  * Answer with our active chain's headers after the first hash of the
  * locator on it (or the root), up to MAX_HEADERS or the stop hash.  On one
- * tip, an answer must start where the last one to this peer ended, or
- * later (as an honest sync's next request does): the same headers are
- * never sent twice, however the locator is dressed up. */
+ * tip, a peer gets at most twice as many answers as our chain has
+ * batches of headers: a whole sync, with room to ask again, however its
+ * locators are dressed up; no more (amplification). */
 static const char *on_getheaders(void *arg, struct peer *p, const uint8_t *b,
                                  size_t len) {
 	static uint8_t out[MAX_HEADERS][HEADER_LEN];
@@ -996,8 +998,12 @@ static const char *on_getheaders(void *arg, struct peer *p, const uint8_t *b,
 			chain_header(g->c, loc, out[0], &from);
 			break;
 		}
-	if (p->up->sent_tips == g->tips + 1 && from < p->up->sent_end)
+	if (p->up->sent_tips != g->tips)
+		p->up->answers = 0;
+	p->up->sent_tips = g->tips;
+	if (p->up->answers >= 2 * (chain_height(g->c) / MAX_HEADERS + 1))
 		return NULL;
+	p->up->answers++;
 	for (n = 0; n < MAX_HEADERS; n++) {
 		if (chain_hash_at(g->c, from + 1 + n, hash))
 			break;
@@ -1007,8 +1013,6 @@ static const char *on_getheaders(void *arg, struct peer *p, const uint8_t *b,
 			break;
 		}
 	}
-	p->up->sent_tips = g->tips + 1;
-	p->up->sent_end = from + n;
 	send_list(g, p, "headers", n, HEADER_LEN, out[0], 0, NULL);
 	return NULL;
 }
@@ -1039,7 +1043,8 @@ static const char *on_headers(void *arg, struct peer *p, const uint8_t *b,
 	/* (all it has) */
 	p->up->answered = n < MAX_HEADERS && r != V_TOO_FAR_AHEAD;
 	if (r != V_OK && r != V_ALREADY_KNOWN && r != V_PREVIOUS_UNKNOWN &&
-	    r != V_TIME_TOO_NEW && r != V_TOO_FAR_AHEAD)
+	    r != V_TIME_TOO_NEW && r != V_TOO_FAR_AHEAD &&
+	    r != V_SIDE_TOO_FAR)
 		return "invalid header";
 	if (n == MAX_HEADERS && i == n) {
 		g->hdr_peer = p;
@@ -1054,6 +1059,29 @@ static const char *on_headers(void *arg, struct peer *p, const uint8_t *b,
 }
 
 /* ==== Peers ==== */
+/* Is p to be asked for headers before q: an outbound peer first (we chose
+ * it), then one that has given us something new, then the one connected
+ * longest?  A stream of fresh connections that claim a great height and
+ * never answer so waits behind every peer that does. */
+static int sooner(const struct peer *p, const struct peer *q) {
+	if (p->outbound != q->outbound) return p->outbound;
+	if (!p->last_relay != !q->last_relay) return p->last_relay != 0;
+	return p->since < q->since;
+}
+
+/* Set p's network group aside for STALL_REST_MS (a headers request to p
+ * stalled, or p left before answering it), or with set 0: is it aside?
+ * (Not with -G: there every peer shares one group.) */
+static int aside(struct gossip *g, const struct peer *p, int set) {
+	uint8_t grp[5];
+	int64_t now = mono_ms();
+	net_group(&p->a, set ? g->aside : grp);
+	if (set)
+		g->aside_until = now + STALL_REST_MS;
+	return !set && !g->n->o.nogroups && now < g->aside_until &&
+	       !memcmp(grp, g->aside, sizeof grp);
+}
+
 /* A peer finished its handshake: make its sets, offer it our mempool,
  * and if it is an outbound full node, ask it for headers unless another
  * peer is being asked (the others wait for timeouts' choice). */
@@ -1081,6 +1109,8 @@ static void peer_gone(void *arg, struct peer *p) {
 	free(v);
 	if (g->hdr_peer == p)
 		g->hdr_peer = NULL;
+	if (p->up->headers_at)
+		aside(g, p, 1);
 	map_free(&p->up->known, 0);
 	map_free(&p->up->known_old, 0);
 	free(p->up->queue);
@@ -1090,16 +1120,6 @@ static void peer_gone(void *arg, struct peer *p) {
 }
 
 /* ==== Timers ==== */
-/* Is p to be asked for headers before q: an outbound peer first (we chose
- * it), then one that has given us something new, then the one connected
- * longest?  A stream of fresh connections that claim a great height and
- * never answer so waits behind every peer that does. */
-static int sooner(const struct peer *p, const struct peer *q) {
-	if (p->outbound != q->outbound) return p->outbound;
-	if (!p->last_relay != !q->last_relay) return p->last_relay != 0;
-	return p->since < q->since;
-}
-
 /* Requests that took too long go to the next announcer (a peer that
  * stalled a block rests), headers to another peer that may be ahead. */
 static void timeouts(struct gossip *g, int64_t now) {
@@ -1127,13 +1147,14 @@ static void timeouts(struct gossip *g, int64_t now) {
 	if (g->hdr_peer &&
 	    now - g->hdr_peer->up->headers_at > HEADERS_WAIT_MS) {
 		g->hdr_peer->height = g->hdr_peer->up->shown;
+		aside(g, g->hdr_peer, 1);
 		g->hdr_peer = NULL;
 	}
 	for (p = g->n->peers; !g->hdr_peer && p; p = p->next)
 		if (live(p) && is_full(p) && p->height > top &&
 		    !p->up->headers_at && !p->up->answered &&
 		    top < chain_height(g->c) + HEADERS_AHEAD &&
-		    (!best || sooner(p, best)))
+		    !aside(g, p, 0) && (!best || sooner(p, best)))
 			best = p;
 	if (best) {
 		g->hdr_peer = best;

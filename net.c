@@ -1235,10 +1235,8 @@ int net_timeout_ms(const struct net *n) {
 	if (n->any_cold)
 		t = t < COLD_MS ? t : COLD_MS;
 	for (const struct peer *p = n->peers; p; p = p->next)
-		if (p->backlog && p->debt < DEBT_MAX)
-			t = 0;
-		else if (p->backlog && t > COLD_MS)
-			t = COLD_MS;
+		if (p->backlog && t > 1)
+			t = 1;        /* (its next turn, or its debt paid) */
 	return t < 1000 ? t : 1000;
 }
 

@@ -258,7 +258,7 @@ struct params {
 	X(KEY_NOT_ADDRESS) X(OUTPUTS_EXCEED_INPUTS) X(AMOUNT_OUT_OF_RANGE) \
 	X(COINBASE_TOO_LARGE) X(IMMATURE_COINBASE_SPEND) X(MEMPOOL_CONFLICT) \
 	X(MEMPOOL_FULL) X(STORAGE_FAILED) X(NOT_REQUESTED) X(TOO_FAR_AHEAD) \
-	X(UNSUPPORTED_KEY) X(FEE_TOO_LOW) X(TOO_LONG_CHAIN)
+	X(UNSUPPORTED_KEY) X(FEE_TOO_LOW) X(TOO_LONG_CHAIN) X(SIDE_TOO_FAR)
 #define V_ENUM(x) V_##x,
 enum { REASONS(V_ENUM) V_NREASONS };
 /* A transaction, parsed: pointers into raw, which the caller keeps. */
@@ -373,10 +373,14 @@ struct chain {
 	struct map spends;       /* outpoint -> struct ptx spending it */
 	size_t pool_bytes;       /* the size of every mempool transaction */
 	int64_t expired_at;      /* when the mempool was last expired */
+	uint32_t side;           /* headers taken off the best chain */
 };
 #define HEADERS_AHEAD 20000 /* headers kept past the active tip (the rest
                               wait for bodies): a peer's cheap headers
                               cost us that much memory at most */
+#define SIDE_MARGIN   1000  /* blocks of the active chain's work a header
+                              off the best chain may be behind its tip, */
+#define SIDE_MAX      20000 /* and how many such headers are kept */
 #define CH_HEADER 1  /* chain_status: the header is known */
 #define CH_BODY   2  /* its body is stored */
 #define CH_ACTIVE 4  /* it is on the active chain */

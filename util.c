@@ -267,13 +267,10 @@ int dir_ours(const char *dir) {
 	struct stat st;
 	if (stat(dir, &st) || !S_ISDIR(st.st_mode))
 		return failed("%s is not a directory", dir);
-	if (st.st_uid != geteuid())
-		return failed("%s belongs to another user (uid %lu): use a "
-		              "directory of your own (-d)", dir,
-		              (unsigned long)st.st_uid);
-	if (st.st_mode & (S_IWGRP | S_IWOTH))
-		return failed("%s may be written by other users: "
-		              "chmod go-w %s", dir, dir);
+	if (st.st_uid != geteuid() || (st.st_mode & (S_IWGRP | S_IWOTH)))
+		return failed("%s must be yours and no one else's to write "
+		              "(use a directory of your own, or chmod go-w %s)",
+		              dir, dir);
 	if (access(dir, W_OK))
 		return failed("%s is read-only (%s): the node writes its "
 		              "files there", dir, strerror(errno));

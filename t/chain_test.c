@@ -1245,32 +1245,26 @@ static void branch_add(struct chain *c, uint8_t (*tip)[SHA256_LEN],
 }
 
 /* A peer makes the best header switch between two branches from genesis,
- * SWITCH_DEPTH deep (past an active chain as long), SWITCHES times (a
- * header or two more on the other each time): a switch must not cost the
- * depth.  Its CPU time, less the headers it takes, must stay within a few
- * headers' worth (walking the depth costs hundreds).  Each time, sync
- * fetches the new best branch from its first block. */
-#define SWITCH_DEPTH 40000
-#define SWITCHES     10000
+ * SWITCH_DEPTH deep (ahead of an empty active chain: a branch deeper
+ * than SIDE_MARGIN below the tip is refused now), SWITCHES times (a header
+ * or two more on the other each time), within HEADERS_AHEAD and SIDE_MAX:
+ * a switch must not cost the depth.  Its CPU time, less the headers it
+ * takes, must stay within a few headers' worth (walking the depth costs
+ * thousands).  Each time, sync fetches the new best branch from its first
+ * block. */
+#define SWITCH_DEPTH 8000
+#define SWITCHES     5000
 static void test_attack_header_switch(void) {
 	struct chain *c = fresh(NULL);
 	uint8_t tip[2][SHA256_LEN], first[2][SHA256_LEN], miss[4][SHA256_LEN];
-	uint8_t hdr[HEADER_LEN], *blk;
+	uint8_t hdr[HEADER_LEN];
 	uint32_t n[2] = { 0, 0 }, t0, ht[4], i, added;
 	clock_t t;
 	double per_header, per_switch;
-	size_t len;
 	int b;
 
 	keys();
-	c->sync_later = 1;
 	tip_header(c, hdr, tip[0]);
-	/* (coinbases claiming nothing) */
-	for (i = 0; i < SWITCH_DEPTH; i++) {
-		blk = block_on(c, NULL, NULL, 0, 0, &len);
-		assert(chain_add_block(c, blk, len) == V_OK);
-		free(blk);
-	}
 	memcpy(tip[1], tip[0], SHA256_LEN);
 	t0 = get32le(hdr + HDR_TIME);
 	t = clock();
@@ -1337,6 +1331,41 @@ static int warp_add(struct chain *c, uint8_t prev[SHA256_LEN], uint32_t bits,
 	if ((r = chain_add_header(c, h)) == V_OK)
 		sha256d(h, HEADER_LEN, prev);
 	return r;
+}
+
+/* Side branches at the easiest target, free on regtest: with an active
+ * chain of SIDE_MARGIN + 2 blocks, a branch from genesis is refused (not
+ * punished: side-too-far); one from height 2 is kept, but at most
+ * SIDE_MAX headers off the best chain are held; the active chain goes on.
+ */
+static void test_attack_side_branches(void) {
+	struct chain *c = fresh(NULL);
+	uint8_t prev[SHA256_LEN], hdr[HEADER_LEN], *b;
+	uint32_t t, h, i;
+	size_t len;
+
+	c->sync_later = 1;
+	for (i = 0; i < SIDE_MARGIN + 2; i++) {   /* (coinbases claim 0) */
+		b = block_on(c, NULL, NULL, 0, 0, &len);
+		assert(chain_add_block(c, b, len) == V_OK);
+		free(b);
+	}
+	chain_hash_at(c, 0, prev);
+	chain_header(c, prev, hdr, &h);
+	t = get32le(hdr + HDR_TIME) + 1;
+	assert(warp_add(c, prev, 0x207fffff, t) == V_SIDE_TOO_FAR);
+	chain_hash_at(c, 2, prev);
+	chain_header(c, prev, hdr, &h);
+	t = get32le(hdr + HDR_TIME) + 1;
+	c->side = SIDE_MAX - 1;
+	assert(warp_add(c, prev, 0x207fffff, t) == V_OK);
+	assert(c->side == SIDE_MAX);
+	assert(warp_add(c, prev, 0x207fffff, t + 1) == V_SIDE_TOO_FAR);
+	b = block_on(c, NULL, NULL, 0, 0, &len);
+	assert(chain_add_block(c, b, len) == V_OK);
+	free(b);
+	assert(chain_height(c) == SIDE_MARGIN + 3);
+	done(c);
 }
 
 /* The time warp (on `local`: 10-block windows of 5 s blocks): the last
@@ -1592,6 +1621,7 @@ int main(int argc, char **argv) {
 		{ "attack_headers_ahead", test_attack_headers_ahead },
 		{ "attack_time_warp", test_attack_time_warp },
 		{ "attack_trusted_tie", test_attack_trusted_tie },
+		{ "attack_side_branches", test_attack_side_branches },
 		{ "rule_form", test_rule_form },
 		{ "pool_cheap_first", test_pool_cheap_first },
 		{ "pool_chains", test_pool_chains },

@@ -7,7 +7,9 @@
 # while an honest peer still gives the truth; a payment from a light node
 # mined; full nodes that never announce transactions to a light node nor
 # take it as a source of headers or blocks.  The false peers are
-# t/testpeer proxies in front of an honest node.  Ports 28000-28099.
+# t/testpeer proxies in front of an honest node; a heavier fork from a
+# peer that then goes silent, after which an honest peer telling the
+# truth about the old tip is not banned.  Ports 28000-28099.
 # Every wait is bounded; every process is stopped.
 set -u
 . t/lib.sh
@@ -35,7 +37,9 @@ F=127.100.0.1 G=127.101.0.1 H=127.102.0.1 N=127.103.0.1
 hdr=$tmp/l/regtest/hdr00000.dat
 
 # Headers only: 2,000 blocks' headers, in one file of 92-byte records.
-ctl f mine 2000 >/dev/null || fail "f did not mine"
+ctl f mine 1995 >/dev/null || fail "f did not mine"
+cp -R "$tmp/f" "$tmp/g"               # (g forks from f at 1,995: below)
+ctl f mine 5 >/dev/null || fail "f did not mine"
 node f $F:28001 -o 0
 upto 10 ctl f status || fail "f did not start"
 if ! ctl f status | grep -q "^listen $F"; then
@@ -66,8 +70,10 @@ grep -q "hdr00000.dat: torn record" "$tmp/l.log" ||
 [ "$(wc -c <"$hdr")" -eq $((1999 * 92)) ] || fail "the torn header was not cut"
 stop l
 
-# A reorg among headers: g mined 2,003 blocks of its own; l follows them.
-ctl g mine 2003 >/dev/null || fail "g did not mine"
+# A reorg among headers: g has f's first 1,995 blocks and mined 8 of its
+# own (to a key of its own); l follows them.  (A fork deeper than 1,000
+# blocks would not be followed: side-too-far.)
+ctl g mine 8 "$(ctl g address new)" >/dev/null || fail "g did not mine"
 node g $G:28002 -o 0
 upto 10 ctl g status || fail "g did not start"
 light l -o 0
@@ -144,6 +150,23 @@ ctl l tx "$tx" | grep -q "confirmations\{0,1\} (proven)" ||
 	fail "tx does not show the proof"
 ctl l stats >"$tmp/st"; grep -q "^gossip tx-announced in 0 " "$tmp/st" ||
 	fail "a full node announced a transaction to l: $(cat "$tmp/st")"
+stop l
+
+# A heavier fork (Hardening III, finding 4): a proxy in front of g answers
+# l's first getheaders with 2,000 headers forking 10 blocks below its tip,
+# then never answers again (the headers request stays open).  l reorgs,
+# and asks about its new tip at once: h, dialled then, tells the truth
+# about the chain it knows and is never banned for it.
+"$peer" -b 127.114.0.1 $G 28002 proxy 28014 fork & pids="$pids $!"
+sleep 0.3
+light l -o 0 -c 127.114.0.1:28014
+at l $(($(field g height) - 10 + 2000)) || fail "l did not take the fork"
+ctl l connect $H:28003 >/dev/null || fail "l cannot dial h"
+upto 10 sh -c "'$bin' -d '$tmp/l' -n regtest peers |
+	grep -q '^$H:28003 out ready full'" || fail "h is not l's peer"
+sleep 3
+grep -q "ban $H" "$tmp/l.log" && fail "l banned h for the truth"
+ctl l peers | grep -q "^$H:28003 out ready full" || fail "l dropped h"
 stop l
 
 # A full node never takes a light peer as a source: n (height 0) gets no

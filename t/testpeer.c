@@ -2,7 +2,8 @@
  * t/testpeer.c - a small peer for the network tests: it does one thing,
  * well or badly, to a node and reports what happened.
  *
- * usage: t/testpeer [-b SRCIP] HOST PORT MODE [N [SECONDS]]
+ * usage: t/testpeer [-L] [-b SRCIP] HOST PORT MODE [N [SECONDS]]
+ *   -L          say services 0 in the version: a light peer
  *   good        handshake, then ping; exit 0 if the pong comes back
  *   garbage, magic, checksum, huge, early, addrflood, inv
  *               one protocol violation (twice for the last three, which
@@ -52,7 +53,8 @@
  *   slowloris S one ping a byte every 200 ms; exit 0 if the node hangs
  *               up within S seconds
  *   getheaders N
- *               the same getheaders N times; print how many answers came
+ *               N getheaders, each with a fresh random first locator
+ *               hash; print how many answers came
  *   headers N S N regtest headers on the node's tip, no bodies; hold S s
  *   invflood N S
  *               every second for S seconds, an inv of N random
@@ -81,6 +83,18 @@
  *               times; what comes back is read and dropped
  *   liar S      claim height 2^32-1, answer nothing; print how many
  *               getdata came within S seconds
+ *   blockinv S announce a block nobody has; print how many getdata came
+ *               for it within S seconds
+ *   frame H N   from the coinbase of block H (ours), N payments in a
+ *               line: each announced by this peer and, once the node asks
+ *               for it, pushed first by a second connection (127.0.0.1),
+ *               then sent by this one; exit 0 if this peer is still served
+ *   twice S     a malformed inv, another S seconds later, then a ping;
+ *               exit 0 if the pong comes
+ *   proofs N S  N connections sending getproofs for 16 addresses nothing
+ *               pays, on the node's tip, for S seconds as fast as the node
+ *               takes them; print how many reads of answers there were
+ *   fork N S    as headers, but forking from the genesis block
  *   control PATH N S
  *               N connections to the control socket PATH: the first asks
  *               `status` and never reads, the rest say nothing; hold S s
@@ -91,7 +105,10 @@
  *               every proofs it answers as KIND says: branch (a byte of
  *               its merkle branch), pay (it names the transaction's other
  *               output), block (its block hash), withhold (no proofs at
- *               all, 300 ms late); runs until killed
+ *               all, 300 ms late), fork (the light node's first
+ *               getheaders is answered with 2,000 headers of a heavier
+ *               fork from 10 blocks below its tip; no getheaders or
+ *               getproofs is answered after); runs until killed
  * Every wait is bounded.  The network is regtest, or $TESTPEER_NET.
  */
 #define _POSIX_C_SOURCE 200809L
@@ -1173,8 +1190,35 @@ static size_t forge(uint8_t *m, size_t len, const char *kind) {
 	return len;
 }
 
+/* For a getheaders payload g (a locator from the light node's tip): into
+ * m, a headers message of MAX_HEADERS headers forking from the 11th hash
+ * of the locator (10 blocks below that tip), a heavier branch; returns
+ * its length, or 0 if the locator is shorter. */
+static size_t fork_headers(const uint8_t *g, size_t len, uint8_t *m) {
+	uint8_t prev[SHA256_LEN], *h;
+	uint32_t i, t = (uint32_t)time(NULL) + 3600;
+
+	if (len < 4 + 12 * SHA256_LEN || get32le(g) < 12) return 0;
+	memcpy(prev, g + 4 + 10 * SHA256_LEN, SHA256_LEN);
+	put32le(m, 2000);
+	for (i = 0; i < 2000; i++) {
+		h = m + 4 + i * HEADER_LEN;
+		memset(h, 0x5a, HEADER_LEN);
+		put32le(h, 1);
+		memcpy(h + HDR_PREV, prev, SHA256_LEN);
+		put32le(h + HDR_TIME, t + i);
+		put32le(h + HDR_BITS, 0x207fffff);
+		while (block_mine(h, HEADER_LEN, 1, 0) == 0)
+			;
+		sha256d(h, HEADER_LEN, prev);
+	}
+	return 4 + 2000 * HEADER_LEN;
+}
+
 /* Relay frames between fd[0] (the light node) and fd[1] (the node) until
- * either hangs up, forging the proofs that come back. */
+ * either hangs up, forging the proofs that come back (or, for kind fork,
+ * answering the light node's first getheaders with a heavier fork, and
+ * no getheaders or getproofs after). */
 static void relay(int fd[2], const char *kind) {
 	static uint8_t buf[2][FRAME_HEAD + MAX_PAYLOAD], m[MAX_PAYLOAD],
 	               out[FRAME_HEAD + MAX_PAYLOAD];
@@ -1185,7 +1229,7 @@ static void relay(int fd[2], const char *kind) {
 	char cmd[FRAME_CMD + 1];
 	long used = 0;
 	ssize_t k;
-	int i;
+	int i, to, forked = 0;
 
 	p[0].fd = fd[0];
 	p[1].fd = fd[1];
@@ -1202,9 +1246,22 @@ static void relay(int fd[2], const char *kind) {
 				memcpy(m, pl, plen);
 				if (i == 1 && !strcmp(cmd, "proofs"))
 					plen = forge(m, plen, kind);
+				to = fd[1 - i];
+				if (i == 0 && !strcmp(cmd, "getproofs") &&
+				    !strcmp(kind, "fork"))
+					to = -1;      /* (never answered) */
+				if (i == 0 && !strcmp(cmd, "getheaders") &&
+				    !strcmp(kind, "fork")) {
+					plen = forked ? 0 :
+					       fork_headers(pl, plen, m);
+					forked = 1;
+					strcpy(cmd, "headers");
+					to = plen ? fd[0] : -1;
+				}
 				n = frame_write(out, magic, cmd, m, plen);
-				for (sent = 0; sent < n; sent += (size_t)k)
-					if ((k = write(fd[1 - i], out + sent,
+				for (sent = 0; to >= 0 && sent < n;
+				     sent += (size_t)k)
+					if ((k = write(to, out + sent,
 					               n - sent)) <= 0)
 						return;
 				memmove(buf[i], buf[i] + used,
