@@ -654,11 +654,12 @@ static int check_proof(struct gossip *g, const struct proof *f,
 	return 0;
 }
 
-/* proofs (light node): outputs a full peer proves up to the tip we asked
+/* proofs (light node): outputs a full peer proves up to the tip we ask
  * about.  One false proof bans it, and none of its answer is taken; an
- * answer about an older tip, or about one that has left the active chain
- * since we asked (stale, not false), is dropped; a refusal is asked again
- * later (unless there are too many outputs: the other peers may say). */
+ * answer about another tip (an older one), or about one that has left the
+ * active chain since we asked (stale, not false), is dropped; a refusal
+ * is asked again later (unless there are too many outputs: the other
+ * peers may say). */
 static const char *on_proofs(void *arg, struct peer *p, const uint8_t *b,
                              size_t len) {
 	static struct outref v[PROOF_OUTS];

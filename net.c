@@ -884,23 +884,26 @@ static void handle_frame(struct net *n, struct peer *p, const char *cmd,
 		bad = n->handlers[i].fn(n->handlers[i].arg, p, b, len);
 	if (bad)
 		net_misbehave(n, p, W_MALFORMED, bad);
-	if (!strncmp(cmd, "get", 3))
+	if (!strncmp(cmd, "get", 3)) {
 		p->debt += mono_us() - start;
+		n->owing = 1;
+	}
 }
 
 /* Pay off the peers' debts for the time since the last turn: answering
  * requests gets SHARE_PCT of the node's time, shared equally among the
  * peers that owe.  So one peer or 117 take the same share of the node,
- * and a peer that asks little is served at once. */
+ * and a peer that asks little is served at once.  (While nobody owes, an
+ * idle node walks no list of its peers.) */
 static void repay(struct net *n) {
-	int64_t now = mono_us(), owing = 0, pay = 0;
+	int64_t now = mono_us(), owing = 0, pay;
 	struct peer *p;
-	for (p = n->peers; p; p = p->next)
+	for (p = n->peers; p && n->owing; p = p->next)
 		owing += p->debt > 0;
-	if (owing)
-		pay = (now - n->repaid_at) * SHARE_PCT / 100 / owing;
-	for (p = n->peers; p; p = p->next)
+	pay = owing ? (now - n->repaid_at) * SHARE_PCT / 100 / owing : 0;
+	for (p = n->peers; p && owing; p = p->next)
 		p->debt = p->debt > pay ? p->debt - pay : 0;
+	n->owing = owing > 0;
 	n->repaid_at = now;
 }
 
@@ -933,6 +936,7 @@ static void frames(struct net *n, struct peer *p) {
 		buf_take(n, &p->in, at);
 	p->backlog = buf_size(&p->in) > 0 &&
 	             (k == FRAMES_TURN || p->debt >= DEBT_MAX);
+	n->backlog |= p->backlog;
 }
 
 /* Read what the socket has, within the budget, and handle it. */
@@ -948,6 +952,7 @@ static void receive(struct net *n, struct peer *p) {
 	memcpy(buf_room(n, &p->in, k), scratch, k);
 	p->in.len += k;
 	shed(n, NULL);
+	frames(n, p);
 }
 
 /* ==== Connections ==== */
@@ -1234,9 +1239,8 @@ int net_timeout_ms(const struct net *n) {
 		t = t < 200 ? t : 200;
 	if (n->any_cold)
 		t = t < COLD_MS ? t : COLD_MS;
-	for (const struct peer *p = n->peers; p; p = p->next)
-		if (p->backlog && t > 1)
-			t = 1;        /* (its next turn, or its debt paid) */
+	if (n->backlog)
+		t = 1;                /* (the next turn, or a debt paid) */
 	return t < 1000 ? t : 1000;
 }
 
@@ -1275,11 +1279,14 @@ int net_pollfds(struct net *n, struct pollfd *pfd) {
 	return k;
 }
 
-/* Act on what poll() reported for net_pollfds' slots; then every peer has
- * its turn at what it sent, in order. */
+/* Act on what poll() reported for net_pollfds' slots: a peer that sent
+ * something, or read what it was sent, has its turn at what it sent; then
+ * so has every peer whose frames wait. */
 void net_events(struct net *n, const struct pollfd *pfd, int count) {
 	struct peer *p;
+	int waiting = n->backlog;
 	repay(n);
+	n->backlog = 0;
 	for (int i = 0; i < count; i++) {
 		if (!pfd[i].revents) continue;
 		p = n->who[i];
@@ -1291,11 +1298,14 @@ void net_events(struct net *n, const struct pollfd *pfd, int count) {
 			connected_out(n, p);
 		else if (pfd[i].revents & (POLLIN | POLLHUP | POLLERR))
 			receive(n, p);
-		if (p && p->fd >= 0 && (pfd[i].revents & POLLOUT))
+		if (p && p->fd >= 0 && (pfd[i].revents & POLLOUT)) {
 			write_out(n, p);
+			frames(n, p);
+		}
 	}
-	for (p = n->peers; p; p = p->next)
-		frames(n, p);
+	for (p = n->peers; p && waiting; p = p->next)
+		if (p->backlog)
+			frames(n, p);
 }
 
 /* ==== Opening and closing ==== */

@@ -588,6 +588,7 @@ struct net {
 	int any_cold;            /* some peer is cold */
 	int dropped;             /* a peer was dropped: sweep */
 	int64_t repaid_at;       /* when debts were last paid off (us) */
+	int owing, backlog;      /* a peer may owe; a peer's frames wait */
 };
 void net_group(const struct naddr *a, uint8_t g[5]);
 const char *net_text(const struct naddr *a);

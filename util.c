@@ -252,7 +252,7 @@ int file_open(const char *path, int flags) {
 	int fd = open(path, flags | O_NOFOLLOW, 0600);
 	if (fd < 0) return -1;
 	if (fstat(fd, &st) || !S_ISREG(st.st_mode) ||
-	    st.st_uid != geteuid() || st.st_nlink > 1) {
+	    st.st_uid != geteuid() || st.st_nlink != 1) {
 		close(fd);
 		errno = EPERM;
 		return -1;

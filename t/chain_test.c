@@ -771,8 +771,8 @@ static struct chain *open_with(int flags, const char *report) {
 static void test_store_checked(void) {
 	struct chain *c = funded();
 	uint8_t t1[4096], *txs[1], *b, head[8], sum[4], hash[SHA256_LEN];
-	uint8_t *f, other[SHA256_LEN] = { 9 };
-	size_t lens[1], len, flen;
+	uint8_t *f, other[SHA256_LEN] = { 9 }, *b2, hash2[SHA256_LEN];
+	size_t lens[1], len, flen, len2;
 	char path[128];
 	FILE *out;
 
@@ -790,16 +790,29 @@ static void test_store_checked(void) {
 	b = block_on(c, txs, lens, 1, 50 * COIN, &len);
 	chain_close(c);
 	sha256d(b, HEADER_LEN, hash);
+	/* ...and a block 15 on it, which checked.dat will name */
+	b2 = block_after(hash, 15, get32le(b + HDR_TIME) + 1, NULL, NULL, 0,
+	                 50 * COIN, 0, &len2);
+	sha256d(b2, HEADER_LEN, hash2);
 	memcpy(head, "pcrt", 4);
-	put32le(head + 4, (uint32_t)len);
-	put32le(sum, crc32(b, len));
 	snprintf(path, sizeof path, "%s/blk00000.dat", dir);
 	assert((out = fopen(path, "ab")));
+	put32le(head + 4, (uint32_t)len);
+	put32le(sum, crc32(b, len));
 	assert(fwrite(head, 1, 8, out) == 8 && fwrite(b, 1, len, out) == len &&
+	       fwrite(sum, 1, 4, out) == 4);
+	put32le(head + 4, (uint32_t)len2);
+	put32le(sum, crc32(b2, len2));
+	assert(fwrite(head, 1, 8, out) == 8 &&
+	       fwrite(b2, 1, len2, out) == len2 &&
 	       fwrite(sum, 1, 4, out) == 4 && fclose(out) == 0);
-	put_checked(14, hash);            /* trusted: taken unchecked */
+	put_checked(15, hash2);           /* 14 trusted: taken unchecked */
 	c = open_with(0, "");
-	assert(chain_height(c) == 14);
+	assert(chain_height(c) == 15);
+	chain_close(c);
+	put_checked(14, hash);            /* its own height: checked */
+	c = open_with(0, "checked.dat: its block is not on the active");
+	assert(chain_height(c) == 13);
 	chain_close(c);
 	c = open_with(CHAIN_REINDEX, "");
 	assert(chain_height(c) == 13);
@@ -818,6 +831,7 @@ static void test_store_checked(void) {
 	assert(chain_height(c) == 13);
 	assert(chain_status(c, hash) & CH_FAILED);
 	free(b);
+	free(b2);
 	done(c);
 }
 
