@@ -102,7 +102,8 @@ upto 20 height v $((b + 106)) &&
 echo "attack_wallet_pay_ok $ok"
 # The getproofs attack: 8 blocks of 24,000 outputs each (192,000 unspent
 # outputs in all, 4,000 addresses), then 4 connections asking for the
-# proofs of 16 addresses nothing pays, as fast as v takes them.
+# proofs of 16 addresses nothing pays (about the genesis block: the whole
+# chain), as fast as v takes them.
 for i in 1 2 3 4 5 6 7 8; do
 	"$peer" -b 127.143.0.$i $V 23200 bigblock >/dev/null
 done
