@@ -59,7 +59,7 @@ if [ "$(id -u)" = 0 ] && command -v setpriv >/dev/null 2>&1; then
 	ro=$(mktemp -d) && chmod 755 "$ro" && cp "$bin" "$ro/pc" &&
 		mkdir -p "$ro/d/regtest" && chown -R 65534 "$ro/d" &&
 		chmod 555 "$ro/d" "$ro/d/regtest" ||
-		fail "no read-only directory"
+		{ rm -rf "$ro"; fail "no read-only directory"; }
 	setpriv --reuid=65534 --regid=65534 --clear-groups \
 		"$ro/pc" -d "$ro/d" -n regtest tip >"$tmp/out" 2>&1
 	k=$?
