@@ -680,7 +680,7 @@ static int store(struct chain *c, struct blockindex *n, const uint8_t *blk,
 	    file_io(c->fd, (uint8_t *)blk, len, at + RECORD_HEAD, 1) ||
 	    file_io(c->fd, sum, RECORD_TAIL, at + RECORD_HEAD + (off_t)len,
 	            1) ||
-	    (!c->sync_later && fsync(c->fd))) {
+	    (!c->sync_later && file_flush(c->fd))) {
 		int e = errno;
 		if (c->fd >= 0 && ftruncate(c->fd, at))
 			fatal("cannot undo a failed write to a block file");
@@ -688,6 +688,8 @@ static int store(struct chain *c, struct blockindex *n, const uint8_t *blk,
 		        c->dir, KIND(c), (unsigned)c->filenum, strerror(e));
 		return V_STORAGE_FAILED;
 	}
+	if (!c->unsynced)
+		c->unsynced = mono_ms();
 	n->file = c->filenum;
 	n->pos = at + RECORD_HEAD;
 	n->len = len;
@@ -1057,7 +1059,7 @@ static int replay_file(struct chain *c, uint32_t num, uint8_t *buf,
 		     "before it kept",
 		     KIND(c), (unsigned)num, why, (long long)pos,
 		     (long long)(end - pos));
-		if (ftruncate(fd, pos) || fsync(fd))
+		if (ftruncate(fd, pos) || file_flush(fd))
 			fatal("cannot cut a damaged block file");
 	}
 	if (c->fd >= 0)
@@ -1202,14 +1204,16 @@ void chain_close(struct chain *c) {
 	free(c);
 }
 
-/* Flush the block file, then name the tip in checked.dat: a running node
- * does it every TICK_MS, not per block, or sync would wait on the disk (a
+/* Flush the block file if it was written, then name the tip in
+ * checked.dat if it moved: a running node does it a moment after a write
+ * (node.c's FLUSH_MS), not per block, or sync would wait on the disk (a
  * crash loses the last blocks). */
 void chain_sync(struct chain *c) {
-	if (c->fd >= 0 && fsync(c->fd))
+	if (c->fd < 0) return;
+	if (c->unsynced && file_flush(c->fd))
 		fatal("cannot flush a block file");
-	if (c->fd < 0 || c->light ||
-	    !memcmp(c->checked.hash, tip(c)->hash, SHA256_LEN))
+	c->unsynced = 0;
+	if (c->light || !memcmp(c->checked.hash, tip(c)->hash, SHA256_LEN))
 		return;
 	c->checked.height = tip(c)->height;
 	memcpy(c->checked.hash, tip(c)->hash, SHA256_LEN);

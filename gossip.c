@@ -17,7 +17,8 @@
  * header chain are then fetched from every peer that has them, WINDOW at a
  * time from each, and a peer that stalls has its requests moved.
  * gossip_open() registers gossip's handlers with net.c; the loop calls
- * gossip_tick() for the timers.
+ * gossip_timers() on every turn, which runs what is due and says when the
+ * next timer is.
  *
  * A light node syncs the same headers and fetches no bodies.  It proves
  * its wallet's coins instead: it asks every peer (getproofs) for the
@@ -42,7 +43,6 @@
 #define TX_WAIT_MS      2000     /* an announcer's time to deliver a tx, */
 #define BLOCK_WAIT_MS   5000     /* a block, before the next is asked, */
 #define HEADERS_WAIT_MS 10000    /* or headers */
-#define TIMERS_MS       100      /* the loop's tick (node.c's TICK_MS) */
 #define WINDOW          32       /* blocks in flight from one peer */
 #define AHEAD           1024     /* sync fetches at most this far ahead */
 #define FETCH_MAX       128      /* blocks considered per scheduling pass */
@@ -83,7 +83,7 @@ struct want {
 	struct peer *from[ANNOUNCERS]; /* announcers not yet tried */
 	int nfrom;
 	struct peer *asked;         /* NULL: nobody yet */
-	int64_t asked_at;
+	int64_t until;              /* when its answer is late (monotonic ms) */
 };
 
 /* A hash this node took (or refused) lately, and when (wall-clock ms). */
@@ -127,6 +127,7 @@ struct gossip {
 	int delay_ms;                /* batching of tx announcements */
 	int per_peer;                /* wanted hashes one peer may announce */
 	struct map wants;            /* hash -> struct want */
+	int64_t wants_at;            /* when the first of them may be late */
 	struct recent *recent;       /* a ring of RECENT_MAX hashes */
 	size_t recent_at;
 	/* the ring's index: hash -> struct recent */
@@ -369,12 +370,20 @@ static void tip_changed(struct gossip *g) {
 }
 
 /* ==== Wanted hashes ==== */
+/* Note that p is asked for w now (a block: one more in flight from it),
+ * and when its answer is late. */
+static void asked(struct gossip *g, struct want *w, struct peer *p) {
+	int64_t now = mono_ms();
+	w->asked = p;
+	w->until = now + (w->type == INV_TX ? TX_WAIT_MS : BLOCK_WAIT_MS);
+	due(now, w->until, &g->wants_at);
+	if (w->type == INV_BLOCK)
+		p->up->inflight++;
+}
+
 /* Ask an announcer for a wanted hash, the first one left. */
 static void ask(struct gossip *g, struct want *w) {
-	w->asked = w->from[0];
-	w->asked_at = mono_ms();
-	if (w->type == INV_BLOCK)
-		w->asked->up->inflight++;
+	asked(g, w, w->from[0]);
 	send_inv(g, w->asked, "getdata", w->type, &w->hash, 1);
 }
 
@@ -458,11 +467,10 @@ static void fetch_blocks(struct gossip *g) {
 	static uint8_t hash[FETCH_MAX][SHA256_LEN], batch[WINDOW][SHA256_LEN];
 	static uint32_t height[FETCH_MAX];
 	size_t i, nb, k = chain_missing(g->c, hash, height, FETCH_MAX, AHEAD);
-	int64_t now = mono_ms();
 	struct want *w;
 	for (struct peer *p = g->n->peers; k && p; p = p->next) {
 		if (!live(p) || !is_full(p) || p->up->inflight > WINDOW / 2 ||
-		    p->up->rest_until > now)
+		    p->up->rest_until)
 			continue;
 		uint32_t top = p->outbound ? p->height : p->up->shown;
 		for (i = nb = 0; i < k && p->up->inflight < WINDOW; i++) {
@@ -470,9 +478,7 @@ static void fetch_blocks(struct gossip *g) {
 			    ((w = map_get(&g->wants, hash[i])) && w->asked) ||
 			    !(w = want_of(g, p, INV_BLOCK, hash[i])))
 				continue;
-			w->asked = p;
-			w->asked_at = now;
-			p->up->inflight++;
+			asked(g, w, p);
 			memcpy(batch[nb++], hash[i], SHA256_LEN);
 		}
 		if (nb)
@@ -480,11 +486,14 @@ static void fetch_blocks(struct gossip *g) {
 	}
 }
 
-/* Log sync progress now and then while the best header is ahead. */
-static void progress(struct gossip *g, int64_t now) {
+/* Log sync progress every PROGRESS_MS while the best header is ahead,
+ * and once when it is caught up. */
+static void progress(struct gossip *g, int64_t now, int64_t *next) {
 	uint32_t h = chain_height(g->c), top = chain_best_header(g->c, NULL);
 	double secs = (now - g->progress_at) / 1000.0;
-	if (now - g->progress_at < PROGRESS_MS) return;
+	if ((top > h || g->syncing) &&
+	    !due(now, g->progress_at + PROGRESS_MS, next))
+		return;
 	if (top > h)
 		log_msg(LOG_INFO, "sync: height %u of %u, %.0f blocks/s",
 		        (unsigned)h, (unsigned)top,
@@ -549,18 +558,16 @@ static void ask_proofs(struct gossip *g, struct peer *p) {
 
 /* A light node's rounds: once the tip has moved and no headers are being
  * fetched (or at once, if the tip asked about left the active chain),
- * every peer is asked afresh (the first answer replaces what was proven);
- * a peer that could not answer is asked again after RETRY_MS. */
-static void proof_rounds(struct gossip *g, int64_t now) {
-	int fresh = memcmp(g->asked, g->tip, SHA256_LEN) &&
-	            (!g->hdr_peer ||
-	             !(chain_status(g->c, g->asked) & CH_ACTIVE));
-	if (fresh)
-		memcpy(g->asked, g->tip, SHA256_LEN);
-	g->fresh |= fresh;
+ * every peer is asked afresh (the first answer replaces what was proven).
+ * (A peer that could not answer is asked again by gossip_timers.) */
+static void proof_rounds(struct gossip *g) {
+	if (!memcmp(g->asked, g->tip, SHA256_LEN) ||
+	    (g->hdr_peer && (chain_status(g->c, g->asked) & CH_ACTIVE)))
+		return;
+	memcpy(g->asked, g->tip, SHA256_LEN);
+	g->fresh = 1;
 	for (struct peer *p = g->n->peers; p; p = p->next)
-		if (live(p) &&
-		    (fresh || (p->up->proof_at && now >= p->up->proof_at)))
+		if (live(p))
 			ask_proofs(g, p);
 }
 
@@ -801,6 +808,7 @@ static const char *on_notfound(void *arg, struct peer *p, const uint8_t *b,
 	for (i = 0; i < n; i++, e += INV_REC)
 		if ((w = map_get(&g->wants, e + 4)) && w->asked == p)
 			pass_over(g, w, p);
+	fetch_blocks(g);          /* (a block nobody else announced) */
 	return NULL;
 }
 
@@ -1054,7 +1062,7 @@ static const char *on_headers(void *arg, struct peer *p, const uint8_t *b,
 	fetch_blocks(g);
 	if (g->c->light) {
 		tip_changed(g);
-		proof_rounds(g, mono_ms());
+		proof_rounds(g);
 	}
 	return NULL;
 }
@@ -1098,6 +1106,7 @@ static void peer_ready(void *arg, struct peer *p) {
 	}
 	if (g->c->light)
 		ask_proofs(g, p);
+	fetch_blocks(g);
 }
 
 /* A peer is gone: what it was asked for goes to the next announcer. */
@@ -1121,23 +1130,19 @@ static void peer_gone(void *arg, struct peer *p) {
 }
 
 /* ==== Timers ==== */
-/* Requests that took too long go to the next announcer (a peer that
- * stalled a block rests), headers to another peer that may be ahead. */
+/* Requests that are late go to the next announcer (a peer that stalled
+ * a block rests, and is believed only as far as it has shown). */
 static void timeouts(struct gossip *g, int64_t now) {
 	void **v = map_values(&g->wants);
 	size_t i, n = g->wants.n;
-	struct peer *p, *best = NULL;
-	uint32_t top = chain_best_header(g->c, NULL);
+	struct peer *p;
+	g->wants_at = now + NEVER_MS;
 	for (i = 0; i < n; i++) {
 		struct want *w = v[i];
-		if (!w->asked ||
-		    now - w->asked_at <
-		            (w->type == INV_TX ? TX_WAIT_MS : BLOCK_WAIT_MS))
-			continue;
+		if (!w->asked || !due(now, w->until, &g->wants_at)) continue;
 		p = w->asked;
 		log_msg(LOG_DEBUG, "%s %s stalled", net_text(&p->a),
 		        w->type == INV_TX ? "tx" : "block");
-		/* rest; believe only what it showed */
 		if (w->type == INV_BLOCK) {
 			p->up->rest_until = now + STALL_REST_MS;
 			p->height = p->up->shown;
@@ -1145,48 +1150,54 @@ static void timeouts(struct gossip *g, int64_t now) {
 		pass_over(g, w, p);
 	}
 	free(v);
-	if (g->hdr_peer &&
-	    now - g->hdr_peer->up->headers_at > HEADERS_WAIT_MS) {
-		g->hdr_peer->height = g->hdr_peer->up->shown;
-		aside(g, g->hdr_peer, 1);
-		g->hdr_peer = NULL;
-	}
-	for (p = g->n->peers; !g->hdr_peer && p; p = p->next)
-		if (live(p) && is_full(p) && p->height > top &&
+}
+
+/* Run gossip's timers that are due: each peer's queue of announcements,
+ * its rest after a stall and a light node's retry; the wanted hashes'
+ * deadlines; a headers request's stall, and if none is out, a peer to ask
+ * that may be ahead; progress.  Returns when the next is due. */
+int64_t gossip_timers(struct gossip *g) {
+	int64_t now = mono_ms(), next = now + NEVER_MS;
+	uint32_t top = chain_best_header(g->c, NULL);
+	struct peer *p, *best = NULL;
+	int fetch = 0;
+	for (p = g->n->peers; p; p = p->next) {
+		if (!live(p)) continue;
+		if (p->up->nqueue && due(now, p->up->announce_at, &next))
+			announce_queue(g, p);
+		if (p->up->rest_until && due(now, p->up->rest_until, &next)) {
+			p->up->rest_until = 0;
+			fetch = 1;
+		}
+		if (p->up->proof_at && due(now, p->up->proof_at, &next))
+			ask_proofs(g, p);
+		if (!g->hdr_peer && is_full(p) && p->height > top &&
 		    !p->up->headers_at && !p->up->answered &&
 		    top < chain_height(g->c) + HEADERS_AHEAD &&
 		    !aside(g, p, 0) && (!best || sooner(p, best)))
 			best = p;
-	if (best) {
+	}
+	if (g->wants.n && due(now, g->wants_at, &next)) {
+		timeouts(g, now);
+		fetch = 1;
+	}
+	if (fetch)
+		fetch_blocks(g);
+	if (g->aside_until && due(now, g->aside_until, &next))
+		g->aside_until = 0;
+	if (g->hdr_peer && due(now, g->hdr_peer->up->headers_at +
+	                       HEADERS_WAIT_MS, &next)) {
+		g->hdr_peer->height = g->hdr_peer->up->shown;
+		aside(g, g->hdr_peer, 1);
+		g->hdr_peer = NULL;
+	} else if (best) {
 		g->hdr_peer = best;
 		send_getheaders(g, best, NULL);
 	}
-}
-
-/* Send the queues that are due; on a tick, timeouts, fetching, progress. */
-void gossip_tick(struct gossip *g, int tick) {
-	int64_t now = mono_ms();
-	for (struct peer *p = g->n->peers; p; p = p->next)
-		if (live(p) && p->up->nqueue && now >= p->up->announce_at)
-			announce_queue(g, p);
-	if (!tick) return;
-	timeouts(g, now);
-	fetch_blocks(g);
-	progress(g, now);
+	progress(g, now, &next);
 	if (g->c->light)
-		proof_rounds(g, now);
-}
-
-/* How long the loop may sleep before gossip_tick has work: the nearest
- * queue, or while requests wait, a timer tick. */
-int gossip_timeout_ms(const struct gossip *g) {
-	int64_t now = mono_ms(), t = TIMERS_MS;
-	if (!g->wants.n && !g->hdr_peer)
-		t = 1000;
-	for (const struct peer *p = g->n->peers; p; p = p->next)
-		if (live(p) && p->up->nqueue && p->up->announce_at - now < t)
-			t = p->up->announce_at - now;
-	return t < 0 ? 0 : t;
+		proof_rounds(g);
+	return next;
 }
 
 /* ==== What the node itself makes ==== */

@@ -60,7 +60,8 @@
 #define PROTECT_PING  8           /* and of lowest ping, */
 #define PROTECT_RELAY 4           /* and of most recent useful relay */
 #define HOT_MS        5000        /* a peer silent this long goes cold, */
-#define COLD_MS       10          /* and is polled this often */
+#define COLD_MS       10          /* and a busy loop polls it this often */
+#define DIAL_MS       100         /* between dials, while peers are lacking */
 #define TRIED         1           /* an entry's tried bits: a handshake */
 #define USEFUL        2           /* and news from it */
 
@@ -315,6 +316,7 @@ static int book_add(struct net *n, const struct naddr *a, int64_t heard) {
 	if (count >= BUCKET_SIZE && worst == n->nbook) return 0;
 	if (count >= BUCKET_SIZE)
 		book_drop(n, worst);
+	n->dial_at = 0;                 /* (someone new to dial) */
 	e = &n->book[n->nbook++];
 	memset(e, 0, sizeof *e);
 	e->a = *a;
@@ -1064,8 +1066,8 @@ static int connected(const struct net *n, const struct naddr *a) {
 /* Open one more outbound connection: a random address of the book (one
  * that gave us news first, for the first quarter of the tries, then one
  * that once worked, to half), not connected, banned or backing off, in a
- * group with no outbound peer. */
-static void pick_outbound(struct net *n) {
+ * group with no outbound peer.  Returns 0, or -1 if it found nobody. */
+static int pick_outbound(struct net *n) {
 	int64_t now = mono_ms() / 1000, wait;
 	for (int tries = 0; tries < 100 && n->nbook > 0; tries++) {
 		struct entry *e = &n->book[random64() % n->nbook];
@@ -1081,8 +1083,9 @@ static void pick_outbound(struct net *n) {
 		e->tried_at = now;
 		e->attempts++;          /* undone by a completed handshake */
 		dial(n, &e->a);
-		return;
+		return 0;
 	}
+	return -1;
 }
 
 /* Is inbound peer v[i] spared from eviction: among the PROTECT_PING
@@ -1179,79 +1182,86 @@ static void connected_out(struct net *n, struct peer *p) {
 }
 
 /* ==== Timers ==== */
-/* Free the dropped peers, and write bans.dat if it changed; on the loop's
- * tick, drop the peers that do not finish their handshake or go quiet,
- * ping the rest, open outbound connections, save the address book now
- * and then. */
-void net_tick(struct net *n, int tick) {
-	int64_t now = mono_ms();
+/* A peer's timers: drop it if it does not finish its handshake, goes
+ * quiet, or leaves a frame half sent or half read too long; ping it when
+ * its time comes. */
+static void peer_timers(struct net *n, struct peer *p, int64_t now,
+                        int64_t *next) {
 	uint8_t b[8];
+	if (!p->handshaked &&
+	    due(now, p->since + n->o.handshake_s * 1000, next))
+		net_drop(n, p, p->connecting ? "connect timeout" :
+		         "handshake timeout");
+	else if (due(now, p->last_recv + n->o.idle_s * 1000, next))
+		net_drop(n, p, "no traffic");
+	else if (buf_size(&p->out) &&
+	         due(now, p->sent_at + n->o.frame_s * 1000, next))
+		net_drop(n, p, "does not read");
+	else if (buf_size(&p->in) &&
+	         due(now, p->frame_at + n->o.frame_s * 1000, next))
+		net_drop(n, p, "frame unfinished in time");
+	else if (p->handshaked && !p->ping_nonce &&
+	         due(now, p->ping_at + n->o.ping_s * 1000, next)) {
+		p->ping_nonce = random64() | 1;
+		p->ping_at = now;
+		put64le(b, p->ping_nonce);
+		net_send(n, p, "ping", b, 8);
+	}
+}
+
+/* Run the network's timers that are due: free the dropped peers, each
+ * peer's timers, dial out, write bans.dat and peers.dat.  Returns when
+ * the next is due: the loop sleeps until then unless a socket wakes it. */
+int64_t net_timers(struct net *n) {
+	int64_t now = mono_ms(), next = now + NEVER_MS;
 	sweep(n);
-	if (n->bans_dirty && now - n->bans_saved > BAN_SAVE_MS) {
+	for (struct peer *p = n->peers; p; p = p->next)
+		if (p->fd >= 0)
+			peer_timers(n, p, now, &next);
+	if (n->bans_dirty && due(now, n->bans_saved + BAN_SAVE_MS, &next)) {
 		save(n, "bans.dat", bans_rw);
 		n->bans_dirty = 0;
 		n->bans_saved = now;
 	}
-	if (!tick) return;
-	for (struct peer *p = n->peers; p; p = p->next) {
-		if (p->fd < 0) continue;
-		if (!p->handshaked && now - p->since > n->o.handshake_s * 1000)
-			net_drop(n, p, p->connecting ? "connect timeout" :
-			     "handshake timeout");
-		else if (now - p->last_recv > n->o.idle_s * 1000)
-			net_drop(n, p, "no traffic");
-		else if (buf_size(&p->out) &&
-		         now - p->sent_at > n->o.frame_s * 1000)
-			net_drop(n, p, "does not read");
-		else if (buf_size(&p->in) &&
-		         now - p->frame_at > n->o.frame_s * 1000)
-			net_drop(n, p, "frame unfinished in time");
-		else if (p->handshaked && !p->ping_nonce &&
-		         now - p->ping_at >= n->o.ping_s * 1000) {
-			p->ping_nonce = random64() | 1;
-			p->ping_at = now;
-			put64le(b, p->ping_nonce);
-			net_send(n, p, "ping", b, 8);
-		}
-	}
 	/* Connect-only mode redials its peers every RETRY_BASE seconds. */
-	if (n->o.nconnect && now - n->fixed_at > RETRY_BASE * 1000) {
+	if (n->o.nconnect && due(now, n->fixed_at + RETRY_BASE * 1000, &next)) {
 		n->fixed_at = now;
 		for (size_t i = 0; i < n->o.nconnect; i++)
 			if (!connected(n, &n->fixed[i]))
 				dial(n, &n->fixed[i]);
 	}
-	if (!n->o.nconnect && n->nout < n->o.max_out && n->nanchors)
-		dial(n, &n->anchors[--n->nanchors]);
-	else if (!n->o.nconnect && n->nout < n->o.max_out)
-		pick_outbound(n);
-	if (now - n->saved_at > SAVE_EVERY * 1000) {
+	/* Otherwise one dial every DIAL_MS while we lack outbound peers;
+	 * with nobody to dial, again in RETRY_BASE s, or when news comes. */
+	if (!n->o.nconnect && n->nout < n->o.max_out &&
+	    due(now, n->dial_at, &next)) {
+		n->dial_at = now + DIAL_MS;
+		if (n->nanchors)
+			dial(n, &n->anchors[--n->nanchors]);
+		else if (pick_outbound(n))
+			n->dial_at = now + RETRY_BASE * 1000;
+	}
+	if (due(now, n->saved_at + SAVE_EVERY * 1000, &next)) {
 		save(n, "peers.dat", book_rw);
 		n->saved_at = now;
 	}
-}
-
-/* How long poll() may sleep: until the next timer could fire. */
-int net_timeout_ms(const struct net *n) {
-	int64_t t = n->o.ping_s * 1000, h = n->o.handshake_s * 1000;
-	t = h < t ? h : t;
-	if (n->nout < n->o.max_out)
-		t = t < 200 ? t : 200;
-	if (n->any_cold)
-		t = t < COLD_MS ? t : COLD_MS;
+	/* While frames wait, the next turn; while busy, the cold peers. */
 	if (n->backlog)
-		t = 1;                /* (the next turn, or a debt paid) */
-	return t < 1000 ? t : 1000;
+		due(now, now + 1, &next);
+	if (n->busy && n->any_cold)
+		due(now, n->cold_at + COLD_MS, &next);
+	return next;
 }
 
 /* ==== The loop's side: what to watch, what happened ==== */
 /* Fill pfd (room for n->maxfds) with the listening socket and the peers
- * (n->who[i]: each slot's peer); returns how many.  Peers silent for HOT_MS
- * are left out but every COLD_MS: idle connections cost a busy node little. */
+ * (n->who[i]: each slot's peer); returns how many.  While the loop is busy
+ * (the last poll reported a peer), peers silent for HOT_MS are left out
+ * but every COLD_MS: idle connections cost a busy node little.  An idle
+ * loop watches everyone, and sleeps. */
 int net_pollfds(struct net *n, struct pollfd *pfd) {
 	int64_t now = mono_ms();
 	int k = 0, hot;
-	int cold = now - n->cold_at >= COLD_MS;  /* the cold are polled now */
+	int cold = !n->busy || now - n->cold_at >= COLD_MS; /* polled now */
 	if (n->listen_fd >= 0 && n->nin < n->o.max_in + 1) {
 		pfd[k].fd = n->listen_fd;
 		pfd[k].events = POLLIN;
@@ -1287,8 +1297,10 @@ void net_events(struct net *n, const struct pollfd *pfd, int count) {
 	int waiting = n->backlog;
 	repay(n);
 	n->backlog = 0;
+	n->busy = 0;
 	for (int i = 0; i < count; i++) {
 		if (!pfd[i].revents) continue;
+		n->busy = 1;
 		p = n->who[i];
 		if (!p)
 			accept_peer(n);

@@ -32,7 +32,7 @@
 #define MINE_STEP    8              /* and in the running node's miner, */
 #define MINE_TURN_US 10             /* which works this long a turn */
 #define MINE_CYCLE   100            /* ms: -M 20 mines 20 ms of each 100 */
-#define TICK_MS      100            /* the timers' tick; fsyncs as often */
+#define FLUSH_MS     100            /* a write is flushed this soon */
 #define MAX_CONTROL  8              /* control connections at once, */
 #define CONTROL_MS   10000          /* each this long to ask and read */
 #define CONTROL_LINE 512            /* bytes in one control command */
@@ -88,6 +88,7 @@ static struct net *net;              /* set while the node runs */
 static struct gossip *gossip;
 static int stopping;                 /* `stop` sets it: the loop ends */
 static int ctl_fd = -1;              /* the control socket */
+static unsigned long wakeups;        /* returns from poll(), for `stats` */
 static struct ctl ctls[MAX_CONTROL];
 /* The running command's output and errors: stdout and stderr, or a
  * control client's (ctl_answer). */
@@ -504,10 +505,12 @@ static int cmd_peers(char **arg) {
 	return 0;
 }
 
-/* `stats`: messages and bytes per command, each way; gossip's counters. */
+/* `stats`: messages and bytes per command, each way; the loop's wake-ups
+ * and fsyncs; gossip's counters. */
 static int cmd_stats(char **arg) {
 	const struct count *c;
 	(void)arg;
+	out("loop wakeups %lu fsyncs %lu\n", wakeups, fsyncs);
 	for (c = net->counts; c < net->counts + net->ncounts; c++)
 		out("%s in %lu %lu out %lu %lu\n", c->cmd, c->in,
 		        c->in_bytes, c->out, c->out_bytes);
@@ -710,9 +713,10 @@ static void ctl_accept(void) {
 }
 
 /* Close the control clients that took over CONTROL_MS. */
-static void ctl_expire(void) {
+static void ctl_expire(int64_t now, int64_t *next) {
 	for (int i = 0; i < MAX_CONTROL; i++)
-		if (ctls[i].fd >= 0 && mono_ms() - ctls[i].since > CONTROL_MS)
+		if (ctls[i].fd >= 0 &&
+		    due(now, ctls[i].since + CONTROL_MS, next))
 			ctl_close(&ctls[i]);
 }
 
@@ -791,18 +795,28 @@ static void node_close(void) {
 	free(miner.blk);
 }
 
-/* The lesser of two timeouts. */
-static int lesser(int a, int b) {
-	return a < b ? a : b;
+/* Run every timer that is due: each layer's, the block file's flush, the
+ * control clients' expiry.  Returns how long poll() may sleep: until the
+ * nearest timer (0 while the miner has its share to mine). */
+static int timers(void) {
+	int64_t now, next = net_timers(net), g = gossip_timers(gossip);
+	next = g < next ? g : next;
+	now = mono_ms();
+	if (chain->unsynced && due(now, chain->unsynced + FLUSH_MS, &next))
+		chain_sync(chain);
+	ctl_expire(now, &next);
+	if (opt_mine)
+		due(now, now + mine_rest(), &next);
+	return (int)(next - now);
 }
 
 /* `run`: be a node until told to stop.  One poll() over the control
- * socket, its clients and the peers, its timeout from the nearest timer
- * (0 while mining: each turn of the loop then mines a little). */
+ * socket, its clients and the peers, which sleeps until a descriptor is
+ * ready or the nearest timer is due; then each layer's handlers, the
+ * miner's turn, and the timers. */
 static int cmd_run(char **arg) {
 	struct pollfd *pfd;
-	int k, r, t, i, tick;
-	int64_t ticked = 0;
+	int k, r, t = 0, i;
 	(void)arg;
 	if (node_open()) {
 		node_close();
@@ -820,11 +834,10 @@ static int cmd_run(char **arg) {
 			pfd[1 + i].events = ctls[i].answer ? POLLOUT : POLLIN;
 		}
 		k = net_pollfds(net, pfd + 1 + MAX_CONTROL);
-		t = lesser(net_timeout_ms(net), gossip_timeout_ms(gossip));
-		if (opt_mine)
-			t = lesser(t, mine_rest());
+		r = poll(pfd, (nfds_t)(1 + MAX_CONTROL + k), t);
+		wakeups++;
 		/* (net_events runs on a timeout too: peers' turns) */
-		if ((r = poll(pfd, (nfds_t)(1 + MAX_CONTROL + k), t)) >= 0) {
+		if (r >= 0) {
 			if (pfd[0].revents)
 				ctl_accept();
 			for (i = 0; i < MAX_CONTROL; i++)
@@ -833,22 +846,12 @@ static int cmd_run(char **arg) {
 				else if (pfd[1 + i].revents && ctls[i].fd >= 0)
 					ctl_read(&ctls[i]);
 			net_events(net, pfd + 1 + MAX_CONTROL, k);
-		} else if (r < 0 && errno != EINTR) {
+		} else if (errno != EINTR) {
 			log_msg(LOG_ERROR, "poll: %s", strerror(errno));
-		}
-		tick = 0;
-		if (mono_ms() - ticked >= TICK_MS) {
-			ticked = mono_ms();
-			tick = 1;
-		}
-		net_tick(net, tick);
-		gossip_tick(gossip, tick);
-		if (tick) {
-			chain_sync(chain);
-			ctl_expire();
 		}
 		if (opt_mine)
 			mine_turn();
+		t = timers();
 	}
 	chain_sync(chain);
 	log_msg(LOG_INFO, "shutting down%s", got_signal ? " on a signal" : "");

@@ -129,6 +129,7 @@ struct rw {
 typedef void (*rw_fn)(struct rw *s, void *arg); /* a file's description */
 extern int log_min;          /* events below this level are not logged */
 extern char failure[512];    /* why the last call that failed failed */
+extern unsigned long fsyncs; /* fsync calls so far (file_flush) */
 /* The error of a non-blocking socket call that would block: try again
  * later (where <errno.h> is included). */
 #define WOULD_BLOCK (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR)
@@ -152,6 +153,7 @@ uint32_t crc32(const uint8_t *p, size_t n);
 int file_io(int fd, uint8_t *buf, size_t len, off_t pos, int write);
 int file_open(const char *path, int flags);
 int dir_ours(const char *dir);
+int file_flush(int fd);
 void file_sync_dir(const char *dir);
 void log_msg(int level, const char *fmt, ...);
 int64_t clock_us(int wall);
@@ -159,6 +161,8 @@ int64_t clock_us(int wall);
 #define mono_ms() (clock_us(0) / 1000)
 #define wall_ms() (clock_us(1) / 1000)   /* since 1970: messages, files */
 #define wall_s() (clock_us(1) / 1000000) /* seconds since 1970 */
+#define NEVER_MS (60 * 60 * 1000)        /* ms: no timer is set further */
+int due(int64_t now, int64_t at, int64_t *next);
 int random_bytes(void *buf, size_t n);
 uint64_t random64(void);
 void rw_writer(struct rw *s);
@@ -345,7 +349,9 @@ struct chain {
 	int64_t now;             /* the rules' clock: 0 is the real one */
 	uint32_t file_max;       /* bytes in a block file (FILE_MAX) */
 	size_t pool_cap;         /* mempool bytes at most (POOL_CAP) */
-	int sync_later;          /* 1: chain_sync() does the fsyncs */
+	int sync_later;          /* 1: chain_sync() does the fsyncs, */
+	int64_t unsynced;        /* of the writes since then (monotonic ms
+	                            of the first; 0: none) */
 	int light;               /* headers only; utxo: the proven outputs */
 	struct {
 		uint32_t height;
@@ -585,7 +591,8 @@ struct net {
 	uint64_t nonce;          /* in our version: spots self-connections */
 	int64_t saved_at;        /* when peers.dat was last written */
 	int64_t cold_at;         /* when cold peers were last polled */
-	int any_cold;            /* some peer is cold */
+	int any_cold, busy;      /* some peer is cold; the last poll had news */
+	int64_t dial_at;         /* when to dial out next */
 	int dropped;             /* a peer was dropped: sweep */
 	int64_t repaid_at;       /* when debts were last paid off (us) */
 	int owing, backlog;      /* a peer may owe; a peer's frames wait */
@@ -607,10 +614,9 @@ void net_on_peers(struct net *n, net_peer_fn ready, net_peer_fn gone,
 void net_useful(struct net *n, struct peer *p);
 int net_pollfds(struct net *n, struct pollfd *pfd);
 void net_events(struct net *n, const struct pollfd *pfd, int count);
-void net_tick(struct net *n, int tick);
+int64_t net_timers(struct net *n);
 void net_drop(struct net *n, struct peer *p, const char *why);
 int net_room(struct net *n, struct peer *p);
-int net_timeout_ms(const struct net *n);
 void net_send(struct net *n, struct peer *p, const char *cmd,
               const uint8_t *payload, size_t len);
 int net_connect(struct net *n, const char *text);
@@ -625,8 +631,7 @@ void net_misbehave(struct net *n, struct peer *p, int weight,
 struct gossip *gossip_open(struct chain *c, struct net *n, int tx_delay_ms,
                            struct wallet *w);
 void gossip_close(struct gossip *g);
-void gossip_tick(struct gossip *g, int tick);
-int gossip_timeout_ms(const struct gossip *g);
+int64_t gossip_timers(struct gossip *g);
 int gossip_block(struct gossip *g, struct peer *from, const uint8_t *blk,
                  size_t len);
 int gossip_tx(struct gossip *g, struct peer *from, const uint8_t *tx,

@@ -21,6 +21,7 @@
 
 int log_min = LOG_INFO;
 char failure[512];
+unsigned long fsyncs;
 
 /* ==== Memory ==== */
 /* Stop the program: memory or our own files failed us, never a peer. */
@@ -277,11 +278,17 @@ int dir_ours(const char *dir) {
 	return 0;
 }
 
+/* Flush a file's writes to the disk, counting it for `stats`. */
+int file_flush(int fd) {
+	fsyncs++;
+	return fsync(fd);
+}
+
 /* Flush a directory, so a file just made or renamed in it stays. */
 void file_sync_dir(const char *dir) {
 	int fd = open(dir, O_RDONLY);
 	if (fd >= 0) {
-		fsync(fd);
+		file_flush(fd);
 		close(fd);
 	}
 }
@@ -321,6 +328,15 @@ int64_t clock_us(int wall) {
 	struct timespec ts;
 	clock_gettime(wall ? CLOCK_REALTIME : CLOCK_MONOTONIC, &ts);
 	return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
+}
+
+/* Is the timer set for `at` due by now?  If not, the earliest timer still
+ * to come, *next, is brought forward to it (all in monotonic ms). */
+int due(int64_t now, int64_t at, int64_t *next) {
+	if (at <= now) return 1;
+	if (at < *next)
+		*next = at;
+	return 0;
 }
 
 /* Fill buf with n bytes from /dev/urandom, kept open and read in blocks
@@ -478,7 +494,7 @@ int file_save(const char *path, rw_fn fn, void *arg) {
 	snprintf(tmp, sizeof tmp, "%s.tmp", path);
 	unlink(tmp);                    /* (a crash's: made afresh) */
 	if ((fd = file_open(tmp, O_WRONLY | O_CREAT | O_EXCL)) >= 0) {
-		bad = file_io(fd, s.out, s.len, 0, 1) || fsync(fd);
+		bad = file_io(fd, s.out, s.len, 0, 1) || file_flush(fd);
 		bad |= close(fd);
 		if (bad || rename(tmp, path)) {
 			unlink(tmp);

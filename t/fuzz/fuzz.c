@@ -119,8 +119,8 @@ static void turn(int fd) {
 	int k = net_pollfds(net, pfd);
 	if (poll(pfd, (nfds_t)k, 0) > 0)
 		net_events(net, pfd, k);
-	net_tick(net, 1);
-	gossip_tick(gossip, 1);
+	net_timers(net);
+	gossip_timers(gossip);
 	while (fd >= 0 && read(fd, junk, sizeof junk) > 0)
 		;
 }
