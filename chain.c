@@ -657,8 +657,9 @@ static int open_file(const struct chain *c, uint32_t num, int flags) {
 }
 
 /* Append a block as a record (magic | u32 length | block | CRC-32), in a
- * new file past file_max, fsynced unless sync_later.  Returns V_OK, or
- * V_STORAGE_FAILED with the file as it was. */
+ * new file past file_max; chain_sync() flushes it (c->unsynced says when
+ * it is due).  Returns V_OK, or V_STORAGE_FAILED with the file as it
+ * was. */
 static int store(struct chain *c, struct blockindex *n, const uint8_t *blk,
                  size_t len) {
 	uint8_t head[RECORD_HEAD], sum[RECORD_TAIL];
@@ -679,8 +680,7 @@ static int store(struct chain *c, struct blockindex *n, const uint8_t *blk,
 	if (c->fd < 0 || file_io(c->fd, head, RECORD_HEAD, at, 1) ||
 	    file_io(c->fd, (uint8_t *)blk, len, at + RECORD_HEAD, 1) ||
 	    file_io(c->fd, sum, RECORD_TAIL, at + RECORD_HEAD + (off_t)len,
-	            1) ||
-	    (!c->sync_later && file_flush(c->fd))) {
+	            1)) {
 		int e = errno;
 		if (c->fd >= 0 && ftruncate(c->fd, at))
 			fatal("cannot undo a failed write to a block file");

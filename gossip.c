@@ -116,7 +116,6 @@ struct gpeer {
 	uint32_t sent_tips;      /* (the tip: gossip's tips then) */
 	int64_t rest_until;      /* it stalled: no block requests till then */
 	int owed;                /* light: the proofs it owes us */
-	int64_t asked_at;        /* light: when we asked for them */
 	int64_t proof_at;        /* light: when to ask again (0: never) */
 };
 
@@ -373,10 +372,10 @@ static void tip_changed(struct gossip *g) {
 /* Note that p is asked for w now (a block: one more in flight from it),
  * and when its answer is late. */
 static void asked(struct gossip *g, struct want *w, struct peer *p) {
-	int64_t now = mono_ms();
 	w->asked = p;
-	w->until = now + (w->type == INV_TX ? TX_WAIT_MS : BLOCK_WAIT_MS);
-	due(now, w->until, &g->wants_at);
+	w->until = mono_ms() + (w->type == INV_TX ? TX_WAIT_MS : BLOCK_WAIT_MS);
+	if (w->until < g->wants_at)
+		g->wants_at = w->until;
 	if (w->type == INV_BLOCK)
 		p->up->inflight++;
 }
@@ -490,14 +489,14 @@ static void fetch_blocks(struct gossip *g) {
  * and once when it is caught up. */
 static void progress(struct gossip *g, int64_t now, int64_t *next) {
 	uint32_t h = chain_height(g->c), top = chain_best_header(g->c, NULL);
-	double secs = (now - g->progress_at) / 1000.0;
 	if ((top > h || g->syncing) &&
 	    !due(now, g->progress_at + PROGRESS_MS, next))
 		return;
 	if (top > h)
 		log_msg(LOG_INFO, "sync: height %u of %u, %.0f blocks/s",
 		        (unsigned)h, (unsigned)top,
-		        (h - g->progress_height) / secs);
+		        (h - g->progress_height) * 1000.0 /
+		        (now - g->progress_at));
 	else if (g->syncing)
 		log_msg(LOG_INFO, "sync: caught up at height %u", (unsigned)h);
 	g->syncing = top > h;
@@ -552,7 +551,6 @@ static void ask_proofs(struct gossip *g, struct peer *p) {
 		p->up->owed++;
 		k = 0;
 	}
-	p->up->asked_at = mono_ms();
 	p->up->proof_at = 0;
 }
 
@@ -703,8 +701,8 @@ static const char *on_proofs(void *arg, struct peer *p, const uint8_t *b,
 	if (s.left) return "malformed proofs";
 	chain_proven(g->c, g->fresh, v, k, n);
 	g->fresh = 0;
-	log_msg(LOG_INFO, "proofs: %u outputs from %s in %lld ms", (unsigned)n,
-	        net_text(&p->a), (long long)(mono_ms() - p->up->asked_at));
+	log_msg(LOG_INFO, "proofs: %u outputs from %s", (unsigned)n,
+	        net_text(&p->a));
 	return NULL;
 }
 
@@ -1060,10 +1058,8 @@ static const char *on_headers(void *arg, struct peer *p, const uint8_t *b,
 		send_getheaders(g, p, hash);
 	}
 	fetch_blocks(g);
-	if (g->c->light) {
+	if (g->c->light)          /* (proof_rounds: on the timers' turn) */
 		tip_changed(g);
-		proof_rounds(g);
-	}
 	return NULL;
 }
 
@@ -1141,8 +1137,7 @@ static void timeouts(struct gossip *g, int64_t now) {
 		struct want *w = v[i];
 		if (!w->asked || !due(now, w->until, &g->wants_at)) continue;
 		p = w->asked;
-		log_msg(LOG_DEBUG, "%s %s stalled", net_text(&p->a),
-		        w->type == INV_TX ? "tx" : "block");
+		log_msg(LOG_DEBUG, "%s stalled a request", net_text(&p->a));
 		if (w->type == INV_BLOCK) {
 			p->up->rest_until = now + STALL_REST_MS;
 			p->height = p->up->shown;
@@ -1155,21 +1150,21 @@ static void timeouts(struct gossip *g, int64_t now) {
 /* Run gossip's timers that are due: each peer's queue of announcements,
  * its rest after a stall and a light node's retry; the wanted hashes'
  * deadlines; a headers request's stall, and if none is out, a peer to ask
- * that may be ahead; progress.  Returns when the next is due. */
-int64_t gossip_timers(struct gossip *g) {
-	int64_t now = mono_ms(), next = now + NEVER_MS;
+ * that may be ahead; progress.  *next is brought forward to when the
+ * next is due. */
+void gossip_timers(struct gossip *g, int64_t *next) {
+	int64_t now = mono_ms();
 	uint32_t top = chain_best_header(g->c, NULL);
 	struct peer *p, *best = NULL;
-	int fetch = 0;
 	for (p = g->n->peers; p; p = p->next) {
 		if (!live(p)) continue;
-		if (p->up->nqueue && due(now, p->up->announce_at, &next))
+		if (p->up->nqueue && due(now, p->up->announce_at, next))
 			announce_queue(g, p);
-		if (p->up->rest_until && due(now, p->up->rest_until, &next)) {
+		if (p->up->rest_until && due(now, p->up->rest_until, next)) {
 			p->up->rest_until = 0;
-			fetch = 1;
+			fetch_blocks(g);
 		}
-		if (p->up->proof_at && due(now, p->up->proof_at, &next))
+		if (p->up->proof_at && due(now, p->up->proof_at, next))
 			ask_proofs(g, p);
 		if (!g->hdr_peer && is_full(p) && p->height > top &&
 		    !p->up->headers_at && !p->up->answered &&
@@ -1177,16 +1172,14 @@ int64_t gossip_timers(struct gossip *g) {
 		    !aside(g, p, 0) && (!best || sooner(p, best)))
 			best = p;
 	}
-	if (g->wants.n && due(now, g->wants_at, &next)) {
+	if (due(now, g->wants_at, next)) {
 		timeouts(g, now);
-		fetch = 1;
-	}
-	if (fetch)
 		fetch_blocks(g);
-	if (g->aside_until && due(now, g->aside_until, &next))
+	}
+	if (g->aside_until && due(now, g->aside_until, next))
 		g->aside_until = 0;
 	if (g->hdr_peer && due(now, g->hdr_peer->up->headers_at +
-	                       HEADERS_WAIT_MS, &next)) {
+	                       HEADERS_WAIT_MS, next)) {
 		g->hdr_peer->height = g->hdr_peer->up->shown;
 		aside(g, g->hdr_peer, 1);
 		g->hdr_peer = NULL;
@@ -1194,10 +1187,9 @@ int64_t gossip_timers(struct gossip *g) {
 		g->hdr_peer = best;
 		send_getheaders(g, best, NULL);
 	}
-	progress(g, now, &next);
+	progress(g, now, next);
 	if (g->c->light)
 		proof_rounds(g);
-	return next;
 }
 
 /* ==== What the node itself makes ==== */
@@ -1207,9 +1199,9 @@ void gossip_stats(const struct gossip *g, FILE *f) {
 	        "gossip block-announced in %lu out %lu\n"
 	        "gossip tx-received %lu duplicate %lu\n"
 	        "gossip block-received %lu duplicate %lu\n"
-	        "gossip waiting %lu\n", g->tx_inv_in, g->tx_inv_out,
+	        "gossip waiting %zu\n", g->tx_inv_in, g->tx_inv_out,
 	        g->block_inv_in, g->block_inv_out, g->tx_in, g->tx_dup,
-	        g->block_in, g->block_dup, (unsigned long)g->wants.n);
+	        g->block_in, g->block_dup, g->wants.n);
 }
 
 /* Start gossip for a chain over a network, registering its handlers (for

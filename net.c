@@ -370,8 +370,8 @@ static void book_load(struct net *n) {
 	                  40 + BOOK_MAX * ENTRY_REC, book_rw, n);
 	size_t i;
 	if (r > 0) {
-		log_msg(LOG_INFO, "address book: %lu addresses from %s",
-		        (unsigned long)n->nbook, path_of(n, "peers.dat"));
+		log_msg(LOG_INFO, "address book: %zu addresses from %s",
+		        n->nbook, path_of(n, "peers.dat"));
 		return;
 	}
 	if (r < 0)
@@ -757,6 +757,7 @@ static const char *on_pong(void *arg, struct peer *p, const uint8_t *b,
 	if (len != 8) return "malformed pong";
 	if (p->ping_nonce && get64le(b) == p->ping_nonce) {
 		p->ping_nonce = 0;
+		p->ping_at += rtt;         /* (the next ping: ping_s after) */
 		if (p->min_ping < 0 || rtt < p->min_ping)
 			p->min_ping = rtt;
 	}
@@ -859,11 +860,9 @@ void net_on_peers(struct net *n, net_peer_fn ready, net_peer_fn gone,
 
 /* Register fn (called with arg) for the messages of command cmd. */
 void net_handle(struct net *n, const char *cmd, net_fn fn, void *arg) {
-	if (n->nhandlers == MAX_CMDS || strlen(cmd) > FRAME_CMD)
-		fatal("too many message handlers");
-	snprintf(n->handlers[n->nhandlers].cmd, FRAME_CMD + 1, "%s", cmd);
-	n->handlers[n->nhandlers].fn = fn;
-	n->handlers[n->nhandlers++].arg = arg;
+	struct count *c = counter(n, cmd);
+	c->fn = fn;
+	c->arg = arg;
 }
 
 /* Handle a message by its command's handler; unknown ones are ignored, as
@@ -875,15 +874,12 @@ static void handle_frame(struct net *n, struct peer *p, const char *cmd,
 	struct count *c = counter(n, cmd);
 	const char *bad = NULL;
 	int64_t start = mono_us();
-	int i;
 	c->in++;
 	c->in_bytes += FRAME_HEAD + len;
-	for (i = 0; i < n->nhandlers && strcmp(cmd, n->handlers[i].cmd); i++)
-		;
 	if (!p->handshaked && strcmp(cmd, "version") && strcmp(cmd, "verack"))
 		bad = "message before the handshake";
-	else if (i < n->nhandlers)
-		bad = n->handlers[i].fn(n->handlers[i].arg, p, b, len);
+	else if (c->fn)
+		bad = c->fn(c->arg, p, b, len);
 	if (bad)
 		net_misbehave(n, p, W_MALFORMED, bad);
 	if (!strncmp(cmd, "get", 3)) {
@@ -1166,7 +1162,6 @@ static void accept_peer(struct net *n) {
 		net_drop(n, out, "evicted for a newcomer");
 	}
 	add_peer(n, fd, &a, 0);
-	log_msg(LOG_DEBUG, "accepted %s", net_text(&a));
 }
 
 /* An outbound socket became writable: did the connection succeed? */
@@ -1210,46 +1205,49 @@ static void peer_timers(struct net *n, struct peer *p, int64_t now,
 }
 
 /* Run the network's timers that are due: free the dropped peers, each
- * peer's timers, dial out, write bans.dat and peers.dat.  Returns when
- * the next is due: the loop sleeps until then unless a socket wakes it. */
-int64_t net_timers(struct net *n) {
-	int64_t now = mono_ms(), next = now + NEVER_MS;
+ * peer's timers, dial out, write bans.dat and peers.dat; bring *next
+ * forward to when the next is due (the loop sleeps till then). */
+void net_timers(struct net *n, int64_t *next) {
+	int64_t now = mono_ms();
 	sweep(n);
-	for (struct peer *p = n->peers; p; p = p->next)
-		if (p->fd >= 0)
-			peer_timers(n, p, now, &next);
-	if (n->bans_dirty && due(now, n->bans_saved + BAN_SAVE_MS, &next)) {
+	/* The peers' timers, when the first is due; a timer set meanwhile (a
+	 * new peer, a frame begun, a pong) is due no sooner than the shortest
+	 * timeout, and the walk never waits longer. */
+	if (now >= n->walk_at) {
+		n->walk_at = now + n->shortest;
+		for (struct peer *p = n->peers; p; p = p->next)
+			if (p->fd >= 0)
+				peer_timers(n, p, now, &n->walk_at);
+	}
+	due(now, n->walk_at, next);
+	if (n->bans_dirty && due(now, n->bans_saved + BAN_SAVE_MS, next)) {
 		save(n, "bans.dat", bans_rw);
 		n->bans_dirty = 0;
 		n->bans_saved = now;
 	}
-	/* Connect-only mode redials its peers every RETRY_BASE seconds. */
-	if (n->o.nconnect && due(now, n->fixed_at + RETRY_BASE * 1000, &next)) {
-		n->fixed_at = now;
+	/* One dial every DIAL_MS while outbound peers are lacking (with
+	 * nobody to dial, again in RETRY_BASE s or when news comes); in
+	 * connect-only mode, a redial of its peers every RETRY_BASE s. */
+	if ((n->o.nconnect || n->nout < n->o.max_out) &&
+	    due(now, n->dial_at, next)) {
+		n->dial_at = now + DIAL_MS;
 		for (size_t i = 0; i < n->o.nconnect; i++)
 			if (!connected(n, &n->fixed[i]))
 				dial(n, &n->fixed[i]);
-	}
-	/* Otherwise one dial every DIAL_MS while we lack outbound peers;
-	 * with nobody to dial, again in RETRY_BASE s, or when news comes. */
-	if (!n->o.nconnect && n->nout < n->o.max_out &&
-	    due(now, n->dial_at, &next)) {
-		n->dial_at = now + DIAL_MS;
-		if (n->nanchors)
+		if (n->nanchors && !n->o.nconnect)
 			dial(n, &n->anchors[--n->nanchors]);
-		else if (pick_outbound(n))
+		else if (n->o.nconnect || pick_outbound(n))
 			n->dial_at = now + RETRY_BASE * 1000;
 	}
-	if (due(now, n->saved_at + SAVE_EVERY * 1000, &next)) {
+	if (due(now, n->saved_at + SAVE_EVERY * 1000, next)) {
 		save(n, "peers.dat", book_rw);
 		n->saved_at = now;
 	}
 	/* While frames wait, the next turn; while busy, the cold peers. */
 	if (n->backlog)
-		due(now, now + 1, &next);
-	if (n->busy && n->any_cold)
-		due(now, n->cold_at + COLD_MS, &next);
-	return next;
+		due(now, now + 1, next);
+	if (n->busy)
+		due(now, n->cold_at + COLD_MS, next);
 }
 
 /* ==== The loop's side: what to watch, what happened ==== */
@@ -1270,12 +1268,10 @@ int net_pollfds(struct net *n, struct pollfd *pfd) {
 	shed(n, NULL);
 	if (cold)
 		n->cold_at = now;
-	n->any_cold = 0;
 	for (struct peer *p = n->peers; p && k < n->maxfds; p = p->next) {
 		if (p->fd < 0) continue;
-		hot = buf_size(&p->out) || !p->handshaked || p->outbound ||
+		hot = buf_size(&p->out) || p->outbound ||
 		      now - p->last_recv < HOT_MS;
-		n->any_cold |= !hot;
 		if (!hot && !cold) continue;
 		pfd[k].fd = p->fd;
 		pfd[k].events = 0;
@@ -1343,9 +1339,14 @@ static int listen_on(const struct naddr *a) {
  * own handlers.  Returns NULL (failed) if a socket cannot be made. */
 struct net *net_open(const struct net_opts *o) {
 	struct net *n = xmalloc(sizeof *n);
+	int64_t t[] = { o->handshake_s, o->ping_s, o->idle_s, o->frame_s };
 	struct rlimit r;
 	struct naddr a;
 	n->o = *o;
+	n->shortest = NEVER_MS;            /* (net_timers' longest wait) */
+	for (int i = 0; i < 4; i++)
+		if (t[i] * 1000 < n->shortest)
+			n->shortest = t[i] * 1000;
 	n->listen_fd = -1;
 	n->budget =
 	        BUDGET_BASE + BUDGET_PEER * (o->max_in + o->max_out);
@@ -1367,7 +1368,6 @@ struct net *net_open(const struct net_opts *o) {
 	          anchors_rw, n);
 	unlink(path_of(n, "anchors.dat"));      /* (used once, as Bitcoin) */
 	n->fixed = xcalloc(o->nconnect, sizeof *n->fixed);
-	n->fixed_at = -RETRY_BASE * 1000;          /* (dialled at once) */
 	for (size_t i = 0; i < o->nconnect; i++)
 		if (net_resolve(o->connect[i], &n->fixed[i]))
 			goto fail;

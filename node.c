@@ -287,7 +287,6 @@ static int cmd_mine(char **arg) {
 	if (chain->light) return say("a light node does not mine\n");
 	if (!arg[1])
 		memcpy(addr, wallet_address(wallet), ADDR_LEN);
-	chain->sync_later = 1;    /* one flush at the end (chain_close) */
 	while (n-- > 0)
 		if (mine_one(addr) != V_OK) return 1;
 	return 0;
@@ -303,19 +302,17 @@ static int cmd_tip(char **arg) {
 	chain_hash_at(chain, chain_height(chain), hash);
 	chain_header(chain, hash, hdr, &height);
 	out("network %s\nheight %u\nhash %s\ntime %u\nbits %08x\n"
-	        "mempool %lu transactions, %lu bytes\n", opt_net,
+	        "mempool %zu transactions, %zu bytes\n", opt_net,
 	        (unsigned)height, hash_text(hash),
 	        (unsigned)get32le(hdr + HDR_TIME),
-	        (unsigned)get32le(hdr + HDR_BITS), (unsigned long)n,
-	        (unsigned long)bytes);
+	        (unsigned)get32le(hdr + HDR_BITS), n, bytes);
 	return 0;
 }
 
 /* Print a transaction: inputs (and their leaves), outputs. */
 static void print_tx(const struct tx *t) {
 	char text[ADDR_TEXT_LEN + 1], amt[AMOUNT_TEXT_LEN];
-	out("txid %s\nsize %lu\n", hash_text(t->id),
-	        (unsigned long)t->len);
+	out("txid %s\nsize %zu\n", hash_text(t->id), t->len);
 	for (uint32_t i = 0; i < t->nin; i++) {
 		out("in %s:%u ", hash_text(t->in[i].prev),
 		        (unsigned)get32le(t->in[i].prev + SHA256_LEN));
@@ -367,10 +364,10 @@ static int cmd_block(char **arg) {
 	        (unsigned)height, on ? "" : " (side branch)");
 	out("previous %s\n", hash_text(hdr + HDR_PREV));
 	out("merkle %s\n", hash_text(hdr + HDR_MERKLE));
-	out("time %u\nbits %08x\nnonce %u\nsize %lu\n",
+	out("time %u\nbits %08x\nnonce %u\nsize %zu\n",
 	        (unsigned)get32le(hdr + HDR_TIME),
 	        (unsigned)get32le(hdr + HDR_BITS),
-	        (unsigned)get32le(hdr + HDR_NONCE), (unsigned long)b.len);
+	        (unsigned)get32le(hdr + HDR_NONCE), b.len);
 	for (i = 0; i < b.ntx; i++)
 		out("tx %u %s\n", (unsigned)i,
 		        hash_text(b.tx[i].id));
@@ -459,12 +456,12 @@ static int cmd_seen(char **arg) {
 static int cmd_status(char **arg) {
 	(void)arg;
 	out("network %s\nrole %s\nheight %u\npeers %d in, %d out\n"
-	        "addresses %lu\nbans %lu\nlisten %s\nbuffers %lu of %lu\n",
+	        "addresses %zu\nbans %zu\nlisten %s\nbuffers %zu of %zu\n",
 	        opt_net, role(),
 	        (unsigned)chain_height(chain), net->nin, net->nout,
-	        (unsigned long)net->nbook, (unsigned long)net->bans.n,
+	        net->nbook, net->bans.n,
 	        net->self.port ? net_text(&net->self) : "none",
-	        (unsigned long)net->held, (unsigned long)net->budget);
+	        net->held, net->budget);
 	return 0;
 }
 
@@ -712,14 +709,6 @@ static void ctl_accept(void) {
 	ctls[i].since = mono_ms();
 }
 
-/* Close the control clients that took over CONTROL_MS. */
-static void ctl_expire(int64_t now, int64_t *next) {
-	for (int i = 0; i < MAX_CONTROL; i++)
-		if (ctls[i].fd >= 0 &&
-		    due(now, ctls[i].since + CONTROL_MS, next))
-			ctl_close(&ctls[i]);
-}
-
 /* DIR/NET/control.sock into un; returns 0, or -1 if it does not fit. */
 static int control_path(struct sockaddr_un *un) {
 	memset(un, 0, sizeof *un);
@@ -799,15 +788,19 @@ static void node_close(void) {
  * control clients' expiry.  Returns how long poll() may sleep: until the
  * nearest timer (0 while the miner has its share to mine). */
 static int timers(void) {
-	int64_t now, next = net_timers(net), g = gossip_timers(gossip);
-	next = g < next ? g : next;
+	int64_t now, next = INT64_MAX;
+	net_timers(net, &next);
+	gossip_timers(gossip, &next);
 	now = mono_ms();
 	if (chain->unsynced && due(now, chain->unsynced + FLUSH_MS, &next))
 		chain_sync(chain);
-	ctl_expire(now, &next);
+	for (int i = 0; i < MAX_CONTROL; i++)    /* (a client's time) */
+		if (ctls[i].fd >= 0 &&
+		    due(now, ctls[i].since + CONTROL_MS, &next))
+			ctl_close(&ctls[i]);
 	if (opt_mine)
 		due(now, now + mine_rest(), &next);
-	return (int)(next - now);
+	return next > now ? (int)(next - now) : 0;
 }
 
 /* `run`: be a node until told to stop.  One poll() over the control
@@ -822,7 +815,6 @@ static int cmd_run(char **arg) {
 		node_close();
 		return 1;
 	}
-	chain->sync_later = 1;
 	catch_signals();
 	pfd = xcalloc(1 + MAX_CONTROL + net->maxfds, sizeof *pfd);
 	while (!got_signal && !stopping) {

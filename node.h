@@ -349,9 +349,8 @@ struct chain {
 	int64_t now;             /* the rules' clock: 0 is the real one */
 	uint32_t file_max;       /* bytes in a block file (FILE_MAX) */
 	size_t pool_cap;         /* mempool bytes at most (POOL_CAP) */
-	int sync_later;          /* 1: chain_sync() does the fsyncs, */
-	int64_t unsynced;        /* of the writes since then (monotonic ms
-	                            of the first; 0: none) */
+	int64_t unsynced;        /* a write not flushed yet: when the first
+	                            came (monotonic ms; 0: none) */
 	int light;               /* headers only; utxo: the proven outputs */
 	struct {
 		uint32_t height;
@@ -545,10 +544,12 @@ typedef const char *(*net_fn)(void *arg, struct peer *p, const uint8_t *b,
                               size_t len);
 /* A handler of a peer's coming or going (net_on_peers). */
 typedef void (*net_peer_fn)(void *arg, struct peer *p);
-/* Messages and bytes of one command, each way. */
+/* One command: its messages and bytes each way, and its handler. */
 struct count {
 	char cmd[FRAME_CMD + 1];
 	unsigned long in, in_bytes, out, out_bytes;
+	net_fn fn;               /* NULL: none (the message is ignored) */
+	void *arg;
 };
 /* The network side of a node. */
 struct net {
@@ -557,13 +558,7 @@ struct net {
 	net_peer_fn ready;       /* a handshake is done (net_on_peers) */
 	net_peer_fn gone;        /* a handshaked peer is to be freed */
 	void *up;                /* their argument: the layer above */
-	struct {
-		char cmd[FRAME_CMD + 1];
-		net_fn fn;
-		void *arg;
-	} handlers[MAX_CMDS];
-	int nhandlers;
-	struct count counts[MAX_CMDS];
+	struct count counts[MAX_CMDS]; /* the commands seen or handled */
 	int ncounts;
 	int listen_fd;
 	struct naddr self;       /* where we listen (port 0: nowhere) */
@@ -573,7 +568,6 @@ struct net {
 	struct peer **who;       /* the peer of each pollfd slot */
 	int maxfds;              /* who has room for this many */
 	struct naddr *fixed;     /* connect-only mode: the peers to keep */
-	int64_t fixed_at;        /* when they were last dialled */
 	struct entry *book;      /* the address book (BOOK_MAX entries) */
 	size_t nbook;
 	struct map where;        /* the book's index: address -> entry */
@@ -591,8 +585,10 @@ struct net {
 	uint64_t nonce;          /* in our version: spots self-connections */
 	int64_t saved_at;        /* when peers.dat was last written */
 	int64_t cold_at;         /* when cold peers were last polled */
-	int any_cold, busy;      /* some peer is cold; the last poll had news */
+	int busy;                /* the last poll reported a peer */
 	int64_t dial_at;         /* when to dial out next */
+	int64_t walk_at;         /* when a peer's timer may be due, */
+	int64_t shortest;        /* at the latest this long after the last */
 	int dropped;             /* a peer was dropped: sweep */
 	int64_t repaid_at;       /* when debts were last paid off (us) */
 	int owing, backlog;      /* a peer may owe; a peer's frames wait */
@@ -614,7 +610,7 @@ void net_on_peers(struct net *n, net_peer_fn ready, net_peer_fn gone,
 void net_useful(struct net *n, struct peer *p);
 int net_pollfds(struct net *n, struct pollfd *pfd);
 void net_events(struct net *n, const struct pollfd *pfd, int count);
-int64_t net_timers(struct net *n);
+void net_timers(struct net *n, int64_t *next);
 void net_drop(struct net *n, struct peer *p, const char *why);
 int net_room(struct net *n, struct peer *p);
 void net_send(struct net *n, struct peer *p, const char *cmd,
@@ -631,7 +627,7 @@ void net_misbehave(struct net *n, struct peer *p, int weight,
 struct gossip *gossip_open(struct chain *c, struct net *n, int tx_delay_ms,
                            struct wallet *w);
 void gossip_close(struct gossip *g);
-int64_t gossip_timers(struct gossip *g);
+void gossip_timers(struct gossip *g, int64_t *next);
 int gossip_block(struct gossip *g, struct peer *from, const uint8_t *blk,
                  size_t len);
 int gossip_tx(struct gossip *g, struct peer *from, const uint8_t *tx,

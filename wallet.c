@@ -336,8 +336,8 @@ uint8_t *wallet_pay(struct wallet *w, struct chain *c,
 	}
 	if ((have = choose(w, &g, amount, &fee, chosen, &n)) < amount + fee) {
 		failed("insufficient funds: %s spendable in one payment of "
-		       "%lu inputs (%s maturing, %s unconfirmed), %s needed",
-		       amount_text(have, a[0]), (unsigned long)n,
+		       "%zu inputs (%s maturing, %s unconfirmed), %s needed",
+		       amount_text(have, a[0]), n,
 		       amount_text(g.immature, a[1]),
 		       amount_text(g.unconfirmed, a[2]),
 		       amount_text(amount + fee, a[3]));

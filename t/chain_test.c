@@ -1215,7 +1215,6 @@ static void test_attack_deep_branch(void) {
 	assert(setrlimit(RLIMIT_STACK, &r) == 0);
 	keys();
 	c = fresh(NULL);
-	c->sync_later = 1;
 	tip_header(c, hdr, hash);
 	for (i = 1; i <= DEEP; i++) {
 		b[i] = block_after(hash, i, get32le(hdr + HDR_TIME) + i, NULL,
@@ -1358,7 +1357,6 @@ static void test_attack_side_branches(void) {
 	uint32_t t, h, i;
 	size_t len;
 
-	c->sync_later = 1;
 	for (i = 0; i < SIDE_MARGIN + 2; i++) {   /* (coinbases claim 0) */
 		b = block_on(c, NULL, NULL, 0, 0, &len);
 		assert(chain_add_block(c, b, len) == V_OK);

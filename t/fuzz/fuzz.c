@@ -119,8 +119,9 @@ static void turn(int fd) {
 	int k = net_pollfds(net, pfd);
 	if (poll(pfd, (nfds_t)k, 0) > 0)
 		net_events(net, pfd, k);
-	net_timers(net);
-	gossip_timers(gossip);
+	int64_t next = INT64_MAX;
+	net_timers(net, &next);
+	gossip_timers(gossip, &next);
 	while (fd >= 0 && read(fd, junk, sizeof junk) > 0)
 		;
 }
