@@ -662,11 +662,12 @@ static int open_file(const struct chain *c, uint32_t num, int flags) {
  * was. */
 static int store(struct chain *c, struct blockindex *n, const uint8_t *blk,
                  size_t len) {
-	uint8_t head[RECORD_HEAD], sum[RECORD_TAIL];
+	size_t size = RECORD_HEAD + len + RECORD_TAIL;
+	uint8_t *rec;
 	off_t at = c->filesize;
+	int bad;
 	if (!c->dir) return V_STORAGE_FAILED;
-	if (c->filesize > 0 && c->filesize + len + RECORD_HEAD + RECORD_TAIL >
-	    c->file_max) {
+	if (c->filesize > 0 && c->filesize + size > c->file_max) {
 		/* (checked.dat names only what is on disk) */
 		chain_sync(c);
 		close(c->fd);
@@ -674,13 +675,14 @@ static int store(struct chain *c, struct blockindex *n, const uint8_t *blk,
 		at = c->filesize = 0;
 		file_sync_dir(c->dir);
 	}
-	memcpy(head, c->p->magic, 4);
-	put32le(head + 4, len);
-	put32le(sum, crc32(blk, len));
-	if (c->fd < 0 || file_io(c->fd, head, RECORD_HEAD, at, 1) ||
-	    file_io(c->fd, (uint8_t *)blk, len, at + RECORD_HEAD, 1) ||
-	    file_io(c->fd, sum, RECORD_TAIL, at + RECORD_HEAD + (off_t)len,
-	            1)) {
+	rec = xmalloc(size);                  /* (one write, not three) */
+	memcpy(rec, c->p->magic, 4);
+	put32le(rec + 4, len);
+	memcpy(rec + RECORD_HEAD, blk, len);
+	put32le(rec + RECORD_HEAD + len, crc32(blk, len));
+	bad = c->fd < 0 || file_io(c->fd, rec, size, at, 1);
+	free(rec);
+	if (bad) {
 		int e = errno;
 		if (c->fd >= 0 && ftruncate(c->fd, at))
 			fatal("cannot undo a failed write to a block file");
@@ -694,7 +696,7 @@ static int store(struct chain *c, struct blockindex *n, const uint8_t *blk,
 	n->pos = at + RECORD_HEAD;
 	n->len = len;
 	n->status |= HAVE_DATA;
-	c->filesize += len + RECORD_HEAD + RECORD_TAIL;
+	c->filesize += size;
 	return V_OK;
 }
 

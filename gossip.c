@@ -1132,7 +1132,7 @@ static void timeouts(struct gossip *g, int64_t now) {
 	void **v = map_values(&g->wants);
 	size_t i, n = g->wants.n;
 	struct peer *p;
-	g->wants_at = now + NEVER_MS;
+	g->wants_at = INT64_MAX;
 	for (i = 0; i < n; i++) {
 		struct want *w = v[i];
 		if (!w->asked || !due(now, w->until, &g->wants_at)) continue;

@@ -19,6 +19,7 @@
 #include <fcntl.h>
 #include <netdb.h>
 #include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <poll.h>
 #include <sys/resource.h>
 #include <sys/socket.h>
@@ -501,14 +502,14 @@ static void buf_take(struct net *n, struct buf *b, size_t k) {
 		buf_free(n, b);
 }
 
-/* The counter of a command, made on first use (the last slot is shared
- * by the commands that find the table full). */
+/* The counter of a command, made on first use in a slot struct net keeps
+ * zeroed (the last slot is shared by the commands that find the table
+ * full). */
 static struct count *counter(struct net *n, const char *cmd) {
 	int i;
 	for (i = 0; i < n->ncounts; i++)
 		if (!strcmp(n->counts[i].cmd, cmd)) return &n->counts[i];
 	if (n->ncounts == MAX_CMDS) return &n->counts[MAX_CMDS - 1];
-	memset(&n->counts[i], 0, sizeof n->counts[i]);
 	snprintf(n->counts[i].cmd, sizeof n->counts[i].cmd, "%s", cmd);
 	return &n->counts[n->ncounts++];
 }
@@ -964,6 +965,8 @@ static int nonblock(int fd) {
 static struct peer *add_peer(struct net *n, int fd, const struct naddr *a,
                              int outbound) {
 	struct peer *p = xmalloc(sizeof *p);
+	int one = 1;                   /* (no Nagle: each message at once) */
+	setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
 	p->fd = fd;
 	p->a = *a;
 	p->outbound = outbound;

@@ -2,7 +2,8 @@
 # t/net_test.sh - the network on loopback: a handshake, a node that dials
 # itself, handshake timeouts, every kind of bad peer (each is dropped,
 # banned with its reason logged, and a good peer is still served), bans
-# surviving a restart, the per-address cap, inbound limit and eviction.
+# surviving a restart, the per-address cap, inbound limit and eviction; an
+# idle node that sleeps and flushes nothing.
 # Ports 21000-21099.  Every wait is bounded; every node is stopped.
 set -u
 . t/lib.sh
@@ -168,6 +169,32 @@ until_ok 5 sh -c \
 		grep -q '^127.1.0.1:21001 out ready'" ||
 	fail "connect did not make an outbound peer"
 ctl e connect nowhere 2>/dev/null && fail "connect to a bad address worked"
+
+# An idle node sleeps: two nodes with the default timers (a ping every
+# 120 s), one peer each, wake at most a few times in 4 s (the `stats`
+# calls that read the count wake them too) and call fsync never; a block
+# is flushed once, soon after it is written, and then nothing again.
+counts() { ctl "$1" stats | sed -n 's/^loop wakeups \([0-9]*\) fsyncs /\1 /p'; }
+"$bin" -d "$tmp/i1" -n regtest -l 127.1.0.90:21090 -q run 2>>"$tmp/i1.log" &
+pids="$pids $!"
+"$bin" -d "$tmp/i2" -n regtest -l 127.1.0.91:21091 -c 127.1.0.90:21090 -q \
+	run 2>>"$tmp/i2.log" &
+pids="$pids $!"
+until_ok 10 ready i1 1 && until_ok 10 ready i2 1 ||
+	fail "the idle nodes did not connect"
+ctl i1 mine 1 >/dev/null || fail "i1 did not mine"
+until_ok 5 sh -c "'$bin' -d '$tmp/i2' -n regtest status | grep -q 'height 1'" ||
+	fail "i2 did not take the block"
+sleep 1
+for n in i1 i2; do
+	set -- $(counts $n)
+	w0=$1 f0=$2
+	[ "$f0" -ge 1 ] || fail "$n never flushed the block it took"
+	sleep 4
+	set -- $(counts $n)
+	[ $(($1 - w0)) -le 8 ] || fail "$n woke $(($1 - w0)) times in 4 s, idle"
+	[ "$2" = "$f0" ] || fail "$n called fsync $(($2 - f0)) times, idle"
+done
 
 # the control socket is for the node's user only
 mode=$(ls -l "$tmp/a/regtest/control.sock" | cut -c1-10)
