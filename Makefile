@@ -6,7 +6,8 @@
 #                     ONCE=1 stops after the tour, else Ctrl-C stops it
 #   make bench        print benchmark figures, "name value"; ONLY=crypto
 #                     for one group
-#                     (crypto, chain, net, gossip, attack, light, mine)
+#                     (crypto, chain, net, gossip, attack, light, mine,
+#                     scale: N=1000 nodes unless N is given)
 #   make fuzz         build the fuzz targets (clang's libFuzzer) and run each
 #                     for FUZZ_S seconds (default 60)
 #   make size         the node's size in C tokens, a file a line, and the
@@ -101,7 +102,7 @@ localnet: peerchain
 	@N='$(N)' ONCE='$(ONCE)' sh t/localnet.sh
 
 bench: peerchain t/testpeer t/bench
-	@./t/bench $(ONLY)
+	@N='$(N)' ./t/bench $(ONLY)
 
 fuzz:
 	@OBJ='$(OBJ)' FUZZ_S='$(FUZZ_S)' sh t/fuzz/run.sh

@@ -18,6 +18,8 @@
  *           the resident memory of a node with 8 peers.  Linux: /proc.
  *           Then t/bench_idle.sh: the wake-ups, fsyncs and CPU time of
  *           a node with 16 idle peers, and of one with none.
+ *   scale   t/scale.sh: 1,000 nodes on one machine (N=...): the time until
+ *           all are connected, a block's and a payment's way to all.
  */
 #define _POSIX_C_SOURCE 200809L
 #include <stdio.h>
@@ -853,6 +855,14 @@ static void bench_chain(void) {
 		fprintf(stderr, "bench: cannot run the chain group\n");
 }
 
+/* The scale group: t/scale.sh, N regtest nodes on one machine (1,000, or
+ * `make bench ONLY=scale N=2000`). */
+static void bench_scale(void) {
+	fflush(stdout);
+	if (system("sh t/scale.sh") != 0)
+		fprintf(stderr, "bench: t/scale.sh failed\n");
+}
+
 /* A group of figures that `make bench ONLY=name` can pick. */
 struct group {
 	const char *name;
@@ -867,6 +877,7 @@ static const struct group groups[] = {
 	{ "attack", bench_attack },
 	{ "mine", bench_mine },
 	{ "light", bench_light },
+	{ "scale", bench_scale },
 };
 
 #define NGROUPS (sizeof groups / sizeof groups[0])

@@ -1,6 +1,6 @@
 #!/bin/sh
-# t/scale.sh [N] - N regtest nodes (1,000 unless given) on one machine:
-# `make bench ONLY=scale`.  Node i listens alone on its own loopback
+# t/scale.sh [N] - N regtest nodes (1,000 unless given, here or in $N) on
+# one machine: `make bench ONLY=scale [N=...]`.  Node i listens alone on its own loopback
 # address, 127.(100 + i % 150).(1 + i / 150).1 port 23500 (150 network
 # groups), and is seeded with a random earlier node; every node runs with
 # the defaults (8 outbound peers, one per group).  Data directories are on
@@ -20,7 +20,7 @@
 #   scale_rss_kib         resident memory of a node, on average
 # Every wait is bounded; every node is stopped, pass or fail.
 set -u
-N=${1:-1000}
+N=${1:-${N:-1000}}
 tmpfs=0
 if [ -d /dev/shm ] && [ -w /dev/shm ]; then
 	TMPDIR=/dev/shm
@@ -65,7 +65,8 @@ seq_ 0 $((N - 1)) >"$tmp/wait"
 limit=$((t0 + 600))
 until pending "$tmp/wait" out8; do
 	[ "$(date +%s)" -lt "$limit" ] ||
-		die "$(wc -l <"$tmp/wait") nodes lack 8 outbound peers after 600 s"
+		die "$(wc -l <"$tmp/wait") nodes lack 8 outbound peers" \
+			"after 600 s"
 	sleep 1
 done
 connect=$(($(date +%s) - t0))
@@ -115,7 +116,8 @@ for j in $(seq_ 0 9); do
 	if [ "$j" -lt 3 ]; then
 		spread "$hash" "$k" >>"$tmp/block.ms"
 	else
-		all_at $((j + 1)) || die "block $((j + 1)) did not reach every node"
+		all_at $((j + 1)) ||
+			die "block $((j + 1)) did not reach every node"
 	fi
 done
 pc 0 mine 10 >/dev/null
