@@ -3,8 +3,9 @@
 # one machine: `make bench ONLY=scale [N=...]`.  Node i listens alone on
 # its own loopback address, 127.(100 + i % 150).(1 + i / 150).1 port 23500
 # (150 network groups), and is seeded with a random earlier node; every
-# node runs with the defaults (8 outbound peers, one per group).  Data directories are on
-# tmpfs (/dev/shm) where the system has one.  It prints, one per line:
+# node runs with the defaults (8 outbound peers, one per group).  Data
+# directories are on tmpfs (/dev/shm) where the system has one.  It
+# prints, one per line:
 #   scale_nodes           N
 #   scale_tmpfs           1 if the data was on tmpfs, else 0
 #   scale_connect_s       seconds from the first node's start until every
