@@ -102,13 +102,7 @@ for i in 3 9 15 21 27; do
 	spread "$hash" "$i" >>"$tmp/block.ms"
 done
 echo "block_prop_ms $(median <"$tmp/block.ms")"
-rss=0
-for p in $pids; do
-	v=$(sed -n 's/^VmRSS:[^0-9]*\([0-9]*\).*/\1/p' "/proc/$p/status" \
-		2>/dev/null)
-	rss=$((rss + ${v:-0}))
-done
-echo "node_rss_kib $((rss / N))"
+echo "node_rss_kib $(rss_kib $pids)"
 for i in $(seq_ 0 $((N - 1))); do pc "$i" stop >/dev/null 2>&1; done
 reap $pids
 pids=

@@ -2,7 +2,8 @@
 # tree: a scratch directory, the list of nodes they start (every one is
 # stopped on exit, pass or fail, and the directory removed), `ctl`, the
 # control client of a node by name, `upto`, a bounded retry, `node`, a
-# regtest node with short timeouts, and `logs`, the tails of its logs.
+# regtest node with short timeouts, `logs`, the tails of its logs, and
+# `rss_kib`, the mean memory of processes.
 bin=${PEERCHAIN:-./peerchain}
 tmp=$(mktemp -d) || exit 1
 pids=
@@ -42,6 +43,13 @@ node() {
 	"$bin" -d "$tmp/$name" -n regtest -l "$addr" -t handshake=2 -t ping=1 \
 		-t frame=3 "$@" run 2>>"$tmp/$name.log" &
 	pids="$pids $!"
+}
+# rss_kib PID...: their mean resident memory in KiB (Linux: /proc).
+rss_kib() {
+	for p in "$@"; do
+		sed -n 's/^VmRSS:[^0-9]*\([0-9]*\).*/\1/p' "/proc/$p/status" \
+			2>/dev/null
+	done | awk '{ s += $1; n++ } END { print n ? int(s / n) : 0 }'
 }
 # logs: the last lines of every node's log, on stderr (for a failure).
 logs() { for f in "$tmp"/*.log; do echo "== $f"; tail -n 30 "$f"; done >&2; }

@@ -72,34 +72,29 @@ until pending "$tmp/wait" out8; do
 done
 connect=$(($(date +%s) - t0))
 
+# every CHECK: wait until CHECK k holds for every node k (60 s at most).
+every() {
+	seq_ 0 $((N - 1)) >"$tmp/wait"
+	k=0
+	until pending "$tmp/wait" "$1"; do
+		k=$((k + 1))
+		[ $k -lt 120 ] || return 1
+		sleep 0.5
+	done
+}
 # spread HASH ORIGIN: once every node has it, ms from the origin's `seen`
 # to the last node's.
 has() { pc "$1" seen "$hash" >/dev/null 2>&1; }
 spread() {
 	hash=$1
-	seq_ 0 $((N - 1)) >"$tmp/wait"
-	k=0
-	until pending "$tmp/wait" has; do
-		k=$((k + 1))
-		[ $k -lt 120 ] || { echo missing; return 1; }
-		sleep 0.5
-	done
+	every has || { echo missing; return 1; }
 	t=$(pc "$2" seen "$1")
 	for k in $(seq_ 0 $((N - 1))); do pc "$k" seen "$1"; done |
 		awk -v t="$t" '$1 > m { m = $1 } END { print m - t }'
 }
 height() { pc "$1" status 2>/dev/null | sed -n 's/^height //p'; }
 at() { [ "$(height "$1")" = "$want" ]; }
-all_at() {
-	want=$1
-	seq_ 0 $((N - 1)) >"$tmp/wait"
-	k=0
-	until pending "$tmp/wait" at; do
-		k=$((k + 1))
-		[ $k -lt 120 ] || return 1
-		sleep 0.5
-	done
-}
+all_at() { want=$1; every at; }
 # stat NAME: the sum over all nodes of a `stats` line's first number.
 stat() {
 	for k in $(seq_ 0 $((N - 1))); do
@@ -135,12 +130,6 @@ for j in $(seq_ 0 9); do
 done
 tx1=$(stat "tx in")
 
-rss=0
-for p in $pids; do
-	v=$(sed -n 's/^VmRSS:[^0-9]*\([0-9]*\).*/\1/p' "/proc/$p/status" \
-		2>/dev/null)
-	rss=$((rss + ${v:-0}))
-done
 echo "scale_nodes $N"
 echo "scale_tmpfs $tmpfs"
 echo "scale_connect_s $connect"
@@ -150,4 +139,4 @@ echo "scale_tx_ms_median $(grep -v missing "$tmp/tx.ms" | median)"
 echo "scale_tx_ms_max $(sort -n "$tmp/tx.ms" | tail -n 1)"
 echo "scale_tx_copies $(awk -v a="$tx1" -v b="$tx0" -v n="$N" \
 	'BEGIN { printf "%.3f", (a - b) / ((n - 1) * 10) }')"
-echo "scale_rss_kib $((rss / N))"
+echo "scale_rss_kib $(rss_kib $pids)"
