@@ -330,13 +330,14 @@ int64_t clock_us(int wall) {
 	return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
 }
 
-/* Is the timer set for `at` due by now?  If not, the earliest timer still
- * to come, *next, is brought forward to it (all in monotonic ms). */
+/* Is the timer set for `at` due by now?  Either way *next, when the loop
+ * looks again, is brought forward: to `at`, or, if it is due, to now (one
+ * more turn at once, so that whatever the timer's work set or left to do
+ * is seen before the loop sleeps).  All in monotonic ms. */
 int due(int64_t now, int64_t at, int64_t *next) {
-	if (at <= now) return 1;
 	if (at < *next)
-		*next = at;
-	return 0;
+		*next = at > now ? at : now;
+	return at <= now;
 }
 
 /* Fill buf with n bytes from /dev/urandom, kept open and read in blocks
