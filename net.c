@@ -1063,20 +1063,22 @@ static int connected(const struct net *n, const struct naddr *a) {
 }
 
 /* Open one more outbound connection: a random address of the book (one
- * that gave us news first, for the first quarter of the tries, then one
- * that once worked, to half), not connected, banned or backing off, in a
- * group with no outbound peer.  Returns 0, or -1 if it found nobody. */
+ * that gave us news first, for the first 25 tries, then one that once
+ * worked, to 50; then any, walking the whole book from a random place, so
+ * that nobody is found only when nobody is there), not connected, banned
+ * or backing off, in a group with no outbound peer.  Returns 0, or -1 if
+ * it found nobody (the caller then waits RETRY_BASE s). */
 static int pick_outbound(struct net *n) {
 	int64_t now = mono_ms() / 1000, wait;
-	for (int tries = 0; tries < 100 && n->nbook > 0; tries++) {
-		struct entry *e = &n->book[random64() % n->nbook];
-		wait = RETRY_BASE
-		       << (e->attempts < 9 ? e->attempts : 9);
+	uint64_t from = random64();
+	for (size_t tries = 0; n->nbook && tries < 50 + n->nbook; tries++) {
+		struct entry *e = &n->book[(tries < 50 ? random64() :
+		                            from + tries) % n->nbook];
+		wait = e->attempts < 9 ? RETRY_BASE << e->attempts : RETRY_MAX;
 		if ((tries < 25 && !(e->tried & USEFUL)) || (tries < 50 &&
 		    !e->tried) || connected(n, &e->a) ||
 		    banned(n, &e->a) ||
-		    (e->tried_at && now - e->tried_at < (wait < RETRY_MAX ?
-		                                          wait : RETRY_MAX)) ||
+		    (e->tried_at && now - e->tried_at < wait) ||
 		    (!n->o.nogroups && group_peers(n, &e->a, 1)))
 			continue;
 		e->tried_at = now;
