@@ -40,7 +40,7 @@ TESTS = t/sha256_test t/lms_test t/chain_test t/wallet_test t/wire_test \
 SCRIPTS = t/layout.sh t/layers.sh t/cli_test.sh t/ledger_test.sh \
           t/net_test.sh t/discovery_test.sh t/gossip_test.sh \
           t/legacy_test.sh t/hostile_test.sh t/hostile2_test.sh \
-          t/light_test.sh t/hostile3_test.sh
+          t/light_test.sh t/hostile3_test.sh t/privacy_test.sh
 
 all: peerchain
 

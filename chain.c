@@ -922,6 +922,19 @@ int chain_add_tx(struct chain *c, const uint8_t *tx, size_t len) {
 	return pool_add(c, tx, len, chain_now(c));
 }
 
+/* Would the mempool take this transaction now?  For a stem transaction
+ * (Dandelion++), which is checked in full but waits outside it.  A
+ * reason. */
+int chain_check_tx(const struct chain *c, const uint8_t *raw, size_t len) {
+	struct ptx p, *anc[CHAIN_MAX];
+	int r, na;
+	if (len > MAX_TX_SIZE) return V_TOO_BIG;
+	if ((r = tx_parse(&p.tx, raw, len)) == V_OK)
+		r = pool_check(c, &p, anc, &na);
+	tx_free(&p.tx);
+	return r;
+}
+
 /* After a reorg: empty the mempool and offer back, in order, the
  * transactions of disconnected blocks and then the old mempool. */
 static void pool_refill(struct chain *c, struct txlist *back) {

@@ -49,8 +49,13 @@
 #define STALL_REST_MS   10000    /* a peer that stalled gets no requests */
 #define PROGRESS_MS     5000     /* sync progress is logged this often */
 #define BEHIND          16       /* a tip this far behind: not announced */
-#define RANDOM_IN_MS    5000     /* -T random: mean delay to inbound, */
-#define RANDOM_OUT_MS   2000     /* and to outbound peers, as Bitcoin */
+#define EPOCH_MS        600000   /* Dandelion++: an epoch, 10 minutes */
+#define DIFFUSE_PCT     10       /* the chance to be a diffuser in one */
+#define EMBARGO_MS      10000    /* a stem transaction is fluffed after */
+#define EMBARGO_RAND_MS 20000    /* this and a random part of this */
+#define STEM_MAX        100      /* stem transactions held at once, */
+#define STEM_BYTES      (1u << 20) /* their bytes, */
+#define STEM_PEER       10       /* and from one peer */
 #define ANNOUNCE_MAX    64       /* transactions announced to a peer each
                                     ANNOUNCE_MS, in the order taken: a
                                     receiver's wanted share (and orphan
@@ -93,6 +98,18 @@ struct recent {
 	uint32_t refused;           /* 0: taken; else 1 + the tip count then */
 };
 
+/* A stem transaction (Dandelion++): checked in full, but kept out of the
+ * mempool, never announced nor served, till it is fluffed. */
+struct stem {
+	uint8_t id[SHA256_LEN];
+	uint8_t *raw;
+	size_t len;
+	struct peer *from;          /* who sent it; NULL: ours, or gone */
+	int route;                  /* the relay it goes to first (0 or 1) */
+	int sent;                   /* times it was passed on (2 at most) */
+	int64_t embargo;            /* when it is fluffed (monotonic ms) */
+};
+
 /* A transaction whose inputs are not all known yet. */
 struct orphan {
 	struct tx t;                /* parsed from raw */
@@ -115,6 +132,7 @@ struct gpeer {
 	uint32_t answers;        /* headers answers sent it on this tip */
 	uint32_t sent_tips;      /* (the tip: gossip's tips then) */
 	int64_t rest_until;      /* it stalled: no block requests till then */
+	int route;               /* its stem transactions' first relay */
 	int owed;                /* light: the proofs it owes us */
 	int64_t proof_at;        /* light: when to ask again (0: never) */
 };
@@ -124,6 +142,14 @@ struct gossip {
 	struct net *n;
 	struct wallet *w;            /* a light node's, whose coins it proves */
 	int delay_ms;                /* batching of tx announcements */
+	int64_t inbound_at;          /* when inbound queues go out (shared) */
+	int dandelion;               /* Dandelion++ on (not -D) */
+	int diffuser;                /* this epoch: fluffs stem transactions */
+	struct peer *relay[2];       /* this epoch's stem relays, if any */
+	int64_t epoch_at;            /* when the next epoch begins */
+	struct stem stems[STEM_MAX];
+	int nstems;
+	size_t stem_bytes;
 	int per_peer;                /* wanted hashes one peer may announce */
 	struct map wants;            /* hash -> struct want */
 	int64_t wants_at;            /* when the first of them may be late */
@@ -170,6 +196,19 @@ static void known_add(struct peer *p, const uint8_t *hash) {
 		map_init(&q->known, 8);
 	}
 	map_put(&q->known, hash, q);      /* (a set: any value but NULL) */
+}
+
+/* Note that we announced hash to the peer (its mark in the set is the
+ * peer itself): getdata is answered only with what it was told of. */
+static void tell(struct peer *p, const uint8_t *hash) {
+	known_add(p, hash);
+	map_put(&p->up->known, hash, p);
+}
+
+/* Did we announce hash to the peer? */
+static int told(const struct peer *p, const uint8_t *hash) {
+	return map_get(&p->up->known, hash) == p ||
+	       map_get(&p->up->known_old, hash) == p;
 }
 
 /* Remember in the ring that the node took hash now, or refused it. */
@@ -279,21 +318,36 @@ static void send_getheaders(struct gossip *g, struct peer *p,
 	send_list(g, p, "getheaders", n, SHA256_LEN, b[0], SHA256_LEN, stop);
 }
 
-/* How long a new queue waits: the -T delay, or with -T random, uniform in
- * [0, 2 x mean) ms. */
-static int64_t delay(const struct gossip *g, int mean) {
-	if (g->delay_ms >= 0)
-		return g->delay_ms;
-	return random64() % (2 * mean);
+/* How long a new queue waits: -T ms, or by default (-T random) a random
+ * delay of mean TX_DELAY_MS, exponential, so announcements leave as a
+ * Poisson process.  -log2(u) of a random 32-bit u is its leading zeros,
+ * e, and the rest, for which the fraction f after the top bit stands
+ * (within 0.09); e - f has the mean 1.5. */
+static int64_t delay(const struct gossip *g) {
+	uint32_t u = (uint32_t)random64() | 1;
+	double e = 1;
+	while (u < 0x80000000u) {
+		u <<= 1;
+		e++;
+	}
+	e -= (u - 0x80000000u) / 2147483648.0;
+	return g->delay_ms >= 0 ? g->delay_ms :
+	       (int64_t)(e * TX_DELAY_MS / 1.5);
 }
 
-/* Queue a transaction's announcement to a peer, unless it has it. */
+/* Queue a transaction's announcement to a peer, unless it has it.  The
+ * queues of all inbound peers leave at one shared time (a spy with many
+ * connections hears no sooner than with one), an outbound peer's at its
+ * own. */
 static void queue_tx(struct gossip *g, struct peer *p, const uint8_t *id) {
 	struct gpeer *q = p->up;
-	int mean = p->outbound ? RANDOM_OUT_MS : RANDOM_IN_MS;
+	int64_t now = mono_ms();
 	if (known_has(p, id) || !is_full(p)) return;
+	if (!p->outbound && g->inbound_at <= now)
+		g->inbound_at = now + delay(g);
 	if (!q->nqueue)
-		q->announce_at = mono_ms() + delay(g, mean);
+		q->announce_at = p->outbound ? now + delay(g) :
+		                 g->inbound_at;
 	q->queue = xgrow(q->queue, &q->qcap, q->nqueue + 1,
 	                     SHA256_LEN);
 	memcpy(q->queue[q->nqueue++], id, SHA256_LEN);
@@ -315,7 +369,7 @@ static void announce_queue(struct gossip *g, struct peer *p) {
 		n = ANNOUNCE_MAX;
 	for (i = 0; i < n; i++)
 		if (!known_has(p, q->queue[i])) {
-			known_add(p, q->queue[i]);
+			tell(p, q->queue[i]);
 			memmove(q->queue[k++], q->queue[i], SHA256_LEN);
 		}
 	if (k)
@@ -726,35 +780,6 @@ static int inv_read(const uint8_t *b, size_t len, uint32_t *n,
 	return list_read(b, len, MAX_INV, INV_REC, n, e, 0, NULL);
 }
 
-/* inv: ask for what we lack; a block may raise the peer's height. */
-static const char *on_inv(void *arg, struct peer *p, const uint8_t *b,
-                          size_t len) {
-	struct gossip *g = arg;
-	const uint8_t *e;
-	uint32_t i, n;
-	if (inv_read(b, len, &n, &e)) return "malformed inv";
-	for (i = 0; i < n; i++, e += INV_REC) {
-		known_add(p, e + 4);
-		if (get32le(e) == INV_TX) {
-			g->tx_inv_in++;
-			if (!recent_of(g, e + 4) &&
-			    !chain_pool_tx(g->c, e + 4) && !g->c->light)
-				want(g, p, INV_TX, e + 4);
-		} else if (get32le(e) == INV_BLOCK) {
-			g->block_inv_in++;
-			int st = chain_status(g->c, e + 4);
-			raise_height(g, p, e + 4);
-			if (g->c->light && !st && !p->up->headers_at)
-				/* (a light node's way) */
-				send_getheaders(g, p, NULL);
-			else if (!g->c->light && is_full(p) &&
-			         !(st & (CH_BODY | CH_FAILED)))
-				want(g, p, INV_BLOCK, e + 4);
-		}
-	}
-	return NULL;
-}
-
 /* getdata: send what we have, each once, at most WINDOW blocks, and only
  * while the peer reads (net_room); what we lack or hold back goes back in
  * one notfound. */
@@ -771,11 +796,10 @@ static const char *on_getdata(void *arg, struct peer *p, const uint8_t *b,
 	none = xmalloc(n * INV_REC);
 	map_init(&sent, SHA256_LEN);
 	for (i = 0; i < n && p->fd >= 0; i++, e += INV_REC) {
-		known_add(p, e + 4);
 		if (map_get(&sent, e + 4)) continue;
 		int room = net_room(g->n, p);
-		t = room && get32le(e) == INV_TX ? chain_pool_tx(g->c, e + 4)
-		                                 : NULL;
+		t = room && get32le(e) == INV_TX && told(p, e + 4) ?
+		    chain_pool_tx(g->c, e + 4) : NULL;
 		blk = room && get32le(e) == INV_BLOCK && blocks < WINDOW ?
 		      chain_read_block(g->c, e + 4, &blen) : NULL;
 		if (!t && !blk) {
@@ -783,6 +807,7 @@ static const char *on_getdata(void *arg, struct peer *p, const uint8_t *b,
 			continue;
 		}
 		map_put(&sent, e + 4, p);         /* (a set) */
+		known_add(p, e + 4);
 		net_send(g->n, p, t ? "tx" : "block", t ? t->raw : blk,
 		         t ? t->len : blen);
 		blocks += blk != NULL;
@@ -879,6 +904,178 @@ static int weight(int r, int block) {
 	return 0;
 }
 
+/* ==== Dandelion++ (README, "Dandelion++") ==== */
+/* The stem transaction of this id, or NULL. */
+static struct stem *stem_find(struct gossip *g, const uint8_t *id) {
+	for (int i = 0; i < g->nstems; i++)
+		if (!memcmp(g->stems[i].id, id, SHA256_LEN))
+			return &g->stems[i];
+	return NULL;
+}
+
+/* Forget stem transaction s; the last takes its place. */
+static void stem_drop(struct gossip *g, struct stem *s) {
+	g->stem_bytes -= s->len;
+	free(s->raw);
+	*s = g->stems[--g->nstems];
+}
+
+/* Fluff stem transaction s: into the mempool (ours is there already) and
+ * announced as any other, then out of the stem pool. */
+static void fluff(struct gossip *g, struct stem *s, const char *why) {
+	log_msg(LOG_INFO, "fluff tx %s: %s", hash_text(s->id), why);
+	if (chain_pool_tx(g->c, s->id))
+		relay_tx(g, s->id, NULL);
+	else
+		take_tx(g, NULL, s->id, s->raw, s->len);
+	stem_drop(g, s);
+}
+
+/* Pass stem transaction s on: to the relay its sender maps to (ours: the
+ * first), and if it comes back (a loop), to the other; after that its
+ * embargo fluffs it.  With no relay it is fluffed at once. */
+static void stem_on(struct gossip *g, struct stem *s) {
+	struct peer *r = g->relay[(s->route + s->sent) % 2];
+	if (s->sent == 2) return;
+	if (!r) {
+		fluff(g, s, "no stem relay");
+		return;
+	}
+	s->sent++;
+	log_msg(LOG_INFO, "stem tx %s to %s", hash_text(s->id),
+	        net_text(&r->a));
+	net_send(g->n, r, "stem", s->raw, s->len);
+}
+
+/* Keep a checked stem transaction from p (NULL: ours), with its embargo,
+ * and pass it on (a diffuser fluffs one from a peer at once). */
+static void stem_add(struct gossip *g, struct peer *p, const uint8_t *id,
+                     const uint8_t *b, size_t len) {
+	struct stem *s = &g->stems[g->nstems++];
+	memcpy(s->id, id, SHA256_LEN);
+	s->raw = xmemdup(b, len);
+	s->len = len;
+	s->from = p;
+	s->route = p ? p->up->route : 0;
+	s->sent = 0;
+	s->embargo = mono_ms() + EMBARGO_MS +
+	             (int64_t)(random64() % EMBARGO_RAND_MS);
+	g->stem_bytes += len;
+	if (p && g->diffuser)
+		fluff(g, s, "a diffuser");
+	else
+		stem_on(g, s);
+}
+
+/* stem: a transaction in its stem phase, pushed by a peer.  Unless known,
+ * or over a limit (then the sender's own embargo fluffs it), it is
+ * checked in full (a bad one costs its sender as a bad tx does), kept
+ * and passed on.  One that comes back is passed to the other relay. */
+static const char *on_stem(void *arg, struct peer *p, const uint8_t *b,
+                           size_t len) {
+	struct gossip *g = arg;
+	uint8_t id[SHA256_LEN];
+	struct stem *s;
+	int r, k = 0;
+	sha256d(b, len, id);
+	if ((s = stem_find(g, id))) {
+		stem_on(g, s);
+		return NULL;
+	}
+	for (s = g->stems; s < g->stems + g->nstems; s++)
+		k += s->from == p;
+	if (recent_of(g, id) || chain_pool_tx(g->c, id) || k == STEM_PEER ||
+	    g->nstems == STEM_MAX || g->stem_bytes + len > STEM_BYTES)
+		return NULL;
+	if ((r = chain_check_tx(g->c, b, len)) != V_OK) {
+		log_msg(LOG_INFO, "stem tx from %s: %s", net_text(&p->a),
+		        reason_text(r));
+		if (weight(r, 0))
+			net_misbehave(g->n, p, weight(r, 0),
+			              "invalid transaction");
+		return NULL;
+	}
+	stem_add(g, p, id, b, len);
+	return NULL;
+}
+
+/* Fill the empty relay slots, each with a random outbound full peer that
+ * takes stem transactions and is not the other relay. */
+static void pick_relays(struct gossip *g) {
+	for (int i = 0; i < 2; i++) {
+		struct peer *pick = g->relay[i];
+		int k = 0;
+		for (struct peer *p = g->n->peers; p && !g->relay[i];
+		     p = p->next) {
+			if (!live(p) || !p->outbound || p == g->relay[!i] ||
+			    !(p->services & SERVICE_STEM))
+				continue;
+			k++;
+			if (random64() % k == 0)   /* (each as likely) */
+				pick = p;
+		}
+		g->relay[i] = pick;
+	}
+}
+
+/* A new epoch: a diffuser or not, two relays drawn afresh, and each peer
+ * mapped to one of them. */
+static void new_epoch(struct gossip *g, int64_t now) {
+	g->epoch_at = now + EPOCH_MS;
+	g->diffuser = random64() % 100 < DIFFUSE_PCT;
+	g->relay[0] = g->relay[1] = NULL;
+	pick_relays(g);
+	for (struct peer *p = g->n->peers; p; p = p->next)
+		if (live(p))
+			p->up->route = random64() % 2;
+}
+
+/* Say this epoch's role and relays (for `status`). */
+void gossip_status(const struct gossip *g, FILE *f) {
+	if (!g->dandelion) {
+		fprintf(f, "dandelion off\n");
+		return;
+	}
+	fprintf(f, "dandelion %s, relays",
+	        g->diffuser ? "diffuser" : "relayer");
+	for (int i = 0; i < 2; i++)
+		fprintf(f, " %s", g->relay[i] ? net_text(&g->relay[i]->a) :
+		        "none");
+	fprintf(f, "\n");
+}
+
+/* inv: ask for what we lack; a block may raise the peer's height. */
+static const char *on_inv(void *arg, struct peer *p, const uint8_t *b,
+                          size_t len) {
+	struct gossip *g = arg;
+	const uint8_t *e;
+	uint32_t i, n;
+	struct stem *s;
+	if (inv_read(b, len, &n, &e)) return "malformed inv";
+	for (i = 0; i < n; i++, e += INV_REC) {
+		known_add(p, e + 4);
+		if (get32le(e) == INV_TX) {
+			g->tx_inv_in++;
+			if ((s = stem_find(g, e + 4)))
+				fluff(g, s, "announced by a peer");
+			else if (!recent_of(g, e + 4) &&
+			    !chain_pool_tx(g->c, e + 4) && !g->c->light)
+				want(g, p, INV_TX, e + 4);
+		} else if (get32le(e) == INV_BLOCK) {
+			g->block_inv_in++;
+			int st = chain_status(g->c, e + 4);
+			raise_height(g, p, e + 4);
+			if (g->c->light && !st && !p->up->headers_at)
+				/* (a light node's way) */
+				send_getheaders(g, p, NULL);
+			else if (!g->c->light && is_full(p) &&
+			         !(st & (CH_BODY | CH_FAILED)))
+				want(g, p, INV_BLOCK, e + 4);
+		}
+	}
+	return NULL;
+}
+
 /* A transaction from a peer (p) or the wallet (NULL): checked by the
  * chain, relayed if new and valid; then the orphans it woke are tried,
  * and theirs in turn.  p pays for a rule broken, or a copy it was not
@@ -899,6 +1096,15 @@ int gossip_tx(struct gossip *g, struct peer *p, const uint8_t *b, size_t len) {
 		if (p && !w)
 			net_misbehave(g->n, p, W_UNASKED, "unasked copy");
 		return V_ALREADY_KNOWN;
+	}
+	if (!p && g->dandelion) {      /* ours: the mempool, and the stem */
+		if ((r = chain_add_tx(g->c, b, len)) != V_OK) return r;
+		recent_add(g, id, 0);
+		if (g->nstems < STEM_MAX)
+			stem_add(g, NULL, id, b, len);
+		else
+			relay_tx(g, id, NULL);
+		return r;
 	}
 	if ((r = take_tx(g, p, id, b, len)) == V_OK && p)
 		net_useful(g->n, p);
@@ -1095,6 +1301,8 @@ static void peer_ready(void *arg, struct peer *p) {
 	p->up = xmalloc(sizeof *p->up);
 	map_init(&p->up->known, 8);
 	map_init(&p->up->known_old, 8);
+	p->up->route = random64() % 2;
+	pick_relays(g);
 	relay_pool(g, p);
 	if (!g->hdr_peer && is_full(p) && p->outbound) {
 		g->hdr_peer = p;
@@ -1115,6 +1323,13 @@ static void peer_gone(void *arg, struct peer *p) {
 	free(v);
 	if (g->hdr_peer == p)
 		g->hdr_peer = NULL;
+	for (i = 0; i < 2; i++)        /* (a relay gone: another, at once) */
+		if (g->relay[i] == p)
+			g->relay[i] = NULL;
+	for (struct stem *s = g->stems; s < g->stems + g->nstems; s++)
+		if (s->from == p)
+			s->from = NULL;
+	pick_relays(g);
 	if (p->up->headers_at)
 		aside(g, p, 1);
 	map_free(&p->up->known, 0);
@@ -1176,6 +1391,11 @@ void gossip_timers(struct gossip *g, int64_t *next) {
 		timeouts(g, now);
 		fetch_blocks(g);
 	}
+	for (int i = g->nstems - 1; i >= 0; i--)   /* (fluff moves the last) */
+		if (due(now, g->stems[i].embargo, next))
+			fluff(g, &g->stems[i], "its embargo ran out");
+	if (g->dandelion && due(now, g->epoch_at, next))
+		new_epoch(g, now);
 	if (g->aside_until && due(now, g->aside_until, next))
 		g->aside_until = 0;
 	if (g->hdr_peer && due(now, g->hdr_peer->up->headers_at +
@@ -1199,19 +1419,20 @@ void gossip_stats(const struct gossip *g, FILE *f) {
 	        "gossip block-announced in %lu out %lu\n"
 	        "gossip tx-received %lu duplicate %lu\n"
 	        "gossip block-received %lu duplicate %lu\n"
-	        "gossip waiting %zu\n", g->tx_inv_in, g->tx_inv_out,
-	        g->block_inv_in, g->block_inv_out, g->tx_in, g->tx_dup,
-	        g->block_in, g->block_dup, g->wants.n);
+	        "gossip waiting %zu\ngossip stem %d\n", g->tx_inv_in,
+	        g->tx_inv_out, g->block_inv_in, g->block_inv_out, g->tx_in,
+	        g->tx_dup, g->block_in, g->block_dup, g->wants.n, g->nstems);
 }
 
 /* Start gossip for a chain over a network, registering its handlers (for
  * a light chain, w is the wallet whose coins it proves). */
 struct gossip *gossip_open(struct chain *c, struct net *n, int tx_delay_ms,
-                           struct wallet *w) {
+                           int dandelion, struct wallet *w) {
 	struct gossip *g = xmalloc(sizeof *g);
 	g->c = c;
 	g->n = n;
 	g->w = w;
+	g->dandelion = dandelion;
 	g->fresh = 1;
 	g->delay_ms = tx_delay_ms;
 	g->per_peer = WANT_MAX / (n->o.max_in + n->o.max_out + 1);
@@ -1235,6 +1456,7 @@ struct gossip *gossip_open(struct chain *c, struct net *n, int tx_delay_ms,
 		net_handle(n, "tx", on_tx, g);
 		net_handle(n, "block", on_block, g);
 		net_handle(n, "getproofs", on_getproofs, g);
+		net_handle(n, "stem", on_stem, g);
 	}
 	net_on_peers(n, peer_ready, peer_gone, g);
 	return g;

@@ -651,7 +651,7 @@ static void version_rw(struct rw *s, struct version *v) {
 static void send_version(struct net *n, struct peer *p) {
 	struct version v = {
 	        .protocol = PROTOCOL,
-	        .services = n->o.light ? 0 : SERVICE_FULL,
+	        .services = n->o.light ? 0 : SERVICE_FULL | SERVICE_STEM,
 	        .time = wall_s(),
 	        .nonce = n->nonce,
 	        .port = n->self.port,

@@ -83,7 +83,8 @@ static volatile sig_atomic_t got_signal; /* SIGINT or SIGTERM arrived */
 static int no_listen;                /* -L: outbound only, as behind NAT */
 static int opt_mine;                 /* -m, -M: percent of the time mined */
 static int opt_chain;                /* -S: CHAIN_LIGHT; -R: CHAIN_REINDEX */
-static int tx_delay = TX_DELAY_MS;   /* -T: tx announcement batching */
+static int tx_delay = TX_DELAY_RANDOM; /* -T: tx announcement batching */
+static int opt_stem = 1;             /* Dandelion++; -D: off */
 static struct net *net;              /* set while the node runs */
 static struct gossip *gossip;
 static int stopping;                 /* `stop` sets it: the loop ends */
@@ -117,17 +118,6 @@ static int say(const char *fmt, ...) {
 	vfprintf(cmd_err, fmt, ap);
 	va_end(ap);
 	return 1;
-}
-
-/* Print a hash as Bitcoin does: byte-reversed hex, so proof of work shows
- * as leading zeros.  Returns a static buffer: one call per printf. */
-static const char *hash_text(const uint8_t h[SHA256_LEN]) {
-	static char buf[2 * SHA256_LEN + 1];
-	uint8_t r[SHA256_LEN];
-	for (int i = 0; i < SHA256_LEN; i++)
-		r[i] = h[SHA256_LEN - 1 - i];
-	hex_encode(r, SHA256_LEN, buf);
-	return buf;
 }
 
 /* Read a hash as hash_text shows it; returns 0 or -1. */
@@ -462,6 +452,7 @@ static int cmd_status(char **arg) {
 	        net->nbook, net->bans.n,
 	        net->self.port ? net_text(&net->self) : "none",
 	        net->held, net->budget);
+	gossip_status(gossip, cmd_out);
 	return 0;
 }
 
@@ -763,7 +754,8 @@ static int node_open(void) {
 	}
 	if (!(net = net_open(&nopt))) return say("%s\n", failure);
 	gossip =
-	        gossip_open(chain, net, tx_delay, chain->light ? wallet : NULL);
+	        gossip_open(chain, net, tx_delay, opt_stem,
+	                    chain->light ? wallet : NULL);
 	return control_listen();
 }
 
@@ -960,7 +952,7 @@ static const struct command commands[] = {
 static void usage(FILE *f) {
 	char name[64];
 	fprintf(f, "usage: peerchain [-d DIR] [-n NET] [-R] COMMAND [ARGS...]\n"
-	        "       peerchain [-d DIR] [-n NET] [-R] [-GLmqSv] "
+	        "       peerchain [-d DIR] [-n NET] [-R] [-DGLmqSv] "
 	        "[-c HOST:PORT] [-i N]\n"
 	        "                 [-l HOST:PORT] [-M PERCENT] [-o N] "
 	        "[-s HOST:PORT]\n"
@@ -1027,6 +1019,9 @@ static int node_option(int ch, char *arg) {
 	case 'G':
 		nopt.nogroups = 1;
 		return 0;
+	case 'D':
+		opt_stem = 0;
+		return 0;
 	case 'm':
 		opt_mine = 100;
 		return 0;
@@ -1081,7 +1076,7 @@ int main(int argc, char **argv) {
 	list = xcalloc(2 * argc, sizeof *list);   /* -s, then -c */
 	nopt.seeds = list;
 	nopt.connect = list + argc;
-	while ((ch = getopt(argc, argv, "d:n:hl:Ls:c:o:i:GmM:SRt:T:vq")) !=
+	while ((ch = getopt(argc, argv, "d:n:hl:Ls:c:o:i:GDmM:SRt:T:vq")) !=
 	       -1) {
 		if (ch == 'd')
 			opt_dir = optarg;

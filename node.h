@@ -149,6 +149,7 @@ struct ment *map_step(struct mwalk *w);
 void **map_values(const struct map *m);
 void hex_encode(const uint8_t *in, size_t n, char *out);
 int hex_decode(const char *s, uint8_t *out, size_t n);
+const char *hash_text(const uint8_t h[SHA256_LEN]);
 uint32_t crc32(const uint8_t *p, size_t n);
 int file_io(int fd, uint8_t *buf, size_t len, off_t pos, int write);
 int file_open(const char *path, int flags);
@@ -400,6 +401,7 @@ int64_t chain_now(const struct chain *c);
 int chain_add_header(struct chain *c, const uint8_t hdr[HEADER_LEN]);
 int chain_add_block(struct chain *c, const uint8_t *blk, size_t len);
 int chain_add_tx(struct chain *c, const uint8_t *tx, size_t len);
+int chain_check_tx(const struct chain *c, const uint8_t *raw, size_t len);
 uint32_t chain_height(const struct chain *c);
 int chain_hash_at(const struct chain *c, uint32_t height,
                   uint8_t hash[SHA256_LEN]);
@@ -475,6 +477,7 @@ uint8_t *wallet_pay(struct wallet *w, struct chain *c,
 #define MAX_INV      50000       /* entries in one inv, as Bitcoin */
 #define MAX_CMDS     32          /* commands counted, and handlers */
 #define SERVICE_FULL 1           /* version services: a full node */
+#define SERVICE_STEM 2           /* and one that takes stem transactions */
 #define ADDR_SLOTS   1024        /* token buckets of addr senders' groups */
 #define MAX_ANCHORS  8           /* outbound peers kept across a restart */
 #define PEERCHAIN_AGENT "/peerchain:" PEERCHAIN_VERSION "/"
@@ -621,11 +624,12 @@ void net_misbehave(struct net *n, struct peer *p, int weight,
                    const char *why);
 
 /* ==== gossip.c: relaying transactions and blocks, and sync ==== */
-#define TX_DELAY_MS     100      /* ms tx announcements wait, to batch them */
-#define TX_DELAY_RANDOM (-1)     /* -T random: random delays, as Bitcoin,
-                                    so timing does not betray the origin */
+#define TX_DELAY_MS     100      /* mean ms tx announcements wait, to
+                                    batch them */
+#define TX_DELAY_RANDOM (-1)     /* -T random, the default: a random
+                                    delay of that mean (not -T MS) */
 struct gossip *gossip_open(struct chain *c, struct net *n, int tx_delay_ms,
-                           struct wallet *w);
+                           int dandelion, struct wallet *w);
 void gossip_close(struct gossip *g);
 void gossip_timers(struct gossip *g, int64_t *next);
 int gossip_block(struct gossip *g, struct peer *from, const uint8_t *blk,
@@ -634,5 +638,6 @@ int gossip_tx(struct gossip *g, struct peer *from, const uint8_t *tx,
               size_t len);
 int64_t gossip_seen(const struct gossip *g, const uint8_t hash[SHA256_LEN]);
 void gossip_stats(const struct gossip *g, FILE *f);
+void gossip_status(const struct gossip *g, FILE *f);
 
 #endif

@@ -330,6 +330,17 @@ int64_t clock_us(int wall) {
 	return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
 }
 
+/* Print a hash as Bitcoin does: byte-reversed hex, so proof of work shows
+ * as leading zeros.  Returns a static buffer: one call per printf. */
+const char *hash_text(const uint8_t h[SHA256_LEN]) {
+	static char buf[2 * SHA256_LEN + 1];
+	uint8_t r[SHA256_LEN];
+	for (int i = 0; i < SHA256_LEN; i++)
+		r[i] = h[SHA256_LEN - 1 - i];
+	hex_encode(r, SHA256_LEN, buf);
+	return buf;
+}
+
 /* Is the timer set for `at` due by now?  Either way *next, when the loop
  * looks again, is brought forward: to `at`, or, if it is due, to now (one
  * more turn at once, so that whatever the timer's work set or left to do

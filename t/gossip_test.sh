@@ -166,7 +166,7 @@ pids=
 
 # 5. an announcer that does not deliver: A=40, B=41 announcing after 1 s
 start 40
-start 41 -T 1000 -c "$(ip 40):25040"
+start 41 -D -T 1000 -c "$(ip 40):25040"
 for i in 40 41; do upto 20 pc "$i" status || fail "node $i did not start"; done
 pc 41 mine 11 >/dev/null || fail "mining at B failed"
 upto 10 all 11 40 41 || fail "A did not get B's blocks"

@@ -110,6 +110,19 @@
  *               getheaders is answered with 2,000 headers of a heavier
  *               fork from 10 blocks below its tip; no getheaders or
  *               getproofs is answered after); runs until killed
+ * Privacy (t/privacy_test.sh, make bench ONLY=privacy):
+ *   spy N S     N connections with handshakes, sources as conns, that
+ *               answer pings; for S seconds print "MS CONN TXID" for every
+ *               transaction any of them hears announced (MS: monotonic)
+ *   sink P S    listen on -b's address, port P, as a full node taking
+ *               stem transactions (SERVICE_STEM); swallow all; print how
+ *               many stem messages came in S seconds
+ *   getdata TXID S
+ *               handshake, then a getdata for TXID at once: print "tx" if
+ *               it is served, else "notfound"; then, once TXID is
+ *               announced (S seconds at most), ask again: print "tx"
+ * With TESTPEER_STEM set, badtx and chains send their transactions as
+ * stem messages.
  * Every wait is bounded.  The network is regtest, or $TESTPEER_NET.
  */
 #define _POSIX_C_SOURCE 200809L
@@ -137,6 +150,7 @@ static const char *bind_ip;   /* -b */
 static struct sockaddr_in to;
 static uint8_t last[MAX_PAYLOAD]; /* the payload await() last matched... */
 static size_t lastlen;        /* ...and its length */
+static char matched[FRAME_CMD + 1]; /* ...and its command */
 static uint32_t claim;        /* the height our version claims */
 static uint64_t services = SERVICE_FULL; /* -L: 0, a light peer */
 
@@ -183,7 +197,19 @@ static void say(int fd, const char *cmd, const uint8_t *b, size_t len) {
 	free(f);
 }
 
-/* Wait for a message named cmd (skipping others), copying the first 80
+/* Is got one of the commands in list ("tx" or "tx|notfound")? */
+static int named(const char *list, const char *got) {
+	size_t n = strlen(got);
+	const char *c;
+
+	for (c = list; (c = strstr(c, got)) != NULL; c += n)
+		if ((c == list || c[-1] == '|') && (!c[n] || c[n] == '|'))
+			return 1;
+	return 0;
+}
+
+/* Wait for a message named cmd (or one of "a|b"; skipping others),
+ * copying the first 80
  * bytes of its payload to out80 if given; returns 0, or -1 on close,
  * error or timeout. */
 static int await(int fd, const char *cmd, uint8_t *out80) {
@@ -202,12 +228,14 @@ static int await(int fd, const char *cmd, uint8_t *out80) {
 	for (;;) {
 		while ((used = frame_parse(buf, have, magic, MAX_PAYLOAD, got,
 		                           &pl, &plen, &why)) > 0) {
-			int match = strcmp(got, cmd) == 0;
+			int match = named(cmd, got);
 
 			if (match && out80)
 				memcpy(out80, pl, plen < 80 ? plen : 80);
-			if (match)
+			if (match) {
 				memcpy(last, pl, lastlen = plen);
+				strcpy(matched, got);
+			}
 			memmove(buf, buf + used, have - (size_t)used);
 			have -= (size_t)used;
 			if (match) return 0;
@@ -325,6 +353,12 @@ static void print_hash(const uint8_t h[SHA256_LEN]) {
 	fflush(stdout);
 }
 
+/* The command a transaction goes in: tx, or with TESTPEER_STEM set, stem
+ * (a Dandelion++ stem transaction). */
+static const char *txcmd(void) {
+	return getenv("TESTPEER_STEM") ? "stem" : "tx";
+}
+
 /* A consensus-invalid block or transaction; exit 0 if the node hangs up. */
 static int invalid(const char *mode) {
 	const struct params *p = params_find("regtest");
@@ -358,7 +392,7 @@ static int invalid(const char *mode) {
 		put64le(tx + 10 + OUTPOINT_LEN + LMS_PUB_LEN, MAX_MONEY + 1);
 		sha256d(tx, sizeof tx, hash);
 		print_hash(hash);
-		say(fd, "tx", tx, sizeof tx);
+		say(fd, txcmd(), tx, sizeof tx);
 	}
 	return closed_by_node(fd) ? 0 : 1;
 }
@@ -1025,7 +1059,7 @@ static int chains(uint32_t h, int k, int n) {
 	}
 	for (i = 0; i < k * n; i++) {      /* (TESTPEER_REVERSE: last first) */
 		j = getenv("TESTPEER_REVERSE") ? k * n - 1 - i : i;
-		say(fd, "tx", buf + 4096 * j, len[j]);
+		say(fd, txcmd(), buf + 4096 * j, len[j]);
 	}
 	say(fd, "ping", buf, 8);
 	return await(fd, "pong", NULL) == 0 ? 0 : 1;
@@ -1293,6 +1327,143 @@ static int proxy(int port, const char *kind) {
 	}
 }
 
+/* ==== Privacy: a spy, a stem sink, a probe ==== */
+#define WATCH_MAX 64          /* connections one watch() serves */
+
+/* Print "MS CONN TXID" for each transaction an inv (pl, len) names. */
+static void heard(const uint8_t *pl, size_t len, int conn) {
+	size_t j;
+
+	for (j = 0; 4 + (j + 1) * INV_REC <= len; j++)
+		if (get32le(pl + 4 + j * INV_REC) == 1) {
+			printf("%lld %d ", ms(), conn);
+			print_hash(pl + 8 + j * INV_REC);
+		}
+}
+
+/* Serve connections fd[0..n) (and new ones accepted on ls, if not -1)
+ * for s seconds: a version is answered with ours and verack, a ping with
+ * its pong; every transaction announced prints "MS CONN TXID" (MS on the
+ * monotonic clock, CONN the connection's index); returns how many stem
+ * messages came. */
+static int watch(int *fd, int n, int ls, int s) {
+	static uint8_t buf[WATCH_MAX][FRAME_HEAD + 4096];
+	size_t have[WATCH_MAX] = { 0 }, plen;
+	struct pollfd p[WATCH_MAX + 1];
+	long long end = ms() + s * 1000LL;
+	const uint8_t *pl;
+	const char *why;
+	char cmd[FRAME_CMD + 1];
+	long used;
+	ssize_t k;
+	int i, stems = 0;
+
+	while (ms() < end) {
+		for (i = 0; i < n; i++) {
+			p[i].fd = fd[i];
+			p[i].events = POLLIN;
+		}
+		p[n].fd = ls;
+		p[n].events = POLLIN;
+		if (poll(p, (nfds_t)n + 1, 100) <= 0) continue;
+		if (p[n].revents && n < WATCH_MAX &&
+		    (fd[n] = accept(ls, NULL, NULL)) >= 0)
+			n++;
+		for (i = 0; i < n; i++) {
+			if (!p[i].revents || fd[i] < 0) continue;
+			k = read(fd[i], buf[i] + have[i],
+			         sizeof buf[i] - have[i]);
+			if (k <= 0) {
+				close(fd[i]);
+				fd[i] = -1;
+				continue;
+			}
+			have[i] += (size_t)k;
+			while ((used = frame_parse(buf[i], have[i], magic,
+			                           sizeof buf[i] - FRAME_HEAD,
+			                           cmd, &pl, &plen,
+			                           &why)) > 0) {
+				if (!strcmp(cmd, "version")) {
+					version(fd[i]);
+					say(fd[i], "verack", NULL, 0);
+				}
+				if (!strcmp(cmd, "ping"))
+					say(fd[i], "pong", pl, plen);
+				stems += !strcmp(cmd, "stem");
+				if (!strcmp(cmd, "inv"))
+					heard(pl, plen, i);
+				memmove(buf[i], buf[i] + used,
+				        have[i] - (size_t)used);
+				have[i] -= (size_t)used;
+			}
+			if (used < 0)        /* (too big for us: skipped) */
+				have[i] = 0;
+		}
+	}
+	return stems;
+}
+
+/* spy N S: N connections with handshakes (sources as conns), watched for
+ * S seconds (watch prints what they hear). */
+static int spy(int n, int s) {
+	int fd[WATCH_MAX], i;
+
+	for (i = 0; i < n && i < WATCH_MAX; i++)
+		if ((fd[i] = dial(source(i))) < 0 || handshake(fd[i]) != 0)
+			return 2;
+	watch(fd, i, -1, s);
+	return 0;
+}
+
+/* sink P S: listen on -b's address, port P, as a full node that takes
+ * stem transactions and swallows them; after S seconds print how many
+ * stem messages came. */
+static int sink(int port, int s) {
+	struct sockaddr_in me;
+	int ls = socket(AF_INET, SOCK_STREAM, 0), one = 1, fd[WATCH_MAX];
+
+	memset(&me, 0, sizeof me);
+	me.sin_family = AF_INET;
+	me.sin_port = htons((uint16_t)port);
+	if (!bind_ip || inet_pton(AF_INET, bind_ip, &me.sin_addr) != 1)
+		return 2;
+	setsockopt(ls, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
+	if (bind(ls, (struct sockaddr *)&me, sizeof me) || listen(ls, 8))
+		return 1;
+	services = SERVICE_FULL | SERVICE_STEM;
+	printf("%d\n", watch(fd, 0, ls, s));
+	return 0;
+}
+
+/* getdata TXID S: handshake, then at once a getdata for the transaction
+ * (not yet announced to us): print "notfound" or "tx"; then wait up to S
+ * seconds for its announcement and ask again: print "tx" if it comes. */
+static int probe(const char *txid, int s) {
+	uint8_t b[4 + INV_REC], r[SHA256_LEN];
+	long long end = ms() + s * 1000LL;
+	int fd = dial(bind_ip), i;
+
+	if (fd < 0 || handshake(fd) != 0 ||
+	    hex_decode(txid, r, SHA256_LEN) != 0)
+		return 2;
+	put32le(b, 1);
+	put32le(b + 4, 1);
+	for (i = 0; i < SHA256_LEN; i++)
+		b[8 + i] = r[SHA256_LEN - 1 - i];
+	say(fd, "getdata", b, sizeof b);
+	if (await(fd, "tx|notfound", NULL) != 0) return 1;
+	printf("%s\n", matched);
+	while (ms() < end && await(fd, "inv", NULL) == 0)
+		if (lastlen == sizeof b && !memcmp(last + 8, b + 8, 32)) {
+			say(fd, "getdata", b, sizeof b);
+			if (await(fd, "tx|notfound", NULL) != 0) return 1;
+			printf("%s\n", matched);
+			break;
+		}
+	fflush(stdout);
+	return 0;
+}
+
 /* ==== Modes ==== */
 /* Each mode's arguments: n and s (the numbers after MODE, 1 and 0 if
  * absent) and every word after MODE, as arg[0...]. */
@@ -1330,6 +1501,9 @@ static int m_noread(const struct call *c) { return noread(c->n); }
 static int m_announce(const struct call *c) {
 	return announce(c->arg[0], c->s);
 }
+static int m_spy(const struct call *c) { return spy(c->n, c->s); }
+static int m_sink(const struct call *c) { return sink(c->n, c->s); }
+static int m_probe(const struct call *c) { return probe(c->arg[0], c->s); }
 static int m_notfound(const struct call *c) {
 	(void)c;
 	return notfound();
@@ -1419,6 +1593,8 @@ static const struct mode {
 	{ "control", 3, m_control },       { "blockinv", 1, m_blockinv },
 	{ "frame", 2, m_frame },           { "twice", 1, m_twice },
 	{ "proofs", 2, m_proofs },         { "fork", 2, m_fork },
+	{ "spy", 2, m_spy },               { "sink", 2, m_sink },
+	{ "getdata", 2, m_probe },
 };
 
 /* Run the mode called name with its words; a name the table lacks, or a

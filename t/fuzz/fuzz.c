@@ -108,7 +108,7 @@ static void node_up(void) {
 	    !(net = net_open(&o)))
 		fatal(failure);
 	fund(c);
-	gossip = gossip_open(c, net, 0, NULL);
+	gossip = gossip_open(c, net, 0, 1, NULL);
 	pfd = xcalloc((size_t)net->maxfds, sizeof *pfd);
 	getsockname(net->listen_fd, (struct sockaddr *)&at, &len);
 }
@@ -321,8 +321,8 @@ static void nodes_up(void) {
 	sha256(pub, LMS_PUB_LEN, k.addr);
 	w.keys = &k;
 	w.n = 1;
-	full = gossip_open(c, net_open(&o), 0, NULL);
-	light = gossip_open(lc, net_open(&o), 0, &w);
+	full = gossip_open(c, net_open(&o), 0, 1, NULL);
+	light = gossip_open(lc, net_open(&o), 0, 1, &w);
 	fp.fd = lp.fd = -1;
 	plug(&fp, &ends[1]);
 	plug(&lp, &ends[3]);

@@ -1,0 +1,119 @@
+#!/bin/sh
+# t/privacy_test.sh - who sent a payment stays hidden (README, "Privacy"):
+#   1. getdata is answered only with what was announced to the asker: a
+#      payment waiting 3 s to be announced is notfound, then served;
+#   2. all inbound peers share one announcement timer: a spy's 8
+#      connections hear each payment within a few ms of each other;
+#   3. Dandelion++: A pays through its stem relay B, whose own relay is a
+#      sink that swallows stem transactions; a relayer B announces nothing
+#      before the payment is fluffed (its embargo, at least 10 s), the
+#      payment then reaches everyone and is mined (a diffuser B fluffs it
+#      at once and the sink gets nothing);
+#   4. a bad stem transaction bans its sender; one peer's stem
+#      transactions are held at most STEM_PEER (10) at a time.
+# Loopback addresses 127.140.0.0/16, ports 29001-29009.
+. t/lib.sh
+peer=${TESTPEER:-./t/testpeer}
+fail() { echo "privacy_test: $*" >&2; logs; exit 1; }
+A=127.140.0.1 B=127.140.0.2 S=127.140.0.9
+stat() { ctl "$1" stats | sed -n "s/^gossip $2 //p"; }
+pool() { ctl "$1" tip | sed -n 's/^mempool \([0-9]*\) .*/\1/p'; }
+ins() { [ "$(ctl "$1" status |
+	sed -n 's/^peers \([0-9]*\) in.*/\1/p')" = "$2" ]; }
+height() { [ "$(ctl "$1" tip | sed -n 's/^height //p')" = "$2" ]; }
+relays() { ctl "$1" status | grep -q "relays $2"; }
+txis() { ctl "$1" tx "$2" 2>/dev/null | grep -q "$3"; }
+
+# 1. the getdata rule
+node v $A:29001 -D -T 3000
+upto 10 ctl v status || fail "v did not start"
+if ! ctl v status | grep -q "^listen $A"; then
+	echo "privacy_test: skipped: this system has no $A (only 127.0.0.1?)"
+	exit 0
+fi
+ctl v mine 12 >/dev/null || fail "v did not mine"
+tx=$(ctl v send 1 "$(ctl v address)") || fail "v cannot pay"
+"$peer" -b 127.140.1.1 $A 29001 getdata "$tx" 8 >"$tmp/probe" ||
+	fail "the probe failed"
+[ "$(cat "$tmp/probe" | tr '\n' ' ')" = "notfound tx " ] ||
+	fail "getdata before and after the announcement: $(cat "$tmp/probe")"
+ctl v stop >/dev/null
+
+# 2. one timer for all inbound peers (random delays, mean 100 ms)
+node w $A:29002 -D
+upto 10 ctl w status || fail "w did not start"
+ctl w mine 14 >/dev/null || fail "w did not mine"
+"$peer" $A 29002 spy 8 6 >"$tmp/spy" &
+sp=$!
+upto 5 ins w 8 ||
+	fail "the spy did not connect 8 times"
+for i in 1 2 3; do
+	ctl w send 1 "$(ctl w address)" >/dev/null || fail "w cannot pay"
+	sleep 0.5
+done
+wait $sp
+[ "$(cut -d' ' -f3 "$tmp/spy" | sort -u | wc -l)" -eq 3 ] ||
+	fail "the spy heard $(cut -d' ' -f3 "$tmp/spy" | sort -u | wc -l) of 3"
+[ "$(wc -l <"$tmp/spy")" -eq 24 ] ||
+	fail "the spy's 8 connections heard $(wc -l <"$tmp/spy") of 24"
+spread=$(sort -k3 "$tmp/spy" | awk '{ if ($3 != t) { t = $3; lo[t] = $1 }
+	hi[t] = $1 } END { m = 0; for (t in lo) if (hi[t] - lo[t] > m)
+	m = hi[t] - lo[t]; print m }')
+[ "$spread" -le 30 ] ||
+	fail "one payment reached the spy's connections $spread ms apart"
+ctl w stop >/dev/null
+
+# 3. the stem, a sink, the embargo
+"$peer" -b $S $S 29009 sink 29009 60 >"$tmp/sink" &
+sk=$!
+sleep 0.5
+node b $B:29004 -c $S:29009
+node a $A:29003 -c $B:29004
+upto 10 ctl a status && upto 10 ctl b status || fail "a or b did not start"
+upto 10 relays b "$S:29009 none" ||
+	fail "b's relays: $(ctl b status | grep dandelion)"
+ctl a mine 12 >/dev/null || fail "a did not mine"
+upto 10 height b 12 ||
+	fail "b did not follow a"
+"$peer" $B 29004 spy 8 40 >"$tmp/spyb" &
+sp=$!
+sleep 1
+role=$(ctl b status | sed -n 's/^dandelion \([a-z]*\),.*/\1/p')
+start=$(date +%s)
+tx=$(ctl a send 1 "$(ctl b address)") || fail "a cannot pay"
+if [ "$role" = relayer ]; then
+	sleep 8
+	grep -q "$tx" "$tmp/spyb" &&
+		fail "relayer b announced the stem payment before its embargo"
+	[ "$(stat b stem)" = 1 ] || fail "b holds $(stat b stem) stem payments"
+	ctl b tx "$tx" >/dev/null 2>&1 && fail "b shows a stem payment"
+fi
+upto 35 grep -q "$tx" "$tmp/spyb" ||
+	fail "the payment was not fluffed within the embargo ($role b)"
+echo "privacy_test: $role b: fluffed after $(($(date +%s) - start)) s"
+upto 5 txis a "$tx" "in mempool" || fail "a lost it"
+ctl b mine 1 >/dev/null || fail "b did not mine"
+upto 10 txis a "$tx" confirmed ||
+	fail "the payment was not mined"
+
+# 4. limits: a bad stem transaction bans its sender; 15 from one peer:
+# a relayer holds 10 (a diffuser fluffs all 15)
+TESTPEER_STEM=1 "$peer" -b 127.140.2.1 $B 29004 badtx >/dev/null ||
+	fail "a bad stem transaction was not punished"
+me=$("$peer" $B 29004 key)
+ctl b mine 15 "$me" >/dev/null && ctl b mine 10 >/dev/null ||
+	fail "b did not mine"
+n0=$(pool b)
+TESTPEER_STEM=1 "$peer" -b 127.140.2.2 $B 29004 chains 14 15 1 ||
+	fail "the stem payments were not read"
+if [ "$role" = relayer ]; then
+	[ "$(stat b stem)" = 10 ] || fail "b holds $(stat b stem) of 15"
+	[ "$(pool b)" = "$n0" ] || fail "b's mempool took stem payments"
+else
+	[ $(($(pool b) - n0)) = 15 ] || fail "diffuser b fluffed $(pool b)"
+fi
+kill $sk 2>/dev/null
+wait $sk 2>/dev/null
+grep -q -e Sanitizer -e "runtime error" "$tmp"/*.log 2>/dev/null &&
+	fail "a sanitizer report in a node's log"
+exit 0
