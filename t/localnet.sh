@@ -134,7 +134,16 @@ echo "height $(field 0 tip height):" \
 to=$(pc $last address) || exit 1
 tx=$(pc 0 send 1 "$to" 0.001) || exit 1
 echo "node 0 pays 1 coin to node $last, the light node: transaction $tx"
-upto 20 all_have "$tx" || echo "(not every full node has it after 20 s)"
+echo "Dandelion++: it goes first along a stem, one relay after another, not"
+echo "announced, until a diffuser (or an embargo of 10 to 30 s) fluffs it..."
+upto 40 all_have "$tx" || echo "(not every full node has it after 40 s)"
+i=0
+while [ $i -lt "$N" ]; do
+	sed -n "s/.*stem tx $tx to \(.*\)/  node $i passed it on (stem) to \1/p
+		s/.*fluff tx $tx: \(.*\)/  node $i fluffed it: \1/p" \
+		"$tmp/n$i.log"
+	i=$((i + 1))
+done
 t0=$(pc 0 seen "$tx" 2>/dev/null || echo 0)
 i=0 gossiped=0
 while [ $i -lt "$last" ]; do
