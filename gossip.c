@@ -186,8 +186,10 @@ static int known_has(const struct peer *p, const uint8_t *hash) {
 	return map_get(&p->up->known, hash) || map_get(&p->up->known_old, hash);
 }
 
-/* Note that the peer has hash; a full generation becomes the old one. */
-static void known_add(struct peer *p, const uint8_t *hash) {
+/* Note that the peer has hash, marked val: the peer itself if we told it
+ * of hash (getdata is answered only with what it was told of), else its
+ * gossip state.  A full generation becomes the old one. */
+static void mark(struct peer *p, const uint8_t *hash, void *val) {
 	struct gpeer *q = p->up;
 	if (known_has(p, hash)) return;
 	if (q->known.n >= KNOWN_MAX) {
@@ -195,14 +197,12 @@ static void known_add(struct peer *p, const uint8_t *hash) {
 		q->known_old = q->known;
 		map_init(&q->known, 8);
 	}
-	map_put(&q->known, hash, q);      /* (a set: any value but NULL) */
+	map_put(&q->known, hash, val);
 }
 
-/* Note that we announced hash to the peer (its mark in the set is the
- * peer itself): getdata is answered only with what it was told of. */
-static void tell(struct peer *p, const uint8_t *hash) {
-	known_add(p, hash);
-	map_put(&p->up->known, hash, p);
+/* Note that the peer has shown it has hash. */
+static void known_add(struct peer *p, const uint8_t *hash) {
+	mark(p, hash, p->up);
 }
 
 /* Did we announce hash to the peer? */
@@ -369,7 +369,7 @@ static void announce_queue(struct gossip *g, struct peer *p) {
 		n = ANNOUNCE_MAX;
 	for (i = 0; i < n; i++)
 		if (!known_has(p, q->queue[i])) {
-			tell(p, q->queue[i]);
+			mark(p, q->queue[i], p);
 			memmove(q->queue[k++], q->queue[i], SHA256_LEN);
 		}
 	if (k)

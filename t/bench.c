@@ -20,6 +20,8 @@
  *           a node with 16 idle peers, and of one with none.
  *   scale   t/scale.sh: 1,000 nodes on one machine (N=...): the time until
  *           all are connected, a block's and a payment's way to all.
+ *   privacy t/bench_privacy.sh: a spy's success at naming the senders of
+ *           payments, with and without Dandelion++, and its cost.
  */
 #define _POSIX_C_SOURCE 200809L
 #include <stdio.h>
@@ -863,6 +865,14 @@ static void bench_scale(void) {
 		fprintf(stderr, "bench: t/scale.sh failed\n");
 }
 
+/* The privacy group: t/bench_privacy.sh, a spy on 20 nodes, with and
+ * without Dandelion++, and a black hole. */
+static void bench_privacy(void) {
+	fflush(stdout);
+	if (system("sh t/bench_privacy.sh") != 0)
+		fprintf(stderr, "bench: t/bench_privacy.sh failed\n");
+}
+
 /* A group of figures that `make bench ONLY=name` can pick. */
 struct group {
 	const char *name;
@@ -878,6 +888,7 @@ static const struct group groups[] = {
 	{ "mine", bench_mine },
 	{ "light", bench_light },
 	{ "scale", bench_scale },
+	{ "privacy", bench_privacy },
 };
 
 #define NGROUPS (sizeof groups / sizeof groups[0])

@@ -1,7 +1,8 @@
 #!/bin/sh
 # t/bench_gossip.sh - the network half of `make bench ONLY=gossip`: a
 # 32-node regtest network on loopback (node i alone on 127.(100+i).0.1,
-# seeded with node i-1, 8 outbound each, no batching delay: -T 0).  It
+# seeded with node i-1, 8 outbound each, no batching delay: -T 0; no
+# Dandelion++, -D: this is gossip's own speed).  It
 # prints, one per line:
 #   tx_prop_ms_median, tx_prop_ms_max  from a payment's acceptance at the
 #       node it was sent to until the last node took it, over 50 payments
@@ -49,7 +50,8 @@ median() { sort -n | awk '{ v[NR] = $1 } END { print v[int((NR + 1) / 2)] }'; }
 for i in $(seq_ 0 $((N - 1))); do
 	seed=
 	[ "$i" -gt 0 ] && seed="-s $(ip $((i - 1))):$((23100 + i - 1))"
-	"$bin" -d "$tmp/n$i" -n regtest -l "$(ip "$i"):$((23100 + i))" -T 0 -q \
+	"$bin" -d "$tmp/n$i" -n regtest -l "$(ip "$i"):$((23100 + i))" \
+		-T 0 -D -q \
 		$seed run 2>>"$tmp/n$i.log" &
 	pids="$pids $!"
 done

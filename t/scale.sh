@@ -46,7 +46,7 @@ while [ "$i" -lt "$N" ]; do
 	[ "$i" -gt 0 ] &&
 		seed="-s $(ip "$(sed -n "${i}p" "$tmp/seeds")"):$PORT"
 	# shellcheck disable=SC2086
-	"$bin" -d "$tmp/n$i" -n regtest -l "$(ip "$i"):$PORT" -q $seed run \
+	"$bin" -d "$tmp/n$i" -n regtest -l "$(ip "$i"):$PORT" -q -D $seed run \
 		2>>"$tmp/n$i.log" &
 	pids="$pids $!"
 	i=$((i + 1))
