@@ -933,9 +933,12 @@ static void fluff(struct gossip *g, struct stem *s, const char *why) {
 
 /* Pass stem transaction s on: to the relay its sender maps to (ours: the
  * first), and if it comes back (a loop), to the other; after that its
- * embargo fluffs it.  With no relay it is fluffed at once. */
+ * embargo fluffs it.  An empty slot's turn goes to the other relay; with
+ * no relay it is fluffed at once. */
 static void stem_on(struct gossip *g, struct stem *s) {
 	struct peer *r = g->relay[(s->route + s->sent) % 2];
+	if (!r)
+		r = g->relay[(s->route + s->sent + 1) % 2];
 	if (s->sent == 2) return;
 	if (!r) {
 		fluff(g, s, "no stem relay");
@@ -987,15 +990,10 @@ static const char *on_stem(void *arg, struct peer *p, const uint8_t *b,
 	if (recent_of(g, id) || chain_pool_tx(g->c, id) || k == STEM_PEER ||
 	    g->nstems == STEM_MAX || g->stem_bytes + len > STEM_BYTES)
 		return NULL;
-	if ((r = chain_check_tx(g->c, b, len)) != V_OK) {
-		log_msg(LOG_INFO, "stem tx from %s: %s", net_text(&p->a),
-		        reason_text(r));
-		if (weight(r, 0))
-			net_misbehave(g->n, p, weight(r, 0),
-			              "invalid transaction");
-		return NULL;
-	}
-	stem_add(g, p, id, b, len);
+	if ((r = chain_check_tx(g->c, b, len)) == V_OK)
+		stem_add(g, p, id, b, len);
+	else if (weight(r, 0))
+		net_misbehave(g->n, p, weight(r, 0), "invalid transaction");
 	return NULL;
 }
 
@@ -1018,25 +1016,19 @@ static void pick_relays(struct gossip *g) {
 	}
 }
 
-/* A new epoch: a diffuser or not, two relays drawn afresh, and each peer
- * mapped to one of them. */
-static void new_epoch(struct gossip *g, int64_t now) {
-	g->epoch_at = now + EPOCH_MS;
+/* A new epoch: a diffuser or not, and two relays drawn afresh (each
+ * peer's stem transactions go to the one in its slot, drawn when it
+ * came: so where they go changes with the epoch too). */
+static void new_epoch(struct gossip *g) {
+	g->epoch_at = mono_ms() + EPOCH_MS;
 	g->diffuser = random64() % 100 < DIFFUSE_PCT;
 	g->relay[0] = g->relay[1] = NULL;
 	pick_relays(g);
-	for (struct peer *p = g->n->peers; p; p = p->next)
-		if (live(p))
-			p->up->route = random64() % 2;
 }
 
 /* Say this epoch's role and relays (for `status`). */
 void gossip_status(const struct gossip *g, FILE *f) {
-	if (!g->dandelion) {
-		fprintf(f, "dandelion off\n");
-		return;
-	}
-	fprintf(f, "dandelion %s, relays",
+	fprintf(f, "dandelion %s, relays", !g->dandelion ? "off" :
 	        g->diffuser ? "diffuser" : "relayer");
 	for (int i = 0; i < 2; i++)
 		fprintf(f, " %s", g->relay[i] ? net_text(&g->relay[i]->a) :
@@ -1395,7 +1387,7 @@ void gossip_timers(struct gossip *g, int64_t *next) {
 		if (due(now, g->stems[i].embargo, next))
 			fluff(g, &g->stems[i], "its embargo ran out");
 	if (g->dandelion && due(now, g->epoch_at, next))
-		new_epoch(g, now);
+		new_epoch(g);
 	if (g->aside_until && due(now, g->aside_until, next))
 		g->aside_until = 0;
 	if (g->hdr_peer && due(now, g->hdr_peer->up->headers_at +
@@ -1433,6 +1425,7 @@ struct gossip *gossip_open(struct chain *c, struct net *n, int tx_delay_ms,
 	g->n = n;
 	g->w = w;
 	g->dandelion = dandelion;
+	g->diffuser = !dandelion;   /* (off: fluffs what it is sent) */
 	g->fresh = 1;
 	g->delay_ms = tx_delay_ms;
 	g->per_peer = WANT_MAX / (n->o.max_in + n->o.max_out + 1);

@@ -906,6 +906,98 @@ static void repay(struct net *n) {
 	n->repaid_at = now;
 }
 
+/* ==== SOCKS5 (RFC 1928): every dial through -x's proxy ==== */
+/* Queue bytes that are no frame (for the proxy) and send them. */
+static void send_raw(struct net *n, struct peer *p, const uint8_t *b,
+                     size_t len) {
+	memcpy(buf_room(n, &p->out, len), b, len);
+	p->out.len += len;
+	write_out(n, p);
+}
+
+/* A connection is up: send our version, or first, to the proxy, its
+ * greeting: version 5, one method, 0 (no authentication). */
+static void greet(struct net *n, struct peer *p) {
+	static const uint8_t hello[] = { 5, 1, 0 };
+	if (!n->o.proxy) {
+		send_version(n, p);
+		return;
+	}
+	p->socks = 1;
+	send_raw(n, p, hello, 3);
+}
+
+/* Ask the proxy to connect to the peer: by name if it has one (see
+ * resolve()), else by its IPv4 or IPv6 address; the port big-endian. */
+static void socks_request(struct net *n, struct peer *p) {
+	uint8_t r[5 + 255 + 2] = { 5, 1, 0, 4 };
+	const char *name = map_get(&n->names, p->a.ip);
+	size_t k = 20;
+	if (name) {
+		r[3] = 3;
+		r[4] = strlen(name);
+		memcpy(r + 5, name, r[4]);
+		k = 5 + r[4];
+	} else if (is_v4(&p->a)) {
+		r[3] = 1;
+		memcpy(r + 4, p->a.ip + 12, 4);
+		k = 8;
+	} else {
+		memcpy(r + 4, p->a.ip, 16);
+	}
+	r[k] = p->a.port >> 8;
+	r[k + 1] = p->a.port & 0xff;
+	send_raw(n, p, r, k + 2);
+}
+
+/* Read the proxy's answers: to the greeting, 5 | 0 (no authentication);
+ * to the request, 5 | 0 (connected) | 0 | type | its address | port, and
+ * then the peer is ours: our version goes.  Returns 1 while they are not
+ * all here (or the proxy said no: the peer is dropped). */
+static int socks_reply(struct net *n, struct peer *p) {
+	const uint8_t *b = p->in.data + p->in.off;
+	size_t have = buf_size(&p->in), need = p->socks == 1 ? 2 : 5;
+	if (have >= need && p->socks == 2)
+		need = 6 + (b[3] == 1 ? 4 : b[3] == 4 ? 16 : 1 + b[4]);
+	if (have < need) return 1;
+	if (b[0] != 5 || b[1] != 0) {
+		net_drop(n, p, "the proxy said no");
+		return 1;
+	}
+	buf_take(n, &p->in, need);
+	if (p->socks == 1) {
+		p->socks = 2;
+		socks_request(n, p);
+		return 1;
+	}
+	p->socks = 0;
+	send_version(n, p);
+	return 0;
+}
+
+/* The address of HOST:PORT: for a node behind a proxy, which does no
+ * lookup of its own, the host (a name, an .onion one, or an IP) stands
+ * as fd and 15 bytes of its hash, remembered, so that the proxy is asked
+ * for it by name. */
+static int resolve(struct net *n, const char *text, struct naddr *a) {
+	const char *colon = strrchr(text, ':');
+	size_t k = colon ? (size_t)(colon - text) : 0;
+	char host[256];
+	uint8_t h[SHA256_LEN];
+	if (!n->o.proxy || !k || k >= sizeof host)
+		return net_resolve(text, a);
+	memcpy(host, text, k);
+	host[k] = 0;
+	sha256(host, k, h);
+	a->ip[0] = 0xfd;
+	memcpy(a->ip + 1, h, 15);
+	a->port = atoi(colon + 1);
+	if (!a->port) return failed("'%s' is not HOST:PORT", text);
+	if (!map_get(&n->names, a->ip))
+		map_put(&n->names, a->ip, xmemdup(host, k + 1));
+	return 0;
+}
+
 /* A peer's turn: handle up to FRAMES_TURN of the whole frames it sent,
  * while it reads our answers and owes less than DEBT_MAX; the rest wait
  * for its next turn (back-pressure: it is not read meanwhile).  Before
@@ -917,6 +1009,7 @@ static void frames(struct net *n, struct peer *p) {
 	size_t plen, at = 0;
 	long used = 0;
 	int k = 0;
+	if (p->socks && socks_reply(n, p)) return;
 	while (p->fd >= 0 && at < buf_size(&p->in) &&
 	       buf_size(&p->out) < SEND_HIGH && k < FRAMES_TURN &&
 	       p->debt < DEBT_MAX &&
@@ -1006,7 +1099,7 @@ static void sweep(struct net *n) {
 static int dial(struct net *n, const struct naddr *a) {
 	struct sockaddr_storage ss, me;
 	struct naddr src = n->self;
-	socklen_t len = to_sockaddr(a, &ss);
+	socklen_t len = to_sockaddr(n->o.proxy ? &n->proxy : a, &ss);
 	int fd = socket(ss.ss_family, SOCK_STREAM, 0);
 	if (fd < 0 || nonblock(fd) < 0) {
 		if (fd >= 0)
@@ -1014,26 +1107,25 @@ static int dial(struct net *n, const struct naddr *a) {
 		return -1;
 	}
 	src.port = 0;
-	if (n->self.port && is_v4(&n->self) == is_v4(a) &&
+	if (n->self.port && !n->o.proxy && is_v4(&n->self) == is_v4(a) &&
 	    bind(fd, (struct sockaddr *)&me, to_sockaddr(&src, &me)) < 0)
 		log_msg(LOG_DEBUG, "cannot bind the source address");
 	struct peer *p = add_peer(n, fd, a, 1);
 	if (connect(fd, (struct sockaddr *)&ss, len) == 0) {
-		send_version(n, p);
+		greet(n, p);
 	} else if (errno == EINPROGRESS) {
 		p->connecting = 1;
 	} else {
 		net_drop(n, p, strerror(errno));
 		return -1;
 	}
-	log_msg(LOG_DEBUG, "connecting to %s", net_text(a));
 	return 0;
 }
 
 /* Connect to "host:port" now (control socket, connect-only mode). */
 int net_connect(struct net *n, const char *text) {
 	struct naddr a;
-	if (net_resolve(text, &a)) return -1;
+	if (resolve(n, text, &a)) return -1;
 	if (banned(n, &a)) return failed("%s is banned", net_text(&a));
 	book_add(n, &a, wall_s());
 	if (dial(n, &a)) return failed("cannot connect to %s", net_text(&a));
@@ -1178,7 +1270,7 @@ static void connected_out(struct net *n, struct peer *p) {
 	if (e)
 		net_drop(n, p, strerror(e));
 	else
-		send_version(n, p);
+		greet(n, p);
 }
 
 /* ==== Timers ==== */
@@ -1372,12 +1464,15 @@ struct net *net_open(const struct net_opts *o) {
 	file_load(path_of(n, "anchors.dat"), 8 + ADDR_REC * MAX_ANCHORS,
 	          anchors_rw, n);
 	unlink(path_of(n, "anchors.dat"));      /* (used once, as Bitcoin) */
+	map_init(&n->names, 16);
+	if (o->proxy && net_resolve(o->proxy, &n->proxy))
+		goto fail;
 	n->fixed = xcalloc(o->nconnect, sizeof *n->fixed);
 	for (size_t i = 0; i < o->nconnect; i++)
-		if (net_resolve(o->connect[i], &n->fixed[i]))
+		if (resolve(n, o->connect[i], &n->fixed[i]))
 			goto fail;
 	for (size_t i = 0; i < o->nseeds; i++)
-		if (net_resolve(o->seeds[i], &a) == 0)
+		if (resolve(n, o->seeds[i], &a) == 0)
 			book_add(n, &a, wall_s());
 		else
 			log_msg(LOG_WARN, "seed %s", failure);
@@ -1421,6 +1516,7 @@ void net_close(struct net *n) {
 	map_free(&n->bans, 0);
 	free(n->ring);
 	map_free(&n->where, 0);
+	map_free(&n->names, 1);
 	free(n->book);
 	free(n->who);
 	free(n->fixed);

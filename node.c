@@ -475,8 +475,7 @@ static int cmd_peers(char **arg) {
 			a.port = p->listen_port;
 		const char *them = net_text(arg[0] ? &a : &p->a);
 		if (!arg[0])
-			out("%s %s %s %s height %u ping %lld "
-			        "listen %u %s\n",
+			out("%s %s %s %s height %u ping %lld listen %u %s\n",
 			        them, p->outbound ? "out" : "in",
 			        p->handshaked ? "ready" : "handshake",
 			        p->services & SERVICE_FULL ? "full" : "light",
@@ -910,36 +909,29 @@ static const struct command commands[] = {
         {"help", cmd_help, 0, 0, HERE, "", "list the commands"},
         {"version", cmd_version, 0, 0, HERE, "", "print the version"},
         {"run", cmd_run, 0, 0, HERE, "",
-         "be a node: connect, listen, "
-         "gossip, mine with -m, until stopped"},
+         "be a node: connect, listen, gossip, mine with -m, until stopped"},
         {"address", cmd_address, 0, 1, EITHER | CHAIN | NEW_WALLET, "[new]",
          "the wallet's receiving address"},
         {"wallet", cmd_wallet, 0, 0, EITHER | CHAIN | WALLET, "",
-         "the "
-         "wallet's keys and the leaves they used"},
+         "the wallet's keys and the leaves they used"},
         {"balance", cmd_balance, 0, 0, EITHER | CHAIN | WALLET, "",
-         "the "
-         "wallet's coins: confirmed, immature, unconfirmed"},
+         "the wallet's coins: confirmed, immature, unconfirmed"},
         {"send", cmd_send, 2, 3, NODE | CHAIN | WALLET, "AMOUNT ADDRESS [FEE]",
          "pay (in coins: 1.5): the node checks and gossips it"},
         {"mine", cmd_mine, 1, 2, EITHER, "N [ADDRESS]",
-         "mine N (1 to "
-         "1000000) blocks now (a running node: regtest only)"},
+         "mine N (1 to 1000000) blocks now (a running node: regtest only)"},
         {"tip", cmd_tip, 0, 0, EITHER | CHAIN, "",
          "the best block, the mempool"},
         {"block", cmd_block, 1, 1, EITHER | CHAIN, "HASH|HEIGHT", "a block"},
         {"tx", cmd_tx, 1, 1, EITHER | CHAIN, "TXID",
          "a transaction, its status"},
         {"seen", cmd_seen, 1, 1, NODE, "HASH",
-         "when the node first took a "
-         "block or transaction"},
+         "when the node first took a block or transaction"},
         {"status", cmd_status, 0, 0, NODE, "", "height, peers, addresses"},
         {"peers", cmd_peers, 0, 1, NODE, "[dot]",
-         "the connections (dot: as "
-         "a Graphviz graph)"},
+         "the connections (dot: as a Graphviz graph)"},
         {"stats", cmd_stats, 0, 0, NODE, "",
-         "messages and bytes by command; "
-         "gossip's counters"},
+         "messages and bytes by command; gossip's counters"},
         {"connect", cmd_connect, 1, 1, NODE, "HOST:PORT", "dial a peer now"},
         {"ban", cmd_ban, 1, 2, NODE, "IP [SECONDS]", "drop and ban an address"},
         {"unban", cmd_unban, 1, 1, NODE, "IP", "lift a ban"},
@@ -956,7 +948,8 @@ static void usage(FILE *f) {
 	        "[-c HOST:PORT] [-i N]\n"
 	        "                 [-l HOST:PORT] [-M PERCENT] [-o N] "
 	        "[-s HOST:PORT]\n"
-	        "                 [-T MS|random] [-t NAME=S] run\n"
+	        "                 [-T MS|random] [-t NAME=S] [-x HOST:PORT] "
+	        "run\n"
 	        "(the options: peerchain(1), or the README)\n\ncommands:\n");
 	for (const struct command *c = commands; c->name; c++) {
 		snprintf(name, sizeof name, "%s %s", c->name, c->args);
@@ -1022,6 +1015,9 @@ static int node_option(int ch, char *arg) {
 	case 'D':
 		opt_stem = 0;
 		return 0;
+	case 'x':
+		nopt.proxy = arg;
+		return 0;
 	case 'm':
 		opt_mine = 100;
 		return 0;
@@ -1076,7 +1072,7 @@ int main(int argc, char **argv) {
 	list = xcalloc(2 * argc, sizeof *list);   /* -s, then -c */
 	nopt.seeds = list;
 	nopt.connect = list + argc;
-	while ((ch = getopt(argc, argv, "d:n:hl:Ls:c:o:i:GDmM:SRt:T:vq")) !=
+	while ((ch = getopt(argc, argv, "d:n:hl:Ls:c:o:i:GDmM:SRt:T:vqx:")) !=
 	       -1) {
 		if (ch == 'd')
 			opt_dir = optarg;

@@ -502,6 +502,7 @@ struct peer {
 	int64_t sent_at;         /* since when it has not taken all of drain: */
 	size_t drain;            /* the bytes queued for it by then */
 	struct naddr a;          /* the far end (for inbound: its source) */
+	int socks;               /* via the proxy: 1, greeted; 2, asked */
 	int got_version;
 	int asked_addr;          /* it sent getaddr: answered once only */
 	int64_t clean_at;        /* when its misbehaviour score is 0 again */
@@ -531,6 +532,8 @@ struct net_opts {
 	int nogroups;            /* 1: no one-per-group rule (one shared IP) */
 	int light;               /* 1: a light node (no SERVICE_FULL), which
 	                            keeps only full outbound peers */
+	const char *proxy;       /* -x HOST:PORT: dial through this SOCKS5
+	                            proxy; NULL: directly */
 	int64_t handshake_s, ping_s, idle_s, ban_s, frame_s; /* timeouts (s) */
 };
 /* Misbehaviour: a peer whose offences weigh BAN_SCORE is banned. */
@@ -571,6 +574,8 @@ struct net {
 	struct peer **who;       /* the peer of each pollfd slot */
 	int maxfds;              /* who has room for this many */
 	struct naddr *fixed;     /* connect-only mode: the peers to keep */
+	struct naddr proxy;      /* -x, if any */
+	struct map names;        /* behind it: ip[16] -> a peer's host name */
 	struct entry *book;      /* the address book (BOOK_MAX entries) */
 	size_t nbook;
 	struct map where;        /* the book's index: address -> entry */

@@ -91,8 +91,12 @@ run() {
 	for p in $(seq_ 1 "$PAYS"); do
 		i=$(awk -v s="$p$$" -v n=$N \
 			'BEGIN { srand(s); print int(rand() * n) }')
-		to=$(pc $(((i + 1) % N)) address)
-		tx=$(pc "$i" send 1 "$to" 0.001) && echo "$tx $i" >>"$tmp/sent"
+		for k in $(seq_ 1 $N); do    # (a node whose coins are spent:
+			to=$(pc $(((i + 1) % N)) address)   # the next)
+			tx=$(pc "$i" send 1 "$to" 0.001 2>/dev/null) && break
+			i=$(((i + 1) % N))
+		done
+		echo "$tx $i" >>"$tmp/sent"
 		sleep 1
 	done
 	upto 40 everywhere "$tmp/sent"   # (an embargo is 30 s at most)

@@ -10,7 +10,9 @@
 #      payment then reaches everyone and is mined (a diffuser B fluffs it
 #      at once and the sink gets nothing);
 #   4. a bad stem transaction bans its sender; one peer's stem
-#      transactions are held at most STEM_PEER (10) at a time.
+#      transactions are held at most STEM_PEER (10) at a time;
+#   5. -x: every outbound connection goes through a SOCKS5 proxy, a
+#      name given to it unresolved; peers learn nothing of the node.
 # Loopback addresses 127.140.0.0/16, ports 29001-29009.
 . t/lib.sh
 peer=${TESTPEER:-./t/testpeer}
@@ -64,7 +66,7 @@ spread=$(sort -k3 "$tmp/spy" | awk '{ if ($3 != t) { t = $3; lo[t] = $1 }
 ctl w stop >/dev/null
 
 # 3. the stem, a sink, the embargo
-"$peer" -b $S $S 29009 sink 29009 60 >"$tmp/sink" &
+"$peer" -b $S $S 29009 sink 29009 60 >"$tmp/sink.log" 2>&1 &
 sk=$!
 sleep 0.5
 node b $B:29004 -c $S:29009
@@ -114,6 +116,28 @@ else
 fi
 kill $sk 2>/dev/null
 wait $sk 2>/dev/null
+
+# 5. Tor: node u dials only through a SOCKS5 proxy (the test tools' own,
+# on 127.140.0.6), naming its peer by a name it never resolves itself (an
+# .onion one: a lookup of its own would fail at start-up); u does not
+# listen, so t sees the proxy's address only and no listening port.
+node t 127.140.0.5:29005
+"$peer" -b 127.140.0.6 127.140.0.6 0 socks 29006 127.140.0.5 \
+	>"$tmp/socks" &
+px=$!
+pids="$pids $px"
+sleep 0.5
+"$bin" -d "$tmp/u" -n regtest -L -x 127.140.0.6:29006 \
+	-c peer-t.onion:29005 run 2>>"$tmp/u.log" &
+pids="$pids $!"
+upto 10 ctl u status || fail "u did not start behind the proxy"
+via() { ctl t peers | grep -q "^127.140.0.6:[0-9]* in ready full .*listen 0 "; }
+upto 10 via || fail "t has no peer through the proxy: $(ctl t peers)"
+[ "$(cat "$tmp/socks")" = "peer-t.onion:29005" ] ||
+	fail "the proxy was asked for: $(cat "$tmp/socks")"
+[ "$(ctl t peers | wc -l)" = 1 ] || fail "t has other peers: $(ctl t peers)"
+ctl t mine 3 >/dev/null || fail "t did not mine"
+upto 10 height u 3 || fail "u did not follow t through the proxy"
 grep -q -e Sanitizer -e "runtime error" "$tmp"/*.log 2>/dev/null &&
 	fail "a sanitizer report in a node's log"
 exit 0

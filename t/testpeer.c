@@ -121,6 +121,9 @@
  *               handshake, then a getdata for TXID at once: print "tx" if
  *               it is served, else "notfound"; then, once TXID is
  *               announced (S seconds at most), ask again: print "tx"
+ *   socks P IP  a SOCKS5 proxy (RFC 1928, no authentication) on -b's
+ *               address, port P: print each request's "HOST:PORT" and
+ *               connect it to IP at the port asked; relay; until killed
  * With TESTPEER_STEM set, badtx and chains send their transactions as
  * stem messages.
  * Every wait is bounded.  The network is regtest, or $TESTPEER_NET.
@@ -1304,19 +1307,28 @@ static void relay(int fd[2], const char *kind) {
 		}
 }
 
-/* A false full node: see the usage (proxy). */
-static int proxy(int port, const char *kind) {
+/* A listening socket on -b's address, port; -1 if none can be made. */
+static int listener(int port) {
 	struct sockaddr_in me;
-	int ls = socket(AF_INET, SOCK_STREAM, 0), one = 1, fd[2];
+	int ls = socket(AF_INET, SOCK_STREAM, 0), one = 1;
 
 	memset(&me, 0, sizeof me);
 	me.sin_family = AF_INET;
 	me.sin_port = htons((uint16_t)port);
-	if (!bind_ip || inet_pton(AF_INET, bind_ip, &me.sin_addr) != 1)
-		return 2;
+	if (ls < 0 || !bind_ip ||
+	    inet_pton(AF_INET, bind_ip, &me.sin_addr) != 1)
+		return -1;
 	setsockopt(ls, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
-	if (bind(ls, (struct sockaddr *)&me, sizeof me) || listen(ls, 4))
-		return 1;
+	if (bind(ls, (struct sockaddr *)&me, sizeof me) || listen(ls, 8))
+		return -1;
+	return ls;
+}
+
+/* A false full node: see the usage (proxy). */
+static int proxy(int port, const char *kind) {
+	int ls = listener(port), fd[2];
+
+	if (ls < 0) return 2;
 	for (;;) {
 		fd[0] = accept(ls, NULL, NULL);
 		fd[1] = dial(bind_ip);
@@ -1371,6 +1383,8 @@ static int watch(int *fd, int n, int ls, int s) {
 			n++;
 		for (i = 0; i < n; i++) {
 			if (!p[i].revents || fd[i] < 0) continue;
+			if (have[i] == sizeof buf[i])    /* (a frame too big) */
+				have[i] = 0;
 			k = read(fd[i], buf[i] + have[i],
 			         sizeof buf[i] - have[i]);
 			if (k <= 0) {
@@ -1419,17 +1433,9 @@ static int spy(int n, int s) {
  * stem transactions and swallows them; after S seconds print how many
  * stem messages came. */
 static int sink(int port, int s) {
-	struct sockaddr_in me;
-	int ls = socket(AF_INET, SOCK_STREAM, 0), one = 1, fd[WATCH_MAX];
+	int ls = listener(port), fd[WATCH_MAX];
 
-	memset(&me, 0, sizeof me);
-	me.sin_family = AF_INET;
-	me.sin_port = htons((uint16_t)port);
-	if (!bind_ip || inet_pton(AF_INET, bind_ip, &me.sin_addr) != 1)
-		return 2;
-	setsockopt(ls, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
-	if (bind(ls, (struct sockaddr *)&me, sizeof me) || listen(ls, 8))
-		return 1;
+	if (ls < 0) return 2;
 	services = SERVICE_FULL | SERVICE_STEM;
 	printf("%d\n", watch(fd, 0, ls, s));
 	return 0;
@@ -1462,6 +1468,54 @@ static int probe(const char *txid, int s) {
 		}
 	fflush(stdout);
 	return 0;
+}
+
+/* Read exactly n bytes; 0, or -1 if the connection ends first. */
+static int readn(int fd, uint8_t *b, size_t n) {
+	ssize_t k;
+
+	for (; n > 0; n -= (size_t)k, b += k)
+		if ((k = read(fd, b, n)) <= 0) return -1;
+	return 0;
+}
+
+/* socks P IP: a SOCKS5 proxy (RFC 1928, no authentication) on -b's
+ * address, port P.  Each request is printed as "HOST:PORT" (a name as
+ * given; an IPv4 address as an IP) and connected to IP, at the port
+ * asked, whatever the host; then relayed frame by frame.  One connection
+ * at a time, until killed. */
+static int socks(int port, const char *ip) {
+	static const uint8_t ok[10] = { 5, 0, 0, 1 };
+	int ls = listener(port), fd[2];
+	uint8_t b[300];
+	char host[256];
+	size_t at;
+
+	if (ls < 0 || inet_pton(AF_INET, ip, &to.sin_addr) != 1) return 2;
+	for (;;) {
+		if ((fd[0] = accept(ls, NULL, NULL)) < 0) continue;
+		if (readn(fd[0], b, 2) || readn(fd[0], b + 2, b[1]) ||
+		    write(fd[0], "\5\0", 2) != 2 || readn(fd[0], b, 5) ||
+		    b[0] != 5 || b[1] != 1 || (b[3] != 1 && b[3] != 3) ||
+		    readn(fd[0], b + 5, b[3] == 1 ? 5 : (size_t)b[4] + 2)) {
+			close(fd[0]);
+			continue;
+		}
+		if (b[3] == 1)
+			inet_ntop(AF_INET, b + 4, host, sizeof host);
+		else
+			snprintf(host, sizeof host, "%.*s", b[4],
+			         (char *)b + 5);
+		at = b[3] == 1 ? 8 : 5 + (size_t)b[4];   /* (the port) */
+		to.sin_port = htons((uint16_t)(b[at] << 8 | b[at + 1]));
+		printf("%s:%u\n", host, (unsigned)ntohs(to.sin_port));
+		fflush(stdout);
+		fd[1] = dial(bind_ip);
+		if (fd[1] >= 0 && write(fd[0], ok, sizeof ok) == sizeof ok)
+			relay(fd, "plain");
+		close(fd[0]);
+		close(fd[1]);
+	}
 }
 
 /* ==== Modes ==== */
@@ -1502,6 +1556,7 @@ static int m_announce(const struct call *c) {
 	return announce(c->arg[0], c->s);
 }
 static int m_spy(const struct call *c) { return spy(c->n, c->s); }
+static int m_socks(const struct call *c) { return socks(c->n, c->arg[1]); }
 static int m_sink(const struct call *c) { return sink(c->n, c->s); }
 static int m_probe(const struct call *c) { return probe(c->arg[0], c->s); }
 static int m_notfound(const struct call *c) {
@@ -1594,7 +1649,7 @@ static const struct mode {
 	{ "frame", 2, m_frame },           { "twice", 1, m_twice },
 	{ "proofs", 2, m_proofs },         { "fork", 2, m_fork },
 	{ "spy", 2, m_spy },               { "sink", 2, m_sink },
-	{ "getdata", 2, m_probe },
+	{ "getdata", 2, m_probe },         { "socks", 2, m_socks },
 };
 
 /* Run the mode called name with its words; a name the table lacks, or a
