@@ -106,7 +106,7 @@ struct stem {
 	size_t len;
 	struct peer *from;          /* who sent it; NULL: ours, or gone */
 	int route;                  /* the relay it goes to first (0 or 1) */
-	int sent;                   /* times it was passed on (2 at most) */
+	int sent;                   /* relay slots tried (2 at most) */
 	int64_t embargo;            /* when it is fluffed (monotonic ms) */
 };
 
@@ -931,20 +931,19 @@ static void fluff(struct gossip *g, struct stem *s, const char *why) {
 	stem_drop(g, s);
 }
 
-/* Pass stem transaction s on: to the relay its sender maps to (ours: the
- * first), and if it comes back (a loop), to the other; after that its
- * embargo fluffs it.  An empty slot's turn goes to the other relay; with
- * no relay it is fluffed at once. */
+/* Pass stem transaction s on: to the relay in its sender's slot (ours:
+ * the first), and if it comes back (a loop), to the other; an empty slot
+ * is skipped.  With no relay left to try, the node fluffs it. */
 static void stem_on(struct gossip *g, struct stem *s) {
-	struct peer *r = g->relay[(s->route + s->sent) % 2];
-	if (!r)
-		r = g->relay[(s->route + s->sent + 1) % 2];
-	if (s->sent == 2) return;
+	struct peer *r = NULL;
+	while (!r && s->sent < 2) {
+		r = g->relay[(s->route + s->sent) % 2];
+		s->sent++;
+	}
 	if (!r) {
-		fluff(g, s, "no stem relay");
+		fluff(g, s, "no stem relay left");
 		return;
 	}
-	s->sent++;
 	log_msg(LOG_INFO, "stem tx %s to %s", hash_text(s->id),
 	        net_text(&r->a));
 	net_send(g->n, r, "stem", s->raw, s->len);

@@ -1119,6 +1119,7 @@ static int dial(struct net *n, const struct naddr *a) {
 		net_drop(n, p, strerror(errno));
 		return -1;
 	}
+	log_msg(LOG_DEBUG, "connecting to %s", net_text(a));
 	return 0;
 }
 
