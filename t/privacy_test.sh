@@ -70,8 +70,9 @@ ctl w stop >/dev/null
 sk=$!
 sleep 0.5
 node b $B:29004 -c $S:29009
+upto 10 ctl b status || fail "b did not start"
 node a $A:29003 -c $B:29004
-upto 10 ctl a status && upto 10 ctl b status || fail "a or b did not start"
+upto 10 ctl a status || fail "a did not start"
 upto 10 relays b "$S:29009 none" ||
 	fail "b's relays: $(ctl b status | grep dandelion)"
 ctl a mine 12 >/dev/null || fail "a did not mine"
@@ -114,8 +115,25 @@ if [ "$role" = relayer ]; then
 else
 	[ $(($(pool b) - n0)) = 15 ] || fail "diffuser b fluffed $(pool b)"
 fi
+# The relay goes away: its slot empties at once, and with no other
+# outbound peer, b fluffs what it is sent; a peer that does not say
+# services bit 1 (an older node: the sink, as TESTPEER_NOSTEM has it) is
+# never a relay.
 kill $sk 2>/dev/null
 wait $sk 2>/dev/null
+upto 10 relays b "none none" ||
+	fail "b kept a relay that went away: $(ctl b peers)"
+TESTPEER_NOSTEM=1 "$peer" -b $S $S 29009 sink 29009 30 >"$tmp/sink2.log" &
+sk=$!
+pids="$pids $sk"
+outb() { ctl b peers | grep -q "^$S:29009 out ready"; }
+upto 15 outb || fail "b did not dial the sink again"
+relays b "none none" || fail "b took a relay that takes no stems"
+tx=$(ctl a send 1 "$(ctl b address)") || fail "a cannot pay again"
+upto 5 txis b "$tx" "in mempool" || fail "b did not fluff with no relay"
+why="no stem relay left"
+[ "$role" = relayer ] || why="a diffuser"
+grep -q "fluff tx $tx: $why" "$tmp/b.log" || fail "b did not say: $why"
 
 # 5. Tor: node u dials only through a SOCKS5 proxy (the test tools' own,
 # on 127.140.0.6), naming its peer by a name it never resolves itself (an

@@ -125,7 +125,8 @@
  *               address, port P: print each request's "HOST:PORT" and
  *               connect it to IP at the port asked; relay; until killed
  * With TESTPEER_STEM set, badtx and chains send their transactions as
- * stem messages.
+ * stem messages; with TESTPEER_NOSTEM set, sink says services 1 only (a
+ * full node that takes no stem transactions).
  * Every wait is bounded.  The network is regtest, or $TESTPEER_NET.
  */
 #define _POSIX_C_SOURCE 200809L
@@ -1436,7 +1437,8 @@ static int sink(int port, int s) {
 	int ls = listener(port), fd[WATCH_MAX];
 
 	if (ls < 0) return 2;
-	services = SERVICE_FULL | SERVICE_STEM;
+	services = getenv("TESTPEER_NOSTEM") ? SERVICE_FULL :
+	           SERVICE_FULL | SERVICE_STEM;
 	printf("%d\n", watch(fd, 0, ls, s));
 	return 0;
 }
