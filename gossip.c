@@ -9,8 +9,16 @@
  * everything before it goes onward; a peer that sends what breaks a rule
  * is charged for it (net_misbehave).  A transaction whose parent has not
  * come yet waits in a small orphan pool.  Blocks are announced at once;
- * transactions wait in a per-peer queue up to TX_DELAY_MS, so one inv
- * carries many (ANNOUNCE_MAX at most).
+ * transactions wait in a per-peer queue a random delay of mean
+ * TX_DELAY_MS (one shared by all inbound peers), so one inv carries many
+ * (ANNOUNCE_MAX at most), and a peer gets a transaction by getdata only
+ * once it was announced to it.
+ *
+ * A new payment first goes along a Dandelion++ stem: pushed (stem) from
+ * relay to relay, checked at each, announced by none, until a diffuser,
+ * an embargo timer or an announcement from elsewhere fluffs it: then it
+ * spreads as above.  So the first node to announce it is seldom the one
+ * it came from.
  *
  * Catching up is headers first: a block locator (getheaders) brings up to
  * 2,000 headers at a time, checked as a chain; the bodies of the best
@@ -904,7 +912,7 @@ static int weight(int r, int block) {
 	return 0;
 }
 
-/* ==== Dandelion++ (README, "Dandelion++") ==== */
+/* ==== Dandelion++ (README, "Privacy") ==== */
 /* The stem transaction of this id, or NULL. */
 static struct stem *stem_find(struct gossip *g, const uint8_t *id) {
 	for (int i = 0; i < g->nstems; i++)

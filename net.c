@@ -3,7 +3,7 @@
  * the address book, and the limits that keep a node's connections honest.
  *
  * node.c's loop asks net_pollfds() what to watch, calls poll(), hands the
- * results to net_events() and runs net_tick() for the timers.  A peer's
+ * results to net_events() and runs net_timers() for the timers.  A peer's
  * bytes collect until frame_parse() finds a whole frame, whose command
  * picks a handler: net.c's own (version, verack, ping, pong, getaddr,
  * addr) or one the layer above registered with net_handle(), as redis's
@@ -11,6 +11,8 @@
  * misbehaviour score by the offence's weight (net_misbehave); at BAN_SCORE
  * it is dropped and banned.  Outbound peers are drawn at random from the
  * address book, one per network group, so no one operator can surround a node.
+ * With -x every dial goes through a SOCKS5 proxy (Tor's), hosts given to
+ * it by name: socks_reply() reads its answers before the first frame.
  * Start reading at net_events().
  */
 #include "node.h"
