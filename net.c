@@ -957,8 +957,8 @@ static void socks_request(struct net *n, struct peer *p) {
  * then the peer is ours: our version goes.  Returns 1 while they are not
  * all here (or the proxy said no: the peer is dropped). */
 static int socks_reply(struct net *n, struct peer *p) {
-	const uint8_t *b = p->in.data + p->in.off;
 	size_t have = buf_size(&p->in), need = p->socks == 1 ? 2 : 5;
+	const uint8_t *b = have ? p->in.data + p->in.off : NULL;
 	if (have >= need && p->socks == 2)
 		need = 6 + (b[3] == 1 ? 4 : b[3] == 4 ? 16 : 1 + b[4]);
 	if (have < need) return 1;

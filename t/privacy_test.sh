@@ -115,6 +115,22 @@ if [ "$role" = relayer ]; then
 else
 	[ $(($(pool b) - n0)) = 15 ] || fail "diffuser b fluffed $(pool b)"
 fi
+# ...and 10 more peers, 10 each: a relayer's stem pool holds 100 at most
+ctl b mine 100 "$me" >/dev/null && ctl b mine 10 >/dev/null ||
+	fail "b did not mine"
+batches=
+for i in 0 1 2 3 4 5 6 7 8 9; do         # (at once: within an embargo)
+	TESTPEER_STEM=1 "$peer" -b 127.140.3.$((i + 1)) $B 29004 \
+		chains $((39 + 10 * i)) 10 1 &
+	batches="$batches $!"
+done
+for p in $batches; do wait "$p" || fail "a stem batch was not read"; done
+n=$(stat b stem)
+if [ "$role" = relayer ] && { [ "$n" -gt 100 ] || [ "$n" -lt 90 ]; }; then
+	fail "b's stem pool holds $n (at most 100)"
+fi
+empty() { [ "$(stat b stem)" = 0 ]; }
+upto 40 empty || fail "b's stem pool was not fluffed: $(stat b stem)"
 # The relay goes away: its slot empties at once, and with no other
 # outbound peer, b fluffs what it is sent; a peer that does not say
 # services bit 1 (an older node: the sink, as TESTPEER_NOSTEM has it) is
