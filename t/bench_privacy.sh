@@ -85,18 +85,20 @@ run() {
 		"$peer" "$(ip "$i")" $((29100 + i)) spy 8 $((PAYS + 60)) \
 			>"$tmp/spy$i" &
 		spies="$spies $!"
+		pids="$pids $!"    # (an early exit stops them too)
 	done
 	sleep 3
 	: >"$tmp/sent"
 	for p in $(seq_ 1 "$PAYS"); do
 		i=$(awk -v s="$p$$" -v n=$N \
 			'BEGIN { srand(s); print int(rand() * n) }')
+		tx=
 		for k in $(seq_ 1 $N); do    # (a node whose coins are spent:
 			to=$(pc $(((i + 1) % N)) address)   # the next)
 			tx=$(pc "$i" send 1 "$to" 0.001 2>/dev/null) && break
 			i=$(((i + 1) % N))
 		done
-		echo "$tx $i" >>"$tmp/sent"
+		[ -n "$tx" ] && echo "$tx $i" >>"$tmp/sent"
 		sleep 1
 	done
 	upto 40 everywhere "$tmp/sent"   # (an embargo is 30 s at most)
@@ -122,6 +124,7 @@ run dandelion
 # the black hole: node N pays through its only outbound peer, a sink
 "$peer" -b 127.181.0.9 127.181.0.9 29121 sink 29121 80 >/dev/null &
 spies="$spies $!"
+pids="$pids $!"
 sleep 0.5
 "$bin" -d "$tmp/n$N" -n regtest -l 127.180.0.1:29120 -q \
 	-c 127.181.0.9:29121 run 2>>"$tmp/n$N.log" &

@@ -47,6 +47,7 @@ upto 10 ctl w status || fail "w did not start"
 ctl w mine 14 >/dev/null || fail "w did not mine"
 "$peer" $A 29002 spy 8 6 >"$tmp/spy" &
 sp=$!
+pids="$pids $sp"
 upto 5 ins w 8 ||
 	fail "the spy did not connect 8 times"
 for i in 1 2 3; do
@@ -68,6 +69,7 @@ ctl w stop >/dev/null
 # 3. the stem, a sink, the embargo
 "$peer" -b $S $S 29009 sink 29009 60 >"$tmp/sink.log" 2>&1 &
 sk=$!
+pids="$pids $sk"
 sleep 0.5
 node b $B:29004 -c $S:29009
 upto 10 ctl b status || fail "b did not start"
@@ -80,6 +82,7 @@ upto 10 height b 12 ||
 	fail "b did not follow a"
 "$peer" $B 29004 spy 8 40 >"$tmp/spyb" &
 sp=$!
+pids="$pids $sp"
 sleep 1
 role=$(ctl b status | sed -n 's/^dandelion \([a-z]*\),.*/\1/p')
 start=$(date +%s)

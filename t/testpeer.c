@@ -1379,9 +1379,6 @@ static int watch(int *fd, int n, int ls, int s) {
 		p[n].fd = ls;
 		p[n].events = POLLIN;
 		if (poll(p, (nfds_t)n + 1, 100) <= 0) continue;
-		if (p[n].revents && n < WATCH_MAX &&
-		    (fd[n] = accept(ls, NULL, NULL)) >= 0)
-			n++;
 		for (i = 0; i < n; i++) {
 			if (!p[i].revents || fd[i] < 0) continue;
 			if (have[i] == sizeof buf[i])    /* (a frame too big) */
@@ -1414,6 +1411,10 @@ static int watch(int *fd, int n, int ls, int s) {
 			if (used < 0)        /* (too big for us: skipped) */
 				have[i] = 0;
 		}
+		/* (a new connection last: its slot had no poll entry yet) */
+		if (p[n].revents && n < WATCH_MAX &&
+		    (fd[n] = accept(ls, NULL, NULL)) >= 0)
+			n++;
 	}
 	return stems;
 }
