@@ -37,39 +37,18 @@ static const uint32_t K[64] = {
 #define SSIG0(x) (ROR(x, 7) ^ ROR(x, 18) ^ (x) >> 3)
 #define SSIG1(x) (ROR(x, 17) ^ ROR(x, 19) ^ (x) >> 10)
 
-/* One round, x its message word.  Instead of shifting the eight working
- * variables each round, the caller rotates the names it passes in. */
-#define ROUND(a, b, c, d, e, f, g, h, i, x) do {                     \
-	uint32_t t1 = h + BSIG1(e) + CH(e, f, g) + K[i] + (x);       \
-	d += t1;                                                     \
-	h = t1 + BSIG0(a) + MAJ(a, b, c);                            \
-} while (0)
-
-/* Message words: the first 16 are the block itself; each later one is
- * computed in place in a ring of 16, which keeps the schedule in registers. */
-#define LOAD(i) w[i]
-#define NEXT(i) (w[(i) & 15] += SSIG1(w[((i) - 2) & 15]) +              \
-                 w[((i) - 7) & 15] + SSIG0(w[((i) - 15) & 15]))
-
-/* Rounds i .. i+7, their words taken from W(i). */
-#define EIGHT_ROUNDS(i, W) do {                                      \
-	ROUND(a, b, c, d, e, f, g, h, (i), W(i));                    \
-	ROUND(h, a, b, c, d, e, f, g, (i) + 1, W((i) + 1));          \
-	ROUND(g, h, a, b, c, d, e, f, (i) + 2, W((i) + 2));          \
-	ROUND(f, g, h, a, b, c, d, e, (i) + 3, W((i) + 3));          \
-	ROUND(e, f, g, h, a, b, c, d, (i) + 4, W((i) + 4));          \
-	ROUND(d, e, f, g, h, a, b, c, (i) + 5, W((i) + 5));          \
-	ROUND(c, d, e, f, g, h, a, b, (i) + 6, W((i) + 6));          \
-	ROUND(b, c, d, e, f, g, h, a, (i) + 7, W((i) + 7));          \
-} while (0)
-
 static unsigned long compressions;  /* blocks compressed by this process */
 
-/* Fold one 64-byte block into the state s. */
+/* Fold one 64-byte block into the state s: the message schedule w, then
+ * 64 rounds over the eight working variables. */
 static void compress(uint32_t s[8], const uint8_t *block) {
-	uint32_t w[16], a, b, c, d, e, f, g, h;
-	for (int i = 0; i < 16; i++)
+	uint32_t w[64], a, b, c, d, e, f, g, h, t1, t2;
+	int i;
+	for (i = 0; i < 16; i++)
 		w[i] = get32be(block + 4 * i);
+	for (; i < 64; i++)
+		w[i] = SSIG1(w[i - 2]) + w[i - 7] + SSIG0(w[i - 15]) +
+		       w[i - 16];
 	a = s[0];
 	b = s[1];
 	c = s[2];
@@ -78,13 +57,17 @@ static void compress(uint32_t s[8], const uint8_t *block) {
 	f = s[5];
 	g = s[6];
 	h = s[7];
-	EIGHT_ROUNDS(0, LOAD);
-	EIGHT_ROUNDS(8, LOAD);
-	/* Steps of 16 make every ring index a constant the compiler can keep
-	 * in a register: measurably faster than steps of 8. */
-	for (int i = 16; i < 64; i += 16) {
-		EIGHT_ROUNDS(i, NEXT);
-		EIGHT_ROUNDS(i + 8, NEXT);
+	for (i = 0; i < 64; i++) {
+		t1 = h + BSIG1(e) + CH(e, f, g) + K[i] + w[i];
+		t2 = BSIG0(a) + MAJ(a, b, c);
+		h = g;
+		g = f;
+		f = e;
+		e = d + t1;
+		d = c;
+		c = b;
+		b = a;
+		a = t1 + t2;
 	}
 	s[0] += a;
 	s[1] += b;
