@@ -37,6 +37,9 @@
 #define POOL_EXPIRY  (14 * 24 * 60 * 60)  /* seconds a transaction may wait,
                                              as Bitcoin Core (336 hours) */
 #define EXPIRE_EVERY 60             /* seconds between looks for them */
+#define LIGHT_KEEP   300            /* a light chain's headers in memory:
+                                       from this many to twice as many */
+#define LIGHT_REC    (RECORD_HEAD + HEADER_LEN + RECORD_TAIL)
 #define CHAIN_MAX    25             /* a mempool transaction's ancestors in
                                        the mempool, and its descendants,
                                        each with itself: at most this many,
@@ -112,6 +115,7 @@ static struct blockindex *ancestor(struct blockindex *n, uint32_t h);
 static int accept_header(struct chain *c, const uint8_t *hdr,
                          struct blockindex **out);
 static void fail(struct chain *c, struct blockindex *n, int r);
+static void reroot(struct chain *c);
 static void link_body(struct chain *c, struct blockindex *n);
 static void unapply(struct chain *c, const struct block *b, uint32_t count,
                     struct blockindex *n);
@@ -173,6 +177,8 @@ static int add_block(struct chain *c, const uint8_t *blk, size_t len,
 		link_body(c, n);
 		activate(c, n, &b);
 		r = n->status & FAILED ? n->reason : V_OK;
+		if (c->light && c->nactive >= 2 * LIGHT_KEEP)
+			reroot(c);
 	}
 	block_free(&b);
 	return r;
@@ -206,10 +212,8 @@ static void activate(struct chain *c, const struct blockindex *fresh,
 /* The last block two branches share. */
 static struct blockindex *fork_point(struct blockindex *a,
                                      struct blockindex *b) {
-	while (a->height > b->height)
-		a = a->prev;
-	while (b->height > a->height)
-		b = b->prev;
+	a = ancestor(a, b->height);
+	b = ancestor(b, a->height);
 	while (a != b) {
 		a = a->prev;
 		b = b->prev;
@@ -314,18 +318,23 @@ static int64_t least_time(const struct chain *c,
 }
 
 /* The bits a block after prev must carry: its parent's, or every interval
- * blocks, scaled by the last interval's time (0: it is below the root). */
+ * blocks, scaled by the last interval's time (0: it is below the
+ * genesis).  Its first block may be below a light chain's root: then it
+ * is on the active chain. */
 static uint32_t next_bits(const struct chain *c,
                           const struct blockindex *prev) {
-	const struct blockindex *first = prev;
-	uint32_t i;
+	uint32_t h = prev->height + 1 - c->p->interval;
+	uint8_t first[HEADER_LEN];
 	if (!c->p->interval || (prev->height + 1) % c->p->interval)
 		return index_bits(prev);
-	for (i = 1; i < c->p->interval && first; i++)
-		first = first->prev;
-	if (!first) return 0;
+	if (h >= c->root->height)
+		memcpy(first, ancestor((struct blockindex *)prev, h)->hdr,
+		       HEADER_LEN);
+	else if (chain_header_at(c, h, first))
+		return 0;
 	return header_retarget(c->p, index_bits(prev),
-	                       (int64_t)index_time(prev) - index_time(first));
+	                       (int64_t)index_time(prev) -
+	                       get32le(first + HDR_TIME));
 }
 
 /* n's ancestor at height h (at most n's own).  Each block's skip leads
@@ -471,6 +480,48 @@ static void link_body(struct chain *c, struct blockindex *n) {
 		if (u256_cmp(&k->work, &c->best->work) > 0)
 			c->best = k;
 	}
+}
+
+/* A light chain holds at most 2 x LIGHT_KEEP headers in memory: past
+ * that, the active block LIGHT_KEEP below the tip becomes the root.  The
+ * active headers below it join the runs (a run goes on while each is
+ * stored right after the one before); every header not built on the new
+ * root is forgotten, as a fork that deep is not followed. */
+static void reroot(struct chain *c) {
+	struct blockindex **v = (struct blockindex **)map_values(&c->index);
+	struct blockindex *r = c->active[c->nactive - LIGHT_KEEP], *a;
+	size_t i, n = c->index.n, k = r->height - c->root->height;
+	struct run next;
+	for (i = 0; i < k; i++) {
+		a = c->active[i];
+		next = (struct run){ a->height, a->file,
+		                     a->pos - a->height * LIGHT_REC };
+		if (c->nruns && c->runs[c->nruns - 1].file == next.file &&
+		    c->runs[c->nruns - 1].base == next.base)
+			continue;
+		c->runs = xgrow(c->runs, &c->rcap, c->nruns + 1,
+		                sizeof *c->runs);
+		c->runs[c->nruns++] = next;
+	}
+	/* Mark what stays (NULL; its skip, which may lead below the root,
+	 * goes: ancestor() walks back instead), then free the rest: a walk
+	 * to an ancestor reads entries that go. */
+	for (i = 0; i < n; i++)
+		if (v[i]->height >= r->height &&
+		    ancestor(v[i], r->height) == r) {
+			v[i]->skip = NULL;
+			v[i] = NULL;
+		}
+	for (i = 0; i < n; i++)
+		if (v[i]) {
+			map_del(&c->index, v[i]->hash);
+			free(v[i]);
+		}
+	free(v);
+	r->prev = r->sibling = NULL;
+	memmove(c->active, c->active + k, (c->nactive - k) * sizeof *c->active);
+	c->nactive -= k;
+	c->root = r;
 }
 
 /* ==== Transactions against the UTXO set ==== */
@@ -1214,6 +1265,7 @@ void chain_close(struct chain *c) {
 	if (c->lock >= 0)
 		close(c->lock);
 	free(c->active);
+	free(c->runs);
 	free(c->genesis);
 	free(c->dir);
 	free(c);
@@ -1297,7 +1349,8 @@ size_t chain_pool_size(const struct chain *c, size_t *bytes) {
 /* The height of the active tip. */
 uint32_t chain_height(const struct chain *c) { return tip(c)->height; }
 
-/* The hash of the active block at height; returns 0, or -1 if none. */
+/* The hash of the active block at height; returns 0, or -1 if none (or,
+ * on a light chain, below its root). */
 int chain_hash_at(const struct chain *c, uint32_t height,
                   uint8_t hash[SHA256_LEN]) {
 	if (height < c->root->height || height > tip(c)->height) return -1;
@@ -1305,16 +1358,37 @@ int chain_hash_at(const struct chain *c, uint32_t height,
 	return 0;
 }
 
+/* The header of the active block at height; returns 0, or -1 if none.
+ * Below a light chain's root, it is read from the run holding it. */
+int chain_header_at(const struct chain *c, uint32_t height,
+                    uint8_t hdr[HEADER_LEN]) {
+	const struct run *r = c->runs + c->nruns;
+	uint32_t g = c->p->genesis_height;
+	int fd;
+	if (height > tip(c)->height || height < g) return -1;
+	if (height >= c->root->height || height == g) {
+		memcpy(hdr, height == g ? c->genesis :
+		       c->active[height - c->root->height]->hdr, HEADER_LEN);
+		return 0;
+	}
+	while (r[-1].from > height)
+		r--;
+	if ((fd = open_file(c, r[-1].file, O_RDONLY)) < 0 ||
+	    file_io(fd, hdr, HEADER_LEN, r[-1].base + height * LIGHT_REC, 0))
+		fatal("a stored header cannot be read back");
+	close(fd);
+	return 0;
+}
+
 /* What we know of a block: CH_* bits, 0 if nothing. */
 int chain_status(const struct chain *c, const uint8_t hash[SHA256_LEN]) {
 	struct blockindex *n = map_get(&c->index, hash);
 	if (!n) return 0;
+	/* (An ancestor at a height above the tip's is the tip itself.) */
 	return CH_HEADER | (n->status & HAVE_DATA ? CH_BODY : 0) |
-	       (n->height <= c->best_hdr->height &&
-	        ancestor(c->best_hdr, n->height) == n ? CH_BEST : 0) |
+	       (ancestor(c->best_hdr, n->height) == n ? CH_BEST : 0) |
 	       (n->status & FAILED ? CH_FAILED : 0) |
-	       (n->height <= tip(c)->height &&
-	        c->active[n->height - c->root->height] == n ? CH_ACTIVE : 0);
+	       (ancestor(tip(c), n->height) == n ? CH_ACTIVE : 0);
 }
 
 /* The header and height of a known block; returns 1 if it is on the
@@ -1338,21 +1412,13 @@ uint32_t chain_best_header(const struct chain *c, uint8_t hash[SHA256_LEN]) {
 
 /* What sync fetches next: up to max blocks of the best header's chain we
  * hold no body for, lowest first, at most `ahead` past where it leaves the
- * active chain (found by halving).  Returns how many, with each hash and
+ * active chain.  Returns how many, with each hash and
  * height. */
 size_t chain_missing(const struct chain *c, uint8_t (*hash)[SHA256_LEN],
                      uint32_t *height, size_t max, uint32_t ahead) {
 	struct blockindex *b = c->best_hdr, *n, **v;
-	uint32_t lo = c->root->height, hi = tip(c)->height, mid, end;
+	uint32_t lo = fork_point(tip(c), b)->height, end;
 	size_t k = 0, i;
-	hi = b->height < hi ? b->height : hi;
-	while (lo < hi) {               /* the highest height both agree on */
-		mid = hi - (hi - lo) / 2;
-		if (c->active[mid - c->root->height] == ancestor(b, mid))
-			lo = mid;
-		else
-			hi = mid - 1;
-	}
 	end = b->height - lo < ahead ? b->height : lo + ahead;
 	v = xcalloc(end - lo + 1, sizeof *v);
 	for (n = ancestor(b, end); n->height > lo; n = n->prev)

@@ -41,7 +41,8 @@
 #define INV_BLOCK       2
 #define MAX_HEADERS     2000     /* headers in one message, as Bitcoin */
 #define MAX_LOCATOR     101      /* hashes in one block locator */
-#define RECENT_MAX      16384    /* hashes the ring of recent ones holds */
+#define RECENT_MAX      16384    /* hashes the ring of recent ones holds, */
+#define RECENT_CHUNK    256      /* allocated this many at a time, as used */
 #define KNOWN_MAX       2048     /* hashes known per peer (two sets) */
 #define ANNOUNCERS      8        /* peers remembered per wanted hash */
 #define WANT_MAX        50000    /* hashes waited for at once, shared by
@@ -80,12 +81,14 @@
 /* A proofs message's status: the whole answer, or why there is none. */
 enum { PROOF_OK, PROOF_TOO_MANY, PROOF_BUSY, PROOF_NO_TIP };
 
-/* One proof in a proofs message: block hash[32] | u32 the transaction's
- * position in it | u8 depth (at most BRANCH_MAX) | depth x hash[32], the
- * merkle branch | u32 output index | u32 length | the transaction. */
+/* One proof in a proofs message: u32 the block's height | u32 the
+ * transaction's position in it | u8 depth (at most BRANCH_MAX) | depth x
+ * hash[32], the merkle branch | u32 output index | u32 length | the
+ * transaction.  A height, not a hash: a light node finds an old header by
+ * its height, in its files. */
 struct proof {
-	const uint8_t *block, *branch, *tx;
-	uint32_t pos, vout, txlen;
+	const uint8_t *branch, *tx;
+	uint32_t height, pos, vout, txlen;
 	uint8_t depth;
 };
 
@@ -161,7 +164,8 @@ struct gossip {
 	int per_peer;                /* wanted hashes one peer may announce */
 	struct map wants;            /* hash -> struct want */
 	int64_t wants_at;            /* when the first of them may be late */
-	struct recent *recent;       /* a ring of RECENT_MAX hashes */
+	/* a ring of RECENT_MAX hashes, in chunks allocated as reached */
+	struct recent *recent[RECENT_MAX / RECENT_CHUNK];
 	size_t recent_at;
 	/* the ring's index: hash -> struct recent */
 	struct map recent_idx;
@@ -224,7 +228,10 @@ static void recent_add(struct gossip *g, const uint8_t *hash, int refused) {
 	struct recent *r = map_get(&g->recent_idx, hash);
 	if (r && !r->refused) return;
 	if (!r) {
-		r = &g->recent[g->recent_at];
+		struct recent **k = &g->recent[g->recent_at / RECENT_CHUNK];
+		if (!*k)
+			*k = xcalloc(RECENT_CHUNK, sizeof **k);
+		r = *k + g->recent_at % RECENT_CHUNK;
 		if (r->ms)
 			map_del(&g->recent_idx, r->hash);
 		memcpy(r->hash, hash, SHA256_LEN);
@@ -587,7 +594,7 @@ static void proofs_rw(struct rw *s, const uint8_t **tip, uint8_t *status,
 
 /* One proof of a proofs message (struct proof), read or written. */
 static void proof_rw(struct rw *s, struct proof *f) {
-	rw_ref(s, &f->block, SHA256_LEN);
+	rw_u32(s, &f->height);
 	rw_u32(s, &f->pos);
 	f->depth = rw_count(s, f->depth, 1, BRANCH_MAX, SHA256_LEN);
 	rw_ref(s, &f->branch, f->depth * SHA256_LEN);
@@ -636,14 +643,15 @@ static void proof_rounds(struct gossip *g) {
 static void send_proofs(struct gossip *g, struct peer *p, const uint8_t *tip,
                         uint8_t status, const struct outref *v, uint32_t n) {
 	uint8_t branch[BRANCH_MAX][SHA256_LEN], hash[SHA256_LEN], *raw;
-	struct proof f = { .block = hash, .branch = branch[0] };
+	struct proof f = { .branch = branch[0] };
 	struct block b;
 	size_t len;
 	struct rw s;
 	rw_writer(&s);
 	proofs_rw(&s, &tip, &status, &n);
 	for (uint32_t i = 0; i < n && s.len <= MAX_PAYLOAD; i++) {
-		chain_hash_at(g->c, v[i].height, hash);
+		f.height = v[i].height;
+		chain_hash_at(g->c, f.height, hash);
 		if (!(raw = chain_read_block(g->c, hash, &len)) ||
 		    block_parse(&b, raw, len) != V_OK)
 			fatal("a block on the active chain cannot be read");
@@ -697,9 +705,10 @@ static const char *on_getproofs(void *arg, struct peer *p, const uint8_t *b,
 }
 
 /* Check a proof (light node) into v and k: the transaction sits at its
- * position (the coinbase first, no other) in a block of our active chain,
- * by its branch to that block's merkle root, and its output pays one of
- * the wallet's addresses.  Returns 0, or -1 if the proof is false. */
+ * position (the coinbase first, no other) in our active chain's block at
+ * its height, by its branch to that block's merkle root, and its output
+ * pays one of the wallet's addresses.  Returns 0, or -1 if the proof is
+ * false. */
 static int check_proof(struct gossip *g, const struct proof *f,
                        struct outref *v, struct coin *k) {
 	uint8_t hdr[HEADER_LEN], root[SHA256_LEN];
@@ -707,12 +716,13 @@ static int check_proof(struct gossip *g, const struct proof *f,
 	if (tx_parse(&t, f->tx, f->txlen) != V_OK) return -1;
 	if (f->vout >= t.nout || wallet_key(g->w, t.out[f->vout].addr) < 0 ||
 	    (f->pos == 0) != tx_is_coinbase(&t) ||
-	    chain_header(g->c, f->block, hdr, &k->height) != 1 ||
+	    chain_header_at(g->c, f->height, hdr) ||
 	    block_climb(t.id, f->pos, f->branch, f->depth, root) ||
 	    memcmp(root, hdr + HDR_MERKLE, SHA256_LEN)) {
 		tx_free(&t);
 		return -1;
 	}
+	k->height = f->height;
 	k->amount = t.out[f->vout].amount;
 	memcpy(k->addr, t.out[f->vout].addr, ADDR_LEN);
 	k->coinbase = f->pos == 0;
@@ -1199,7 +1209,7 @@ static const char *on_getheaders(void *arg, struct peer *p, const uint8_t *b,
                                  size_t len) {
 	static uint8_t out[MAX_HEADERS][HEADER_LEN];
 	struct gossip *g = arg;
-	uint32_t n, i, h = 0, from = 0;
+	uint32_t n, i, from = 0;
 	uint8_t hash[SHA256_LEN];
 	const uint8_t *loc, *stop;
 	if (list_read(b, len, MAX_LOCATOR, SHA256_LEN, &n, &loc, SHA256_LEN,
@@ -1217,9 +1227,9 @@ static const char *on_getheaders(void *arg, struct peer *p, const uint8_t *b,
 		return NULL;
 	p->up->answers++;
 	for (n = 0; n < MAX_HEADERS; n++) {
-		if (chain_hash_at(g->c, from + 1 + n, hash))
+		if (chain_header_at(g->c, from + 1 + n, out[n]))
 			break;
-		chain_header(g->c, hash, out[n], &h);
+		sha256d(out[n], HEADER_LEN, hash);
 		if (!memcmp(hash, stop, SHA256_LEN)) {
 			n++;
 			break;
@@ -1439,7 +1449,6 @@ struct gossip *gossip_open(struct chain *c, struct net *n, int tx_delay_ms,
 	g->per_peer = g->per_peer > PEER_WANTS ? g->per_peer : PEER_WANTS;
 	map_init(&g->wants, SHA256_LEN);
 	map_init(&g->recent_idx, SHA256_LEN);
-	g->recent = xcalloc(RECENT_MAX, sizeof *g->recent);
 	chain_hash_at(c, chain_height(c), g->tip);
 	memcpy(g->asked, g->tip, SHA256_LEN);
 	n->height = chain_height(c);
@@ -1469,6 +1478,7 @@ void gossip_close(struct gossip *g) {
 		orphan_drop(g, &g->orphans[0]);
 	map_free(&g->wants, 1);
 	map_free(&g->recent_idx, 0);
-	free(g->recent);
+	for (int i = 0; i < RECENT_MAX / RECENT_CHUNK; i++)
+		free(g->recent[i]);
 	free(g);
 }

@@ -51,7 +51,8 @@ static inline void put16le(uint8_t *p, uint16_t v) {
 	p[1] = v >> 8;
 }
 static inline uint16_t get16le(const uint8_t *p) {
-	return p[0] | p[1] << 8;
+	return (uint16_t)(p[0] | (unsigned)p[1] << 8); /* (unsigned: an int
+	                                                  may be 16 bits) */
 }
 static inline void put32le(uint8_t *p, uint32_t v) {
 	put16le(p, v);
@@ -365,10 +366,19 @@ struct chain {
 	uint32_t filenum, filesize;
 	uint8_t *genesis;        /* the genesis block's bytes */
 	struct map index;        /* block hash -> struct blockindex */
-	struct blockindex *root; /* the genesis block */
+	struct blockindex *root; /* the genesis block; on a light chain, the
+	                            lowest header held in memory */
 	/* active[i]: the block at root height + i */
 	struct blockindex **active;
 	size_t nactive, acap;
+	/* A light chain's active headers below the root, on disk: runs of
+	 * them, each stored in a row of records from height `from` on, the
+	 * header at height h at byte base + h x 92 of hdr`file`.dat (in
+	 * 32-bit arithmetic).  A fork below the root is not followed. */
+	struct run {
+		uint32_t from, file, base;
+	} *runs;
+	size_t nruns, rcap;
 	struct blockindex *best; /* most work, LINKED, not FAILED */
 	struct blockindex *best_hdr; /* most work, not FAILED: the header
 	                             chain whose bodies sync fetches */
@@ -405,6 +415,8 @@ int chain_check_tx(const struct chain *c, const uint8_t *raw, size_t len);
 uint32_t chain_height(const struct chain *c);
 int chain_hash_at(const struct chain *c, uint32_t height,
                   uint8_t hash[SHA256_LEN]);
+int chain_header_at(const struct chain *c, uint32_t height,
+                    uint8_t hdr[HEADER_LEN]);
 int chain_header(const struct chain *c, const uint8_t hash[SHA256_LEN],
                  uint8_t hdr[HEADER_LEN], uint32_t *height);
 int chain_status(const struct chain *c, const uint8_t hash[SHA256_LEN]);

@@ -1597,6 +1597,96 @@ static void test_pool_chains(void) {
 	done(c);
 }
 
+/* A light chain in a directory holds a window of headers in memory and
+ * reads older ones back from its files: Bitcoin's headers 30000..39999
+ * (the genesis at 30000) pass every retarget, whose first header lies
+ * 2,015 below, far under the window; every height reads back its own
+ * header, before and after a reopen, which replays the file. */
+static void test_light_window(void) {
+	struct params p = *params_find("bitcoin");
+	char hex[2 * HEADER_LEN + 1];
+	size_t len;
+	uint8_t *h = read_file("t/vectors/btc_headers_30000_39999.bin", &len);
+	uint8_t hdr[HEADER_LEN];
+	struct chain *c;
+	uint32_t i, k;
+
+	hex_encode(h, HEADER_LEN, hex);
+	p.genesis = hex;
+	p.genesis_height = 30000;
+	strcpy(dir, "/tmp/pc-chain-XXXXXX");
+	assert(mkdtemp(dir));
+	for (k = 0; k < 2; k++) {
+		c = chain_open(&p, dir, CHAIN_LIGHT);
+		assert(c && c->light);
+		for (i = 1; k == 0 && i < 10000; i++)
+			assert(chain_add_header(c, h + i * HEADER_LEN) == V_OK);
+		assert(chain_height(c) == 39999);
+		assert(c->nactive <= 600 && c->nruns >= 1);
+		for (i = 30000; i < 40000; i++) {
+			assert(chain_header_at(c, i, hdr) == 0);
+			assert(!memcmp(hdr, h + (i - 30000) * HEADER_LEN,
+			               HEADER_LEN));
+		}
+		assert(chain_header_at(c, 29999, hdr) == -1);
+		assert(chain_header_at(c, 40000, hdr) == -1);
+		chain_close(c);
+	}
+	done(NULL);
+	free(h);
+}
+
+/* A regtest light chain of 1,500 headers with a side header stored among
+ * them at height 650: the active headers below the root are found across
+ * the gap it leaves in the file; a header whose parent left memory (a
+ * fork below the root) is not followed; after a reopen every height
+ * still reads back. */
+static void test_light_runs(void) {
+	uint8_t (*all)[HEADER_LEN] = calloc(1501, HEADER_LEN);
+	uint8_t tip[1][SHA256_LEN], first[1][SHA256_LEN], side[HEADER_LEN];
+	uint8_t hdr[HEADER_LEN];
+	/* (times from the real clock's: a reopen replays by it) */
+	uint32_t n = 0, i, k, t = (uint32_t)wall_s() - 5000;
+	struct chain *c;
+
+	strcpy(dir, "/tmp/pc-chain-XXXXXX");
+	assert(mkdtemp(dir));
+	c = chain_open(params_find("regtest"), dir, CHAIN_LIGHT);
+	assert(chain_header_at(c, 0, all[0]) == 0);
+	sha256d(all[0], HEADER_LEN, tip[0]);
+	for (i = 1; i <= 1500; i++) {
+		if (i == 651) {      /* a side header after height 650 */
+			memcpy(side, all[649], HEADER_LEN);
+			sha256d(all[649], HEADER_LEN, side + HDR_PREV);
+			put32le(side + HDR_TIME, t + 4000);
+			while (block_mine(side, HEADER_LEN, 1, 0) != 1)
+				;
+			assert(chain_add_header(c, side) == V_OK);
+		}
+		branch_add(c, tip, &n, first, 0, t);
+		assert(chain_header_at(c, i, all[i]) == 0);
+	}
+	assert(c->nruns >= 2);
+	/* the parent of this one is at height 100: gone from memory */
+	memcpy(hdr, all[101], HEADER_LEN);
+	put32le(hdr + HDR_TIME, t + 4500);
+	while (block_mine(hdr, HEADER_LEN, 1, 0) != 1)
+		;
+	assert(chain_add_header(c, hdr) == V_PREVIOUS_UNKNOWN);
+	for (k = 0; k < 2; k++) {
+		for (i = 0; i <= 1500; i++) {
+			assert(chain_header_at(c, i, hdr) == 0);
+			assert(!memcmp(hdr, all[i], HEADER_LEN));
+		}
+		assert(c->nactive <= 600);
+		chain_close(c);
+		c = chain_open(params_find("regtest"), dir, 0);
+		assert(c->light && chain_height(c) == 1500);
+	}
+	done(c);
+	free(all);
+}
+
 int main(int argc, char **argv) {
 	static const struct test tests[] = {
 		{ "bitcoin_first", test_bitcoin_first },
@@ -1637,6 +1727,8 @@ int main(int argc, char **argv) {
 		{ "rule_form", test_rule_form },
 		{ "pool_cheap_first", test_pool_cheap_first },
 		{ "pool_chains", test_pool_chains },
+		{ "light_window", test_light_window },
+		{ "light_runs", test_light_runs },
 	};
 
 	return test_main(tests, NTESTS(tests), argc, argv);

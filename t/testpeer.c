@@ -105,7 +105,7 @@
  *               the node, frame by frame, changing the first proof of
  *               every proofs it answers as KIND says: branch (a byte of
  *               its merkle branch), pay (it names the transaction's other
- *               output), block (its block hash), withhold (no proofs at
+ *               output), block (its block's height), withhold (no proofs at
  *               all, 300 ms late), fork (the light node's first
  *               getheaders is answered with 2,000 headers of a heavier
  *               fork from 10 blocks below its tip; no getheaders or
@@ -1201,26 +1201,26 @@ static int bansdat(int n) {
 }
 
 /* A proofs payload changed as kind says (see proxy); returns its length:
- * tip[32] | status | u16 count | count x (block[32] | u32 pos | u8 depth |
+ * tip[32] | status | u16 count | count x (u32 height | u32 pos | u8 depth |
  * depth x hash[32] | u32 output | u32 length | tx).  A branch is forged in
  * the first proof that has one (a block of the coinbase alone has none). */
 static size_t forge(uint8_t *m, size_t len, const char *kind) {
 	size_t at = 35, k, i;
-	if (len < at + 41 || get16le(m + 33) == 0) return len;
+	if (len < at + 13 || get16le(m + 33) == 0) return len;
 	for (i = 0; !strcmp(kind, "branch") && i + 1 < get16le(m + 33) &&
-	     at + 45 <= len && !m[at + 36]; i++)
-		at += 37 + 4 + 4 + get32le(m + at + 41);
+	     at + 17 <= len && !m[at + 8]; i++)
+		at += 9 + 4 + 4 + get32le(m + at + 13);
 	if (!strcmp(kind, "withhold")) {       /* (and last to answer) */
 		struct timespec ts = { 0, 300000000 };
 		nanosleep(&ts, NULL);
 		put16le(m + 33, 0);
 		return at;
 	}
-	k = at + 37 + (size_t)m[at + 36] * 32;
+	k = at + 9 + (size_t)m[at + 8] * 32;
 	if (!strcmp(kind, "block"))
 		m[at] ^= 1;
-	if (!strcmp(kind, "branch") && m[at + 36])
-		m[at + 37] ^= 1;
+	if (!strcmp(kind, "branch") && m[at + 8])
+		m[at + 9] ^= 1;
 	if (!strcmp(kind, "pay"))
 		put32le(m + k, get32le(m + k) ^ 1);
 	return len;
