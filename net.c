@@ -426,15 +426,17 @@ static int running(const struct net *n, const struct ban *b, int64_t now) {
 }
 
 /* Ban an IP until wall time `until` in seconds (0: lift it).  Bans live
- * in a ring of BAN_MAX, oldest first, indexed by n->bans: a new one takes
- * the oldest's place, so banning costs no memory and no disk (bans.dat is
- * written from the timer). */
+ * in a ring of BAN_MAX (made at the first ban), oldest first, indexed by
+ * n->bans: a new one takes the oldest's place, so banning costs no more
+ * memory and no disk (bans.dat is written from the timer). */
 void net_ban(struct net *n, const uint8_t ip[16], int64_t until) {
 	struct ban *b = map_del(&n->bans, ip);
 	if (b)
 		b->end = 0;
 	n->bans_dirty = 1;
 	if (until <= 0) return;
+	if (!n->ring)
+		n->ring = xcalloc(BAN_MAX, sizeof *n->ring);
 	b = &n->ring[n->ring_at];
 	n->ring_at = (n->ring_at + 1) % BAN_MAX;
 	if (map_get(&n->bans, b->ip) == b)
@@ -453,7 +455,7 @@ static void bans_rw(struct rw *s, void *arg) {
 	struct ban b = { 0 };
 	uint32_t i, k, count = 0;
 	int64_t now = wall_s();
-	for (k = 0; s->out && k < BAN_MAX; k++)
+	for (k = 0; s->out && n->ring && k < BAN_MAX; k++)
 		count += running(n, &n->ring[k], now);
 	rw_magic(s, "PCBN");
 	count = rw_count(s, count, 4, BAN_FILE_MAX, 0);
@@ -1453,13 +1455,14 @@ struct net *net_open(const struct net_opts *o) {
 	n->book = xcalloc(BOOK_MAX, sizeof *n->book);
 	map_init(&n->where, 18);
 	map_init(&n->bans, 16);
-	n->ring = xcalloc(BAN_MAX, sizeof *n->ring);
 	n->nonce = random64();
 	n->saved_at = mono_ms();
+#ifdef RLIMIT_NOFILE                    /* (XSI) */
 	if (getrlimit(RLIMIT_NOFILE, &r) == 0 && r.rlim_cur < r.rlim_max) {
 		r.rlim_cur = r.rlim_max;
 		setrlimit(RLIMIT_NOFILE, &r);
 	}
+#endif
 	file_load(path_of(n, "bans.dat"), 8 + BAN_REC * BAN_FILE_MAX, bans_rw,
 	          n);
 	n->bans_dirty = 0;

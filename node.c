@@ -561,7 +561,9 @@ static void catch_signals(void) {
 	sigaction(SIGTERM, &sa, NULL);
 	sa.sa_handler = SIG_IGN;
 	sigaction(SIGPIPE, &sa, NULL);
-	sigaction(SIGXFSZ, &sa, NULL);   /* (a file limit: a write fails) */
+#ifdef SIGXFSZ                   /* (XSI: a file limit; a write fails) */
+	sigaction(SIGXFSZ, &sa, NULL);
+#endif
 }
 
 /* The running node's miner: a block template on the tip. */

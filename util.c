@@ -326,7 +326,10 @@ void log_msg(int level, const char *fmt, ...) {
 /* The one clock, in microseconds: monotonic, or (wall) since 1970. */
 int64_t clock_us(int wall) {
 	struct timespec ts;
-	clock_gettime(wall ? CLOCK_REALTIME : CLOCK_MONOTONIC, &ts);
+	/* (The monotonic clock is an option of POSIX: without it, the
+	 * timers follow the wall clock.) */
+	if (wall || clock_gettime(CLOCK_MONOTONIC, &ts))
+		clock_gettime(CLOCK_REALTIME, &ts);
 	return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
 }
 
@@ -361,9 +364,10 @@ int random_bytes(void *buf, size_t n) {
 	size_t k;
 	for (; n > 0; n -= k, out += k, left -= k) {
 		if (!left) {
-			if (fd < 0 && (fd = open("/dev/urandom", O_RDONLY)) < 0)
-				return -1;
-			if (read(fd, pool, sizeof pool) != (ssize_t)sizeof pool)
+			if (fd < 0)
+				fd = open("/dev/urandom", O_RDONLY | O_CLOEXEC);
+			if (fd < 0 ||
+			    read(fd, pool, sizeof pool) != (ssize_t)sizeof pool)
 				return -1;
 			left = sizeof pool;
 		}
@@ -458,7 +462,12 @@ void rw_u8(struct rw *s, uint8_t *v) { *v = rw_int(s, *v, 1); }
 void rw_u16(struct rw *s, uint16_t *v) { *v = rw_int(s, *v, 2); }
 void rw_u32(struct rw *s, uint32_t *v) { *v = rw_int(s, *v, 4); }
 void rw_u64(struct rw *s, uint64_t *v) { *v = rw_int(s, *v, 8); }
-void rw_i64(struct rw *s, int64_t *v) { *v = rw_int(s, *v, 8); }
+void rw_i64(struct rw *s, int64_t *v) {
+	uint64_t u = rw_int(s, (uint64_t)*v, 8);
+	/* (A uint64_t past INT64_MAX converts to int64_t as the compiler
+	 * likes: this way, as two's complement everywhere.) */
+	*v = u > INT64_MAX ? -(int64_t)~u - 1 : (int64_t)u;
+}
 
 /* A count of records of at least `each` bytes, in a field of n bytes:
  * reading, one over max or over what is left marks the stream bad and
