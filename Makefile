@@ -12,6 +12,9 @@
 #                     for FUZZ_S seconds (default 60)
 #   make size         the node's size in C tokens, a file a line, and the
 #                     total (README, "Reading the code")
+#   make small        peerchain-small: the node built for size (gcc or
+#                     clang with GNU ld: -Os, no unwind tables, code not
+#                     page-aligned apart, stripped); README, "Porting"
 #   make everything   build the node, every test program and the bench
 #   make install      copy peerchain to $(DESTDIR)$(PREFIX)/bin and its
 #                     man page to $(DESTDIR)$(PREFIX)/share/man/man1
@@ -27,6 +30,7 @@ ONLY =
 N = 5
 ONCE =
 FUZZ_S = 60
+SMALL = -std=c99 -Os -fno-asynchronous-unwind-tables -Wl,-z,noseparate-code -s
 
 # The layers, bottom up: each object uses only those before it
 # (t/layers.sh checks it from the object files).  This is the one list of
@@ -87,6 +91,9 @@ t/bench: t/bench.c $(LEDGER)
 t/size: t/size.c
 	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ t/size.c
 
+small:
+	$(CC) $(SMALL) -o peerchain-small `echo $(OBJ) | sed 's/\.o/.c/g'`
+
 everything: all t/testpeer t/bench t/size $(TESTS)
 
 test: peerchain t/testpeer $(TESTS)
@@ -120,8 +127,9 @@ uninstall:
 	rm -f $(DESTDIR)$(PREFIX)/share/man/man1/peerchain.1
 
 clean:
-	rm -f peerchain $(OBJ) t/test.o $(TESTS) t/bench t/testpeer t/size
+	rm -f peerchain peerchain-small $(OBJ) t/test.o $(TESTS) t/bench
+	rm -f t/testpeer t/size
 	rm -f localnet.dot localnet.svg localnet.png
 
-.PHONY: all everything test unit size localnet bench fuzz install uninstall \
-        clean
+.PHONY: all small everything test unit size localnet bench fuzz install \
+        uninstall clean
