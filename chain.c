@@ -1362,7 +1362,7 @@ int chain_hash_at(const struct chain *c, uint32_t height,
  * Below a light chain's root, it is read from the run holding it. */
 int chain_header_at(const struct chain *c, uint32_t height,
                     uint8_t hdr[HEADER_LEN]) {
-	const struct run *r = c->runs + c->nruns;
+	const struct run *r;
 	uint32_t g = c->p->genesis_height;
 	int fd;
 	if (height > tip(c)->height || height < g) return -1;
@@ -1371,6 +1371,7 @@ int chain_header_at(const struct chain *c, uint32_t height,
 		       c->active[height - c->root->height]->hdr, HEADER_LEN);
 		return 0;
 	}
+	r = c->runs + c->nruns;
 	while (r[-1].from > height)
 		r--;
 	if ((fd = open_file(c, r[-1].file, O_RDONLY)) < 0 ||
